@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "FlowSentry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "flowsentry", targets: ["flowsentry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // Thin system-library shims: the only places C headers enter.
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap", pkgConfig: "libpcap",
+                       providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibSVM", path: "Sources/CLibSVM",
+                       providers: [.apt(["libsvm-dev"])]),
+
+        // The packet's path.
+        .target(name: "Capture", dependencies: ["CPcap"]),
+        .target(name: "Decoding"),
+        .target(name: "Features", dependencies: ["Decoding"]),
+        .target(name: "Flows", dependencies: [
+            "Decoding", "Features",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
+        .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
+        .target(name: "Alerts", dependencies: ["Flows", "Features", "Detection"]),
+        .target(name: "Sensor", dependencies: [
+            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts",
+        ]),
+        .executableTarget(name: "flowsentry", dependencies: [
+            "Sensor", "Training", "Capture", "Flows", "Features", "Alerts", "Detection",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
+        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training"],
+                    resources: [.copy("Data")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

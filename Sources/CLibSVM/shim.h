@@ -1,0 +1,1 @@
+#include <libsvm/svm.h>
