@@ -1,0 +1,141 @@
+import Decoding
+import Features
+import Flows
+
+/// What the record writer adds around a flow's own data.
+public struct EveContext: Sendable {
+    public var pcapFilename: String?
+    public var host: String?
+    public var inIface: String?
+    public var communityIDSeed: UInt16 = 0
+    /// Include the first-packets sequence in flow records.
+    public var includeSequence = true
+    public init() {}
+}
+
+/// EVE's protocol name: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number.
+public func eveProtoName(_ p: UInt8) -> String {
+    switch p {
+    case IPProto.tcp: "TCP"
+    case IPProto.udp: "UDP"
+    case IPProto.icmp: "ICMP"
+    case IPProto.icmpv6: "IPv6-ICMP"
+    case IPProto.sctp: "SCTP"
+    default: String(p)
+    }
+}
+
+public extension FlowRecord {
+    /// Community ID v1 of this flow.
+    func communityID(seed: UInt16 = 0) -> String {
+        CommunityID.compute(src: srcIP, dst: dstIP, proto: proto, sport: srcPort, dport: dstPort, seed: seed)
+    }
+}
+
+/// Writes the EVE header fields shared by flow and alert records.
+public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: EveContext,
+                           into j: inout JSONBuffer) {
+    j.key("timestamp"); j.rawString { EveTime.append(ns: r.endNs, to: &$0) }
+    j.key("flow_id"); j.uint(r.flowID)
+    if let f = context.pcapFilename { j.key("pcap_filename"); j.string(f) }
+    if let i = context.inIface { j.key("in_iface"); j.string(i) }
+    j.key("event_type"); j.string(String(describing: eventType))
+    if r.key.vlan0 != 0 {
+        j.key("vlan"); j.beginArray()
+        j.int(r.key.vlan0 &- 1)
+        if r.key.vlan1 != 0 { j.int(r.key.vlan1 &- 1) }
+        if r.key.vlan2 != 0 { j.int(r.key.vlan2 &- 1) }
+        j.endArray()
+    }
+    j.key("src_ip"); j.rawString { r.srcIP.appendText(to: &$0) }
+    if r.hasPorts { j.key("src_port"); j.int(r.srcPort) }
+    j.key("dest_ip"); j.rawString { r.dstIP.appendText(to: &$0) }
+    if r.hasPorts { j.key("dest_port"); j.int(r.dstPort) }
+    j.key("proto"); j.string(eveProtoName(r.proto))
+    if r.proto == IPProto.icmp || r.proto == IPProto.icmpv6 {
+        j.key("icmp_type"); j.int(r.srcPort)
+    }
+    if r.tunnel != .none {
+        j.key("tunnel"); j.beginObject()
+        j.key("src_ip"); j.rawString { r.tunnelSrc.appendText(to: &$0) }
+        j.key("dest_ip"); j.rawString { r.tunnelDst.appendText(to: &$0) }
+        j.key("proto"); j.string(r.tunnel.name)
+        j.endObject()
+    }
+    j.key("community_id"); j.string(r.communityID(seed: context.communityIDSeed))
+    if let h = context.host { j.key("host"); j.string(h) }
+}
+
+/// Writes the `flow {…}` summary object.
+public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JSONBuffer) {
+    j.key("flow"); j.beginObject()
+    j.key("pkts_toserver"); j.uint(r.pktsToServer)
+    j.key("pkts_toclient"); j.uint(r.pktsToClient)
+    j.key("bytes_toserver"); j.uint(r.bytesToServer)
+    j.key("bytes_toclient"); j.uint(r.bytesToClient)
+    j.key("start"); j.rawString { EveTime.append(ns: r.startNs, to: &$0) }
+    j.key("end"); j.rawString { EveTime.append(ns: r.endNs, to: &$0) }
+    j.key("age"); j.int((r.endNs / 1_000_000_000) - (r.startNs / 1_000_000_000))
+    j.key("state"); j.string(r.state.name)
+    j.key("reason"); j.string(r.reason.name)
+    j.key("alerted"); j.bool(alerted)
+    if r.segment > 0 { j.key("segment"); j.int(r.segment) }
+    j.endObject()
+}
+
+/// Hex of a TCP flags byte as Suricata writes it ("1b").
+func appendHexByte(_ v: UInt8, to out: inout [UInt8]) {
+    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    out.append(hex[Int(v >> 4)]); out.append(hex[Int(v & 0xf)])
+}
+
+/// Formats flow records as EVE `flow` events, one JSON object per line.
+public struct EveFlowFormatter: Sendable {
+    public var context: EveContext
+    public init(context: EveContext = EveContext()) { self.context = context }
+
+    /// Appends one record (with a trailing newline) to `j.bytes`.
+    /// `verdict` writes the flow's ML verdict when scoring ran.
+    public func append(_ r: FlowRecord, verdict: ((inout JSONBuffer) -> Void)? = nil,
+                       alerted: Bool = false, into j: inout JSONBuffer) {
+        j.beginObject()
+        writeEveHeader(r, eventType: "flow", context: context, into: &j)
+        writeEveFlowSummary(r, alerted: alerted, into: &j)
+        if r.proto == IPProto.tcp {
+            let all = r.tcpFlagsToServer | r.tcpFlagsToClient
+            j.key("tcp"); j.beginObject()
+            j.key("tcp_flags"); j.rawString { appendHexByte(all, to: &$0) }
+            j.key("tcp_flags_ts"); j.rawString { appendHexByte(r.tcpFlagsToServer, to: &$0) }
+            j.key("tcp_flags_tc"); j.rawString { appendHexByte(r.tcpFlagsToClient, to: &$0) }
+            if all & TCPFlag.syn != 0 { j.key("syn"); j.bool(true) }
+            if all & TCPFlag.fin != 0 { j.key("fin"); j.bool(true) }
+            if all & TCPFlag.rst != 0 { j.key("rst"); j.bool(true) }
+            if all & TCPFlag.psh != 0 { j.key("psh"); j.bool(true) }
+            if all & TCPFlag.ack != 0 { j.key("ack"); j.bool(true) }
+            if all & TCPFlag.urg != 0 { j.key("urg"); j.bool(true) }
+            if all & TCPFlag.ece != 0 { j.key("ecn"); j.bool(true) }
+            if all & TCPFlag.cwr != 0 { j.key("cwr"); j.bool(true) }
+            j.endObject()
+        }
+        if let verdict { verdict(&j) }
+        j.key("features"); j.beginObject()
+        let names = Feature.schema
+        for i in 0..<Feature.count {
+            j.key(names[i]); j.double(r.features.value(at: i))
+        }
+        j.endObject()
+        if context.includeSequence {
+            j.key("sequence"); j.beginArray()
+            for i in 0..<Int(r.sequence.count) {
+                let e = r.sequence[i]
+                j.beginArray()
+                j.int(e.direction); j.int(e.ipLength); j.int(e.payloadLength)
+                j.double(Double(e.iat)); j.int(e.tcpFlags)
+                j.endArray()
+            }
+            j.endArray()
+        }
+        j.endObject()
+        j.newline()
+    }
+}

@@ -1,0 +1,112 @@
+import CPcap
+import Decoding
+
+/// Errors from opening or reading a capture. Each names the file (or
+/// interface) and, where libpcap knows it, the byte offset.
+public enum CaptureError: Error, CustomStringConvertible, Sendable {
+    case cannotOpen(path: String, reason: String)
+    case unsupportedLinkType(path: String, dlt: Int32, name: String)
+    case readFailed(path: String, offset: Int?, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason):
+            return "\(path): cannot open capture: \(reason)"
+        case let .unsupportedLinkType(path, dlt, name):
+            return "\(path): unsupported link type \(dlt) (\(name)); supported: Ethernet, Linux SLL/SLL2, raw IP, BSD loopback/NULL, PPP, PPPoE, Cisco HDLC"
+        case let .readFailed(path, offset, reason):
+            if let offset { return "\(path): read error at byte offset \(offset): \(reason)" }
+            return "\(path): read error: \(reason)"
+        }
+    }
+}
+
+/// One packet as libpcap hands it over: borrowed bytes valid until the next read.
+public struct CapturedPacket {
+    public var timestampNs: Int64
+    public var wireLength: Int
+    public var bytes: ByteView
+}
+
+/// A pcap or pcapng file opened through libpcap with nanosecond timestamps.
+/// Packets are read in place: `next()` returns a view into libpcap's buffer,
+/// valid until the following call. Not thread-safe; one reader per thread.
+public final class PcapFileReader {
+    public let path: String
+    public let linkType: LinkType
+    public let dlt: Int32
+    public let snaplen: Int
+    private var handle: OpaquePointer?
+    public private(set) var packetsRead: UInt64 = 0
+
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
+        self.path = path
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            throw .cannotOpen(path: path, reason: Self.string(errbuf))
+        }
+        let d = pcap_datalink(h)
+        guard let lt = LinkType(dlt: d) else {
+            let name = pcap_datalink_val_to_name(d).map { String(cString: $0) } ?? "unknown"
+            pcap_close(h)
+            throw .unsupportedLinkType(path: path, dlt: d, name: name)
+        }
+        handle = h
+        dlt = d
+        linkType = lt
+        snaplen = Int(pcap_snapshot(h))
+        if let filter, !filter.isEmpty {
+            var prog = bpf_program()
+            if pcap_compile(h, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 {
+                let reason = String(cString: pcap_geterr(h))
+                pcap_close(h); handle = nil
+                throw .cannotOpen(path: path, reason: "bad BPF filter '\(filter)': \(reason)")
+            }
+            defer { pcap_freecode(&prog) }
+            if pcap_setfilter(h, &prog) != 0 {
+                let reason = String(cString: pcap_geterr(h))
+                pcap_close(h); handle = nil
+                throw .cannotOpen(path: path, reason: "cannot set BPF filter: \(reason)")
+            }
+        }
+    }
+
+    deinit { if let handle { pcap_close(handle) } }
+
+    private static func string(_ buf: [CChar]) -> String {
+        buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Current byte offset in the file, where libpcap can tell.
+    public var offset: Int? {
+        guard let handle, let f = pcap_file(handle) else { return nil }
+        let o = ftell(f)
+        return o >= 0 ? o : nil
+    }
+
+    /// The next packet, nil at the end of the file. A file cut off mid-record
+    /// throws with the offset (everything before it has been returned).
+    @inline(__always)
+    public func next() throws(CaptureError) -> CapturedPacket? {
+        guard let handle else { return nil }
+        var hdr: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let rc = pcap_next_ex(handle, &hdr, &data)
+        if rc == 1, let hdr, let data {
+            packetsRead &+= 1
+            let h = hdr.pointee
+            let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)  // nanoseconds (NANO precision)
+            return CapturedPacket(timestampNs: ts, wireLength: Int(h.len),
+                                  bytes: ByteView(base: UnsafeRawPointer(data), count: Int(h.caplen)))
+        }
+        if rc == PCAP_ERROR_BREAK || rc == -2 { return nil }
+        if rc == 0 { return nil }
+        let reason = String(cString: pcap_geterr(handle))
+        throw .readFailed(path: path, offset: offset, reason: reason)
+    }
+
+    /// Name of the libpcap link type, e.g. "EN10MB".
+    public var linkTypeName: String {
+        pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "\(dlt)"
+    }
+}

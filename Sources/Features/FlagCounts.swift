@@ -1,0 +1,56 @@
+import Decoding
+
+/// Per-flag counts for the eight TCP flags of one direction.
+public struct FlagCounts: Sendable {
+    @usableFromInline var counts = InlineArray<8, UInt32>(repeating: 0)
+    public init() {}
+
+    @inlinable
+    public mutating func add(_ flags: UInt8) {
+        var f = flags
+        var i = 0
+        while f != 0 {
+            if f & 1 != 0 { counts[i] &+= 1 }
+            f >>= 1
+            i += 1
+        }
+    }
+
+    /// Count for bit `i` (0 = FIN … 7 = CWR).
+    public subscript(_ bit: Int) -> UInt32 { counts[bit] }
+}
+
+/// Counts of distinct TCP flag combinations, for TCP-flag entropy. Keeps
+/// up to 12 distinct combinations exactly; rarer ones beyond that share one
+/// overflow bin (so entropy is exact for flows with ≤ 12 combinations, a
+/// slight underestimate otherwise).
+public struct FlagComboCounts: Sendable {
+    @usableFromInline var combos = InlineArray<12, UInt8>(repeating: 0)
+    @usableFromInline var counts = InlineArray<12, UInt32>(repeating: 0)
+    @usableFromInline var used: UInt8 = 0
+    @usableFromInline var overflow: UInt32 = 0
+    public init() {}
+
+    @inlinable
+    public mutating func add(_ flags: UInt8) {
+        for i in 0..<Int(used) where combos[i] == flags {
+            counts[i] &+= 1
+            return
+        }
+        if used < 12 {
+            combos[Int(used)] = flags
+            counts[Int(used)] = 1
+            used &+= 1
+        } else {
+            overflow &+= 1
+        }
+    }
+
+    public var entropyBits: Double {
+        var c = [UInt32]()
+        c.reserveCapacity(13)
+        for i in 0..<Int(used) { c.append(counts[i]) }
+        c.append(overflow)
+        return Entropy.bits(counts: c)
+    }
+}

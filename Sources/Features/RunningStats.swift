@@ -1,0 +1,33 @@
+/// Streaming count, mean, variance (Welford), min and max of one quantity.
+/// Numerically stable; 40 bytes; never allocates.
+public struct RunningStats: Sendable, Equatable {
+    public var count: UInt32 = 0
+    public var mean: Double = 0
+    @usableFromInline var m2: Double = 0
+    public var min: Double = 0
+    public var max: Double = 0
+
+    public init() {}
+
+    @inlinable
+    public mutating func add(_ x: Double) {
+        count &+= 1
+        if count == 1 {
+            mean = x; m2 = 0; min = x; max = x
+            return
+        }
+        let delta = x - mean
+        mean += delta / Double(count)
+        m2 += delta * (x - mean)
+        if x < min { min = x }
+        if x > max { max = x }
+    }
+
+    /// Sample variance (divisor n − 1, as CICFlowMeter and nfstream use); 0 below two values.
+    @inlinable
+    public var variance: Double { count < 2 ? 0 : Swift.max(0, m2 / Double(count - 1)) }
+
+    /// Sample standard deviation; 0 below two values.
+    @inlinable
+    public var std: Double { variance.squareRoot() }
+}

@@ -1,0 +1,80 @@
+import Decoding
+import Features
+
+/// Why a flow record ended.
+public enum EndReason: UInt8, Sendable, CaseIterable {
+    case tcpFin, tcpRst, idleTimeout, activeTimeout, evicted, shutdown, tcpReuse
+
+    /// The `flow.reason` value in records. Suricata writes `timeout`,
+    /// `forced` or `shutdown`; we keep its words where they mean the same and
+    /// are more specific elsewhere (see docs/flow-records.md).
+    public var name: String {
+        switch self {
+        case .tcpFin: "tcp_fin"
+        case .tcpRst: "tcp_rst"
+        case .idleTimeout: "timeout"
+        case .activeTimeout: "active_timeout"
+        case .evicted: "evicted"
+        case .shutdown: "shutdown"
+        case .tcpReuse: "tcp_reuse"
+        }
+    }
+}
+
+/// TCP/flow state at the end, as Suricata's `flow.state`.
+public enum FlowStateName: UInt8, Sendable {
+    case new, established, closed
+    public var name: String {
+        switch self {
+        case .new: "new"
+        case .established: "established"
+        case .closed: "closed"
+        }
+    }
+}
+
+/// One finished flow: identity, counters, end reason and features. A value
+/// (no references) so it can be queued and scored off the capture thread.
+public struct FlowRecord: Sendable {
+    public var key: FlowKey
+    /// The client (initiator) and server endpoints.
+    public var srcIP: IPAddress
+    public var srcPort: UInt16
+    public var dstIP: IPAddress
+    public var dstPort: UInt16
+    public var proto: UInt8
+    public var hasPorts: Bool
+    public var vlanCount: UInt8
+    public var tunnel: TunnelKind
+    public var tunnelSrc: IPAddress
+    public var tunnelDst: IPAddress
+    public var startNs: Int64
+    public var endNs: Int64
+    public var pktsToServer: UInt64
+    public var pktsToClient: UInt64
+    public var bytesToServer: UInt64
+    public var bytesToClient: UInt64
+    public var state: FlowStateName
+    public var reason: EndReason
+    /// Which record of a long flow this is (0, then 1, 2, … after active timeouts).
+    public var segment: UInt32
+    public var tcpFlagsToServer: UInt8
+    public var tcpFlagsToClient: UInt8
+    public var flowID: UInt64
+    public var features: FeatureVector
+    public var sequence: PacketSequence
+    public var negativeIATs: UInt32
+}
+
+/// Where a flow table hands the records it ends. One per worker thread;
+/// the array's capacity is kept between drains so steady state never allocates.
+public struct FlowSink: Sendable {
+    public var records: [FlowRecord] = []
+    public init(reserve: Int = 1024) { records.reserveCapacity(reserve) }
+    @inlinable public mutating func append(_ r: FlowRecord) { records.append(r) }
+    /// Hands every record to `body`, in order, and empties the sink (keeping capacity).
+    public mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
+        for i in records.indices { try body(&records[i]) }
+        records.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,391 @@
+import Decoding
+import Features
+import Synchronization
+
+/// Timeout classes; each has its own LRU list so expiry only looks at list heads.
+@usableFromInline
+enum TimeoutClass: Int {
+    case tcpNew = 0, tcpEstablished, tcpClosed, udpNew, udpEstablished
+    case icmpNew, icmpEstablished, otherNew, otherEstablished
+    static let count = 9
+}
+
+@usableFromInline
+enum TCPBits {
+    static let synFromClient: UInt8 = 1
+    static let synAckFromServer: UInt8 = 2
+    static let finFromClient: UInt8 = 4
+    static let finFromServer: UInt8 = 8
+    static let rst: UInt8 = 16
+    static let handshakeDone: UInt8 = 32
+    static let halfOpenCounted: UInt8 = 64
+}
+
+@usableFromInline
+struct FlowSlot: Sendable {
+    var key: FlowKey
+    var clientIsA = true
+    var inUse = false
+    var hasPorts = false
+    var sawReply = false
+    var tcp: UInt8 = 0
+    var cls: UInt8 = 0
+    var vlanCount: UInt8 = 0
+    var tunnel: TunnelKind = .none
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    var segment: UInt32 = 0
+    var flowID: UInt64 = 0
+    var tunnelSrc = IPAddress.zero
+    var tunnelDst = IPAddress.zero
+    var acc = FlowAccumulator()
+
+    init(key: FlowKey) { self.key = key }
+}
+
+@usableFromInline
+struct StripeState: Sendable {
+    var slots: [FlowSlot]
+    var index: [FlowKey: Int32]
+    var free: [Int32]
+    var head = InlineArray<9, Int32>(repeating: -1)
+    var tail = InlineArray<9, Int32>(repeating: -1)
+    var pool: ByteHistogramPool
+    var counters = FlowCounters()
+    var active = 0
+
+    init(capacity: Int, histograms: Int) {
+        let empty = FlowSlot(key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0))
+        slots = Array(repeating: empty, count: capacity)
+        index = [:]
+        index.reserveCapacity(capacity)
+        free = (0..<Int32(capacity)).reversed().map { $0 }
+        pool = ByteHistogramPool(capacity: histograms)
+    }
+
+    mutating func unlink(_ i: Int32) {
+        let c = Int(slots[Int(i)].cls)
+        let p = slots[Int(i)].prev, n = slots[Int(i)].next
+        if p >= 0 { slots[Int(p)].next = n } else { head[c] = n }
+        if n >= 0 { slots[Int(n)].prev = p } else { tail[c] = p }
+        slots[Int(i)].prev = -1
+        slots[Int(i)].next = -1
+    }
+
+    mutating func pushTail(_ i: Int32, cls c: Int) {
+        slots[Int(i)].cls = UInt8(c)
+        slots[Int(i)].prev = tail[c]
+        slots[Int(i)].next = -1
+        if tail[c] >= 0 { slots[Int(tail[c])].next = i } else { head[c] = i }
+        tail[c] = i
+    }
+}
+
+/// The flow table: lock-striped, fixed capacity, updated in place.
+///
+/// A flow's stripe is chosen by a stable hash of its canonical key, so any
+/// thread may call `process` for any packet; each stripe is a `Mutex` over
+/// preallocated slots, a key index and per-timeout-class LRU lists. Under a
+/// stripe's lock only flow state changes; ended flows are copied out into
+/// the caller's `FlowSink` as finished `FlowRecord`s for scoring and output
+/// after the lock is released.
+///
+/// A flow ends on TCP close (FIN both ways or RST, then `tcpClosedLinger`),
+/// on its class's idle timeout, on the active timeout (the record is cut and
+/// the flow continues as a new record with the same direction and flow id),
+/// on eviction when its stripe is full (least recently active first), or
+/// at `flushAll` (shutdown). Time comes only from the packets and from the
+/// `now` passed to `expire`, so replay is deterministic.
+public final class FlowTable: Sendable {
+    @usableFromInline final class Stripe: Sendable {
+        @usableFromInline let lock: Mutex<StripeState>
+        init(_ s: StripeState) { lock = Mutex(s) }
+    }
+
+    @usableFromInline let stripes: [Stripe]
+    @usableFromInline let stripeMask: Int
+    public let config: FlowTableConfig
+    public let hosts: HostContextTable
+    let fragments: FragmentTracker
+    @usableFromInline let timeoutsNs: InlineArray<9, Int64>
+    @usableFromInline let activeTimeoutNs: Int64
+    public let perStripeCapacity: Int
+
+    public init(config: FlowTableConfig = FlowTableConfig()) {
+        self.config = config
+        var n = 1
+        while n < max(1, config.stripes) { n <<= 1 }
+        stripeMask = n - 1
+        perStripeCapacity = max(1, config.maxFlows / n)
+        let hist = max(0, config.histogramCapacity / n)
+        var s: [Stripe] = []
+        for _ in 0..<n { s.append(Stripe(StripeState(capacity: perStripeCapacity, histograms: hist))) }
+        stripes = s
+        hosts = HostContextTable(config: config.hostContext)
+        fragments = FragmentTracker(capacity: config.fragmentSlots)
+        let t = config.classTimeoutsNs
+        var ts = InlineArray<9, Int64>(repeating: 0)
+        for i in 0..<9 { ts[i] = t[i] }
+        timeoutsNs = ts
+        activeTimeoutNs = Int64((config.activeTimeout * 1e9).rounded())
+    }
+
+    /// Flows currently held.
+    public var activeFlows: Int { stripes.reduce(0) { $0 + $1.lock.withLock { $0.active } } }
+
+    public var counters: FlowCounters {
+        var c = FlowCounters()
+        for s in stripes { c.merge(s.lock.withLock { $0.counters }) }
+        return c
+    }
+
+    /// Bytes of preallocated flow state per flow slot.
+    public static var bytesPerFlowSlot: Int {
+        MemoryLayout<FlowSlot>.stride + MemoryLayout<FlowKey>.stride + 8 + 4
+    }
+
+    public var histogramsExhausted: UInt64 {
+        stripes.reduce(0) { $0 + $1.lock.withLock { $0.pool.exhausted } }
+    }
+
+    /// Accounts one decoded packet to its flow. `bytes` are the packet's
+    /// captured bytes (for payload entropy). Records of flows this ends go to `sink`.
+    public func process(_ packet: DecodedPacket, bytes: ByteView, sink: inout FlowSink) {
+        var p = packet
+        if p.isFragment {
+            if p.isNonFirstFragment {
+                if fragments.resolve(&p) {
+                    stripes[0].lock.withLock { $0.counters.fragmentsMatched &+= 1 }
+                } else {
+                    stripes[0].lock.withLock { $0.counters.fragmentOrphans &+= 1 }
+                }
+            } else if p.hasPorts {
+                fragments.rememberFirst(p)
+            }
+        }
+        var fromA = true
+        let key = FlowKey.make(p, fromA: &fromA)
+        let s = stripes[Int(truncatingIfNeeded: key.stableHash()) & stripeMask]
+        s.lock.withLock { st in
+            update(&st, key: key, fromA: fromA, packet: p, bytes: bytes, sink: &sink)
+        }
+    }
+
+    func classFor(proto: UInt8, established: Bool, closed: Bool) -> Int {
+        switch proto {
+        case IPProto.tcp:
+            closed ? TimeoutClass.tcpClosed.rawValue
+                : (established ? TimeoutClass.tcpEstablished.rawValue : TimeoutClass.tcpNew.rawValue)
+        case IPProto.udp:
+            established ? TimeoutClass.udpEstablished.rawValue : TimeoutClass.udpNew.rawValue
+        case IPProto.icmp, IPProto.icmpv6:
+            established ? TimeoutClass.icmpEstablished.rawValue : TimeoutClass.icmpNew.rawValue
+        default:
+            established ? TimeoutClass.otherEstablished.rawValue : TimeoutClass.otherNew.rawValue
+        }
+    }
+
+    private func update(_ st: inout StripeState, key: FlowKey, fromA: Bool, packet p: DecodedPacket,
+                        bytes: ByteView, sink: inout FlowSink) {
+        let ts = p.timestampNs
+        let isTCP = p.proto == IPProto.tcp && !p.isNonFirstFragment
+        let flags = isTCP ? p.tcpFlags : 0
+        let bareSyn = isTCP && flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+
+        var idx: Int32
+        if let found = st.index[key] {
+            idx = found
+            let i = Int(idx)
+            if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
+                // A new connection on a closed flow's ports: end the old one first.
+                let reason: EndReason = st.slots[i].tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
+                end(&st, idx, reason: reason, sink: &sink, free: true)
+                idx = create(&st, key: key, fromA: fromA, packet: p)
+            } else if ts - st.slots[i].acc.firstNs >= activeTimeoutNs && st.slots[i].acc.totalPackets > 0 {
+                end(&st, idx, reason: .activeTimeout, sink: &sink, free: false)
+                st.slots[i].segment &+= 1
+                let ctx = st.slots[i].acc.context
+                st.slots[i].acc = FlowAccumulator()
+                st.slots[i].acc.context = ctx
+                st.slots[i].sawReply = false
+            }
+        } else {
+            if st.free.isEmpty { evictOne(&st, sink: &sink) }
+            idx = create(&st, key: key, fromA: fromA, packet: p)
+        }
+
+        let i = Int(idx)
+        let forward = fromA == st.slots[i].clientIsA
+        let dir: Direction = forward ? .forward : .backward
+        if !forward { st.slots[i].sawReply = true }
+        if p.tunnel != .none && st.slots[i].tunnel == .none {
+            st.slots[i].tunnel = p.tunnel
+            st.slots[i].tunnelSrc = p.tunnelSrc
+            st.slots[i].tunnelDst = p.tunnelDst
+        }
+        let negBefore = st.slots[i].acc.negativeIATs
+        st.slots[i].acc.add(p, direction: dir, bytes: bytes, pool: &st.pool, config: config.features)
+        if st.slots[i].acc.negativeIATs != negBefore { st.counters.negativeIATs &+= 1 }
+
+        var closed = false
+        if isTCP {
+            var t = st.slots[i].tcp
+            if flags & TCPFlag.syn != 0 {
+                if flags & TCPFlag.ack == 0 && forward { t |= TCPBits.synFromClient }
+                if flags & TCPFlag.ack != 0 && !forward { t |= TCPBits.synAckFromServer }
+            } else if forward && flags & TCPFlag.ack != 0 && t & TCPBits.synAckFromServer != 0 {
+                t |= TCPBits.handshakeDone
+            }
+            if flags & TCPFlag.fin != 0 { t |= forward ? TCPBits.finFromClient : TCPBits.finFromServer }
+            if flags & TCPFlag.rst != 0 { t |= TCPBits.rst }
+            if t & TCPBits.halfOpenCounted != 0
+                && t & (TCPBits.handshakeDone | TCPBits.rst) != 0 {
+                t &= ~TCPBits.halfOpenCounted
+                hosts.halfOpenClosed(dst: serverAddress(st.slots[i]))
+            }
+            st.slots[i].tcp = t
+            closed = t & TCPBits.rst != 0
+                || (t & TCPBits.finFromClient != 0 && t & TCPBits.finFromServer != 0)
+        }
+        let cls = classFor(proto: p.proto, established: st.slots[i].sawReply, closed: closed)
+        st.unlink(idx)
+        st.pushTail(idx, cls: cls)
+    }
+
+    func serverAddress(_ s: FlowSlot) -> IPAddress { s.clientIsA ? s.key.b : s.key.a }
+    func clientAddress(_ s: FlowSlot) -> IPAddress { s.clientIsA ? s.key.a : s.key.b }
+
+    private func create(_ st: inout StripeState, key: FlowKey, fromA: Bool, packet p: DecodedPacket) -> Int32 {
+        let idx = st.free.removeLast()
+        let i = Int(idx)
+        var slot = FlowSlot(key: key)
+        slot.inUse = true
+        slot.hasPorts = p.hasPorts
+        slot.vlanCount = min(p.vlanCount, 3)
+        // The sender of the first packet is the client, unless it is a SYN-ACK.
+        var senderIsClient = true
+        if p.proto == IPProto.tcp && !p.isNonFirstFragment
+            && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == (TCPFlag.syn | TCPFlag.ack) {
+            senderIsClient = false
+        }
+        slot.clientIsA = senderIsClient ? fromA : !fromA
+        slot.flowID = (key.stableHash() ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15)
+            & ((1 << 51) - 1)
+        let bareSyn = p.proto == IPProto.tcp && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+        if bareSyn { slot.tcp |= TCPBits.halfOpenCounted }
+        let client = senderIsClient ? p.src : p.dst
+        let server = senderIsClient ? p.dst : p.src
+        let dport = senderIsClient ? p.dstPort : p.srcPort
+        slot.acc.context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
+                                             ts: p.timestampNs, halfOpen: bareSyn)
+        st.slots[i] = slot
+        st.index[key] = idx
+        st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
+        st.active += 1
+        st.counters.created &+= 1
+        return idx
+    }
+
+    /// Ends the flow in slot `idx`: its record goes to `sink`; with `free`
+    /// the slot is unlinked and returned, else the caller continues it.
+    private func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
+                     free: Bool) {
+        let i = Int(idx)
+        let s = st.slots[i]
+        let acc = s.acc
+        let client = clientAddress(s), server = serverAddress(s)
+        let cport = s.clientIsA ? s.key.portA : s.key.portB
+        let sport = s.clientIsA ? s.key.portB : s.key.portA
+        let closed = s.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
+        let record = FlowRecord(
+            key: s.key, srcIP: client, srcPort: cport, dstIP: server, dstPort: sport,
+            proto: s.key.proto, hasPorts: s.hasPorts, vlanCount: s.vlanCount,
+            tunnel: s.tunnel, tunnelSrc: s.tunnelSrc, tunnelDst: s.tunnelDst,
+            startNs: acc.firstNs, endNs: acc.lastNs,
+            pktsToServer: UInt64(acc.pkts[0]), pktsToClient: UInt64(acc.pkts[1]),
+            bytesToServer: acc.ipBytes[0], bytesToClient: acc.ipBytes[1],
+            state: closed ? .closed : (s.sawReply ? .established : .new),
+            reason: reason, segment: s.segment,
+            tcpFlagsToServer: acc.flagUnion(.forward), tcpFlagsToClient: acc.flagUnion(.backward),
+            flowID: s.flowID, features: acc.finish(pool: st.pool), sequence: acc.sequence,
+            negativeIATs: acc.negativeIATs)
+        sink.append(record)
+        st.pool.release(acc.histogram)
+        st.slots[i].acc.histogram = -1
+        st.counters.ended[Int(reason.rawValue)] &+= 1
+
+        guard free else { return }
+        if s.key.proto == IPProto.tcp && s.tcp & TCPBits.synFromClient != 0
+            && s.tcp & TCPBits.synAckFromServer == 0 {
+            hosts.handshakeFailed(src: client, ts: acc.lastNs)
+        }
+        if s.tcp & TCPBits.halfOpenCounted != 0 { hosts.halfOpenClosed(dst: server) }
+        st.unlink(idx)
+        st.index.removeValue(forKey: s.key)
+        st.slots[i].inUse = false
+        st.free.append(idx)
+        st.active -= 1
+    }
+
+    private func evictOne(_ st: inout StripeState, sink: inout FlowSink) {
+        var best: Int32 = -1
+        var bestTs = Int64.max
+        for c in 0..<TimeoutClass.count {
+            let h = st.head[c]
+            if h >= 0 && st.slots[Int(h)].acc.lastNs < bestTs {
+                bestTs = st.slots[Int(h)].acc.lastNs
+                best = h
+            }
+        }
+        if best >= 0 { end(&st, best, reason: .evicted, sink: &sink, free: true) }
+    }
+
+    private func endReason(for s: FlowSlot) -> EndReason {
+        if s.cls == UInt8(TimeoutClass.tcpClosed.rawValue) {
+            return s.tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
+        }
+        return .idleTimeout
+    }
+
+    /// Ends every flow whose idle timeout (or TCP linger) has passed at `now`
+    /// (nanoseconds of packet time, or of the wall clock when live and idle).
+    public func expire(now: Int64, sink: inout FlowSink) {
+        let before = sink.records.count
+        for s in stripes {
+            s.lock.withLock { st in
+                for c in 0..<TimeoutClass.count {
+                    let timeout = timeoutsNs[c]
+                    while st.head[c] >= 0 {
+                        let h = st.head[c]
+                        guard st.slots[Int(h)].acc.lastNs + timeout <= now else { break }
+                        end(&st, h, reason: endReason(for: st.slots[Int(h)]), sink: &sink, free: true)
+                    }
+                }
+            }
+        }
+        if sink.records.count - before > 1 {
+            sink.records[before...].sort { ($0.endNs, $0.flowID) < ($1.endNs, $1.flowID) }
+        }
+    }
+
+    /// Ends every flow (end of input, shutdown). TCP flows already closed keep
+    /// their FIN/RST reason; the rest end with `reason`. Records come out
+    /// ordered by flow start time.
+    public func flushAll(reason: EndReason = .shutdown, sink: inout FlowSink) {
+        let before = sink.records.count
+        for s in stripes {
+            s.lock.withLock { st in
+                for c in 0..<TimeoutClass.count {
+                    while st.head[c] >= 0 {
+                        let h = st.head[c]
+                        let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(for: st.slots[Int(h)]) : reason
+                        end(&st, h, reason: r, sink: &sink, free: true)
+                    }
+                }
+            }
+        }
+        sink.records[before...].sort {
+            ($0.startNs, $0.flowID) < ($1.startNs, $1.flowID)
+        }
+    }
+}

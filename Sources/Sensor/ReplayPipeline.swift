@@ -1,0 +1,145 @@
+import Alerts
+import Capture
+import Decoding
+import Features
+import Flows
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Counts for one run, printed as the summary and kept for stats records.
+public struct RunSummary: Sendable {
+    public var files = 0
+    public var packetsRead: UInt64 = 0
+    public var packetsDecoded: UInt64 = 0
+    public var bytesRead: UInt64 = 0
+    public var anomalies = AnomalyCounters()
+    public var flows = FlowCounters()
+    public var flowsWritten: UInt64 = 0
+    public var wallSeconds: Double = 0
+    public var errors: [String] = []
+    public var histogramsExhausted: UInt64 = 0
+    public init() {}
+
+    public var packetsPerSecond: Double { wallSeconds > 0 ? Double(packetsRead) / wallSeconds : 0 }
+
+    /// The human summary printed on stderr after a replay.
+    public var text: String {
+        var s = "flowsentry: read \(packetsRead) packets from \(files) file\(files == 1 ? "" : "s") in "
+        s += formatFixed(wallSeconds, 3) + " s (" + formatFixed(packetsPerSecond, 0) + " packets/s)\n"
+        let skipped = packetsRead - packetsDecoded
+        s += "  decoded \(packetsDecoded), skipped \(skipped)"
+        var reasons: [String] = []
+        for a in Anomaly.allCases where a != .none && anomalies[a] > 0 {
+            reasons.append("\(a.name) \(anomalies[a])")
+        }
+        if !reasons.isEmpty { s += ": " + reasons.joined(separator: ", ") }
+        s += "\n  flows \(flowsWritten)"
+        var ends: [String] = []
+        for r in EndReason.allCases where flows.ended(r) > 0 { ends.append("\(r.name) \(flows.ended(r))") }
+        if !ends.isEmpty { s += ": " + ends.joined(separator: ", ") }
+        if flows.fragmentsMatched + flows.fragmentOrphans > 0 {
+            s += "\n  fragments: \(flows.fragmentsMatched) matched to their flow, \(flows.fragmentOrphans) orphaned"
+        }
+        if flows.negativeIATs > 0 { s += "\n  timestamps going backwards (clamped): \(flows.negativeIATs)" }
+        if histogramsExhausted > 0 { s += "\n  payload histograms exhausted: \(histogramsExhausted) flows without payload entropy" }
+        return s
+    }
+}
+
+func formatFixed(_ v: Double, _ places: Int) -> String {
+    var j = JSONBuffer(reserve: 32)
+    if places == 0 { j.int(Int64(v.rounded())) } else {
+        let scale = [1.0, 10, 100, 1000, 10000][min(places, 4)]
+        let r = (v * scale).rounded() / scale
+        j.double(r)
+    }
+    var s = String(decoding: j.bytes, as: UTF8.self)
+    if places > 0 {
+        if !s.contains(".") { s += "." }
+        let frac = s.split(separator: ".", omittingEmptySubsequences: false).last?.count ?? 0
+        s += String(repeating: "0", count: max(0, places - frac))
+    }
+    return s
+}
+
+/// Reads captures in order through decode → flow table, handing every
+/// finished flow record to `onRecord` with the name of the file being read.
+/// Time comes only from packet timestamps (expiry sweeps once per second of
+/// packet time), so the same input always gives the same records.
+public final class ReplayPipeline {
+    public let table: FlowTable
+    public let filter: String?
+    public var summary = RunSummary()
+    private var sink = FlowSink(reserve: 4096)
+
+    public init(config: FlowTableConfig, filter: String? = nil) {
+        table = FlowTable(config: config)
+        self.filter = filter
+    }
+
+    /// Replays `files`. Errors (unreadable file, cut-off capture) are
+    /// recorded in the summary and reading moves on; every flow read so far
+    /// is still ended and handed over.
+    public func run(files: [String], onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
+        let start = monotonicSeconds()
+        var packet = DecodedPacket()
+        var nextSweep: Int64 = Int64.min
+        var lastFile = files.first ?? ""
+        for path in files {
+            lastFile = path
+            let reader: PcapFileReader
+            do {
+                reader = try PcapFileReader(path: path, filter: filter)
+            } catch {
+                summary.errors.append(error.description)
+                continue
+            }
+            summary.files += 1
+            let decoder = PacketDecoder(linkType: reader.linkType)
+            while true {
+                let captured: CapturedPacket?
+                do {
+                    captured = try reader.next()
+                } catch {
+                    summary.errors.append(error.description)
+                    break
+                }
+                guard let cp = captured else { break }
+                summary.packetsRead &+= 1
+                summary.bytesRead &+= UInt64(cp.wireLength)
+                if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
+                    summary.packetsDecoded &+= 1
+                    table.process(packet, bytes: cp.bytes, sink: &sink)
+                } else {
+                    summary.anomalies.bump(packet.anomaly)
+                }
+                if cp.timestampNs >= nextSweep {
+                    if nextSweep != Int64.min { table.expire(now: cp.timestampNs, sink: &sink) }
+                    nextSweep = cp.timestampNs + 1_000_000_000
+                }
+                if !sink.records.isEmpty {
+                    try drain(path, onRecord)
+                }
+            }
+        }
+        table.flushAll(reason: .shutdown, sink: &sink)
+        try drain(lastFile, onRecord)
+        summary.flows = table.counters
+        summary.histogramsExhausted = table.histogramsExhausted
+        summary.wallSeconds = monotonicSeconds() - start
+    }
+
+    private func drain(_ path: String, _ onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
+        try sink.drain { r in
+            summary.flowsWritten &+= 1
+            try onRecord(&r, path)
+        }
+    }
+}
+
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

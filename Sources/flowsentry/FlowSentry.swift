@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct FlowSentry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowsentry",
+        abstract: "A network sensor: rebuilds flows from packets, computes their features, scores them.",
+        subcommands: [Replay.self, FeaturesCommand.self, Bench.self])
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: the Swift tests, then the Python oracle tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product flowsentry
+swift test
+if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
+  FLOWSENTRY_BIN="$PWD/.build/release/flowsentry" python3 -m pytest -q tests/python
+fi
