@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
     ],
     targets: [
         // Thin system-library shims: the only places C headers enter.
@@ -21,7 +22,7 @@ let package = Package(
                        providers: [.apt(["libsvm-dev"])]),
 
         // The packet's path.
-        .target(name: "Capture", dependencies: ["CPcap"]),
+        .target(name: "Capture", dependencies: ["CPcap", "Decoding"]),
         .target(name: "Decoding"),
         .target(name: "Features", dependencies: ["Decoding"]),
         .target(name: "Flows", dependencies: [
@@ -36,6 +37,14 @@ let package = Package(
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
             "Sensor", "Training", "Capture", "Flows", "Features", "Alerts", "Detection",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Benchmarks: packet rates against a bare libpcap read loop, and
+        // allocations counted by the malloc interposer (LD_PRELOADed).
+        .executableTarget(name: "flowsentry-bench", dependencies: [
+            "Sensor", "Capture", "Decoding", "Flows", "Alerts",
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

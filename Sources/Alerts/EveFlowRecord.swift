@@ -85,9 +85,11 @@ public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JS
 
 /// Hex of a TCP flags byte as Suricata writes it ("1b").
 func appendHexByte(_ v: UInt8, to out: inout [UInt8]) {
-    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-    out.append(hex[Int(v >> 4)]); out.append(hex[Int(v & 0xf)])
+    out.append(hexDigits[Int(v >> 4)]); out.append(hexDigits[Int(v & 0xf)])
 }
+
+/// `"feature_name":` for every feature, encoded once.
+let featureKeys: [[UInt8]] = Feature.schema.map { JSONBuffer.encodedKey($0) }
 
 /// Formats flow records as EVE `flow` events, one JSON object per line.
 public struct EveFlowFormatter: Sendable {
@@ -119,9 +121,9 @@ public struct EveFlowFormatter: Sendable {
         }
         if let verdict { verdict(&j) }
         j.key("features"); j.beginObject()
-        let names = Feature.schema
+        let keys = featureKeys
         for i in 0..<Feature.count {
-            j.key(names[i]); j.double(r.features.value(at: i))
+            j.rawKey(keys[i]); j.double(r.features.value(at: i))
         }
         j.endObject()
         if context.includeSequence {

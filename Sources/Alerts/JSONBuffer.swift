@@ -127,7 +127,14 @@ public struct JSONBuffer: Sendable {
     /// Writes `s` as a JSON string (RFC 8259 escaping; UTF-8 passed through).
     public mutating func appendEscaped(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var plain = true
+        for c in s.utf8 where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
+        if plain {
+            bytes.append(contentsOf: s.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex = hexDigits
         for c in s.utf8 {
             switch c {
             case UInt8(ascii: "\""): bytes.append(92); bytes.append(c)
@@ -145,4 +152,23 @@ public struct JSONBuffer: Sendable {
     }
 
     public mutating func newline() { bytes.append(0x0A) }
+
+    /// Appends pre-encoded bytes (e.g. a cached `"key":`) as a member key.
+    public mutating func rawKey(_ encoded: [UInt8]) {
+        separator()
+        bytes.append(contentsOf: encoded)
+        valuePending = true
+    }
+}
+
+public let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+extension JSONBuffer {
+    /// `"name":` for a key, encoded once.
+    public static func encodedKey(_ k: String) -> [UInt8] {
+        var j = JSONBuffer(reserve: k.utf8.count + 4)
+        j.appendEscaped(k)
+        j.bytes.append(UInt8(ascii: ":"))
+        return j.bytes
+    }
 }

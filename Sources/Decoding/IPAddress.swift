@@ -107,12 +107,11 @@ extension IPAddress: CustomStringConvertible {
                         appendDecimal(Int(hb[i]), to: &out)
                     }
                 } else {
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
                     for i in 0..<16 {
                         if i > 0 && i % 2 == 0 { out.append(UInt8(ascii: ":")) }
                         let byte = i < 8 ? hb[i] : lb[i - 8]
-                        out.append(hex[Int(byte >> 4)])
-                        out.append(hex[Int(byte & 0xf)])
+                        out.append(ipHexDigits[Int(byte >> 4)])
+                        out.append(ipHexDigits[Int(byte & 0xf)])
                     }
                 }
             }
@@ -126,3 +125,5 @@ func appendDecimal(_ v: Int, to out: inout [UInt8]) {
     if v >= 10 { out.append(UInt8(48 + (v / 10) % 10)) }
     out.append(UInt8(48 + v % 10))
 }
+
+let ipHexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -1,4 +1,7 @@
 import Decoding
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Per-flag counts for the eight TCP flags of one direction.
 public struct FlagCounts: Sendable {
@@ -21,12 +24,12 @@ public struct FlagCounts: Sendable {
 }
 
 /// Counts of distinct TCP flag combinations, for TCP-flag entropy. Keeps
-/// up to 12 distinct combinations exactly; rarer ones beyond that share one
-/// overflow bin (so entropy is exact for flows with ≤ 12 combinations, a
+/// up to 8 distinct combinations exactly; rarer ones beyond that share one
+/// overflow bin (so entropy is exact for flows with ≤ 8 combinations, a
 /// slight underestimate otherwise).
 public struct FlagComboCounts: Sendable {
-    @usableFromInline var combos = InlineArray<12, UInt8>(repeating: 0)
-    @usableFromInline var counts = InlineArray<12, UInt32>(repeating: 0)
+    @usableFromInline var combos = InlineArray<8, UInt8>(repeating: 0)
+    @usableFromInline var counts = InlineArray<8, UInt32>(repeating: 0)
     @usableFromInline var used: UInt8 = 0
     @usableFromInline var overflow: UInt32 = 0
     public init() {}
@@ -37,7 +40,7 @@ public struct FlagComboCounts: Sendable {
             counts[i] &+= 1
             return
         }
-        if used < 12 {
+        if used < 8 {
             combos[Int(used)] = flags
             counts[Int(used)] = 1
             used &+= 1
@@ -47,10 +50,13 @@ public struct FlagComboCounts: Sendable {
     }
 
     public var entropyBits: Double {
-        var c = [UInt32]()
-        c.reserveCapacity(13)
-        for i in 0..<Int(used) { c.append(counts[i]) }
-        c.append(overflow)
-        return Entropy.bits(counts: c)
+        var total: Double = overflow > 0 ? Double(overflow) : 0
+        var sum: Double = overflow > 0 ? Double(overflow) * log2(Double(overflow)) : 0
+        for i in 0..<Int(used) {
+            let c = Double(counts[i])
+            total += c
+            sum += c * log2(c)
+        }
+        return total > 0 ? Swift.max(0, log2(total) - sum / total) : 0
     }
 }

@@ -23,9 +23,8 @@ public struct FlowAccumulator: Sendable {
     public var pkts = InlineArray<2, UInt32>(repeating: 0)
     public var ipBytes = InlineArray<2, UInt64>(repeating: 0)
     public var payloadBytes = InlineArray<2, UInt64>(repeating: 0)
-    @usableFromInline var entropyFed = InlineArray<2, UInt32>(repeating: 0)
-    @usableFromInline var len = RunningStats()
-    @usableFromInline var lenDir = InlineArray<2, RunningStats>(repeating: RunningStats())
+    @usableFromInline var len = LengthStats()
+    @usableFromInline var lenDir = InlineArray<2, LengthStats>(repeating: LengthStats())
     @usableFromInline var iat = RunningStats()
     @usableFromInline var iatDir = InlineArray<2, RunningStats>(repeating: RunningStats())
     @usableFromInline var flags = InlineArray<2, FlagCounts>(repeating: FlagCounts())
@@ -74,10 +73,11 @@ public struct FlowAccumulator: Sendable {
         pkts[d] &+= 1
         ipBytes[d] &+= UInt64(p.ipLength)
         let payload = p.payloadLength
+        // Payload already fed to the histogram: the prefix of this direction.
+        let fed = Int(Swift.min(payloadBytes[d], UInt64(config.entropyPrefixBytes)))
         payloadBytes[d] &+= UInt64(payload)
-        let l = Double(p.ipLength)
-        len.add(l)
-        lenDir[d].add(l)
+        len.add(p.ipLength)
+        lenDir[d].add(p.ipLength)
 
         if p.proto == IPProto.tcp && !p.isNonFirstFragment {
             tcpPackets &+= 1
@@ -94,7 +94,7 @@ public struct FlowAccumulator: Sendable {
             iat: Float(gap)))
 
         // Payload byte histogram over a bounded prefix of each direction.
-        let room = config.entropyPrefixBytes - Int(entropyFed[d])
+        let room = config.entropyPrefixBytes - fed
         if payload > 0 && room > 0 && p.payloadOffset < bytes.count {
             if histogram < 0 { histogram = pool.acquire() }
             if histogram >= 0 {
@@ -102,7 +102,6 @@ public struct FlowAccumulator: Sendable {
                 let h = histogram
                 bytes.withBytes(from: p.payloadOffset, length: take) { buf in
                     pool.add(h, dir: d, bytes: buf)
-                    entropyFed[d] &+= UInt32(buf.count)
                 }
             }
         }
@@ -120,19 +119,23 @@ public struct FlowAccumulator: Sendable {
         func put(_ s: RunningStats, _ fmin: Feature, _ fmax: Feature, _ fmean: Feature, _ fstd: Feature) {
             v[fmin] = s.min; v[fmax] = s.max; v[fmean] = s.mean; v[fstd] = s.std
         }
+        func put(_ s: LengthStats, _ fmin: Feature, _ fmax: Feature, _ fmean: Feature, _ fstd: Feature) {
+            v[fmin] = s.min; v[fmax] = s.max; v[fmean] = s.mean; v[fstd] = s.std
+        }
         put(len, .pkt_len_min, .pkt_len_max, .pkt_len_mean, .pkt_len_std)
         put(lenDir[0], .fwd_pkt_len_min, .fwd_pkt_len_max, .fwd_pkt_len_mean, .fwd_pkt_len_std)
         put(lenDir[1], .bwd_pkt_len_min, .bwd_pkt_len_max, .bwd_pkt_len_mean, .bwd_pkt_len_std)
         put(iat, .iat_min_s, .iat_max_s, .iat_mean_s, .iat_std_s)
         put(iatDir[0], .fwd_iat_min_s, .fwd_iat_max_s, .fwd_iat_mean_s, .fwd_iat_std_s)
         put(iatDir[1], .bwd_iat_min_s, .bwd_iat_max_s, .bwd_iat_mean_s, .bwd_iat_std_s)
-        let total: [Feature] = [.fin_count, .syn_count, .rst_count, .psh_count, .ack_count, .urg_count, .ece_count, .cwr_count]
-        let fwd: [Feature] = [.fwd_fin_count, .fwd_syn_count, .fwd_rst_count, .fwd_psh_count, .fwd_ack_count, .fwd_urg_count, .fwd_ece_count, .fwd_cwr_count]
-        let bwd: [Feature] = [.bwd_fin_count, .bwd_syn_count, .bwd_rst_count, .bwd_psh_count, .bwd_ack_count, .bwd_urg_count, .bwd_ece_count, .bwd_cwr_count]
+        // The flag features sit in schema order FIN SYN RST PSH ACK URG ECE CWR,
+        // total then forward then backward (checked by a test).
+        let total = Feature.fin_count.rawValue, fwd = Feature.fwd_fin_count.rawValue
+        let bwd = Feature.bwd_fin_count.rawValue
         for bit in 0..<8 {
-            v[fwd[bit]] = Double(flags[0][bit])
-            v[bwd[bit]] = Double(flags[1][bit])
-            v[total[bit]] = Double(flags[0][bit] + flags[1][bit])
+            v.storage[fwd + bit] = Double(flags[0][bit])
+            v.storage[bwd + bit] = Double(flags[1][bit])
+            v.storage[total + bit] = Double(flags[0][bit] + flags[1][bit])
         }
         v[.tcp_flag_entropy] = tcpPackets > 0 ? combos.entropyBits : 0
         v[.payload_entropy] = pool.entropy(histogram, dir: nil)

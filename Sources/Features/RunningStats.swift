@@ -31,3 +31,37 @@ public struct RunningStats: Sendable, Equatable {
     @inlinable
     public var std: Double { variance.squareRoot() }
 }
+
+/// Streaming statistics of packet lengths (0…65535): Welford mean and
+/// variance with the extremes kept as UInt16 — 24 bytes instead of 40.
+public struct LengthStats: Sendable, Equatable {
+    public var count: UInt32 = 0
+    public var minLength: UInt16 = 0
+    public var maxLength: UInt16 = 0
+    public var mean: Double = 0
+    @usableFromInline var m2: Double = 0
+
+    public init() {}
+
+    @inlinable
+    public mutating func add(_ length: Int) {
+        let v = UInt16(clamping: length)
+        let x = Double(v)
+        count &+= 1
+        if count == 1 {
+            mean = x; m2 = 0; minLength = v; maxLength = v
+            return
+        }
+        let delta = x - mean
+        mean += delta / Double(count)
+        m2 += delta * (x - mean)
+        if v < minLength { minLength = v }
+        if v > maxLength { maxLength = v }
+    }
+
+    public var min: Double { Double(minLength) }
+    public var max: Double { Double(maxLength) }
+    /// Sample variance (n − 1); 0 below two values.
+    public var variance: Double { count < 2 ? 0 : Swift.max(0, m2 / Double(count - 1)) }
+    public var std: Double { variance.squareRoot() }
+}

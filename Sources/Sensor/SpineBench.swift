@@ -1,0 +1,95 @@
+import Alerts
+import Capture
+import Decoding
+import Flows
+
+/// Measurements of the packet path over one capture, each stage timed on
+/// the same file in the same run so they can be compared as ratios.
+public enum SpineBench {
+    public struct Stage: Sendable {
+        public var name: String
+        public var packets: UInt64
+        public var seconds: Double
+        public var packetsPerSecond: Double { seconds > 0 ? Double(packets) / seconds : 0 }
+    }
+
+    /// Bare libpcap read loop: every packet read, its length summed, nothing else.
+    public static func readLoop(_ path: String) throws(CaptureError) -> Stage {
+        let r = try PcapFileReader(path: path)
+        var n: UInt64 = 0, bytes = 0
+        let t0 = monotonicSeconds()
+        while let p = try r.next() { n &+= 1; bytes &+= p.bytes.count }
+        let t = monotonicSeconds() - t0
+        blackHole(bytes)
+        return Stage(name: "read loop (libpcap)", packets: n, seconds: t)
+    }
+
+    /// Read + decode.
+    public static func decodeOnly(_ path: String) throws(CaptureError) -> Stage {
+        let r = try PcapFileReader(path: path)
+        let d = PacketDecoder(linkType: r.linkType)
+        var p = DecodedPacket()
+        var n: UInt64 = 0, ok = 0
+        let t0 = monotonicSeconds()
+        while let c = try r.next() {
+            n &+= 1
+            if d.decode(c.bytes, wireLength: c.wireLength, timestampNs: c.timestampNs, into: &p) { ok &+= 1 }
+        }
+        let t = monotonicSeconds() - t0
+        blackHole(ok)
+        return Stage(name: "read + decode", packets: n, seconds: t)
+    }
+
+    /// The whole spine: read, decode, flow table, features, expiry, finished
+    /// records (drained, not written). With `json`, records are also
+    /// formatted as EVE JSON into a reused buffer.
+    public static func spine(_ path: String, config: FlowTableConfig, json: Bool,
+                             around: (() -> Void) -> Void = { $0() }) throws(CaptureError) -> Stage {
+        let r = try PcapFileReader(path: path)
+        let d = PacketDecoder(linkType: r.linkType)
+        let table = FlowTable(config: config)
+        var sink = FlowSink(reserve: 8192)
+        var buf = JSONBuffer(reserve: 1 << 16)
+        let fmt = EveFlowFormatter()
+        var p = DecodedPacket()
+        var n: UInt64 = 0, records = 0
+        var nextSweep = Int64.min
+        var failure: CaptureError?
+        var elapsed = 0.0
+        around {
+            let t0 = monotonicSeconds()
+            while true {
+                let c: CapturedPacket?
+                do throws(CaptureError) { c = try r.next() } catch { failure = error; break }
+                guard let c else { break }
+                n &+= 1
+                if d.decode(c.bytes, wireLength: c.wireLength, timestampNs: c.timestampNs, into: &p) {
+                    table.process(p, bytes: c.bytes, sink: &sink)
+                }
+                if c.timestampNs >= nextSweep {
+                    table.expire(now: c.timestampNs, sink: &sink)
+                    nextSweep = c.timestampNs + 1_000_000_000
+                }
+                if !sink.records.isEmpty {
+                    sink.drain { rec in
+                        records &+= 1
+                        if json { buf.reset(); fmt.append(rec, into: &buf) }
+                    }
+                }
+            }
+            table.flushAll(sink: &sink)
+            sink.drain { rec in
+                records &+= 1
+                if json { buf.reset(); fmt.append(rec, into: &buf) }
+            }
+            elapsed = monotonicSeconds() - t0
+        }
+        if let failure { throw failure }
+        blackHole(records)
+        return Stage(name: json ? "whole spine + EVE JSON" : "whole spine (decode, flows, features)",
+                     packets: n, seconds: elapsed)
+    }
+
+    @inline(never)
+    static func blackHole<T>(_ v: T) { _ = v }
+}

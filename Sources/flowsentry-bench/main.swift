@@ -1,0 +1,120 @@
+import ArgumentParser
+import Flows
+import MallocInterposerSwift
+import Sensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `flowsentry-bench CAPTURE`: packets/s of a bare libpcap read loop, of
+/// decode only and of the whole spine on the same file, in one run, as
+/// ratios; allocations per packet (malloc interposer, LD_PRELOADed by
+/// re-executing itself) and bytes per active flow.
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowsentry-bench",
+        abstract: "Measure the packet path against a bare libpcap read loop on one capture.")
+
+    @Argument(help: "The capture to measure on.")
+    var capture: String
+
+    @Option(help: "Runs per stage; the best run is reported.")
+    var repeats: Int = 3
+
+    @Option(name: .customLong("max-flows"), help: "Flow-table capacity.")
+    var maxFlows: Int = 131_072
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let preloadName = "libMallocInterposerSwift.so"
+        if getenv("FLOWSENTRY_BENCH_PRELOADED") == nil {
+            // Re-execute with the interposer preloaded so every malloc is counted.
+            let exe = String(cString: realpath("/proc/self/exe", nil))
+            let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            let lib = dir + "/" + preloadName
+            if access(lib, R_OK) == 0 {
+                setenv("LD_PRELOAD", lib, 1)
+                setenv("FLOWSENTRY_BENCH_PRELOADED", "1", 1)
+                var args = CommandLine.arguments.map { strdup($0) }
+                args.append(nil)
+                execv(exe, &args)
+            }
+            FileHandleErr.write("flowsentry-bench: \(lib) not found; allocations will not be counted\n")
+        }
+        MallocInterposerSwift.initialize()
+
+        var config = FlowTableConfig()
+        config.maxFlows = maxFlows
+        func best(_ f: () throws -> SpineBench.Stage) rethrows -> SpineBench.Stage {
+            var b: SpineBench.Stage?
+            for _ in 0..<max(1, repeats) {
+                let s = try f()
+                if b == nil || s.seconds < b!.seconds { b = s }
+            }
+            return b!
+        }
+        let read = try best { try SpineBench.readLoop(capture) }
+        let decode = try best { try SpineBench.decodeOnly(capture) }
+        let spine = try best { try SpineBench.spine(capture, config: config, json: false) }
+        let spineJSON = try best { try SpineBench.spine(capture, config: config, json: true) }
+
+        // Allocations: one more spine run with counting on (table built first).
+        var mallocs = 0, mallocBytes = 0
+        let counted = try SpineBench.spine(capture, config: config, json: false) { body in
+            MallocInterposerSwift.reset()
+            MallocInterposerSwift.hook()
+            body()
+            MallocInterposerSwift.unhook()
+            let st = MallocInterposerSwift.getStatistics()
+            mallocs = st.mallocCount
+            mallocBytes = st.mallocBytesCount
+        }
+        let perPacket = counted.packets > 0 ? Double(mallocs) / Double(counted.packets) : 0
+        let slotBytes = FlowTable.bytesPerFlowSlot
+
+        let stages = [read, decode, spine, spineJSON]
+        if json {
+            var out = "{\"capture\":\"\(capture)\",\"packets\":\(read.packets),\"stages\":["
+            out += stages.map { "{\"name\":\"\($0.name)\",\"packets_per_s\":\(Int($0.packetsPerSecond)),\"ratio_to_read_loop\":\(ratio($0, read))}" }.joined(separator: ",")
+            out += "],\"allocations\":\(mallocs),\"allocation_bytes\":\(mallocBytes),\"allocations_per_packet\":\(perPacket),\"bytes_per_flow_slot\":\(slotBytes)}"
+            print(out)
+        } else {
+            print("capture: \(capture) (\(read.packets) packets), best of \(repeats) runs per stage, one core")
+            for s in stages {
+                let name = s.name.padding(toLength: 40, withPad: " ", startingAt: 0)
+                print("\(name) \(String(Int(s.packetsPerSecond)).leftPad(12)) packets/s   \(ratio(s, read)) of read loop")
+            }
+            print("allocations in the whole spine: \(mallocs) (\(mallocBytes) bytes) = \(perPacket) per packet")
+            print("flow state per active flow: \(slotBytes) bytes (+1024 for a payload histogram while payload entropy is measured)")
+        }
+    }
+
+    func ratio(_ s: SpineBench.Stage, _ base: SpineBench.Stage) -> String {
+        let r = base.packetsPerSecond > 0 ? s.packetsPerSecond / base.packetsPerSecond : 0
+        return String(Int((r * 1000).rounded())) .leftPad(4).replacingLastThree()
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+    /// "  523" (per mille) → "52.3%"
+    func replacingLastThree() -> String {
+        let digits = self.trimmingCharacters()
+        let v = Int(digits) ?? 0
+        return "\(v / 10).\(v % 10)%"
+    }
+    func trimmingCharacters() -> String { String(self.filter { $0 != " " }) }
+    func padding(toLength n: Int, withPad pad: String, startingAt: Int) -> String {
+        count >= n ? self : self + String(repeating: " ", count: n - count)
+    }
+}
+
+enum FileHandleErr {
+    static func write(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+    }
+}
