@@ -1,0 +1,50 @@
+import Testing
+@testable import Decoding
+
+@Suite struct TransportTests {
+    @Test func udpFields() {
+        let (ok, p) = decode(ether(0x0800, ipv4(proto: 17, udp(sport: 5353, dport: 53, [9, 9, 9]))))
+        #expect(ok && p.srcPort == 5353 && p.dstPort == 53 && p.payloadLength == 3)
+    }
+
+    @Test func udpTruncated() {
+        let frame = ether(0x0800, ipv4(proto: 17, udp()))
+        #expect(decode(Array(frame.prefix(14 + 20 + 6)), wire: frame.count).p.anomaly == .truncatedUDP)
+    }
+
+    @Test func udpLengthFieldBelowHeader() {
+        var frame = ether(0x0800, ipv4(proto: 17, udp()))
+        frame[14 + 20 + 5] = 4  // UDP length 4 < 8
+        #expect(decode(frame).p.anomaly == .udpBadLength)
+    }
+
+    @Test func icmpEchoRequestAndReplyShareKeyPorts() {
+        let req = decode(ether(0x0800, ipv4(proto: 1, hex("08 00 00 00 00 01 00 01  # echo request")))).p
+        let rep = decode(ether(0x0800, ipv4(proto: 1, src: [10, 0, 0, 2], dst: [10, 0, 0, 1],
+                                            hex("00 00 00 00 00 01 00 01  # echo reply")))).p
+        #expect(req.srcPort == 8 && req.dstPort == 0)
+        #expect(rep.srcPort == 0 && rep.dstPort == 8)
+    }
+
+    @Test func icmpOneWayTypeUsesCode() {
+        let p = decode(ether(0x0800, ipv4(proto: 1, hex("03 01 00 00 00 00 00 00  # dest unreachable, host")))).p
+        #expect(p.srcPort == 3 && p.dstPort == 1 && p.icmpType == 3 && p.icmpCode == 1)
+    }
+
+    @Test func icmpTruncated() {
+        let frame = ether(0x0800, ipv4(proto: 1, hex("08 00 00 00 00 01 00 01")))
+        #expect(decode(Array(frame.prefix(14 + 20 + 3)), wire: frame.count).p.anomaly == .truncatedICMP)
+    }
+
+    @Test func otherProtocolIsProtocolOnly() {
+        let (ok, p) = decode(ether(0x0800, ipv4(proto: 89, [UInt8](repeating: 0, count: 44))))  // OSPF
+        #expect(ok && p.proto == 89 && !p.hasPorts && p.payloadLength == 44)
+    }
+
+    @Test func ipv4FragmentsCarryIDAndOffset() {
+        let first = decode(ether(0x0800, ipv4(proto: 17, flagsFrag: 0x2000, id: 77, udp(sport: 1, dport: 2, [UInt8](repeating: 0, count: 24))))).p
+        #expect(first.isFragment && first.moreFragments && first.fragmentOffset == 0 && first.hasPorts)
+        let later = decode(ether(0x0800, ipv4(proto: 17, flagsFrag: 0x0004, id: 77, [UInt8](repeating: 0, count: 16)))).p
+        #expect(later.isNonFirstFragment && later.fragmentID == 77 && !later.hasPorts && later.payloadLength == 16)
+    }
+}
