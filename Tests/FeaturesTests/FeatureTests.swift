@@ -1,0 +1,273 @@
+import Testing
+@testable import Decoding
+@testable import Features
+
+/// A decoded TCP packet for feeding accumulators by hand.
+func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UInt16 = 0,
+            proto: UInt8 = 6, payloadOffset: Int = 0) -> DecodedPacket {
+    var p = DecodedPacket()
+    p.timestampNs = Int64((ts * 1e9).rounded())
+    p.ipLength = len
+    p.payloadLength = payload
+    p.payloadOffset = payloadOffset
+    p.proto = proto
+    p.tcpFlags = flags
+    p.tcpWindow = window
+    p.hasPorts = true
+    return p
+}
+
+@Suite struct RunningStatsTests {
+    @Test func matchesTwoPassComputation() {
+        let xs: [Double] = [2, 4, 4, 4, 5, 5, 7, 9]
+        var s = RunningStats()
+        for x in xs { s.add(x) }
+        let mean = xs.reduce(0, +) / Double(xs.count)
+        let ss = xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+        #expect(s.count == 8 && s.min == 2 && s.max == 9)
+        #expect(abs(s.mean - 5) < 1e-12)
+        #expect(abs(s.variance - ss / 7) < 1e-12)   // sample variance 32/7
+        #expect(abs(s.std - (32.0 / 7).squareRoot()) < 1e-12)
+    }
+
+    @Test func stableForLargeOffsets() {
+        // E[x²] − mean² would lose everything here; Welford keeps it.
+        var s = RunningStats()
+        for x in [1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16] { s.add(x) }
+        #expect(abs(s.variance - 30) < 1e-6)
+    }
+
+    @Test func fewerThanTwoValuesHaveZeroSpread() {
+        var s = RunningStats()
+        #expect(s.std == 0)
+        s.add(3)
+        #expect(s.std == 0 && s.mean == 3)
+        var l = LengthStats()
+        l.add(1500)
+        #expect(l.std == 0 && l.min == 1500 && l.max == 1500)
+    }
+
+    @Test func lengthStatsAgreeWithRunningStats() {
+        var a = RunningStats(), b = LengthStats()
+        for x in [40, 1500, 52, 52, 576, 1500, 40] { a.add(Double(x)); b.add(x) }
+        #expect(a.mean == b.mean && a.std == b.std && a.min == b.min && a.max == b.max)
+    }
+}
+
+@Suite struct EntropyTests {
+    @Test func knownDistributions() {
+        #expect(Entropy.bits(counts: [5]) == 0)
+        #expect(abs(Entropy.bits(counts: [3, 3]) - 1) < 1e-12)
+        #expect(abs(Entropy.bits(counts: [1, 1, 1, 1]) - 2) < 1e-12)
+        // p = (3/4, 1/4): −(.75·log2 .75 + .25·log2 .25) = 0.811278…
+        #expect(abs(Entropy.bits(counts: [6, 2]) - 0.8112781244591328) < 1e-12)
+        #expect(Entropy.bits(counts: [Int]()) == 0)
+        #expect(abs(Entropy.bits(counts: [UInt16](repeating: 4, count: 256)) - 8) < 1e-12)
+    }
+
+    @Test func flagComboEntropyWithOverflow() {
+        var c = FlagComboCounts()
+        for f: UInt8 in [0x02, 0x12, 0x10, 0x11] { c.add(f) }
+        #expect(abs(c.entropyBits - 2) < 1e-12)
+        // Ten distinct combinations: eight exact bins, two folded into one.
+        var d = FlagComboCounts()
+        for f in UInt8(0)..<10 { d.add(f) }
+        let expected = Entropy.bits(counts: [1, 1, 1, 1, 1, 1, 1, 1, 2])
+        #expect(abs(d.entropyBits - expected) < 1e-12)
+    }
+}
+
+@Suite struct FlowAccumulatorTests {
+    /// A four-packet TCP exchange computed by hand:
+    ///   t=0.0  fwd  60 B  SYN           payload 0
+    ///   t=0.5  bwd  60 B  SYN|ACK       payload 0
+    ///   t=1.5  fwd  44 B  ACK|PSH       payload 4 "AAAA"
+    ///   t=1.6  bwd  48 B  ACK|FIN|PSH   payload 4 "ABAB"
+    @Test func handComputedFlow() {
+        var pool = ByteHistogramPool(capacity: 4)
+        var acc = FlowAccumulator()
+        let config = FeatureConfig()
+        let bytesFwd: [UInt8] = Array("AAAA".utf8), bytesBwd: [UInt8] = Array("ABAB".utf8)
+        let none: [UInt8] = []
+        func add(_ p: DecodedPacket, _ d: Direction, _ b: [UInt8]) {
+            b.withUnsafeBytes { acc.add(p, direction: d, bytes: ByteView($0), pool: &pool, config: config) }
+        }
+        add(packet(ts: 0.0, len: 60, flags: 0x02, window: 64240), .forward, none)
+        add(packet(ts: 0.5, len: 60, flags: 0x12, window: 65160), .backward, none)
+        add(packet(ts: 1.5, len: 44, payload: 4, flags: 0x18, window: 502), .forward, bytesFwd)
+        add(packet(ts: 1.6, len: 48, payload: 4, flags: 0x19, window: 509), .backward, bytesBwd)
+        let v = acc.finish(pool: pool)
+        func near(_ f: Feature, _ x: Double, _ tol: Double = 1e-9) -> Bool { abs(v[f] - x) <= tol }
+        #expect(near(.duration_s, 1.6))
+        #expect(v[.fwd_pkts] == 2 && v[.bwd_pkts] == 2)
+        #expect(v[.fwd_bytes] == 104 && v[.bwd_bytes] == 108)
+        #expect(v[.fwd_payload_bytes] == 4 && v[.bwd_payload_bytes] == 4)
+        // Lengths 60 60 44 48: mean 53, sample var ((49+49+81+25)/3) = 68
+        #expect(v[.pkt_len_min] == 44 && v[.pkt_len_max] == 60 && near(.pkt_len_mean, 53))
+        #expect(near(.pkt_len_std, 68.0.squareRoot()))
+        #expect(near(.fwd_pkt_len_mean, 52) && near(.bwd_pkt_len_mean, 54))
+        // IATs 0.5 1.0 0.1: mean 0.5333…, sample var = ((0.0333²+0.4667²+0.4333²)/2)
+        let iats = [0.5, 1.0, 0.1]
+        let m = iats.reduce(0, +) / 3
+        let sd = (iats.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 2).squareRoot()
+        #expect(near(.iat_mean_s, m) && near(.iat_std_s, sd) && near(.iat_min_s, 0.1) && near(.iat_max_s, 1.0))
+        #expect(near(.fwd_iat_mean_s, 1.5) && near(.bwd_iat_mean_s, 1.1))
+        #expect(v[.fwd_iat_std_s] == 0)
+        // Flags: SYN 2, ACK 3, PSH 2, FIN 1; fwd SYN 1, bwd FIN 1.
+        #expect(v[.syn_count] == 2 && v[.ack_count] == 3 && v[.psh_count] == 2 && v[.fin_count] == 1)
+        #expect(v[.rst_count] == 0 && v[.fwd_syn_count] == 1 && v[.bwd_fin_count] == 1 && v[.bwd_ack_count] == 2)
+        // Four distinct flag combinations, one packet each: 2 bits.
+        #expect(near(.tcp_flag_entropy, 2))
+        // Payload: fwd "AAAA" 0 bits, bwd "ABAB" 1 bit, together A×6 B×2.
+        #expect(near(.fwd_payload_entropy, 0) && near(.bwd_payload_entropy, 1))
+        #expect(near(.payload_entropy, 0.8112781244591328))
+        #expect(near(.pkts_per_s, 4 / 1.6) && near(.bytes_per_s, 212 / 1.6))
+        #expect(v[.fwd_init_win_bytes] == 64240 && v[.bwd_init_win_bytes] == 65160)
+        // Sequence: the first entries as (dir, len, payload, iat, flags).
+        #expect(acc.sequence.count == 4)
+        #expect(acc.sequence[1] == SequenceEntry(direction: -1, tcpFlags: 0x12, ipLength: 60, payloadLength: 0, iat: 0.5))
+        #expect(acc.sequence[3].direction == -1 && abs(acc.sequence[3].iat - 0.1) < 1e-6)
+    }
+
+    @Test func timestampsGoingBackwardsNeverGiveNegativeIATs() {
+        var pool = ByteHistogramPool(capacity: 0)
+        var acc = FlowAccumulator()
+        for (t, d) in [(10.0, Direction.forward), (9.0, .backward), (9.5, .forward), (11.0, .backward)] {
+            acc.add(packet(ts: t, len: 40, proto: 17), direction: d, bytes: ByteView(base: nil, count: 0),
+                    pool: &pool, config: FeatureConfig())
+        }
+        let v = acc.finish(pool: pool)
+        #expect(v[.iat_min_s] >= 0 && v[.fwd_iat_min_s] >= 0 && v[.bwd_iat_min_s] >= 0)
+        #expect(acc.negativeIATs == 2)
+        #expect(abs(v[.duration_s] - 1.0) < 1e-9)
+    }
+
+    @Test func entropyOnlyOverTheConfiguredPrefix() {
+        var pool = ByteHistogramPool(capacity: 2)
+        var config = FeatureConfig()
+        config.entropyPrefixBytes = 4
+        var acc = FlowAccumulator()
+        let b: [UInt8] = Array("AAAABBBB".utf8)
+        b.withUnsafeBytes {
+            acc.add(packet(ts: 0, len: 48, payload: 8), direction: .forward, bytes: ByteView($0), pool: &pool, config: config)
+            acc.add(packet(ts: 1, len: 48, payload: 8), direction: .forward, bytes: ByteView($0), pool: &pool, config: config)
+        }
+        #expect(acc.finish(pool: pool)[.fwd_payload_entropy] == 0)
+    }
+
+    @Test func flowsWithoutPayloadTakeNoHistogram() {
+        var pool = ByteHistogramPool(capacity: 1)
+        var acc = FlowAccumulator()
+        acc.add(packet(ts: 0, len: 40, flags: 0x02), direction: .forward, bytes: ByteView(base: nil, count: 0),
+                pool: &pool, config: FeatureConfig())
+        #expect(acc.histogram == -1)
+    }
+
+    @Test func exhaustedPoolIsCountedNotFatal() {
+        var pool = ByteHistogramPool(capacity: 0)
+        var acc = FlowAccumulator()
+        let b: [UInt8] = [1, 2, 3]
+        b.withUnsafeBytes {
+            acc.add(packet(ts: 0, len: 43, payload: 3), direction: .forward, bytes: ByteView($0), pool: &pool, config: FeatureConfig())
+        }
+        #expect(acc.histogram == -1 && pool.exhausted == 1)
+        #expect(acc.finish(pool: pool)[.payload_entropy] == 0)
+    }
+
+    @Test func sequenceKeepsOnlyTheFirst32Packets() {
+        var pool = ByteHistogramPool(capacity: 0)
+        var acc = FlowAccumulator()
+        for i in 0..<40 {
+            acc.add(packet(ts: Double(i), len: 40 + i, proto: 17), direction: .forward,
+                    bytes: ByteView(base: nil, count: 0), pool: &pool, config: FeatureConfig())
+        }
+        #expect(acc.sequence.count == 32)
+        #expect(acc.sequence[31].ipLength == 71)
+    }
+}
+
+@Suite struct SchemaTests {
+    @Test func requiredNamesArePresentAndUnique() {
+        let required = ["duration_s", "pkt_len_mean", "pkt_len_std", "pkt_len_min", "pkt_len_max",
+                        "iat_mean_s", "iat_std_s", "iat_min_s", "iat_max_s", "tcp_flag_entropy",
+                        "payload_entropy", "syn_count", "fin_count", "rst_count", "ack_count", "psh_count"]
+        for r in required { #expect(Feature.schema.contains(r), "missing \(r)") }
+        #expect(Set(Feature.schema).count == Feature.count)
+        #expect(Feature.count == FeatureVector.storageCount)
+        for n in Feature.schema { #expect(n == n.lowercased() && !n.contains(" ")) }
+    }
+
+    @Test func flagFeaturesAreInBitOrder() {
+        // finish() relies on FIN SYN RST PSH ACK URG ECE CWR being consecutive.
+        let names = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"]
+        for (i, n) in names.enumerated() {
+            #expect(Feature.schema[Feature.fin_count.rawValue + i] == "\(n)_count")
+            #expect(Feature.schema[Feature.fwd_fin_count.rawValue + i] == "fwd_\(n)_count")
+            #expect(Feature.schema[Feature.bwd_fin_count.rawValue + i] == "bwd_\(n)_count")
+        }
+    }
+}
+
+@Suite struct HostContextTests {
+    let s1 = IPAddress(v4: 10, 0, 0, 1)
+
+    @Test func countsFlowsDestinationsAndPortsInTheWindow() {
+        let t = HostContextTable()
+        var snap = HostContextSnapshot()
+        for (i, port) in [22, 80, 443, 8080].enumerated() {
+            let dst = IPAddress(v4: 10, 0, 1, UInt8(i % 3))
+            snap = t.flowStarted(src: s1, dst: dst, dport: UInt16(port), ts: Int64(i) * 1_000_000_000, halfOpen: true)
+        }
+        #expect(snap.srcFlows == 4)
+        #expect(snap.srcDistinctDsts == 3)
+        #expect(snap.srcDistinctDports == 4)
+        // The fourth flow's destination (10.0.1.0) also saw the first.
+        #expect(snap.dstFlows == 2 && snap.dstDistinctSrcs == 1 && snap.dstHalfOpen == 2)
+    }
+
+    @Test func oldActivityLeavesTheWindow() {
+        var c = HostContextConfig()
+        c.windowSeconds = 60; c.buckets = 6
+        let t = HostContextTable(config: c)
+        let d = IPAddress(v4: 10, 0, 1, 1)
+        _ = t.flowStarted(src: s1, dst: d, dport: 1, ts: 0, halfOpen: false)
+        t.handshakeFailed(src: s1, ts: 0)
+        let later = t.flowStarted(src: s1, dst: d, dport: 2, ts: 120_000_000_000, halfOpen: false)
+        #expect(later.srcFlows == 1 && later.srcFailedHandshakes == 0 && later.srcDistinctDports == 1)
+        t.handshakeFailed(src: s1, ts: 121_000_000_000)
+        let next = t.flowStarted(src: s1, dst: d, dport: 3, ts: 122_000_000_000, halfOpen: false)
+        #expect(next.srcFailedHandshakes == 1 && next.srcFlows == 2)
+    }
+
+    @Test func halfOpenGoesDownWhenClosed() {
+        let t = HostContextTable()
+        let d = IPAddress(v4: 10, 0, 1, 9)
+        _ = t.flowStarted(src: s1, dst: d, dport: 80, ts: 0, halfOpen: true)
+        t.halfOpenClosed(dst: d)
+        let s = t.flowStarted(src: s1, dst: d, dport: 81, ts: 1, halfOpen: false)
+        #expect(s.dstHalfOpen == 0)
+    }
+
+    @Test func memoryIsBoundedByCapacity() {
+        var c = HostContextConfig()
+        c.capacity = 256
+        let t = HostContextTable(config: c, stripeCount: 4)
+        for i in 0..<5000 {
+            let src = IPAddress(v4: 10, UInt8(i >> 16 & 255), UInt8(i >> 8 & 255), UInt8(i & 255))
+            _ = t.flowStarted(src: src, dst: s1, dport: 80, ts: Int64(i), halfOpen: false)
+        }
+        // 5000 sources through a 256-host table: it never holds more than 256.
+        #expect(t.stripes.count * t.perStripe == 256)
+        let used = t.stripes.reduce(0) { n, s in n + s.lock.withLock { $0.entries.filter(\.used).count } }
+        #expect(used <= 256 && used > 128)
+        #expect(t.memoryBytes == 256 * MemoryLayout<HostEntry>.stride)
+    }
+
+    @Test func distinctSketchEstimates() {
+        var s = DistinctSketch()
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 { s.insert(hash: rng.next()) }
+        let e = Double(s.estimate)
+        #expect(e > 150 && e < 260)
+    }
+}
