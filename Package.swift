@@ -50,7 +50,8 @@ let package = Package(
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding"],
+                    resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features"],
