@@ -38,9 +38,15 @@ public final class PcapFileReader {
     public let snaplen: Int
     private var handle: OpaquePointer?
     public private(set) var packetsRead: UInt64 = 0
+    /// True for classic pcap (fixed 24-byte header, 16-byte record headers),
+    /// whose record offsets we can compute exactly; false for pcapng.
+    public let isClassicPcap: Bool
+    /// Byte offset where the next classic-pcap record starts.
+    public private(set) var nextRecordOffset: Int = 24
 
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         self.path = path
+        isClassicPcap = Self.isClassic(path)
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             throw .cannotOpen(path: path, reason: Self.string(errbuf))
@@ -73,6 +79,14 @@ public final class PcapFileReader {
 
     deinit { if let handle { pcap_close(handle) } }
 
+    private static func isClassic(_ path: String) -> Bool {
+        guard let f = fopen(path, "rb") else { return false }
+        defer { fclose(f) }
+        var magic: UInt32 = 0
+        guard fread(&magic, 4, 1, f) == 1 else { return false }
+        return magic != 0x0A0D_0D0A
+    }
+
     private static func string(_ buf: [CChar]) -> String {
         buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
@@ -95,6 +109,7 @@ public final class PcapFileReader {
         if rc == 1, let hdr, let data {
             packetsRead &+= 1
             let h = hdr.pointee
+            nextRecordOffset &+= 16 &+ Int(h.caplen)
             let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)  // nanoseconds (NANO precision)
             return CapturedPacket(timestampNs: ts, wireLength: Int(h.len),
                                   bytes: ByteView(base: UnsafeRawPointer(data), count: Int(h.caplen)))
@@ -102,7 +117,8 @@ public final class PcapFileReader {
         if rc == PCAP_ERROR_BREAK || rc == -2 { return nil }
         if rc == 0 { return nil }
         let reason = String(cString: pcap_geterr(handle))
-        throw .readFailed(path: path, offset: offset, reason: reason)
+        // For classic pcap, name the start of the record that could not be read.
+        throw .readFailed(path: path, offset: isClassicPcap ? nextRecordOffset : offset, reason: reason)
     }
 
     /// Name of the libpcap link type, e.g. "EN10MB".
