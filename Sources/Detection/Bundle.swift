@@ -9,7 +9,7 @@ import Foundation
 ///          8     4  format version (u32, currently 1)
 ///         12     4  flags (u32, reserved, 0)
 ///         16     8  body length in bytes (u64)
-///         24     4  CRC-32 (IEEE) of the body (u32)
+///         24     4  CRC-32 (IEEE) of bytes 0..<24 followed by the body (u32)
 ///         28     …  body:
 ///                     u32 section count
 ///                     per section, sorted by name:
@@ -68,7 +68,8 @@ public struct ModelBundle: Sendable, Equatable {
         out.u32(Self.formatVersion)
         out.u32(0)
         out.count(body.bytes.count)
-        out.u32(CRC32.checksum(body.bytes))
+        let crc = body.bytes.withUnsafeBytes { CRC32.update(CRC32.checksum(out.bytes), $0) }
+        out.u32(crc)
         out.raw(body.bytes)
         return out.bytes
     }
@@ -106,7 +107,10 @@ public struct ModelBundle: Sendable, Equatable {
             throw .malformed(path: path, offset: Self.headerSize + Int(bodyLength),
                              reason: "\(available - Int(bodyLength)) trailing bytes after the body")
         }
-        let computed = CRC32.checksum(bytes[Self.headerSize...])
+        let computed = bytes.withUnsafeBytes { all in
+            CRC32.update(CRC32.update(0, UnsafeRawBufferPointer(rebasing: all[0..<24])),
+                         UnsafeRawBufferPointer(rebasing: all[Self.headerSize...]))
+        }
         guard computed == storedCRC else {
             throw .checksumMismatch(path: path, stored: storedCRC, computed: computed)
         }
