@@ -117,10 +117,11 @@ public final class NoveltyScorer {
     public func score(batch: [Float], rows: Int, into out: inout NoveltyScores) {
         let dim = model.dim
         precondition(batch.count >= rows * dim, "batch holds \(batch.count) values, need \(rows) × \(dim)")
-        for a in [\NoveltyScores.lofRaw, \.lof, \.ocsvmRaw, \.ocsvm] as [WritableKeyPath<NoveltyScores, [Float]>] {
-            out[keyPath: a].removeAll(keepingCapacity: true)
-            out[keyPath: a].append(contentsOf: repeatElement(Float.nan, count: rows))
+        func reset(_ a: inout [Float]) {
+            a.removeAll(keepingCapacity: true)
+            a.append(contentsOf: repeatElement(Float.nan, count: rows))
         }
+        reset(&out.lofRaw); reset(&out.lof); reset(&out.ocsvmRaw); reset(&out.ocsvm)
         batch.withUnsafeBufferPointer { b in
             var start = 0
             while start < rows {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Detection
+import Detection
 import Training
 
 /// Committed reference data written by scripts/make_lof_reference.py (scikit-learn).

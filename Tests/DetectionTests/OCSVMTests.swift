@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Detection
+import Detection
 import Training
 
 @Suite struct OCSVMTests {
