@@ -21,3 +21,14 @@ package enum BLAS {
                     alpha, a, blasint(n), x, 1, beta, y, 1)
     }
 }
+
+/// Process-wide OpenBLAS settings.
+public enum BLASRuntime {
+    /// Number of threads OpenBLAS may use for one call (OpenBLAS's own global setting;
+    /// set it once at start-up, e.g. to 1 when several scoring tasks run in parallel).
+    public static func setThreadCount(_ n: Int) {
+        openblas_set_num_threads(Int32(max(1, n)))
+    }
+
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+}

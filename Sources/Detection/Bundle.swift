@@ -159,6 +159,51 @@ public struct ModelBundle: Sendable, Equatable {
         return try ModelBundle(bytes: [UInt8](data), path: path)
     }
 
+    // MARK: Typed section helpers (u64 count + little-endian values)
+
+    public mutating func setFloats(_ values: [Float], section: String) {
+        var w = BundleWriter()
+        w.f32Array(values)
+        sections[section] = w.bytes
+    }
+
+    public func floats(_ section: String) throws(BundleError) -> [Float] {
+        var r = try reader(section)
+        let v = try r.f32Array()
+        try r.expectEnd()
+        return v
+    }
+
+    public mutating func setDoubles(_ values: [Double], section: String) {
+        var w = BundleWriter()
+        w.f64Array(values)
+        sections[section] = w.bytes
+    }
+
+    public func doubles(_ section: String) throws(BundleError) -> [Double] {
+        var r = try reader(section)
+        let v = try r.f64Array()
+        try r.expectEnd()
+        return v
+    }
+
+    public mutating func setInts(_ values: [Int], section: String) {
+        var w = BundleWriter()
+        w.count(values.count)
+        for v in values { w.i64(Int64(v)) }
+        sections[section] = w.bytes
+    }
+
+    public func ints(_ section: String) throws(BundleError) -> [Int] {
+        var r = try reader(section)
+        let n = try r.count(elementSize: 8)
+        var out = [Int]()
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(Int(try r.i64())) }
+        try r.expectEnd()
+        return out
+    }
+
     // MARK: Schema and metadata
 
     public static let schemaSection = "schema"

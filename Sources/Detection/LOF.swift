@@ -69,8 +69,10 @@ public struct LOFModel: Sendable, Equatable {
         let kd = try r.f64Array()
         let lrd = try r.f64Array()
         try r.expectEnd()
-        guard dim > 0, rows >= 2, reference.count == rows * dim, kd.count == rows, lrd.count == rows,
-              k >= 1, k < rows else {
+        let (cells, overflow) = rows.multipliedReportingOverflow(by: dim)
+        guard dim > 0, rows >= 2, !overflow, reference.count == cells, kd.count == rows, lrd.count == rows,
+              k >= 1, k < rows, reference.allSatisfy({ $0.isFinite }),
+              kd.allSatisfy({ $0.isFinite && $0 >= 0 }), lrd.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw r.fail("inconsistent LOF shape (k \(k), dim \(dim), rows \(rows), \(reference.count) values)")
         }
         self.init(k: k, dim: dim, reference: reference, kDistance: kd, lrd: lrd)

@@ -55,7 +55,9 @@ public struct OCSVMModel: Sendable, Equatable {
         let coef = try r.f64Array()
         let sv = try r.f64Array()
         try r.expectEnd()
-        guard dim > 0, !coef.isEmpty, sv.count == coef.count * dim, gamma > 0, gamma.isFinite, rho.isFinite else {
+        let (cells, overflow) = coef.count.multipliedReportingOverflow(by: dim)
+        guard dim > 0, !coef.isEmpty, !overflow, sv.count == cells, gamma > 0, gamma.isFinite, rho.isFinite,
+              coef.allSatisfy({ $0.isFinite }), sv.allSatisfy({ $0.isFinite }) else {
             throw r.fail("inconsistent OCSVM shape (dim \(dim), \(coef.count) coefficients, \(sv.count) SV values, gamma \(gamma))")
         }
         self.init(dim: dim, gamma: gamma, rho: rho, coefficients: coef, supportVectors: sv)

@@ -34,6 +34,21 @@ import Training
         return (bundle, model, rng.rows(40, dim))
     }
 
+    @Test func typedSectionHelpers() throws {
+        var b = ModelBundle()
+        b.setFloats([1.5, -2, .infinity], section: "cnn.weights")
+        b.setDoubles([0.1, 1e300], section: "d")
+        b.setInts([3, -7, Int.max], section: "cnn.shape")
+        let loaded = try ModelBundle(bytes: b.serialised())
+        #expect(try loaded.floats("cnn.weights") == [1.5, -2, .infinity])
+        #expect(try loaded.doubles("d") == [0.1, 1e300])
+        #expect(try loaded.ints("cnn.shape") == [3, -7, Int.max])
+        // Little-endian layout: u64 count then IEEE-754 values.
+        #expect(b.sections["cnn.weights"]!.prefix(12) == [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xC0, 0x3F])
+        #expect(throws: BundleError.missingSection(path: "<memory>", section: "lstm")) { try loaded.floats("lstm") }
+        #expect(throws: BundleError.self) { try loaded.floats("cnn.shape") }  // wrong payload length
+    }
+
     @Test func crc32KnownVector() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
         #expect(CRC32.checksum([UInt8]()) == 0)
