@@ -1,6 +1,28 @@
 import Detection
 
+/// Per-column normalisation choice.
+public struct NormaliserColumnConfig: Sendable, Equatable {
+    /// `sign(x)·log1p(|x|)` before scaling (heavy-tailed counts, bytes, durations).
+    public var logScale: Bool
+    /// `(x − median)/IQR`; when false the column is only (optionally) log-scaled.
+    public var robustScale: Bool
+
+    public init(logScale: Bool = false, robustScale: Bool = true) {
+        self.logScale = logScale
+        self.robustScale = robustScale
+    }
+}
+
 extension Normaliser {
+    /// Fits with a per-column configuration.
+    public static func fit(rows: [Float], count: Int, dim: Int, config: [NormaliserColumnConfig]) -> Normaliser {
+        precondition(config.count == dim)
+        let fitted = fit(rows: rows, count: count, dim: dim, logScale: config.map(\.logScale))
+        return Normaliser(columns: zip(fitted.columns, config).map { col, cfg in
+            cfg.robustScale ? col : NormaliserColumn(logScale: cfg.logScale, centre: 0, scale: 1)
+        })
+    }
+
     /// Fits per-column median/IQR (numpy linear quantiles) after the optional signed log.
     /// Non-finite training values are ignored; IQR == 0 (or a column with no finite values)
     /// falls back to scale 1, as scikit-learn's RobustScaler does.

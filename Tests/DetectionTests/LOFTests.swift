@@ -131,5 +131,20 @@ struct TestRNG {
         let secs = Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18
         print("LOF throughput: \(Int(Double(reps * batch) / secs)) rows/s (batch \(batch), \(refRows) ref rows × \(dim) dims, k 20)")
         #expect(out.allSatisfy { $0.isFinite })
+
+        // Batch of one (the latency path).
+        let single = model.makeScorer(maxBatch: 1)
+        var one = [Float](repeating: 0, count: 1)
+        let t1 = ContinuousClock().measure {
+            q.withUnsafeBufferPointer { b in
+                one.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<batch {
+                        single.score(batch: UnsafeBufferPointer(rebasing: b[(i * dim)..<((i + 1) * dim)]), rows: 1, into: o)
+                    }
+                }
+            }
+        }
+        let secs1 = Double(t1.components.seconds) + Double(t1.components.attoseconds) * 1e-18
+        print("LOF throughput at batch 1: \(Int(Double(batch) / secs1)) rows/s")
     }
 }

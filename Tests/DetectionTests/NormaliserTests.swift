@@ -48,6 +48,16 @@ import Training
         #expect(throws: BundleError.self) { try Normaliser(decoding: Array(n.encode().dropLast(2))) }
     }
 
+    @Test func perColumnConfig() {
+        let rows: [Float] = [1, 10, 2, 100, 3, 1000, 4, 10000]
+        let n = Normaliser.fit(rows: rows, count: 4, dim: 2,
+                               config: [NormaliserColumnConfig(logScale: false, robustScale: false),
+                                        NormaliserColumnConfig(logScale: true, robustScale: true)])
+        #expect(n.columns[0] == .identity)
+        #expect(n.columns[1].logScale && n.columns[1].scale > 0)
+        #expect(n.apply(3, column: 0) == 3)
+    }
+
     @Test func sanitisesNonFinite() {
         let n = Normaliser(columns: [.identity, NormaliserColumn(logScale: true, centre: 0, scale: 1)])
         var b: [Float] = [.nan, .infinity, -.infinity, 3]
