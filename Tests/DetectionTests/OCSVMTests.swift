@@ -54,7 +54,7 @@ import Training
         let q = rng.rows(batch, dim)
         var out = [Float](repeating: 0, count: batch)
         let reps = 20
-        let t = ContinuousClock().measure {
+        let t = bestOf(5) {
             for _ in 0..<reps {
                 q.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in scorer.score(batch: b, rows: batch, into: o) }
@@ -68,7 +68,7 @@ import Training
         // Batch of one (the latency path).
         let single = model.makeScorer(maxBatch: 1)
         var one = [Float](repeating: 0, count: 1)
-        let t1 = ContinuousClock().measure {
+        let t1 = bestOf(5) {
             q.withUnsafeBufferPointer { b in
                 one.withUnsafeMutableBufferPointer { o in
                     for i in 0..<batch {
