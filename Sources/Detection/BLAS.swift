@@ -1,0 +1,34 @@
+import COpenBLAS
+
+/// Thin, typed wrappers over the OpenBLAS routines the novelty detectors use.
+package enum BLAS {
+    /// Row-major `C[m×n] = alpha · A[m×k] · B[n×k]ᵀ + beta · C`.
+    @inline(__always)
+    package static func gemmABt(m: Int, n: Int, k: Int, alpha: Double,
+                                a: UnsafePointer<Double>, b: UnsafePointer<Double>,
+                                beta: Double, c: UnsafeMutablePointer<Double>) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                    blasint(m), blasint(n), blasint(k),
+                    alpha, a, blasint(k), b, blasint(k),
+                    beta, c, blasint(n))
+    }
+
+    /// Row-major `y[m] = alpha · A[m×n] · x[n] + beta · y`.
+    @inline(__always)
+    package static func gemv(m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>,
+                             x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(n),
+                    alpha, a, blasint(n), x, 1, beta, y, 1)
+    }
+}
+
+/// Process-wide OpenBLAS settings.
+public enum BLASRuntime {
+    /// Number of threads OpenBLAS may use for one call (OpenBLAS's own global setting;
+    /// set it once at start-up, e.g. to 1 when several scoring tasks run in parallel).
+    public static func setThreadCount(_ n: Int) {
+        openblas_set_num_threads(Int32(max(1, n)))
+    }
+
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+}
