@@ -104,6 +104,24 @@ public struct JSONBuffer: Sendable {
         scaled = 0
     }
 
+    /// Nanoseconds since the epoch as exact decimal seconds ("1700000000.061").
+    public mutating func seconds(ns: Int64) {
+        beforeValue()
+        var sec = ns / 1_000_000_000
+        var frac = ns % 1_000_000_000
+        if frac < 0 { frac += 1_000_000_000; sec -= 1 }
+        appendInteger(sec)
+        if frac > 0 {
+            bytes.append(UInt8(ascii: "."))
+            var digits = InlineArray<9, UInt8>(repeating: 48)
+            var f = frac
+            for i in stride(from: 8, through: 0, by: -1) { digits[i] = UInt8(48 + f % 10); f /= 10 }
+            var last = 8
+            while last > 0 && digits[last] == 48 { last -= 1 }
+            for i in 0...last { bytes.append(digits[i]) }
+        }
+    }
+
     @inlinable mutating func appendInteger(_ v: Int64) {
         if v < 0 {
             bytes.append(UInt8(ascii: "-"))
