@@ -25,6 +25,7 @@ public enum Anomaly: UInt8, CaseIterable, Sendable {
     case truncatedUDP
     case udpBadLength
     case truncatedICMP
+    case truncatedSCTP
     case truncatedGRE
     case truncatedVXLAN
     case truncatedERSPAN
@@ -55,6 +56,7 @@ public enum Anomaly: UInt8, CaseIterable, Sendable {
         case .truncatedUDP: "truncated_udp"
         case .udpBadLength: "udp_bad_length"
         case .truncatedICMP: "truncated_icmp"
+        case .truncatedSCTP: "truncated_sctp"
         case .truncatedGRE: "truncated_gre"
         case .truncatedVXLAN: "truncated_vxlan"
         case .truncatedERSPAN: "truncated_erspan"

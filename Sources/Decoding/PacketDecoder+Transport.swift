@@ -41,6 +41,19 @@ extension PacketDecoder {
         return true
     }
 
+    /// SCTP common header: src port (2), dst port (2), verification tag (4), checksum (4).
+    @inlinable
+    func decodeSCTP(_ b: ByteView, at o: Int, end: Int, into p: inout DecodedPacket) -> Bool {
+        guard let sp = b.u16(o), let dp = b.u16(o + 2), b.has(o, 12) else { return fail(.truncatedSCTP, &p) }
+        guard o + 12 <= end else { return fail(.truncatedSCTP, &p) }
+        p.srcPort = sp
+        p.dstPort = dp
+        p.hasPorts = true
+        p.payloadOffset = o + 12
+        p.payloadLength = end - (o + 12)
+        return true
+    }
+
     /// ICMP / ICMPv6: type (1), code (1), checksum (2). Type and code stand
     /// in for ports as Zeek and Community ID do: the source port is the type,
     /// the destination port the counterpart type for request/response pairs,

@@ -88,6 +88,7 @@ public struct PacketDecoder: Sendable {
         case IPProto.udp: return decodeUDP(b, at: o, end: end, into: &p)
         case IPProto.icmp, IPProto.icmpv6: return decodeICMP(b, at: o, end: end, into: &p)
         case IPProto.gre: return decodeGRE(b, at: o, end: end, into: &p)
+        case IPProto.sctp: return decodeSCTP(b, at: o, end: end, into: &p)
         case IPProto.ipip:
             guard enterTunnel(.ipInIP, &p) else { return false }
             return decodeIPv4(b, at: o, into: &p)

@@ -196,7 +196,12 @@ public final class FlowTable: Sendable {
         if let found = st.index[key] {
             idx = found
             let i = Int(idx)
-            if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
+            if ts - st.slots[i].acc.lastNs >= timeoutsNs[Int(st.slots[i].cls)] {
+                // Idle past its timeout but not yet swept: that flow is over,
+                // this packet starts a new one.
+                end(&st, idx, reason: endReason(for: st.slots[i]), sink: &sink, free: true)
+                idx = create(&st, key: key, fromA: fromA, packet: p)
+            } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
                 let reason: EndReason = st.slots[i].tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
                 end(&st, idx, reason: reason, sink: &sink, free: true)

@@ -48,3 +48,18 @@ import Testing
         #expect(later.isNonFirstFragment && later.fragmentID == 77 && !later.hasPorts && later.payloadLength == 16)
     }
 }
+
+@Suite struct SCTPTests {
+    @Test func portsFromTheCommonHeader() {
+        let sctp = hex("""
+            0b 59 0b 59    # src port 2905, dst port 2905 (M3UA)
+            00 00 00 07    # verification tag
+            00 00 00 00    # checksum
+            00 03 00 10 00 00 00 00 00 00 00 00 00 00 00 00   # a DATA-ish chunk
+            """)
+        let (ok, p) = decode(ether(0x0800, ipv4(proto: 132, sctp)))
+        #expect(ok && p.srcPort == 2905 && p.dstPort == 2905 && p.hasPorts && p.payloadLength == 16)
+        let cut = ether(0x0800, ipv4(proto: 132, sctp))
+        #expect(decode(Array(cut.prefix(14 + 20 + 10)), wire: cut.count).p.anomaly == .truncatedSCTP)
+    }
+}

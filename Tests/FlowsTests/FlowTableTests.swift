@@ -202,3 +202,17 @@ extension FlowTable {
         #expect(t.activeFlows == 0)
     }
 }
+
+@Suite struct IdleGapTests {
+    @Test func aPacketAfterTheIdleTimeoutStartsANewFlowEvenBeforeASweep() {
+        var c = FlowTableConfig()
+        c.setIdleTimeout(10)
+        let t = FlowTable(config: c)
+        var s = FlowSink()
+        t.feed([pkt(0, proto: 17), pkt(5, proto: 17), pkt(15.5, proto: 17)], sink: &s)
+        #expect(s.records.count == 1 && s.records[0].reason == .idleTimeout)
+        #expect(s.records[0].pktsToServer == 2)
+        t.flushAll(sink: &s)
+        #expect(s.records.count == 2 && s.records[1].pktsToServer == 1)
+    }
+}
