@@ -160,6 +160,31 @@ def main():
     with open(os.path.join(OUT, "two-interfaces.pcapng"), "wb") as f:
         f.write(shb + idb() + idb() + epbs)
 
+    # 3b. pcapng whose interfaces have different link types (Ethernet, raw IP,
+    # Linux cooked), the raw one with nanosecond resolution (if_tsresol = 9),
+    # as `dumpcap -i eth0 -i any` writes; then a copy cut inside a block.
+    def idb_opts(linktype, tsresol=None):
+        opts = b""
+        if tsresol is not None:
+            opts += struct.pack("<HHB3x", 9, 1, tsresol)
+        if opts:
+            opts += struct.pack("<HH", 0, 0)
+        return block(1, struct.pack("<HHI", linktype, 0, 65535) + opts)
+    sess = tcp_session(T, "10.4.0.1", "10.4.0.2", 43000, 80, lambda p: p)
+    wraps = [lambda p: eth(0x0800, p), lambda p: p,
+             lambda p: struct.pack(">HHH8sH", 0, 1, 6, b"\x02" * 6 + b"\0\0", 0x0800) + p]
+    epbs = b""
+    for i, (t, p) in enumerate(sess):
+        ifc = i % 3
+        data = wraps[ifc](p)
+        units = int(round(t * 1e9)) if ifc == 1 else int(round(t * 1e6))
+        epbs += block(6, struct.pack("<IIIII", ifc, units >> 32, units & 0xFFFFFFFF, len(data), len(data)) + data)
+    mixed = shb + idb_opts(1) + idb_opts(101, 9) + idb_opts(113) + epbs
+    with open(os.path.join(OUT, "mixed-linktypes.pcapng"), "wb") as f:
+        f.write(mixed)
+    with open(os.path.join(OUT, "cut-mid-block.pcapng"), "wb") as f:
+        f.write(mixed[:len(mixed) - 30])
+
     # 4. A capture cut off in the middle of a record, and a file that is not a capture.
     full = os.path.join(OUT, "raw-dlt12.pcap")
     data = open(full, "rb").read()

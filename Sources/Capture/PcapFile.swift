@@ -26,6 +26,8 @@ public struct CapturedPacket {
     public var timestampNs: Int64
     public var wireLength: Int
     public var bytes: ByteView
+    /// The link layer of this packet (pcapng interfaces may differ).
+    public var linkType: LinkType
 }
 
 /// A pcap or pcapng file opened through libpcap with nanosecond timestamps.
@@ -37,6 +39,7 @@ public final class PcapFileReader {
     public let dlt: Int32
     public let snaplen: Int
     private var handle: OpaquePointer?
+    private var pcapng: PcapngReader?
     public private(set) var packetsRead: UInt64 = 0
     /// True for classic pcap (fixed 24-byte header, 16-byte record headers),
     /// whose record offsets we can compute exactly; false for pcapng.
@@ -47,6 +50,23 @@ public final class PcapFileReader {
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         self.path = path
         isClassicPcap = Self.isClassic(path)
+        if Self.isPcapng(path) {
+            let r = try PcapngReader(path: path, filter: filter)
+            guard let lt = r.firstLinkType else {
+                let d = r.firstDLT
+                let name = d < 0 ? "none" : (pcap_datalink_val_to_name(d).map { String(cString: $0) } ?? "unknown")
+                if d < 0 {
+                    // No interface before the first packet (or an empty file): nothing to read.
+                    if r.interfaces.isEmpty { pcapng = r; dlt = -1; linkType = .ethernet; snaplen = 0; return }
+                }
+                throw .unsupportedLinkType(path: path, dlt: d, name: name)
+            }
+            pcapng = r
+            dlt = r.firstDLT
+            linkType = lt
+            snaplen = r.interfaces.first?.snaplen ?? 0
+            return
+        }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             throw .cannotOpen(path: path, reason: Self.string(errbuf))
@@ -79,6 +99,14 @@ public final class PcapFileReader {
 
     deinit { if let handle { pcap_close(handle) } }
 
+    private static func isPcapng(_ path: String) -> Bool {
+        guard let f = fopen(path, "rb") else { return false }
+        defer { fclose(f) }
+        var magic: UInt32 = 0
+        guard fread(&magic, 4, 1, f) == 1 else { return false }
+        return magic == 0x0A0D_0D0A
+    }
+
     private static func isClassic(_ path: String) -> Bool {
         guard let f = fopen(path, "rb") else { return false }
         defer { fclose(f) }
@@ -102,6 +130,17 @@ public final class PcapFileReader {
     /// throws with the offset (everything before it has been returned).
     @inline(__always)
     public func next() throws(CaptureError) -> CapturedPacket? {
+        if let pcapng {
+            while let (cp, lt, d) = try pcapng.next() {
+                guard lt != nil else {
+                    let name = pcap_datalink_val_to_name(d).map { String(cString: $0) } ?? "unknown"
+                    throw .unsupportedLinkType(path: path, dlt: d, name: name)
+                }
+                packetsRead &+= 1
+                return cp
+            }
+            return nil
+        }
         guard let handle else { return nil }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
@@ -112,7 +151,8 @@ public final class PcapFileReader {
             nextRecordOffset &+= 16 &+ Int(h.caplen)
             let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)  // nanoseconds (NANO precision)
             return CapturedPacket(timestampNs: ts, wireLength: Int(h.len),
-                                  bytes: ByteView(base: UnsafeRawPointer(data), count: Int(h.caplen)))
+                                  bytes: ByteView(base: UnsafeRawPointer(data), count: Int(h.caplen)),
+                                  linkType: linkType)
         }
         if rc == PCAP_ERROR_BREAK || rc == -2 { return nil }
         if rc == 0 { return nil }

@@ -96,7 +96,7 @@ public final class ReplayPipeline {
                 continue
             }
             summary.files += 1
-            let decoder = PacketDecoder(linkType: reader.linkType)
+            var decoder = PacketDecoder(linkType: reader.linkType)
             while true {
                 let captured: CapturedPacket?
                 do {
@@ -108,6 +108,7 @@ public final class ReplayPipeline {
                 guard let cp = captured else { break }
                 summary.packetsRead &+= 1
                 summary.bytesRead &+= UInt64(cp.wireLength)
+                if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
                 if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
                     summary.packetsDecoded &+= 1
                     table.process(packet, bytes: cp.bytes, sink: &sink)

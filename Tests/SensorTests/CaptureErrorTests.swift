@@ -61,3 +61,27 @@ import Testing
         #expect(bad.summary.errors.first?.contains("bad BPF filter") == true)
     }
 }
+
+@Suite struct PcapngTests {
+    func path(_ n: String) -> String { Repo.captures.appendingPathComponent(n).path }
+
+    @Test func interfacesWithDifferentLinkTypesInOneFile() {
+        let (text, s) = replayLines([path("mixed-linktypes.pcapng")])
+        #expect(s.errors.isEmpty && s.packetsRead == 8 && s.packetsDecoded == 8)
+        // All eight packets, through three link layers, are one TCP flow.
+        #expect(text.split(separator: "\n").count == 1)
+        #expect(text.contains("\"pkts_toserver\":5,\"pkts_toclient\":3"))
+    }
+
+    @Test func blockCutOffNamesTheOffset() {
+        let (text, s) = replayLines([path("cut-mid-block.pcapng")])
+        #expect(s.errors.first?.contains("cut-mid-block.pcapng: read error at byte offset 724") == true)
+        #expect(s.packetsRead == 7 && text.split(separator: "\n").count == 1)
+    }
+
+    @Test func bpfFilterOnPcapng() {
+        let p = ReplayPipeline(config: .init(), filter: "tcp[tcpflags] & tcp-syn != 0")
+        p.run(files: [path("two-interfaces.pcapng")]) { _, _ in }
+        #expect(p.summary.errors.isEmpty && p.summary.packetsRead == 2)
+    }
+}
