@@ -20,7 +20,6 @@ public func eveProtoName(_ p: UInt8) -> String {
     case IPProto.udp: "UDP"
     case IPProto.icmp: "ICMP"
     case IPProto.icmpv6: "IPv6-ICMP"
-    case IPProto.sctp: "SCTP"
     default: String(p)
     }
 }
