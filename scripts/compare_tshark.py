@@ -20,9 +20,10 @@ How a tshark packet is keyed (see docs/validation.md):
   * the IP layer is the innermost one reached through tunnels the sensor
     decapsulates (IP-in-IP, GRE, VXLAN, with Ethernet/VLAN/MPLS/ERSPAN in
     between) - NOT the IP header quoted inside an ICMP error message;
-  * protocol numbers 6/17/1/58 become "TCP"/"UDP"/"ICMP"/"IPv6-ICMP", others
-    stay the decimal number; for IPv6 the extension-header chain is followed;
-  * ports are TCP/UDP ports; for ICMP/ICMPv6 the source "port" is the type and
+  * the protocol is compared as a number (the sensor's "TCP"/"UDP"/"ICMP"/
+    "IPv6-ICMP"/"SCTP" names are mapped back); for IPv6 the extension-header
+    chain is followed;
+  * ports are TCP/UDP/SCTP ports; for ICMP/ICMPv6 the source "port" is the type and
     the destination "port" is the counterpart type of a request/reply pair
     (Community ID spec pairs) or else the code; other protocols have no ports;
   * a non-first IPv4/IPv6 fragment has no transport header, so it gets the
@@ -60,6 +61,13 @@ ICMP6_PAIRS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135,
                130: 131, 131: 130, 139: 140, 140: 139, 144: 145, 145: 144}
 
 PROTO_NAMES = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "IPv6-ICMP"}
+# The sensor's names for protocol numbers (it also names 132 "SCTP", where the
+# EVE convention it documents says "else the number"): the comparison keys on
+# numbers, so a naming choice never shows up as a count mismatch.
+NAME_TO_NUM = {"TCP": 6, "UDP": 17, "ICMP": 1, "IPv6-ICMP": 58, "SCTP": 132}
+# Transport protocols whose header starts with 16-bit source and destination
+# ports (tshark field prefix).
+PORT_PROTOS = {6: "tcp", 17: "udp", 132: "sctp"}
 
 # tshark expert messages (prefixes) for IP headers claiming more bytes than the
 # frame holds: the sensor skips such packets (anomaly ip_length_exceeds_wire /
@@ -87,6 +95,7 @@ FIELDS = [
     "ipv6.hopopts.nxt", "ipv6.routing.nxt", "ipv6.fraghdr.nxt", "ipv6.dstopts.nxt",
     "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.fraghdr.ident",
     "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+    "sctp.srcport", "sctp.dstport",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     "_ws.expert.message",
 ]
@@ -161,7 +170,8 @@ def sensor_totals(records: list[dict]) -> dict:
             continue
         src = endpoint(norm_ip(r["src_ip"]), r.get("src_port"))
         dst = endpoint(norm_ip(r["dest_ip"]), r.get("dest_port"))
-        key, fwd = ends_key(str(r["proto"]), src, dst)
+        proto = str(r["proto"])
+        key, fwd = ends_key(NAME_TO_NUM[proto] if proto in NAME_TO_NUM else int(proto), src, dst)
         f = r["flow"]
         ts_p, tc_p = f["pkts_toserver"], f["pkts_toclient"]
         ts_b, tc_b = f["bytes_toserver"], f["bytes_toclient"]
@@ -305,8 +315,8 @@ def tshark_packets(rows: list[dict]):
             ports = first_frag_ports.get((src, dst, frag_id, proto))
             if ports is not None:
                 sport, dport = ports
-        elif proto in (6, 17):
-            name = "tcp" if proto == 6 else "udp"
+        elif proto in PORT_PROTOS:
+            name = PORT_PROTOS[proto]
             j = _occurrence_before(tokens, name, pos + 1)
             sport = _int(_get(row, f"{name}.srcport", j))
             dport = _int(_get(row, f"{name}.dstport", j))
@@ -321,8 +331,7 @@ def tshark_packets(rows: list[dict]):
                 dport = pairs.get(t, c)
         if is_frag and frag_off == 0:
             first_frag_ports[(src, dst, frag_id, proto)] = (sport, dport)
-        pname = PROTO_NAMES.get(proto, str(proto))
-        yield {"frame": num, "proto": pname, "src": endpoint(src, sport),
+        yield {"frame": num, "proto": proto, "src": endpoint(src, sport),
                "dst": endpoint(dst, dport), "bytes": iplen}
 
 
@@ -347,6 +356,8 @@ def tshark_totals(rows: list[dict]):
 
 def fmt_key(key):
     proto, a, b = key
+    proto = PROTO_NAMES.get(proto, str(proto))
+
     def ep(e):
         ip, port = e
         if port < 0:

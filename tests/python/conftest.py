@@ -63,3 +63,14 @@ def need_capture(path):
     if path is None:
         pytest.skip(f"no captures found in {PUBLIC_DIR} or {LAB_DIR}")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory):
+    """Hand-built edge-case captures (tests/python/synth_captures.py)."""
+    import synth_captures
+    d = tmp_path_factory.mktemp("synth")
+    synth_captures.write_edge_capture(d / "edge_cases.pcap")
+    synth_captures.write_sctp_capture(d / "sctp.pcap")
+    synth_captures.write_idle_gap_capture(d / "idle_gap.pcap")
+    return d
