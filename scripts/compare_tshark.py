@@ -32,8 +32,10 @@ How a tshark packet is keyed (see docs/validation.md):
 
 Excluded from tshark's side (the sensor deliberately skips these as malformed
 and does not count them to any flow): packets whose IPv4 total length or IPv6
-payload length exceeds what the frame carries on the wire, which tshark flags
-with the expert messages listed in MALFORMED_IP_EXPERT.  Non-IP frames (ARP,
+payload length exceeds what the frame carries on the wire (or whose IP header
+is otherwise bogus), which tshark flags with the expert messages listed in
+MALFORMED_IP_EXPERT - counted only when the message belongs to the IP layer
+the packet is keyed on or one outside it (checked in tshark's PDML output).  Non-IP frames (ARP,
 STP, LLDP...) are dropped on both sides.
 
 Usage:
@@ -206,7 +208,65 @@ def run_tshark(capture: str) -> list[dict]:
         # expert messages may themselves contain commas: keep the raw text too
         row["_expert_raw"] = parts[FIELDS.index("_ws.expert.message")]
         rows.append(row)
+    _mark_malformed_ip(capture, rows)
     return rows
+
+
+def _malformed_candidates(rows):
+    return [r for r in rows if any(m in r["_expert_raw"] for m in MALFORMED_IP_EXPERT)]
+
+
+def _mark_malformed_ip(capture: str, rows: list[dict]) -> None:
+    """Set row["_ip_malformed"] where the IP layer the sensor keys on, or one
+    outside it, carries an IP-length/version error.
+
+    tshark's field output does not say which layer an expert message belongs
+    to (a UDP payload that tshark heuristically takes for Teredo can raise
+    "Bogus IPv6 version" on an IPv6 header the sensor never decodes), so the
+    few frames with such a message are dissected again as PDML, where each
+    message sits inside its own protocol layer.
+    """
+    import xml.etree.ElementTree as ET
+    cands = _malformed_candidates(rows)
+    if not cands:
+        return
+    by_num = {r["frame.number"][0]: r for r in cands}
+    nums = sorted(by_num, key=int)
+    for i in range(0, len(nums), 400):
+        chunk = nums[i:i + 400]
+        cmd = ["tshark", "-n", "-r", capture, "-T", "pdml",
+               "-Y", "frame.number in {" + ",".join(chunk) + "}"]
+        for pref in TSHARK_PREFS:
+            cmd += ["-o", pref]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            raise ToolError(f"tshark (pdml) exited {p.returncode}: {p.stderr.strip()[-500:]}")
+        root = ET.fromstring(p.stdout)
+        for pkt in root.iter("packet"):
+            num = None
+            layers = []   # (protocol name, expert messages inside it)
+            for proto in pkt.findall("proto"):
+                name = proto.get("name")
+                if name == "geninfo":
+                    for f in proto.iter("field"):
+                        if f.get("name") == "num":
+                            num = str(int(f.get("show")))
+                    continue
+                if name in ("frame", "fake-field-wrapper"):
+                    continue
+                msgs = [f.get("show", "") for f in proto.iter("field")
+                        if f.get("name") == "_ws.expert.message"]
+                layers.append((name, msgs))
+            row = by_num.get(num)
+            if row is None:
+                continue
+            chosen = choose_layer([n for n, _ in layers])
+            if chosen is None:
+                continue
+            pos = chosen[2]
+            row["_ip_malformed"] = any(
+                n in ("ip", "ipv6") and any(m.startswith(x) for m in msgs for x in MALFORMED_IP_EXPERT)
+                for n, msgs in layers[:pos + 1])
 
 
 def _get(row, field, idx):
@@ -266,14 +326,13 @@ def tshark_packets(rows: list[dict]):
     first_frag_ports: dict = {}
     for row in rows:
         num = row["frame.number"][0] if row["frame.number"] else "?"
-        expert = row["_expert_raw"]
         tokens = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
         layer = choose_layer(tokens)
         if layer is None:
             yield {"frame": num, "skip": "non-ip"}
             continue
         fam, idx, pos = layer
-        if any(m in expert for m in MALFORMED_IP_EXPERT):
+        if row.get("_ip_malformed"):
             yield {"frame": num, "skip": "malformed-ip-length"}
             continue
         after = tokens[pos + 1:]
