@@ -67,8 +67,13 @@ IDLE_BUG = ("sensor bug: after 10.15 s of silence (idle timeout 10 s) the packet
 
 
 def _short_timeout_params():
+    # Public captures only, to keep the suite within ~3 minutes; the lab
+    # captures are checked at these timeouts by hand (docs/validation.md):
+    #   scripts/compare_nfstream.py --idle-timeout 10 --active-timeout 30 captures/*.pcap
     out = []
     for p in capture_params():
+        if p.values[0] is not None and not p.id.startswith("public/"):
+            continue
         name = p.values[0].name if p.values[0] is not None else None
         marks = [pytest.mark.xfail(strict=True, reason=IDLE_BUG)] \
             if name == "atk_web_sqli_dvwa.pcapng" else []
@@ -79,6 +84,8 @@ def _short_timeout_params():
 @pytest.mark.parametrize("capture", _short_timeout_params())
 def test_short_timeouts_split_flows_like_nfstream(capture, flowsentry_bin):
     """Idle 10 s / active 30 s: flows now end on timeouts inside the captures."""
+    if capture is None:
+        pytest.skip("public captures absent")
     path = need_capture(capture)
     r = compare_nfstream.compare_capture(path, flowsentry_bin, idle=10, active=30)
     assert r["status"] != "error", r.get("error")
