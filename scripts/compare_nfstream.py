@@ -278,6 +278,10 @@ def compare_capture(capture: str, bin_path: str, idle: int = 120, active: int = 
                "idle_timeout": idle, "active_timeout": active, "tcp_linger": linger},
            "direction_swapped": 0, "unpaired_sensor": [], "unpaired_nfstream": [],
            "field_mismatches": {}, "mismatch_examples": [], "fields_compared": FIELD_NAMES}
+    if not os.path.isfile(capture):
+        res["status"] = "error"
+        res["error"] = f"no such capture: {capture}"
+        return res
     try:
         recs = run_sensor(capture, bin_path, ["--idle-timeout", str(idle),
                                               "--active-timeout", str(active),

@@ -117,6 +117,8 @@ class ToolError(Exception):
 # locating tools
 
 def find_bin(explicit: str | None = None) -> str | None:
+    if explicit:
+        return explicit if os.path.isfile(explicit) and os.access(explicit, os.X_OK) else None
     for cand in (explicit, os.environ.get("FLOWSENTRY_BIN"),
                  str(REPO / ".build" / "release" / "flowsentry")):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
@@ -430,6 +432,10 @@ def compare_capture(capture: str, bin_path: str) -> dict:
     res = {"capture": capture, "status": "ok", "tuples_compared": 0,
            "mismatches": [], "excluded": {}, "sensor_packets": 0,
            "tshark_packets": 0, "sensor_bytes": 0, "tshark_bytes": 0}
+    if not os.path.isfile(capture):
+        res["status"] = "error"
+        res["error"] = f"no such capture: {capture}"
+        return res
     sensor_err = tshark_err = None
     try:
         recs = run_sensor(capture, bin_path)
