@@ -229,15 +229,6 @@ def write_sctp_capture(path) -> None:
     w.close()
 
 
-if __name__ == "__main__":
-    import sys
-    write_edge_capture(sys.argv[1])
-    if len(sys.argv) > 2:
-        write_sctp_capture(sys.argv[2])
-    if len(sys.argv) > 3:
-        write_idle_gap_capture(sys.argv[3])
-
-
 def write_idle_gap_capture(path) -> None:
     """One TCP connection silent for 200 s mid-way, nothing else in the file.
 
@@ -258,3 +249,12 @@ def write_idle_gap_capture(path) -> None:
         t += dt
         w.write(t, _tcp_pkt(s, d, sp, dp, fl, data))
     w.close()
+
+
+if __name__ == "__main__":
+    import sys
+    write_edge_capture(sys.argv[1])
+    if len(sys.argv) > 2:
+        write_sctp_capture(sys.argv[2])
+    if len(sys.argv) > 3:
+        write_idle_gap_capture(sys.argv[3])
