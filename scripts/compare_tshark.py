@@ -33,7 +33,7 @@ How a tshark packet is keyed (see docs/validation.md):
 Excluded from tshark's side (the sensor deliberately skips these as malformed
 and does not count them to any flow): packets whose IPv4 total length or IPv6
 payload length exceeds what the frame carries on the wire (or whose IP header
-is otherwise bogus), which tshark flags with the expert messages listed in
+is otherwise bogus), and TCP segments whose data offset is below 5 words, which tshark flags with the expert messages listed in
 MALFORMED_IP_EXPERT - counted only when the message belongs to the IP layer
 the packet is keyed on or one outside it (checked in tshark's PDML output).  Non-IP frames (ARP,
 STP, LLDP...) are dropped on both sides.
@@ -96,7 +96,7 @@ FIELDS = [
     "ipv6.src", "ipv6.dst", "ipv6.nxt", "ipv6.plen",
     "ipv6.hopopts.nxt", "ipv6.routing.nxt", "ipv6.fraghdr.nxt", "ipv6.dstopts.nxt",
     "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.fraghdr.ident",
-    "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+    "tcp.srcport", "tcp.dstport", "tcp.hdr_len", "udp.srcport", "udp.dstport",
     "sctp.srcport", "sctp.dstport",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     "_ws.expert.message",
@@ -336,6 +336,12 @@ def tshark_packets(rows: list[dict]):
         fam, idx, pos = layer
         if row.get("_ip_malformed"):
             yield {"frame": num, "skip": "malformed-ip-length"}
+            continue
+        # A TCP header whose data offset is below 5 words is bogus: the sensor
+        # skips it as malformed (as Suricata does), tshark still shows its ports.
+        hdr = [h for h in row.get("tcp.hdr_len", []) if h.isdigit()]
+        if hdr and int(hdr[-1]) < 20 and "tcp" in tokens[pos + 1:pos + 2]:
+            yield {"frame": num, "skip": "malformed-tcp-header"}
             continue
         after = tokens[pos + 1:]
         if fam == "ip":

@@ -20,6 +20,7 @@ if str(SCRIPTS) not in sys.path:
 
 PUBLIC_DIR = REPO.parent / "shared" / "captures-public"
 LAB_DIR = REPO / "captures"
+CRAFTED_DIR = REPO / "Tests" / "SensorTests" / "Captures"
 
 # A link type neither the sensor nor tshark decodes: the sensor must refuse it.
 UNSUPPORTED = {"edge_unknown_linktype_juniper.pcap"}
@@ -41,10 +42,20 @@ def lab_captures() -> list[Path]:
     return _globbed(LAB_DIR, True)
 
 
-def capture_params():
-    """pytest params over every capture, ids 'public/NAME' and 'lab/NAME'."""
+def crafted_captures() -> list[Path]:
+    """The small captures the Swift tests replay (cut-off ones excluded)."""
+    return [p for p in _globbed(CRAFTED_DIR, False) if not p.name.startswith("cut-")]
+
+
+def capture_params(crafted: bool = False):
+    """pytest params over every capture, ids 'public/NAME' and 'lab/NAME'
+    (and 'crafted/NAME' with `crafted`: the Swift tests' own captures, which
+    use link types and pcapng layouts that nfstream cannot read, so only
+    tshark judges them)."""
     params = [pytest.param(p, id=f"public/{p.name}") for p in public_captures()]
     params += [pytest.param(p, id=f"lab/{p.relative_to(LAB_DIR)}") for p in lab_captures()]
+    if crafted:
+        params += [pytest.param(p, id=f"crafted/{p.name}") for p in crafted_captures()]
     if not params:
         params = [pytest.param(None, id="no-captures")]
     return params

@@ -48,22 +48,11 @@ def test_synthetic_edge_cases_match_nfstream(synth_dir, flowsentry_bin):
     assert r["compared"] >= 15
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sensor bug: a packet arriving after more than the idle timeout of silence joins the "
-    "stale flow when no expiry sweep ran in between (FlowTable.update does not check "
-    "idleness on lookup; ReplayPipeline sweeps only after processing a packet)"))
 def test_idle_gap_splits_flow_like_nfstream(synth_dir, flowsentry_bin):
     r = compare_nfstream.compare_capture(str(synth_dir / "idle_gap.pcap"), flowsentry_bin)
     assert r["boundary_differs"] == [] and r["unpaired_nfstream"] == [], r
     assert r["compared"] == r["sensor_flows"] == r["nfstream_flows"] == 2
     assert not r["field_mismatches"]
-
-
-IDLE_BUG = ("sensor bug: after 10.15 s of silence (idle timeout 10 s) the packet at "
-            "1730145036.180947 joins the stale flow 192.168.111.148:53796 -> .154:80 (and "
-            "likewise :57524 at 1730145056.404575) instead of starting a new one; nfstream "
-            "splits there. FlowTable.update does not check idleness on lookup and "
-            "ReplayPipeline runs the expiry sweep only after processing a packet")
 
 
 def _short_timeout_params():
@@ -75,8 +64,7 @@ def _short_timeout_params():
         if p.values[0] is not None and not p.id.startswith("public/"):
             continue
         name = p.values[0].name if p.values[0] is not None else None
-        marks = [pytest.mark.xfail(strict=True, reason=IDLE_BUG)] \
-            if name == "atk_web_sqli_dvwa.pcapng" else []
+        marks = []
         out.append(pytest.param(*p.values, id=p.id, marks=marks))
     return out
 

@@ -12,7 +12,7 @@ from conftest import PUBLIC_DIR, UNSUPPORTED, capture_params, need_capture
 pytestmark = pytest.mark.skipif(not compare_tshark.have_tshark(), reason="tshark not installed")
 
 
-@pytest.mark.parametrize("capture", capture_params())
+@pytest.mark.parametrize("capture", capture_params(crafted=True))
 def test_per_tuple_totals_match_tshark(capture, flowsentry_bin):
     path = need_capture(capture)
     r = compare_tshark.compare_capture(path, flowsentry_bin)
@@ -55,10 +55,6 @@ def test_synthetic_edge_cases_match_tshark(synth_dir, flowsentry_bin):
     assert r["excluded"] == {"non-ip": 1, "malformed-ip-length": 2}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sensor bug: SCTP (proto 132) flows are keyed without their ports (records carry no "
-    "src_port/dest_port), so associations between the same two hosts merge; tshark, "
-    "Suricata and the Community ID spec all use SCTP ports"))
 def test_synthetic_sctp_ports_match_tshark(synth_dir, flowsentry_bin):
     r = compare_tshark.compare_capture(str(synth_dir / "sctp.pcap"), flowsentry_bin)
     assert r["status"] == "ok", r["mismatches"]
