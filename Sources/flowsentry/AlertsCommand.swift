@@ -27,7 +27,7 @@ struct AlertsCommand: ParsableCommand {
     @Option(name: .customLong("class"), help: "Keep alerts whose ml.class is C.")
     var mlClass: String?
 
-    @Option(help: "Keep alerts from this time on: ISO 8601 (2026-11-22T10:00:00+0000; no offset = UTC) or relative (-1h, -30m, -2d).")
+    @Option(parsing: .unconditional, help: "Keep alerts from this time on: ISO 8601 (2026-11-22T10:00:00+0000; no offset = UTC) or relative (-1h, -30m, -2d).")
     var since: String?
 
     @Flag(help: "Print matching lines unchanged (JSON lines) instead of the readable form.")
