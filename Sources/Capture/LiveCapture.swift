@@ -205,6 +205,8 @@ public final class LiveCapture: @unchecked Sendable {
 
     let handle: OpaquePointer
     let fd: Int32
+    /// False for pseudo-interfaces such as "any" that have no index to check.
+    let checksPresence: Bool
     private let stopRequested = Atomic<Bool>(false)
     private var statsAccumulator = CaptureStatsAccumulator()
 
@@ -254,6 +256,7 @@ public final class LiveCapture: @unchecked Sendable {
         }
         handle = h
         fd = selectable
+        checksPresence = InterfaceInfo.exists(interface: interface)
         dlt = d
         linkType = lt
         snaplen = Int(pcap_snapshot(h))
@@ -299,7 +302,8 @@ public final class LiveCapture: @unchecked Sendable {
 
     /// The next packet, or nil when none arrived within `pollTimeoutMs` (so
     /// the caller can expire flows) or after `breakLoop()`. Throws
-    /// `.interfaceGone` when the interface vanished or went down.
+    /// `.interfaceGone` when the interface vanished or was set down (then
+    /// reopen, retrying while the open fails with `isInterfaceUnavailable`).
     @inline(__always)
     public func next() throws(LiveCaptureError) -> CapturedPacket? {
         if stopRequested.load(ordering: .relaxed) { return nil }
@@ -309,7 +313,16 @@ public final class LiveCapture: @unchecked Sendable {
         if rc == 0 {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let n = poll(&pfd, 1, options.pollTimeoutMs)
-            if n <= 0 || stopRequested.load(ordering: .relaxed) { return nil }  // timeout or EINTR
+            if stopRequested.load(ordering: .relaxed) { return nil }
+            if n <= 0 {
+                // Idle. libpcap swallows the ENETDOWN a downed interface
+                // raises and just delivers nothing, so look for ourselves
+                // (two ioctls, only on this idle path).
+                if n == 0, checksPresence {
+                    try checkInterfacePresent(reason: "no packets")
+                }
+                return nil  // timeout or EINTR
+            }
             rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 0 {
                 if Int32(pfd.revents) & Int32(POLLERR | POLLHUP | POLLNVAL) != 0 {

@@ -305,6 +305,29 @@ struct LiveCaptureTests {
         #expect(!InterfaceInfo.exists(interface: lab.hostIf))
     }
 
+    @Test func interfaceGoingDownIsReported() throws {
+        let lab = try NetnsLab(tag: 7)
+        defer { lab.destroy() }
+        let cap = try LiveCapture(interface: lab.hostIf, options: LiveCaptureOptions(filter: "udp"))
+        try NetnsLab.run(["link", "set", lab.hostIf, "down"])
+        var error: LiveCaptureError?
+        let deadline = Date().addingTimeInterval(5)
+        while error == nil && Date() < deadline {
+            do { _ = try cap.next() } catch let e { error = e }
+        }
+        print("interface-down: \(error.map { "\($0)" } ?? "no error")")
+        guard let error else { Issue.record("no error within 5 s after setting \(lab.hostIf) down"); return }
+        guard case .interfaceGone = error else { Issue.record("got \(error)"); return }
+        // Opening a down interface is the retryable interfaceNotUp (or gone).
+        do {
+            _ = try LiveCapture(interface: lab.hostIf)
+            Issue.record("opened a down interface")
+        } catch let e {
+            print("open while down: \(e)")
+            #expect(e.isInterfaceUnavailable)
+        }
+    }
+
     @Test func breakLoopMakesNextReturnNil() throws {
         let lab = try NetnsLab(tag: 5)
         defer { lab.destroy() }
