@@ -1,0 +1,79 @@
+import Alerts
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct AlertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alerts",
+        abstract: "Show the alerts of an EVE JSON-lines log, one readable line each; --follow tails it across rotation.",
+        discussion: """
+            Lines that are not JSON or not alerts (event_type != "alert") are skipped; \
+            without --follow their count goes to stderr at the end. Colour by severity \
+            when stdout is a terminal and NO_COLOR is unset.
+            """)
+
+    @Argument(help: "The alert log (EVE JSON lines), e.g. /var/log/flowsentry/alerts.json.")
+    var file: String
+
+    @Flag(name: .shortAndLong, help: "Keep reading as the file grows, following rotation like 'tail -F'.")
+    var follow = false
+
+    @Option(name: .customLong("min-severity"), help: "Keep alerts with alert.severity <= N (1 is most severe).")
+    var minSeverity: Int?
+
+    @Option(name: .customLong("class"), help: "Keep alerts whose ml.class is C.")
+    var mlClass: String?
+
+    @Option(parsing: .unconditional, help: "Keep alerts from this time on: ISO 8601 (2026-11-22T10:00:00+0000; no offset = UTC) or relative (-1h, -30m, -2d).")
+    var since: String?
+
+    @Flag(help: "Print matching lines unchanged (JSON lines) instead of the readable form.")
+    var json = false
+
+    func validate() throws {
+        if let since, EveTimestamp.parseSince(since, now: Date().timeIntervalSince1970) == nil {
+            throw ValidationError("--since: cannot read '\(since)' as an ISO 8601 time or a relative time like -1h")
+        }
+        if let minSeverity, minSeverity < 1 { throw ValidationError("--min-severity must be 1 or more") }
+    }
+
+    func run() throws {
+        let filter = AlertFilter(
+            minSeverity: minSeverity, mlClass: mlClass,
+            since: since.flatMap { EveTimestamp.parseSince($0, now: Date().timeIntervalSince1970) })
+        let follower: AlertFollower
+        do { follower = try AlertFollower(path: file, follow: follow) } catch {
+            FileHandleStderr.write("flowsentry: \(error)\n")
+            throw ExitCode(2)
+        }
+        let color = !json && AlertLineFormatter.shouldColor()
+        var shown = 0, filtered = 0, notJSON = 0, notAlert = 0
+        while true {
+            let line: String?
+            do { line = try follower.nextLine() } catch {
+                FileHandleStderr.write("flowsentry: \(error)\n")
+                throw ExitCode(1)
+            }
+            guard let line else { break }
+            if line.isEmpty { continue }
+            switch AlertSummary.parse(line) {
+            case .notJSON: notJSON += 1
+            case .notAlert: notAlert += 1
+            case let .alert(a):
+                guard filter.matches(a) else { filtered += 1; continue }
+                shown += 1
+                print(json ? line : AlertLineFormatter.format(a, color: color))
+                if follow { fflush(nil) }  // all streams: `stdout` is not concurrency-safe to name
+            }
+        }
+        if !follow {
+            var text = "alerts: \(shown) shown, \(filtered) filtered out"
+            let skipped = notJSON + notAlert
+            if skipped > 0 { text += ", \(skipped) lines skipped (\(notJSON) not JSON, \(notAlert) not alerts)" }
+            FileHandleStderr.write(text + "\n")
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+@testable import Alerts
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An alert line in the shape the sensor writes; `n` makes each one unique.
+func alertLine(_ n: Int, severity: Int = 1, cls: String = "bruteforce", ts: String = "2026-11-22T10:00:00.123456+0000") -> String {
+    #"{"timestamp":"\#(ts)","flow_id":\#(n),"event_type":"alert","src_ip":"10.0.0.1","src_port":\#(1000 + n),"dest_ip":"10.0.0.2","dest_port":22,"proto":"TCP","community_id":"1:abc=","alert":{"action":"allowed","gid":1,"signature_id":9000002,"rev":1,"signature":"FlowSentry ML: \#(cls)","category":"Attempted Administrator Privilege Gain","severity":\#(severity)},"ml":{"class":"\#(cls)","score":0.97,"threshold":0.5,"models":{"cnn":0.9,"lstm":0.95,"lof":0.2,"ocsvm":0.3},"model_version":"x"},"flow":{"pkts_toserver":3,"pkts_toclient":2}}"#
+}
+
+final class TempDir {
+    let path: String
+    init() {
+        var template = Array("/tmp/fs-alerts-XXXXXX".utf8CString)
+        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Appends to a file through one descriptor, like the sensor's log writer.
+final class Writer {
+    let fd: Int32
+    init(_ path: String) { fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644) }
+    func write(_ s: String) { _ = s.withCString { Glibc.write(fd, $0, strlen($0)) } }
+    func line(_ s: String) { write(s + "\n") }
+    deinit { close(fd) }
+}
+
+/// Lines collected by a follower running on another thread.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ l: String) { lock.lock(); lines.append(l); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    var count: Int { all.count }
+}
+
+/// Runs `follower` on a thread until `expected` lines arrived or `timeout` passed.
+func runFollower(_ follower: AlertFollower, expected: Int, into got: Collected, timeout: Double = 10) -> Thread {
+    let t = Thread {
+        let deadline = Date().addingTimeInterval(timeout)
+        while got.count < expected && Date() < deadline {
+            guard let line = try? follower.nextLine() else { break }
+            got.append(line)
+        }
+    }
+    t.start()
+    // Safety stop so the thread can never outlive the test by much.
+    Thread.detachNewThread { Thread.sleep(forTimeInterval: timeout); follower.stop() }
+    return t
+}
+
+func waitFor(_ cond: () -> Bool, timeout: Double = 10) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !cond() { if Date() > deadline { return false }; usleep(5_000) }
+    return true
+}
+
+@Suite struct AlertFollowerTests {
+    @Test func readsWholeFileWithoutFollowing() throws {
+        let dir = TempDir()
+        let path = dir.path + "/alerts.json"
+        let w = Writer(path)
+        w.line(alertLine(1)); w.line("garbage"); w.write(alertLine(2))  // last line unterminated
+        let f = try AlertFollower(path: path)
+        var lines: [String] = []
+        while let l = try f.nextLine() { lines.append(l) }
+        #expect(lines == [alertLine(1), "garbage", alertLine(2)])
+    }
+
+    @Test func missingFileWithoutFollowNamesIt() {
+        do {
+            _ = try AlertFollower(path: "/nonexistent/alerts.json")
+            Issue.record("opened a missing file")
+        } catch {
+            #expect(error.description.hasPrefix("/nonexistent/alerts.json: cannot open"))
+        }
+    }
+
+    @Test func followsGrowthAndRenameRotationWithoutLossOrDuplicates() throws {
+        let dir = TempDir()
+        let path = dir.path + "/alerts.json"
+        var w = Writer(path)
+        var expected: [String] = []
+        func emit(_ n: Int) { let l = alertLine(n); expected.append(l); w.line(l) }
+        for n in 0..<50 { emit(n) }
+        let follower = try AlertFollower(path: path, follow: true, retryInterval: 0.02)
+        let got = Collected()
+        let total = 50 + 30 + 10 + 40 + 20
+        let thread = runFollower(follower, expected: total, into: got)
+        for n in 50..<80 { emit(n); if n % 10 == 0 { usleep(5_000) } }
+        #expect(waitFor { got.count >= 80 })
+        // logrotate: rename away; the writer keeps writing to the old file
+        // until it gets SIGHUP (here: 10 more lines, one written in two parts).
+        #expect(rename(path, path + ".1") == 0)
+        for n in 80..<89 { emit(n) }
+        let split = alertLine(89); expected.append(split)
+        w.write(String(split.prefix(40)))
+        usleep(100_000)  // the follower sees the path missing meanwhile and keeps the old file
+        w.write(String(split.dropFirst(40)) + "\n")
+        // 'create': a new file appears; the writer reopens it.
+        w = Writer(path)
+        for n in 90..<130 { emit(n) }
+        #expect(waitFor { got.count >= 130 })
+        // A second rotation straight away (rename + create, no gap).
+        #expect(rename(path, path + ".2") == 0)
+        w = Writer(path)
+        for n in 130..<150 { emit(n) }
+        #expect(waitFor { got.count >= total })
+        follower.stop()
+        while thread.isExecuting { usleep(5_000) }
+        #expect(got.all.count == expected.count)
+        #expect(got.all == expected)
+        #expect(follower.rotations == 2)
+    }
+
+    @Test func followsTruncationAndWaitsForAMissingFile() throws {
+        let dir = TempDir()
+        let path = dir.path + "/alerts.json"
+        // Not there yet: the follower waits for it.
+        let follower = try AlertFollower(path: path, follow: true, retryInterval: 0.02)
+        let got = Collected()
+        let thread = runFollower(follower, expected: 25, into: got)
+        usleep(100_000)
+        let w = Writer(path)
+        for n in 0..<20 { w.line(alertLine(n)) }
+        #expect(waitFor { got.count >= 20 })
+        #expect(ftruncate(w.fd, 0) == 0)
+        usleep(100_000)
+        for n in 20..<25 { w.line(alertLine(n)) }
+        #expect(waitFor { got.count >= 25 })
+        follower.stop()
+        while thread.isExecuting { usleep(5_000) }
+        #expect(got.all == (0..<25).map { alertLine($0) })
+        #expect(follower.truncations == 1)
+    }
+}
+
+@Suite struct AlertSummaryTests {
+    @Test func parsesTheSensorsAlertShape() {
+        guard case let .alert(a) = AlertSummary.parse(alertLine(7)) else { Issue.record("not parsed"); return }
+        #expect(a.severity == 1)
+        #expect(a.mlClass == "bruteforce")
+        #expect(a.score == 0.97)
+        #expect(a.srcIP == "10.0.0.1" && a.srcPort == 1007 && a.destIP == "10.0.0.2" && a.destPort == 22)
+        #expect(a.proto == "TCP")
+        #expect(a.signature == "FlowSentry ML: bruteforce")
+        #expect(a.time == 1_795_341_600.123456)
+    }
+
+    @Test func skipsNonJSONAndNonAlerts() {
+        #expect(AlertSummary.parse("not json") == .notJSON)
+        #expect(AlertSummary.parse("[1,2]") == .notJSON)
+        #expect(AlertSummary.parse(#"{"event_type":"flow","src_ip":"10.0.0.1"}"#) == .notAlert)
+        #expect(AlertSummary.parse(#"{"src_ip":"10.0.0.1"}"#) == .notAlert)
+    }
+
+    @Test func filters() {
+        guard case let .alert(a1) = AlertSummary.parse(alertLine(1, severity: 1, cls: "bruteforce")),
+              case let .alert(a3) = AlertSummary.parse(alertLine(2, severity: 3, cls: "scan", ts: "2026-11-22T12:00:00.000000+0000"))
+        else { Issue.record("not parsed"); return }
+        #expect(AlertFilter().matches(a1) && AlertFilter().matches(a3))
+        #expect(AlertFilter(minSeverity: 2).matches(a1))
+        #expect(!AlertFilter(minSeverity: 2).matches(a3))
+        #expect(AlertFilter(mlClass: "scan").matches(a3) && !AlertFilter(mlClass: "scan").matches(a1))
+        let since = EveTimestamp.parse("2026-11-22T11:00:00Z")!
+        #expect(!AlertFilter(since: since).matches(a1) && AlertFilter(since: since).matches(a3))
+    }
+
+    @Test func readableLineAndColour() {
+        guard case let .alert(a) = AlertSummary.parse(alertLine(1)) else { Issue.record("not parsed"); return }
+        let plain = AlertLineFormatter.format(a, color: false)
+        #expect(plain.hasPrefix("2026-11-22T10:00:00.123456+0000  sev 1  bruteforce"))
+        #expect(plain.contains("0.97  10.0.0.1:1001 -> 10.0.0.2:22 TCP  FlowSentry ML: bruteforce"))
+        #expect(!plain.contains("\u{1B}"))
+        let coloured = AlertLineFormatter.format(a, color: true)
+        #expect(coloured.hasPrefix("\u{1B}[1;31m") && coloured.hasSuffix("\u{1B}[0m"))
+        #expect(!AlertLineFormatter.shouldColor(fd: STDOUT_FILENO, environment: ["NO_COLOR": "1"]))
+        let pipe = Pipe()
+        #expect(!AlertLineFormatter.shouldColor(fd: pipe.fileHandleForWriting.fileDescriptor, environment: [:]))
+    }
+
+    @Test func timestamps() {
+        #expect(EveTimestamp.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(EveTimestamp.parse("1970-01-01T01:00:00+0100") == 0)
+        #expect(EveTimestamp.parse("1970-01-01T00:00:00-01:30") == 5400)
+        #expect(EveTimestamp.parse("2000-03-01") == 951_868_800)
+        #expect(EveTimestamp.parse("2026-11-22T10:00") == 1_795_341_600)
+        #expect(EveTimestamp.parse("yesterday") == nil)
+        #expect(EveTimestamp.parse("2026-13-01T00:00:00Z") == nil)
+        #expect(EveTimestamp.parseSince("-1h", now: 10_000) == 6_400)
+        #expect(EveTimestamp.parseSince("30m", now: 10_000) == 8_200)
+        #expect(EveTimestamp.parseSince("-2d", now: 200_000) == 27_200)
+        #expect(EveTimestamp.parseSince("1970-01-01T00:00:10Z", now: 0) == 10)
+    }
+}
