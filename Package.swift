@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding"],
                     resources: [.copy("Data")]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features"],
                     resources: [.copy("Golden")]),

@@ -337,7 +337,8 @@ public final class LiveCapture: @unchecked Sendable {
             let sub = Int64(h.ts.tv_usec)
             let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + (nanosecondTimestamps ? sub : sub * 1000)
             return CapturedPacket(timestampNs: ts, wireLength: Int(h.len),
-                                  bytes: ByteView(base: UnsafeRawPointer(data), count: Int(h.caplen)))
+                                  bytes: ByteView(base: UnsafeRawPointer(data), count: Int(h.caplen)),
+                                  linkType: linkType)
         }
         if rc == PCAP_ERROR_BREAK { return nil }
         let reason = String(cString: pcap_geterr(handle))
