@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // Thin system-library shims: the only places C headers enter.
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "Alerts", dependencies: ["Flows", "Features", "Detection"]),
         .target(name: "Sensor", dependencies: [
             "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts",
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
             "Sensor", "Training", "Capture", "Flows", "Features", "Alerts", "Detection",
