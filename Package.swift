@@ -32,7 +32,9 @@ let package = Package(
         ]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
-        .target(name: "Alerts", dependencies: ["Flows", "Features", "Detection"]),
+        .target(name: "Alerts", dependencies: [
+            "Flows", "Features", "Detection", .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "Sensor", dependencies: [
             "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts",
             .product(name: "Yams", package: "Yams"),

@@ -1,0 +1,236 @@
+import Decoding
+import Yams
+
+/// A policy error: the file, the dotted key path and the reason.
+public struct PolicyError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let key: String
+    public let reason: String
+    public var description: String { "\(path): \(key): \(reason)" }
+}
+
+/// An address or CIDR block.
+public struct CIDR: Sendable, Equatable {
+    public let network: IPAddress
+    public let prefix: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard let a = IPAddress(parts[0]) else { return nil }
+        let maxLen = a.version == 4 ? 32 : 128
+        let p = parts.count == 2 ? Int(parts[1]) : maxLen
+        guard let p, p >= 0, p <= maxLen else { return nil }
+        network = a
+        prefix = p
+    }
+
+    public func contains(_ ip: IPAddress) -> Bool {
+        guard ip.version == network.version else { return false }
+        let a = ip.bytes, b = network.bytes
+        var left = prefix
+        for i in 0..<a.count where left > 0 {
+            let bits = min(8, left)
+            let mask: UInt8 = bits == 8 ? 0xFF : ~(0xFF >> UInt8(bits))
+            if a[i] & mask != b[i] & mask { return false }
+            left -= bits
+        }
+        return true
+    }
+}
+
+/// Detection policy applied after scoring (rules/policy.yaml): per-class
+/// threshold and severity overrides, suppression rules (like Suricata's
+/// threshold.config `suppress`), and allow-lists of known scanners and
+/// backup hosts. A suppressed or allow-listed verdict stays on the flow
+/// record, marked, but raises no alert.
+public struct Policy: Sendable {
+    public struct ClassRule: Sendable {
+        public var threshold: Double?
+        public var severity: Int?
+        public var enabled = true
+    }
+
+    /// One suppression or allow rule: every field given must match.
+    public struct Match: Sendable {
+        public var classes: [String] = []      // empty: any class
+        public var src: [CIDR] = []
+        public var dst: [CIDR] = []
+        public var either: [CIDR] = []         // address on either side
+        public var dstPorts: [ClosedRange<UInt16>] = []
+        public var note: String = ""
+
+        public func matches(className: String, src s: IPAddress, dst d: IPAddress, dstPort: UInt16?) -> Bool {
+            if !classes.isEmpty && !classes.contains(className) { return false }
+            if !src.isEmpty && !src.contains(where: { $0.contains(s) }) { return false }
+            if !dst.isEmpty && !dst.contains(where: { $0.contains(d) }) { return false }
+            if !either.isEmpty && !either.contains(where: { $0.contains(s) || $0.contains(d) }) { return false }
+            if !dstPorts.isEmpty {
+                guard let p = dstPort, dstPorts.contains(where: { $0.contains(p) }) else { return false }
+            }
+            return true
+        }
+    }
+
+    public var classes: [String: ClassRule] = [:]
+    public var suppress: [Match] = []
+    public var allow: [Match] = []
+    /// Alert aggregation: at most one alert per (destination, class) per
+    /// interval; the rest are folded into the next alert's count.
+    public var aggregateSeconds: Double = 60
+    public var defaultSeverity = 2
+
+    public init() {}
+
+    public enum Decision: Sendable, Equatable {
+        case alert(severity: Int)
+        case belowThreshold
+        case suppressed(String)
+        case allowed(String)
+        case disabled
+    }
+
+    /// What to do with a verdict of `className` and `score` (threshold from the bundle unless overridden).
+    public func decide(className: String, score: Double, bundleThreshold: Double,
+                       src: IPAddress, dst: IPAddress, dstPort: UInt16?) -> Decision {
+        let rule = classes[className]
+        if rule?.enabled == false { return .disabled }
+        let threshold = rule?.threshold ?? bundleThreshold
+        guard score >= threshold else { return .belowThreshold }
+        for a in allow where a.matches(className: className, src: src, dst: dst, dstPort: dstPort) {
+            return .allowed(a.note)
+        }
+        for s in suppress where s.matches(className: className, src: src, dst: dst, dstPort: dstPort) {
+            return .suppressed(s.note)
+        }
+        return .alert(severity: rule?.severity ?? defaultSeverity)
+    }
+
+    /// Loads and validates a policy file; every error names the file, key and reason.
+    public static func load(path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
+        let text: String
+        do { text = try readText(path) } catch { throw PolicyError(path: path, key: "(file)", reason: "\(error)") }
+        return try parse(text, path: path, knownClasses: knownClasses)
+    }
+
+    public static func parse(_ text: String, path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw PolicyError(path: path, key: "(yaml)", reason: "not valid YAML: \(error)")
+        }
+        var p = Policy()
+        guard let root = node else { return p }
+        guard let map = root.mapping else { throw PolicyError(path: path, key: "(top)", reason: "must be a mapping") }
+        func fail(_ k: String, _ r: String) -> PolicyError { PolicyError(path: path, key: k, reason: r) }
+        for (kNode, v) in map {
+            let k = kNode.string ?? "?"
+            switch k {
+            case "version":
+                guard v.int == 1 else { throw fail(k, "unsupported policy version (expected 1)") }
+            case "default_severity":
+                guard let s = v.int, (1...3).contains(s) else { throw fail(k, "must be 1, 2 or 3") }
+                p.defaultSeverity = s
+            case "aggregate_seconds":
+                guard let s = v.float, s >= 0 else { throw fail(k, "must be a number of seconds >= 0") }
+                p.aggregateSeconds = s
+            case "classes":
+                guard let cm = v.mapping else { throw fail(k, "must be a mapping of class name to settings") }
+                for (cn, cv) in cm {
+                    let name = cn.string ?? "?"
+                    guard knownClasses.contains(name) else {
+                        throw fail("classes.\(name)", "unknown class (known: \(knownClasses.joined(separator: ", ")))")
+                    }
+                    guard let settings = cv.mapping else { throw fail("classes.\(name)", "must be a mapping") }
+                    var rule = ClassRule()
+                    for (sk, sv) in settings {
+                        let key = "classes.\(name).\(sk.string ?? "?")"
+                        switch sk.string {
+                        case "threshold":
+                            guard let t = sv.float, t >= 0, t <= 1 else { throw fail(key, "must be a number between 0 and 1") }
+                            rule.threshold = t
+                        case "severity":
+                            guard let s = sv.int, (1...3).contains(s) else { throw fail(key, "must be 1, 2 or 3 (1 most severe)") }
+                            rule.severity = s
+                        case "enabled":
+                            guard let b = sv.bool else { throw fail(key, "must be true or false") }
+                            rule.enabled = b
+                        default: throw fail(key, "unknown key (known: threshold, severity, enabled)")
+                        }
+                    }
+                    p.classes[name] = rule
+                }
+            case "suppress", "allow":
+                guard let seq = v.sequence else { throw fail(k, "must be a list of rules") }
+                for (i, item) in seq.enumerated() {
+                    let m = try parseMatch(item, key: "\(k)[\(i)]", path: path, knownClasses: knownClasses)
+                    if k == "suppress" { p.suppress.append(m) } else { p.allow.append(m) }
+                }
+            default:
+                throw fail(k, "unknown key (known: version, default_severity, aggregate_seconds, classes, suppress, allow)")
+            }
+        }
+        return p
+    }
+
+    static func parseMatch(_ n: Node, key: String, path: String, knownClasses: [String]) throws(PolicyError) -> Match {
+        func fail(_ k: String, _ r: String) -> PolicyError { PolicyError(path: path, key: k, reason: r) }
+        guard let map = n.mapping else { throw fail(key, "must be a mapping") }
+        var m = Match()
+        func list(_ v: Node) -> [String] {
+            if let s = v.sequence { return s.compactMap { $0.string ?? $0.int.map(String.init) } }
+            return [v.string ?? v.int.map(String.init) ?? ""]
+        }
+        for (kn, v) in map {
+            let k = "\(key).\(kn.string ?? "?")"
+            switch kn.string {
+            case "class":
+                for c in list(v) {
+                    guard knownClasses.contains(c) else { throw fail(k, "unknown class '\(c)'") }
+                    m.classes.append(c)
+                }
+            case "src", "dst", "address":
+                for t in list(v) {
+                    guard let c = CIDR(t) else { throw fail(k, "'\(t)' is not an address or CIDR block") }
+                    switch kn.string {
+                    case "src": m.src.append(c)
+                    case "dst": m.dst.append(c)
+                    default: m.either.append(c)
+                    }
+                }
+            case "dst_port":
+                for t in list(v) {
+                    let parts = t.split(separator: "-").map { UInt16($0) }
+                    if parts.count == 1, let a = parts[0] { m.dstPorts.append(a...a) }
+                    else if parts.count == 2, let a = parts[0], let b = parts[1], a <= b { m.dstPorts.append(a...b) }
+                    else { throw fail(k, "'\(t)' is not a port or port range (e.g. 53 or 1024-2048)") }
+                }
+            case "note":
+                m.note = v.string ?? ""
+            default:
+                throw fail(k, "unknown key (known: class, src, dst, address, dst_port, note)")
+            }
+        }
+        if m.classes.isEmpty && m.src.isEmpty && m.dst.isEmpty && m.either.isEmpty && m.dstPorts.isEmpty {
+            throw fail(key, "a rule must match on at least one of class, src, dst, address, dst_port")
+        }
+        return m
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func readText(_ path: String) throws -> String {
+    guard let f = fopen(path, "r") else {
+        throw PolicyError(path: path, key: "(file)", reason: "cannot open: \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes += buf[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,63 @@
+import Testing
+@testable import Alerts
+@testable import Decoding
+
+@Suite struct PolicyTests {
+    let classes = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack", "anomaly"]
+    let a = IPAddress("10.0.0.5")!, b = IPAddress("192.168.1.9")!
+
+    @Test func overridesSuppressionAndAllowLists() throws {
+        let p = try Policy.parse("""
+            version: 1
+            default_severity: 2
+            classes:
+              scan: {threshold: 0.9, severity: 3}
+              dos: {severity: 1}
+              tunnel: {enabled: false}
+            suppress:
+              - {class: scan, src: 10.0.0.0/24, dst_port: 1-1024, note: internal scanner}
+            allow:
+              - {address: 192.168.1.9, note: backup host}
+            """, path: "policy.yaml", knownClasses: classes)
+        #expect(p.decide(className: "scan", score: 0.8, bundleThreshold: 0.5, src: b, dst: a, dstPort: 22) == .belowThreshold)
+        #expect(p.decide(className: "scan", score: 0.95, bundleThreshold: 0.5, src: a, dst: IPAddress("10.9.9.9")!, dstPort: 22)
+                == .suppressed("internal scanner"))
+        #expect(p.decide(className: "scan", score: 0.95, bundleThreshold: 0.5, src: a, dst: IPAddress("10.9.9.9")!, dstPort: 8080)
+                == .alert(severity: 3))
+        #expect(p.decide(className: "dos", score: 0.6, bundleThreshold: 0.5, src: IPAddress("1.2.3.4")!, dst: b, dstPort: 80)
+                == .allowed("backup host"))
+        #expect(p.decide(className: "dos", score: 0.6, bundleThreshold: 0.5, src: IPAddress("1.2.3.4")!, dst: a, dstPort: 80)
+                == .alert(severity: 1))
+        #expect(p.decide(className: "tunnel", score: 1, bundleThreshold: 0.5, src: a, dst: b, dstPort: 53) == .disabled)
+    }
+
+    @Test(arguments: [
+        ("classes:\n  scann: {severity: 1}\n", "classes.scann", "unknown class"),
+        ("classes:\n  scan: {severity: 7}\n", "classes.scan.severity", "must be 1, 2 or 3"),
+        ("classes:\n  scan: {threshold: high}\n", "classes.scan.threshold", "between 0 and 1"),
+        ("suppress:\n  - {src: 10.0.0.0/33}\n", "suppress[0].src", "not an address or CIDR"),
+        ("suppress:\n  - {dst_port: 99999}\n", "suppress[0].dst_port", "not a port"),
+        ("allow:\n  - {note: nothing}\n", "allow[0]", "at least one of"),
+        ("thresholds: 1\n", "thresholds", "unknown key"),
+        ("version: 2\n", "version", "unsupported"),
+    ])
+    func errorsNameFileKeyAndReason(yaml: String, key: String, reason: String) {
+        do {
+            _ = try Policy.parse(yaml, path: "rules/policy.yaml", knownClasses: classes)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.path == "rules/policy.yaml")
+            #expect(error.key == key, "\(error)")
+            #expect(error.reason.contains(reason), "\(error)")
+        }
+    }
+
+    @Test func cidrMatching() {
+        #expect(CIDR("10.0.0.0/8")!.contains(IPAddress("10.200.1.1")!))
+        #expect(!CIDR("10.0.0.0/8")!.contains(IPAddress("11.0.0.1")!))
+        #expect(CIDR("2001:db8::/32")!.contains(IPAddress("2001:db8:ffff::1")!))
+        #expect(!CIDR("2001:db8::/32")!.contains(IPAddress("10.0.0.1")!))
+        #expect(CIDR("10.1.2.3")!.contains(IPAddress("10.1.2.3")!) && !CIDR("10.1.2.3")!.contains(IPAddress("10.1.2.4")!))
+        #expect(CIDR("10.0.0.0/7") != nil && CIDR("300.1.1.1") == nil)
+    }
+}
