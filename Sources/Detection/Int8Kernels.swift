@@ -92,7 +92,7 @@ public enum Int8Kernels {
         for i in 0 ..< count {
             var v = x[i] * inverseScale
             v = v > 127 ? 127 : (v < -127 ? -127 : v)
-            q[i] = Int16(Int32(v + (v >= 0 ? 0.5 : -0.5)))
+            q[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
         }
     }
 

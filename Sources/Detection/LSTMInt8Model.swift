@@ -108,7 +108,7 @@ public struct LSTMInt8Model: Sendable, Equatable {
                     for i in 0 ..< fc {
                         var v = f[i] * ifs[i]
                         v = v > 127 ? 127 : (v < -127 ? -127 : v)
-                        fq[i] = Int16(Int32(v + (v >= 0 ? 0.5 : -0.5)))
+                        fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
                     }
                     let ah = acc + 2 * gates.paddedOutputs
                     Int8Kernels.matvec(fq, wh, pairs: head.pairs, blocks: head.blocks, into: ah)

@@ -94,7 +94,24 @@ public struct LSTMModel: Sendable, Equatable {
     @inline(__always)
     public static func cell(gates g: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
                             h: UnsafeMutablePointer<Float>, hidden: Int) {
-        for j in 0 ..< hidden {
+        typealias V = SIMD8<Float>
+        let gr = UnsafeMutableRawPointer(g), cr = UnsafeMutableRawPointer(c), hr = UnsafeMutableRawPointer(h)
+        var j = 0
+        while j + 8 <= hidden {
+            let ig = NNMath.sigmoid(gr.loadUnaligned(fromByteOffset: 4 * j, as: V.self))
+            let fg = NNMath.sigmoid(gr.loadUnaligned(fromByteOffset: 4 * (hidden + j), as: V.self))
+            let gg = NNMath.tanh(gr.loadUnaligned(fromByteOffset: 4 * (2 * hidden + j), as: V.self))
+            let og = NNMath.sigmoid(gr.loadUnaligned(fromByteOffset: 4 * (3 * hidden + j), as: V.self))
+            gr.storeBytes(of: ig, toByteOffset: 4 * j, as: V.self)
+            gr.storeBytes(of: fg, toByteOffset: 4 * (hidden + j), as: V.self)
+            gr.storeBytes(of: gg, toByteOffset: 4 * (2 * hidden + j), as: V.self)
+            gr.storeBytes(of: og, toByteOffset: 4 * (3 * hidden + j), as: V.self)
+            let cv = fg * cr.loadUnaligned(fromByteOffset: 4 * j, as: V.self) + ig * gg
+            cr.storeBytes(of: cv, toByteOffset: 4 * j, as: V.self)
+            hr.storeBytes(of: og * NNMath.tanh(cv), toByteOffset: 4 * j, as: V.self)
+            j += 8
+        }
+        while j < hidden {
             let ig = NNMath.sigmoid(g[j])
             let fg = NNMath.sigmoid(g[hidden + j])
             let gg = NNMath.tanh(g[2 * hidden + j])
@@ -103,6 +120,7 @@ public struct LSTMModel: Sendable, Equatable {
             let cv = fg * c[j] + ig * gg
             c[j] = cv
             h[j] = og * NNMath.tanh(cv)
+            j += 1
         }
     }
 

@@ -1,6 +1,6 @@
 import Testing
-@testable import Detection
-@testable import Training
+import Detection
+import Training
 
 /// Finite-difference checks of every layer's backward pass (central differences in Float).
 @Suite struct GradientCheckTests {
@@ -83,7 +83,7 @@ import Testing
 
     @Test func lstm() {
         var rng = NNRandom(seed: 3)
-        let n = 3, t = 5, c = 3, h = 4
+        let n = 3, t = 5, c = 3, h = 9 // 9 = one 8-lane SIMD block + a scalar tail
         let lengths = [5, 3, 1]
         let layer = LSTMLayer(inputs: c, hidden: h, wx: rng.uniformArray(4 * h * c, bound: 0.8),
                               wh: rng.uniformArray(4 * h * h, bound: 0.8), bias: rng.uniformArray(4 * h, bound: 0.5))
