@@ -94,9 +94,12 @@ public struct LSTMModel: Sendable, Equatable {
     @inline(__always)
     public static func cell(gates g: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
                             h: UnsafeMutablePointer<Float>, hidden: Int) {
+        var j = 0
+        #if !DEBUG
+        // 8 lanes at a time; same formulas as the scalar tail, so results are bit-identical.
+        // (Skipped in debug builds, where generic SIMD code is very slow.)
         typealias V = SIMD8<Float>
         let gr = UnsafeMutableRawPointer(g), cr = UnsafeMutableRawPointer(c), hr = UnsafeMutableRawPointer(h)
-        var j = 0
         while j + 8 <= hidden {
             let ig = NNMath.sigmoid(gr.loadUnaligned(fromByteOffset: 4 * j, as: V.self))
             let fg = NNMath.sigmoid(gr.loadUnaligned(fromByteOffset: 4 * (hidden + j), as: V.self))
@@ -111,6 +114,7 @@ public struct LSTMModel: Sendable, Equatable {
             hr.storeBytes(of: og * NNMath.tanh(cv), toByteOffset: 4 * j, as: V.self)
             j += 8
         }
+        #endif
         while j < hidden {
             let ig = NNMath.sigmoid(g[j])
             let fg = NNMath.sigmoid(g[hidden + j])
