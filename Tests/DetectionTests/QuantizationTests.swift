@@ -126,3 +126,39 @@ enum NNFixtures {
         #expect(r1 <= 0.30 && r2 <= 0.30)
     }
 }
+
+@Suite struct QuantOddShapeTests {
+    /// Odd channel / filter counts, kernel 5, no stats, 3 classes, empty and full-length flows.
+    @Test func oddShapesMatchFloat() {
+        let shape = NNShape(seqLen: 9, channels: 5, statsDim: 0, classes: 3)
+        var rng = NNRandom(seed: 5)
+        let n = 40
+        let seq = rng.uniformArray(n * 9 * 5, bound: 1)
+        var lengths = (0 ..< n).map { _ in Int.random(in: 0 ... 9, using: &rng) }
+        lengths[0] = 0; lengths[1] = 9; lengths[2] = 1; lengths[3] = 12 // clamped to 9
+        let labels = (0 ..< n).map { $0 % 3 }
+        let data = ClassifierDataset(shape: shape, sequences: seq, lengths: lengths, labels: labels)
+        let cnn = CNNModel.initialized(shape: shape, filters1: 7, filters2: 5, kernel: 5, seed: 2)
+        let lstm = LSTMModel.initialized(shape: shape, hidden: 11, seed: 2)
+        let q = Quantizer.quantize(cnn, calibration: data, percentile: 100)
+        let ql = Quantizer.quantize(lstm, calibration: data, percentile: 100)
+        var pf: [Float] = [], pq: [Float] = []
+        cnn.predictProba(sequences: seq, lengths: lengths, count: n, scratch: CNNScratch(), into: &pf)
+        q.predictProba(sequences: seq, lengths: lengths, count: n, scratch: CNNInt8Scratch(), into: &pq)
+        var md: Float = 0
+        for i in 0 ..< pf.count { md = max(md, abs(pf[i] - pq[i])) }
+        #expect(md < 0.05, "CNN max |Δp| \(md)")
+        lstm.predictProba(sequences: seq, lengths: lengths, count: n, scratch: LSTMScratch(), into: &pf)
+        ql.predictProba(sequences: seq, lengths: lengths, count: n, scratch: LSTMInt8Scratch(), into: &pq)
+        md = 0
+        for i in 0 ..< pf.count { md = max(md, abs(pf[i] - pq[i])) }
+        #expect(md < 0.05, "LSTM max |Δp| \(md)")
+        // Empty batches are fine.
+        var empty: [Float] = []
+        q.predictProba(sequences: [], lengths: [], count: 0, scratch: CNNInt8Scratch(), into: &empty)
+        ql.predictProba(sequences: [], lengths: [], count: 0, scratch: LSTMInt8Scratch(), into: &empty)
+        cnn.predictProba(sequences: [], lengths: [], count: 0, scratch: CNNScratch(), into: &empty)
+        lstm.predictProba(sequences: [], lengths: [], count: 0, scratch: LSTMScratch(), into: &empty)
+        #expect(empty.isEmpty)
+    }
+}
