@@ -64,7 +64,7 @@ public struct ClassifierTrainingConfig: Sendable {
 }
 
 /// Loss curves of one training run.
-public struct TrainingHistory: Sendable {
+public struct ClassifierTrainingHistory: Sendable {
     public var trainLoss: [Float] = []
     public var validationLoss: [Float] = []
     public var validationAccuracy: [Float] = []
@@ -81,21 +81,21 @@ public struct ClassifierTrainer: Sendable {
     public init(config: ClassifierTrainingConfig = .init()) { self.config = config }
 
     public func trainCNN(train: ClassifierDataset, validation: ClassifierDataset,
-                         filters1: Int = 32, filters2: Int = 32, kernel: Int = 3) -> (model: CNNModel, history: TrainingHistory) {
+                         filters1: Int = 32, filters2: Int = 32, kernel: Int = 3) -> (model: CNNModel, history: ClassifierTrainingHistory) {
         let m = CNNModel.initialized(shape: train.shape, filters1: filters1, filters2: filters2, kernel: kernel,
                                      seed: config.seed)
         return fit(m, train: train, validation: validation)
     }
 
     public func trainLSTM(train: ClassifierDataset, validation: ClassifierDataset,
-                          hidden: Int = 32) -> (model: LSTMModel, history: TrainingHistory) {
+                          hidden: Int = 32) -> (model: LSTMModel, history: ClassifierTrainingHistory) {
         let m = LSTMModel.initialized(shape: train.shape, hidden: hidden, seed: config.seed)
         return fit(m, train: train, validation: validation)
     }
 
     /// Trains any `NNTrainable` starting from `initial`.
     public func fit<M: NNTrainable>(_ initial: M, train: ClassifierDataset,
-                                    validation: ClassifierDataset) -> (model: M, history: TrainingHistory) {
+                                    validation: ClassifierDataset) -> (model: M, history: ClassifierTrainingHistory) {
         precondition(train.shape == initial.shape && validation.shape == initial.shape, "dataset shape mismatch")
         let weights = config.classWeights ?? train.inverseFrequencyWeights()
         precondition(weights.count == initial.shape.classes)
@@ -104,7 +104,7 @@ public struct ClassifierTrainer: Sendable {
         var params = model.tensors
         var adam = AdamOptimizer(shapes: params.map(\.count), learningRate: config.learningRate,
                                  weightDecay: config.weightDecay, clipNorm: config.clipNorm)
-        var history = TrainingHistory()
+        var history = ClassifierTrainingHistory()
         var best = model, bestLoss = Float.infinity, sinceBest = 0
         let start = ContinuousClock.now
         var order = Array(0 ..< train.count)

@@ -14,7 +14,7 @@ public enum Quantizer {
         let shape = model.shape, t = shape.seqLen, c = shape.channels
         let f1 = model.conv1.outChannels, f2 = model.conv2.outChannels, kern = model.conv1.kernel
         let fc = model.featureCount
-        var inputs = AbsHistogram(), hidden1 = AbsHistogram()
+        var inputs = NNAbsSample(), hidden1 = NNAbsSample()
         var features = [Float]()
         let scratch = CNNScratch()
         forEachChunk(calibration) { b in
@@ -51,7 +51,7 @@ public enum Quantizer {
                                 percentile: Double = 99.99) -> LSTMInt8Model {
         precondition(calibration.shape == model.shape && calibration.count > 0)
         let shape = model.shape, t = shape.seqLen, c = shape.channels, h = model.lstm.hidden, fc = model.featureCount
-        var inputs = AbsHistogram()
+        var inputs = NNAbsSample()
         var features = [Float]()
         let scratch = LSTMScratch()
         scratch.recordHiddenRange = true
@@ -110,7 +110,7 @@ public enum Quantizer {
     static func columnScales(_ m: [Float], columns: Int, percentile: Double) -> [Float] {
         let rows = m.count / max(columns, 1)
         return (0 ..< columns).map { j in
-            var col = AbsHistogram()
+            var col = NNAbsSample()
             col.add((0 ..< rows).map { m[$0 * columns + j] })
             return col.clip(percentile: percentile) / 127
         }
@@ -119,7 +119,7 @@ public enum Quantizer {
 
 /// Percentile of |x| from a sample of the values (all values up to `cap`, then a strided
 /// replacement); the exact maximum is always tracked.
-struct AbsHistogram {
+struct NNAbsSample {
     private var values: [Float] = []
     private let cap = 262_144
     private var seen = 0
