@@ -85,9 +85,9 @@ public struct CNNInt8Model: Sendable, Equatable {
         fq[fc] = 0 // pad for odd feature counts
         let seq = batch.sequences.baseAddress!, out = probs.baseAddress!
         let invIn = 1 / inputScale, invH1 = 1 / hidden1Scale
-        conv1.packed.withUnsafeBufferPointer { w1b in
-        conv2.packed.withUnsafeBufferPointer { w2b in
-        head.packed.withUnsafeBufferPointer { whb in
+        let w1 = scratch.widened.weights(conv1, slot: 0)
+        let w2 = scratch.widened.weights(conv2, slot: 1)
+        let wh = scratch.widened.weights(head, slot: 2)
         conv1Dequant.withUnsafeBufferPointer { dq1 in
         conv2Dequant.withUnsafeBufferPointer { dq2 in
         head.scales.withUnsafeBufferPointer { dqh in
@@ -95,7 +95,6 @@ public struct CNNInt8Model: Sendable, Equatable {
         conv2Bias.withUnsafeBufferPointer { b2 in
         headBias.withUnsafeBufferPointer { bh in
         inverseFeatureScales.withUnsafeBufferPointer { ifs in
-            let w1 = w1b.baseAddress!, w2 = w2b.baseAddress!, wh = whb.baseAddress!
             for n in 0 ..< batch.count {
                 let len = shape.clampedLength(batch.lengths[n])
                 // Quantize the valid steps into rows pad..<pad+len; `pad` zero rows on each side.
@@ -114,10 +113,10 @@ public struct CNNInt8Model: Sendable, Equatable {
                 while s < len {
                     let two = s + 1 < len
                     if two {
-                        Int8Kernels.matvec2(xq + s * cs, xq + (s + 1) * cs, w1, pairs: conv1.pairs, blocks: conv1.blocks,
+                        Int8Kernels.matvec2(xq + s * cs, xq + (s + 1) * cs, widened: w1, pairs: conv1.pairs, blocks: conv1.blocks,
                                             into: acc0, acc1)
                     } else {
-                        Int8Kernels.matvec(xq + s * cs, w1, pairs: conv1.pairs, blocks: conv1.blocks, into: acc0)
+                        Int8Kernels.matvec(xq + s * cs, widened: w1, pairs: conv1.pairs, blocks: conv1.blocks, into: acc0)
                     }
                     for r in 0 ..< (two ? 2 : 1) {
                         let a = r == 0 ? acc0 : acc1
@@ -138,10 +137,10 @@ public struct CNNInt8Model: Sendable, Equatable {
                 while s < len {
                     let two = s + 1 < len
                     if two {
-                        Int8Kernels.matvec2(hq + s * fs, hq + (s + 1) * fs, w2, pairs: conv2.pairs, blocks: conv2.blocks,
+                        Int8Kernels.matvec2(hq + s * fs, hq + (s + 1) * fs, widened: w2, pairs: conv2.pairs, blocks: conv2.blocks,
                                             into: acc0, acc1)
                     } else {
-                        Int8Kernels.matvec(hq + s * fs, w2, pairs: conv2.pairs, blocks: conv2.blocks, into: acc0)
+                        Int8Kernels.matvec(hq + s * fs, widened: w2, pairs: conv2.pairs, blocks: conv2.blocks, into: acc0)
                     }
                     for r in 0 ..< (two ? 2 : 1) {
                         let a = r == 0 ? acc0 : acc1
@@ -166,12 +165,12 @@ public struct CNNInt8Model: Sendable, Equatable {
                     v = v > 127 ? 127 : (v < -127 ? -127 : v)
                     fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
                 }
-                Int8Kernels.matvec(fq, wh, pairs: head.pairs, blocks: head.blocks, into: acc0)
+                Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: acc0)
                 let logits = out + n * k
                 for o in 0 ..< k { logits[o] = Float(acc0[o]) * dqh[o] + bh[o] }
                 NNMath.softmaxRows(logits, rows: 1, cols: k)
             }
-        } } } } } } } } } }
+        } } } } } } }
     }
 
     public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
@@ -221,6 +220,8 @@ public final class CNNInt8Scratch {
     let xq = NNBuffer<Int16>(zero: 0), hq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
     let y = NNBuffer<Float>(zero: 0)
+    /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
+    public let widened = Int8WidenedWeights()
 
     public init() {}
 }

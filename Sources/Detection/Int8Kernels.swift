@@ -1,6 +1,10 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
+import Synchronization
+
+/// Source of `Int8Matrix.id`s (lets scratch caches recognise the weights they widened).
+private let int8MatrixIDs = Atomic<UInt64>(1)
 
 /// An int8 weight matrix (`outputs x inputs`, symmetric per-output-channel scales) packed for
 /// the int8 × int8 → int32 kernels.
@@ -22,6 +26,13 @@ public struct Int8Matrix: Sendable, Equatable {
     public let packed: [Int8]
     /// Per-output dequantisation factor: real weight ≈ int8 weight × scale.
     public let scales: [Float]
+    /// Process-unique identity of these weights (copies share it); not serialized and not
+    /// part of equality.
+    public let id: UInt64
+
+    public static func == (a: Int8Matrix, b: Int8Matrix) -> Bool {
+        a.outputs == b.outputs && a.inputs == b.inputs && a.packed == b.packed && a.scales == b.scales
+    }
 
     /// Packs row-major int8 weights `[outputs][inputs]`.
     public init(outputs: Int, inputs: Int, rowMajor w: [Int8], scales: [Float]) {
@@ -37,6 +48,13 @@ public struct Int8Matrix: Sendable, Equatable {
             }
         }
         packed = p
+        id = int8MatrixIDs.add(1, ordering: .relaxed).oldValue
+    }
+
+    /// Writes the packed weights sign-extended to Int16 (same layout, `blocks * pairs * 32`
+    /// values) — the operand form of pmaddwd.
+    public func widen(into out: UnsafeMutablePointer<Int16>) {
+        for i in 0 ..< packed.count { out[i] = Int16(packed[i]) }
     }
 
     /// Quantizes float weights `[outputs][inputs]` per output channel: scale = maxabs / 127.
@@ -166,6 +184,88 @@ public enum Int8Kernels {
         #endif
     }
 
+    /// `matvec` with weights already widened to Int16 (`Int8Matrix.widen`): one load and one
+    /// pmaddwd per 4 outputs and input pair, no sign extension in the loop.
+    @inline(__always)
+    public static func matvec(_ x: UnsafePointer<Int16>, widened w: UnsafePointer<Int16>, pairs: Int, blocks: Int,
+                              into out: UnsafeMutablePointer<Int32>) {
+        #if arch(x86_64)
+        let xr = UnsafeRawPointer(x)
+        var wp = UnsafeRawPointer(w)
+        let zero = _mm_setzero_si128()
+        for b in 0 ..< blocks {
+            var a0 = zero, a1 = zero, a2 = zero, a3 = zero
+            for p in 0 ..< pairs {
+                let xv = _mm_set1_epi32(xr.loadUnaligned(fromByteOffset: 4 * p, as: Int32.self))
+                a0 = _mm_add_epi32(a0, _mm_madd_epi16(wp.loadUnaligned(as: __m128i.self), xv))
+                a1 = _mm_add_epi32(a1, _mm_madd_epi16(wp.loadUnaligned(fromByteOffset: 16, as: __m128i.self), xv))
+                a2 = _mm_add_epi32(a2, _mm_madd_epi16(wp.loadUnaligned(fromByteOffset: 32, as: __m128i.self), xv))
+                a3 = _mm_add_epi32(a3, _mm_madd_epi16(wp.loadUnaligned(fromByteOffset: 48, as: __m128i.self), xv))
+                wp += 64
+            }
+            let o = UnsafeMutableRawPointer(out + b * 16)
+            o.storeBytes(of: a0, as: __m128i.self)
+            o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self)
+            o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self)
+            o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self)
+        }
+        #else
+        matvecWidenedPortable(x, w, pairs: pairs, blocks: blocks, into: out)
+        #endif
+    }
+
+    /// Two activation rows against widened weights (each weight vector loaded once).
+    @inline(__always)
+    public static func matvec2(_ x0: UnsafePointer<Int16>, _ x1: UnsafePointer<Int16>, widened w: UnsafePointer<Int16>,
+                               pairs: Int, blocks: Int,
+                               into out0: UnsafeMutablePointer<Int32>, _ out1: UnsafeMutablePointer<Int32>) {
+        #if arch(x86_64)
+        let xr0 = UnsafeRawPointer(x0), xr1 = UnsafeRawPointer(x1)
+        var wp = UnsafeRawPointer(w)
+        let zero = _mm_setzero_si128()
+        for b in 0 ..< blocks {
+            var a0 = zero, a1 = zero, a2 = zero, a3 = zero
+            var c0 = zero, c1 = zero, c2 = zero, c3 = zero
+            for p in 0 ..< pairs {
+                let xv = _mm_set1_epi32(xr0.loadUnaligned(fromByteOffset: 4 * p, as: Int32.self))
+                let yv = _mm_set1_epi32(xr1.loadUnaligned(fromByteOffset: 4 * p, as: Int32.self))
+                let w0 = wp.loadUnaligned(as: __m128i.self)
+                let w1 = wp.loadUnaligned(fromByteOffset: 16, as: __m128i.self)
+                let w2 = wp.loadUnaligned(fromByteOffset: 32, as: __m128i.self)
+                let w3 = wp.loadUnaligned(fromByteOffset: 48, as: __m128i.self)
+                wp += 64
+                a0 = _mm_add_epi32(a0, _mm_madd_epi16(w0, xv)); c0 = _mm_add_epi32(c0, _mm_madd_epi16(w0, yv))
+                a1 = _mm_add_epi32(a1, _mm_madd_epi16(w1, xv)); c1 = _mm_add_epi32(c1, _mm_madd_epi16(w1, yv))
+                a2 = _mm_add_epi32(a2, _mm_madd_epi16(w2, xv)); c2 = _mm_add_epi32(c2, _mm_madd_epi16(w2, yv))
+                a3 = _mm_add_epi32(a3, _mm_madd_epi16(w3, xv)); c3 = _mm_add_epi32(c3, _mm_madd_epi16(w3, yv))
+            }
+            let o = UnsafeMutableRawPointer(out0 + b * 16), q = UnsafeMutableRawPointer(out1 + b * 16)
+            o.storeBytes(of: a0, as: __m128i.self); q.storeBytes(of: c0, as: __m128i.self)
+            o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self); q.storeBytes(of: c1, toByteOffset: 16, as: __m128i.self)
+            o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self); q.storeBytes(of: c2, toByteOffset: 32, as: __m128i.self)
+            o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self); q.storeBytes(of: c3, toByteOffset: 48, as: __m128i.self)
+        }
+        #else
+        matvecWidenedPortable(x0, w, pairs: pairs, blocks: blocks, into: out0)
+        matvecWidenedPortable(x1, w, pairs: pairs, blocks: blocks, into: out1)
+        #endif
+    }
+
+    /// Reference implementation of the widened-weight `matvec`.
+    public static func matvecWidenedPortable(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int16>, pairs: Int,
+                                             blocks: Int, into out: UnsafeMutablePointer<Int32>) {
+        for b in 0 ..< blocks {
+            for lane in 0 ..< 16 {
+                var acc: Int32 = 0
+                for p in 0 ..< pairs {
+                    let base = w + ((b * pairs + p) * 16 + lane) * 2
+                    acc &+= Int32(x[2 * p]) &* Int32(base[0]) &+ Int32(x[2 * p + 1]) &* Int32(base[1])
+                }
+                out[b * 16 + lane] = acc
+            }
+        }
+    }
+
     /// Reference / non-x86 implementation of `matvec`.
     public static func matvecPortable(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, pairs: Int, blocks: Int,
                                       into out: UnsafeMutablePointer<Int32>) {
@@ -181,4 +281,32 @@ public enum Int8Kernels {
             for lane in 0 ..< 16 { out[b * 16 + lane] = acc[lane] }
         }
     }
+}
+
+/// Per-thread cache of widened (Int16) copies of a model's int8 weight matrices, like the
+/// packing buffers of a GEMM library: refreshed only when the scratch meets a different
+/// matrix (by `Int8Matrix.id`), so steady-state scoring never re-widens.
+public final class Int8WidenedWeights {
+    private var buffers: [NNBuffer<Int16>] = []
+    private var ids: [UInt64] = []
+
+    public init() {}
+
+    /// Widened weights of `m` in slot `slot` (one slot per matrix of a model).
+    @inline(__always)
+    public func weights(_ m: Int8Matrix, slot: Int) -> UnsafePointer<Int16> {
+        if slot < ids.count && ids[slot] == m.id { return UnsafePointer(buffers[slot].pointer) }
+        return refresh(m, slot: slot)
+    }
+
+    private func refresh(_ m: Int8Matrix, slot: Int) -> UnsafePointer<Int16> {
+        while ids.count <= slot { ids.append(0); buffers.append(NNBuffer(zero: 0)) }
+        let p = buffers[slot].ensure(m.packed.count)
+        m.widen(into: p)
+        ids[slot] = m.id
+        return UnsafePointer(p)
+    }
+
+    /// Bytes currently held (for reporting).
+    public var byteCount: Int { buffers.reduce(0) { $0 + 2 * $1.capacity } }
 }

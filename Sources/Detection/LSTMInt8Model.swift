@@ -61,14 +61,13 @@ public struct LSTMInt8Model: Sendable, Equatable {
         let fq = scratch.fq.ensure(2 * head.pairs)
         let seq = batch.sequences.baseAddress!, out = probs.baseAddress!
         let invIn = 1 / inputScale, invH = 1 / hiddenScale
-        gates.packed.withUnsafeBufferPointer { wgb in
-        head.packed.withUnsafeBufferPointer { whb in
+        let wg = scratch.widened.weights(gates, slot: 0)
+        let wh = scratch.widened.weights(head, slot: 1)
         gates.scales.withUnsafeBufferPointer { dqg in
         head.scales.withUnsafeBufferPointer { dqh in
         gateBias.withUnsafeBufferPointer { bg in
         headBias.withUnsafeBufferPointer { bh in
         inverseFeatureScales.withUnsafeBufferPointer { ifs in
-            let wg = wgb.baseAddress!, wh = whb.baseAddress!
             var n = 0
             while n < batch.count {
                 let pair = n + 1 < batch.count ? 2 : 1
@@ -86,11 +85,11 @@ public struct LSTMInt8Model: Sendable, Equatable {
                     }
                     let a0 = acc, a1 = acc + gates.paddedOutputs
                     if active0 && active1 {
-                        Int8Kernels.matvec2(zq, zq + rowLen, wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
+                        Int8Kernels.matvec2(zq, zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
                     } else if active0 {
-                        Int8Kernels.matvec(zq, wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                        Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
                     } else {
-                        Int8Kernels.matvec(zq + rowLen, wg, pairs: gates.pairs, blocks: gates.blocks, into: a1)
+                        Int8Kernels.matvec(zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a1)
                     }
                     for r in 0 ..< 2 where r == 0 ? active0 : active1 {
                         let a = r == 0 ? a0 : a1, g = fbuf + r * g4
@@ -111,14 +110,14 @@ public struct LSTMInt8Model: Sendable, Equatable {
                         fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
                     }
                     let ah = acc + 2 * gates.paddedOutputs
-                    Int8Kernels.matvec(fq, wh, pairs: head.pairs, blocks: head.blocks, into: ah)
+                    Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: ah)
                     let logits = out + (n + r) * k
                     for o in 0 ..< k { logits[o] = Float(ah[o]) * dqh[o] + bh[o] }
                     NNMath.softmaxRows(logits, rows: 1, cols: k)
                 }
                 n += pair
             }
-        } } } } } } }
+        } } } } }
     }
 
     public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
@@ -165,6 +164,8 @@ public final class LSTMInt8Scratch {
     let zq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
     let f = NNBuffer<Float>(zero: 0)
+    /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
+    public let widened = Int8WidenedWeights()
 
     public init() {}
 }
