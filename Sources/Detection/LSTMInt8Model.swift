@@ -1,0 +1,171 @@
+/// Int8 form of `LSTMModel` for inference.
+///
+/// Each step's gate pre-activations come from ONE int8 matrix-vector product over the
+/// concatenated row [x_t ‖ h_{t-1}]: the input and recurrent weights are quantized per gate
+/// output with the two activation scales folded in (W'[o] = [Wx[o]·s_x ‖ Wh[o]·s_h]), so a
+/// single int32 accumulator per gate is dequantized with one factor. Gate nonlinearities and
+/// the cell state stay in Float; h is requantized for the next step. Two flows are stepped
+/// together so each widened weight vector is used twice.
+public struct LSTMInt8Model: Sendable, Equatable {
+    public static let magic = "FSLQ"
+    public static let version: UInt16 = 1
+
+    public let shape: NNShape
+    public let hidden: Int
+    /// Input channels rounded up to even.
+    public let inputStride: Int
+    /// Activation scale of the encoded input sequence.
+    public let inputScale: Float
+    /// Activation scale of the hidden state h (|h| < 1).
+    public let hiddenScale: Float
+    /// Per-feature activation scales of the head input [h_last ‖ stats] (folded into `head`).
+    public let featureScales: [Float]
+    /// `[4*hidden][inputStride + hidden]`, gate order i, f, g, o.
+    public let gates: Int8Matrix
+    public let gateBias: [Float]
+    public let head: Int8Matrix
+    public let headBias: [Float]
+
+    let inverseFeatureScales: [Float]
+
+    public init(shape: NNShape, hidden: Int, inputScale: Float, hiddenScale: Float, featureScales: [Float],
+                gates: Int8Matrix, gateBias: [Float], head: Int8Matrix, headBias: [Float]) {
+        self.shape = shape; self.hidden = hidden
+        inputStride = (shape.channels + 1) & ~1
+        precondition(gates.outputs == 4 * hidden && gates.inputs == inputStride + hidden && gateBias.count == 4 * hidden)
+        precondition(head.outputs == shape.classes && head.inputs == hidden + shape.statsDim
+            && headBias.count == shape.classes && featureScales.count == head.inputs)
+        self.inputScale = inputScale; self.hiddenScale = hiddenScale; self.featureScales = featureScales
+        self.gates = gates; self.gateBias = gateBias; self.head = head; self.headBias = headBias
+        inverseFeatureScales = featureScales.map { $0 > 0 ? 1 / $0 : 0 }
+    }
+
+    public var featureCount: Int { hidden + shape.statsDim }
+
+    public var parameterBytes: Int {
+        gates.byteCount + head.byteCount + 4 * (gateBias.count + headBias.count + featureScales.count + 2)
+    }
+
+    public var weightBytes: Int { gates.byteCount + head.byteCount }
+
+    // MARK: Inference
+
+    public func predictProba(_ batch: NNBatch, scratch: LSTMInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
+        batch.check(shape)
+        precondition(probs.count >= batch.count * shape.classes)
+        let t = shape.seqLen, c = shape.channels, cs = inputStride, h = hidden, g4 = 4 * h
+        let rowLen = 2 * gates.pairs, fc = featureCount, k = shape.classes, d = shape.statsDim
+        let zq = scratch.zq.ensure(2 * rowLen)
+        let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
+        let fbuf = scratch.f.ensure(2 * g4 + 4 * h + 2 * fc)
+        let fq = scratch.fq.ensure(2 * head.pairs)
+        let seq = batch.sequences.baseAddress!, out = probs.baseAddress!
+        let invIn = 1 / inputScale, invH = 1 / hiddenScale
+        let wg = scratch.widened.weights(gates, slot: 0)
+        let wh = scratch.widened.weights(head, slot: 1)
+        gates.scales.withUnsafeBufferPointer { dqg in
+        head.scales.withUnsafeBufferPointer { dqh in
+        gateBias.withUnsafeBufferPointer { bg in
+        headBias.withUnsafeBufferPointer { bh in
+        inverseFeatureScales.withUnsafeBufferPointer { ifs in
+            var n = 0
+            while n < batch.count {
+                let pair = n + 1 < batch.count ? 2 : 1
+                var lens = (shape.clampedLength(batch.lengths[n]), 0)
+                if pair == 2 { lens.1 = shape.clampedLength(batch.lengths[n + 1]) }
+                zq.update(repeating: 0, count: 2 * rowLen)
+                let cst = fbuf + 2 * g4, hst = cst + 2 * h, feats = hst + 2 * h
+                cst.update(repeating: 0, count: 4 * h)
+                for r in 0 ..< pair { (feats + r * fc).update(repeating: 0, count: h) }
+                let steps = max(lens.0, lens.1)
+                for s in 0 ..< steps {
+                    let active0 = s < lens.0, active1 = pair == 2 && s < lens.1
+                    for r in 0 ..< 2 where r == 0 ? active0 : active1 {
+                        Int8Kernels.quantize(seq + ((n + r) * t + s) * c, count: c, inverseScale: invIn, into: zq + r * rowLen)
+                    }
+                    let a0 = acc, a1 = acc + gates.paddedOutputs
+                    if active0 && active1 {
+                        Int8Kernels.matvec2(zq, zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
+                    } else if active0 {
+                        Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                    } else {
+                        Int8Kernels.matvec(zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a1)
+                    }
+                    for r in 0 ..< 2 where r == 0 ? active0 : active1 {
+                        let a = r == 0 ? a0 : a1, g = fbuf + r * g4
+                        for o in 0 ..< g4 { g[o] = Float(a[o]) * dqg[o] + bg[o] }
+                        let hr = hst + r * h
+                        LSTMModel.cell(gates: g, c: cst + r * h, h: hr, hidden: h)
+                        Int8Kernels.quantize(hr, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
+                        if s == (r == 0 ? lens.0 : lens.1) - 1 { (feats + r * fc).update(from: hr, count: h) }
+                    }
+                }
+                for r in 0 ..< pair {
+                    let f = feats + r * fc
+                    if d > 0 { (f + h).update(from: batch.stats.baseAddress! + (n + r) * d, count: d) }
+                    fq[2 * head.pairs - 1] = 0
+                    for i in 0 ..< fc {
+                        var v = f[i] * ifs[i]
+                        v = v > 127 ? 127 : (v < -127 ? -127 : v)
+                        fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
+                    }
+                    let ah = acc + 2 * gates.paddedOutputs
+                    Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: ah)
+                    let logits = out + (n + r) * k
+                    for o in 0 ..< k { logits[o] = Float(ah[o]) * dqh[o] + bh[o] }
+                    NNMath.softmaxRows(logits, rows: 1, cols: k)
+                }
+                n += pair
+            }
+        } } } } }
+    }
+
+    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
+                             scratch: LSTMInt8Scratch, into probs: inout [Float]) {
+        if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
+        NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
+            probs.withUnsafeMutableBufferPointer { predictProba(b, scratch: scratch, into: $0) }
+        }
+    }
+
+    // MARK: Serialization
+
+    public func encode() -> [UInt8] {
+        var w = NNByteWriter()
+        w.magic(Self.magic); w.u16(Self.version)
+        shape.encode(into: &w)
+        w.int(hidden); w.f32(inputScale); w.f32(hiddenScale); w.floats(featureScales)
+        gates.encode(into: &w); w.floats(gateBias)
+        head.encode(into: &w); w.floats(headBias)
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var r = NNByteReader(bytes)
+        try r.expectMagic(Self.magic); try r.expectVersion(Self.version)
+        let shape = try NNShape(decoding: &r)
+        let hidden = try r.int("hidden", limit: 4096)
+        let inS = try r.f32("inputScale"), hS = try r.f32("hiddenScale")
+        let fs = try r.floats("featureScales", count: hidden + shape.statsDim)
+        let g = try Int8Matrix(decoding: &r, "gates"), gb = try r.floats("gateBias", count: 4 * hidden)
+        let h = try Int8Matrix(decoding: &r, "head"), hb = try r.floats("headBias", count: shape.classes)
+        try r.expectEnd()
+        let cs = (shape.channels + 1) & ~1
+        guard g.outputs == 4 * hidden, g.inputs == cs + hidden, h.outputs == shape.classes,
+              h.inputs == hidden + shape.statsDim, inS > 0, hS > 0
+        else { throw NNFormatError.invalidShape("int8 LSTM layer dimensions do not chain") }
+        self.init(shape: shape, hidden: hidden, inputScale: inS, hiddenScale: hS, featureScales: fs,
+                  gates: g, gateBias: gb, head: h, headBias: hb)
+    }
+}
+
+/// Per-thread scratch for `LSTMInt8Model` (sized per flow pair, independent of batch size).
+public final class LSTMInt8Scratch {
+    let zq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
+    let acc = NNBuffer<Int32>(zero: 0)
+    let f = NNBuffer<Float>(zero: 0)
+    /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
+    public let widened = Int8WidenedWeights()
+
+    public init() {}
+}
