@@ -1,0 +1,363 @@
+import Features
+
+/// The model inputs of one flow, taken from its finished features: the
+/// statistics the models use (by name, from the bundle's schema) and the
+/// first-packets sequence in raw form.
+public enum ModelInput {
+    /// Features the models use by default. Left out on purpose: the initial
+    /// TCP windows (they name the operating system, not the behaviour) —
+    /// learning them would make a detector trained in one lab fire on every
+    /// host elsewhere.
+    public static let defaultFeatures: [String] = Feature.schema.filter {
+        !["fwd_init_win_bytes", "bwd_init_win_bytes"].contains($0)
+    }
+
+    /// Indices into `Feature` for schema names; nil names an unknown feature.
+    public static func indices(of names: [String]) -> [Int]? {
+        var out: [Int] = []
+        for n in names {
+            guard let i = Feature.schema.firstIndex(of: n) else { return nil }
+            out.append(i)
+        }
+        return out
+    }
+
+    /// Writes the selected raw feature values of `v` at `out[base...]`.
+    @inlinable
+    public static func stats(_ v: FeatureVector, indices: [Int], into out: UnsafeMutablePointer<Float>) {
+        for (j, i) in indices.enumerated() { out[j] = Float(v.value(at: i)) }
+    }
+
+    /// Writes the sequence as `PacketSequence.length × 5` raw floats (direction,
+    /// IP length, payload length, IAT seconds, flags) and returns its length.
+    @inlinable
+    public static func sequence(_ s: PacketSequence, into out: UnsafeMutablePointer<Float>) -> Int {
+        let n = Int(s.count)
+        for t in 0..<PacketSequence.length {
+            let e = t < n ? s[t] : .empty
+            let o = out + t * 5
+            o[0] = Float(e.direction); o[1] = Float(e.ipLength); o[2] = Float(e.payloadLength)
+            o[3] = e.iat; o[4] = Float(e.tcpFlags)
+        }
+        return n
+    }
+}
+
+/// One flow's verdict: the class, the combined score and what made it.
+public struct Verdict: Sendable {
+    public var classIndex: Int
+    public var className: String
+    /// Combined score in [0, 1]; the flow is suspicious when ≥ `threshold`.
+    public var score: Float
+    public var threshold: Float
+    /// Per-model scores in [0, 1]: CNN and LSTM P(not benign), LOF and
+    /// One-Class SVM calibrated novelty (NaN when the model is absent).
+    public var cnn: Float
+    public var lstm: Float
+    public var lof: Float
+    public var ocsvm: Float
+    public var isSuspicious: Bool { score >= threshold }
+    /// Filled by `EnsembleScorer.explain` for flows that alert.
+    public var explanation: [Contribution] = []
+
+    public struct Contribution: Sendable {
+        public var feature: String
+        public var value: Double
+        public var contribution: Float
+    }
+}
+
+/// The whole detector as loaded from a bundle: normalisation, the novelty
+/// models, the int8 sequence classifiers, combination weights and threshold.
+public struct EnsembleModel: Sendable {
+    public static let ensembleSection = "ensemble"
+    public static let cnnSection = "cnn.int8", lstmSection = "lstm.int8"
+    public static let cnnFloatSection = "cnn.float", lstmFloatSection = "lstm.float"
+    public static let classesSection = "classes"
+
+    public var classes: [String]
+    public var statFeatures: [String]
+    public var featureIndices: [Int]
+    public var novelty: NoveltyModel
+    public var cnn: CNNInt8Model
+    public var lstm: LSTMInt8Model
+    public var cnnFloat: CNNModel?
+    public var lstmFloat: LSTMModel?
+    /// Weights of (cnn, lstm, lof, ocsvm) in the combined score.
+    public var weights: [Float]
+    public var threshold: Float
+    public var targetFPR: Double
+    /// Normalised statistics fed to the classifiers are clipped to ±this.
+    public var statClip: Float = 8
+    public var meta: BundleMeta
+
+    public var benignIndex: Int { classes.firstIndex(of: "benign") ?? 0 }
+
+    public init(classes: [String], statFeatures: [String], novelty: NoveltyModel, cnn: CNNInt8Model,
+                lstm: LSTMInt8Model, cnnFloat: CNNModel?, lstmFloat: LSTMModel?, weights: [Float],
+                threshold: Float, targetFPR: Double, meta: BundleMeta) {
+        self.classes = classes
+        self.statFeatures = statFeatures
+        self.featureIndices = ModelInput.indices(of: statFeatures) ?? []
+        self.novelty = novelty
+        self.cnn = cnn; self.lstm = lstm; self.cnnFloat = cnnFloat; self.lstmFloat = lstmFloat
+        self.weights = weights; self.threshold = threshold; self.targetFPR = targetFPR; self.meta = meta
+    }
+
+    public func store(in b: inout ModelBundle) {
+        b.setSchema(statFeatures)
+        b.setMeta(meta)
+        novelty.store(in: &b)
+        b.sections[Self.cnnSection] = cnn.encode()
+        b.sections[Self.lstmSection] = lstm.encode()
+        if let cnnFloat { b.sections[Self.cnnFloatSection] = cnnFloat.encode() }
+        if let lstmFloat { b.sections[Self.lstmFloatSection] = lstmFloat.encode() }
+        b.sections[Self.classesSection] = Array(classes.joined(separator: "\n").utf8)
+        b.setDoubles(weights.map(Double.init) + [Double(threshold), targetFPR, Double(statClip)],
+                     section: Self.ensembleSection)
+    }
+
+    /// Loads a bundle and checks it is whole and usable now (not at the first flow).
+    public static func load(path: String) throws(BundleError) -> EnsembleModel {
+        let b = try ModelBundle.load(path: path)
+        return try EnsembleModel(bundle: b)
+    }
+
+    public init(bundle b: ModelBundle) throws(BundleError) {
+        let schema = try b.schema
+        guard !schema.isEmpty else { throw .missingSection(path: b.sourcePath, section: ModelBundle.schemaSection) }
+        guard let idx = ModelInput.indices(of: schema) else {
+            let i = schema.firstIndex { !Feature.schema.contains($0) } ?? 0
+            throw .schemaMismatch(path: b.sourcePath, index: i, expected: nil, found: schema[i])
+        }
+        let novelty = try NoveltyModel(bundle: b, expectedSchema: nil)
+        guard novelty.dim == schema.count else {
+            throw .malformed(path: b.sourcePath, offset: 0, reason: "normaliser has \(novelty.dim) columns, schema \(schema.count)")
+        }
+        func decode<T>(_ name: String, _ f: ([UInt8]) throws -> T) throws(BundleError) -> T {
+            let bytes = try b.section(name)
+            do { return try f(bytes) } catch {
+                throw .corruptSection(section: name, offset: 0, reason: "\(b.sourcePath): \(error)")
+            }
+        }
+        let cnn = try decode(Self.cnnSection) { try CNNInt8Model(decoding: $0) }
+        let lstm = try decode(Self.lstmSection) { try LSTMInt8Model(decoding: $0) }
+        let cnnF: CNNModel? = b.sections[Self.cnnFloatSection] == nil ? nil
+            : try decode(Self.cnnFloatSection) { try CNNModel(decoding: $0) }
+        let lstmF: LSTMModel? = b.sections[Self.lstmFloatSection] == nil ? nil
+            : try decode(Self.lstmFloatSection) { try LSTMModel(decoding: $0) }
+        let classes = String(decoding: try b.section(Self.classesSection), as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+        let e = try b.doubles(Self.ensembleSection)
+        guard e.count >= 7 else {
+            throw .corruptSection(section: Self.ensembleSection, offset: 0, reason: "\(b.sourcePath): expected 7 values, found \(e.count)")
+        }
+        for (name, m) in [("cnn", cnn.shape), ("lstm", lstm.shape)] {
+            guard m.statsDim == schema.count, m.classes == classes.count else {
+                throw .malformed(path: b.sourcePath, offset: 0,
+                                 reason: "\(name) expects \(m.statsDim) statistics and \(m.classes) classes; bundle has \(schema.count) and \(classes.count)")
+            }
+        }
+        self.init(classes: classes, statFeatures: schema, novelty: novelty, cnn: cnn, lstm: lstm,
+                  cnnFloat: cnnF, lstmFloat: lstmF, weights: e[0..<4].map(Float.init),
+                  threshold: Float(e[4]), targetFPR: e[5], meta: try b.meta)
+        statClip = Float(e[6])
+        featureIndices = idx
+    }
+
+    /// Combines per-model scores (NaN-safe: an absent model's weight is dropped).
+    @inlinable
+    public func combine(cnn: Float, lstm: Float, lof: Float, ocsvm: Float) -> Float {
+        var s: Float = 0, w: Float = 0
+        for (x, wi) in zip([cnn, lstm, lof, ocsvm], weights) where x.isFinite && wi > 0 {
+            s += x * wi; w += wi
+        }
+        return w > 0 ? s / w : 0
+    }
+}
+
+/// Scores batches of flows with an `EnsembleModel`. One per thread: it owns
+/// the scratch buffers, so scoring a batch does not allocate per flow.
+public final class EnsembleScorer {
+    public let model: EnsembleModel
+    public let maxBatch: Int
+    let novelty: NoveltyScorer
+    let cnnScratch = CNNInt8Scratch()
+    let lstmScratch = LSTMInt8Scratch()
+    let encoder: SequenceEncoder
+    var raw: [Float]
+    var encoded: [Float]
+    var stats: [Float]
+    var statsNorm: [Float]
+    var lengths: [Int]
+    var pCNN: [Float] = []
+    var pLSTM: [Float] = []
+    var nov = NoveltyScores()
+
+    public init(model: EnsembleModel, maxBatch: Int = 256) {
+        self.model = model
+        self.maxBatch = maxBatch
+        novelty = model.novelty.makeScorer(maxBatch: maxBatch)
+        encoder = SequenceEncoder(seqLen: PacketSequence.length)
+        raw = Array(repeating: 0, count: maxBatch * PacketSequence.length * 5)
+        encoded = Array(repeating: 0, count: maxBatch * PacketSequence.length * SequenceEncoder.channels)
+        stats = Array(repeating: 0, count: maxBatch * model.statFeatures.count)
+        statsNorm = stats
+        lengths = Array(repeating: 0, count: maxBatch)
+    }
+
+    /// Scores `count` flows given by their features and sequences.
+    public func score(features: (Int) -> FeatureVector, sequences: (Int) -> PacketSequence,
+                      count: Int, into out: inout [Verdict]) {
+        out.removeAll(keepingCapacity: true)
+        var start = 0
+        while start < count {
+            let n = min(maxBatch, count - start)
+            scoreChunk(start: start, n: n, features: features, sequences: sequences, into: &out)
+            start += n
+        }
+    }
+
+    private func scoreChunk(start: Int, n: Int, features: (Int) -> FeatureVector,
+                            sequences: (Int) -> PacketSequence, into out: inout [Verdict]) {
+        let d = model.statFeatures.count
+        let idx = model.featureIndices
+        stats.withUnsafeMutableBufferPointer { sp in
+            raw.withUnsafeMutableBufferPointer { rp in
+                for i in 0..<n {
+                    ModelInput.stats(features(start + i), indices: idx, into: sp.baseAddress! + i * d)
+                    lengths[i] = ModelInput.sequence(sequences(start + i), into: rp.baseAddress! + i * PacketSequence.length * 5)
+                }
+            }
+        }
+        scoreInputs(n: n, into: &out)
+    }
+
+    /// Scores the first `n` rows already in `stats`, `raw` and `lengths`.
+    func scoreInputs(n: Int, into out: inout [Verdict]) {
+        let d = model.statFeatures.count
+        let k = model.classes.count
+        // Novelty on the raw statistics (the scorer normalises).
+        novelty.score(batch: stats, rows: n, into: &nov)
+        // Classifier inputs: normalised, clipped statistics and the encoded sequence.
+        for i in 0..<(n * d) { statsNorm[i] = stats[i] }
+        statsNorm.withUnsafeMutableBufferPointer { p in
+            model.novelty.normaliser.apply(batch: UnsafeMutableBufferPointer(rebasing: p[0..<(n * d)]), rows: n)
+        }
+        let clip = model.statClip
+        for i in 0..<(n * d) { statsNorm[i] = max(-clip, min(clip, statsNorm[i])) }
+        raw.withUnsafeBufferPointer { r in
+            lengths.withUnsafeBufferPointer { l in
+                encoded.withUnsafeMutableBufferPointer { e in
+                    encoder.encode(raw: r, lengths: l, count: n, into: e)
+                }
+            }
+        }
+        if pCNN.count < n * k { pCNN = Array(repeating: 0, count: maxBatch * k); pLSTM = pCNN }
+        encoded.withUnsafeBufferPointer { e in
+            lengths.withUnsafeBufferPointer { l in
+                statsNorm.withUnsafeBufferPointer { s in
+                    let batch = NNBatch(sequences: UnsafeBufferPointer(rebasing: e[0..<(n * PacketSequence.length * SequenceEncoder.channels)]),
+                                        lengths: UnsafeBufferPointer(rebasing: l[0..<n]),
+                                        stats: UnsafeBufferPointer(rebasing: s[0..<(n * d)]), count: n)
+                    pCNN.withUnsafeMutableBufferPointer { model.cnn.predictProba(batch, scratch: cnnScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                    pLSTM.withUnsafeMutableBufferPointer { model.lstm.predictProba(batch, scratch: lstmScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                }
+            }
+        }
+        let b = model.benignIndex
+        for i in 0..<n {
+            let c = 1 - pCNN[i * k + b], l = 1 - pLSTM[i * k + b]
+            let lof = i < nov.lof.count ? nov.lof[i] : .nan
+            let oc = i < nov.ocsvm.count ? nov.ocsvm[i] : .nan
+            let s = model.combine(cnn: c, lstm: l, lof: lof, ocsvm: oc)
+            // Class: the classifiers' most likely attack class when they lean
+            // to attack; otherwise benign, or "anomaly" when only novelty drives the score.
+            var cls = b
+            if max(c, l) >= 0.5 {
+                var best: Float = -1
+                for j in 0..<k where j != b {
+                    let p = pCNN[i * k + j] + pLSTM[i * k + j]
+                    if p > best { best = p; cls = j }
+                }
+            }
+            var name = model.classes[cls]
+            if cls == b && s >= model.threshold { name = "anomaly"; cls = -1 }
+            out.append(Verdict(classIndex: cls, className: name, score: s, threshold: model.threshold,
+                               cnn: c, lstm: l, lof: lof, ocsvm: oc))
+        }
+    }
+
+    /// Explains a verdict: the five statistics or packet positions whose
+    /// replacement by a typical benign value (the normaliser's median; a
+    /// dropped packet) changes the combined score most, with the signed
+    /// change (positive: the feature raised the score).
+    public func explain(features v: FeatureVector, sequence s: PacketSequence, top: Int = 5) -> [Verdict.Contribution] {
+        let d = model.statFeatures.count
+        let perturb = min(maxBatch - 1, d + Int(s.count))
+        var base = [Float](repeating: 0, count: d)
+        base.withUnsafeMutableBufferPointer { ModelInput.stats(v, indices: model.featureIndices, into: $0.baseAddress!) }
+        var rawSeq = [Float](repeating: 0, count: PacketSequence.length * 5)
+        let len = rawSeq.withUnsafeMutableBufferPointer { ModelInput.sequence(s, into: $0.baseAddress!) }
+        // Row 0: the flow itself; rows 1…d: one statistic at its benign median;
+        // then one row per packet with that packet removed from the sequence.
+        let rows = 1 + perturb
+        for r in 0..<rows {
+            for j in 0..<d { stats[r * d + j] = base[j] }
+            for j in 0..<(PacketSequence.length * 5) { raw[r * PacketSequence.length * 5 + j] = rawSeq[j] }
+            lengths[r] = len
+        }
+        for r in 1..<rows {
+            let f = r - 1
+            if f < d {
+                stats[r * d + f] = Float(model.novelty.normaliser.invert(0, column: f))
+            } else {
+                // Remove packet p: shift the later packets left.
+                let p = f - d
+                let o = r * PacketSequence.length * 5
+                for t in p..<(PacketSequence.length - 1) {
+                    for c in 0..<5 { raw[o + t * 5 + c] = raw[o + (t + 1) * 5 + c] }
+                }
+                lengths[r] = max(0, len - 1)
+            }
+        }
+        var vs: [Verdict] = []
+        scoreInputs(n: rows, into: &vs)
+        let full = vs[0].score
+        var contributions: [Verdict.Contribution] = []
+        for r in 1..<rows {
+            let f = r - 1
+            let delta = full - vs[r].score
+            if f < d {
+                contributions.append(.init(feature: model.statFeatures[f], value: Double(base[f]), contribution: delta))
+            } else {
+                let p = f - d
+                contributions.append(.init(feature: "packet[\(p)]", value: Double(rawSeq[p * 5 + 1]) * Double(rawSeq[p * 5]),
+                                           contribution: delta))
+            }
+        }
+        contributions.sort { abs($0.contribution) > abs($1.contribution) }
+        return Array(contributions.prefix(top))
+    }
+}
+
+extension EnsembleScorer {
+    /// Scores flows given as raw statistics rows (`statFeatures` order), raw
+    /// sequences (`PacketSequence.length × 5` each) and lengths.
+    public func scoreRaw(stats s: [Float], raw r: [Float], lengths l: [Int], count: Int, into out: inout [Verdict]) {
+        out.removeAll(keepingCapacity: true)
+        let d = model.statFeatures.count, row = PacketSequence.length * 5
+        var chunk: [Verdict] = []
+        var start = 0
+        while start < count {
+            let n = min(maxBatch, count - start)
+            for i in 0..<(n * d) { stats[i] = s[start * d + i] }
+            for i in 0..<(n * row) { raw[i] = r[start * row + i] }
+            for i in 0..<n { lengths[i] = l[start + i] }
+            chunk.removeAll(keepingCapacity: true)
+            scoreInputs(n: n, into: &chunk)
+            out += chunk
+            start += n
+        }
+    }
+}

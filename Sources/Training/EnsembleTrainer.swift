@@ -1,0 +1,244 @@
+import Detection
+import Features
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Labelled flows as the trainer sees them: raw statistics (named by
+/// `statFeatures`), raw first-packet sequences, class labels, the split each
+/// flow belongs to, and the capture it came from.
+public struct LabelledFlows: Sendable {
+    public enum Split: UInt8, Sendable { case train = 0, validation = 1, test = 2 }
+    public var classes: [String]
+    public var statFeatures: [String]
+    public var stats: [Float] = []
+    public var raw: [Float] = []
+    public var lengths: [Int] = []
+    public var labels: [Int] = []
+    public var split: [Split] = []
+    public var source: [Int] = []
+    public var sources: [String] = []
+
+    public init(classes: [String], statFeatures: [String]) {
+        self.classes = classes
+        self.statFeatures = statFeatures
+    }
+
+    public var count: Int { labels.count }
+    public var dim: Int { statFeatures.count }
+    static let rawRow = PacketSequence.length * 5
+
+    public mutating func append(stats s: UnsafeBufferPointer<Float>, raw r: UnsafeBufferPointer<Float>, length: Int,
+                                label: Int, split sp: Split, source src: Int) {
+        stats.append(contentsOf: s); raw.append(contentsOf: r)
+        lengths.append(length); labels.append(label); split.append(sp); source.append(src)
+    }
+
+    public func indices(_ s: Split) -> [Int] { (0..<count).filter { split[$0] == s } }
+
+    public func gather(_ idx: [Int]) -> (stats: [Float], raw: [Float], lengths: [Int], labels: [Int]) {
+        var st = [Float](), rw = [Float](), le = [Int](), la = [Int]()
+        st.reserveCapacity(idx.count * dim); rw.reserveCapacity(idx.count * Self.rawRow)
+        for i in idx {
+            st.append(contentsOf: stats[(i * dim)..<((i + 1) * dim)])
+            rw.append(contentsOf: raw[(i * Self.rawRow)..<((i + 1) * Self.rawRow)])
+            le.append(lengths[i]); la.append(labels[i])
+        }
+        return (st, rw, le, la)
+    }
+}
+
+public struct EnsembleTrainingConfig: Sendable {
+    public var targetFPR: Double = 1e-3
+    /// At most this many training flows per class (a deterministic sample).
+    public var maxPerClass = 6000
+    public var epochs = 25
+    public var seed: UInt64 = 7
+    public var novelty = NoveltyTrainingConfig()
+    /// Upper bound on each novelty model's weight in the combined score:
+    /// novelty learnt in one lab is unfamiliarity, not maliciousness, on another network.
+    public var maxNoveltyWeight: Float = 0.1
+    /// The alert threshold is never below this combined score.
+    public var minThreshold: Float = 0.5
+    public var modelVersion = "flowsentry-ml-1"
+    public init() {
+        novelty.maxReferenceRows = 2048
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ m: String) { message = m }
+    public var description: String { message }
+}
+
+/// The outcome of training: the model and what it scored on held-out data.
+public struct EnsembleTrainingReport: Sendable {
+    public var counts: [String: [Int]] = [:]   // class → [train, validation, test]
+    public var validationThreshold: Float = 0
+    public var weights: [Float] = []
+    public var cnnHistory = ClassifierTrainingHistory()
+    public var lstmHistory = ClassifierTrainingHistory()
+    public var int8Agreement: [String: Double] = [:]
+    public var sizeRatio: [String: Double] = [:]
+    public var seconds: [String: Double] = [:]
+}
+
+public enum EnsembleTrainer {
+    static func now() -> Double {
+        var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Deterministic per-class subsample of `idx` to at most `cap` rows per class.
+    static func capPerClass(_ idx: [Int], labels: [Int], cap: Int, seed: UInt64) -> [Int] {
+        var byClass: [Int: [Int]] = [:]
+        for i in idx { byClass[labels[i], default: []].append(i) }
+        var rng = NNRandom(seed: seed)
+        var out: [Int] = []
+        for c in byClass.keys.sorted() {
+            var rows = byClass[c]!
+            if rows.count > cap {
+                for i in 0..<cap { let j = i + Int(rng.next() % UInt64(rows.count - i)); rows.swapAt(i, j) }
+                rows = Array(rows.prefix(cap)).sorted()
+            }
+            out += rows
+        }
+        return out
+    }
+
+    /// Classifier inputs for some rows: normalised, clipped statistics and encoded sequences.
+    static func dataset(_ data: LabelledFlows, _ idx: [Int], normaliser: Normaliser, clip: Float) -> ClassifierDataset {
+        let g = data.gather(idx)
+        var st = normaliser.applied(batch: g.stats, rows: idx.count)
+        for i in st.indices { st[i] = max(-clip, min(clip, st[i])) }
+        let enc = SequenceEncoder(seqLen: PacketSequence.length).encode(raw: g.raw, lengths: g.lengths, count: idx.count)
+        return ClassifierDataset(shape: NNShape(seqLen: PacketSequence.length, channels: SequenceEncoder.channels,
+                                                statsDim: data.dim, classes: data.classes.count),
+                                 sequences: enc, lengths: g.lengths, stats: st, labels: g.labels)
+    }
+
+    public static func train(_ data: LabelledFlows, config: EnsembleTrainingConfig = .init(),
+                             log: (String) -> Void = { _ in }) throws -> (EnsembleModel, EnsembleTrainingReport) {
+        var report = EnsembleTrainingReport()
+        let k = data.classes.count
+        guard let benign = data.classes.firstIndex(of: "benign") else { throw TrainingError("the label set has no 'benign' class") }
+        for (c, name) in data.classes.enumerated() {
+            report.counts[name] = [LabelledFlows.Split.train, .validation, .test].map { s in
+                (0..<data.count).filter { data.labels[$0] == c && data.split[$0] == s }.count
+            }
+        }
+        let present = Set(data.labels)
+        guard present.count >= 2 else {
+            throw TrainingError("training data has one class only (\(data.classes[present.first ?? 0])): a classifier needs benign and attack flows")
+        }
+        let trainIdx = capPerClass(data.indices(.train), labels: data.labels, cap: config.maxPerClass, seed: config.seed)
+        let valIdx = data.indices(.validation), testIdx = data.indices(.test)
+        let benignTrain = data.indices(.train).filter { data.labels[$0] == benign }
+        let benignVal = valIdx.filter { data.labels[$0] == benign }
+        guard benignTrain.count >= 50, benignVal.count >= 20 else {
+            throw TrainingError("too few benign flows (\(benignTrain.count) training, \(benignVal.count) validation) to learn a baseline")
+        }
+        guard valIdx.contains(where: { data.labels[$0] != benign }) else {
+            throw TrainingError("the validation split has no attack flows: cannot fit ensemble weights")
+        }
+
+        // 1. Novelty side, on benign flows only.
+        var t0 = now()
+        let nb = data.gather(capPerClass(benignTrain, labels: data.labels, cap: 20000, seed: config.seed))
+        let nv = data.gather(benignVal)
+        let novelty = try NoveltyTrainer.fit(benign: nb.stats, count: nb.labels.count, dim: data.dim,
+                                             validation: nv.stats, validationCount: nv.labels.count, config: config.novelty)
+        report.seconds["novelty"] = now() - t0
+        log("novelty: LOF k=\(config.novelty.k) and One-Class SVM on \(nb.labels.count) benign flows (\(Int(report.seconds["novelty"]!)) s)")
+
+        // 2. Sequence classifiers on all classes.
+        let clip: Float = 8
+        let trainDS = dataset(data, trainIdx, normaliser: novelty.normaliser, clip: clip)
+        let valDS = dataset(data, valIdx, normaliser: novelty.normaliser, clip: clip)
+        var cc = ClassifierTrainingConfig()
+        cc.epochs = config.epochs; cc.seed = config.seed; cc.truncationProbability = 0.3; cc.patience = 4
+        let trainer = ClassifierTrainer(config: cc)
+        t0 = now()
+        let (cnnF, ch) = trainer.trainCNN(train: trainDS, validation: valDS)
+        report.seconds["cnn"] = now() - t0
+        report.cnnHistory = ch
+        log("cnn: \(ch.trainLoss.count) epochs, best \(ch.bestEpoch + 1), validation accuracy \(ch.validationAccuracy[ch.bestEpoch]) (\(Int(report.seconds["cnn"]!)) s)")
+        t0 = now()
+        let (lstmF, lh) = trainer.trainLSTM(train: trainDS, validation: valDS)
+        report.seconds["lstm"] = now() - t0
+        report.lstmHistory = lh
+        log("lstm: \(lh.trainLoss.count) epochs, best \(lh.bestEpoch + 1), validation accuracy \(lh.validationAccuracy[lh.bestEpoch]) (\(Int(report.seconds["lstm"]!)) s)")
+
+        // 3. Quantize, calibrating activations on a training sample.
+        let calib = dataset(data, capPerClass(trainIdx, labels: data.labels, cap: 300, seed: config.seed &+ 1),
+                            normaliser: novelty.normaliser, clip: clip)
+        let cnnQ = Quantizer.quantize(cnnF, calibration: calib)
+        let lstmQ = Quantizer.quantize(lstmF, calibration: calib)
+        report.sizeRatio["cnn"] = Double(cnnQ.encode().count) / Double(cnnF.encode().count)
+        report.sizeRatio["lstm"] = Double(lstmQ.encode().count) / Double(lstmF.encode().count)
+
+        // 4. Combination weights on validation, then the threshold for the target FPR.
+        var model = EnsembleModel(classes: data.classes, statFeatures: data.statFeatures, novelty: novelty,
+                                  cnn: cnnQ, lstm: lstmQ, cnnFloat: cnnF, lstmFloat: lstmF,
+                                  weights: [1, 1, 0, 0], threshold: 1, targetFPR: config.targetFPR,
+                                  meta: BundleMeta(modelVersion: config.modelVersion))
+        model.statClip = clip
+        let valScores = modelScores(model, data, valIdx)
+        let positive = valIdx.map { data.labels[$0] != benign }
+        var best: (Double, Double, [Float]) = (-1, -1, [1, 1, 0, 0])
+        let grid: [Float] = [0, 0.25, 0.5, 0.75, 1]
+        let novGrid: [Float] = [0, config.maxNoveltyWeight / 2, config.maxNoveltyWeight]
+        for a in grid { for b in grid { for c in novGrid { for d in novGrid where a + b > 0 {
+            let w: [Float] = [a, b, c, d]
+            model.weights = w
+            let s = valScores.map { Double(model.combine(cnn: $0.0, lstm: $0.1, lof: $0.2, ocsvm: $0.3)) }
+            let r = Metrics.recall(atFPR: config.targetFPR, scores: s, positive: positive) ?? 0
+            let auc = Metrics.rocAUC(scores: s, positive: positive) ?? 0
+            if (r, auc) > (best.0, best.1) { best = (r, auc, w) }
+        } } } }
+        model.weights = best.2
+        report.weights = best.2
+        let benignScores = valScores.enumerated().filter { !positive[$0.offset] }
+            .map { model.combine(cnn: $0.element.0, lstm: $0.element.1, lof: $0.element.2, ocsvm: $0.element.3) }
+            .sorted()
+        let allowed = Int((config.targetFPR * Double(benignScores.count)).rounded(.down))
+        let q = benignScores[max(0, benignScores.count - 1 - allowed)]
+        model.threshold = max(config.minThreshold, q.nextUp)
+        report.validationThreshold = model.threshold
+        log("ensemble: weights cnn \(best.2[0]) lstm \(best.2[1]) lof \(best.2[2]) ocsvm \(best.2[3]); validation recall at FPR \(config.targetFPR): \(best.0); threshold \(model.threshold)")
+
+        // 5. Float vs int8 agreement on the test split.
+        if !testIdx.isEmpty {
+            let ds = dataset(data, testIdx, normaliser: novelty.normaliser, clip: clip)
+            var pf = [Float](), pq = [Float]()
+            cnnF.predictProba(sequences: ds.sequences, lengths: ds.lengths, stats: ds.stats, count: ds.count, scratch: CNNScratch(), into: &pf)
+            cnnQ.predictProba(sequences: ds.sequences, lengths: ds.lengths, stats: ds.stats, count: ds.count, scratch: CNNInt8Scratch(), into: &pq)
+            report.int8Agreement["cnn"] = agreement(pf, pq, k: k)
+            lstmF.predictProba(sequences: ds.sequences, lengths: ds.lengths, stats: ds.stats, count: ds.count, scratch: LSTMScratch(), into: &pf)
+            lstmQ.predictProba(sequences: ds.sequences, lengths: ds.lengths, stats: ds.stats, count: ds.count, scratch: LSTMInt8Scratch(), into: &pq)
+            report.int8Agreement["lstm"] = agreement(pf, pq, k: k)
+        }
+        return (model, report)
+    }
+
+    static func agreement(_ a: [Float], _ b: [Float], k: Int) -> Double {
+        let n = a.count / k
+        guard n > 0 else { return 1 }
+        var same = 0
+        for i in 0..<n {
+            let ra = a[(i * k)..<((i + 1) * k)], rb = b[(i * k)..<((i + 1) * k)]
+            if ra.firstIndex(of: ra.max()!)! == rb.firstIndex(of: rb.max()!)! { same += 1 }
+        }
+        return Double(same) / Double(n)
+    }
+
+    /// Per-model scores (cnn, lstm, lof, ocsvm) for some rows.
+    static func modelScores(_ model: EnsembleModel, _ data: LabelledFlows, _ idx: [Int]) -> [(Float, Float, Float, Float)] {
+        let scorer = EnsembleScorer(model: model)
+        let g = data.gather(idx)
+        var verdicts: [Verdict] = []
+        scorer.scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: idx.count, into: &verdicts)
+        return verdicts.map { ($0.cnn, $0.lstm, $0.lof, $0.ocsvm) }
+    }
+}

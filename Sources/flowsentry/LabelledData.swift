@@ -1,0 +1,71 @@
+import Detection
+import Features
+import Flows
+import Sensor
+import Training
+
+/// The label vocabulary (captures/README.md); other labels found in ground
+/// truth are appended after these.
+let labelVocabulary = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack"]
+
+struct LabelledCaptures {
+    var flows: LabelledFlows
+    var unlabelled = 0
+    var perCapture: [(capture: String, flows: Int, labelled: Int)] = []
+    var errors: [String] = []
+}
+
+/// Replays each capture, matches every finished flow to its ground-truth row,
+/// and splits each (capture, class) by time: the earliest 60 % of its flows
+/// train, the next 20 % validate, the last 20 % test — never random flows of
+/// one capture on both sides.
+func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
+                  flowConfig: FlowTableConfig, classes: [String] = labelVocabulary) throws -> LabelledCaptures {
+    var classes = classes
+    var out = LabelledCaptures(flows: LabelledFlows(classes: classes, statFeatures: statFeatures))
+    let indices = ModelInput.indices(of: statFeatures)!
+    let d = statFeatures.count
+    var stats = [Float](repeating: 0, count: d)
+    var raw = [Float](repeating: 0, count: PacketSequence.length * 5)
+    for (ci, (capture, labelPath)) in zip(captures, labels).enumerated() {
+        let set = try LabelSet(csvPath: labelPath)
+        for r in set.rows where !classes.contains(r.label) { classes.append(r.label) }
+        var rows: [(start: Int64, label: Int, stats: [Float], raw: [Float], length: Int)] = []
+        var total = 0
+        let pipeline = ReplayPipeline(config: flowConfig)
+        pipeline.run(files: [capture]) { rec, _ in
+            total += 1
+            guard let row = set.match(rec) else { out.unlabelled += 1; return }
+            stats.withUnsafeMutableBufferPointer { ModelInput.stats(rec.features, indices: indices, into: $0.baseAddress!) }
+            let n = raw.withUnsafeMutableBufferPointer { ModelInput.sequence(rec.sequence, into: $0.baseAddress!) }
+            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, stats, raw, n))
+        }
+        out.errors += pipeline.summary.errors
+        if rows.isEmpty {
+            throw TrainingError("\(labelPath): no label matches any of the \(total) flows of \(capture) (wrong file pair?)")
+        }
+        out.perCapture.append((capture, total, rows.count))
+        // Time split per (capture, class).
+        var byClass: [Int: [Int]] = [:]
+        for (i, r) in rows.enumerated() { byClass[r.label, default: []].append(i) }
+        var split = [LabelledFlows.Split](repeating: .train, count: rows.count)
+        for (_, idx) in byClass {
+            let sorted = idx.sorted { rows[$0].start < rows[$1].start }
+            let n = sorted.count
+            for (rank, i) in sorted.enumerated() {
+                let f = Double(rank) / Double(n)
+                split[i] = n < 5 ? .train : (f < 0.6 ? .train : (f < 0.8 ? .validation : .test))
+            }
+        }
+        out.flows.sources.append(capture)
+        for (i, r) in rows.enumerated() {
+            r.stats.withUnsafeBufferPointer { s in
+                r.raw.withUnsafeBufferPointer { w in
+                    out.flows.append(stats: s, raw: w, length: r.length, label: r.label, split: split[i], source: ci)
+                }
+            }
+        }
+    }
+    out.flows.classes = classes
+    return out
+}
