@@ -53,6 +53,8 @@ public struct EnsembleTrainingConfig: Sendable {
     /// At most this many training flows per class (a deterministic sample).
     public var maxPerClass = 6000
     public var epochs = 25
+    public var patience = 4
+    public var learningRate: Float = 3e-3
     public var seed: UInt64 = 7
     public var novelty = NoveltyTrainingConfig()
     /// Upper bound on each novelty model's weight in the combined score:
@@ -157,12 +159,14 @@ public enum EnsembleTrainer {
         let trainDS = dataset(data, trainIdx, normaliser: novelty.normaliser, clip: clip)
         let valDS = dataset(data, valIdx, normaliser: novelty.normaliser, clip: clip)
         var cc = ClassifierTrainingConfig()
-        cc.epochs = config.epochs; cc.seed = config.seed; cc.truncationProbability = 0.3; cc.patience = 4
+        cc.epochs = config.epochs; cc.seed = config.seed; cc.truncationProbability = 0.3; cc.patience = config.patience
+        cc.learningRate = config.learningRate
         let trainer = ClassifierTrainer(config: cc)
         t0 = now()
         let (cnnF, ch) = trainer.trainCNN(train: trainDS, validation: valDS)
         report.seconds["cnn"] = now() - t0
         report.cnnHistory = ch
+        log("cnn losses train \(ch.trainLoss.map { Int($0 * 1000) }) validation \(ch.validationLoss.map { Int($0 * 1000) })")
         log("cnn: \(ch.trainLoss.count) epochs, best \(ch.bestEpoch + 1), validation accuracy \(ch.validationAccuracy[ch.bestEpoch]) (\(Int(report.seconds["cnn"]!)) s)")
         t0 = now()
         let (lstmF, lh) = trainer.trainLSTM(train: trainDS, validation: valDS)

@@ -16,9 +16,10 @@ struct LabelledCaptures {
 }
 
 /// Replays each capture, matches every finished flow to its ground-truth row,
-/// and splits each (capture, class) by time: the earliest 60 % of its flows
-/// train, the next 20 % validate, the last 20 % test — never random flows of
-/// one capture on both sides.
+/// and splits each (capture, class, scenario) by time into ten contiguous
+/// blocks: blocks 1–3 and 6–8 train, 4 and 9 validate, 5 and 10 test. Never
+/// random flows: neighbours in time stay on one side, and every side sees the
+/// beginning and the end of a scenario (host context grows during a flood).
 func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
                   flowConfig: FlowTableConfig, classes: [String] = labelVocabulary) throws -> LabelledCaptures {
     var classes = classes
@@ -30,7 +31,7 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
     for (ci, (capture, labelPath)) in zip(captures, labels).enumerated() {
         let set = try LabelSet(csvPath: labelPath)
         for r in set.rows where !classes.contains(r.label) { classes.append(r.label) }
-        var rows: [(start: Int64, label: Int, stats: [Float], raw: [Float], length: Int)] = []
+        var rows: [(start: Int64, label: Int, scenario: String, stats: [Float], raw: [Float], length: Int)] = []
         var total = 0
         let pipeline = ReplayPipeline(config: flowConfig)
         pipeline.run(files: [capture]) { rec, _ in
@@ -38,23 +39,27 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
             guard let row = set.match(rec) else { out.unlabelled += 1; return }
             stats.withUnsafeMutableBufferPointer { ModelInput.stats(rec.features, indices: indices, into: $0.baseAddress!) }
             let n = raw.withUnsafeMutableBufferPointer { ModelInput.sequence(rec.sequence, into: $0.baseAddress!) }
-            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, stats, raw, n))
+            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, row.scenario, stats, raw, n))
         }
         out.errors += pipeline.summary.errors
         if rows.isEmpty {
             throw TrainingError("\(labelPath): no label matches any of the \(total) flows of \(capture) (wrong file pair?)")
         }
         out.perCapture.append((capture, total, rows.count))
-        // Time split per (capture, class).
-        var byClass: [Int: [Int]] = [:]
-        for (i, r) in rows.enumerated() { byClass[r.label, default: []].append(i) }
+        // Time split per (capture, class, scenario): scenarios run one after
+        // another, so splitting a class by time alone would train on one
+        // tool and test on another.
+        var byClass: [String: [Int]] = [:]
+        for (i, r) in rows.enumerated() { byClass["\(r.label)/\(r.scenario)", default: []].append(i) }
         var split = [LabelledFlows.Split](repeating: .train, count: rows.count)
         for (_, idx) in byClass {
             let sorted = idx.sorted { rows[$0].start < rows[$1].start }
             let n = sorted.count
             for (rank, i) in sorted.enumerated() {
-                let f = Double(rank) / Double(n)
-                split[i] = n < 5 ? .train : (f < 0.6 ? .train : (f < 0.8 ? .validation : .test))
+                // Ten contiguous time blocks; in each run of five, three train,
+                // one validates, one tests.
+                let block = min(9, rank * 10 / n) % 5
+                split[i] = n < 10 ? .train : (block < 3 ? .train : (block == 3 ? .validation : .test))
             }
         }
         out.flows.sources.append(capture)

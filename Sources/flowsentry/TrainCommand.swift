@@ -29,6 +29,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("max-per-class"), help: "Training flows per class at most.")
     var maxPerClass: Int = 6000
 
+    @Option(name: .customLong("exclude-features"), help: "Comma-separated feature names (or prefixes ending in '*') the models must not use.")
+    var excludeFeatures: String?
+
+    @Option(name: .customLong("patience"), help: "Epochs without validation improvement before training stops.")
+    var patience: Int = 4
+
     @Option(name: .customLong("model-version"), help: "Version string stored in the bundle and written on alerts.")
     var modelVersion: String?
 
@@ -40,11 +46,18 @@ struct TrainCommand: ParsableCommand {
         if !(targetFPR > 0 && targetFPR < 1) { throw ValidationError("--target-fpr must be between 0 and 1") }
     }
 
+    var statFeatures: [String] {
+        let ex = (excludeFeatures ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return ModelInput.defaultFeatures.filter { name in
+            !ex.contains { $0.hasSuffix("*") ? name.hasPrefix($0.dropLast()) : name == $0 }
+        }
+    }
+
     func run() throws {
         let t0 = Date()
         let data: LabelledCaptures
         do {
-            data = try loadLabelled(captures: captures, labels: labels, statFeatures: ModelInput.defaultFeatures,
+            data = try loadLabelled(captures: captures, labels: labels, statFeatures: statFeatures,
                                     flowConfig: .init())
         } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
@@ -60,6 +73,7 @@ struct TrainCommand: ParsableCommand {
         config.epochs = epochs
         config.seed = seed
         config.maxPerClass = maxPerClass
+        config.patience = patience
         let version = modelVersion ?? "flowsentry-ml-\(ISO8601DateFormatter().string(from: t0).prefix(10))"
         config.modelVersion = version
         let trained: (EnsembleModel, EnsembleTrainingReport)
@@ -77,7 +91,7 @@ struct TrainCommand: ParsableCommand {
         meta.metrics = eval.flatMetrics
         for (k, v) in report.int8Agreement { meta.metrics["int8_agreement.\(k)"] = v }
         for (k, v) in report.sizeRatio { meta.metrics["int8_size_ratio.\(k)"] = v }
-        meta.notes["split"] = "per capture and class by time: first 60% train, next 20% validation, last 20% test"
+        meta.notes["split"] = "per capture, class and scenario by time: ten contiguous blocks, blocks 1-3 and 6-8 train, 4 and 9 validation, 5 and 10 test"
         meta.notes["weights"] = report.weights.map { String($0) }.joined(separator: ",")
         meta.notes["target_fpr"] = String(targetFPR)
         meta.notes["counts"] = report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init).joined(separator: "/"))" }.joined(separator: " ")
@@ -87,6 +101,10 @@ struct TrainCommand: ParsableCommand {
         do { try bundle.write(to: out) } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
             throw ExitCode(1)
+        }
+        if ProcessInfo.processInfo.environment["FLOWSENTRY_TRAIN_VERBOSE"] != nil {
+            print(Evaluation.run(model: model, data: data.flows, split: .validation).text(title: "validation"))
+            print(Evaluation.run(model: model, data: data.flows, split: .train).text(title: "train"))
         }
         print(eval.text(title: "held-out test split"))
         print("int8 vs float agreement: cnn \(report.int8Agreement["cnn"] ?? 0), lstm \(report.int8Agreement["lstm"] ?? 0); int8 size ratio: cnn \(report.sizeRatio["cnn"] ?? 0), lstm \(report.sizeRatio["lstm"] ?? 0)")
