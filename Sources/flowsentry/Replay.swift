@@ -16,6 +16,21 @@ struct Replay: ParsableCommand {
     @Option(help: "Where to write flow records ('-' for stdout).")
     var flows: String?
 
+    @Option(help: "Where to write alerts ('-' for stdout).")
+    var alerts: String?
+
+    @Option(help: "Model bundle (default: rules/flowsentry.fsb).")
+    var model: String?
+
+    @Option(help: "Detection policy (default: rules/policy.yaml when present).")
+    var policy: String?
+
+    @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded.")
+    var noScore = false
+
+    @Flag(name: .customLong("no-explain"), help: "Leave explanations out of alerts (faster on floods).")
+    var noExplain = false
+
     @OptionGroup var flowOptions: FlowOptions
 
     @Option(name: .customLong("sensor-name"), help: "Sensor name written as 'host' in every record.")
@@ -29,12 +44,30 @@ struct Replay: ParsableCommand {
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
-        if flows == nil { throw ValidationError("give --flows FILE (or --flows - for stdout)") }
+        if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
+        if noScore && alerts != nil { throw ValidationError("--alerts needs scoring; drop --no-score") }
+        if noScore && (model != nil || policy != nil) { throw ValidationError("--model/--policy make no sense with --no-score") }
+        if flows == "-" && alerts == "-" { throw ValidationError("--flows and --alerts cannot both go to stdout") }
     }
 
     func run() throws {
-        let out: OutputFile
-        do { out = try OutputFile(path: flows ?? "-") } catch {
+        // Load the model and policy first: a bad bundle fails here, not at the first flow.
+        var stage: ScoringStage?
+        if !noScore {
+            do {
+                let (m, p) = try loadModelAndPolicy(model: model, policy: policy)
+                stage = ScoringStage(model: m, policy: p)
+                stage?.explain = !noExplain
+            } catch {
+                FileHandleStderr.write("flowsentry: error: \(error)\n")
+                throw ExitCode(2)
+            }
+        }
+        let out: OutputFile?, alertOut: OutputFile?
+        do {
+            out = try flows.map { try OutputFile(path: $0) }
+            alertOut = try alerts.map { try OutputFile(path: $0) }
+        } catch {
             FileHandleStderr.write("flowsentry: \(error)\n")
             throw ExitCode(2)
         }
@@ -46,16 +79,49 @@ struct Replay: ParsableCommand {
         var json = JSONBuffer(reserve: 1 << 16)
         let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter)
         var writeError: (any Error)?
-        pipeline.run(files: captures) { record, file in
-            formatter.context.pcapFilename = file
-            json.reset()
-            formatter.append(record, into: &json)
-            do { try out.write(json.bytes) } catch { if writeError == nil { writeError = error } }
+        var alertFormatter = EveAlertFormatter(context: context, modelVersion: stage?.model.meta.modelVersion ?? "")
+        var pending: [FlowRecord] = []
+        var pendingFiles: [String] = []
+        var scored: [ScoredVerdict] = []
+        pending.reserveCapacity(256)
+        func write() {
+            if let stage { stage.score(pending, into: &scored) }
+            for (i, r) in pending.enumerated() {
+                formatter.context.pcapFilename = pendingFiles[i]
+                alertFormatter.context.pcapFilename = pendingFiles[i]
+                if let out {
+                    json.reset()
+                    if stage != nil {
+                        let s = scored[i]
+                        formatter.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
+                    } else {
+                        formatter.append(r, into: &json)
+                    }
+                    do { try out.write(json.bytes) } catch { if writeError == nil { writeError = error } }
+                }
+                if let alertOut, stage != nil, scored[i].alerted {
+                    json.reset()
+                    alertFormatter.append(r, scored[i], into: &json)
+                    do { try alertOut.write(json.bytes) } catch { if writeError == nil { writeError = error } }
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingFiles.removeAll(keepingCapacity: true)
         }
-        do { try out.flush() } catch { if writeError == nil { writeError = error } }
+        pipeline.run(files: captures) { record, file in
+            pending.append(record)
+            pendingFiles.append(file)
+            if pending.count >= 256 { write() }
+        }
+        write()
+        do { try out?.flush(); try alertOut?.flush() } catch { if writeError == nil { writeError = error } }
         for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
         FileHandleStderr.write(pipeline.summary.text + "\n")
+        if let c = stage?.counters {
+            let byClass = c.alerts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            FileHandleStderr.write("  scored \(c.flowsScored) flows: \(c.suspicious) suspicious, \(c.alerts.values.reduce(0, +)) alerts\(byClass.isEmpty ? "" : " (" + byClass + ")"), \(c.folded) folded into aggregated alerts, \(c.suppressed) suppressed, \(c.allowed) allow-listed\n")
+        }
         if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitCode(1) }
     }
 }

@@ -1,0 +1,40 @@
+import Alerts
+import Detection
+import Foundation
+
+/// Where the default rules live: ./rules, then next to the executable's
+/// package checkout (.build/release/flowsentry → ../../rules), then the
+/// installed locations.
+func defaultRulesDirectories() -> [String] {
+    var dirs = ["rules"]
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    dirs.append(exe.deletingLastPathComponent().appendingPathComponent("../../rules").standardized.path)
+    dirs += ["/etc/flowsentry/rules", "/usr/local/share/flowsentry/rules"]
+    return dirs
+}
+
+struct ModelLoadError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Loads and validates the bundle and policy (defaults from the rules directory).
+func loadModelAndPolicy(model: String?, policy: String?) throws -> (EnsembleModel, Policy) {
+    let fm = FileManager.default
+    var modelPath = model
+    if modelPath == nil {
+        modelPath = defaultRulesDirectories().map { $0 + "/flowsentry.fsb" }.first { fm.fileExists(atPath: $0) }
+    }
+    guard let modelPath else {
+        throw ModelLoadError(description: "no model bundle found (looked for flowsentry.fsb in \(defaultRulesDirectories().joined(separator: ", "))); give --model FILE or --no-score")
+    }
+    let m = try EnsembleModel.load(path: modelPath)
+    var policyPath = policy
+    if policyPath == nil {
+        let dir = URL(fileURLWithPath: modelPath).deletingLastPathComponent().path
+        if fm.fileExists(atPath: dir + "/policy.yaml") { policyPath = dir + "/policy.yaml" }
+    }
+    var known = m.classes
+    known.append("anomaly")
+    let p = try policyPath.map { try Policy.load(path: $0, knownClasses: known) } ?? Policy()
+    return (m, p)
+}
