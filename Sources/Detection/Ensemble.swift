@@ -74,11 +74,15 @@ public struct EnsembleModel: Sendable {
     public static let cnnSection = "cnn.int8", lstmSection = "lstm.int8"
     public static let cnnFloatSection = "cnn.float", lstmFloatSection = "lstm.float"
     public static let classesSection = "classes"
+    public static let classifierNormSection = "norm.classifier"
 
     public var classes: [String]
     public var statFeatures: [String]
     public var featureIndices: [Int]
     public var novelty: NoveltyModel
+    /// Normalisation of the statistics fed to the classifiers. Fixed at
+    /// training: `baseline` re-fits the novelty side only.
+    public var classifierNormaliser: Normaliser
     public var cnn: CNNInt8Model
     public var lstm: LSTMInt8Model
     public var cnnFloat: CNNModel?
@@ -100,6 +104,7 @@ public struct EnsembleModel: Sendable {
         self.statFeatures = statFeatures
         self.featureIndices = ModelInput.indices(of: statFeatures) ?? []
         self.novelty = novelty
+        self.classifierNormaliser = novelty.normaliser
         self.cnn = cnn; self.lstm = lstm; self.cnnFloat = cnnFloat; self.lstmFloat = lstmFloat
         self.weights = weights; self.threshold = threshold; self.targetFPR = targetFPR; self.meta = meta
     }
@@ -108,6 +113,7 @@ public struct EnsembleModel: Sendable {
         b.setSchema(statFeatures)
         b.setMeta(meta)
         novelty.store(in: &b)
+        b.sections[Self.classifierNormSection] = classifierNormaliser.encode()
         b.sections[Self.cnnSection] = cnn.encode()
         b.sections[Self.lstmSection] = lstm.encode()
         if let cnnFloat { b.sections[Self.cnnFloatSection] = cnnFloat.encode() }
@@ -163,6 +169,12 @@ public struct EnsembleModel: Sendable {
                   threshold: Float(e[4]), targetFPR: e[5], meta: try b.meta)
         statClip = Float(e[6])
         featureIndices = idx
+        if let bytes = b.sections[Self.classifierNormSection] {
+            classifierNormaliser = try Normaliser(decoding: bytes, section: Self.classifierNormSection)
+            guard classifierNormaliser.dim == schema.count else {
+                throw .malformed(path: b.sourcePath, offset: 0, reason: "classifier normaliser has \(classifierNormaliser.dim) columns, schema \(schema.count)")
+            }
+        }
     }
 
     /// Combines per-model scores (NaN-safe: an absent model's weight is dropped).
@@ -242,7 +254,7 @@ public final class EnsembleScorer {
         // Classifier inputs: normalised, clipped statistics and the encoded sequence.
         for i in 0..<(n * d) { statsNorm[i] = stats[i] }
         statsNorm.withUnsafeMutableBufferPointer { p in
-            model.novelty.normaliser.apply(batch: UnsafeMutableBufferPointer(rebasing: p[0..<(n * d)]), rows: n)
+            model.classifierNormaliser.apply(batch: UnsafeMutableBufferPointer(rebasing: p[0..<(n * d)]), rows: n)
         }
         let clip = model.statClip
         for i in 0..<(n * d) { statsNorm[i] = max(-clip, min(clip, statsNorm[i])) }
@@ -310,7 +322,7 @@ public final class EnsembleScorer {
         for r in 1..<rows {
             let f = r - 1
             if f < d {
-                stats[r * d + f] = Float(model.novelty.normaliser.invert(0, column: f))
+                stats[r * d + f] = Float(model.classifierNormaliser.invert(0, column: f))
             } else {
                 // Remove packet p: shift the later packets left.
                 let p = f - d
