@@ -47,7 +47,7 @@ let package = Package(
         // Benchmarks: packet rates against a bare libpcap read loop, and
         // allocations counted by the malloc interposer (LD_PRELOADed).
         .executableTarget(name: "flowsentry-bench", dependencies: [
-            "Sensor", "Capture", "Decoding", "Flows", "Alerts",
+            "Sensor", "Capture", "Decoding", "Flows", "Alerts", "Detection",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

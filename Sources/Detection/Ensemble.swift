@@ -196,6 +196,10 @@ public final class EnsembleScorer {
     let novelty: NoveltyScorer
     let cnnScratch = CNNInt8Scratch()
     let lstmScratch = LSTMInt8Scratch()
+    let cnnFloatScratch = CNNScratch()
+    let lstmFloatScratch = LSTMScratch()
+    /// Score with the float classifiers instead of int8 (checks and benchmarks).
+    public var useFloat = false
     let encoder: SequenceEncoder
     var raw: [Float]
     var encoded: [Float]
@@ -207,6 +211,9 @@ public final class EnsembleScorer {
     var nov = NoveltyScores()
 
     public init(model: EnsembleModel, maxBatch: Int = 256) {
+        // One scorer uses one core: OpenBLAS's own threads only add
+        // scheduling overhead next to the capture threads.
+        BLASRuntime.setThreadCount(1)
         self.model = model
         self.maxBatch = maxBatch
         novelty = model.novelty.makeScorer(maxBatch: maxBatch)
@@ -249,8 +256,11 @@ public final class EnsembleScorer {
     func scoreInputs(n: Int, into out: inout [Verdict]) {
         let d = model.statFeatures.count
         let k = model.classes.count
-        // Novelty on the raw statistics (the scorer normalises).
-        novelty.score(batch: stats, rows: n, into: &nov)
+        // Novelty on the raw statistics (the scorer normalises). When the
+        // novelty models carry no weight, they are only run for the flows
+        // that turn out suspicious (their scores are still reported).
+        let noveltyWeighted = model.weights.count >= 4 && (model.weights[2] > 0 || model.weights[3] > 0)
+        if noveltyWeighted { novelty.score(batch: stats, rows: n, into: &nov) } else { nov = NoveltyScores() }
         // Classifier inputs: normalised, clipped statistics and the encoded sequence.
         for i in 0..<(n * d) { statsNorm[i] = stats[i] }
         statsNorm.withUnsafeMutableBufferPointer { p in
@@ -272,12 +282,19 @@ public final class EnsembleScorer {
                     let batch = NNBatch(sequences: UnsafeBufferPointer(rebasing: e[0..<(n * PacketSequence.length * SequenceEncoder.channels)]),
                                         lengths: UnsafeBufferPointer(rebasing: l[0..<n]),
                                         stats: UnsafeBufferPointer(rebasing: s[0..<(n * d)]), count: n)
-                    pCNN.withUnsafeMutableBufferPointer { model.cnn.predictProba(batch, scratch: cnnScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
-                    pLSTM.withUnsafeMutableBufferPointer { model.lstm.predictProba(batch, scratch: lstmScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                    if useFloat, let cf = model.cnnFloat, let lf = model.lstmFloat {
+                        pCNN.withUnsafeMutableBufferPointer { cf.predictProba(batch, scratch: cnnFloatScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                        pLSTM.withUnsafeMutableBufferPointer { lf.predictProba(batch, scratch: lstmFloatScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                    } else {
+                        pCNN.withUnsafeMutableBufferPointer { model.cnn.predictProba(batch, scratch: cnnScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                        pLSTM.withUnsafeMutableBufferPointer { model.lstm.predictProba(batch, scratch: lstmScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                    }
                 }
             }
         }
         let b = model.benignIndex
+        let first = out.count
+        defer { if !noveltyWeighted { fillNovelty(for: &out, from: first, n: n, d: d) } }
         for i in 0..<n {
             let c = 1 - pCNN[i * k + b], l = 1 - pLSTM[i * k + b]
             let lof = i < nov.lof.count ? nov.lof[i] : .nan
@@ -297,6 +314,21 @@ public final class EnsembleScorer {
             if cls == b && s >= model.threshold { name = "anomaly"; cls = -1 }
             out.append(Verdict(classIndex: cls, className: name, score: s, threshold: model.threshold,
                                cnn: c, lstm: l, lof: lof, ocsvm: oc))
+        }
+    }
+
+    /// Runs the novelty models on the suspicious verdicts `out[first..<first+n]` only.
+    private func fillNovelty(for out: inout [Verdict], from first: Int, n: Int, d: Int) {
+        var rows: [Int] = []
+        for i in 0..<n where out[first + i].isSuspicious { rows.append(i) }
+        guard !rows.isEmpty else { return }
+        var sub = [Float](repeating: 0, count: rows.count * d)
+        for (j, i) in rows.enumerated() { for c in 0..<d { sub[j * d + c] = stats[i * d + c] } }
+        var s = NoveltyScores()
+        novelty.score(batch: sub, rows: rows.count, into: &s)
+        for (j, i) in rows.enumerated() {
+            if j < s.lof.count { out[first + i].lof = s.lof[j] }
+            if j < s.ocsvm.count { out[first + i].ocsvm = s.ocsvm[j] }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Detection
 import Flows
 import MallocInterposerSwift
 import Sensor
@@ -28,6 +29,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: "Also measure scoring with this model bundle: ensemble flows/s (int8 vs float, batch 1 and 256) and end-to-alert latency at 10,000 flows/s.")
+    var model: String?
+
     func run() throws {
         let preloadName = "libMallocInterposerSwift.so"
         if getenv("FLOWSENTRY_BENCH_PRELOADED") == nil {
@@ -45,6 +49,10 @@ struct BenchCommand: ParsableCommand {
             FileHandleErr.write("flowsentry-bench: \(lib) not found; allocations will not be counted\n")
         }
         MallocInterposerSwift.initialize()
+        if let model {
+            try scoringBench(model)
+            return
+        }
 
         var config = FlowTableConfig()
         config.maxFlows = maxFlows
@@ -90,6 +98,19 @@ struct BenchCommand: ParsableCommand {
             print("allocations in the whole spine: \(mallocs) (\(mallocBytes) bytes) = \(perPacket) per packet")
             print("flow state per active flow: \(slotBytes) bytes (+1024 for a payload histogram while payload entropy is measured)")
         }
+    }
+
+    func scoringBench(_ path: String) throws {
+        let m = try EnsembleModel.load(path: path)
+        let recs = ScoringBench.records(capture, limit: 20_000)
+        print("scoring \(recs.count) flow records of \(capture) with \(m.meta.modelVersion), one core")
+        for (batch, float) in [(256, false), (256, true), (1, false), (1, true)] {
+            let t = ScoringBench.throughput(model: m, records: recs, batch: batch, float: float)
+            print("  ensemble, \(t.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(Int(t.flowsPerSecond)).leftPad(9)) flows/s")
+        }
+        let l = ScoringBench.latency(model: m, records: recs, rate: 10_000, seconds: 3)
+        let ms = { (x: Double) in String(Int((x * 1e6).rounded())) + " µs" }
+        print("  flow end → record and alert written, at 10,000 flows/s over \(l.flows) flows: p50 \(ms(l.p50)), p99 \(ms(l.p99)), max \(ms(l.max))")
     }
 
     func ratio(_ s: SpineBench.Stage, _ base: SpineBench.Stage) -> String {
