@@ -141,7 +141,7 @@ def run_sensor(capture: str, bin_path: str, extra: list[str] | None = None) -> l
     """Run ``flowsentry replay`` and return its flow records."""
     with tempfile.TemporaryDirectory() as td:
         out = os.path.join(td, "flows.json")
-        cmd = [bin_path, "replay", capture, "--flows", out] + list(extra or [])
+        cmd = [bin_path, "replay", "--no-score", capture, "--flows", out] + list(extra or [])
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if p.returncode != 0:
             raise ToolError(f"flowsentry exited {p.returncode}: {p.stderr.strip()[-500:]}")

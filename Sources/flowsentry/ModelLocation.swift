@@ -7,8 +7,12 @@ import Foundation
 /// installed locations.
 func defaultRulesDirectories() -> [String] {
     var dirs = ["rules"]
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    dirs.append(exe.deletingLastPathComponent().appendingPathComponent("../../rules").standardized.path)
+    // A checkout's rules/ above the executable (.build/<triple>/release/flowsentry).
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<4 {
+        dir = dir.deletingLastPathComponent()
+        dirs.append(dir.appendingPathComponent("rules").path)
+    }
     dirs += ["/etc/flowsentry/rules", "/usr/local/share/flowsentry/rules"]
     return dirs
 }
