@@ -39,7 +39,7 @@ def test_unsupported_link_type_is_refused(name, flowsentry_bin):
     p = PUBLIC_DIR / name
     if not p.exists():
         pytest.skip("public captures absent")
-    proc = subprocess.run([flowsentry_bin, "replay", str(p), "--flows", "/dev/null"],
+    proc = subprocess.run([flowsentry_bin, "replay", "--no-score", str(p), "--flows", "/dev/null"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "unsupported link type" in proc.stderr
