@@ -143,10 +143,13 @@ public final class HostContextTable: Sendable {
                 break
             }
         }
-        s.entries[victim] = HostEntry()
+        // Reset in place: stale buckets are recognised by their epoch, so
+        // only the epochs need clearing, not the sketches.
         s.entries[victim].used = true
         s.entries[victim].address = a
         s.entries[victim].lastEpoch = epoch
+        s.entries[victim].halfOpen = 0
+        for k in 0..<8 { s.entries[victim].buckets[k].epoch = -1 }
         return victim
     }
 

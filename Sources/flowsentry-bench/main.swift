@@ -86,7 +86,7 @@ struct BenchCommand: ParsableCommand {
         let stages = [read, decode, spine, spineJSON]
         if json {
             var out = "{\"capture\":\"\(capture)\",\"packets\":\(read.packets),\"stages\":["
-            out += stages.map { "{\"name\":\"\($0.name)\",\"packets_per_s\":\(Int($0.packetsPerSecond)),\"ratio_to_read_loop\":\(ratio($0, read))}" }.joined(separator: ",")
+            out += stages.map { "{\"name\":\"\($0.name)\",\"packets_per_s\":\(Int($0.packetsPerSecond)),\"ratio_to_read_loop\":\(read.packetsPerSecond > 0 ? $0.packetsPerSecond / read.packetsPerSecond : 0)}" }.joined(separator: ",")
             out += "],\"allocations\":\(mallocs),\"allocation_bytes\":\(mallocBytes),\"allocations_per_packet\":\(perPacket),\"bytes_per_flow_slot\":\(slotBytes)}"
             print(out)
         } else {
