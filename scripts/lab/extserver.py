@@ -23,8 +23,11 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
     def do_GET(self):
+        if self.path.startswith("/blob/"):
+            self._send(min(int(self.path.split("/")[2]), 5_000_000), "application/octet-stream")
+            return
         r = random.Random(self.path)
-        self._send(int(r.lognormvariate(8.5, 1.2)) % 400000 + 200, "text/html")
+        self._send(min(int(r.lognormvariate(7.8, 1.1)) + 200, 100_000), "text/html")
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0") or 0)
         if n:
@@ -36,12 +39,14 @@ class H(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=443)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("0.0.0.0", a.port), H)
+    srv = ThreadingHTTPServer((a.bind, a.port), H)
     srv.daemon_threads = True
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if a.cert:  # without a certificate: plain HTTP (the DNS tunnel's far end)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.serve_forever()

