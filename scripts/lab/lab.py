@@ -179,7 +179,7 @@ class Lab:
             self.pages.append(p)
         for i in range(120):
             kind = rng.choice(["css", "js", "png", "jpg", "json"])
-            n = min(int(rng.lognormvariate(7.6, 1.2)) + 100, 100_000)
+            n = min(int(rng.lognormvariate(7.3, 1.1)) + 100, 60_000)
             p = f"/static/o{i}.{kind}"
             with open(w + "/www" + p, "wb") as f:
                 if kind in ("png", "jpg"):
@@ -343,7 +343,7 @@ xferlog_enable=NO
     def bg_action(self, h, rng):
         a, s = self.addr, self.scale
         k = rng.choices(["web", "tls", "ext", "bulk", "dns", "ssh", "scp", "iperf", "ntp", "ftp", "poll", "idle"],
-                        weights=[3, 1, 1, 0.5, 2, 1, 0.7, 0.7, 1, 0.5, 0.5, 2], k=1)[0]
+                        weights=[3, 1, 0.8, 0.3, 2.5, 1, 0.6, 0.5, 1, 0.5, 0.5, 2], k=1)[0]
         ua = rng.choice(["Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
                          "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/119.0",
                          "curl/7.88.1"])
@@ -351,9 +351,9 @@ xferlog_enable=NO
             host = "www.lab.test" if rng.random() < 0.7 else "intranet"
             scheme = "https" if k == "tls" or rng.random() < 0.3 else "http"
             cmds = []
-            for _ in range(rng.randint(1, 4)):
+            for _ in range(rng.randint(1, 3)):
                 page = rng.choice(self.pages)
-                objs = rng.sample(self.objects, rng.randint(0, 10))
+                objs = rng.sample(self.objects, rng.randint(0, 6))
                 urls = " ".join(f"{scheme}://{host}{u}" for u in [page] + objs)
                 ka = "" if rng.random() < 0.6 else "-H 'Connection: close'"
                 par = "--parallel --parallel-max 4" if rng.random() < 0.3 else ""
@@ -576,8 +576,8 @@ xferlog_enable=NO
                 tmo = 60 * s
             elif kind == "http-flood-wrk":
                 rec["tool"] = "wrk"
-                c = (f"WRK_DELAY_MS={max(2, int(rng.randint(30, 80) / s))} wrk -t 2 -c {rng.randint(8, 20)} "
-                     f"-d {int(rng.randint(2, 4) * min(s, 10))}s -s {HERE}/wrk-delay.lua http://{a[v]}{obj}")
+                c = (f"WRK_DELAY_MS={max(2, int(rng.randint(40, 100) / s))} wrk -t 2 -c {rng.randint(8, 20)} "
+                     f"-d {int(rng.randint(2, 3) * min(s, 10))}s -s {HERE}/wrk-delay.lua http://{a[v]}{obj}")
                 tmo = 10 + 5 * s
             elif kind == "slowloris":
                 rec["tool"] = "slowhttptest"
@@ -614,7 +614,8 @@ xferlog_enable=NO
                 url, t, tmo = f"http-get://{a[v]}/admin/", rng.randint(4, 16), 40 * s
             wl = f"{self.work}/wl-{rng.randrange(1 << 30)}.txt"
             open(wl, "w").write("\n".join(words) + "\n")
-            c = f"hydra -I -q -l {u} -P {wl} -t {t} {'-f' if rng.random() < 0.5 else ''} {url}"
+            hd = f"{self.work}/hydra-{rng.randrange(1 << 30)}"  # own cwd: no shared hydra.restore
+            c = f"mkdir -p {hd} && cd {hd} && hydra -I -q -l {u} -P {wl} -t {t} {'-f' if rng.random() < 0.5 else ''} {url}"
             rec["victims"] = [a[v]]
             rule([v], {6})
             cmds = [(at, c, tmo)]
@@ -764,7 +765,7 @@ def mixed_plan(name, seed):
     att = [r.choice(SCAN), r.choice(DOS), r.choice(BRUTE), "webattack", "dns-tunnel", "c2"]
     if r.random() < 0.5:
         att.append(r.choice(SCAN + DOS))
-    return {"duration": 80, "workers": 4, "attacks": att}
+    return {"duration": 70, "workers": 4, "attacks": att}
 
 
 def cleanup_namespaces():
