@@ -808,7 +808,7 @@ def main():
     plans["demo"] = {"duration": 30, "workers": 2, "attacks": ["nmap-syn", "c2", "hydra-ssh"]}
     # benchmark capture (not made by default): benign background with every attack,
     # meant for --scale N --out lab-out
-    plans["bench"] = {"duration": 60, "workers": 6, "attacks": SCAN + DOS + BRUTE + ["webattack", "dns-tunnel", "c2"]}
+    plans["bench"] = {"duration": 60, "workers": 4, "attacks": SCAN + DOS + BRUTE + ["webattack", "dns-tunnel", "c2"]}
     if args.attacks:
         plans["probe"] = {"duration": 10, "workers": 1, "sequential": True, "attacks": args.attacks.split(",")}
         args.only = "probe"
