@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# FlowSentry traffic lab: rebuild every capture from scratch.
+#   sudo scripts/lab/run.sh                      # all captures into captures/
+#   sudo scripts/lab/run.sh --scale 30 --only mixed-1 --prefix bench- --out lab-out
+# Installs the tools it needs (Debian apt), runs scripts/lab/lab.py, and always
+# removes the lab's network namespaces at the end, also when a step fails.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here/../.."
+
+if [ "$(id -u)" != 0 ]; then echo "run as root (network namespaces)" >&2; exit 1; fi
+
+pkgs=(iproute2 ethtool tcpdump tshark nginx dnsmasq openssh-server openssh-client sshpass
+      iperf3 nmap masscan hping3 hydra slowhttptest apache2-utils wrk iodine vsftpd chrony
+      ntpdate openssl curl dnsutils python3)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cleanup() { python3 "$here/lab.py" --cleanup || true; }
+trap cleanup EXIT INT TERM HUP
+start=$(date +%s)
+python3 "$here/lab.py" "$@"
+echo "lab took $(( $(date +%s) - start ))s"
