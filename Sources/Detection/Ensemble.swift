@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Features
 
 /// The model inputs of one flow, taken from its finished features: the
@@ -335,7 +338,7 @@ public final class EnsembleScorer {
     /// Explains a verdict: the five statistics or packet positions whose
     /// replacement by a typical benign value (the normaliser's median; a
     /// dropped packet) changes the combined score most, with the signed
-    /// change (positive: the feature raised the score).
+    /// change in log-odds (positive: the feature raised the score).
     public func explain(features v: FeatureVector, sequence s: PacketSequence, top: Int = 5) -> [Verdict.Contribution] {
         let d = model.statFeatures.count
         let perturb = min(maxBatch - 1, d + Int(s.count))
@@ -367,11 +370,17 @@ public final class EnsembleScorer {
         }
         var vs: [Verdict] = []
         scoreInputs(n: rows, into: &vs)
-        let full = vs[0].score
+        // Contributions in log-odds, so they stay informative when the
+        // score itself is saturated near 1.
+        func logit(_ p: Float) -> Float {
+            let q = min(max(p, 1e-7), 1 - 1e-7)
+            return log(q / (1 - q))
+        }
+        let full = logit(vs[0].score)
         var contributions: [Verdict.Contribution] = []
         for r in 1..<rows {
             let f = r - 1
-            let delta = full - vs[r].score
+            let delta = full - logit(vs[r].score)
             if f < d {
                 contributions.append(.init(feature: model.statFeatures[f], value: Double(base[f]), contribution: delta))
             } else {
