@@ -2,9 +2,9 @@ import Detection
 
 /// Re-fits the novelty side of a model on a site's own traffic (assumed
 /// benign): normaliser, LOF reference set, One-Class SVM and their
-/// calibration, then the alert threshold for the target false-positive
-/// rate on the site's held-out flows. The classifiers, their input
-/// normalisation and the combination weights are kept.
+/// calibration, then raises the alert threshold if needed so that at most
+/// the target false-positive rate of the site's held-out flows alert. The
+/// classifiers, their input normalisation and the combination weights are kept.
 public enum Baseline {
     public struct Report: Sendable {
         public var fitFlows = 0
@@ -45,7 +45,10 @@ public enum Baseline {
         after.scoreRaw(stats: cal, raw: calRaw, lengths: calLen, count: count - cut, into: &va)
         let scores = va.map(\.score).sorted()
         let allowed = Int((m.targetFPR * Double(scores.count)).rounded(.down))
-        m.threshold = max(config.minThreshold, scores[max(0, scores.count - 1 - allowed)].nextUp)
+        // A baseline only ever raises the threshold: it exists to keep the
+        // site's own false-positive rate at the target, never to trade the
+        // trained detection rate for sensitivity.
+        m.threshold = max(model.threshold, config.minThreshold, scores[max(0, scores.count - 1 - allowed)].nextUp)
         r.newThreshold = m.threshold
         var vc: [Verdict] = []
         EnsembleScorer(model: m).scoreRaw(stats: cal, raw: calRaw, lengths: calLen, count: count - cut, into: &vc)
