@@ -25,7 +25,7 @@ public struct SensorConfig: Sendable, Equatable {
 
     // outputs
     public var outputDirectory: String?
-    public var alerts: String? = "alerts.json"
+    public var alerts: String?
     public var flows: String?
     public var stats: String?
     public var fileMode: UInt32 = 0o640
@@ -92,7 +92,7 @@ public struct SensorConfig: Sendable, Equatable {
             SensorConfigError(file: nil, key: key, reason: reason)
         }
         guard let i = interface, !i.isEmpty else {
-            throw bad("interface", "no capture interface: give --interface IF or capture.interface in the config")
+            throw bad("interface", "missing: give --interface IF or capture.interface in the config")
         }
         if bpfFilter != nil && bpfFilterFile != nil {
             throw bad("filter", "give a BPF filter either inline (--filter, capture.bpf_filter) or from a file (--filter-file, capture.bpf_filter_file), not both")
