@@ -43,6 +43,12 @@ public final class SignalWatcher: @unchecked Sendable {
             sigemptyset(&sa.sa_mask)
             sigaction(s, &sa, nil)
         }
+        // A parent may have left these blocked (the mask survives exec):
+        // unblock them here; threads started later inherit this mask.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in Self.watched { sigaddset(&set, s) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         let rfd = readFD
         let stopRef = stopFlag
         thread = spawnThread(name: "fs-signals") {

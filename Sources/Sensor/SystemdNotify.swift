@@ -4,7 +4,9 @@ import Glibc
 
 /// sd_notify without libsystemd: one datagram per message to the AF_UNIX
 /// socket named by `$NOTIFY_SOCKET` (a leading '@' means the abstract
-/// namespace). Does nothing when the variable is unset.
+/// namespace). Does nothing when the variable is unset. Never blocks
+/// (MSG_DONTWAIT): if the receiver's queue is full the message is dropped
+/// rather than stalling the output thread that sends watchdog pings.
 public struct SystemdNotify: Sendable {
     public let socketPath: String?
     /// Half of `$WATCHDOG_USEC` in seconds, when the watchdog is on for this process.
@@ -49,7 +51,7 @@ public struct SystemdNotify: Sendable {
         var msg = Array(state.utf8)
         let n = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                msg.withUnsafeMutableBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, len) }
+                msg.withUnsafeMutableBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, len) }
             }
         }
         return n == msg.count

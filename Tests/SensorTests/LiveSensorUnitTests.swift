@@ -118,6 +118,22 @@ import Testing
             #expect(got > 0 && String(decoding: buf[0..<max(0, got)], as: UTF8.self) == "READY=1")
         }
         #expect(!SystemdNotify(socketPath: nil).send("READY=1"))
+        // A receiver that never reads must not block the sender (its queue fills, messages are dropped).
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fs-notify-full-\(getpid())").path
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd); unlink(path) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let len = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + path.utf8.count + 1)
+        #expect(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } } == 0)
+        let n = SystemdNotify(socketPath: path)
+        let t0 = Date()
+        var failures = 0
+        for _ in 0..<2000 where !n.send("WATCHDOG=1") { failures += 1 }
+        #expect(failures > 0)
+        #expect(Date().timeIntervalSince(t0) < 5)
         #expect(SystemdNotify(socketPath: nil, watchdogUsec: 0).watchdogInterval == nil)
     }
 }
