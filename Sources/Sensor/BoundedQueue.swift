@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A bounded multi-producer, single-consumer queue (mutex + condition
+/// variable). Producers never block: what does not fit is dropped and
+/// counted in `overflow`. The consumer takes everything at once.
+public final class BoundedQueue<Element>: @unchecked Sendable {
+    public let capacity: Int
+    private var items: [Element] = []
+    private var dropped: UInt64 = 0
+    private var closed = false
+    private var wakeups = 0
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "queue capacity must be positive")
+        self.capacity = capacity
+        items.reserveCapacity(min(capacity, 4096))
+        pthread_mutex_init(mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        cond.deallocate()
+    }
+
+    @inline(__always) private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    /// Adds one element; false (and counted) if the queue is full or closed.
+    @discardableResult
+    public func push(_ e: Element) -> Bool {
+        let ok = locked { () -> Bool in
+            if closed || items.count >= capacity { dropped &+= 1; return false }
+            items.append(e)
+            return true
+        }
+        if ok { pthread_cond_signal(cond) }
+        return ok
+    }
+
+    /// Moves as many of `elements` as fit (in order) and empties the array;
+    /// returns how many were dropped.
+    @discardableResult
+    public func push(contentsOf elements: inout [Element]) -> Int {
+        if elements.isEmpty { return 0 }
+        let lost = locked { () -> Int in
+            let room = closed ? 0 : max(0, capacity - items.count)
+            let take = min(room, elements.count)
+            if take == elements.count { items.append(contentsOf: elements) } else { items.append(contentsOf: elements[0..<take]) }
+            let lost = elements.count - take
+            dropped &+= UInt64(lost)
+            return lost
+        }
+        elements.removeAll(keepingCapacity: true)
+        pthread_cond_signal(cond)
+        return lost
+    }
+
+    /// Waits up to `timeout` seconds for elements (or a `wake()`), then moves
+    /// all of them into `out` (appending). Returns the number taken.
+    @discardableResult
+    public func popAll(into out: inout [Element], timeout: Double) -> Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if items.isEmpty && wakeups == 0 && !closed && timeout > 0 {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let ns = Int(ts.tv_nsec) + Int(timeout * 1e9)
+            ts.tv_sec += ns / 1_000_000_000
+            ts.tv_nsec = ns % 1_000_000_000
+            while items.isEmpty && wakeups == 0 && !closed {
+                if pthread_cond_timedwait(cond, mutex, &ts) == ETIMEDOUT { break }
+            }
+        }
+        wakeups = 0
+        let n = items.count
+        if n > 0 {
+            if out.isEmpty { swap(&out, &items) } else { out.append(contentsOf: items); items.removeAll(keepingCapacity: true) }
+        }
+        return n
+    }
+
+    /// Makes a waiting `popAll` return now (e.g. to act on a request).
+    public func wake() {
+        locked { wakeups += 1 }
+        pthread_cond_signal(cond)
+    }
+
+    /// Refuses further elements (they count as overflow) and wakes the consumer.
+    public func close() {
+        locked { closed = true }
+        pthread_cond_broadcast(cond)
+    }
+
+    public var depth: Int { locked { items.count } }
+    public var overflow: UInt64 { locked { dropped } }
+}

@@ -1,0 +1,449 @@
+import Alerts
+import Capture
+import Decoding
+import Flows
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// libpcap's filter compiler is not thread-safe: every open (and the BPF
+/// compile inside it) happens under this lock, one handle after another.
+let pcapOpenLock = Mutex<Int>(0)
+
+/// What one capture worker publishes (about once a second) for stats.
+struct WorkerCounters: Sendable {
+    var packets: UInt64 = 0
+    var decoded: UInt64 = 0
+    var bytes: UInt64 = 0
+    var anomalies = AnomalyCounters()
+    var kernel = CaptureStats()
+    var reopens: UInt64 = 0
+}
+
+final class WorkerSlot: Sendable {
+    let value = Mutex(WorkerCounters())
+}
+
+/// The live sensor: N capture threads feeding one shared `FlowTable`, a
+/// bounded queue of ended flow records, and one output thread that formats
+/// and writes them, expires idle flows on the wall clock, writes stats
+/// records and pings the systemd watchdog.
+///
+/// ```
+/// worker 0: LiveCapture → decode → table.process ─┐
+/// worker 1: LiveCapture → decode → table.process ─┼→ BoundedQueue<FlowRecord> → output thread → onRecords → files
+///                                  table.expire(now: wall clock) every 0.5 s ──┘ (output thread)
+/// ```
+///
+/// Use: `init` (validates, opens the log files) → set `onRecords` /
+/// `onReload` → `start()` (opens every capture handle, then READY=1) →
+/// `stop()` from any thread (or a signal) → `wait()`.
+public final class LiveSensor: @unchecked Sendable {
+    /// Called on the output thread with each batch of ended flow records.
+    /// The default writes EVE flow records to `outputs.flows`. Scoring and
+    /// alerts plug in here (write alerts to `outputs.alerts`).
+    public typealias RecordHandler = (inout [FlowRecord], inout JSONBuffer, OutputFiles) -> Void
+
+    public let config: SensorConfig
+    public let interface: String
+    public let filter: String?
+    public let table: FlowTable
+    public let queue: BoundedQueue<FlowRecord>
+    public let outputs: OutputFiles
+    public let notify: SystemdNotify
+    public let log: @Sendable (String) -> Void
+    public let eveContext: EveContext
+
+    /// Set before `start()`.
+    public var onRecords: RecordHandler
+    /// Called on the output thread for SIGUSR2 (between RELOADING=1 and READY=1).
+    public var onReload: (() -> Void)?
+    /// Test hook: every decoded packet with the index of the worker that read it.
+    public var onPacket: (@Sendable (Int, DecodedPacket) -> Void)?
+    /// Seconds between wall-clock expiry sweeps.
+    public var expireInterval: Double = 0.5
+    /// Seconds between attempts to reopen a vanished/down interface.
+    public var reopenInterval: Double = 0.5
+
+    private let stopping = Atomic<Bool>(false)
+    private let captureDone = Atomic<Bool>(false)
+    private let reopenRequested = Atomic<Bool>(false)
+    private let reloadRequested = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let handles: Mutex<[LiveCapture?]>
+    private let counters: [WorkerSlot]
+    private var threads: [pthread_t] = []
+    private var outputThread: pthread_t?
+    private var startMono: Double = 0
+    private let lifecycle = Mutex<Int>(0)  // 0 new, 1 started, 2 waited
+    private let finalStats = Mutex<SensorStats?>(nil)
+
+    public static let stderrLog: @Sendable (String) -> Void = { msg in
+        var s = msg.hasSuffix("\n") ? msg : msg + "\n"
+        s.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+    }
+
+    /// Validates `config`, reads the filter file, opens the log files
+    /// (append, never truncated) and allocates the flow table.
+    public init(config: SensorConfig, notify: SystemdNotify = SystemdNotify(socketPath: nil),
+                log: @escaping @Sendable (String) -> Void = LiveSensor.stderrLog) throws(SensorConfigError) {
+        try config.validate()
+        self.config = config
+        self.interface = config.interface!
+        self.filter = try config.resolvedFilter()
+        self.notify = notify
+        self.log = log
+        do {
+            outputs = try OutputFiles(alerts: config.outputPath(config.alerts), flows: config.outputPath(config.flows),
+                                      stats: config.outputPath(config.stats), mode: config.fileMode, log: log)
+        } catch {
+            throw SensorConfigError(file: nil, key: nil, reason: error.description)
+        }
+        table = FlowTable(config: config.tableConfig)
+        queue = BoundedQueue(capacity: config.queueCapacity)
+        handles = Mutex(Array(repeating: nil, count: config.workers))
+        counters = (0..<config.workers).map { _ in WorkerSlot() }
+        var ctx = EveContext()
+        ctx.host = config.sensorName
+        ctx.inIface = config.interface
+        ctx.communityIDSeed = config.communityIDSeed
+        ctx.includeSequence = config.includeSequence
+        eveContext = ctx
+        onRecords = LiveSensor.flowRecordWriter(context: ctx)
+    }
+
+    /// The default output stage: every record as an EVE flow event to `outputs.flows`.
+    public static func flowRecordWriter(context: EveContext) -> RecordHandler {
+        let formatter = EveFlowFormatter(context: context)
+        return { records, json, out in
+            guard let flows = out.flows else { return }
+            json.reset()
+            for r in records { formatter.append(r, into: &json) }
+            out.write(flows, json.bytes, records: records.count)
+        }
+    }
+
+    var captureOptions: LiveCaptureOptions {
+        var o = LiveCaptureOptions()
+        o.snaplen = Int32(config.snaplen)
+        o.promiscuous = config.promiscuous
+        o.timeoutMs = Int32(config.timeoutMs)
+        o.bufferSize = Int32(config.bufferMB) << 20
+        o.filter = filter
+        if config.workers > 1 { o.fanout = (UInt16(config.fanoutGroup), .hash) }
+        return o
+    }
+
+    func openHandle() throws(LiveCaptureError) -> LiveCapture {
+        let opts = captureOptions
+        let iface = interface
+        return try pcapOpenLock.withLock { _ throws(LiveCaptureError) -> LiveCapture in
+            try LiveCapture(interface: iface, options: opts)
+        }
+    }
+
+    /// Opens every capture handle (one after another; joined to one fanout
+    /// group when workers > 1), starts the threads, then sends READY=1.
+    /// Errors opening the interface at start are returned, not retried.
+    public func start() throws(LiveCaptureError) {
+        let first = lifecycle.withLock { s -> Bool in
+            if s != 0 { return false }
+            s = 1
+            return true
+        }
+        precondition(first, "LiveSensor.start() called twice")
+        startMono = monotonicSeconds()
+        if config.warnOffloads, let o = try? InterfaceInfo.offloads(interface: interface),
+           let w = o.warning(interface: interface) {
+            log("flowsentry: warning: \(w)")
+        }
+        var opened: [LiveCapture] = []
+        for _ in 0..<config.workers {
+            let c = try openHandle()
+            for w in c.warnings { log("flowsentry: \(w)") }
+            opened.append(c)
+        }
+        handles.withLock { h in for (i, c) in opened.enumerated() { h[i] = c } }
+        nonisolated(unsafe) let me = self
+        outputThread = spawnThread(name: "fs-output") { me.outputLoop() }
+        for (i, c) in opened.enumerated() {
+            nonisolated(unsafe) let cap = c
+            threads.append(spawnThread(name: "fs-capture-\(i)") { me.workerLoop(index: i, initial: cap) })
+        }
+        var msg = "flowsentry: capturing on \(interface) (\(opened[0].linkTypeName)) with \(config.workers) worker"
+        msg += config.workers == 1 ? "" : "s in fanout group \(config.fanoutGroup) (hash, defrag)"
+        if let f = filter { msg += ", filter '\(f)'" }
+        log(msg)
+        notify.send("READY=1\nSTATUS=capturing on \(interface)")
+    }
+
+    /// Asks the sensor to stop: capture ends (breakLoop on every handle), the
+    /// output thread writes every open flow with reason `shutdown`, flushes
+    /// and fsyncs. Safe from any thread; idempotent. Returns immediately.
+    public func stop() {
+        if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }
+        notify.send("STOPPING=1")
+        handles.withLock { h in for c in h { c?.breakLoop() } }
+        queue.wake()
+    }
+
+    public var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    /// True once `wait()` has everything written.
+    public var isFinished: Bool { finished.load(ordering: .acquiring) }
+
+    /// Reopens every log file by name (after rename rotation), on the output thread.
+    public func reopenLogs() {
+        reopenRequested.store(true, ordering: .releasing)
+        queue.wake()
+    }
+
+    /// Runs `onReload` on the output thread (SIGUSR2).
+    public func requestReload() {
+        reloadRequested.store(true, ordering: .releasing)
+        queue.wake()
+    }
+
+    /// Waits for the threads to end after `stop()` and returns the final stats.
+    @discardableResult
+    public func wait() -> SensorStats {
+        for t in threads { pthread_join(t, nil) }
+        threads = []
+        captureDone.store(true, ordering: .releasing)
+        queue.wake()
+        if let t = outputThread { pthread_join(t, nil); outputThread = nil }
+        handles.withLock { h in for i in h.indices { h[i] = nil } }
+        finished.store(true, ordering: .releasing)
+        return finalStats.withLock { $0 } ?? snapshot()
+    }
+
+    /// Current counters (any thread). Kernel counters are as of the last
+    /// per-second poll of each handle.
+    public func snapshot() -> SensorStats {
+        var s = SensorStats()
+        s.uptimeSeconds = startMono == 0 ? 0 : monotonicSeconds() - startMono
+        for c in counters {
+            let w = c.value.withLock { $0 }
+            s.packets &+= w.packets
+            s.decoded &+= w.decoded
+            s.bytes &+= w.bytes
+            s.anomalies.merge(w.anomalies)
+            s.kernel.received &+= w.kernel.received
+            s.kernel.dropped &+= w.kernel.dropped
+            s.kernel.ifDropped &+= w.kernel.ifDropped
+            s.reopens &+= w.reopens
+        }
+        s.flowsActive = table.activeFlows
+        s.flows = table.counters
+        s.memcapBytes = UInt64(table.config.maxFlows) * UInt64(FlowTable.bytesPerFlowSlot)
+        s.queueDepth = queue.depth
+        s.queueCapacity = queue.capacity
+        s.queueOverflow = queue.overflow
+        s.recordsWritten = outputs.recordsWritten
+        s.writeErrors = outputs.writeErrors
+        return s
+    }
+
+    static func wallClockNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    // MARK: capture workers
+
+    private func workerLoop(index: Int, initial: LiveCapture) {
+        var cap: LiveCapture? = initial
+        var decoder = PacketDecoder(linkType: initial.linkType)
+        var packet = DecodedPacket()
+        var sink = FlowSink(reserve: 256)
+        var local = WorkerCounters()
+        var kernelBase = CaptureStats()
+        var kernelCur = CaptureStats()
+        var nextPublish = monotonicSeconds() + 1
+        var nextRetry = 0.0
+        var lastWarn = -Double.infinity
+        var downSince = 0.0
+        var sincePoll = 0
+        let hook = onPacket
+
+        func publish() {
+            local.kernel = CaptureStats(received: kernelBase.received &+ kernelCur.received,
+                                        dropped: kernelBase.dropped &+ kernelCur.dropped,
+                                        ifDropped: kernelBase.ifDropped &+ kernelCur.ifDropped)
+            let snap = local
+            counters[index].value.withLock { $0 = snap }
+        }
+
+        while !stopping.load(ordering: .relaxed) {
+            if let c = cap {
+                do {
+                    if let cp = try c.next() {
+                        local.packets &+= 1
+                        local.bytes &+= UInt64(cp.wireLength)
+                        if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
+                        if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
+                            local.decoded &+= 1
+                            hook?(index, packet)
+                            table.process(packet, bytes: cp.bytes, sink: &sink)
+                            if !sink.records.isEmpty { queue.push(contentsOf: &sink.records) }
+                        } else {
+                            local.anomalies.bump(packet.anomaly)
+                        }
+                        sincePoll &+= 1
+                        if sincePoll < 32 { continue }
+                    }
+                    sincePoll = 0
+                } catch {
+                    if stopping.load(ordering: .relaxed) { break }
+                    if let s = try? c.stats() { kernelCur = s }
+                    kernelBase = CaptureStats(received: kernelBase.received &+ kernelCur.received,
+                                              dropped: kernelBase.dropped &+ kernelCur.dropped,
+                                              ifDropped: kernelBase.ifDropped &+ kernelCur.ifDropped)
+                    kernelCur = CaptureStats()
+                    handles.withLock { $0[index] = nil }
+                    cap = nil
+                    let now = monotonicSeconds()
+                    downSince = now
+                    nextRetry = now + reopenInterval
+                    if index == 0 || !error.isInterfaceUnavailable {
+                        log("flowsentry: warning: worker \(index): \(error); retrying every \(formatFixed(reopenInterval, 1)) s, flow state kept")
+                    }
+                    lastWarn = now
+                    publish()
+                    continue
+                }
+            } else {
+                let now = monotonicSeconds()
+                if now < nextRetry {
+                    usleep(UInt32(min(50_000, max(1_000, (nextRetry - now) * 1e6))))
+                    continue
+                }
+                nextRetry = now + reopenInterval
+                do {
+                    let c = try openHandle()
+                    let registered = handles.withLock { h -> Bool in
+                        if stopping.load(ordering: .acquiring) { return false }
+                        h[index] = c
+                        return true
+                    }
+                    if !registered { break }
+                    cap = c
+                    decoder = PacketDecoder(linkType: c.linkType)
+                    local.reopens &+= 1
+                    if index == 0 || config.workers == 1 {
+                        log("flowsentry: \(interface): interface recovered after \(formatFixed(now - downSince, 1)) s (worker \(index) reopened)")
+                    }
+                } catch {
+                    if now - lastWarn >= 30 {
+                        lastWarn = now
+                        if index == 0 { log("flowsentry: warning: \(interface) still unavailable: \(error)") }
+                    }
+                }
+            }
+            let now = monotonicSeconds()
+            if now >= nextPublish {
+                nextPublish = now + 1
+                if let c = cap, let s = try? c.stats() { kernelCur = s }
+                publish()
+            }
+        }
+        if let c = cap, let s = try? c.stats() { kernelCur = s }
+        publish()
+        if !sink.records.isEmpty { queue.push(contentsOf: &sink.records) }
+    }
+
+    // MARK: output thread
+
+    private func outputLoop() {
+        var batch: [FlowRecord] = []
+        batch.reserveCapacity(4096)
+        var json = JSONBuffer(reserve: 1 << 18)
+        var sink = FlowSink(reserve: 1024)
+        let start = monotonicSeconds()
+        var nextExpire = start + expireInterval
+        var nextStats = start + config.statsInterval
+        var nextDropCheck = start + 1
+        var nextWatchdog = notify.watchdogInterval.map { start + $0 } ?? Double.infinity
+        var lastDrops: UInt64 = 0
+        var lastIfDrops: UInt64 = 0
+        var dropWarnAt = -Double.infinity
+        var unreportedDrops: UInt64 = 0
+        var lastOverflow: UInt64 = 0
+        var overflowWarnAt = -Double.infinity
+
+        func handle(_ records: inout [FlowRecord]) {
+            if records.isEmpty { return }
+            onRecords(&records, &json, outputs)
+            records.removeAll(keepingCapacity: true)
+        }
+
+        func writeStats() {
+            guard let f = outputs.stats else { return }
+            var j = JSONBuffer(reserve: 2048)
+            snapshot().appendRecord(timestampNs: Self.wallClockNs(), host: config.sensorName, interface: interface, into: &j)
+            outputs.write(f, j.bytes)
+        }
+
+        while true {
+            let done = captureDone.load(ordering: .acquiring)
+            let now0 = monotonicSeconds()
+            let untilTick = min(nextExpire, nextStats, nextDropCheck, nextWatchdog) - now0
+            queue.popAll(into: &batch, timeout: done ? 0 : max(0.001, min(0.1, untilTick)))
+            handle(&batch)
+            if reopenRequested.exchange(false, ordering: .acquiringAndReleasing) {
+                outputs.reopenAll()
+                log("flowsentry: reopened log files")
+            }
+            if reloadRequested.exchange(false, ordering: .acquiringAndReleasing) {
+                notify.send("RELOADING=1")
+                if let r = onReload { r() } else { log("flowsentry: reload requested (no model loaded yet; nothing to reload)") }
+                notify.send("READY=1")
+            }
+            let now = monotonicSeconds()
+            if now >= nextExpire {
+                table.expire(now: Self.wallClockNs(), sink: &sink)
+                handle(&sink.records)
+                nextExpire = now + expireInterval
+            }
+            if now >= nextDropCheck {
+                nextDropCheck = now + 1
+                let s = snapshot()
+                if s.kernel.dropped > lastDrops || s.kernel.ifDropped > lastIfDrops {
+                    unreportedDrops &+= (s.kernel.dropped - lastDrops) &+ (s.kernel.ifDropped - lastIfDrops)
+                    lastDrops = s.kernel.dropped
+                    lastIfDrops = s.kernel.ifDropped
+                    if now - dropWarnAt >= 10 {
+                        dropWarnAt = now
+                        log("flowsentry: warning: \(interface): the kernel dropped \(unreportedDrops) packets since the last warning "
+                            + "(kernel_drops \(s.kernel.dropped), kernel_ifdrops \(s.kernel.ifDropped), "
+                            + formatFixed(s.dropPercent, 2) + "% of kernel_packets); raise capture.buffer_mb, add workers, or filter traffic")
+                        unreportedDrops = 0
+                    }
+                }
+                if s.queueOverflow > lastOverflow && now - overflowWarnAt >= 10 {
+                    overflowWarnAt = now
+                    log("flowsentry: warning: output queue full: \(s.queueOverflow - lastOverflow) flow records dropped (queue_overflow \(s.queueOverflow), capacity \(s.queueCapacity))")
+                    lastOverflow = s.queueOverflow
+                }
+            }
+            if now >= nextStats {
+                writeStats()
+                nextStats = now + config.statsInterval
+            }
+            if now >= nextWatchdog {
+                notify.send("WATCHDOG=1")
+                nextWatchdog = now + (notify.watchdogInterval ?? 1)
+            }
+            outputs.flushAll()
+            if done && queue.depth == 0 { break }
+        }
+        // Shutdown: every open flow, then the final stats, all on disk.
+        table.flushAll(reason: .shutdown, sink: &sink)
+        handle(&sink.records)
+        queue.close()
+        writeStats()
+        outputs.syncAll()
+        finalStats.withLock { $0 = snapshot() }
+    }
+}

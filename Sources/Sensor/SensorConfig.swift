@@ -1,0 +1,241 @@
+import Flows
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything `flowsentry run` needs, from the YAML file
+/// (`SensorConfig.load(path:)`) and then command-line flags
+/// (`applying(_:)`, flags win). Defaults are the built-in values.
+public struct SensorConfig: Sendable, Equatable {
+    // Top level
+    public var sensorName: String?
+    public var statsInterval: Double = 8
+
+    // capture
+    public var interface: String?
+    public var snaplen: Int = 262_144
+    public var promiscuous = true
+    public var bufferMB: Int = 64
+    public var timeoutMs: Int = 10
+    public var bpfFilter: String?
+    public var bpfFilterFile: String?
+    public var workers: Int = 1
+    public var fanoutGroup: Int = 42
+    public var warnOffloads = true
+
+    // outputs
+    public var outputDirectory: String?
+    public var alerts: String?
+    public var flows: String?
+    public var stats: String?
+    public var fileMode: UInt32 = 0o640
+    public var communityIDSeed: UInt16 = 0
+    public var includeSequence = true
+    public var queueCapacity: Int = 65_536
+
+    // flow
+    public var idleTimeout: Double?
+    public var tcpNewTimeout: Double = 60
+    public var tcpEstablishedTimeout: Double = 600
+    public var udpNewTimeout: Double = 30
+    public var udpEstablishedTimeout: Double = 300
+    public var icmpNewTimeout: Double = 30
+    public var icmpEstablishedTimeout: Double = 300
+    public var otherNewTimeout: Double = 30
+    public var otherEstablishedTimeout: Double = 300
+    public var activeTimeout: Double = 1800
+    public var tcpLinger: Double = 5
+    public var maxFlows: Int = 131_072
+    public var stripes: Int = 16
+    public var entropyPrefix: Int = 1024
+
+    // detection (kept for the scoring stage; not used by capture/output)
+    public var modelPath: String?
+    public var policyPath: String?
+
+    public init() {}
+
+    /// A path under `outputs.directory` unless absolute (or "-" for stdout).
+    public func outputPath(_ name: String?) -> String? {
+        guard let name, !name.isEmpty else { return nil }
+        if name == "-" || name.hasPrefix("/") { return name }
+        guard let dir = outputDirectory, !dir.isEmpty else { return name }
+        return dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
+
+    /// The flow-table settings. A single `idleTimeout` (flag or
+    /// `flow.idle_timeout`) replaces every per-class timeout.
+    public var tableConfig: FlowTableConfig {
+        var c = FlowTableConfig()
+        c.tcpNewTimeout = tcpNewTimeout
+        c.tcpEstablishedTimeout = tcpEstablishedTimeout
+        c.udpNewTimeout = udpNewTimeout
+        c.udpEstablishedTimeout = udpEstablishedTimeout
+        c.icmpNewTimeout = icmpNewTimeout
+        c.icmpEstablishedTimeout = icmpEstablishedTimeout
+        c.otherNewTimeout = otherNewTimeout
+        c.otherEstablishedTimeout = otherEstablishedTimeout
+        if let t = idleTimeout { c.setIdleTimeout(t) }
+        c.activeTimeout = activeTimeout
+        c.tcpClosedLinger = tcpLinger
+        c.maxFlows = maxFlows
+        c.stripes = stripes
+        c.histogramCapacity = min(maxFlows, 32_768)
+        c.features.entropyPrefixBytes = entropyPrefix
+        return c
+    }
+
+    /// Checks combinations and ranges; the message names the setting the
+    /// way the command line spells it.
+    public func validate() throws(SensorConfigError) {
+        func bad(_ key: String, _ reason: String) -> SensorConfigError {
+            SensorConfigError(file: nil, key: key, reason: reason)
+        }
+        guard let i = interface, !i.isEmpty else {
+            throw bad("interface", "missing: give --interface IF or capture.interface in the config")
+        }
+        if bpfFilter != nil && bpfFilterFile != nil {
+            throw bad("filter", "give a BPF filter either inline (--filter, capture.bpf_filter) or from a file (--filter-file, capture.bpf_filter_file), not both")
+        }
+        if workers < 1 || workers > 64 { throw bad("workers", "must be between 1 and 64 (got \(workers))") }
+        if fanoutGroup < 0 || fanoutGroup > 65535 { throw bad("fanout_group", "must be between 0 and 65535 (got \(fanoutGroup))") }
+        if snaplen < 64 || snaplen > 262_144 { throw bad("snaplen", "must be between 64 and 262144 bytes (got \(snaplen))") }
+        if bufferMB < 1 || bufferMB > 2047 { throw bad("buffer_mb", "must be between 1 and 2047 MiB (got \(bufferMB))") }
+        if timeoutMs < 1 || timeoutMs > 1000 { throw bad("timeout_ms", "must be between 1 and 1000 ms (got \(timeoutMs))") }
+        if !(statsInterval > 0) { throw bad("stats_interval", "must be a positive number of seconds") }
+        if queueCapacity < 1 { throw bad("queue_capacity", "must be at least 1") }
+        if fileMode > 0o777 { throw bad("file_mode", "must be an octal mode up to 0777") }
+        if let t = idleTimeout, !(t > 0) { throw bad("idle_timeout", "must be a positive number of seconds") }
+        if !(activeTimeout > 0) { throw bad("active_timeout", "must be a positive number of seconds") }
+        if !(tcpLinger >= 0) { throw bad("tcp_linger", "must be 0 or more seconds") }
+        if maxFlows < 1 { throw bad("max_flows", "must be at least 1") }
+        if stripes < 1 || stripes > 4096 || stripes & (stripes - 1) != 0 {
+            throw bad("stripes", "must be a power of two between 1 and 4096 (got \(stripes))")
+        }
+        if stripes > maxFlows { throw bad("stripes", "(\(stripes)) cannot exceed max_flows (\(maxFlows))") }
+        if entropyPrefix < 0 || entropyPrefix > 65535 { throw bad("entropy_prefix", "must be between 0 and 65535") }
+        if alerts == nil && flows == nil && stats == nil {
+            throw bad("outputs", "no output: give at least one of --alerts, --flows, --stats")
+        }
+    }
+
+    /// The BPF filter text: inline, or read from `bpfFilterFile`
+    /// (lines starting with '#' are comments).
+    public func resolvedFilter() throws(SensorConfigError) -> String? {
+        if let f = bpfFilter { return f.isEmpty ? nil : f }
+        guard let path = bpfFilterFile else { return nil }
+        guard let text = readWholeFile(path) else {
+            throw SensorConfigError(file: path, key: nil, reason: "cannot read the BPF filter file: \(String(cString: strerror(errno)))")
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: " \t\r") }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        let f = lines.joined(separator: " ")
+        return f.isEmpty ? nil : f
+    }
+}
+
+/// Command-line values; nil means "not given", so the config file (or the
+/// default) stays.
+public struct SensorOverrides: Sendable, Equatable {
+    public var interface: String?
+    public var alerts: String?
+    public var flows: String?
+    public var stats: String?
+    public var workers: Int?
+    public var fanoutGroup: Int?
+    public var filter: String?
+    public var filterFile: String?
+    public var snaplen: Int?
+    public var bufferMB: Int?
+    public var noPromisc = false
+    public var sensorName: String?
+    public var statsInterval: Double?
+    public var communityIDSeed: UInt16?
+    public var noSequence = false
+    public var queueCapacity: Int?
+    public var idleTimeout: Double?
+    public var activeTimeout: Double?
+    public var tcpLinger: Double?
+    public var maxFlows: Int?
+    public var stripes: Int?
+    public var entropyPrefix: Int?
+    public init() {}
+}
+
+extension SensorConfig {
+    /// This configuration with the given command-line values on top.
+    /// A filter on the command line (either kind) replaces both kinds
+    /// from the file.
+    public func applying(_ o: SensorOverrides) -> SensorConfig {
+        var c = self
+        if let v = o.interface { c.interface = v }
+        if let v = o.alerts { c.alerts = v.isEmpty ? nil : v }
+        if let v = o.flows { c.flows = v.isEmpty ? nil : v }
+        if let v = o.stats { c.stats = v.isEmpty ? nil : v }
+        if let v = o.workers { c.workers = v }
+        if let v = o.fanoutGroup { c.fanoutGroup = v }
+        if o.filter != nil || o.filterFile != nil {
+            c.bpfFilter = o.filter
+            c.bpfFilterFile = o.filterFile
+        }
+        if let v = o.snaplen { c.snaplen = v }
+        if let v = o.bufferMB { c.bufferMB = v }
+        if o.noPromisc { c.promiscuous = false }
+        if let v = o.sensorName { c.sensorName = v }
+        if let v = o.statsInterval { c.statsInterval = v }
+        if let v = o.communityIDSeed { c.communityIDSeed = v }
+        if o.noSequence { c.includeSequence = false }
+        if let v = o.queueCapacity { c.queueCapacity = v }
+        if let v = o.idleTimeout { c.idleTimeout = v }
+        if let v = o.activeTimeout { c.activeTimeout = v }
+        if let v = o.tcpLinger { c.tcpLinger = v }
+        if let v = o.maxFlows { c.maxFlows = v }
+        if let v = o.stripes { c.stripes = v }
+        if let v = o.entropyPrefix { c.entropyPrefix = v }
+        return c
+    }
+}
+
+/// A configuration error: `file: key: reason` (file and key when known).
+public struct SensorConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String?
+    public var key: String?
+    public var reason: String
+    public init(file: String?, key: String?, reason: String) {
+        self.file = file
+        self.key = key
+        self.reason = reason
+    }
+    public var description: String {
+        var s = ""
+        if let file { s += file + ": " }
+        if let key { s += key + ": " }
+        return s + reason
+    }
+}
+
+func readWholeFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { break }
+        out.append(contentsOf: buf[0..<n])
+        if out.count > 16 << 20 { errno = EFBIG; return nil }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self[...]
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

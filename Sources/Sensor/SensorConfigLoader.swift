@@ -1,0 +1,246 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Yams
+
+/// Reads the YAML configuration: composed by Yams into a `Node` tree and
+/// walked here, so every unknown key, wrong type and bad value is reported
+/// with file, dotted key path and reason.
+extension SensorConfig {
+    public static func load(path: String) throws(SensorConfigError) -> SensorConfig {
+        guard let text = readWholeFile(path) else {
+            throw SensorConfigError(file: path, key: nil, reason: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses configuration text; `file` names it in errors.
+    public static func parse(yaml: String, file: String = "config") throws(SensorConfigError) -> SensorConfig {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw SensorConfigError(file: file, key: nil, reason: "not valid YAML: \(error)")
+        }
+        var c = SensorConfig()
+        guard let root else { return c }  // empty file: all defaults
+        var w = Walker(file: file)
+        try w.root(root, into: &c)
+        return c
+    }
+}
+
+private struct Walker {
+    let file: String
+
+    func fail(_ key: String, _ reason: String) -> SensorConfigError {
+        SensorConfigError(file: file, key: key, reason: reason)
+    }
+
+    /// The members of a mapping, rejecting duplicates and non-string keys.
+    func members(_ node: Node, _ path: String) throws(SensorConfigError) -> [(String, Node)] {
+        guard case let .mapping(m) = node else {
+            throw fail(path.isEmpty ? "(top level)" : path, "must be a mapping of keys to values (got \(describe(node)))")
+        }
+        var seen = Set<String>()
+        var out: [(String, Node)] = []
+        for (k, v) in m {
+            guard case let .scalar(ks) = k else { throw fail(path.isEmpty ? "(top level)" : path, "keys must be plain names") }
+            let name = ks.string
+            let full = path.isEmpty ? name : path + "." + name
+            if !seen.insert(name).inserted { throw fail(full, "duplicate key") }
+            out.append((name, v))
+        }
+        return out
+    }
+
+    func unknown(_ full: String, _ allowed: [String]) -> SensorConfigError {
+        fail(full, "unknown key (allowed here: \(allowed.joined(separator: ", ")))")
+    }
+
+    func describe(_ n: Node) -> String {
+        switch n {
+        case let .scalar(s): return "\"\(s.string)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        default: return "an alias"
+        }
+    }
+
+    func isNull(_ n: Node) -> Bool {
+        guard case let .scalar(s) = n, s.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(s.string)
+    }
+
+    func scalar(_ n: Node, _ key: String, _ what: String) throws(SensorConfigError) -> String {
+        guard case let .scalar(s) = n else { throw fail(key, "\(what) (got \(describe(n)))") }
+        return s.string
+    }
+
+    func string(_ n: Node, _ key: String) throws(SensorConfigError) -> String? {
+        if isNull(n) { return nil }
+        let s = try scalar(n, key, "must be a string")
+        return s
+    }
+
+    func bool(_ n: Node, _ key: String) throws(SensorConfigError) -> Bool {
+        let s = try scalar(n, key, "must be true or false")
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw fail(key, "must be true or false (got \"\(s)\")")
+        }
+    }
+
+    func int(_ n: Node, _ key: String, _ range: ClosedRange<Int>, _ what: String) throws(SensorConfigError) -> Int {
+        let s = try scalar(n, key, "must be \(what)")
+        let t = s.replacingUnderscores()
+        guard let v = Int(t), range.contains(v) else {
+            throw fail(key, "must be \(what) (got \"\(s)\")")
+        }
+        return v
+    }
+
+    func seconds(_ n: Node, _ key: String, allowZero: Bool = false) throws(SensorConfigError) -> Double {
+        let what = allowZero ? "must be a number of seconds, 0 or more" : "must be a positive number of seconds"
+        let s = try scalar(n, key, what)
+        guard let v = Double(s.replacingUnderscores()), v.isFinite, allowZero ? v >= 0 : v > 0 else {
+            throw fail(key, "\(what) (got \"\(s)\")")
+        }
+        return v
+    }
+
+    mutating func root(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        let allowed = ["sensor_name", "stats_interval", "capture", "outputs", "flow", "detection"]
+        for (k, v) in try members(node, "") {
+            switch k {
+            case "sensor_name":
+                c.sensorName = try string(v, k)
+                if c.sensorName?.isEmpty == true { c.sensorName = nil }
+            case "stats_interval": c.statsInterval = try seconds(v, k)
+            case "capture": try capture(v, into: &c)
+            case "outputs": try outputs(v, into: &c)
+            case "flow": try flow(v, into: &c)
+            case "detection": try detection(v, into: &c)
+            default: throw unknown(k, allowed)
+            }
+        }
+    }
+
+    func capture(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        let allowed = ["interface", "snaplen", "promiscuous", "buffer_mb", "timeout_ms", "bpf_filter",
+                       "bpf_filter_file", "workers", "fanout_group", "warn_offloads"]
+        for (k, v) in try members(node, "capture") {
+            let key = "capture." + k
+            switch k {
+            case "interface": c.interface = try string(v, key)
+            case "snaplen": c.snaplen = try int(v, key, 64...262_144, "a whole number of bytes between 64 and 262144")
+            case "promiscuous": c.promiscuous = try bool(v, key)
+            case "buffer_mb": c.bufferMB = try int(v, key, 1...2047, "a whole number of MiB between 1 and 2047")
+            case "timeout_ms": c.timeoutMs = try int(v, key, 1...1000, "a whole number of milliseconds between 1 and 1000")
+            case "bpf_filter":
+                let f = try string(v, key)
+                c.bpfFilter = (f?.isEmpty ?? true) ? nil : f
+            case "bpf_filter_file":
+                let f = try string(v, key)
+                c.bpfFilterFile = (f?.isEmpty ?? true) ? nil : f
+            case "workers": c.workers = try int(v, key, 1...64, "a whole number of capture threads between 1 and 64")
+            case "fanout_group": c.fanoutGroup = try int(v, key, 0...65535, "a PACKET_FANOUT group id between 0 and 65535")
+            case "warn_offloads": c.warnOffloads = try bool(v, key)
+            default: throw unknown(key, allowed)
+            }
+        }
+        if c.bpfFilter != nil && c.bpfFilterFile != nil {
+            throw fail("capture.bpf_filter", "give bpf_filter or bpf_filter_file, not both")
+        }
+    }
+
+    func outputs(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
+                       "queue_capacity"]
+        for (k, v) in try members(node, "outputs") {
+            let key = "outputs." + k
+            switch k {
+            case "directory": c.outputDirectory = try string(v, key)
+            case "alerts":
+                let f = try string(v, key)
+                c.alerts = (f?.isEmpty ?? true) ? nil : f
+            case "flows":
+                let f = try string(v, key)
+                c.flows = (f?.isEmpty ?? true) ? nil : f
+            case "stats":
+                let f = try string(v, key)
+                c.stats = (f?.isEmpty ?? true) ? nil : f
+            case "file_mode":
+                let s = try scalar(v, key, "must be an octal file mode such as \"0640\"")
+                var digits = Substring(s)
+                if digits.hasPrefix("0o") { digits = digits.dropFirst(2) }
+                guard !digits.isEmpty, digits.count <= 4, let m = UInt32(digits, radix: 8), m <= 0o777 else {
+                    throw fail(key, "must be an octal file mode such as \"0640\" (got \"\(s)\")")
+                }
+                c.fileMode = m
+            case "community_id_seed":
+                c.communityIDSeed = UInt16(try int(v, key, 0...65535, "a number between 0 and 65535"))
+            case "sequence": c.includeSequence = try bool(v, key)
+            case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
+            default: throw unknown(key, allowed)
+            }
+        }
+    }
+
+    func flow(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        let allowed = ["idle_timeout", "idle_timeouts", "active_timeout", "tcp_linger", "max_flows", "stripes",
+                       "entropy_prefix"]
+        for (k, v) in try members(node, "flow") {
+            let key = "flow." + k
+            switch k {
+            case "idle_timeout":
+                c.idleTimeout = isNull(v) ? nil : try seconds(v, key)
+            case "idle_timeouts":
+                let classes = ["tcp_new", "tcp_established", "udp_new", "udp_established", "icmp_new",
+                               "icmp_established", "other_new", "other_established"]
+                for (ck, cv) in try members(v, key) {
+                    let ckey = key + "." + ck
+                    let t = try seconds(cv, ckey)
+                    switch ck {
+                    case "tcp_new": c.tcpNewTimeout = t
+                    case "tcp_established": c.tcpEstablishedTimeout = t
+                    case "udp_new": c.udpNewTimeout = t
+                    case "udp_established": c.udpEstablishedTimeout = t
+                    case "icmp_new": c.icmpNewTimeout = t
+                    case "icmp_established": c.icmpEstablishedTimeout = t
+                    case "other_new": c.otherNewTimeout = t
+                    case "other_established": c.otherEstablishedTimeout = t
+                    default: throw unknown(ckey, classes)
+                    }
+                }
+            case "active_timeout": c.activeTimeout = try seconds(v, key)
+            case "tcp_linger": c.tcpLinger = try seconds(v, key, allowZero: true)
+            case "max_flows": c.maxFlows = try int(v, key, 1...(1 << 26), "a number of flows between 1 and 67108864")
+            case "stripes":
+                let s = try int(v, key, 1...4096, "a power of two between 1 and 4096")
+                guard s & (s - 1) == 0 else { throw fail(key, "must be a power of two between 1 and 4096 (got \"\(s)\")") }
+                c.stripes = s
+            case "entropy_prefix": c.entropyPrefix = try int(v, key, 0...65535, "a number of bytes between 0 and 65535")
+            default: throw unknown(key, allowed)
+            }
+        }
+    }
+
+    func detection(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        for (k, v) in try members(node, "detection") {
+            let key = "detection." + k
+            switch k {
+            case "model": c.modelPath = try string(v, key)
+            case "policy": c.policyPath = try string(v, key)
+            default: throw unknown(key, ["model", "policy"])
+            }
+        }
+    }
+}
+
+extension String {
+    func replacingUnderscores() -> String {
+        // YAML 1.1 allows 1_000_000; only between digits.
+        guard contains("_") else { return self }
+        return String(filter { $0 != "_" })
+    }
+}

@@ -1,0 +1,96 @@
+import Alerts
+import Capture
+import Decoding
+import Flows
+
+/// One snapshot of the live sensor's counters, written as an EVE-like
+/// `event_type: "stats"` record (totals since start).
+public struct SensorStats: Sendable {
+    public var uptimeSeconds: Double = 0
+    /// Kernel counters summed over every capture handle (64-bit, wrap-safe),
+    /// including handles closed by a reopen.
+    public var kernel = CaptureStats()
+    public var reopens: UInt64 = 0
+    public var packets: UInt64 = 0
+    public var decoded: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var anomalies = AnomalyCounters()
+    public var flowsActive = 0
+    public var flows = FlowCounters()
+    public var memcapBytes: UInt64 = 0
+    public var queueDepth = 0
+    public var queueCapacity = 0
+    public var queueOverflow: UInt64 = 0
+    public var recordsWritten: UInt64 = 0
+    public var writeErrors: UInt64 = 0
+
+    public init() {}
+
+    public var invalid: UInt64 { packets &- decoded }
+
+    /// Kernel drops as a percentage of packets seen by the kernel (received + dropped).
+    public var dropPercent: Double {
+        let total = kernel.received &+ kernel.dropped
+        return total == 0 ? 0 : Double(kernel.dropped) * 100 / Double(total)
+    }
+
+    /// Appends the record and a newline:
+    /// `{"timestamp","event_type":"stats","host"?,"in_iface","stats":{uptime_s, capture, decoder, flow, queue, output}}`.
+    public func appendRecord(timestampNs: Int64, host: String?, interface: String, into j: inout JSONBuffer) {
+        j.beginObject()
+        j.key("timestamp"); j.rawString { EveTime.append(ns: timestampNs, to: &$0) }
+        j.key("event_type"); j.string("stats")
+        if let host { j.key("host"); j.string(host) }
+        j.key("in_iface"); j.string(interface)
+        j.key("stats"); j.beginObject()
+        j.key("uptime_s"); j.int(Int64(uptimeSeconds.rounded(.down)))
+        j.key("capture"); j.beginObject()
+        j.key("kernel_packets"); j.uint(kernel.received)
+        j.key("kernel_drops"); j.uint(kernel.dropped)
+        j.key("kernel_ifdrops"); j.uint(kernel.ifDropped)
+        j.key("reopens"); j.uint(reopens)
+        j.endObject()
+        j.key("decoder"); j.beginObject()
+        j.key("packets"); j.uint(packets)
+        j.key("bytes"); j.uint(bytes)
+        j.key("decoded"); j.uint(decoded)
+        j.key("invalid"); j.uint(invalid)
+        for a in Anomaly.allCases where a != .none && anomalies[a] > 0 {
+            j.key(a.name); j.uint(anomalies[a])
+        }
+        j.endObject()
+        j.key("flow"); j.beginObject()
+        j.key("active"); j.int(flowsActive)
+        j.key("created"); j.uint(flows.created)
+        j.key("ended"); j.beginObject()
+        for r in EndReason.allCases { j.key(r.name); j.uint(flows.ended(r)) }
+        j.endObject()
+        j.key("evicted"); j.uint(flows.ended(.evicted))
+        j.key("memcap_bytes"); j.uint(memcapBytes)
+        j.endObject()
+        j.key("queue"); j.beginObject()
+        j.key("depth"); j.int(queueDepth)
+        j.key("capacity"); j.int(queueCapacity)
+        j.key("overflow"); j.uint(queueOverflow)
+        j.endObject()
+        j.key("output"); j.beginObject()
+        j.key("records_written"); j.uint(recordsWritten)
+        j.key("write_errors"); j.uint(writeErrors)
+        j.endObject()
+        j.endObject()
+        j.endObject()
+        j.newline()
+    }
+
+    /// The exit summary, in Suricata's words for the capture part.
+    public var summary: String {
+        var s = "flowsentry: stats: kernel_packets \(kernel.received), kernel_drops \(kernel.dropped) ("
+        s += formatFixed(dropPercent, 2) + "%), kernel_ifdrops \(kernel.ifDropped), reopens \(reopens)\n"
+        s += "  decoded \(decoded) of \(packets) packets; flows created \(flows.created)"
+        var ends: [String] = []
+        for r in EndReason.allCases where flows.ended(r) > 0 { ends.append("\(r.name) \(flows.ended(r))") }
+        if !ends.isEmpty { s += ", ended: " + ends.joined(separator: ", ") }
+        s += "\n  records written \(recordsWritten), write errors \(writeErrors), queue overflow \(queueOverflow)"
+        return s
+    }
+}

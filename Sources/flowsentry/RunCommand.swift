@@ -1,0 +1,183 @@
+import ArgumentParser
+import Sensor
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Capture live on an interface and write flow, alert and stats records until stopped (the systemd service).",
+        discussion: """
+            Settings come from --config (YAML, see systemd/flowsentry.yaml.example); flags given here \
+            override the file. Signals: SIGHUP reopens the log files (after rename rotation), SIGUSR2 \
+            reloads model and policy, SIGTERM/SIGINT write every open flow (reason shutdown), flush and \
+            exit 0; a second SIGTERM, or a drain longer than 10 s, exits at once with status 1. \
+            Under systemd (Type=notify) READY=1 is sent once every capture handle is active, WATCHDOG=1 \
+            every WatchdogSec/2.
+            """)
+
+    @Option(name: .customLong("interface"), help: "Capture interface (overrides capture.interface).")
+    var interface: String?
+
+    @Option(help: "YAML configuration file.")
+    var config: String?
+
+    @Option(help: "Alert log (EVE JSON lines; '' to disable).")
+    var alerts: String?
+
+    @Option(help: "Flow log (EVE flow records; '' to disable).")
+    var flows: String?
+
+    @Option(help: "Stats log (event_type stats every --stats-interval seconds; '' to disable).")
+    var stats: String?
+
+    @Option(help: "Capture threads; more than 1 joins them to one PACKET_FANOUT hash group.")
+    var workers: Int?
+
+    @Option(name: .customLong("fanout-group"), help: "PACKET_FANOUT group id (0-65535), unique per interface on the host.")
+    var fanoutGroup: Int?
+
+    @Option(name: .customLong("filter-file"), help: "Read the BPF filter from a file ('#' comment lines allowed).")
+    var filterFile: String?
+
+    @Option(help: "Bytes kept per packet.")
+    var snaplen: Int?
+
+    @Option(name: .customLong("buffer-mb"), help: "Kernel ring size per capture handle, MiB.")
+    var bufferMB: Int?
+
+    @Flag(name: .customLong("no-promisc"), help: "Do not put the interface into promiscuous mode.")
+    var noPromisc = false
+
+    @Option(name: .customLong("sensor-name"), help: "Sensor name written as 'host' in every record.")
+    var sensorName: String?
+
+    @Option(name: .customLong("stats-interval"), help: "Seconds between stats records (default 8).")
+    var statsInterval: Double?
+
+    @Option(name: .customLong("queue-capacity"), help: "Ended flow records held between capture and output (default 65536); more are dropped and counted.")
+    var queueCapacity: Int?
+
+    @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
+    var communityIDSeed: UInt16?
+
+    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records.")
+    var noSequence = false
+
+    @OptionGroup var flowOptions: FlowOptions
+
+    /// FlowOptions has defaults, so a value equal to the default cannot tell
+    /// "given" from "not given": look at the command line itself.
+    static func given(_ long: String) -> Bool {
+        CommandLine.arguments.contains { $0 == long || $0.hasPrefix(long + "=") }
+    }
+
+    var overrides: SensorOverrides {
+        var o = SensorOverrides()
+        o.interface = interface
+        o.alerts = alerts
+        o.flows = flows
+        o.stats = stats
+        o.workers = workers
+        o.fanoutGroup = fanoutGroup
+        o.filter = flowOptions.filter
+        o.filterFile = filterFile
+        o.snaplen = snaplen
+        o.bufferMB = bufferMB
+        o.noPromisc = noPromisc
+        o.sensorName = sensorName
+        o.statsInterval = statsInterval
+        o.communityIDSeed = communityIDSeed
+        o.noSequence = noSequence
+        o.queueCapacity = queueCapacity
+        o.idleTimeout = flowOptions.idleTimeout
+        if Self.given("--active-timeout") { o.activeTimeout = flowOptions.activeTimeout }
+        if Self.given("--tcp-linger") { o.tcpLinger = flowOptions.tcpLinger }
+        if Self.given("--max-flows") { o.maxFlows = flowOptions.maxFlows }
+        if Self.given("--stripes") { o.stripes = flowOptions.stripes }
+        if Self.given("--entropy-prefix") { o.entropyPrefix = flowOptions.entropyPrefix }
+        return o
+    }
+
+    func resolvedConfig() throws(SensorConfigError) -> SensorConfig {
+        let base = try config.map { p throws(SensorConfigError) in try SensorConfig.load(path: p) } ?? SensorConfig()
+        let c = base.applying(overrides)
+        try c.validate()
+        return c
+    }
+
+    func validate() throws {
+        if flowOptions.filter != nil && filterFile != nil {
+            throw ValidationError("give --filter or --filter-file, not both")
+        }
+        do { _ = try resolvedConfig() } catch { throw ValidationError(error.description) }
+    }
+
+    func run() throws {
+        let log = LiveSensor.stderrLog
+        let cfg: SensorConfig
+        let sensor: LiveSensor
+        do {
+            cfg = try resolvedConfig()
+            sensor = try LiveSensor(config: cfg, notify: SystemdNotify.fromEnvironment(), log: log)
+        } catch {
+            log("flowsentry: \(error)")
+            throw ExitCode(1)
+        }
+        let drain = DrainDeadline()
+        let watcher: SignalWatcher
+        do {
+            watcher = try SignalWatcher(tick: {
+                let d = drain.deadline.load(ordering: .acquiring)
+                if d != 0 && monotonicMillis() > d {
+                    log("flowsentry: error: drain took longer than \(DrainDeadline.seconds) s; exiting without finishing")
+                    _exit(1)
+                }
+            }) { sig in
+                switch sig {
+                case SIGHUP:
+                    sensor.reopenLogs()
+                case SIGUSR2:
+                    log("flowsentry: SIGUSR2: reload requested")
+                    sensor.requestReload()
+                default:
+                    if sensor.isStopping {
+                        log("flowsentry: second \(SignalWatcher.name(sig)) while draining: exiting now")
+                        _exit(1)
+                    }
+                    log("flowsentry: \(SignalWatcher.name(sig)): stopping; writing open flows")
+                    drain.deadline.store(monotonicMillis() + Int64(DrainDeadline.seconds * 1000), ordering: .releasing)
+                    sensor.stop()
+                }
+            }
+        } catch {
+            log("flowsentry: \(error)")
+            throw ExitCode(1)
+        }
+        do {
+            try sensor.start()
+        } catch {
+            watcher.stop()
+            log("flowsentry: error: \(error)")
+            throw ExitCode(1)
+        }
+        let final = sensor.wait()
+        watcher.stop()
+        log(final.summary)
+        if final.writeErrors > 0 { throw ExitCode(1) }
+    }
+}
+
+final class DrainDeadline: Sendable {
+    static let seconds = 10.0
+    /// Monotonic milliseconds after which the drain is abandoned; 0 = not draining.
+    let deadline = Atomic<Int64>(0)
+}
+
+func monotonicMillis() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
