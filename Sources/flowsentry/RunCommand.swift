@@ -1,3 +1,4 @@
+import Alerts
 import ArgumentParser
 import Sensor
 import Synchronization
@@ -68,6 +69,15 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var flowOptions: FlowOptions
 
+    @Option(help: "Model bundle (default: the config's model, else rules/flowsentry.fsb).")
+    var model: String?
+
+    @Option(help: "Detection policy (default: the config's policy, else policy.yaml beside the model).")
+    var policy: String?
+
+    @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded, no alerts.")
+    var noScore = false
+
     /// FlowOptions has defaults, so a value equal to the default cannot tell
     /// "given" from "not given": look at the command line itself.
     static func given(_ long: String) -> Bool {
@@ -126,6 +136,30 @@ struct RunCommand: ParsableCommand {
             log("flowsentry: \(error)")
             throw ExitCode(1)
         }
+        if !noScore {
+            // A bad bundle or policy stops the start, before any packet.
+            let modelPath = model ?? cfg.modelPath, policyPath = policy ?? cfg.policyPath
+            let stage: ScoringStage
+            do {
+                let (m, p) = try loadModelAndPolicy(model: modelPath, policy: policyPath)
+                stage = ScoringStage(model: m, policy: p)
+                log("flowsentry: scoring with \(m.meta.modelVersion) (threshold \(m.threshold))")
+            } catch {
+                log("flowsentry: error: \(error)")
+                throw ExitCode(1)
+            }
+            sensor.onRecords = scoringWriter(stage: stage, context: sensor.eveContext)
+            // SIGUSR2: load the new bundle and policy; a bad one is rejected and the running one stays.
+            sensor.onReload = {
+                do {
+                    let (m, p) = try loadModelAndPolicy(model: modelPath, policy: policyPath)
+                    stage.reload(model: m, policy: p)
+                    log("flowsentry: reloaded \(m.meta.modelVersion) and its policy")
+                } catch {
+                    log("flowsentry: error: reload rejected, keeping \(stage.model.meta.modelVersion): \(error)")
+                }
+            }
+        }
         let drain = DrainDeadline()
         let watcher: SignalWatcher
         do {
@@ -180,4 +214,31 @@ func monotonicMillis() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// The scoring output stage for `run`: flow records with their verdicts to
+/// the flows log, alerts to the alerts log.
+func scoringWriter(stage: ScoringStage, context: EveContext) -> LiveSensor.RecordHandler {
+    let flows = EveFlowFormatter(context: context)
+    var scored: [ScoredVerdict] = []
+    var alertJSON = JSONBuffer(reserve: 1 << 14)
+    return { records, json, out in
+        let alerts = EveAlertFormatter(context: context, modelVersion: stage.model.meta.modelVersion)
+        stage.score(records, into: &scored)
+        json.reset()
+        alertJSON.reset()
+        var nAlerts = 0
+        for (i, r) in records.enumerated() {
+            let s = scored[i]
+            if out.flows != nil {
+                flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
+            }
+            if s.alerted {
+                alerts.append(r, s, into: &alertJSON)
+                nAlerts += 1
+            }
+        }
+        if let f = out.flows { out.write(f, json.bytes, records: records.count) }
+        if nAlerts > 0, let a = out.alerts { out.write(a, alertJSON.bytes, records: nAlerts) }
+    }
 }
