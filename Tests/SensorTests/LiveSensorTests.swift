@@ -344,7 +344,7 @@ struct LiveSensorTests {
         let perWorker = Mutex<[Int: Int]>([:])
         sensor.onPacket = { worker, p in
             let key = "\(min(p.srcPort, p.dstPort))-\(max(p.srcPort, p.dstPort))"
-            seen.withLock { $0[key, default: []].insert(worker) }
+            _ = seen.withLock { $0[key, default: []].insert(worker) }
             perWorker.withLock { $0[worker, default: 0] += 1 }
         }
         try sensor.start()
