@@ -165,10 +165,10 @@ public final class LiveSensor: @unchecked Sendable {
             opened.append(c)
         }
         handles.withLock { h in for (i, c) in opened.enumerated() { h[i] = c } }
-        nonisolated(unsafe) let me = self
+        let me = self
         outputThread = spawnThread(name: "fs-output") { me.outputLoop() }
         for (i, c) in opened.enumerated() {
-            nonisolated(unsafe) let cap = c
+            let cap = c
             threads.append(spawnThread(name: "fs-capture-\(i)") { me.workerLoop(index: i, initial: cap) })
         }
         var msg = "flowsentry: capturing on \(interface) (\(opened[0].linkTypeName)) with \(config.workers) worker"

@@ -61,7 +61,6 @@ private struct Walker {
         case let .scalar(s): return "\"\(s.string)\""
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        default: return "an alias"
         }
     }
 

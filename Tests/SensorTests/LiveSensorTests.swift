@@ -344,7 +344,7 @@ struct LiveSensorTests {
         let perWorker = Mutex<[Int: Int]>([:])
         sensor.onPacket = { worker, p in
             let key = "\(min(p.srcPort, p.dstPort))-\(max(p.srcPort, p.dstPort))"
-            seen.withLock { $0[key, default: []].insert(worker) }
+            _ = seen.withLock { $0[key, default: []].insert(worker) }
             perWorker.withLock { $0[worker, default: 0] += 1 }
         }
         try sensor.start()
@@ -397,5 +397,33 @@ struct LiveSensorTests {
         #expect(r.count == 1)
         #expect((r.first?.toServer ?? 0) >= 4 && r.first?.toServer == r.first?.toClient)
         #expect(r.first?.reason == "shutdown")
+    }
+
+    @Test func aSlowOutputStageDropsRecordsNotPackets() throws {
+        let lab = try SensorLab(tag: 6)
+        defer { lab.destroy() }
+        var c = config(lab, idle: 60)
+        c.maxFlows = 16
+        c.stripes = 1
+        c.queueCapacity = 8
+        let sensor = try LiveSensor(config: c, log: LogLines().sink)
+        let handled = Mutex<Int>(0)
+        // A slow "model": 200 ms per batch. Every new flow past 16 evicts one,
+        // so ended records arrive much faster than this stage takes them.
+        sensor.onRecords = { records, _, _ in
+            usleep(200_000)
+            handled.withLock { $0 += records.count }
+        }
+        try sensor.start()
+        let flows = (0..<200).map { TestFlow(sport: 47000 + $0, dport: 7300, rounds: 1, bothWays: false) }
+        try lab.send(flows)
+        // Capture is never held up by the output stage.
+        #expect(waitUntil(5) { sensor.snapshot().decoded >= 200 })
+        let stats = try #require(stopAndWait(sensor, timeout: 15))
+        #expect(stats.decoded == 200 && stats.kernel.dropped == 0)
+        #expect(stats.queueOverflow > 0)
+        // Every ended flow was either handed to the output stage or counted as dropped.
+        #expect(UInt64(handled.withLock { $0 }) + stats.queueOverflow == 200)
+        #expect(stats.flows.ended(.evicted) == 184 && stats.flows.ended(.shutdown) == 16)
     }
 }
