@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what FlowSentry needs on Debian 12 (idempotent): the system
 # libraries it links (libpcap, OpenBLAS, libsvm) and the independent tools the
-# tests compare against (tshark, tcpdump; nfstream from PyPI).
+# tests compare against or drive (tshark, tcpdump, tcpreplay, iproute2;
+# nfstream from PyPI).
 set -euo pipefail
 need=()
-for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump python3-pip; do
+for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 SUDO=""

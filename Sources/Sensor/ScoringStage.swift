@@ -78,3 +78,32 @@ public final class ScoringStage {
         }
     }
 }
+
+/// The scoring output stage for `run`: flow records with their verdicts to
+/// the flows log, alerts to the alerts log.
+extension ScoringStage {
+    public static func writer(_ stage: ScoringStage, context: EveContext) -> LiveSensor.RecordHandler {
+    let flows = EveFlowFormatter(context: context)
+    var scored: [ScoredVerdict] = []
+    var alertJSON = JSONBuffer(reserve: 1 << 14)
+    return { records, json, out in
+        let alerts = EveAlertFormatter(context: context, modelVersion: stage.model.meta.modelVersion)
+        stage.score(records, into: &scored)
+        json.reset()
+        alertJSON.reset()
+        var nAlerts = 0
+        for (i, r) in records.enumerated() {
+            let s = scored[i]
+            if out.flows != nil {
+                flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
+            }
+            if s.alerted {
+                alerts.append(r, s, into: &alertJSON)
+                nAlerts += 1
+            }
+        }
+        if let f = out.flows { out.write(f, json.bytes, records: records.count) }
+        if nAlerts > 0, let a = out.alerts { out.write(a, alertJSON.bytes, records: nAlerts) }
+    }
+}
+}

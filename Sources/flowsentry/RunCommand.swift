@@ -148,7 +148,7 @@ struct RunCommand: ParsableCommand {
                 log("flowsentry: error: \(error)")
                 throw ExitCode(1)
             }
-            sensor.onRecords = scoringWriter(stage: stage, context: sensor.eveContext)
+            sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
             // SIGUSR2: load the new bundle and policy; a bad one is rejected and the running one stays.
             sensor.onReload = {
                 do {
@@ -216,29 +216,3 @@ func monotonicMillis() -> Int64 {
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
-/// The scoring output stage for `run`: flow records with their verdicts to
-/// the flows log, alerts to the alerts log.
-func scoringWriter(stage: ScoringStage, context: EveContext) -> LiveSensor.RecordHandler {
-    let flows = EveFlowFormatter(context: context)
-    var scored: [ScoredVerdict] = []
-    var alertJSON = JSONBuffer(reserve: 1 << 14)
-    return { records, json, out in
-        let alerts = EveAlertFormatter(context: context, modelVersion: stage.model.meta.modelVersion)
-        stage.score(records, into: &scored)
-        json.reset()
-        alertJSON.reset()
-        var nAlerts = 0
-        for (i, r) in records.enumerated() {
-            let s = scored[i]
-            if out.flows != nil {
-                flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
-            }
-            if s.alerted {
-                alerts.append(r, s, into: &alertJSON)
-                nAlerts += 1
-            }
-        }
-        if let f = out.flows { out.write(f, json.bytes, records: records.count) }
-        if nAlerts > 0, let a = out.alerts { out.write(a, alertJSON.bytes, records: nAlerts) }
-    }
-}
