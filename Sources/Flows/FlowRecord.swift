@@ -64,6 +64,9 @@ public struct FlowRecord: Sendable {
     public var features: FeatureVector
     public var sequence: PacketSequence
     public var negativeIATs: UInt32
+    /// When the table ended the record: the packet time that ended it, or the
+    /// `now` of the expiry sweep (the wall clock when live).
+    public var endedAtNs: Int64
 }
 
 /// Where a flow table hands the records it ends. One per worker thread;

@@ -199,15 +199,15 @@ public final class FlowTable: Sendable {
             if ts - st.slots[i].acc.lastNs >= timeoutsNs[Int(st.slots[i].cls)] {
                 // Idle past its timeout but not yet swept: that flow is over,
                 // this packet starts a new one.
-                end(&st, idx, reason: endReason(for: st.slots[i]), sink: &sink, free: true)
+                end(&st, idx, reason: endReason(for: st.slots[i]), sink: &sink, free: true, now: ts)
                 idx = create(&st, key: key, fromA: fromA, packet: p)
             } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
                 let reason: EndReason = st.slots[i].tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
-                end(&st, idx, reason: reason, sink: &sink, free: true)
+                end(&st, idx, reason: reason, sink: &sink, free: true, now: ts)
                 idx = create(&st, key: key, fromA: fromA, packet: p)
             } else if ts - st.slots[i].acc.firstNs >= activeTimeoutNs && st.slots[i].acc.totalPackets > 0 {
-                end(&st, idx, reason: .activeTimeout, sink: &sink, free: false)
+                end(&st, idx, reason: .activeTimeout, sink: &sink, free: false, now: ts)
                 st.slots[i].segment &+= 1
                 let ctx = st.slots[i].acc.context
                 st.slots[i].acc = FlowAccumulator()
@@ -215,7 +215,7 @@ public final class FlowTable: Sendable {
                 st.slots[i].sawReply = false
             }
         } else {
-            if st.free.isEmpty { evictOne(&st, sink: &sink) }
+            if st.free.isEmpty { evictOne(&st, sink: &sink, now: ts) }
             idx = create(&st, key: key, fromA: fromA, packet: p)
         }
 
@@ -294,7 +294,7 @@ public final class FlowTable: Sendable {
     /// Ends the flow in slot `idx`: its record goes to `sink`; with `free`
     /// the slot is unlinked and returned, else the caller continues it.
     private func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
-                     free: Bool) {
+                     free: Bool, now: Int64) {
         let i = Int(idx)
         let s = st.slots[i]
         let acc = s.acc
@@ -313,7 +313,7 @@ public final class FlowTable: Sendable {
             reason: reason, segment: s.segment,
             tcpFlagsToServer: acc.flagUnion(.forward), tcpFlagsToClient: acc.flagUnion(.backward),
             flowID: s.flowID, features: acc.finish(pool: st.pool), sequence: acc.sequence,
-            negativeIATs: acc.negativeIATs)
+            negativeIATs: acc.negativeIATs, endedAtNs: now)
         sink.append(record)
         st.pool.release(acc.histogram)
         st.slots[i].acc.histogram = -1
@@ -332,7 +332,7 @@ public final class FlowTable: Sendable {
         st.active -= 1
     }
 
-    private func evictOne(_ st: inout StripeState, sink: inout FlowSink) {
+    private func evictOne(_ st: inout StripeState, sink: inout FlowSink, now: Int64) {
         var best: Int32 = -1
         var bestTs = Int64.max
         for c in 0..<TimeoutClass.count {
@@ -342,7 +342,7 @@ public final class FlowTable: Sendable {
                 best = h
             }
         }
-        if best >= 0 { end(&st, best, reason: .evicted, sink: &sink, free: true) }
+        if best >= 0 { end(&st, best, reason: .evicted, sink: &sink, free: true, now: now) }
     }
 
     private func endReason(for s: FlowSlot) -> EndReason {
@@ -364,7 +364,7 @@ public final class FlowTable: Sendable {
                     while st.head[c] >= 0 {
                         let h = st.head[c]
                         guard st.slots[Int(h)].acc.lastNs + timeout <= now else { break }
-                        end(&st, h, reason: endReason(for: st.slots[Int(h)]), sink: &sink, free: true)
+                        end(&st, h, reason: endReason(for: st.slots[Int(h)]), sink: &sink, free: true, now: now)
                     }
                 }
             }
@@ -382,7 +382,7 @@ public final class FlowTable: Sendable {
                     while st.head[c] >= 0 {
                         let h = st.head[c]
                         let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(for: st.slots[Int(h)]) : reason
-                        end(&st, h, reason: r, sink: &sink, free: true)
+                        end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
                     }
                 }
             }

@@ -59,6 +59,10 @@ public final class LiveSensor: @unchecked Sendable {
     public var onRecords: RecordHandler
     /// Called on the output thread for SIGUSR2 (between RELOADING=1 and READY=1).
     public var onReload: (() -> Void)?
+    /// Adds fields to each stats record (the scoring stage's counters); runs on the output thread.
+    public var statsExtra: ((inout JSONBuffer) -> Void)?
+    /// Called once a second on the output thread with a fresh snapshot (metrics endpoint).
+    public var onTick: ((SensorStats) -> Void)?
     /// Test hook: every decoded packet with the index of the worker that read it.
     public var onPacket: (@Sendable (Int, DecodedPacket) -> Void)?
     /// Seconds between wall-clock expiry sweeps.
@@ -381,7 +385,8 @@ public final class LiveSensor: @unchecked Sendable {
         func writeStats() {
             guard let f = outputs.stats else { return }
             var j = JSONBuffer(reserve: 2048)
-            snapshot().appendRecord(timestampNs: Self.wallClockNs(), host: config.sensorName, interface: interface, into: &j)
+            snapshot().appendRecord(timestampNs: Self.wallClockNs(), host: config.sensorName, interface: interface,
+                                    extra: statsExtra, into: &j)
             outputs.write(f, j.bytes)
         }
 
@@ -409,6 +414,7 @@ public final class LiveSensor: @unchecked Sendable {
             if now >= nextDropCheck {
                 nextDropCheck = now + 1
                 let s = snapshot()
+                onTick?(s)
                 if s.kernel.dropped > lastDrops || s.kernel.ifDropped > lastIfDrops {
                     unreportedDrops &+= (s.kernel.dropped - lastDrops) &+ (s.kernel.ifDropped - lastIfDrops)
                     lastDrops = s.kernel.dropped

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Alerts
 import Decoding
 import Detection
@@ -23,6 +26,55 @@ public final class ScoringStage {
         public var suppressed: UInt64 = 0
         public var allowed: UInt64 = 0
         public var folded: UInt64 = 0
+        /// Flow ended by the table → record written, seconds; bucket upper bounds in `latencyBounds`.
+        public var latencyCounts = [UInt64](repeating: 0, count: ScoringStage.latencyBounds.count + 1)
+        public var latencySum: Double = 0
+
+        /// Approximate quantile from the histogram (the bucket's upper bound).
+        public func latencyQuantile(_ q: Double) -> Double {
+            let total = latencyCounts.reduce(0, +)
+            guard total > 0 else { return 0 }
+            var seen: UInt64 = 0
+            for (i, c) in latencyCounts.enumerated() {
+                seen += c
+                if Double(seen) >= q * Double(total) {
+                    return i < ScoringStage.latencyBounds.count ? ScoringStage.latencyBounds[i] : .infinity
+                }
+            }
+            return .infinity
+        }
+    }
+    public static let latencyBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    /// Records the latency of flows written at wall time `nowNs` (live: packet
+    /// timestamps are wall-clock times, so end → written is meaningful).
+    public func noteWritten(_ records: [FlowRecord], nowNs: Int64) {
+        for r in records {
+            let l = max(0, Double(nowNs - r.endedAtNs) * 1e-9)
+            var i = 0
+            while i < Self.latencyBounds.count && l > Self.latencyBounds[i] { i += 1 }
+            counters.latencyCounts[i] &+= 1
+            counters.latencySum += l
+        }
+    }
+
+    /// The `scoring {…}` object of stats records.
+    public func appendStats(into j: inout JSONBuffer) {
+        let c = counters
+        j.key("scoring"); j.beginObject()
+        j.key("model_version"); j.string(model.meta.modelVersion)
+        j.key("flows_scored"); j.uint(c.flowsScored)
+        j.key("suspicious"); j.uint(c.suspicious)
+        j.key("alerts"); j.beginObject()
+        for (k, v) in c.alerts.sorted(by: { $0.key < $1.key }) { j.key(k); j.uint(v) }
+        j.endObject()
+        j.key("folded"); j.uint(c.folded)
+        j.key("suppressed"); j.uint(c.suppressed)
+        j.key("allowed"); j.uint(c.allowed)
+        j.key("latency_p50_s"); j.double(c.latencyQuantile(0.5))
+        j.key("latency_p99_s"); j.double(c.latencyQuantile(0.99))
+        j.endObject()
     }
     public private(set) var counters = Counters()
 
@@ -104,6 +156,9 @@ extension ScoringStage {
         }
         if let f = out.flows { out.write(f, json.bytes, records: records.count) }
         if nAlerts > 0, let a = out.alerts { out.write(a, alertJSON.bytes, records: nAlerts) }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        stage.noteWritten(records, nowNs: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
     }
 }
 }

@@ -50,6 +50,8 @@ public struct SensorConfig: Sendable, Equatable {
     public var entropyPrefix: Int = 1024
 
     // detection (kept for the scoring stage; not used by capture/output)
+    /// `host:port` of the optional Prometheus endpoint (off when nil).
+    public var metricsListen: String?
     public var modelPath: String?
     public var policyPath: String?
 

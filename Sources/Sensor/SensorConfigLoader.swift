@@ -108,7 +108,7 @@ private struct Walker {
     }
 
     mutating func root(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
-        let allowed = ["sensor_name", "stats_interval", "capture", "outputs", "flow", "detection"]
+        let allowed = ["sensor_name", "stats_interval", "capture", "outputs", "flow", "detection", "metrics_listen"]
         for (k, v) in try members(node, "") {
             switch k {
             case "sensor_name":
@@ -119,6 +119,12 @@ private struct Walker {
             case "outputs": try outputs(v, into: &c)
             case "flow": try flow(v, into: &c)
             case "detection": try detection(v, into: &c)
+            case "metrics_listen":
+                let l = try string(v, k) ?? ""
+                guard MetricsEndpoint.parse(l) != nil else {
+                    throw fail(k, "must be host:port with a numeric IPv4 host, e.g. 127.0.0.1:9560 (got \"\(l)\")")
+                }
+                c.metricsListen = l
             default: throw unknown(k, allowed)
             }
         }

@@ -36,7 +36,8 @@ public struct SensorStats: Sendable {
 
     /// Appends the record and a newline:
     /// `{"timestamp","event_type":"stats","host"?,"in_iface","stats":{uptime_s, capture, decoder, flow, queue, output}}`.
-    public func appendRecord(timestampNs: Int64, host: String?, interface: String, into j: inout JSONBuffer) {
+    public func appendRecord(timestampNs: Int64, host: String?, interface: String,
+                             extra: ((inout JSONBuffer) -> Void)? = nil, into j: inout JSONBuffer) {
         j.beginObject()
         j.key("timestamp"); j.rawString { EveTime.append(ns: timestampNs, to: &$0) }
         j.key("event_type"); j.string("stats")
@@ -77,6 +78,7 @@ public struct SensorStats: Sendable {
         j.key("records_written"); j.uint(recordsWritten)
         j.key("write_errors"); j.uint(writeErrors)
         j.endObject()
+        if let extra { extra(&j) }
         j.endObject()
         j.endObject()
         j.newline()

@@ -78,6 +78,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded, no alerts.")
     var noScore = false
 
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on host:port (numeric IPv4, e.g. 127.0.0.1:9560); off by default.")
+    var metricsListen: String?
+
     /// FlowOptions has defaults, so a value equal to the default cannot tell
     /// "given" from "not given": look at the command line itself.
     static func given(_ long: String) -> Bool {
@@ -119,6 +122,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if let m = metricsListen, MetricsEndpoint.parse(m) == nil {
+            throw ValidationError("--metrics-listen must be host:port with a numeric IPv4 host, e.g. 127.0.0.1:9560")
+        }
         if flowOptions.filter != nil && filterFile != nil {
             throw ValidationError("give --filter or --filter-file, not both")
         }
@@ -136,6 +142,7 @@ struct RunCommand: ParsableCommand {
             log("flowsentry: \(error)")
             throw ExitCode(1)
         }
+        var stageRef: ScoringStage?
         if !noScore {
             // A bad bundle or policy stops the start, before any packet.
             let modelPath = model ?? cfg.modelPath, policyPath = policy ?? cfg.policyPath
@@ -149,6 +156,8 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
+            sensor.statsExtra = { stage.appendStats(into: &$0) }
+            stageRef = stage
             // SIGUSR2: load the new bundle and policy; a bad one is rejected and the running one stays.
             sensor.onReload = {
                 do {
@@ -160,6 +169,20 @@ struct RunCommand: ParsableCommand {
                 }
             }
         }
+        var metrics: MetricsEndpoint?
+        if let listen = metricsListen ?? cfg.metricsListen {
+            do {
+                let m = try MetricsEndpoint(listen: listen)
+                metrics = m
+                let stage = stageRef
+                sensor.onTick = { s in m.update(s, scoring: stage?.counters) }
+                log("flowsentry: Prometheus metrics on http://\(listen.split(separator: ":")[0]):\(m.port)/metrics")
+            } catch {
+                log("flowsentry: error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        defer { metrics?.stop() }
         let drain = DrainDeadline()
         let watcher: SignalWatcher
         do {
