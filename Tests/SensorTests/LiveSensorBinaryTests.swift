@@ -60,11 +60,16 @@ struct LiveSensorBinaryTests {
         let lab = try SensorLab(tag: 5)
         defer { lab.destroy() }
         let notify = try NotifyListener(path: lab.path("notify.sock"))
+        // A copy of the bundled model, so the test can break it before a reload.
+        let modelCopy = lab.path("model.fsb")
+        let good = try Data(contentsOf: Repo.root.appendingPathComponent("rules/flowsentry.fsb"))
+        try good.write(to: URL(fileURLWithPath: modelCopy))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: flowsentryBinary!)
         p.arguments = ["run", "--interface", lab.hostIf, "--flows", lab.path("flows.json"), "--stats", lab.path("stats.json"),
                        "--idle-timeout", "1", "--stats-interval", "1", "--filter", "ip", "--max-flows", "4096",
-                       "--buffer-mb", "4", "--sensor-name", "bin-test"]
+                       "--buffer-mb", "4", "--sensor-name", "bin-test", "--model", modelCopy,
+                       "--alerts", lab.path("alerts.json")]
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         env["WATCHDOG_USEC"] = "1000000"
@@ -88,6 +93,13 @@ struct LiveSensorBinaryTests {
         kill(p.processIdentifier, SIGHUP)
         #expect(waitUntil(15) { !sender.isRunning })
 
+        // A corrupt bundle is rejected on reload and the running one stays; a good one loads.
+        try good.prefix(good.count / 3).write(to: URL(fileURLWithPath: modelCopy))
+        notify.messages.removeAll()
+        kill(p.processIdentifier, SIGUSR2)
+        #expect(waitUntil(3) { notify.poll(); return notify.has("RELOADING=1") && notify.has("READY=1") })
+        try good.write(to: URL(fileURLWithPath: modelCopy))
+        usleep(300_000)
         notify.messages.removeAll()
         kill(p.processIdentifier, SIGUSR2)
         #expect(waitUntil(3) { notify.poll(); return notify.has("RELOADING=1") && notify.has("READY=1") })
@@ -109,6 +121,8 @@ struct LiveSensorBinaryTests {
         let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("reopened log files"), "\(stderr)")
         #expect(stderr.contains("reload requested"))
+        #expect(stderr.contains("reload rejected, keeping flowsentry-ml"), "\(stderr)")
+        #expect(stderr.contains("reloaded flowsentry-ml"), "\(stderr)")
         #expect(stderr.contains("kernel_drops 0 (0.00%)"))
 
         let before = ReadRecord.read(rotated), after = ReadRecord.read(live)
