@@ -73,6 +73,8 @@ class Lab:
         self.args = args
         self.seed = args.seed
         self.scale = args.scale
+        # time bounds grow slower than counts: x up to 2, then 2 + sqrt(x)
+        self.dscale = args.scale if args.scale <= 2 else 2 + math.sqrt(args.scale)
         self.work = os.path.abspath(args.work)
         self.procs = []          # long-running server processes
         self.addr = {}           # host -> ip (current capture)
@@ -484,7 +486,7 @@ xferlog_enable=NO
 
     def attack(self, kind, rng):
         """Run one attack scenario; returns its record."""
-        s, a = self.scale, self.addr
+        s, a, ds = self.scale, self.addr, self.dscale
         srv = ["web", "files", "dns", "ntp", "ext"]
         att = self.reserve(rng, 3 if kind == "c2" and rng.random() < 0.3 else
                            2 if kind == "c2" and rng.random() < 0.5 else 1)
@@ -513,15 +515,15 @@ xferlog_enable=NO
                 else:
                     ports = f"--top-ports {int(rng.randint(200, 1000) * min(s, 60))}" if rng.random() < 0.6 else f"-p 1-{min(65535, int(rng.randint(1000, 3000) * s))}"
                     c = f"nmap -n {rng.choice(['-Pn', ''])} -sS {T} --max-retries 1 {ports} {a[v]}"
-                tmo = 60 * s
+                tmo = 60 * ds
             elif kind == "nmap-connect":
                 rec["tool"] = "nmap"
                 c = f"nmap -n -Pn -sT {T} --max-retries 1 --top-ports {int(rng.randint(150, 800) * min(s, 60))} {a[v]}"
-                tmo = 60 * s
+                tmo = 60 * ds
             elif kind == "nmap-udp":
                 rec["tool"] = "nmap"
                 c = f"nmap -n -Pn -sU -T4 --max-retries 1 --top-ports {int(rng.randint(40, 120) * min(s, 100))} {a[v]}"
-                tmo = 60 * s
+                tmo = 60 * ds
             elif kind == "nmap-version-os":
                 rec["tool"] = "nmap"
                 v = rng.choice(["web", "files", "ext"])
@@ -573,21 +575,21 @@ xferlog_enable=NO
             if kind == "http-flood-ab":
                 rec["tool"] = "ab"
                 c = f"ab -q -n {int(rng.randint(200, 600) * s)} -c {rng.randint(5, 50)} {rng.choice(['-k', ''])} http://{a[v]}{obj}"
-                tmo = 60 * s
+                tmo = 60 * ds
             elif kind == "http-flood-wrk":
                 rec["tool"] = "wrk"
                 c = (f"WRK_DELAY_MS={max(2, int(rng.randint(40, 100) / s))} wrk -t 2 -c {rng.randint(8, 20)} "
-                     f"-d {int(rng.randint(2, 3) * min(s, 10))}s -s {HERE}/wrk-delay.lua http://{a[v]}{obj}")
-                tmo = 10 + 5 * s
+                     f"-d {int(rng.randint(2, 3) * ds)}s -s {HERE}/wrk-delay.lua http://{a[v]}{obj}")
+                tmo = 10 + 5 * ds
             elif kind == "slowloris":
                 rec["tool"] = "slowhttptest"
-                L = int(rng.randint(18, 30) * min(s, 20))
+                L = int(rng.randint(18, 30) * ds)
                 c = (f"slowhttptest -H -c {int(rng.randint(100, 400) * min(s, 10))} -i {rng.randint(5, 15)} -r {rng.randint(30, 150)} "
                      f"-l {L} -x {rng.randint(10, 40)} -p 3 -t GET -u http://{a[v]}/")
                 tmo = L + 15
             else:
                 rec["tool"] = "slowhttptest"
-                L = int(rng.randint(18, 30) * min(s, 20))
+                L = int(rng.randint(18, 30) * ds)
                 c = (f"slowhttptest -B -c {int(rng.randint(100, 400) * min(s, 10))} -i {rng.randint(5, 15)} -r {rng.randint(30, 150)} "
                      f"-s {rng.randint(4096, 65536)} -l {L} -x {rng.randint(10, 40)} -p 3 -t POST -u http://{a[v]}/login")
                 tmo = L + 15
@@ -601,17 +603,17 @@ xferlog_enable=NO
                 v, u = "files", rng.choice(list(PW) + ["root", "admin"])
                 if u in PW and rng.random() < 0.5:
                     words.insert(rng.randrange(len(words)), PW[u])
-                url, t, tmo = f"ssh://{a[v]}", rng.randint(2, 6), 45 * s
+                url, t, tmo = f"ssh://{a[v]}", rng.randint(2, 6), 45 * ds
             elif kind == "hydra-ftp":
                 v, u = "files", rng.choice(list(PW))
                 if rng.random() < 0.5:
                     words.insert(rng.randrange(len(words)), PW[u])
-                url, t, tmo = f"ftp://{a[v]}", rng.randint(4, 10), 40 * s
+                url, t, tmo = f"ftp://{a[v]}", rng.randint(4, 10), 40 * ds
             else:
                 v, u = "web", "admin"
                 if rng.random() < 0.5:
                     words.insert(rng.randrange(len(words)), ADMIN_PW)
-                url, t, tmo = f"http-get://{a[v]}/admin/", rng.randint(4, 16), 40 * s
+                url, t, tmo = f"http-get://{a[v]}/admin/", rng.randint(4, 16), 40 * ds
             wl = f"{self.work}/wl-{rng.randrange(1 << 30)}.txt"
             open(wl, "w").write("\n".join(words) + "\n")
             hd = f"{self.work}/hydra-{rng.randrange(1 << 30)}"  # own cwd: no shared hydra.restore
@@ -624,14 +626,14 @@ xferlog_enable=NO
             v = "web"
             rec["victims"] = [a[v]]
             c = (f"python3 {HERE}/webattack.py --target {a[v]} --count {int(rng.randint(150, 400) * s)} "
-                 f"--deadline {int(40 * s)} --delay {rng.choice([0.02, 0.05, 0.1, 0.3])} --seed {rng.randrange(1 << 30)}")
+                 f"--deadline {int(40 * ds)} --delay {rng.choice([0.02, 0.05, 0.1, 0.3])} --seed {rng.randrange(1 << 30)}")
             rule([v], {6})
-            cmds = [(at, c, 45 * s)]
+            cmds = [(at, c, 45 * ds)]
         elif kind == "dns-tunnel":
             rec["label"], rec["tool"] = "tunnel", "iodine"
             rec["victims"] = [a["dns"], a["tun"]]
             T = rng.choice(["NULL", "NULL", "TXT", "CNAME", "MX"])
-            dur = int(rng.randint(20, 35) * min(s, 30))
+            dur = int(rng.randint(20, 35) * ds)
             up = rng.randint(20, 120) * 1000
             c = (f"iodine -f -r -P {TUN_PW} -T {T} -m 1000 {a['dns']} {TUN_DOMAIN} & IOD=$!; "
                  f"for i in $(seq 1 40); do ip -4 addr show dns0 2>/dev/null | grep -q inet && break; sleep 0.5; done; "
@@ -646,7 +648,7 @@ xferlog_enable=NO
         elif kind == "c2":
             rec["label"], rec["tool"] = "c2", "beacon.py (python https)"
             rec["victims"] = [a["ext"]]
-            dl = int(rng.randint(40, 70) * s)
+            dl = int(rng.randint(40, 70) * ds)
             for x in att:
                 iv = rng.choice([1.5, 2, 3, 5, 8])
                 c = (f"python3 {HERE}/beacon.py --server {a['ext']} --port 443 --interval {iv} "
@@ -660,7 +662,7 @@ xferlog_enable=NO
         rec["command"] = " ; ".join(c for _, c, _ in cmds)
         log(f"  attack {kind} from {','.join(rec['attackers'])} -> {','.join(rec['victims'])}: {rec['command'][:160]}")
         rec["start"] = time.time()
-        threads = [threading.Thread(target=self.run, args=(h, c, t, kind)) for h, c, t in cmds]
+        threads = [threading.Thread(target=self.run, args=(h, c, t, kind), daemon=True) for h, c, t in cmds]
         for t in threads:
             t.start()
         for t in threads:
@@ -691,10 +693,10 @@ xferlog_enable=NO
         self.procs.append(tcpd)
         time.sleep(2 + rng.uniform(0, 2))
         t0 = time.time()
-        dur = plan["duration"] * (s if s <= 2 else 2 + math.sqrt(s))
+        dur = plan["duration"] * self.dscale
         workers = [threading.Thread(target=self.bg_worker,
                                     args=(i, random.Random(f"{self.seed}:{name}:bg{i}"), t0 + dur,
-                                          int(400 * s)))
+                                          int(400 * s)), daemon=True)
                    for i in range(int(plan["workers"] * (1 if s <= 1 else min(4, 1 + math.log2(s)))))]
         for w in workers:
             w.start()
@@ -710,7 +712,8 @@ xferlog_enable=NO
             span = max(5.0, dur - 45)
             for kind in attacks:
                 off = rng.uniform(0, span)
-                th = threading.Thread(target=lambda k=kind, o=off: (time.sleep(o), self.attack(k, random.Random(f"{self.seed}:{name}:{k}"))))
+                th = threading.Thread(target=lambda k=kind, o=off: (time.sleep(o), self.attack(k, random.Random(f"{self.seed}:{name}:{k}"))),
+                                      daemon=True)
                 th.start()
                 ths.append(th)
             for th in ths:
