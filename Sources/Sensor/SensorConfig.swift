@@ -52,6 +52,8 @@ public struct SensorConfig: Sendable, Equatable {
     // detection (kept for the scoring stage; not used by capture/output)
     /// `host:port` of the optional Prometheus endpoint (off when nil).
     public var metricsListen: String?
+    /// `detection.enabled: false` runs the spine only (as `--no-score`).
+    public var scoring = true
     public var modelPath: String?
     public var policyPath: String?
 

@@ -236,7 +236,8 @@ private struct Walker {
             switch k {
             case "model": c.modelPath = try string(v, key)
             case "policy": c.policyPath = try string(v, key)
-            default: throw unknown(key, ["model", "policy"])
+            case "enabled": c.scoring = try bool(v, key)
+            default: throw unknown(key, ["model", "policy", "enabled"])
             }
         }
     }

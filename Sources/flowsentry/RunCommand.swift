@@ -143,7 +143,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var stageRef: ScoringStage?
-        if !noScore {
+        if !noScore && cfg.scoring {
             // A bad bundle or policy stops the start, before any packet.
             let modelPath = model ?? cfg.modelPath, policyPath = policy ?? cfg.policyPath
             let stage: ScoringStage
