@@ -16,7 +16,6 @@ public final class ScoringStage {
     private var scorer: EnsembleScorer
     private var aggregator: AlertAggregator
     private var verdicts: [Verdict] = []
-    private var scored: [ScoredVerdict] = []
     public var explain = true
 
     public struct Counters: Sendable {

@@ -65,7 +65,6 @@ struct BaselineCommand: ParsableCommand {
         do throws(any Error) {
             let m = try EnsembleModel.load(path: model)
             var stats: [Float] = [], raw: [Float] = [], lengths: [Int] = []
-            var starts: [Int64] = []
             var rows: [(Int64, [Float], [Float], Int)] = []
             var s = [Float](repeating: 0, count: m.statFeatures.count)
             var w = [Float](repeating: 0, count: PacketSequence.length * 5)
@@ -77,7 +76,7 @@ struct BaselineCommand: ParsableCommand {
             }
             for e in p.summary.errors { FileHandleStderr.write("flowsentry: warning: \(e)\n") }
             rows.sort { $0.0 < $1.0 }
-            for r in rows { starts.append(r.0); stats += r.1; raw += r.2; lengths.append(r.3) }
+            for r in rows { stats += r.1; raw += r.2; lengths.append(r.3) }
             var (newModel, report) = try Baseline.refit(m, stats: stats, raw: raw, lengths: lengths, count: rows.count)
             newModel.meta.notes["baseline"] = "novelty re-fitted on \(report.fitFlows) flows of \(captures.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))"
             var b = ModelBundle()

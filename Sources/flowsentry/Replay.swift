@@ -19,14 +19,7 @@ struct Replay: ParsableCommand {
     @Option(help: "Where to write alerts ('-' for stdout).")
     var alerts: String?
 
-    @Option(help: "Model bundle (default: rules/flowsentry.fsb).")
-    var model: String?
-
-    @Option(help: "Detection policy (default: rules/policy.yaml when present).")
-    var policy: String?
-
-    @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded.")
-    var noScore = false
+    @OptionGroup var scoring: ScoringOptions
 
     @Flag(name: .customLong("no-explain"), help: "Leave explanations out of alerts (faster on floods).")
     var noExplain = false
@@ -45,17 +38,16 @@ struct Replay: ParsableCommand {
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
-        if noScore && alerts != nil { throw ValidationError("--alerts needs scoring; drop --no-score") }
-        if noScore && (model != nil || policy != nil) { throw ValidationError("--model/--policy make no sense with --no-score") }
+        if scoring.noScore && alerts != nil { throw ValidationError("--alerts needs scoring; drop --no-score") }
         if flows == "-" && alerts == "-" { throw ValidationError("--flows and --alerts cannot both go to stdout") }
     }
 
     func run() throws {
         // Load the model and policy first: a bad bundle fails here, not at the first flow.
         var stage: ScoringStage?
-        if !noScore {
+        if !scoring.noScore {
             do {
-                let (m, p) = try loadModelAndPolicy(model: model, policy: policy)
+                let (m, p) = try loadModelAndPolicy(model: scoring.model, policy: scoring.policy)
                 stage = ScoringStage(model: m, policy: p)
                 stage?.explain = !noExplain
             } catch {

@@ -69,14 +69,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var flowOptions: FlowOptions
 
-    @Option(help: "Model bundle (default: the config's model, else rules/flowsentry.fsb).")
-    var model: String?
-
-    @Option(help: "Detection policy (default: the config's policy, else policy.yaml beside the model).")
-    var policy: String?
-
-    @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded, no alerts.")
-    var noScore = false
+    @OptionGroup var scoring: ScoringOptions
 
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on host:port (numeric IPv4, e.g. 127.0.0.1:9560); off by default.")
     var metricsListen: String?
@@ -143,9 +136,9 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var stageRef: ScoringStage?
-        if !noScore && cfg.scoring {
+        if !scoring.noScore && cfg.scoring {
             // A bad bundle or policy stops the start, before any packet.
-            let modelPath = model ?? cfg.modelPath, policyPath = policy ?? cfg.policyPath
+            let modelPath = scoring.model ?? cfg.modelPath, policyPath = scoring.policy ?? cfg.policyPath
             let stage: ScoringStage
             do {
                 let (m, p) = try loadModelAndPolicy(model: modelPath, policy: policyPath)

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The model options shared by `replay` and `run`.
+struct ScoringOptions: ParsableArguments {
+    @Option(help: "Model bundle (default: rules/flowsentry.fsb; for run, the config's detection.model first).")
+    var model: String?
+
+    @Option(help: "Detection policy (default: policy.yaml beside the model; for run, the config's detection.policy first).")
+    var policy: String?
+
+    @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded, no alerts.")
+    var noScore = false
+
+    func validate() throws {
+        if noScore && (model != nil || policy != nil) {
+            throw ValidationError("--model/--policy make no sense with --no-score")
+        }
+    }
+}
