@@ -93,6 +93,18 @@ public struct EveAlertFormatter: Sendable {
             j.endObject()
         }
         j.endArray()
+        if !v.lofNearest.isEmpty {
+            // The benign reference flows nearest to this one (normalised space).
+            j.key("lof_nearest"); j.beginArray()
+            for n in v.lofNearest {
+                j.beginObject()
+                j.key("reference"); j.int(n.reference)
+                j.key("distance"); j.double(n.distance)
+                j.key("k_distance"); j.double(n.kDistance)
+                j.endObject()
+            }
+            j.endArray()
+        }
         if s.folded > 0 { j.key("aggregated_flows"); j.int(s.folded) }
         j.key("model_version"); j.string(modelVersion)
         j.endObject()

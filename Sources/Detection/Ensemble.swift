@@ -60,8 +60,10 @@ public struct Verdict: Sendable {
     public var lof: Float
     public var ocsvm: Float
     public var isSuspicious: Bool { score >= threshold }
-    /// Filled by `EnsembleScorer.explain` for flows that alert.
+    /// Filled by `EnsembleScorer.detail` for flows that alert.
     public var explanation: [Contribution] = []
+    /// The LOF reference (benign) flows nearest to this one; filled by `detail`.
+    public var lofNearest: [LOFNeighbour] = []
 
     public struct Contribution: Sendable {
         public var feature: String
@@ -255,16 +257,35 @@ public final class EnsembleScorer {
         scoreInputs(n: n, into: &out)
     }
 
-    /// Scores the first `n` rows already in `stats`, `raw` and `lengths`.
-    func scoreInputs(n: Int, into out: inout [Verdict]) {
+    /// Which models run for every flow. Models with no weight in the
+    /// combination cannot change a verdict, so by default they run only for
+    /// the flows that alert (`detail`); `scoreEveryModel` runs all four on
+    /// every flow (training, checks, benchmarks).
+    public var scoreEveryModel = false
+    /// Benchmarks: run exactly these models (overrides the weights).
+    public var onlyModels: ModelSet?
+
+    public struct ModelSet: Sendable {
+        public var cnn: Bool, lstm: Bool, novelty: Bool
+        public init(cnn: Bool, lstm: Bool, novelty: Bool) { self.cnn = cnn; self.lstm = lstm; self.novelty = novelty }
+    }
+
+    /// The models that decide a verdict: those with weight in the combination
+    /// (and at least one classifier, which names the class).
+    var decidingModels: ModelSet {
+        let w = model.weights
+        func weighted(_ i: Int) -> Bool { i < w.count && w[i] > 0 }
+        if let onlyModels { return onlyModels }
+        if scoreEveryModel { return ModelSet(cnn: true, lstm: true, novelty: true) }
+        var m = ModelSet(cnn: weighted(0), lstm: weighted(1), novelty: weighted(2) || weighted(3))
+        if !m.cnn && !m.lstm { m.cnn = true; m.lstm = true }
+        return m
+    }
+
+    /// Normalises and clips the first `n` rows of `stats` into `statsNorm` and
+    /// encodes the first `n` sequences of `raw` into `encoded`.
+    private func prepare(n: Int) {
         let d = model.statFeatures.count
-        let k = model.classes.count
-        // Novelty on the raw statistics (the scorer normalises). When the
-        // novelty models carry no weight, they are only run for the flows
-        // that turn out suspicious (their scores are still reported).
-        let noveltyWeighted = model.weights.count >= 4 && (model.weights[2] > 0 || model.weights[3] > 0)
-        if noveltyWeighted { novelty.score(batch: stats, rows: n, into: &nov) } else { nov = NoveltyScores() }
-        // Classifier inputs: normalised, clipped statistics and the encoded sequence.
         for i in 0..<(n * d) { statsNorm[i] = stats[i] }
         statsNorm.withUnsafeMutableBufferPointer { p in
             model.classifierNormaliser.apply(batch: UnsafeMutableBufferPointer(rebasing: p[0..<(n * d)]), rows: n)
@@ -278,7 +299,13 @@ public final class EnsembleScorer {
                 }
             }
         }
-        if pCNN.count < n * k { pCNN = Array(repeating: 0, count: maxBatch * k); pLSTM = pCNN }
+    }
+
+    /// Runs the chosen classifiers on the first `n` prepared rows into `pCNN` / `pLSTM`.
+    private func runClassifiers(n: Int, cnn runCNN: Bool, lstm runLSTM: Bool) {
+        let d = model.statFeatures.count
+        let k = model.classes.count
+        if pCNN.count < maxBatch * k { pCNN = Array(repeating: 0, count: maxBatch * k); pLSTM = pCNN }
         encoded.withUnsafeBufferPointer { e in
             lengths.withUnsafeBufferPointer { l in
                 statsNorm.withUnsafeBufferPointer { s in
@@ -286,30 +313,41 @@ public final class EnsembleScorer {
                                         lengths: UnsafeBufferPointer(rebasing: l[0..<n]),
                                         stats: UnsafeBufferPointer(rebasing: s[0..<(n * d)]), count: n)
                     if useFloat, let cf = model.cnnFloat, let lf = model.lstmFloat {
-                        pCNN.withUnsafeMutableBufferPointer { cf.predictProba(batch, scratch: cnnFloatScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
-                        pLSTM.withUnsafeMutableBufferPointer { lf.predictProba(batch, scratch: lstmFloatScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                        if runCNN { pCNN.withUnsafeMutableBufferPointer { cf.predictProba(batch, scratch: cnnFloatScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) } }
+                        if runLSTM { pLSTM.withUnsafeMutableBufferPointer { lf.predictProba(batch, scratch: lstmFloatScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) } }
                     } else {
-                        pCNN.withUnsafeMutableBufferPointer { model.cnn.predictProba(batch, scratch: cnnScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
-                        pLSTM.withUnsafeMutableBufferPointer { model.lstm.predictProba(batch, scratch: lstmScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) }
+                        if runCNN { pCNN.withUnsafeMutableBufferPointer { model.cnn.predictProba(batch, scratch: cnnScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) } }
+                        if runLSTM { pLSTM.withUnsafeMutableBufferPointer { model.lstm.predictProba(batch, scratch: lstmScratch, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * k)])) } }
                     }
                 }
             }
         }
+    }
+
+    /// Scores the first `n` rows already in `stats`, `raw` and `lengths` with
+    /// the deciding models; the others' scores are NaN until `detail`.
+    func scoreInputs(n: Int, into out: inout [Verdict]) {
+        let k = model.classes.count
+        let m = decidingModels
+        // Novelty on the raw statistics (the scorer normalises).
+        if m.novelty { novelty.score(batch: stats, rows: n, into: &nov) } else { nov = NoveltyScores() }
+        prepare(n: n)
+        runClassifiers(n: n, cnn: m.cnn, lstm: m.lstm)
         let b = model.benignIndex
-        let first = out.count
-        defer { if !noveltyWeighted { fillNovelty(for: &out, from: first, n: n, d: d) } }
         for i in 0..<n {
-            let c = 1 - pCNN[i * k + b], l = 1 - pLSTM[i * k + b]
+            let c: Float = m.cnn ? 1 - pCNN[i * k + b] : .nan
+            let l: Float = m.lstm ? 1 - pLSTM[i * k + b] : .nan
             let lof = i < nov.lof.count ? nov.lof[i] : .nan
             let oc = i < nov.ocsvm.count ? nov.ocsvm[i] : .nan
             let s = model.combine(cnn: c, lstm: l, lof: lof, ocsvm: oc)
             // Class: the classifiers' most likely attack class when they lean
             // to attack; otherwise benign, or "anomaly" when only novelty drives the score.
             var cls = b
-            if max(c, l) >= 0.5 {
+            let lean = max(c.isNaN ? 0 : c, l.isNaN ? 0 : l)
+            if lean >= 0.5 {
                 var best: Float = -1
                 for j in 0..<k where j != b {
-                    let p = pCNN[i * k + j] + pLSTM[i * k + j]
+                    let p = (m.cnn ? pCNN[i * k + j] : 0) + (m.lstm ? pLSTM[i * k + j] : 0)
                     if p > best { best = p; cls = j }
                 }
             }
@@ -320,19 +358,29 @@ public final class EnsembleScorer {
         }
     }
 
-    /// Runs the novelty models on the suspicious verdicts `out[first..<first+n]` only.
-    private func fillNovelty(for out: inout [Verdict], from first: Int, n: Int, d: Int) {
-        var rows: [Int] = []
-        for i in 0..<n where out[first + i].isSuspicious { rows.append(i) }
-        guard !rows.isEmpty else { return }
-        var sub = [Float](repeating: 0, count: rows.count * d)
-        for (j, i) in rows.enumerated() { for c in 0..<d { sub[j * d + c] = stats[i * d + c] } }
-        var s = NoveltyScores()
-        novelty.score(batch: sub, rows: rows.count, into: &s)
-        for (j, i) in rows.enumerated() {
-            if j < s.lof.count { out[first + i].lof = s.lof[j] }
-            if j < s.ocsvm.count { out[first + i].ocsvm = s.ocsvm[j] }
+    /// Everything an alert reports beyond the verdict: the scores of the
+    /// models that did not decide it, the explanation, and the LOF reference
+    /// flows nearest to it. Called for flows that alert.
+    public func detail(_ v: inout Verdict, features f: FeatureVector, sequence s: PacketSequence, top: Int = 5) {
+        v.explanation = explain(features: f, sequence: s, top: top)
+        // Row 0 of the buffers holds the flow itself after `explain`.
+        let d = model.statFeatures.count, b = model.benignIndex
+        let m = decidingModels
+        if !m.cnn || !m.lstm {
+            prepare(n: 1)
+            runClassifiers(n: 1, cnn: !m.cnn, lstm: !m.lstm)
+            if !m.cnn { v.cnn = 1 - pCNN[b] }
+            if !m.lstm { v.lstm = 1 - pLSTM[b] }
         }
+        var row = [Float](repeating: 0, count: d)
+        for j in 0..<d { row[j] = stats[j] }
+        if !m.novelty {
+            var sc = NoveltyScores()
+            novelty.score(batch: row, rows: 1, into: &sc)
+            if !sc.lof.isEmpty { v.lof = sc.lof[0] }
+            if !sc.ocsvm.isEmpty { v.ocsvm = sc.ocsvm[0] }
+        }
+        v.lofNearest = novelty.nearestReferences(row: row, count: top)
     }
 
     /// Explains a verdict: the five statistics or packet positions whose

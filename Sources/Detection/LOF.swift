@@ -82,6 +82,13 @@ public struct LOFModel: Sendable, Equatable {
     public func makeScorer(maxBatch: Int = 256) -> LOFScorer { LOFScorer(model: self, maxBatch: maxBatch) }
 }
 
+/// One reference flow near a query, in the normalised feature space.
+public struct LOFNeighbour: Sendable, Equatable {
+    public var reference: Int
+    public var distance: Double
+    public var kDistance: Double
+}
+
 /// Batched LOF scoring with preallocated scratch. Not thread-safe: use one scorer per task
 /// (the model it wraps is immutable and shareable).
 public final class LOFScorer {
@@ -129,6 +136,34 @@ public final class LOFScorer {
             scoreChunk(rows: n) { i, s in out[start + i] = Float(s) }
             start += n
         }
+    }
+
+    /// The `count` (at most k) reference flows nearest to one normalised row,
+    /// nearest first: their row in the reference set, Euclidean distance and
+    /// k-distance (the query is an outlier to a neighbour when its distance
+    /// is well beyond that neighbour's own k-distance).
+    public func nearest(row: UnsafeBufferPointer<Float>, count: Int) -> [LOFNeighbour] {
+        let dim = model.dim, k = min(count, model.k, model.rows)
+        precondition(row.count >= dim)
+        guard k > 0 else { return [] }
+        for i in 0..<dim { q[i] = Double(row[i]) }
+        MatrixDistance.rowSquaredNorms(q, rows: 1, dim: dim, into: qNorms)
+        var out: [LOFNeighbour] = []
+        model.reference.withUnsafeBufferPointer { ref in
+            model.referenceNorms.withUnsafeBufferPointer { rn in
+                MatrixDistance.squaredDistances(queries: q, queryNorms: qNorms, rows: 1,
+                                                refs: ref.baseAddress!, refNorms: rn.baseAddress!,
+                                                refRows: model.rows, dim: dim, into: dist)
+                KNearest.select(row: dist, n: model.rows, k: k, idx: nnIdx, val: nnVal)
+                for t in 0..<k {
+                    let j = nnIdx[t]
+                    out.append(LOFNeighbour(reference: j,
+                                            distance: MatrixDistance.exactDistance(q, ref.baseAddress! + j * dim, dim: dim),
+                                            kDistance: model.kDistance[j]))
+                }
+            }
+        }
+        return out
     }
 
     /// Double-precision variant (used to check agreement with scikit-learn).

@@ -113,6 +113,15 @@ public final class NoveltyScorer {
         return out
     }
 
+    /// The LOF reference flows nearest to one raw (un-normalised) row; empty without LOF.
+    public func nearestReferences(row: [Float], count: Int) -> [LOFNeighbour] {
+        guard let lofScorer, row.count >= model.dim else { return [] }
+        let chunk = UnsafeMutableBufferPointer(rebasing: scratch[0..<model.dim])
+        for i in 0..<model.dim { chunk[i] = row[i] }
+        model.normaliser.apply(batch: chunk, rows: 1)
+        return lofScorer.nearest(row: UnsafeBufferPointer(chunk), count: count)
+    }
+
     /// Scores `rows` row-major raw (un-normalised) feature rows of `model.dim` values.
     public func score(batch: [Float], rows: Int, into out: inout NoveltyScores) {
         let dim = model.dim

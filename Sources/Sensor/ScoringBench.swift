@@ -26,10 +26,15 @@ public enum ScoringBench {
         return out
     }
 
+    /// `everyModel`: all four models on every flow, also those with no weight
+    /// in the combination (by default those run only for flows that alert).
     public static func throughput(model: EnsembleModel, records: [FlowRecord], batch: Int, float: Bool,
-                                  minSeconds: Double = 1) -> Throughput {
+                                  everyModel: Bool = false, only: EnsembleScorer.ModelSet? = nil,
+                                  label: String = "ensemble", minSeconds: Double = 1) -> Throughput {
         let scorer = EnsembleScorer(model: model, maxBatch: max(batch, 1))
         scorer.useFloat = float
+        scorer.scoreEveryModel = everyModel
+        scorer.onlyModels = only
         var v: [Verdict] = []
         var scored = 0
         let t0 = monotonicSeconds()
@@ -46,7 +51,7 @@ public enum ScoringBench {
             scored += records.count
             elapsed = monotonicSeconds() - t0
         } while elapsed < minSeconds
-        return Throughput(name: "\(float ? "float" : "int8") batch \(batch)", flowsPerSecond: Double(scored) / elapsed)
+        return Throughput(name: "\(label)\(everyModel ? " (every model on every flow)" : ""), \(float ? "float" : "int8") batch \(batch)", flowsPerSecond: Double(scored) / elapsed)
     }
 
     /// Flows "end" at `rate` per second (record i at i/rate); the output loop

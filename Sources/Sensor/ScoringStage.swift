@@ -115,7 +115,7 @@ public final class ScoringStage {
                         s.folded = folded
                         counters.alerts[v.className, default: 0] &+= 1
                         if explain {
-                            s.verdict.explanation = scorer.explain(features: r.features, sequence: r.sequence)
+                            scorer.detail(&s.verdict, features: r.features, sequence: r.sequence)
                         }
                     } else {
                         counters.folded &+= 1

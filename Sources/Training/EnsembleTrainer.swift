@@ -240,6 +240,7 @@ public enum EnsembleTrainer {
     /// Per-model scores (cnn, lstm, lof, ocsvm) for some rows.
     static func modelScores(_ model: EnsembleModel, _ data: LabelledFlows, _ idx: [Int]) -> [(Float, Float, Float, Float)] {
         let scorer = EnsembleScorer(model: model)
+        scorer.scoreEveryModel = true
         let g = data.gather(idx)
         var verdicts: [Verdict] = []
         scorer.scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: idx.count, into: &verdicts)

@@ -104,9 +104,22 @@ struct BenchCommand: ParsableCommand {
         let m = try EnsembleModel.load(path: path)
         let recs = ScoringBench.records(capture, limit: 20_000)
         print("scoring \(recs.count) flow records of \(capture) with \(m.meta.modelVersion), one core")
+        let w = m.weights.map { String(format: "%.2f", $0) }.joined(separator: "/")
+        print("  combination weights cnn/lstm/lof/ocsvm \(w): models with weight 0 run only for flows that alert")
+        func show(_ t: ScoringBench.Throughput) {
+            print("  \(t.name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(Int(t.flowsPerSecond)).leftPad(9)) flows/s")
+        }
         for (batch, float) in [(256, false), (256, true), (1, false), (1, true)] {
-            let t = ScoringBench.throughput(model: m, records: recs, batch: batch, float: float)
-            print("  ensemble, \(t.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(Int(t.flowsPerSecond)).leftPad(9)) flows/s")
+            show(ScoringBench.throughput(model: m, records: recs, batch: batch, float: float))
+        }
+        for float in [false, true] {
+            show(ScoringBench.throughput(model: m, records: recs, batch: 256, float: float, everyModel: true))
+        }
+        for (name, set) in [("CNN alone", EnsembleScorer.ModelSet(cnn: true, lstm: false, novelty: false)),
+                            ("LSTM alone", EnsembleScorer.ModelSet(cnn: false, lstm: true, novelty: false))] {
+            for float in [false, true] {
+                show(ScoringBench.throughput(model: m, records: recs, batch: 256, float: float, only: set, label: name))
+            }
         }
         let l = ScoringBench.latency(model: m, records: recs, rate: 10_000, seconds: 3)
         let ms = { (x: Double) in String(Int((x * 1e6).rounded())) + " µs" }

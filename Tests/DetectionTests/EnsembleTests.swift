@@ -83,6 +83,68 @@ func syntheticFlows(count: Int, seed: UInt64) -> LabelledFlows {
         for (a, b) in zip(e, e.dropFirst()) { #expect(abs(a.contribution) >= abs(b.contribution)) }
     }
 
+    /// A flow to detail: a one-SYN probe towards many ports.
+    static func probe() -> (FeatureVector, PacketSequence) {
+        var fv = FeatureVector()
+        fv[.fwd_pkts] = 1; fv[.syn_count] = 1; fv[.src_distinct_dports] = 400
+        var seq = PacketSequence()
+        seq.append(SequenceEntry(direction: 1, tcpFlags: 2, ipLength: 44, payloadLength: 0, iat: 0))
+        return (fv, seq)
+    }
+
+    @Test func modelsWithoutWeightRunOnlyForAlertsAndGiveTheSameScores() {
+        var (model, _) = Self.trained
+        model.weights = [1, 0, 0, 0]
+        let test = syntheticFlows(count: 60, seed: 5)
+        let g = test.gather(Array(0..<test.count))
+        let lazy = EnsembleScorer(model: model), every = EnsembleScorer(model: model)
+        every.scoreEveryModel = true
+        var a: [Verdict] = [], b: [Verdict] = []
+        lazy.scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: test.count, into: &a)
+        every.scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: test.count, into: &b)
+        for (x, y) in zip(a, b) {
+            #expect(x.score == y.score && x.cnn == y.cnn)
+            #expect(x.lstm.isNaN && x.lof.isNaN && x.ocsvm.isNaN)
+            #expect(y.lstm.isFinite && y.lof.isFinite && y.ocsvm.isFinite)
+        }
+        // `detail` fills in the other models' scores as if they had run with the rest.
+        let (fv, seq) = Self.probe()
+        var one: [Verdict] = [], all: [Verdict] = []
+        lazy.score(features: { _ in fv }, sequences: { _ in seq }, count: 1, into: &one)
+        every.score(features: { _ in fv }, sequences: { _ in seq }, count: 1, into: &all)
+        var v = one[0]
+        lazy.detail(&v, features: fv, sequence: seq)
+        #expect(abs(v.lstm - all[0].lstm) < 1e-6 && abs(v.lof - all[0].lof) < 1e-6 && abs(v.ocsvm - all[0].ocsvm) < 1e-6)
+        #expect(v.score == all[0].score && v.explanation.count == 5)
+    }
+
+    @Test func nearestReferenceFlowsMatchABruteForceSearch() throws {
+        let (model, _) = Self.trained
+        let lof = try #require(model.novelty.lof)
+        let (fv, seq) = Self.probe()
+        let scorer = EnsembleScorer(model: model)
+        var out: [Verdict] = []
+        scorer.score(features: { _ in fv }, sequences: { _ in seq }, count: 1, into: &out)
+        var v = out[0]
+        scorer.detail(&v, features: fv, sequence: seq)
+        #expect(v.lofNearest.count == 5)
+        // Brute force: normalise the row, Euclidean distance to every reference row.
+        var row = [Float](repeating: 0, count: model.statFeatures.count)
+        row.withUnsafeMutableBufferPointer { ModelInput.stats(fv, indices: model.featureIndices, into: $0.baseAddress!) }
+        row.withUnsafeMutableBufferPointer { model.novelty.normaliser.apply(batch: $0, rows: 1) }
+        var d: [(Int, Double)] = []
+        for j in 0..<lof.rows {
+            var s = 0.0
+            for c in 0..<lof.dim { let x = Double(row[c]) - lof.reference[j * lof.dim + c]; s += x * x }
+            d.append((j, s.squareRoot()))
+        }
+        d.sort { $0.1 < $1.1 }
+        for (n, want) in zip(v.lofNearest, d) {
+            #expect(abs(n.distance - want.1) <= 1e-9 * max(1, want.1), "\(n) vs \(want)")
+            #expect(n.kDistance == lof.kDistance[n.reference])
+        }
+    }
+
     @Test func bundleRoundTripAndErrorsAtLoad() throws {
         let (model, _) = Self.trained
         var b = ModelBundle()
