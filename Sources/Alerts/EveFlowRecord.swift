@@ -4,13 +4,28 @@ import Flows
 
 /// What the record writer adds around a flow's own data.
 public struct EveContext: Sendable {
-    public var pcapFilename: String?
+    public var pcapFilename: String? {
+        didSet { encodedPcapFilename = pcapFilename.map(JSONBuffer.encodedString) }
+    }
+    /// `pcapFilename` as an escaped JSON string, encoded once.
+    public private(set) var encodedPcapFilename: [UInt8]?
     public var host: String?
     public var inIface: String?
     public var communityIDSeed: UInt16 = 0
     /// Include the first-packets sequence in flow records.
     public var includeSequence = true
     public init() {}
+}
+
+/// Writes `proto` as EVE does: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number (as a string).
+public func writeEveProto(_ p: UInt8, into j: inout JSONBuffer) {
+    switch p {
+    case IPProto.tcp: j.string("TCP" as StaticString)
+    case IPProto.udp: j.string("UDP" as StaticString)
+    case IPProto.icmp: j.string("ICMP" as StaticString)
+    case IPProto.icmpv6: j.string("IPv6-ICMP" as StaticString)
+    default: j.string(String(p))
+    }
 }
 
 /// EVE's protocol name: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number.
@@ -36,9 +51,9 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
                            into j: inout JSONBuffer) {
     j.key("timestamp"); j.rawString { EveTime.append(ns: r.endNs, to: &$0) }
     j.key("flow_id"); j.uint(r.flowID)
-    if let f = context.pcapFilename { j.key("pcap_filename"); j.string(f) }
+    if let f = context.encodedPcapFilename { j.key("pcap_filename"); j.rawValue(f) }
     if let i = context.inIface { j.key("in_iface"); j.string(i) }
-    j.key("event_type"); j.string(String(describing: eventType))
+    j.key("event_type"); j.string(eventType)
     if r.key.vlan0 != 0 {
         j.key("vlan"); j.beginArray()
         j.int(r.key.vlan0 &- 1)
@@ -50,7 +65,7 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
     if r.hasPorts { j.key("src_port"); j.int(r.srcPort) }
     j.key("dest_ip"); j.rawString { r.dstIP.appendText(to: &$0) }
     if r.hasPorts { j.key("dest_port"); j.int(r.dstPort) }
-    j.key("proto"); j.string(eveProtoName(r.proto))
+    j.key("proto"); writeEveProto(r.proto, into: &j)
     if r.proto == IPProto.icmp || r.proto == IPProto.icmpv6 {
         j.key("icmp_type"); j.int(r.srcPort)
     }
@@ -58,10 +73,14 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
         j.key("tunnel"); j.beginObject()
         j.key("src_ip"); j.rawString { r.tunnelSrc.appendText(to: &$0) }
         j.key("dest_ip"); j.rawString { r.tunnelDst.appendText(to: &$0) }
-        j.key("proto"); j.string(r.tunnel.name)
+        j.key("proto"); j.string(r.tunnel.staticName)
         j.endObject()
     }
-    j.key("community_id"); j.string(r.communityID(seed: context.communityIDSeed))
+    j.key("community_id")
+    j.rawString {
+        CommunityID.append(src: r.srcIP, dst: r.dstIP, proto: r.proto, sport: r.srcPort, dport: r.dstPort,
+                           seed: context.communityIDSeed, to: &$0)
+    }
     if let h = context.host { j.key("host"); j.string(h) }
 }
 
@@ -75,8 +94,8 @@ public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JS
     j.key("start"); j.rawString { EveTime.append(ns: r.startNs, to: &$0) }
     j.key("end"); j.rawString { EveTime.append(ns: r.endNs, to: &$0) }
     j.key("age"); j.int((r.endNs / 1_000_000_000) - (r.startNs / 1_000_000_000))
-    j.key("state"); j.string(r.state.name)
-    j.key("reason"); j.string(r.reason.name)
+    j.key("state"); j.string(r.state.staticName)
+    j.key("reason"); j.string(r.reason.staticName)
     j.key("alerted"); j.bool(alerted)
     if r.segment > 0 { j.key("segment"); j.int(r.segment) }
     j.endObject()

@@ -11,20 +11,25 @@ public enum EveTime {
         var sod = secs % 86_400
         if sod < 0 { sod += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
-        func two(_ v: Int64) { out.append(UInt8(48 + v / 10)); out.append(UInt8(48 + v % 10)) }
-        let year = Int64(y)
-        out.append(UInt8(48 + (year / 1000) % 10)); out.append(UInt8(48 + (year / 100) % 10))
-        two(year % 100)
-        out.append(UInt8(ascii: "-")); two(Int64(m)); out.append(UInt8(ascii: "-")); two(Int64(d))
-        out.append(UInt8(ascii: "T"))
-        two(sod / 3600); out.append(UInt8(ascii: ":")); two((sod / 60) % 60)
-        out.append(UInt8(ascii: ":")); two(sod % 60)
-        out.append(UInt8(ascii: "."))
-        var digits = micros
-        var buf = InlineArray<6, UInt8>(repeating: 48)
-        for i in stride(from: 5, through: 0, by: -1) { buf[i] = UInt8(48 + digits % 10); digits /= 10 }
-        for i in 0..<6 { out.append(buf[i]) }
-        out.append(contentsOf: [UInt8(ascii: "+"), 48, 48, 48, 48])
+        // "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000": 31 bytes, written then appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 31) { b in
+            func two(_ at: Int, _ v: Int64) {
+                b[at] = UInt8(truncatingIfNeeded: 48 + v / 10); b[at + 1] = UInt8(truncatingIfNeeded: 48 + v % 10)
+            }
+            let year = Int64(y)
+            two(0, (year / 100) % 100); two(2, year % 100)
+            b[4] = UInt8(ascii: "-"); two(5, Int64(m)); b[7] = UInt8(ascii: "-"); two(8, Int64(d))
+            b[10] = UInt8(ascii: "T")
+            two(11, sod / 3600); b[13] = UInt8(ascii: ":"); two(14, (sod / 60) % 60)
+            b[16] = UInt8(ascii: ":"); two(17, sod % 60)
+            b[19] = UInt8(ascii: ".")
+            var digits = micros
+            for i in stride(from: 25, through: 20, by: -1) {
+                b[i] = UInt8(truncatingIfNeeded: 48 + digits % 10); digits /= 10
+            }
+            b[26] = UInt8(ascii: "+"); b[27] = 48; b[28] = 48; b[29] = 48; b[30] = 48
+            out.append(contentsOf: UnsafeBufferPointer(b))
+        }
     }
 
     public static func string(ns: Int64) -> String {

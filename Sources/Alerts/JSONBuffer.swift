@@ -3,29 +3,48 @@
 /// doubles become `null`. Not thread-safe: one per writer.
 public struct JSONBuffer: Sendable {
     public var bytes: [UInt8] = []
-    @usableFromInline var needComma: [Bool] = []
+    /// One bit per open container (bit `depth - 1` is the innermost): set
+    /// once it holds a value, so the next one needs a comma. 64 levels deep at most.
+    @usableFromInline var commaBits: UInt64 = 0
+    @usableFromInline var depth = 0
 
     public init(reserve: Int = 4096) {
         bytes.reserveCapacity(reserve)
-        needComma.reserveCapacity(16)
     }
 
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
-        needComma.removeAll(keepingCapacity: true)
+        commaBits = 0
+        depth = 0
         valuePending = false
     }
 
     @inlinable mutating func separator() {
-        if let last = needComma.last {
-            if last { bytes.append(UInt8(ascii: ",")) } else { needComma[needComma.count - 1] = true }
-        }
+        guard depth > 0 else { return }
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        if commaBits & bit != 0 { bytes.append(UInt8(ascii: ",")) } else { commaBits |= bit }
     }
 
-    public mutating func beginObject() { beforeValue(); bytes.append(UInt8(ascii: "{")); needComma.append(false) }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needComma.removeLast() }
-    public mutating func beginArray() { beforeValue(); bytes.append(UInt8(ascii: "[")); needComma.append(false) }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needComma.removeLast() }
+    @inlinable mutating func open(_ c: UInt8) {
+        beforeValue()
+        bytes.append(c)
+        precondition(depth < 64, "JSON nested deeper than 64 levels")
+        depth += 1
+        commaBits &= ~(1 << UInt64(depth - 1))
+    }
+
+    @inlinable mutating func close(_ c: UInt8) {
+        bytes.append(c)
+        depth -= 1
+    }
+
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// Appends raw bytes with one capacity check.
+    @inlinable mutating func appendRaw(_ p: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: p) }
 
     /// Starts a member: writes `"key":`. The next value call completes it.
     public mutating func key(_ k: StaticString) {
@@ -37,6 +56,8 @@ public struct JSONBuffer: Sendable {
         valuePending = true
     }
 
+    /// Disfavoured so that literal keys take the `StaticString` path (no escaping scan).
+    @_disfavoredOverload
     public mutating func key(_ k: String) {
         separator()
         appendEscaped(k)
@@ -54,7 +75,22 @@ public struct JSONBuffer: Sendable {
         }
     }
 
+    @_disfavoredOverload
     public mutating func string(_ s: String) { beforeValue(); appendEscaped(s) }
+
+    /// A constant string known to need no escaping (names, enum words).
+    public mutating func string(_ s: StaticString) {
+        beforeValue()
+        bytes.append(UInt8(ascii: "\""))
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Pre-encoded JSON (e.g. a cached escaped string) as a value.
+    public mutating func rawValue(_ encoded: [UInt8]) {
+        beforeValue()
+        bytes.append(contentsOf: encoded)
+    }
 
     public mutating func rawString(_ f: (inout [UInt8]) -> Void) {
         beforeValue()
@@ -82,6 +118,11 @@ public struct JSONBuffer: Sendable {
         guard v.isFinite else { bytes.append(contentsOf: Self.nullBytes); return }
         let a = Swift.abs(v)
         if a >= 1e15 { appendDecimalString(v.description); return }
+        if a < 4e9 && v == v.rounded(.towardZero) {
+            // Integral (exact below 2^53 / 5^9, where the general path is exact too).
+            appendInteger(Int64(v))
+            return
+        }
         var scaled = (a * 1e9).rounded()
         var ip = (scaled / 1e9).rounded(.towardZero)
         var frac = Int64(scaled - ip * 1e9)
@@ -89,19 +130,23 @@ public struct JSONBuffer: Sendable {
         if frac >= 1_000_000_000 { ip += 1; frac -= 1_000_000_000 }
         if v < 0 && (ip > 0 || frac > 0) { bytes.append(UInt8(ascii: "-")) }
         appendInteger(Int64(ip))
-        if frac > 0 {
-            bytes.append(UInt8(ascii: "."))
-            var digits = InlineArray<9, UInt8>(repeating: 48)
+        if frac > 0 { appendFraction(frac) }
+        scaled = 0
+    }
+
+    /// ".ddddddddd" for 0 < `frac` < 10^9, trailing zeros trimmed.
+    @inlinable mutating func appendFraction(_ frac: Int64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { d in
+            d[0] = UInt8(ascii: ".")
             var f = frac
-            for i in stride(from: 8, through: 0, by: -1) {
-                digits[i] = UInt8(48 + f % 10)
+            for i in stride(from: 9, through: 1, by: -1) {
+                d[i] = UInt8(truncatingIfNeeded: 48 + f % 10)
                 f /= 10
             }
-            var last = 8
-            while last > 0 && digits[last] == 48 { last -= 1 }
-            for i in 0...last { bytes.append(digits[i]) }
+            var last = 9
+            while last > 1 && d[last] == 48 { last -= 1 }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: d[0...last]))
         }
-        scaled = 0
     }
 
     /// Nanoseconds since the epoch as exact decimal seconds ("1700000000.061").
@@ -111,15 +156,7 @@ public struct JSONBuffer: Sendable {
         var frac = ns % 1_000_000_000
         if frac < 0 { frac += 1_000_000_000; sec -= 1 }
         appendInteger(sec)
-        if frac > 0 {
-            bytes.append(UInt8(ascii: "."))
-            var digits = InlineArray<9, UInt8>(repeating: 48)
-            var f = frac
-            for i in stride(from: 8, through: 0, by: -1) { digits[i] = UInt8(48 + f % 10); f /= 10 }
-            var last = 8
-            while last > 0 && digits[last] == 48 { last -= 1 }
-            for i in 0...last { bytes.append(digits[i]) }
-        }
+        if frac > 0 { appendFraction(frac) }
     }
 
     @inlinable mutating func appendInteger(_ v: Int64) {
@@ -134,10 +171,11 @@ public struct JSONBuffer: Sendable {
 
     @inlinable mutating func appendUnsigned(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(48 + v)); return }
-        var tmp = InlineArray<20, UInt8>(repeating: 0)
-        var n = v, i = 20
-        while n > 0 { i -= 1; tmp[i] = UInt8(48 + n % 10); n /= 10 }
-        for j in i..<20 { bytes.append(tmp[j]) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { tmp in
+            var n = v, i = 20
+            while n > 0 { i -= 1; tmp[i] = UInt8(truncatingIfNeeded: 48 + n % 10); n /= 10 }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: tmp[i..<20]))
+        }
     }
 
     @usableFromInline mutating func appendDecimalString(_ s: String) { bytes.append(contentsOf: s.utf8) }
@@ -182,6 +220,13 @@ public struct JSONBuffer: Sendable {
 public let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 extension JSONBuffer {
+    /// A string as an escaped JSON string value, encoded once.
+    public static func encodedString(_ v: String) -> [UInt8] {
+        var j = JSONBuffer(reserve: v.utf8.count + 2)
+        j.appendEscaped(v)
+        return j.bytes
+    }
+
     /// `"name":` for a key, encoded once.
     public static func encodedKey(_ k: String) -> [UInt8] {
         var j = JSONBuffer(reserve: k.utf8.count + 4)

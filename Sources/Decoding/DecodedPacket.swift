@@ -27,7 +27,8 @@ public enum TCPFlag {
 /// How the flow's packets reached us, when they came inside a tunnel.
 public enum TunnelKind: UInt8, Sendable {
     case none = 0, gre, vxlan, ipInIP, erspan
-    public var name: String {
+    public var name: String { String(describing: staticName) }
+    public var staticName: StaticString {
         switch self {
         case .none: "none"
         case .gre: "GRE"

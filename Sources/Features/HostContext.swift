@@ -48,39 +48,48 @@ public struct DistinctSketch: Sendable {
     }
 }
 
-/// One sliding-window bucket of a host's activity.
-@usableFromInline
-struct HostBucket: Sendable {
-    @usableFromInline var epoch: Int64 = -1
-    @usableFromInline var srcFlows: UInt32 = 0
-    @usableFromInline var srcFailed: UInt32 = 0
-    @usableFromInline var dstFlows: UInt32 = 0
-    @usableFromInline var dsts = DistinctSketch()
-    @usableFromInline var dports = DistinctSketch()
-    @usableFromInline var srcs = DistinctSketch()
-    @usableFromInline init() {}
-}
-
-@usableFromInline
-struct HostEntry: Sendable {
-    @usableFromInline var address = IPAddress.zero
-    @usableFromInline var used = false
-    @usableFromInline var lastEpoch: Int64 = 0
-    @usableFromInline var halfOpen: UInt32 = 0
-    @usableFromInline var buckets = InlineArray<8, HostBucket>(repeating: HostBucket())
-    @usableFromInline init() {}
-}
-
 /// Per-host context over a sliding window with bounded memory, shared by all
-/// flow-table stripes. Striped by address hash, each stripe a `Mutex` over a
-/// fixed open-addressing array; when a probe window is full the least
-/// recently active host in it is replaced (approximate LRU). Distinct counts
-/// are linear-counting sketches (approximate); flow and failure counts are exact
-/// within the window while the host stays in the table.
+/// flow-table stripes. Striped by address hash, each stripe a `Mutex` over
+/// fixed arrays: a compact probe index (a 32-bit tag, the address and the
+/// last active bucket per host, so a lookup touches a cache line or two
+/// however many hosts a flood brings) and flat per-bucket state (epochs,
+/// counters, sketches), touched only for the bucket in use. When a probe
+/// window of 8 is full, the least recently active host in it is replaced
+/// (approximate LRU). Distinct counts are linear-counting sketches
+/// (approximate); flow and failure counts are exact within the window while
+/// the host stays in the table.
 public final class HostContextTable: Sendable {
+    /// Sketches per bucket: destinations, destination ports (as a source),
+    /// sources (as a destination).
+    @usableFromInline static let sketchWords = 3 * 4
+    @usableFromInline static let maxBuckets = 8
+    @usableFromInline static let probes = 8
+
     @usableFromInline struct Stripe: Sendable {
-        @usableFromInline var entries: [HostEntry]
-        @usableFromInline init(capacity: Int) { entries = Array(repeating: HostEntry(), count: capacity) }
+        /// Probe index: 0 = empty, else the address hash's high bits | 1.
+        @usableFromInline var tags: [UInt32]
+        @usableFromInline var lastEpoch: [Int64]
+        @usableFromInline var addresses: [IPAddress]
+        @usableFromInline var halfOpen: [UInt32]
+        /// Per host × bucket: the bucket's epoch (-1: unused).
+        @usableFromInline var epochs: [Int64]
+        /// Per host × bucket: source flows, failed handshakes, destination flows.
+        @usableFromInline var counts: [UInt32]
+        /// Per host × bucket: `sketchWords` words of sketches.
+        @usableFromInline var sketches: [UInt64]
+
+        @usableFromInline init(capacity n: Int) {
+            tags = Array(repeating: 0, count: n)
+            lastEpoch = Array(repeating: 0, count: n)
+            addresses = Array(repeating: .zero, count: n)
+            halfOpen = Array(repeating: 0, count: n)
+            epochs = Array(repeating: -1, count: n * HostContextTable.maxBuckets)
+            counts = Array(repeating: 0, count: n * HostContextTable.maxBuckets * 3)
+            sketches = Array(repeating: 0, count: n * HostContextTable.maxBuckets * HostContextTable.sketchWords)
+        }
+
+        /// Hosts held now.
+        var used: Int { tags.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
     }
     @usableFromInline final class Box: Sendable {
         @usableFromInline let lock: Mutex<Stripe>
@@ -99,14 +108,19 @@ public final class HostContextTable: Sendable {
         while n < stripeCount { n <<= 1 }
         stripeMask = n - 1
         perStripe = max(8, config.capacity / n)
-        bucketCount = min(8, max(1, config.buckets))
+        bucketCount = min(Self.maxBuckets, max(1, config.buckets))
         bucketNs = Int64(max(1, config.windowSeconds)) * 1_000_000_000 / Int64(bucketCount)
         var s: [Box] = []
         for _ in 0..<n { s.append(Box(Stripe(capacity: max(8, config.capacity / n)))) }
         stripes = s
     }
 
-    public var memoryBytes: Int { stripes.count * perStripe * MemoryLayout<HostEntry>.stride }
+    /// Bytes of state per host.
+    public static var bytesPerHost: Int {
+        4 + 8 + MemoryLayout<IPAddress>.stride + 4 + maxBuckets * (8 + 3 * 4 + sketchWords * 8)
+    }
+
+    public var memoryBytes: Int { stripes.count * perStripe * Self.bytesPerHost }
 
     @inlinable
     static func hash(_ a: IPAddress) -> UInt64 {
@@ -125,43 +139,75 @@ public final class HostContextTable: Sendable {
         return h &* 0xBF58_476D_1CE4_E5B9
     }
 
+    @inlinable static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) | 1 }
+
+    @inlinable static func start(_ hash: UInt64, _ n: Int) -> Int {
+        Int(truncatingIfNeeded: (hash >> 8) & 0xFFFF_FFFF) % n
+    }
+
+    /// The entry of `a` in a stripe, or nil.
+    @inlinable
+    static func find(_ s: borrowing Stripe, _ a: IPAddress, hash: UInt64) -> Int? {
+        let n = s.tags.count, t = tag(hash)
+        var i = start(hash, n)
+        for _ in 0..<probes {
+            if s.tags[i] == t && s.addresses[i] == a { return i }
+            i += 1
+            if i == n { i = 0 }
+        }
+        return nil
+    }
+
     /// Finds or makes the entry for `a` in a stripe; returns its index.
     @inlinable
     static func slot(_ s: inout Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> Int {
-        let n = s.entries.count
-        let start = Int(truncatingIfNeeded: hash >> 8) & Int.max % n
-        var victim = start
+        let n = s.tags.count, t = tag(hash)
+        var i = start(hash, n)
+        var victim = i
         var oldest = Int64.max
-        for probe in 0..<8 {
-            let i = (start + probe) % n
-            if s.entries[i].used {
-                if s.entries[i].address == a { return i }
-                if s.entries[i].lastEpoch < oldest { oldest = s.entries[i].lastEpoch; victim = i }
-            } else {
-                victim = i
-                oldest = Int64.min
-                break
-            }
+        for _ in 0..<probes {
+            let ti = s.tags[i]
+            if ti == 0 { victim = i; break }
+            if ti == t && s.addresses[i] == a { return i }
+            if s.lastEpoch[i] < oldest { oldest = s.lastEpoch[i]; victim = i }
+            i += 1
+            if i == n { i = 0 }
         }
         // Reset in place: stale buckets are recognised by their epoch, so
-        // only the epochs need clearing, not the sketches.
-        s.entries[victim].used = true
-        s.entries[victim].address = a
-        s.entries[victim].lastEpoch = epoch
-        s.entries[victim].halfOpen = 0
-        for k in 0..<8 { s.entries[victim].buckets[k].epoch = -1 }
+        // only the epochs need clearing, not the counters and sketches.
+        s.tags[victim] = t
+        s.addresses[victim] = a
+        s.lastEpoch[victim] = epoch
+        s.halfOpen[victim] = 0
+        let e = victim * maxBuckets
+        for k in 0..<maxBuckets { s.epochs[e + k] = -1 }
         return victim
     }
 
+    /// The current bucket of host `h` (cleared when it starts a new epoch);
+    /// returns the host × bucket index.
     @inlinable
-    func bucket(_ e: inout HostEntry, epoch: Int64) -> Int {
-        let b = Int(epoch % Int64(bucketCount))
-        if e.buckets[b].epoch != epoch {
-            e.buckets[b] = HostBucket()
-            e.buckets[b].epoch = epoch
+    func bucket(_ s: inout Stripe, _ h: Int, epoch: Int64) -> Int {
+        let hb = h * Self.maxBuckets + Int(epoch % Int64(bucketCount))
+        if s.epochs[hb] != epoch {
+            s.epochs[hb] = epoch
+            for c in 0..<3 { s.counts[hb * 3 + c] = 0 }
+            for w in 0..<Self.sketchWords { s.sketches[hb * Self.sketchWords + w] = 0 }
         }
-        e.lastEpoch = max(e.lastEpoch, epoch)
-        return b
+        if epoch > s.lastEpoch[h] { s.lastEpoch[h] = epoch }
+        return hb
+    }
+
+    @inlinable
+    static func insert(_ s: inout Stripe, _ hb: Int, sketch: Int, hash: UInt64) {
+        let bit = Int(hash >> 56)
+        s.sketches[hb * sketchWords + sketch * 4 + (bit >> 6)] |= 1 << UInt64(bit & 63)
+    }
+
+    @inlinable
+    static func union(_ s: borrowing Stripe, _ hb: Int, sketch: Int, into d: inout DistinctSketch) {
+        let o = hb * sketchWords + sketch * 4
+        for w in 0..<4 { d.bits[w] |= s.sketches[o + w] }
     }
 
     /// Records a new flow from `src` to `dst:dport` at `ts` and returns the
@@ -172,37 +218,40 @@ public final class HostContextTable: Sendable {
     public func flowStarted(src: IPAddress, dst: IPAddress, dport: UInt16, ts: Int64,
                             halfOpen: Bool) -> HostContextSnapshot {
         let epoch = max(0, ts) / bucketNs
+        let live = epoch - Int64(bucketCount)
         var snap = HostContextSnapshot()
         let hs = Self.hash(src), hd = Self.hash(dst)
         stripes[Int(hs & UInt64(stripeMask))].lock.withLock { s in
-            let i = Self.slot(&s, src, hash: hs, epoch: epoch)
-            let b = bucket(&s.entries[i], epoch: epoch)
-            s.entries[i].buckets[b].srcFlows &+= 1
-            s.entries[i].buckets[b].dsts.insert(hash: hd)
-            s.entries[i].buckets[b].dports.insert(hash: Self.portHash(dport))
+            let h = Self.slot(&s, src, hash: hs, epoch: epoch)
+            let hb = bucket(&s, h, epoch: epoch)
+            s.counts[hb * 3] &+= 1
+            Self.insert(&s, hb, sketch: 0, hash: hd)
+            Self.insert(&s, hb, sketch: 1, hash: Self.portHash(dport))
             var dsts = DistinctSketch(), ports = DistinctSketch()
-            for k in 0..<bucketCount where s.entries[i].buckets[k].epoch > epoch - Int64(bucketCount) {
-                snap.srcFlows &+= s.entries[i].buckets[k].srcFlows
-                snap.srcFailedHandshakes &+= s.entries[i].buckets[k].srcFailed
-                dsts.formUnion(s.entries[i].buckets[k].dsts)
-                ports.formUnion(s.entries[i].buckets[k].dports)
+            let base = h * Self.maxBuckets
+            for k in 0..<bucketCount where s.epochs[base + k] > live {
+                snap.srcFlows &+= s.counts[(base + k) * 3]
+                snap.srcFailedHandshakes &+= s.counts[(base + k) * 3 + 1]
+                Self.union(s, base + k, sketch: 0, into: &dsts)
+                Self.union(s, base + k, sketch: 1, into: &ports)
             }
             snap.srcDistinctDsts = dsts.estimate
             snap.srcDistinctDports = ports.estimate
         }
         stripes[Int(hd & UInt64(stripeMask))].lock.withLock { s in
-            let i = Self.slot(&s, dst, hash: hd, epoch: epoch)
-            let b = bucket(&s.entries[i], epoch: epoch)
-            s.entries[i].buckets[b].dstFlows &+= 1
-            s.entries[i].buckets[b].srcs.insert(hash: hs)
-            if halfOpen { s.entries[i].halfOpen &+= 1 }
+            let h = Self.slot(&s, dst, hash: hd, epoch: epoch)
+            let hb = bucket(&s, h, epoch: epoch)
+            s.counts[hb * 3 + 2] &+= 1
+            Self.insert(&s, hb, sketch: 2, hash: hs)
+            if halfOpen { s.halfOpen[h] &+= 1 }
             var srcs = DistinctSketch()
-            for k in 0..<bucketCount where s.entries[i].buckets[k].epoch > epoch - Int64(bucketCount) {
-                snap.dstFlows &+= s.entries[i].buckets[k].dstFlows
-                srcs.formUnion(s.entries[i].buckets[k].srcs)
+            let base = h * Self.maxBuckets
+            for k in 0..<bucketCount where s.epochs[base + k] > live {
+                snap.dstFlows &+= s.counts[(base + k) * 3 + 2]
+                Self.union(s, base + k, sketch: 2, into: &srcs)
             }
             snap.dstDistinctSrcs = srcs.estimate
-            snap.dstHalfOpen = s.entries[i].halfOpen
+            snap.dstHalfOpen = s.halfOpen[h]
         }
         return snap
     }
@@ -212,15 +261,7 @@ public final class HostContextTable: Sendable {
     public func halfOpenClosed(dst: IPAddress) {
         let hd = Self.hash(dst)
         stripes[Int(hd & UInt64(stripeMask))].lock.withLock { s in
-            let n = s.entries.count
-            let start = Int(truncatingIfNeeded: hd >> 8) & Int.max % n
-            for probe in 0..<8 {
-                let i = (start + probe) % n
-                if s.entries[i].used && s.entries[i].address == dst {
-                    if s.entries[i].halfOpen > 0 { s.entries[i].halfOpen -= 1 }
-                    return
-                }
-            }
+            if let h = Self.find(s, dst, hash: hd), s.halfOpen[h] > 0 { s.halfOpen[h] -= 1 }
         }
     }
 
@@ -230,9 +271,9 @@ public final class HostContextTable: Sendable {
         let epoch = max(0, ts) / bucketNs
         let hs = Self.hash(src)
         stripes[Int(hs & UInt64(stripeMask))].lock.withLock { s in
-            let i = Self.slot(&s, src, hash: hs, epoch: epoch)
-            let b = bucket(&s.entries[i], epoch: epoch)
-            s.entries[i].buckets[b].srcFailed &+= 1
+            let h = Self.slot(&s, src, hash: hs, epoch: epoch)
+            let hb = bucket(&s, h, epoch: epoch)
+            s.counts[hb * 3 + 1] &+= 1
         }
     }
 }

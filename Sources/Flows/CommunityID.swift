@@ -8,6 +8,15 @@ public enum CommunityID {
     public static func compute(src: IPAddress, dst: IPAddress, proto: UInt8,
                                sport: UInt16, dport: UInt16, seed: UInt16 = 0,
                                base64: Bool = true) -> String {
+        var out: [UInt8] = []
+        append(src: src, dst: dst, proto: proto, sport: sport, dport: dport, seed: seed, base64: base64, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the Community ID ("1:…") to `out` without allocating.
+    public static func append(src: IPAddress, dst: IPAddress, proto: UInt8,
+                              sport: UInt16, dport: UInt16, seed: UInt16 = 0,
+                              base64: Bool = true, to out: inout [UInt8]) {
         var s = src, d = dst
         var sp = sport, dp = dport
         let hasPorts = proto == IPProto.tcp || proto == IPProto.udp || proto == IPProto.sctp
@@ -28,34 +37,52 @@ public enum CommunityID {
             let swap = hasPorts ? (d < s || (d == s && dp < sp)) : (d < s)
             if swap { swap2(&s, &d); swap2(&sp, &dp) }
         }
-        var input = [UInt8]()
-        input.reserveCapacity(40)
-        input.append(UInt8(seed >> 8)); input.append(UInt8(seed & 0xff))
-        input.append(contentsOf: s.bytes)
-        input.append(contentsOf: d.bytes)
-        input.append(proto)
-        input.append(0)
-        if hasPorts {
-            input.append(UInt8(sp >> 8)); input.append(UInt8(sp & 0xff))
-            input.append(UInt8(dp >> 8)); input.append(UInt8(dp & 0xff))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { buf in
+            var n = 0
+            func put(_ b: UInt8) { buf[n] = b; n += 1 }
+            put(UInt8(seed >> 8)); put(UInt8(seed & 0xff))
+            // `hi`/`lo` hold the address's network-order bytes in memory order.
+            func putAddress(_ a: IPAddress) {
+                withUnsafeBytes(of: a.hi) { for i in 0..<(a.version == 4 ? 4 : 8) { put($0[i]) } }
+                if a.version != 4 { withUnsafeBytes(of: a.lo) { for i in 0..<8 { put($0[i]) } } }
+            }
+            putAddress(s)
+            putAddress(d)
+            put(proto); put(0)
+            if hasPorts {
+                put(UInt8(sp >> 8)); put(UInt8(sp & 0xff))
+                put(UInt8(dp >> 8)); put(UInt8(dp & 0xff))
+            }
+            let digest = Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+            out.append(UInt8(ascii: "1")); out.append(UInt8(ascii: ":"))
+            digest.withUnsafeBytes { dg in
+                if base64 {
+                    Base64.append(dg.assumingMemoryBound(to: UInt8.self), to: &out)
+                } else {
+                    for b in dg { out.append(hexDigitBytes[Int(b >> 4)]); out.append(hexDigitBytes[Int(b & 0xf)]) }
+                }
+            }
         }
-        let digest = Array(Insecure.SHA1.hash(data: input))
-        if base64 { return "1:" + Base64.encode(digest) }
-        let hex = Array("0123456789abcdef".utf8)
-        var out = [UInt8]("1:".utf8)
-        for b in digest { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xf)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func swap2<T>(_ a: inout T, _ b: inout T) { let t = a; a = b; b = t }
 }
 
 /// Standard base64 with padding (RFC 4648 §4).
+let hexDigitBytes: [UInt8] = Array("0123456789abcdef".utf8)
+
 public enum Base64 {
+    static let table: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
     public static func encode(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var out = [UInt8]()
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        bytes.withUnsafeBufferPointer { append($0, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let table = Self.table
         var i = 0
         while i + 3 <= bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
@@ -73,6 +100,5 @@ public enum Base64 {
             out.append(table[Int(n >> 18 & 63)]); out.append(table[Int(n >> 12 & 63)])
             out.append(table[Int(n >> 6 & 63)]); out.append(UInt8(ascii: "="))
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -8,7 +8,8 @@ public enum EndReason: UInt8, Sendable, CaseIterable {
     /// The `flow.reason` value in records. Suricata writes `timeout`,
     /// `forced` or `shutdown`; we keep its words where they mean the same and
     /// are more specific elsewhere (see docs/flow-records.md).
-    public var name: String {
+    public var name: String { String(describing: staticName) }
+    public var staticName: StaticString {
         switch self {
         case .tcpFin: "tcp_fin"
         case .tcpRst: "tcp_rst"
@@ -24,7 +25,8 @@ public enum EndReason: UInt8, Sendable, CaseIterable {
 /// TCP/flow state at the end, as Suricata's `flow.state`.
 public enum FlowStateName: UInt8, Sendable {
     case new, established, closed
-    public var name: String {
+    public var name: String { String(describing: staticName) }
+    public var staticName: StaticString {
         switch self {
         case .new: "new"
         case .established: "established"

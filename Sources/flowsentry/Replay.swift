@@ -78,22 +78,25 @@ struct Replay: ParsableCommand {
         pending.reserveCapacity(256)
         func write() {
             if let stage { stage.score(pending, into: &scored) }
-            for (i, r) in pending.enumerated() {
-                formatter.context.pcapFilename = pendingFiles[i]
-                alertFormatter.context.pcapFilename = pendingFiles[i]
+            for i in pending.indices {
+                if formatter.context.pcapFilename != pendingFiles[i] {
+                    // Encoded once per file, not per record.
+                    formatter.context.pcapFilename = pendingFiles[i]
+                    alertFormatter.context.pcapFilename = pendingFiles[i]
+                }
                 if let out {
                     json.reset()
                     if stage != nil {
                         let s = scored[i]
-                        formatter.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
+                        formatter.append(pending[i], verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
                     } else {
-                        formatter.append(r, into: &json)
+                        formatter.append(pending[i], into: &json)
                     }
                     do { try out.write(json.bytes) } catch { if writeError == nil { writeError = error } }
                 }
                 if let alertOut, stage != nil, scored[i].alerted {
                     json.reset()
-                    alertFormatter.append(r, scored[i], into: &json)
+                    alertFormatter.append(pending[i], scored[i], into: &json)
                     do { try alertOut.write(json.bytes) } catch { if writeError == nil { writeError = error } }
                 }
             }

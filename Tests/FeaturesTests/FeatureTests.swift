@@ -258,9 +258,9 @@ func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UI
         }
         // 5000 sources through a 256-host table: it never holds more than 256.
         #expect(t.stripes.count * t.perStripe == 256)
-        let used = t.stripes.reduce(0) { n, s in n + s.lock.withLock { $0.entries.filter(\.used).count } }
+        let used = t.stripes.reduce(0) { n, s in n + s.lock.withLock { $0.used } }
         #expect(used <= 256 && used > 128)
-        #expect(t.memoryBytes == 256 * MemoryLayout<HostEntry>.stride)
+        #expect(t.memoryBytes == 256 * HostContextTable.bytesPerHost)
     }
 
     @Test func distinctSketchEstimates() {
