@@ -106,8 +106,14 @@ func appendHexByte(_ v: UInt8, to out: inout [UInt8]) {
     out.append(hexDigits[Int(v >> 4)]); out.append(hexDigits[Int(v & 0xf)])
 }
 
-/// `"feature_name":` for every feature, encoded once.
-let featureKeys: [[UInt8]] = Feature.schema.map { JSONBuffer.encodedKey($0) }
+/// `"feature_name":` for every feature, encoded once into one buffer
+/// (`featureKeyEnds[i]` is where feature i's key ends).
+let featureKeyBytes: [UInt8] = Feature.schema.flatMap { JSONBuffer.encodedKey($0) }
+let featureKeyEnds: [Int] = {
+    var ends: [Int] = [], n = 0
+    for f in Feature.schema { n += JSONBuffer.encodedKey(f).count; ends.append(n) }
+    return ends
+}()
 
 /// Formats flow records as EVE `flow` events, one JSON object per line.
 public struct EveFlowFormatter: Sendable {
@@ -139,9 +145,18 @@ public struct EveFlowFormatter: Sendable {
         }
         if let verdict { verdict(&j) }
         j.key("features"); j.beginObject()
-        let keys = featureKeys
-        for i in 0..<Feature.count {
-            j.rawKey(keys[i]); j.double(r.features.value(at: i))
+        let ends = featureKeyEnds
+        featureKeyBytes.withUnsafeBufferPointer { keys in
+            ends.withUnsafeBufferPointer { ends in
+                r.features.withValues { values in
+                    var start = 0
+                    for i in 0..<Feature.count {
+                        j.rawKey(UnsafeBufferPointer(rebasing: keys[start..<ends[i]]))
+                        j.double(values[i])
+                        start = ends[i]
+                    }
+                }
+            }
         }
         j.endObject()
         if context.includeSequence {

@@ -65,7 +65,7 @@ public struct FeatureTableFormatter: Sendable {
         num(Double(r.proto))
         str(r.key.vlans.map(String.init).joined(separator: "."))
         str(r.communityID()); str(r.reason.name)
-        for k in 0..<Feature.count { num(r.features.value(at: k)) }
+        r.features.withValues { values in for k in 0..<Feature.count { num(values[k]) } }
         if includeSequence {
             for k in 0..<PacketSequence.length {
                 let e = k < Int(r.sequence.count) ? r.sequence[k] : .empty

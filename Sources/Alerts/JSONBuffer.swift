@@ -215,6 +215,12 @@ public struct JSONBuffer: Sendable {
         bytes.append(contentsOf: encoded)
         valuePending = true
     }
+
+    public mutating func rawKey(_ encoded: UnsafeBufferPointer<UInt8>) {
+        separator()
+        bytes.append(contentsOf: encoded)
+        valuePending = true
+    }
 }
 
 public let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -49,6 +49,13 @@ public struct FeatureVector: Sendable {
 
     @inlinable public func value(at i: Int) -> Double { storage[i] }
 
+    /// The values in schema order as one buffer (no copy per value: reading
+    /// `record.features.value(at:)` in a loop copies the whole vector each time).
+    @inlinable
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: storage) { try body($0.assumingMemoryBound(to: Double.self)) }
+    }
+
     /// The values in schema order.
     public var values: [Double] { (0..<Feature.count).map { storage[$0] } }
 }

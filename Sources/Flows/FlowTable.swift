@@ -35,6 +35,8 @@ struct FlowSlot: Sendable {
     var prev: Int32 = -1
     var next: Int32 = -1
     var segment: UInt32 = 0
+    /// The key's tag in the stripe's index (see `FlowIndex`).
+    var indexTag: UInt32 = 0
     var flowID: UInt64 = 0
     var tunnelSrc = IPAddress.zero
     var tunnelDst = IPAddress.zero
@@ -43,10 +45,67 @@ struct FlowSlot: Sendable {
     init(key: FlowKey) { self.key = key }
 }
 
+/// A stripe's key index: open addressing with linear probing over
+/// `UInt64` entries (0 = empty, else a 32-bit tag of the key's hash and the
+/// slot number + 1). The tag's low bits are the home position, so deletion
+/// shifts entries back instead of leaving tombstones; the key itself is
+/// compared in the slot only when a tag matches. At most half full.
+@usableFromInline
+struct FlowIndex: Sendable {
+    var table: [UInt64]
+    let mask: Int
+
+    init(capacity: Int) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        table = Array(repeating: 0, count: n)
+        mask = n - 1
+    }
+
+    @inline(__always) static func tag(_ hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32)
+    }
+
+    @inline(__always) func home(_ tag: UInt32) -> Int { Int(tag) & mask }
+
+    @inline(__always) static func entry(_ tag: UInt32, _ idx: Int32) -> UInt64 {
+        UInt64(tag) << 32 | UInt64(UInt32(bitPattern: idx &+ 1))
+    }
+
+    mutating func insert(tag: UInt32, idx: Int32) {
+        var i = home(tag)
+        while table[i] != 0 { i = (i + 1) & mask }
+        table[i] = Self.entry(tag, idx)
+    }
+
+    mutating func remove(tag: UInt32, idx: Int32) {
+        let want = Self.entry(tag, idx)
+        var i = home(tag)
+        var guardCount = 0
+        while table[i] != want {
+            if table[i] == 0 || guardCount > mask { return }  // not present
+            i = (i + 1) & mask
+            guardCount += 1
+        }
+        // Backward-shift deletion: move later entries of the run whose home
+        // is not in (i, j] into the hole.
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            let e = table[j]
+            if e == 0 { break }
+            let h = Int(UInt32(truncatingIfNeeded: e >> 32)) & mask
+            let stays = i <= j ? (i < h && h <= j) : (i < h || h <= j)
+            if !stays { table[i] = e; i = j }
+        }
+        table[i] = 0
+    }
+}
+
 @usableFromInline
 struct StripeState: Sendable {
     var slots: [FlowSlot]
-    var index: [FlowKey: Int32]
+    var index: FlowIndex
     var free: [Int32]
     var head = InlineArray<9, Int32>(repeating: -1)
     var tail = InlineArray<9, Int32>(repeating: -1)
@@ -57,10 +116,24 @@ struct StripeState: Sendable {
     init(capacity: Int, histograms: Int) {
         let empty = FlowSlot(key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0))
         slots = Array(repeating: empty, count: capacity)
-        index = [:]
-        index.reserveCapacity(capacity)
+        index = FlowIndex(capacity: capacity)
         free = (0..<Int32(capacity)).reversed().map { $0 }
         pool = ByteHistogramPool(capacity: histograms)
+    }
+
+    /// The slot holding `key`, or nil.
+    @inline(__always)
+    func find(_ key: FlowKey, tag: UInt32) -> Int32? {
+        var i = index.home(tag)
+        while true {
+            let e = index.table[i]
+            if e == 0 { return nil }
+            if UInt32(truncatingIfNeeded: e >> 32) == tag {
+                let idx = Int32(truncatingIfNeeded: e & 0xFFFF_FFFF) &- 1
+                if slots[Int(idx)].key == key { return idx }
+            }
+            i = (i + 1) & index.mask
+        }
     }
 
     mutating func unlink(_ i: Int32) {
@@ -141,7 +214,8 @@ public final class FlowTable: Sendable {
 
     /// Bytes of preallocated flow state per flow slot.
     public static var bytesPerFlowSlot: Int {
-        MemoryLayout<FlowSlot>.stride + MemoryLayout<FlowKey>.stride + 8 + 4
+        // The slot, two index entries (the index is at most half full), a free-list entry.
+        MemoryLayout<FlowSlot>.stride + 2 * MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride
     }
 
     public var histogramsExhausted: UInt64 {
@@ -165,9 +239,10 @@ public final class FlowTable: Sendable {
         }
         var fromA = true
         let key = FlowKey.make(p, fromA: &fromA)
-        let s = stripes[Int(truncatingIfNeeded: key.stableHash()) & stripeMask]
+        let hash = key.stableHash()
+        let s = stripes[Int(truncatingIfNeeded: hash) & stripeMask]
         s.lock.withLock { st in
-            update(&st, key: key, fromA: fromA, packet: p, bytes: bytes, sink: &sink)
+            update(&st, key: key, hash: hash, fromA: fromA, packet: p, bytes: bytes, sink: &sink)
         }
     }
 
@@ -185,7 +260,7 @@ public final class FlowTable: Sendable {
         }
     }
 
-    private func update(_ st: inout StripeState, key: FlowKey, fromA: Bool, packet p: DecodedPacket,
+    private func update(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, packet p: DecodedPacket,
                         bytes: ByteView, sink: inout FlowSink) {
         let ts = p.timestampNs
         let isTCP = p.proto == IPProto.tcp && !p.isNonFirstFragment
@@ -193,19 +268,20 @@ public final class FlowTable: Sendable {
         let bareSyn = isTCP && flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
 
         var idx: Int32
-        if let found = st.index[key] {
+        let tag = FlowIndex.tag(hash)
+        if let found = st.find(key, tag: tag) {
             idx = found
             let i = Int(idx)
             if ts - st.slots[i].acc.lastNs >= timeoutsNs[Int(st.slots[i].cls)] {
                 // Idle past its timeout but not yet swept: that flow is over,
                 // this packet starts a new one.
                 end(&st, idx, reason: endReason(for: st.slots[i]), sink: &sink, free: true, now: ts)
-                idx = create(&st, key: key, fromA: fromA, packet: p)
+                idx = create(&st, key: key, hash: hash, fromA: fromA, packet: p)
             } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
                 let reason: EndReason = st.slots[i].tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
                 end(&st, idx, reason: reason, sink: &sink, free: true, now: ts)
-                idx = create(&st, key: key, fromA: fromA, packet: p)
+                idx = create(&st, key: key, hash: hash, fromA: fromA, packet: p)
             } else if ts - st.slots[i].acc.firstNs >= activeTimeoutNs && st.slots[i].acc.totalPackets > 0 {
                 end(&st, idx, reason: .activeTimeout, sink: &sink, free: false, now: ts)
                 st.slots[i].segment &+= 1
@@ -216,7 +292,7 @@ public final class FlowTable: Sendable {
             }
         } else {
             if st.free.isEmpty { evictOne(&st, sink: &sink, now: ts) }
-            idx = create(&st, key: key, fromA: fromA, packet: p)
+            idx = create(&st, key: key, hash: hash, fromA: fromA, packet: p)
         }
 
         let i = Int(idx)
@@ -260,7 +336,7 @@ public final class FlowTable: Sendable {
     func serverAddress(_ s: FlowSlot) -> IPAddress { s.clientIsA ? s.key.b : s.key.a }
     func clientAddress(_ s: FlowSlot) -> IPAddress { s.clientIsA ? s.key.a : s.key.b }
 
-    private func create(_ st: inout StripeState, key: FlowKey, fromA: Bool, packet p: DecodedPacket) -> Int32 {
+    private func create(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, packet p: DecodedPacket) -> Int32 {
         let idx = st.free.removeLast()
         let i = Int(idx)
         var slot = FlowSlot(key: key)
@@ -274,7 +350,7 @@ public final class FlowTable: Sendable {
             senderIsClient = false
         }
         slot.clientIsA = senderIsClient ? fromA : !fromA
-        slot.flowID = (key.stableHash() ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15)
+        slot.flowID = (hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15)
             & ((1 << 51) - 1)
         let bareSyn = p.proto == IPProto.tcp && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
         if bareSyn { slot.tcp |= TCPBits.halfOpenCounted }
@@ -283,8 +359,9 @@ public final class FlowTable: Sendable {
         let dport = senderIsClient ? p.dstPort : p.srcPort
         slot.acc.context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
                                              ts: p.timestampNs, halfOpen: bareSyn)
+        slot.indexTag = FlowIndex.tag(hash)
         st.slots[i] = slot
-        st.index[key] = idx
+        st.index.insert(tag: slot.indexTag, idx: idx)
         st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
         st.active += 1
         st.counters.created &+= 1
@@ -326,7 +403,7 @@ public final class FlowTable: Sendable {
         }
         if s.tcp & TCPBits.halfOpenCounted != 0 { hosts.halfOpenClosed(dst: server) }
         st.unlink(idx)
-        st.index.removeValue(forKey: s.key)
+        st.index.remove(tag: s.indexTag, idx: idx)
         st.slots[i].inUse = false
         st.free.append(idx)
         st.active -= 1
