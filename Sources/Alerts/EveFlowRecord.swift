@@ -144,31 +144,42 @@ public struct EveFlowFormatter: Sendable {
             j.endObject()
         }
         if let verdict { verdict(&j) }
-        j.key("features"); j.beginObject()
-        let ends = featureKeyEnds
-        featureKeyBytes.withUnsafeBufferPointer { keys in
-            ends.withUnsafeBufferPointer { ends in
-                r.features.withValues { values in
-                    var start = 0
-                    for i in 0..<Feature.count {
-                        j.rawKey(UnsafeBufferPointer(rebasing: keys[start..<ends[i]]))
-                        j.double(values[i])
-                        start = ends[i]
+        // Features and sequence: numbers only, each written as one block.
+        j.key("features")
+        j.rawValue(capacity: featureKeyBytes.count + Feature.count * (RawJSONWriter.maxNumber + 1) + 2) { w in
+            featureKeyBytes.withUnsafeBufferPointer { keys in
+                featureKeyEnds.withUnsafeBufferPointer { ends in
+                    r.features.withValues { values in
+                        w.byte(UInt8(ascii: "{"))
+                        var start = 0
+                        for i in 0..<Feature.count {
+                            if i > 0 { w.byte(UInt8(ascii: ",")) }
+                            w.bytes(UnsafeBufferPointer(rebasing: keys[start..<ends[i]]))
+                            w.double(values[i])
+                            start = ends[i]
+                        }
+                        w.byte(UInt8(ascii: "}"))
                     }
                 }
             }
         }
-        j.endObject()
         if context.includeSequence {
-            j.key("sequence"); j.beginArray()
-            for i in 0..<Int(r.sequence.count) {
-                let e = r.sequence[i]
-                j.beginArray()
-                j.int(e.direction); j.int(e.ipLength); j.int(e.payloadLength)
-                j.double(Double(e.iat)); j.int(e.tcpFlags)
-                j.endArray()
+            j.key("sequence")
+            j.rawValue(capacity: PacketSequence.length * (5 * (RawJSONWriter.maxNumber + 1) + 3) + 2) { w in
+                w.byte(UInt8(ascii: "["))
+                for i in 0..<Int(r.sequence.count) {
+                    let e = r.sequence[i]
+                    if i > 0 { w.byte(UInt8(ascii: ",")) }
+                    w.byte(UInt8(ascii: "["))
+                    w.integer(Int64(e.direction)); w.byte(UInt8(ascii: ","))
+                    w.integer(Int64(e.ipLength)); w.byte(UInt8(ascii: ","))
+                    w.integer(Int64(e.payloadLength)); w.byte(UInt8(ascii: ","))
+                    w.double(Double(e.iat)); w.byte(UInt8(ascii: ","))
+                    w.integer(Int64(e.tcpFlags))
+                    w.byte(UInt8(ascii: "]"))
+                }
+                w.byte(UInt8(ascii: "]"))
             }
-            j.endArray()
         }
         j.endObject()
         j.newline()

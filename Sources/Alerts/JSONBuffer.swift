@@ -115,37 +115,31 @@ public struct JSONBuffer: Sendable {
     /// integers print without a fraction; NaN/±inf print as null.
     public mutating func double(_ v: Double) {
         beforeValue()
-        guard v.isFinite else { bytes.append(contentsOf: Self.nullBytes); return }
-        let a = Swift.abs(v)
-        if a >= 1e15 { appendDecimalString(v.description); return }
-        if a < 4e9 && v == v.rounded(.towardZero) {
-            // Integral (exact below 2^53 / 5^9, where the general path is exact too).
-            appendInteger(Int64(v))
-            return
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RawJSONWriter.maxNumber) { buf in
+            var w = RawJSONWriter(buf.baseAddress!)
+            w.double(v)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
         }
-        var scaled = (a * 1e9).rounded()
-        var ip = (scaled / 1e9).rounded(.towardZero)
-        var frac = Int64(scaled - ip * 1e9)
-        if frac < 0 { frac = 0 }
-        if frac >= 1_000_000_000 { ip += 1; frac -= 1_000_000_000 }
-        if v < 0 && (ip > 0 || frac > 0) { bytes.append(UInt8(ascii: "-")) }
-        appendInteger(Int64(ip))
-        if frac > 0 { appendFraction(frac) }
-        scaled = 0
     }
 
-    /// ".ddddddddd" for 0 < `frac` < 10^9, trailing zeros trimmed.
+    /// Formats into a scratch buffer of `capacity` bytes with `body` and
+    /// appends what it wrote as one value (e.g. a whole object of numbers).
+    @inlinable
+    public mutating func rawValue(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
+        beforeValue()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+            var w = RawJSONWriter(buf.baseAddress!)
+            body(&w)
+            precondition(w.count <= capacity, "RawJSONWriter overflow")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
+        }
+    }
+
     @inlinable mutating func appendFraction(_ frac: Int64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { d in
-            d[0] = UInt8(ascii: ".")
-            var f = frac
-            for i in stride(from: 9, through: 1, by: -1) {
-                d[i] = UInt8(truncatingIfNeeded: 48 + f % 10)
-                f /= 10
-            }
-            var last = 9
-            while last > 1 && d[last] == 48 { last -= 1 }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: d[0...last]))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { buf in
+            var w = RawJSONWriter(buf.baseAddress!)
+            w.fraction(frac)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
         }
     }
 
@@ -171,10 +165,10 @@ public struct JSONBuffer: Sendable {
 
     @inlinable mutating func appendUnsigned(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(48 + v)); return }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { tmp in
-            var n = v, i = 20
-            while n > 0 { i -= 1; tmp[i] = UInt8(truncatingIfNeeded: 48 + n % 10); n /= 10 }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: tmp[i..<20]))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var w = RawJSONWriter(buf.baseAddress!)
+            w.unsigned(v)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
         }
     }
 
@@ -239,5 +233,84 @@ extension JSONBuffer {
         j.appendEscaped(k)
         j.bytes.append(UInt8(ascii: ":"))
         return j.bytes
+    }
+}
+
+/// Writes JSON pieces into memory the caller sized (no checks per byte):
+/// the number formatting behind `JSONBuffer`, and whole objects of numbers
+/// written at once. `maxNumber` bytes are enough for any one number.
+public struct RawJSONWriter {
+    public static let maxNumber = 32
+    @usableFromInline let p: UnsafeMutablePointer<UInt8>
+    public var count = 0
+
+    @inlinable public init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+    @inlinable public mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
+
+    @inlinable public mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+        guard let base = b.baseAddress else { return }
+        (p + count).update(from: base, count: b.count)
+        count += b.count
+    }
+
+    @inlinable public mutating func unsigned(_ v: UInt64) {
+        var digits = 1, t = v
+        while t >= 10 { t /= 10; digits += 1 }
+        var n = v
+        for i in stride(from: count + digits - 1, through: count, by: -1) {
+            p[i] = UInt8(truncatingIfNeeded: 48 + n % 10)
+            n /= 10
+        }
+        count += digits
+    }
+
+    @inlinable public mutating func integer(_ v: Int64) {
+        if v < 0 {
+            byte(UInt8(ascii: "-"))
+            unsigned(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v))
+        } else {
+            unsigned(UInt64(v))
+        }
+    }
+
+    /// ".ddddddddd" for 0 < `frac` < 10^9, trailing zeros trimmed.
+    @inlinable public mutating func fraction(_ frac: Int64) {
+        p[count] = UInt8(ascii: ".")
+        var f = frac
+        for i in stride(from: count + 9, through: count + 1, by: -1) {
+            p[i] = UInt8(truncatingIfNeeded: 48 + f % 10)
+            f /= 10
+        }
+        var last = count + 9
+        while last > count + 1 && p[last] == 48 { last -= 1 }
+        count = last + 1
+    }
+
+    /// A double with up to 9 decimal places (trailing zeros trimmed);
+    /// integers print without a fraction; NaN/±inf print as null.
+    @inlinable public mutating func double(_ v: Double) {
+        guard v.isFinite else {
+            byte(UInt8(ascii: "n")); byte(UInt8(ascii: "u")); byte(UInt8(ascii: "l")); byte(UInt8(ascii: "l"))
+            return
+        }
+        let a = Swift.abs(v)
+        if a >= 1e15 {
+            for c in v.description.utf8 { byte(c) }
+            return
+        }
+        if a < 4e9 && v == v.rounded(.towardZero) {
+            // Integral (exact below 2^53 / 5^9, where the general path is exact too).
+            integer(Int64(v))
+            return
+        }
+        let scaled = (a * 1e9).rounded()
+        var ip = (scaled / 1e9).rounded(.towardZero)
+        var frac = Int64(scaled - ip * 1e9)
+        if frac < 0 { frac = 0 }
+        if frac >= 1_000_000_000 { ip += 1; frac -= 1_000_000_000 }
+        if v < 0 && (ip > 0 || frac > 0) { byte(UInt8(ascii: "-")) }
+        integer(Int64(ip))
+        if frac > 0 { fraction(frac) }
     }
 }
