@@ -49,11 +49,25 @@ public struct JSONBuffer: Sendable {
     /// Starts a member: writes `"key":`. The next value call completes it.
     public mutating func key(_ k: StaticString) {
         separator()
-        bytes.append(UInt8(ascii: "\""))
-        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
+        appendStatic(k)
         bytes.append(UInt8(ascii: ":"))
         valuePending = true
+    }
+
+    /// A constant as a JSON string: copied as is unless it holds a character
+    /// that needs escaping (then escaped like any string).
+    @inlinable mutating func appendStatic(_ s: StaticString) {
+        s.withUTF8Buffer { u in
+            var plain = true
+            for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
+            if plain {
+                bytes.append(UInt8(ascii: "\""))
+                bytes.append(contentsOf: u)
+                bytes.append(UInt8(ascii: "\""))
+            } else {
+                appendEscaped(String(decoding: u, as: UTF8.self))
+            }
+        }
     }
 
     /// Disfavoured so that literal keys take the `StaticString` path (no escaping scan).
@@ -78,12 +92,10 @@ public struct JSONBuffer: Sendable {
     @_disfavoredOverload
     public mutating func string(_ s: String) { beforeValue(); appendEscaped(s) }
 
-    /// A constant string known to need no escaping (names, enum words).
+    /// A constant string (names, enum words): no per-call String.
     public mutating func string(_ s: StaticString) {
         beforeValue()
-        bytes.append(UInt8(ascii: "\""))
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
+        appendStatic(s)
     }
 
     /// Pre-encoded JSON (e.g. a cached escaped string) as a value.
@@ -146,10 +158,11 @@ public struct JSONBuffer: Sendable {
     /// Nanoseconds since the epoch as exact decimal seconds ("1700000000.061").
     public mutating func seconds(ns: Int64) {
         beforeValue()
-        var sec = ns / 1_000_000_000
-        var frac = ns % 1_000_000_000
-        if frac < 0 { frac += 1_000_000_000; sec -= 1 }
-        appendInteger(sec)
+        // Sign, then the magnitude: -1 ns is "-0.000000001", not "-1.999999999".
+        if ns < 0 { bytes.append(UInt8(ascii: "-")) }
+        let m = ns.magnitude
+        appendUnsigned(m / 1_000_000_000)
+        let frac = Int64(m % 1_000_000_000)
         if frac > 0 { appendFraction(frac) }
     }
 

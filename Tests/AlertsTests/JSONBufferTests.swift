@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import Alerts
+
+/// The JSON writer against Foundation's parser and formatter, on values of
+/// every magnitude the features produce (counts, rates, seconds, entropies).
+@Suite struct JSONBufferTests {
+    @Test func numbersParseBackToTheValueAtNineDecimals() throws {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 1, -1, 0.5, 1e-10, 4e-10, 6e-10, 0.999_999_999_6, 123_456_789,
+                                4e9 - 1, 4e9, 4e9 + 0.5, 9.007e15, 1e15, -1e15, 1e300, 2.5e-7, .nan, .infinity]
+        for _ in 0..<2000 {
+            let mag = Double.random(in: -9...15, using: &rng)
+            values.append((Bool.random(using: &rng) ? 1 : -1) * pow(10, mag))
+            values.append(Double(UInt32.random(in: 0...UInt32.max, using: &rng)))
+        }
+        var j = JSONBuffer()
+        j.beginArray()
+        for v in values { j.double(v) }
+        j.endArray()
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [Any])
+        #expect(parsed.count == values.count)
+        for (v, p) in zip(values, parsed) {
+            if !v.isFinite { #expect(p is NSNull); continue }
+            let x = try #require((p as? NSNumber)?.doubleValue, "\(v) → \(p)")
+            // Below 1e15: rounded to 9 decimals; above: shortest round-trip form.
+            let tolerance = abs(v) >= 1e15 ? 0 : 0.5e-9 + abs(v) * 1e-15
+            #expect(abs(x - v) <= tolerance, "\(v) written as \(x)")
+        }
+    }
+
+    @Test func integersAndNestingAreWellFormed() throws {
+        var j = JSONBuffer()
+        j.beginObject()
+        j.key("a"); j.int(Int64.min)
+        j.key("b"); j.uint(UInt64.max)
+        j.key("c"); j.beginArray(); j.beginObject(); j.endObject(); j.beginArray(); j.endArray(); j.int(0); j.endArray()
+        j.key("d"); j.string("quote \" backslash \\ newline \n tab \t \u{1}")
+        j.key("e"); j.seconds(ns: -1)
+        j.endObject()
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any])
+        #expect((o["a"] as? NSNumber)?.int64Value == Int64.min)
+        #expect((o["b"] as? NSNumber)?.uint64Value == UInt64.max)
+        #expect((o["c"] as? [Any])?.count == 3)
+        #expect(o["d"] as? String == "quote \" backslash \\ newline \n tab \t \u{1}")
+        #expect((o["e"] as? NSNumber)?.doubleValue == -1e-9)
+    }
+}
