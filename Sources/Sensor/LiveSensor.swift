@@ -248,6 +248,9 @@ public final class LiveSensor: @unchecked Sendable {
         return s
     }
 
+    /// Most records an expiry sweep or the shutdown flush builds before handing them on.
+    static let flushChunk = 4096
+
     static func wallClockNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -407,7 +410,7 @@ public final class LiveSensor: @unchecked Sendable {
             }
             let now = monotonicSeconds()
             if now >= nextExpire {
-                table.expire(now: Self.wallClockNs(), sink: &sink)
+                table.expire(now: Self.wallClockNs(), chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
                 handle(&sink.records)
                 nextExpire = now + expireInterval
             }
@@ -445,7 +448,7 @@ public final class LiveSensor: @unchecked Sendable {
             if done && queue.depth == 0 { break }
         }
         // Shutdown: every open flow, then the final stats, all on disk.
-        table.flushAll(reason: .shutdown, sink: &sink)
+        table.flushAll(reason: .shutdown, chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
         handle(&sink.records)
         queue.close()
         writeStats()
