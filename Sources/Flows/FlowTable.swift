@@ -1,6 +1,7 @@
 import Decoding
 import Features
-import Synchronization
+import Locking
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
 
 /// Timeout classes; each has its own LRU list so expiry only looks at list heads.
 @usableFromInline
@@ -84,7 +85,7 @@ struct StripeState: Sendable {
 /// The flow table: lock-striped, fixed capacity, updated in place.
 ///
 /// A flow's stripe is chosen by a stable hash of its canonical key, so any
-/// thread may call `process` for any packet; each stripe is a `Mutex` over
+/// thread may call `process` for any packet; each stripe is a lock (`FSMutex`) over
 /// preallocated slots, a key index and per-timeout-class LRU lists. Under a
 /// stripe's lock only flow state changes; ended flows are copied out into
 /// the caller's `FlowSink` as finished `FlowRecord`s for scoring and output
@@ -98,8 +99,8 @@ struct StripeState: Sendable {
 /// `now` passed to `expire`, so replay is deterministic.
 public final class FlowTable: Sendable {
     @usableFromInline final class Stripe: Sendable {
-        @usableFromInline let lock: Mutex<StripeState>
-        init(_ s: StripeState) { lock = Mutex(s) }
+        @usableFromInline let lock: FSMutex<StripeState>
+        init(_ s: StripeState) { lock = FSMutex(s) }
     }
 
     @usableFromInline let stripes: [Stripe]
