@@ -291,6 +291,10 @@ def run(args) -> Outcome:
     rng = random.Random(args.seed)
     findings_dir = Path(args.findings)
     work = Path(tempfile.mkdtemp(prefix="fs-fuzzcap-"))
+    # A private copy, so a rebuild during a long run does not disturb it.
+    shutil.copy2(binary, work / "flowsentry")
+    binary = str(work / "flowsentry")
+    model = REPO / "rules" / "flowsentry.fsb"
     out = Outcome()
     deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
     i = 0
@@ -309,7 +313,7 @@ def run(args) -> Outcome:
             cmd = [binary, "replay", str(path), "--flows", "/dev/null", "--max-flows", "2048"]
             score = args.score_every > 0 and i % args.score_every == 0
             if score:
-                cmd += ["--alerts", "/dev/null"]
+                cmd += ["--alerts", "/dev/null", "--model", str(model)]
                 out.scored += 1
             else:
                 cmd += ["--no-score"]
