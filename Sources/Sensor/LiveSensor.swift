@@ -246,6 +246,8 @@ public final class LiveSensor: @unchecked Sendable {
         s.queueOverflow = queue.overflow
         s.recordsWritten = outputs.recordsWritten
         s.writeErrors = outputs.writeErrors
+        s.recordsDropped = outputs.recordsDropped
+        s.recordsPending = outputs.recordsPending
         return s
     }
 
@@ -453,7 +455,7 @@ public final class LiveSensor: @unchecked Sendable {
         handle(&sink.records)
         queue.close()
         writeStats()
-        outputs.syncAll()
+        outputs.syncAll(final: true)
         finalStats.withLock { $0 = snapshot() }
     }
 }
