@@ -261,6 +261,8 @@ def judge(path: str, rc: int, stderr: str) -> str | None:
     """None when the run is acceptable, else what is wrong."""
     if rc < 0:
         return f"killed by signal {-rc}"
+    if "Sanitizer" in stderr:  # an ASan/UBSan/TSan report from a sanitized build (scripts/sanitize.sh)
+        return f"sanitizer report (exit {rc}): " + next(ln for ln in stderr.splitlines() if "Sanitizer" in ln)
     errors = [ln for ln in stderr.splitlines() if ln.startswith("flowsentry: error") or "fatal" in ln.lower()]
     if rc == 0:
         if errors:
