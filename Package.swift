@@ -26,9 +26,11 @@ let package = Package(
         // The packet's path.
         .target(name: "Capture", dependencies: ["CPcap", "Decoding"]),
         .target(name: "Decoding"),
-        .target(name: "Features", dependencies: ["Decoding"]),
+        // The lock for shared state: Synchronization.Mutex, or pthread under -DFLOWSENTRY_TSAN.
+        .target(name: "Locking"),
+        .target(name: "Features", dependencies: ["Decoding", "Locking"]),
         .target(name: "Flows", dependencies: [
-            "Decoding", "Features",
+            "Decoding", "Features", "Locking",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
@@ -37,7 +39,7 @@ let package = Package(
             "Flows", "Features", "Detection", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Sensor", dependencies: [
-            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts",
+            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),

@@ -11,12 +11,12 @@ out=.build/fuzz
 mkdir -p "$out" Fuzz/findings Fuzz/corpus/decoder Fuzz/corpus/flowtable
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
 swiftc "${flags[@]}" -module-name FuzzDecoder Sources/Decoding/*.swift Fuzz/DecoderFuzz.swift -o "$out/decoder" 2>&1 | grep -v "ld.gold: warning" || true
-# One module from three: drop the cross-module imports (and Community ID, the
+# One module from four: drop the cross-module imports (and Community ID, the
 # one file that needs swift-crypto and is not on the table's path).
 src="$out/flowtable-src"; rm -rf "$src"; mkdir -p "$src"
-for f in Sources/Decoding/*.swift Sources/Features/*.swift Sources/Flows/*.swift; do
+for f in Sources/Decoding/*.swift Sources/Locking/*.swift Sources/Features/*.swift Sources/Flows/*.swift; do
   [ "$(basename "$f")" = CommunityID.swift ] && continue
-  sed -E '/^import (Decoding|Features|Flows)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"
+  sed -E '/^import (Decoding|Locking|Features|Flows)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 swiftc "${flags[@]}" -module-name FuzzFlowTable "$src"/*.swift Fuzz/FlowTableFuzz.swift -o "$out/flowtable" 2>&1 | grep -v "ld.gold: warning" || true
 # Seeds: the first packets of every capture, one file per packet, prefixed

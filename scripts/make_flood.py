@@ -6,12 +6,22 @@ robustness measurements in docs/robustness.md (never committed).
   scripts/make_flood.py syn  2000000 /tmp/synflood.pcap
   scripts/make_flood.py udp  1000000 /tmp/udpflood.pcap
   scripts/make_flood.py scan 65535   /tmp/portscan.pcap
+  scripts/make_flood.py syn  1000000 /tmp/slow.pcap --rate 5000   # packets per second of packet time (default 100,000)
 """
 import random
 import struct
 import sys
 
-kind, count, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+args = sys.argv[1:]
+rate = 100_000
+if "--rate" in args:
+    i = args.index("--rate")
+    rate = int(args[i + 1])
+    del args[i:i + 2]
+if len(args) != 3 or args[0] not in ("syn", "udp", "scan") or rate < 1 or rate > 1_000_000:
+    sys.exit(__doc__)
+kind, count, out = args[0], int(args[1]), args[2]
+step = 1_000_000 // rate  # microseconds between packets
 rng = random.Random(20261122)
 victim = bytes([10, 9, 0, 1])
 scanner = bytes([10, 9, 0, 66])
@@ -35,6 +45,6 @@ with open(out, "wb") as f:
         else:  # every port of one host, one SYN each (no replies)
             l4 = struct.pack(">HHIIBBHHH", 40000, i % 65536, rng.getrandbits(32), 0, 0x50, 0x02, 1024, 0, 0)
             pkt = mac + ip(scanner, victim, 6, l4)
-        ts = t0 + i * 10  # 100,000 packets/s
+        ts = t0 + i * step
         f.write(struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(pkt), len(pkt)))
         f.write(pkt)

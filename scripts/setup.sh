@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what FlowSentry needs on Debian 12 (idempotent): the system
 # libraries it links (libpcap, OpenBLAS, libsvm) and the independent tools the
-# tests compare against or drive (tshark, tcpdump, tcpreplay, iproute2;
+# tests compare against or drive (tshark, tcpdump, tcpreplay, iproute2, zzuf;
 # nfstream from PyPI).
 set -euo pipefail
 need=()
-for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip; do
+for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip zzuf; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 SUDO=""

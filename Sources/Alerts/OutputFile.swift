@@ -12,14 +12,27 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
 /// An append-only output file (or stdout for "-"): opened with O_APPEND,
 /// created with mode 0640 by default, never truncated. Writes are buffered
 /// up to `bufferLimit` bytes and always end on a record boundary.
+///
+/// When the kernel refuses a write (disk full, I/O error) nothing accepted
+/// is dropped silently: the unwritten records stay in memory and are retried
+/// on every later flush, up to `maxPendingBytes`; beyond that, new records
+/// are refused and counted in `recordsDropped`. A record cut off by a
+/// partial write is cut from the file again (regular files), so the file
+/// only ever holds whole records and the retry writes it whole.
 public final class OutputFile {
     public let path: String
     private var fd: Int32
     private let ownsFD: Bool
     private var buffer: [UInt8] = []
     public var bufferLimit = 1 << 16
+    /// Unwritten bytes held while writes fail; more records than fit are dropped (counted).
+    public var maxPendingBytes = 32 << 20
     public let mode: mode_t
     public private(set) var bytesWritten: UInt64 = 0
+    /// Records refused because the kernel would not take them and `maxPendingBytes` was full.
+    public private(set) var recordsDropped: UInt64 = 0
+    /// The error of the last failed flush, nil once a flush succeeds again.
+    public private(set) var failure: String?
 
     public init(path: String, mode: mode_t = 0o640) throws(OutputError) {
         self.path = path
@@ -41,8 +54,31 @@ public final class OutputFile {
         if ownsFD { close(fd) }
     }
 
-    /// Queues complete records (bytes ending in a newline).
-    public func write(_ bytes: [UInt8]) throws(OutputError) {
+    /// Bytes accepted but not yet handed to the kernel.
+    public var pendingBytes: Int { buffer.count }
+
+    /// Whole records accepted but not yet handed to the kernel.
+    public var pendingRecords: Int {
+        buffer.withUnsafeBufferPointer { b in
+            var n = 0
+            for x in b where x == 0x0A { n += 1 }
+            return n
+        }
+    }
+
+    /// Queues `records` complete records (bytes ending in a newline). While
+    /// writes fail and `maxPendingBytes` is reached they are refused instead
+    /// (counted in `recordsDropped`, and the error thrown says so).
+    public func write(_ bytes: [UInt8], records: Int = 1) throws(OutputError) {
+        if failure != nil && buffer.count + bytes.count > maxPendingBytes {
+            do {
+                try flush()
+            } catch {
+                recordsDropped &+= UInt64(records)
+                throw OutputError(path: path, reason: "\(error.reason); \(recordsDropped) records dropped so far, "
+                                  + "\(buffer.count) bytes kept for retry")
+            }
+        }
         buffer.append(contentsOf: bytes)
         if buffer.count >= bufferLimit { try flush() }
     }
@@ -52,16 +88,44 @@ public final class OutputFile {
         while off < buffer.count {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
             if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                // Keep what was not written, so nothing accepted is lost silently.
-                buffer.removeFirst(off)
+                let err = errno
+                if err == EINTR { continue }
+                let reason = String(cString: strerror(err))
+                // Keep what was not written, so nothing accepted is lost silently,
+                // and keep the file on a record boundary.
+                let keep = Self.recordBoundary(buffer, before: off)
+                if keep < off && !cutTail(off - keep) {
+                    // Could not cut the partial record: its rest follows on retry.
+                    buffer.removeFirst(off)
+                    bytesWritten &+= UInt64(off)
+                } else {
+                    buffer.removeFirst(keep)
+                    bytesWritten &+= UInt64(keep)
+                }
+                failure = reason
                 throw OutputError(path: path, reason: "write failed: \(reason)")
             }
             off += n
         }
         bytesWritten &+= UInt64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
+        failure = nil
+    }
+
+    /// The end of the last whole record in `b[..<end]` (0 if none).
+    static func recordBoundary(_ b: [UInt8], before end: Int) -> Int {
+        var i = end
+        while i > 0 && b[i - 1] != 0x0A { i -= 1 }
+        return i
+    }
+
+    /// Cuts the last `count` bytes off a regular file (a record the kernel
+    /// took only part of). False when that is not possible.
+    private func cutTail(_ count: Int) -> Bool {
+        guard ownsFD else { return false }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) >= count else { return false }
+        return ftruncate(fd, st.st_size - off_t(count)) == 0
     }
 
     /// Flushes and fsyncs (regular files only).
@@ -73,12 +137,16 @@ public final class OutputFile {
     }
 
     /// Closes and reopens the file by name (log rotation: rename, then HUP).
+    /// Records that could not be written yet stay queued for the new file.
     public func reopen() throws(OutputError) {
-        try flush()
-        guard ownsFD else { return }
-        let f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode)
-        guard f >= 0 else { throw OutputError(path: path, reason: "cannot reopen: \(String(cString: strerror(errno)))") }
-        close(fd)
-        fd = f
+        var flushError: OutputError?
+        do { try flush() } catch { flushError = error }
+        if ownsFD {
+            let f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode)
+            guard f >= 0 else { throw OutputError(path: path, reason: "cannot reopen: \(String(cString: strerror(errno)))") }
+            close(fd)
+            fd = f
+        }
+        if let flushError { throw flushError }
     }
 }

@@ -161,6 +161,20 @@ public final class PcapFileReader {
         throw .readFailed(path: path, offset: isClassicPcap ? nextRecordOffset : offset, reason: reason)
     }
 
+    /// A raw pcapng timestamp in nanoseconds since 1970, clamped to
+    /// `PacketTime` (any 64-bit value, resolution and offset a file may hold).
+    public static func pcapngTimestampNs(raw: UInt64, unitsPerSecond ups: UInt64, offsetSeconds: Int64) -> Int64 {
+        let ups = max(ups, 1)
+        let whole = Int64(clamping: min(raw / ups, UInt64(PacketTime.maxSeconds) + 1))
+        let offset = min(max(offsetSeconds, -PacketTime.maxSeconds - 1), PacketTime.maxSeconds + 1)
+        let secs = whole + offset
+        if secs < 0 { return 0 }
+        if secs > PacketTime.maxSeconds { return PacketTime.maxNs }
+        let frac = raw % ups
+        let ns = ups == 1_000_000_000 ? Int64(frac) : Int64((Double(frac) * 1e9 / Double(ups)).rounded(.down))
+        return PacketTime.clamp(secs * 1_000_000_000 + min(ns, 999_999_999))
+    }
+
     /// Name of the libpcap link type, e.g. "EN10MB".
     public var linkTypeName: String {
         pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "\(dlt)"

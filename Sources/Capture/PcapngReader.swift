@@ -193,17 +193,15 @@ final class PcapngReader {
                 throw .readFailed(path: path, offset: start, reason: "captured length \(caplen) exceeds its block")
             }
             let iface = interfaces[ifIndex]
-            let ups = iface.unitsPerSecond
-            let secs = Int64(tsRaw / ups) + iface.offsetSeconds
-            let frac = tsRaw % ups
-            let ns = ups == 1_000_000_000 ? Int64(frac) : Int64((Double(frac) * 1e9 / Double(ups)).rounded(.down))
+            let timestampNs = PcapFileReader.pcapngTimestampNs(raw: tsRaw, unitsPerSecond: iface.unitsPerSecond,
+                                               offsetSeconds: iface.offsetSeconds)
             let data = base + dataOffset
             if var prog = iface.filter {
                 var hdr = pcap_pkthdr()
                 hdr.caplen = UInt32(caplen); hdr.len = UInt32(wire)
                 if pcap_offline_filter(&prog, &hdr, data.assumingMemoryBound(to: UInt8.self)) == 0 { continue }
             }
-            let cp = CapturedPacket(timestampNs: secs &* 1_000_000_000 &+ ns, wireLength: max(wire, caplen),
+            let cp = CapturedPacket(timestampNs: timestampNs, wireLength: max(wire, caplen),
                                     bytes: ByteView(base: data, count: caplen), linkType: iface.linkType ?? .ethernet)
             return (cp, iface.linkType, iface.dlt)
         }

@@ -24,6 +24,18 @@ public enum TCPFlag {
     public static let cwr: UInt8 = 0x80
 }
 
+/// The range of packet timestamps the sensor works with: nanoseconds since
+/// 1970 from 0 to 2^62 (the year 2116). Capture readers and the decoder clamp
+/// into it, so that time arithmetic (differences, timeouts, sweeps) on any
+/// two timestamps can never overflow, whatever a hostile file claims.
+public enum PacketTime {
+    public static let maxNs: Int64 = 1 << 62
+    public static let maxSeconds: Int64 = maxNs / 1_000_000_000
+
+    @inlinable @inline(__always)
+    public static func clamp(_ ns: Int64) -> Int64 { min(max(ns, 0), maxNs) }
+}
+
 /// How the flow's packets reached us, when they came inside a tunnel.
 public enum TunnelKind: UInt8, Sendable {
     case none = 0, gre, vxlan, ipInIP, erspan

@@ -20,7 +20,7 @@ public struct PacketDecoder: Sendable {
     public func decode(_ bytes: ByteView, wireLength: Int, timestampNs: Int64,
                        into p: inout DecodedPacket) -> Bool {
         p.reset()
-        p.timestampNs = timestampNs
+        p.timestampNs = PacketTime.clamp(timestampNs)
         p.wireLength = max(wireLength, bytes.count)
         p.capturedLength = bytes.count
         let ok: Bool

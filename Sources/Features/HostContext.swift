@@ -1,5 +1,6 @@
 import Decoding
-import Synchronization
+import Locking
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -92,8 +93,8 @@ public final class HostContextTable: Sendable {
         var used: Int { tags.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
     }
     @usableFromInline final class Box: Sendable {
-        @usableFromInline let lock: Mutex<Stripe>
-        init(_ s: Stripe) { lock = Mutex(s) }
+        @usableFromInline let lock: FSMutex<Stripe>
+        init(_ s: Stripe) { lock = FSMutex(s) }
     }
     @usableFromInline let stripes: [Box]
     @usableFromInline let stripeMask: Int

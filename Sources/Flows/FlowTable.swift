@@ -1,6 +1,7 @@
 import Decoding
 import Features
-import Synchronization
+import Locking
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
 
 /// Timeout classes; each has its own LRU list so expiry only looks at list heads.
 @usableFromInline
@@ -157,7 +158,7 @@ struct StripeState: Sendable {
 /// The flow table: lock-striped, fixed capacity, updated in place.
 ///
 /// A flow's stripe is chosen by a stable hash of its canonical key, so any
-/// thread may call `process` for any packet; each stripe is a `Mutex` over
+/// thread may call `process` for any packet; each stripe is a lock (`FSMutex`) over
 /// preallocated slots, a key index and per-timeout-class LRU lists. Under a
 /// stripe's lock only flow state changes; ended flows are copied out into
 /// the caller's `FlowSink` as finished `FlowRecord`s for scoring and output
@@ -171,8 +172,8 @@ struct StripeState: Sendable {
 /// `now` passed to `expire`, so replay is deterministic.
 public final class FlowTable: Sendable {
     @usableFromInline final class Stripe: Sendable {
-        @usableFromInline let lock: Mutex<StripeState>
-        init(_ s: StripeState) { lock = Mutex(s) }
+        @usableFromInline let lock: FSMutex<StripeState>
+        init(_ s: StripeState) { lock = FSMutex(s) }
     }
 
     @usableFromInline let stripes: [Stripe]
@@ -434,38 +435,113 @@ public final class FlowTable: Sendable {
     /// Records come out stripe by stripe, each timeout class least recently
     /// active first: a deterministic order for the same input.
     public func expire(now: Int64, sink: inout FlowSink) {
+        expire(now: now, chunk: Int.max, sink: &sink) { _ in }
+    }
+
+    /// `expire(now:sink:)` in chunks: after at most `chunk` ended flows the
+    /// stripe's lock is released and `drain` is called (it should empty the
+    /// sink), so a sweep that ends the whole table never holds more than a
+    /// chunk of records. Same records in the same order.
+    public func expire(now: Int64, chunk: Int, sink: inout FlowSink,
+                       drain: (inout FlowSink) throws -> Void) rethrows {
+        let limit = max(1, chunk)
+        var ended = 0
         for s in stripes {
-            s.lock.withLock { st in
-                for c in 0..<TimeoutClass.count {
-                    let timeout = timeoutsNs[c]
-                    while st.head[c] >= 0 {
-                        let h = st.head[c]
-                        guard st.slots[Int(h)].acc.lastNs + timeout <= now else { break }
-                        end(&st, h, reason: endReason(for: st.slots[Int(h)]), sink: &sink, free: true, now: now)
+            var more = true
+            while more {
+                more = s.lock.withLock { st -> Bool in
+                    for c in 0..<TimeoutClass.count {
+                        let timeout = timeoutsNs[c]
+                        while st.head[c] >= 0 {
+                            let h = st.head[c]
+                            guard st.slots[Int(h)].acc.lastNs + timeout <= now else { break }
+                            if ended >= limit { return true }
+                            end(&st, h, reason: endReason(for: st.slots[Int(h)]), sink: &sink, free: true, now: now)
+                            ended += 1
+                        }
                     }
+                    return false
+                }
+                if more {
+                    try drain(&sink)
+                    ended = 0
                 }
             }
         }
+        if ended > 0 { try drain(&sink) }
     }
 
     /// Ends every flow (end of input, shutdown). TCP flows already closed keep
     /// their FIN/RST reason; the rest end with `reason`. Records come out
-    /// ordered by flow start time.
+    /// ordered by flow start time, all into `sink`.
     public func flushAll(reason: EndReason = .shutdown, sink: inout FlowSink) {
-        let before = sink.records.count
-        for s in stripes {
+        flushAll(reason: reason, chunk: Int.max, sink: &sink) { _ in }
+    }
+
+    /// `flushAll(reason:sink:)` in chunks: the flows are ordered by start time
+    /// first (24 bytes per flow), then ended `chunk` at a time, `drain` called
+    /// after each chunk (it should empty the sink). At end of input the table
+    /// therefore never turns into one batch of records: memory beyond the
+    /// table stays one chunk, whatever `maxFlows` is. Same records, same
+    /// order. Flows created by other threads meanwhile are ended last.
+    public func flushAll(reason: EndReason = .shutdown, chunk: Int, sink: inout FlowSink,
+                         drain: (inout FlowSink) throws -> Void) rethrows {
+        struct Pending { var start: Int64; var flowID: UInt64; var stripe: Int32; var slot: Int32 }
+        var order: [Pending] = []
+        order.reserveCapacity(activeFlows)
+        for (si, s) in stripes.enumerated() {
             s.lock.withLock { st in
                 for c in 0..<TimeoutClass.count {
-                    while st.head[c] >= 0 {
-                        let h = st.head[c]
-                        let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(for: st.slots[Int(h)]) : reason
-                        end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
+                    var h = st.head[c]
+                    while h >= 0 {
+                        order.append(Pending(start: st.slots[Int(h)].acc.firstNs, flowID: st.slots[Int(h)].flowID,
+                                             stripe: Int32(si), slot: h))
+                        h = st.slots[Int(h)].next
                     }
                 }
             }
         }
-        sink.records[before...].sort {
-            ($0.startNs, $0.flowID) < ($1.startNs, $1.flowID)
+        order.sort { ($0.start, $0.flowID) < ($1.start, $1.flowID) }
+        let limit = max(1, chunk)
+        var i = 0
+        while i < order.count {
+            let upTo = min(order.count, i + min(limit, order.count - i))
+            for p in order[i..<upTo] {
+                stripes[Int(p.stripe)].lock.withLock { st in
+                    let h = p.slot
+                    // Gone or replaced meanwhile (only when other threads still feed the table).
+                    guard st.slots[Int(h)].inUse && st.slots[Int(h)].flowID == p.flowID else { return }
+                    let r = Int(st.slots[Int(h)].cls) == TimeoutClass.tcpClosed.rawValue
+                        ? endReason(for: st.slots[Int(h)]) : reason
+                    end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
+                }
+            }
+            i = upTo
+            try drain(&sink)
         }
+        // Anything created after the order was taken.
+        var ended = 0
+        for s in stripes {
+            var more = true
+            while more {
+                more = s.lock.withLock { st -> Bool in
+                    for c in 0..<TimeoutClass.count {
+                        while st.head[c] >= 0 {
+                            if ended >= limit { return true }
+                            let h = st.head[c]
+                            let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(for: st.slots[Int(h)]) : reason
+                            end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
+                            ended += 1
+                        }
+                    }
+                    return false
+                }
+                if more {
+                    try drain(&sink)
+                    ended = 0
+                }
+            }
+        }
+        if ended > 0 { try drain(&sink) }
     }
 }

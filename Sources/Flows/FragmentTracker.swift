@@ -1,5 +1,6 @@
 import Decoding
-import Synchronization
+import Locking
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
 
 /// Remembers the ports of first fragments so later fragments of the same
 /// datagram are counted to the right flow. Direct-mapped and bounded: a
@@ -13,14 +14,14 @@ final class FragmentTracker: Sendable {
         var used = false
         var sport: UInt16 = 0, dport: UInt16 = 0
     }
-    let slots: Mutex<[Entry]>
+    let slots: FSMutex<[Entry]>
     let mask: Int
 
     init(capacity: Int) {
         var n = 16
         while n < capacity { n <<= 1 }
         mask = n - 1
-        slots = Mutex(Array(repeating: Entry(), count: n))
+        slots = FSMutex(Array(repeating: Entry(), count: n))
     }
 
     private func index(_ p: DecodedPacket) -> Int {

@@ -2,6 +2,7 @@ import Alerts
 import Capture
 import Decoding
 import Flows
+import Locking
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 
 /// libpcap's filter compiler is not thread-safe: every open (and the BPF
 /// compile inside it) happens under this lock, one handle after another.
-let pcapOpenLock = Mutex<Int>(0)
+let pcapOpenLock = FSMutex<Int>(0)
 
 /// What one capture worker publishes (about once a second) for stats.
 struct WorkerCounters: Sendable {
@@ -22,7 +23,7 @@ struct WorkerCounters: Sendable {
 }
 
 final class WorkerSlot: Sendable {
-    let value = Mutex(WorkerCounters())
+    let value = FSMutex(WorkerCounters())
 }
 
 /// The live sensor: N capture threads feeding one shared `FlowTable`, a
@@ -75,13 +76,13 @@ public final class LiveSensor: @unchecked Sendable {
     private let reopenRequested = Atomic<Bool>(false)
     private let reloadRequested = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
-    private let handles: Mutex<[LiveCapture?]>
+    private let handles: FSMutex<[LiveCapture?]>
     private let counters: [WorkerSlot]
     private var threads: [pthread_t] = []
     private var outputThread: pthread_t?
     private var startMono: Double = 0
-    private let lifecycle = Mutex<Int>(0)  // 0 new, 1 started, 2 waited
-    private let finalStats = Mutex<SensorStats?>(nil)
+    private let lifecycle = FSMutex<Int>(0)  // 0 new, 1 started, 2 waited
+    private let finalStats = FSMutex<SensorStats?>(nil)
 
     public static let stderrLog: @Sendable (String) -> Void = { msg in
         var s = msg.hasSuffix("\n") ? msg : msg + "\n"
@@ -106,7 +107,7 @@ public final class LiveSensor: @unchecked Sendable {
         }
         table = FlowTable(config: config.tableConfig)
         queue = BoundedQueue(capacity: config.queueCapacity)
-        handles = Mutex(Array(repeating: nil, count: config.workers))
+        handles = FSMutex(Array(repeating: nil, count: config.workers))
         counters = (0..<config.workers).map { _ in WorkerSlot() }
         var ctx = EveContext()
         ctx.host = config.sensorName
@@ -245,8 +246,13 @@ public final class LiveSensor: @unchecked Sendable {
         s.queueOverflow = queue.overflow
         s.recordsWritten = outputs.recordsWritten
         s.writeErrors = outputs.writeErrors
+        s.recordsDropped = outputs.recordsDropped
+        s.recordsPending = outputs.recordsPending
         return s
     }
+
+    /// Most records an expiry sweep or the shutdown flush builds before handing them on.
+    static let flushChunk = 4096
 
     static func wallClockNs() -> Int64 {
         var ts = timespec()
@@ -407,7 +413,7 @@ public final class LiveSensor: @unchecked Sendable {
             }
             let now = monotonicSeconds()
             if now >= nextExpire {
-                table.expire(now: Self.wallClockNs(), sink: &sink)
+                table.expire(now: Self.wallClockNs(), chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
                 handle(&sink.records)
                 nextExpire = now + expireInterval
             }
@@ -445,11 +451,11 @@ public final class LiveSensor: @unchecked Sendable {
             if done && queue.depth == 0 { break }
         }
         // Shutdown: every open flow, then the final stats, all on disk.
-        table.flushAll(reason: .shutdown, sink: &sink)
+        table.flushAll(reason: .shutdown, chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
         handle(&sink.records)
         queue.close()
         writeStats()
-        outputs.syncAll()
+        outputs.syncAll(final: true)
         finalStats.withLock { $0 = snapshot() }
     }
 }

@@ -28,48 +28,92 @@ public final class OutputFiles: @unchecked Sendable {
 
     public var all: [OutputFile] { [alerts, flows, stats].compactMap { $0 } }
 
+    /// Records accepted by the log files: written, or held in memory for retry.
     public var recordsWritten: UInt64 { written.load(ordering: .relaxed) }
+    /// Failed writes (each failed write or flush counts once).
     public var writeErrors: UInt64 { errors.load(ordering: .relaxed) }
+    /// Records refused while the disk would not take them and the retry buffer was full.
+    public var recordsDropped: UInt64 { dropped.load(ordering: .relaxed) }
+    /// Accepted records not on disk yet (held for retry after a failed write).
+    public var recordsPending: UInt64 { pending.load(ordering: .relaxed) }
+
+    private let dropped = Atomic<UInt64>(0)
+    private let pending = Atomic<UInt64>(0)
+    private var failingSince: [ObjectIdentifier: Double] = [:]
 
     /// Queues `records` complete records (bytes ending in newlines) for `file`.
+    /// If the kernel refuses them they stay in memory and are retried on the
+    /// next flush; only past the file's retry limit are they dropped (counted).
     public func write(_ file: OutputFile?, _ bytes: [UInt8], records: Int = 1) {
         guard let file else { return }
+        let droppedBefore = file.recordsDropped
         do {
-            try file.write(bytes)
+            try file.write(bytes, records: records)
             written.add(UInt64(records), ordering: .relaxed)
         } catch {
-            failed(error)
+            if file.recordsDropped == droppedBefore {
+                written.add(UInt64(records), ordering: .relaxed)  // accepted, held for retry
+            } else {
+                dropped.add(file.recordsDropped - droppedBefore, ordering: .relaxed)
+            }
+            failed(file, error)
         }
     }
 
-    private func failed(_ error: OutputError) {
+    private func failed(_ file: OutputFile, _ error: OutputError) {
         errors.add(1, ordering: .relaxed)
         let now = monotonicSeconds()
+        if failingSince[ObjectIdentifier(file)] == nil { failingSince[ObjectIdentifier(file)] = now }
         if now - lastErrorLog >= 30 {
             lastErrorLog = now
-            log("flowsentry: error: \(error) (kept in memory, retried on the next flush)")
+            log("flowsentry: error: \(error) (\(file.pendingRecords) records held in memory and retried on every flush; "
+                + "beyond \(file.maxPendingBytes >> 20) MiB new records are dropped and counted)")
         }
+    }
+
+    /// After each flush: notes files that write again, and the records held.
+    private func settled() {
+        var held: UInt64 = 0
+        for f in all {
+            held &+= UInt64(f.pendingRecords)
+            let id = ObjectIdentifier(f)
+            if let since = failingSince[id], f.failure == nil {
+                failingSince[id] = nil
+                log("flowsentry: \(f.path): writing again after \(formatFixed(monotonicSeconds() - since, 1)) s; "
+                    + "records held meanwhile are written, \(f.recordsDropped) dropped in all")
+            }
+        }
+        pending.store(held, ordering: .relaxed)
     }
 
     /// Hands buffered records to the kernel (one write per file).
     public func flushAll() {
         for f in all {
-            do { try f.flush() } catch { failed(error) }
+            do { try f.flush() } catch { failed(f, error) }
         }
+        settled()
     }
 
     /// Flushes, then closes and reopens every file by name: records before the
     /// call are in the old (renamed) file, records after it in the new one.
     public func reopenAll() {
         for f in all {
-            do { try f.reopen() } catch { failed(error) }
+            do { try f.reopen() } catch { failed(f, error) }
         }
+        settled()
     }
 
-    /// Flushes and fsyncs every file.
-    public func syncAll() {
+    /// Flushes and fsyncs every file. At shutdown: records that still could
+    /// not be written are reported (they are lost when the process exits).
+    public func syncAll(final: Bool = false) {
         for f in all {
-            do { try f.sync() } catch { failed(error) }
+            do { try f.sync() } catch { failed(f, error) }
+        }
+        settled()
+        guard final else { return }
+        for f in all where f.pendingRecords > 0 || f.recordsDropped > 0 {
+            log("flowsentry: error: \(f.path): \(f.pendingRecords) records could not be written before exit"
+                + (f.failure.map { " (\($0))" } ?? "") + ", \(f.recordsDropped) dropped earlier")
         }
     }
 }

@@ -71,7 +71,9 @@ public final class ReplayPipeline {
     public let table: FlowTable
     public let filter: String?
     public var summary = RunSummary()
-    private var sink = FlowSink(reserve: 4096)
+    private var sink = FlowSink(reserve: ReplayPipeline.chunk)
+    /// Most records built at once by an expiry sweep or the end-of-input flush.
+    public static let chunk = 4096
 
     public init(config: FlowTableConfig, filter: String? = nil) {
         table = FlowTable(config: config)
@@ -116,22 +118,31 @@ public final class ReplayPipeline {
                     summary.anomalies.bump(packet.anomaly)
                 }
                 if cp.timestampNs >= nextSweep {
-                    if nextSweep != Int64.min { table.expire(now: cp.timestampNs, sink: &sink) }
+                    if nextSweep != Int64.min {
+                        try table.expire(now: cp.timestampNs, chunk: Self.chunk, sink: &sink) { s in
+                            try drain(&s, path, onRecord)
+                        }
+                    }
                     nextSweep = cp.timestampNs + 1_000_000_000
                 }
                 if !sink.records.isEmpty {
-                    try drain(path, onRecord)
+                    try drain(&sink, path, onRecord)
                 }
             }
         }
-        table.flushAll(reason: .shutdown, sink: &sink)
-        try drain(lastFile, onRecord)
+        // End of input: every open flow, a chunk at a time, each chunk handed
+        // over before the next is built (no table-sized batch of records).
+        try table.flushAll(reason: .shutdown, chunk: Self.chunk, sink: &sink) { s in
+            try drain(&s, lastFile, onRecord)
+        }
+        try drain(&sink, lastFile, onRecord)
         summary.flows = table.counters
         summary.histogramsExhausted = table.histogramsExhausted
         summary.wallSeconds = monotonicSeconds() - start
     }
 
-    private func drain(_ path: String, _ onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
+    private func drain(_ sink: inout FlowSink, _ path: String,
+                       _ onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         try sink.drain { r in
             summary.flowsWritten &+= 1
             try onRecord(&r, path)

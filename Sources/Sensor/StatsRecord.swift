@@ -21,8 +21,13 @@ public struct SensorStats: Sendable {
     public var queueDepth = 0
     public var queueCapacity = 0
     public var queueOverflow: UInt64 = 0
+    /// Records accepted by the log files (on disk, or held in memory for retry).
     public var recordsWritten: UInt64 = 0
     public var writeErrors: UInt64 = 0
+    /// Records refused while the disk would not take them and the retry buffer was full.
+    public var recordsDropped: UInt64 = 0
+    /// Accepted records held in memory after a failed write, not on disk yet.
+    public var recordsPending: UInt64 = 0
 
     public init() {}
 
@@ -77,6 +82,8 @@ public struct SensorStats: Sendable {
         j.key("output"); j.beginObject()
         j.key("records_written"); j.uint(recordsWritten)
         j.key("write_errors"); j.uint(writeErrors)
+        j.key("records_pending"); j.uint(recordsPending)
+        j.key("records_dropped"); j.uint(recordsDropped)
         j.endObject()
         if let extra { extra(&j) }
         j.endObject()
@@ -93,6 +100,9 @@ public struct SensorStats: Sendable {
         for r in EndReason.allCases where flows.ended(r) > 0 { ends.append("\(r.name) \(flows.ended(r))") }
         if !ends.isEmpty { s += ", ended: " + ends.joined(separator: ", ") }
         s += "\n  records written \(recordsWritten), write errors \(writeErrors), queue overflow \(queueOverflow)"
+        if recordsPending > 0 || recordsDropped > 0 {
+            s += "\n  records not written: \(recordsPending) still held at exit, \(recordsDropped) dropped (output full)"
+        }
         return s
     }
 }

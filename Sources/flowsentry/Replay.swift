@@ -60,7 +60,7 @@ struct Replay: ParsableCommand {
             out = try flows.map { try OutputFile(path: $0) }
             alertOut = try alerts.map { try OutputFile(path: $0) }
         } catch {
-            FileHandleStderr.write("flowsentry: \(error)\n")
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
             throw ExitCode(2)
         }
         var context = EveContext()
@@ -112,6 +112,11 @@ struct Replay: ParsableCommand {
         do { try out?.flush(); try alertOut?.flush() } catch { if writeError == nil { writeError = error } }
         for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
+        for f in [out, alertOut].compactMap({ $0 }) where f.pendingRecords > 0 || f.recordsDropped > 0 {
+            // Disk full or an I/O error: say how many records are missing from the file.
+            FileHandleStderr.write("flowsentry: error: \(f.path): \(f.pendingRecords + Int(f.recordsDropped)) records not written"
+                                   + (f.failure.map { " (\($0))" } ?? "") + "\n")
+        }
         FileHandleStderr.write(pipeline.summary.text + "\n")
         if let c = stage?.counters {
             let byClass = c.alerts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -132,7 +132,7 @@ struct RunCommand: ParsableCommand {
             cfg = try resolvedConfig()
             sensor = try LiveSensor(config: cfg, notify: SystemdNotify.fromEnvironment(), log: log)
         } catch {
-            log("flowsentry: \(error)")
+            log("flowsentry: error: \(error)")
             throw ExitCode(1)
         }
         var stageRef: ScoringStage?
@@ -203,7 +203,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
         } catch {
-            log("flowsentry: \(error)")
+            log("flowsentry: error: \(error)")
             throw ExitCode(1)
         }
         do {

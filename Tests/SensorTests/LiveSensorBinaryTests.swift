@@ -1,8 +1,13 @@
 import Foundation
 import Testing
 
-/// The built `flowsentry` binary, if there is one (swift build --build-tests builds it).
-private let flowsentryBinary: String? = {
+/// The built `flowsentry` binary, if there is one (swift build --build-tests builds it):
+/// $FLOWSENTRY_BIN (scripts/sanitize.sh points it at the sanitized build), else the
+/// newer of .build/debug and .build/release.
+let flowsentryBinary: String? = {
+    if let b = ProcessInfo.processInfo.environment["FLOWSENTRY_BIN"], FileManager.default.isExecutableFile(atPath: b) {
+        return b
+    }
     let root = Repo.root.appendingPathComponent(".build")
     let candidates = ["debug/flowsentry", "release/flowsentry"].map { root.appendingPathComponent($0).path }
     return candidates.filter { FileManager.default.isExecutableFile(atPath: $0) }

@@ -38,17 +38,22 @@ struct SensorLab {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         do {
             try Self.run(["netns", "add", ns])
-            try Self.run(["link", "add", hostIf, "type", "veth", "peer", "name", nsIf])
-            try Self.run(["link", "set", nsIf, "netns", ns])
-            _ = try? Self.exec("/sbin/sysctl", ["-q", "-w", "net.ipv6.conf.\(hostIf).disable_ipv6=1"])
-            try Self.run(["link", "set", hostIf, "up"])
             try Self.run(["-n", ns, "link", "set", "lo", "up"])
-            try Self.run(["-n", ns, "addr", "add", "\(a)/24", "dev", nsIf])
-            try Self.run(["-n", ns, "link", "set", nsIf, "up"])
+            try addLink()
         } catch {
             destroy()
             throw error
         }
+    }
+
+    /// Creates the veth pair (again, after a test deleted it).
+    func addLink() throws {
+        try Self.run(["link", "add", hostIf, "type", "veth", "peer", "name", nsIf])
+        try Self.run(["link", "set", nsIf, "netns", ns])
+        _ = try? Self.exec("/sbin/sysctl", ["-q", "-w", "net.ipv6.conf.\(hostIf).disable_ipv6=1"])
+        try Self.run(["link", "set", hostIf, "up"])
+        try Self.run(["-n", ns, "addr", "add", "\(a)/24", "dev", nsIf])
+        try Self.run(["-n", ns, "link", "set", nsIf, "up"])
     }
 
     func destroy() {
@@ -426,4 +431,130 @@ struct LiveSensorTests {
         #expect(UInt64(handled.withLock { $0 }) + stats.queueOverflow == 200)
         #expect(stats.flows.ended(.evicted) == 184 && stats.flows.ended(.shutdown) == 16)
     }
+
+    @Test func interfaceDeletedAndCreatedAgainIsSurvivedWithFlowStateKept() throws {
+        let lab = try SensorLab(tag: 11)
+        defer { lab.destroy() }
+        let log = LogLines()
+        let sensor = try LiveSensor(config: config(lab, idle: 60), log: log.sink)
+        try sensor.start()
+        try lab.send([TestFlow(sport: 49000, dport: 5000, rounds: 3)])
+        #expect(waitUntil(5) { sensor.snapshot().decoded >= 6 })
+        // The interface vanishes (both ends of the veth pair are deleted).
+        try SensorLab.run(["link", "del", lab.hostIf])
+        #expect(waitUntil(5) { log.all.contains { $0.contains("retrying") } }, "no warning: \(log.all)")
+        usleep(1_500_000)  // a few failed reopen attempts (every 0.5 s)
+        #expect(!sensor.isFinished && sensor.snapshot().reopens == 0)
+        try lab.addLink()
+        #expect(waitUntil(8) { log.all.contains { $0.contains("interface recovered") } }, "not recovered: \(log.all)")
+        // Send until the sensor sees the new interface's traffic (carrier takes a moment).
+        _ = waitUntil(5) {
+            try? lab.send([TestFlow(sport: 49001, dport: 5000, rounds: 1)])
+            return ReadRecord.read(lab.path("flows.json")).isEmpty && sensor.snapshot().decoded >= 8
+        }
+        let stats = try #require(stopAndWait(sensor))
+        #expect(stats.reopens >= 1)
+        let records = ReadRecord.read(lab.path("flows.json"))
+        // The flow from before the loss kept its state and is written once, whole.
+        let before = records.filter { $0.srcPort == 49000 }
+        #expect(before.count == 1 && before.first?.toServer == 3 && before.first?.toClient == 3)
+        #expect(before.first?.reason == "shutdown")
+        #expect(records.contains { $0.srcPort == 49001 }, "nothing captured after the interface came back")
+    }
+
+    /// The flow log sits on a 1 MiB tmpfs that is full: ended flows cannot be
+    /// written. The error is logged and counted, the records are held (not
+    /// lost) and written once space frees, and later records follow.
+    @Test func aFullDiskHoldsRecordsCountsErrorsAndResumes() throws {
+        let lab = try SensorLab(tag: 12)
+        defer { lab.destroy() }
+        let disk = try FullDisk(at: lab.path("disk"))
+        defer { disk.unmount() }
+        var c = config(lab, idle: 1)
+        c.flows = disk.dir + "/flows.json"
+        let log = LogLines()
+        let sensor = try LiveSensor(config: c, log: log.sink)
+        try disk.fill()
+        try sensor.start()
+        let first = (0..<40).map { TestFlow(sport: 48000 + $0, dport: 7400, rounds: 2) }
+        try lab.send(first)
+        #expect(waitUntil(8) { sensor.snapshot().recordsPending == UInt64(first.count) },
+                "pending \(sensor.snapshot().recordsPending)")
+        let s1 = sensor.snapshot()
+        #expect(s1.writeErrors > 0 && s1.recordsDropped == 0)
+        #expect(log.all.contains { $0.contains("flows.json: write failed: No space left on device") }, "\(log.all)")
+        #expect(ReadRecord.read(c.flows!).isEmpty)
+        // The stats log (on another disk) says so too.
+        #expect(waitUntil(3) { lastStatsOutput(lab)?["records_pending"] == first.count })
+
+        try disk.free()
+        #expect(waitUntil(5) { ReadRecord.read(c.flows!).count == first.count })
+        #expect(waitUntil(2) { log.all.contains { $0.contains("flows.json: writing again") } }, "\(log.all)")
+        let second = (0..<10).map { TestFlow(sport: 48100 + $0, dport: 7400, rounds: 2) }
+        try lab.send(second)
+        #expect(waitUntil(5) { ReadRecord.read(c.flows!).count == first.count + second.count })
+        let stats = try #require(stopAndWait(sensor))
+        let all = ReadRecord.read(c.flows!)
+        #expect(all.count == first.count + second.count)
+        #expect(Set(all.map(\.flowID)).count == all.count, "a record was written twice")
+        #expect(Set(all.map(\.srcPort)) == Set((first + second).map(\.sport)))
+        #expect(all.allSatisfy { $0.toServer == 2 && $0.toClient == 2 })
+        #expect(stats.writeErrors > 0 && stats.recordsDropped == 0 && stats.recordsPending == 0)
+    }
+
+    /// Past the retry limit (set low here) records are refused and counted;
+    /// at shutdown what is still held is reported: every ended flow is
+    /// either in the log or counted as not written.
+    @Test func aDiskThatStaysFullLosesNothingUncounted() throws {
+        let lab = try SensorLab(tag: 13)
+        defer { lab.destroy() }
+        let disk = try FullDisk(at: lab.path("disk"))
+        defer { disk.unmount() }
+        var c = config(lab, idle: 1)
+        c.flows = disk.dir + "/flows.json"
+        let log = LogLines()
+        let sensor = try LiveSensor(config: c, log: log.sink)
+        sensor.outputs.flows?.maxPendingBytes = 16 << 10
+        try disk.fill()
+        try sensor.start()
+        // Spread over ~4 s, so records end (and are refused) in many batches.
+        let flows = (0..<40).map { TestFlow(sport: 48200 + $0, dport: 7400, rounds: 2) }
+        try lab.send(flows, gap: 0.1)
+        #expect(waitUntil(8) { let s = sensor.snapshot(); return s.recordsPending + s.recordsDropped == UInt64(flows.count) })
+        let stats = try #require(stopAndWait(sensor))
+        #expect(stats.recordsDropped > 0 && stats.recordsPending > 0)
+        #expect(stats.recordsDropped + stats.recordsPending == UInt64(flows.count))
+        #expect(ReadRecord.read(c.flows!).isEmpty)
+        #expect(log.all.contains { $0.contains("flows.json: \(stats.recordsPending) records could not be written before exit") },
+                "\(log.all)")
+        #expect(stats.summary.contains("records not written: \(stats.recordsPending) still held at exit, \(stats.recordsDropped) dropped"))
+        #expect(lastStatsOutput(lab)?["records_dropped"] == Int(stats.recordsDropped))
+    }
+}
+
+/// A 1 MiB tmpfs mounted for a test, which it can fill up and free again.
+struct FullDisk {
+    let dir: String
+    init(at dir: String) throws {
+        self.dir = dir
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try SensorLab.exec("/bin/mount", ["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", dir])
+    }
+    var filler: String { dir + "/filler" }
+    /// Takes every free byte.
+    func fill() throws {
+        var s = statvfs()
+        guard statvfs(dir, &s) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try Data(count: Int(s.f_bavail) * Int(s.f_frsize)).write(to: URL(fileURLWithPath: filler))
+    }
+    func free() throws { try FileManager.default.removeItem(atPath: filler) }
+    func unmount() { umount2(dir, Int32(MNT_DETACH)) }
+}
+
+/// The `output` object of the last stats record.
+func lastStatsOutput(_ lab: SensorLab) -> [String: Int]? {
+    guard let text = try? String(contentsOfFile: lab.path("stats.json"), encoding: .utf8),
+          let last = text.split(separator: "\n").last,
+          let o = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else { return nil }
+    return (o["stats"] as? [String: Any])?["output"] as? [String: Int]
 }

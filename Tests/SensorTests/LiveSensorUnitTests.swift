@@ -85,7 +85,7 @@ import Testing
         let queue = try #require(st["queue"] as? [String: Int])
         #expect(queue == ["depth": 1, "capacity": 65536, "overflow": 5])
         let output = try #require(st["output"] as? [String: Int])
-        #expect(output == ["records_written": 6, "write_errors": 0])
+        #expect(output == ["records_written": 6, "write_errors": 0, "records_pending": 0, "records_dropped": 0])
         // Key order is fixed: timestamp first, like EVE.
         #expect(String(decoding: j.bytes, as: UTF8.self).hasPrefix(#"{"timestamp":"#))
         #expect(s.summary.contains("kernel_drops 10 (0.99%)"))

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import Alerts
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One 100-byte record (99 bytes and a newline), numbered.
+private func record(_ n: Int) -> [UInt8] {
+    let head = Array("{\"n\":\(n),\"pad\":\"".utf8)
+    return head + Array(repeating: UInt8(ascii: "x"), count: 99 - head.count - 2) + Array("\"}\n".utf8)
+}
+
+/// A tmpfs of `kib` KiB mounted for the test (root only), unmounted at the end.
+private final class SmallTmpfs {
+    let dir = TempDir()
+    let mounted: Bool
+    init(kib: Int) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/mount")
+        p.arguments = ["-t", "tmpfs", "-o", "size=\(kib)k,mode=0755", "tmpfs", dir.path]
+        p.standardError = FileHandle.nullDevice
+        mounted = (try? p.run()) != nil && { p.waitUntilExit(); return p.terminationStatus == 0 }()
+    }
+    deinit { if mounted { umount2(dir.path, Int32(MNT_DETACH)) } }
+    func path(_ n: String) -> String { dir.path + "/" + n }
+}
+
+private let canMount = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/mount")
+
+@Suite struct OutputFileTests {
+    /// /dev/full refuses every write with ENOSPC: records are held, then
+    /// refused past the limit, and every one is accounted for.
+    @Test func aFullDeviceHoldsThenDropsAndCountsEveryRecord() throws {
+        let f = try OutputFile(path: "/dev/full")
+        f.bufferLimit = 1000
+        f.maxPendingBytes = 5000
+        var errors: [String] = []
+        for i in 0..<100 {
+            do { try f.write(record(i)) } catch { errors.append(error.description) }
+        }
+        #expect(f.failure == "No space left on device")
+        #expect(errors.first?.hasPrefix("/dev/full: write failed: No space left on device") == true)
+        // 5000 bytes of 100-byte records are held; everything later was refused.
+        #expect(f.pendingRecords == 50 && f.pendingBytes == 5000)
+        #expect(f.recordsDropped == 50)
+        #expect(errors.last?.contains("50 records dropped so far, 5000 bytes kept for retry") == true)
+        #expect(throws: OutputError.self) { try f.flush() }
+        #expect(f.pendingRecords + Int(f.recordsDropped) == 100)
+    }
+
+    @Test(.enabled(if: canMount, "needs root and mount (mounts a 64 KiB tmpfs)"))
+    func partialRecordsNeverReachTheFileAndWritingResumesWhenSpaceFrees() throws {
+        let fs = SmallTmpfs(kib: 64)
+        try #require(fs.mounted)
+        // Fill all but one 4 KiB page, so a 10 KB flush is taken only in part
+        // (4,096 bytes: 40 whole records and 96 bytes of the 41st).
+        let filler = fs.path("filler")
+        let free0 = try freeBytes(fs.dir.path)
+        try Data(count: free0 - 6144).write(to: URL(fileURLWithPath: filler))
+        #expect(try freeBytes(fs.dir.path) == 4096)
+        let f = try OutputFile(path: fs.path("log.json"))
+        f.bufferLimit = 10_000
+        var failed = 0
+        for i in 0..<300 {
+            do { try f.write(record(i)) } catch { failed += 1 }
+        }
+        #expect(failed > 0 && f.failure == "No space left on device" && f.recordsDropped == 0)
+        let onDisk = try String(contentsOfFile: fs.path("log.json"), encoding: .utf8)
+        // Only whole records in the file, and they are the first ones, in order.
+        #expect(onDisk.isEmpty || onDisk.hasSuffix("\n"))
+        let lines = onDisk.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.enumerated().allSatisfy { $0.element == String(decoding: record($0.offset).dropLast(), as: UTF8.self) })
+        #expect(lines.count == 40 && lines.count + f.pendingRecords == 300)
+        // Space comes back: the held records follow, whole and in order, and later ones too.
+        try FileManager.default.removeItem(atPath: filler)
+        try f.flush()
+        #expect(f.failure == nil && f.pendingRecords == 0)
+        for i in 300..<310 { try f.write(record(i)) }
+        try f.sync()
+        let all = try String(contentsOfFile: fs.path("log.json"), encoding: .utf8).split(separator: "\n")
+        #expect(all.count == 310)
+        #expect(all.enumerated().allSatisfy { $0.element == String(decoding: record($0.offset).dropLast(), as: UTF8.self) })
+    }
+
+    @Test func recordBoundary() {
+        let b = Array("ab\ncd\nef".utf8)
+        #expect(OutputFile.recordBoundary(b, before: 8) == 6)
+        #expect(OutputFile.recordBoundary(b, before: 6) == 6)
+        #expect(OutputFile.recordBoundary(b, before: 5) == 3)
+        #expect(OutputFile.recordBoundary(b, before: 2) == 0)
+    }
+}
+
+private func freeBytes(_ path: String) throws -> Int {
+    var s = statvfs()
+    guard statvfs(path, &s) == 0 else { throw CocoaError(.fileReadUnknown) }
+    return Int(s.f_bavail) * Int(s.f_frsize)
+}
