@@ -389,26 +389,31 @@ public final class EnsembleScorer {
     /// change in log-odds (positive: the feature raised the score).
     public func explain(features v: FeatureVector, sequence s: PacketSequence, top: Int = 5) -> [Verdict.Contribution] {
         let d = model.statFeatures.count
-        let perturb = min(maxBatch - 1, d + Int(s.count))
         var base = [Float](repeating: 0, count: d)
         base.withUnsafeMutableBufferPointer { ModelInput.stats(v, indices: model.featureIndices, into: $0.baseAddress!) }
         var rawSeq = [Float](repeating: 0, count: PacketSequence.length * 5)
         let len = rawSeq.withUnsafeMutableBufferPointer { ModelInput.sequence(s, into: $0.baseAddress!) }
-        // Row 0: the flow itself; rows 1…d: one statistic at its benign median;
-        // then one row per packet with that packet removed from the sequence.
-        let rows = 1 + perturb
+        // Statistics already at their benign median (normalised 0) would
+        // be replaced by themselves: their contribution is exactly 0, so
+        // they get no row.
+        var columns: [Int] = []
+        for f in 0..<d where model.classifierNormaliser.apply(Double(base[f]), column: f) != 0 { columns.append(f) }
+        let packets = min(Int(s.count), maxBatch - 1 - columns.count)
+        // Row 0: the flow itself; then one row per statistic set to its
+        // benign median; then one row per packet with that packet removed.
+        let rows = 1 + columns.count + max(0, packets)
         for r in 0..<rows {
             for j in 0..<d { stats[r * d + j] = base[j] }
             for j in 0..<(PacketSequence.length * 5) { raw[r * PacketSequence.length * 5 + j] = rawSeq[j] }
             lengths[r] = len
         }
-        for r in 1..<rows {
-            let f = r - 1
-            if f < d {
-                stats[r * d + f] = Float(model.classifierNormaliser.invert(0, column: f))
-            } else {
+        for (k, f) in columns.enumerated() {
+            stats[(1 + k) * d + f] = Float(model.classifierNormaliser.invert(0, column: f))
+        }
+        if packets > 0 {
+            for p in 0..<packets {
                 // Remove packet p: shift the later packets left.
-                let p = f - d
+                let r = 1 + columns.count + p
                 let o = r * PacketSequence.length * 5
                 for t in p..<(PacketSequence.length - 1) {
                     for c in 0..<5 { raw[o + t * 5 + c] = raw[o + (t + 1) * 5 + c] }
@@ -426,16 +431,14 @@ public final class EnsembleScorer {
         }
         let full = logit(vs[0].score)
         var contributions: [Verdict.Contribution] = []
-        for r in 1..<rows {
-            let f = r - 1
-            let delta = full - logit(vs[r].score)
-            if f < d {
-                contributions.append(.init(feature: model.statFeatures[f], value: Double(base[f]), contribution: delta))
-            } else {
-                let p = f - d
-                contributions.append(.init(feature: "packet[\(p)]", value: Double(rawSeq[p * 5 + 1]) * Double(rawSeq[p * 5]),
-                                           contribution: delta))
-            }
+        for (k, f) in columns.enumerated() {
+            contributions.append(.init(feature: model.statFeatures[f], value: Double(base[f]),
+                                       contribution: full - logit(vs[1 + k].score)))
+        }
+        for p in 0..<max(0, packets) {
+            let delta = full - logit(vs[1 + columns.count + p].score)
+            contributions.append(.init(feature: "packet[\(p)]", value: Double(rawSeq[p * 5 + 1]) * Double(rawSeq[p * 5]),
+                                       contribution: delta))
         }
         contributions.sort { abs($0.contribution) > abs($1.contribution) }
         return Array(contributions.prefix(top))
