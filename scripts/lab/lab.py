@@ -86,6 +86,7 @@ class Lab:
         self.scen = []           # scenarios of the current capture
         self.actions = 0
         self.extra = {}          # host -> extra addresses (server pools: web, ext, ntp)
+        self.bg_end = float("inf")  # nominal end of the current capture's background
         self.lanname = {}        # client -> its name in LAN chatter (mDNS, SSDP)
 
     # ------------------------------------------------------------------ setup
@@ -546,7 +547,7 @@ xferlog_enable=NO
                                 "news.lab.test", "img.lab.test"], weights=[3, 2, 1, 1.5, 1, 1], k=1)[0]
             on_web = host in ("www.lab.test", "intranet.lab.test", "static.lab.test")
             tls = rng.random() < 0.5 or not on_web   # the external site is HTTPS only
-            d = rng.randint(8, 30)
+            d = self.cap(rng.randint(8, 30))
             ua = ua if "curl" not in ua else "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Safari/605.1.15"
             self.run(h, f"python3 {HERE}/browse.py --host {host} {'--tls' if tls else ''} "
                         f"{'--root ' + self.work + '/www' if on_web else ''} --deadline {d} "
@@ -555,7 +556,7 @@ xferlog_enable=NO
             # one connection held 15-35 s with TCP keepalives, sometimes app heartbeats
             host = rng.choice(["www.lab.test", "portal.lab.test", "news.lab.test", "intranet.lab.test"])
             on_web = host in ("www.lab.test", "intranet.lab.test")
-            d = rng.randint(15, 35)
+            d = self.cap(rng.randint(15, 35))
             self.run(h, f"python3 {HERE}/browse.py --mode longlived --host {host} "
                         f"{'--tls' if rng.random() < 0.6 or not on_web else ''} {'--root ' + self.work + '/www' if on_web else ''} "
                         f"--deadline {d} --seed {rng.randrange(1 << 30)}", d + 8, "bg")
@@ -591,6 +592,10 @@ xferlog_enable=NO
             self.run(h, "; ".join(cmds), 40, "bg")
         else:
             time.sleep(rng.uniform(1, 6))
+
+    def cap(self, d):
+        """A long benign action ends a few seconds after the capture's nominal end."""
+        return max(5, min(d, int(self.bg_end - time.time()) + 4))
 
     def ssh_session(self, h, rng):
         u = rng.choice(list(PW))
@@ -873,6 +878,7 @@ xferlog_enable=NO
         time.sleep(2 + rng.uniform(0, 2))
         t0 = time.time()
         dur = plan["duration"] * self.dscale
+        self.bg_end = t0 + dur
         workers = [threading.Thread(target=self.bg_worker,
                                     args=(i, random.Random(f"{self.seed}:{name}:bg{i}"), t0 + dur,
                                           int(400 * s)), daemon=True)
