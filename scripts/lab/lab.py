@@ -466,7 +466,7 @@ xferlog_enable=NO
             return None
 
     # benign actions ---------------------------------------------------------
-    def bg_action(self, h, rng, force=None):
+    def bg_action(self, h, rng, force=None, side=None):
         a, s = self.addr, self.scale
         k = rng.choices(["web", "tls", "ext", "bulk", "dns", "ssh", "scp", "iperf", "ntp", "ftp", "poll", "idle",
                          "browse", "ping", "lan", "longlived"],
@@ -549,17 +549,17 @@ xferlog_enable=NO
             tls = rng.random() < 0.5 or not on_web   # the external site is HTTPS only
             d = self.cap(rng.randint(8, 30))
             ua = ua if "curl" not in ua else "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Safari/605.1.15"
-            self.run(h, f"python3 {HERE}/browse.py --host {host} {'--tls' if tls else ''} "
-                        f"{'--root ' + self.work + '/www' if on_web else ''} --deadline {d} "
-                        f"--seed {rng.randrange(1 << 30)} --ua '{ua}'", d + 8, "bg")
+            self.run_side(h, f"python3 {HERE}/browse.py --host {host} {'--tls' if tls else ''} "
+                             f"{'--root ' + self.work + '/www' if on_web else ''} --deadline {d} "
+                             f"--seed {rng.randrange(1 << 30)} --ua '{ua}'", d + 8, side)
         elif k == "longlived":
             # one connection held 15-35 s with TCP keepalives, sometimes app heartbeats
             host = rng.choice(["www.lab.test", "portal.lab.test", "news.lab.test", "intranet.lab.test"])
             on_web = host in ("www.lab.test", "intranet.lab.test")
             d = self.cap(rng.randint(15, 35))
-            self.run(h, f"python3 {HERE}/browse.py --mode longlived --host {host} "
-                        f"{'--tls' if rng.random() < 0.6 or not on_web else ''} {'--root ' + self.work + '/www' if on_web else ''} "
-                        f"--deadline {d} --seed {rng.randrange(1 << 30)}", d + 8, "bg")
+            self.run_side(h, f"python3 {HERE}/browse.py --mode longlived --host {host} "
+                             f"{'--tls' if rng.random() < 0.6 or not on_web else ''} {'--root ' + self.work + '/www' if on_web else ''} "
+                             f"--deadline {d} --seed {rng.randrange(1 << 30)}", d + 8, side)
         elif k == "ping":
             # reachability check: 1-5 echo requests (gateway, a server, a peer), sometimes
             # a TCP connect check or an HTTP connectivity probe after it
@@ -593,6 +593,29 @@ xferlog_enable=NO
         else:
             time.sleep(rng.uniform(1, 6))
 
+    def run_side(self, h, cmd, timeout, side):
+        """Browser sessions and long-lived connections mostly sit idle, as a
+        browser tab does while its user does other things: the worker leaves
+        them running (at most two at a time) and goes on with its next action.
+        The host counts as busy for attacks until they end."""
+        side = [] if side is None else side
+        side[:] = [t for t in side if t.is_alive()]
+        if len(side) >= 2:
+            self.run(h, cmd, timeout, "bg")
+            return
+        with self.lock:
+            self.inflight[h] += 1
+
+        def go():
+            try:
+                self.run(h, cmd, timeout, "bg")
+            finally:
+                with self.lock:
+                    self.inflight[h] -= 1
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        side.append(t)
+
     def cap(self, d):
         """A long benign action ends a few seconds after the capture's nominal end."""
         return max(5, min(d, int(self.bg_end - time.time()) + 4))
@@ -623,6 +646,7 @@ xferlog_enable=NO
 
     def bg_worker(self, wid, rng, end, max_actions):
         n = 0
+        side = []   # this worker's browser sessions left running
         while not self.stop_bg.is_set() and time.time() < end and n < max_actions:
             with self.lock:
                 free = [c for c in CLIENTS if c not in self.busy]
@@ -635,13 +659,15 @@ xferlog_enable=NO
                 time.sleep(0.5)
                 continue
             try:
-                self.bg_action(h, rng)
+                self.bg_action(h, rng, side=side)
             finally:
                 with self.lock:
                     self.inflight[h] -= 1
             n += 1
             self.actions += 1
             time.sleep(rng.expovariate(1 / 1.5))
+        for t in side:
+            t.join()
 
     # attacks ----------------------------------------------------------------
     def reserve(self, rng, n=1, exclude=()):
