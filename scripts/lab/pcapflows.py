@@ -107,10 +107,11 @@ def flows(path):
 def _match_rule(fl, rule):
     """rule: dict(a=set|'nonlab', b=set, proto=set|None, bport=set|None, lab=set).
 
-    'nonlab' (spoofed sources) matches only flows the non-lab address started:
-    a spoofed packet is always a flow's first packet, whereas a flow a lab
-    host starts towards a multicast or broadcast address (mDNS, SSDP, ...)
-    is the host's own traffic.
+    'nonlab' (spoofed sources) matches only flows the non-lab address started
+    (a spoofed packet is always a flow's first packet) and the victim's ICMP
+    errors to it (a flow of their own), whereas a UDP/IGMP flow a lab host
+    starts towards a multicast or broadcast address (mDNS, SSDP, ...) is the
+    host's own traffic.
     """
     if rule.get("proto") and fl["proto"] not in rule["proto"]:
         return False
@@ -119,7 +120,7 @@ def _match_rule(fl, rule):
         if y not in rule["b"]:
             continue
         if rule["a"] == "nonlab":
-            if x in rule["lab"] or i != 0:
+            if x in rule["lab"] or (i != 0 and fl["proto"] != 1):
                 continue
         elif x not in rule["a"]:
             continue
