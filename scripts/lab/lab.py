@@ -85,6 +85,9 @@ class Lab:
         self.stop_bg = threading.Event()
         self.scen = []           # scenarios of the current capture
         self.actions = 0
+        self.extra = {}          # host -> extra addresses (server pools: web, ext, ntp)
+        self.bg_end = float("inf")  # nominal end of the current capture's background
+        self.lanname = {}        # client -> its name in LAN chatter (mDNS, SSDP)
 
     # ------------------------------------------------------------------ setup
     def cleanup(self):
@@ -132,8 +135,12 @@ class Lab:
             "lro", "off"], check=False)
         sh(["ip", "netns", "exec", BR, "ip", "link", "set", "br0", "up"])
 
-    def readdress(self, rng):
-        """New random addresses, MACs, TTLs and netem for every host (per capture)."""
+    def readdress(self, rng, tag="boot"):
+        """New random addresses, MACs, TTLs and netem for every host (per capture).
+
+        The extra addresses of the server pools (web 4-6, ext 4-12, ntp 4-16
+        addresses in all, behind round-robin DNS names) and the clients' LAN
+        names come from their own RNG, so the draws above stay as they were."""
         pool = [NET.network_address + i for i in rng.sample(range(2, NET.num_addresses - 2), 64)
                 if (i & 0xFF) not in (0, 255)]
         self.addr = {h: str(pool[i]) for i, h in enumerate(HOSTS)}
@@ -160,6 +167,22 @@ class Lab:
                         "limit", "100000"], check=False)
             with open(f"/etc/netns/{ns(h)}/resolv.conf", "w") as f:
                 f.write(f"nameserver {self.addr['dns']}\nsearch lab.test\noptions timeout:2 attempts:2\n")
+            # multicast (mDNS, SSDP, LLMNR, WS-Discovery) leaves through eth0 like on any LAN host
+            nsx(h, ["ip", "route", "replace", "224.0.0.0/4", "dev", "eth0"], check=False)
+        xr = random.Random(f"{self.seed}:{tag}:extra")
+        spare = [str(x) for x in pool[len(HOSTS):]]
+        want = {"web": xr.randint(3, 5), "ext": xr.randint(3, 11), "ntp": xr.randint(3, 15)}
+        got = xr.sample(spare, min(len(spare), sum(want.values())))
+        self.extra = {}
+        for h, n in want.items():
+            self.extra[h], got = got[:n], got[n:]
+            for ip in self.extra[h]:
+                nsx(h, ["ip", "addr", "add", ip + "/16", "dev", "eth0"])
+        first = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
+        self.lanname = {c: xr.choice([f"{xr.choice(first)}-{xr.choice(['laptop', 'pc', 'macbook', 'thinkpad'])}",
+                                      "DESKTOP-%07X" % xr.getrandbits(28), f"{xr.choice(first)}s-iPhone",
+                                      f"android-{xr.getrandbits(64):016x}", f"{xr.choice(first)}-ipad"])
+                        for c in CLIENTS}
         # the gateway drops what it is handed (no forwarding); answer ARP only
         time.sleep(1.5)  # interfaces come up
 
@@ -198,6 +221,7 @@ class Lab:
         open(w + "/www/index.html", "w").write("<html><body>FlowSentry lab intranet</body></html>\n")
         open(w + "/www/admin/index.html", "w").write("<html><body>admin</body></html>\n")
         open(w + "/www/status.json", "w").write('{"status":"ok","version":"4.2.1"}\n')
+        open(w + "/www/robots.txt", "w").write("User-agent: *\nDisallow: /admin/\n")
         self.small = [p for p in self.pages + self.objects if os.path.getsize(w + "/www" + p) < 1500] or ["/index.html"]
         # wordlists: random guesses, the right password sometimes in it
         allw = ["123456", "password", "qwerty", "letmein", "dragon", "monkey", "football", "iloveyou",
@@ -210,6 +234,8 @@ class Lab:
         for i in range(6):
             n = int(math.exp(rng.uniform(math.log(10_000), math.log(300_000))))
             open(f"{w}/files/doc{i}.dat", "wb").write(rng.randbytes(n))
+        # drawn last, so the content above is as before
+        open(w + "/www/favicon.ico", "wb").write(rng.randbytes(rng.randint(1_000, 6_000)))
 
     def start_servers(self):
         w = self.work
@@ -223,13 +249,27 @@ events {{ worker_connections 8192; }}
 http {{
   access_log off; sendfile on; keepalive_timeout 20; keepalive_requests 500;
   client_body_timeout 30; client_header_timeout 30;
+  ssl_session_cache shared:SSL:2m; ssl_session_timeout 10m;
+  ssl_certificate {w}/tls.crt; ssl_certificate_key {w}/tls.key;
   types {{ text/html html; text/css css; application/javascript js; image/png png;
-           image/jpeg jpg; application/json json; application/octet-stream bin; }}
+           image/jpeg jpg; application/json json; application/octet-stream bin; image/x-icon ico; text/plain txt; }}
+  # idle keep-alive connections are closed by the server after keepalive_timeout,
+  # which differs per site (20 s default site, Apache-like 5 s intranet, 12 s static)
   server {{
     listen 80; listen 443 ssl; server_name www.lab.test;
-    ssl_certificate {w}/tls.crt; ssl_certificate_key {w}/tls.key;
     root {w}/www;
     location /admin/ {{ auth_basic "admin"; auth_basic_user_file {w}/htpasswd; }}
+    location = /generate_204 {{ return 204; }}
+  }}
+  server {{
+    listen 80; listen 443 ssl; server_name intranet.lab.test; keepalive_timeout 5;
+    root {w}/www;
+    location /admin/ {{ auth_basic "admin"; auth_basic_user_file {w}/htpasswd; }}
+    location = /generate_204 {{ return 204; }}
+  }}
+  server {{
+    listen 80; listen 443 ssl; server_name static.lab.test static.lb.lab.test; keepalive_timeout 12;
+    root {w}/www;
   }}
 }}
 """)
@@ -284,6 +324,10 @@ xferlog_enable=NO
         self.spawn("files", ["iperf3", "-s", "-p", "5201"], "iperf3a")
         self.spawn("files", ["iperf3", "-s", "-p", "5202"], "iperf3b")
         self.spawn("ntp", ["chronyd", "-d", "-x", "-f", f"{w}/chrony.conf"], "chronyd")
+        # the gateway answers LAN discovery like a home router (SSDP, mDNS) and
+        # announces itself every 20-40 s; bounded by a deadline and a packet budget
+        self.spawn("gw", [sys.executable, f"{HERE}/lanchat.py", "--mode", "responder", "--deadline", "14400",
+                          "--seed", str(self.seed)], "lanchat-gw")
         self.spawn("ext", [sys.executable, f"{HERE}/extserver.py", "--port", "443", "--cert",
                            f"{w}/tls.crt", "--key", f"{w}/tls.key"], "extserver")
         self.spawn("tun", ["iodined", "-f", "-c", "-P", TUN_PW, "-l", "0.0.0.0", "-p", "53",
@@ -315,16 +359,96 @@ xferlog_enable=NO
             names[f"{rng.choice(['srv', 'app', 'db', 'print', 'wks', 'cam', 'vpn'])}{i}"] = \
                 a[rng.choice(HOSTS[:-1])]
         self.dnsnames = sorted(names)
+        conf = self.rich_dns(names)
         with open(f"{self.work}/lab.hosts", "w") as f:
             for n, ip in names.items():
                 f.write(f"{ip} {n}.lab.test\n")
+            f.write(self.rich_hosts)
+        with open(f"{self.work}/dnsmasq-rich.conf", "w") as f:
+            f.write(conf)
         p = self.spawn("dns", ["dnsmasq", "-k", "--no-resolv", "--no-hosts", "--user=root",
                                f"--addn-hosts={self.work}/lab.hosts", "--local=/lab.test/",
                                f"--server=/{TUN_DOMAIN}/{a['tun']}", "--cache-size=1000",
                                "--edns-packet-max=1232", "--dns-forward-max=1000",
+                               f"--conf-file={self.work}/dnsmasq-rich.conf",
                                f"--pid-file={self.work}/dnsmasq.pid"], "dnsmasq")
         p._dns = True
         time.sleep(0.5)
+
+    def rich_dns(self, names):
+        """DNS records real zones have besides single A records: round-robin
+        pools of 4-16 addresses (NTP pool, CDN edges, a load-balanced web
+        site), CNAME chains onto them, AAAA records, several TXT records at
+        the apex (SPF, site verifications), DKIM keys (2048/4096-bit, several
+        hundred bytes), DMARC, MX and SRV. Answers of several hundred bytes.
+        Sets self.rich_hosts (hosts-file lines) and self.dnsrich ((name, type)
+        pairs the benign lookups ask for); returns dnsmasq config lines."""
+        a, x = self.addr, self.extra
+        rng = random.Random(f"{self.seed}:dnsrich")   # names/texts fixed, addresses per capture
+        ntp = [a["ntp"]] + x.get("ntp", [])
+        edge = [a["ext"]] + x.get("ext", [])
+        web = [a["web"]] + x.get("web", [])
+        v6 = "fd77:%x:%x" % (rng.getrandbits(16), rng.getrandbits(16))
+        lines = []
+
+        def host(ips, name, n6=0):
+            lines.extend(f"{ip} {name}.lab.test" for ip in ips)
+            lines.extend(f"{v6}:{rng.getrandbits(16):x}::{rng.getrandbits(16):x} {name}.lab.test" for _ in range(n6))
+
+        host(ntp, "pool.ntp", rng.randint(0, 4))
+        for i in range(4):
+            host(random.Random(f"{self.seed}:{len(ntp)}:{i}").sample(ntp, min(4, len(ntp))), f"{i}.pool.ntp")
+        host(edge, "edge.cdn", rng.randint(2, 6))
+        host(web, "static.lb", 2)
+        host([a["files"]], "mx2")
+        for n in ("www", "intranet", "portal", "cdn", "news", "mail"):
+            host([], n, rng.randint(1, 2))
+        self.rich_hosts = "\n".join(lines) + "\n"
+
+        def b64(n):
+            import base64
+            return base64.b64encode(rng.randbytes(n)).decode()
+
+        def txt(name, text):
+            parts = [text[i:i + 255] for i in range(0, len(text), 255)]
+            return f"txt-record={name}," + ",".join(f'"{p}"' for p in parts)
+
+        spf_ips = " ".join(f"ip4:{ip}" for ip in [a["files"], a["ext"]])
+        conf = [
+            "cname=static.lab.test,static.lb.lab.test",
+            "cname=img.cdn.lab.test,edge.cdn.lab.test",
+            "cname=img.lab.test,img.cdn.lab.test",
+            "cname=assets.lab.test,edge.cdn.lab.test",
+            "cname=time.lab.test,pool.ntp.lab.test",
+            "cname=autodiscover.lab.test,mail.lab.test",
+            "mx-host=lab.test,mail.lab.test,10",
+            "mx-host=lab.test,mx2.lab.test,20",
+            txt("lab.test", f"v=spf1 {spf_ips} include:_spf.lab.test include:spf.protection.outlook.example ~all"),
+            txt("lab.test", "google-site-verification=" + b64(32).replace("+", "-").replace("/", "_")[:43]),
+            txt("lab.test", "MS=ms%08d" % rng.randrange(10 ** 8)),
+            txt("lab.test", "apple-domain-verification=" + b64(12)),
+            txt("lab.test", "docusign=%s" % "-".join(f"{rng.getrandbits(b):0{b // 4}x}" for b in (32, 16, 16, 16, 48))),
+            txt("_spf.lab.test", "v=spf1 " + " ".join(f"ip4:10.77.{rng.randrange(256)}.0/24" for _ in range(rng.randint(4, 9))) + " -all"),
+            txt("sel1._domainkey.lab.test", "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + b64(262)),
+            txt("s2._domainkey.lab.test", "v=DKIM1; k=rsa; p=MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEA" + b64(518)),
+            txt("_dmarc.lab.test", "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@lab.test; ruf=mailto:dmarc-forensic@lab.test; fo=1; pct=100"),
+            txt("_mta-sts.lab.test", "v=STSv1; id=%d" % rng.randrange(10 ** 13)),
+            "srv-host=_ldap._tcp.lab.test,files.lab.test,389,0,100",
+            "srv-host=_kerberos._udp.lab.test,files.lab.test,88,0,100",
+            "srv-host=_imaps._tcp.lab.test,mail.lab.test,993,0,1",
+            "srv-host=_submission._tcp.lab.test,mail.lab.test,587,0,1",
+            "srv-host=_autodiscover._tcp.lab.test,mail.lab.test,443,0,0",
+            "srv-host=_ntp._udp.lab.test,ntp.lab.test,123,0,0",
+        ]
+        self.dnsrich = [("pool.ntp", "A"), ("0.pool.ntp", "A"), ("1.pool.ntp", "A"), ("2.pool.ntp", "A"),
+                        ("3.pool.ntp", "A"), ("time", "A"), ("edge.cdn", "A"), ("img", "A"), ("assets", "A"),
+                        ("static", "A"), ("static", "AAAA"), ("www", "AAAA"), ("pool.ntp", "AAAA"),
+                        ("img", "AAAA"), ("portal", "AAAA"), ("mail", "AAAA"), ("autodiscover", "A"),
+                        ("", "TXT"), ("", "MX"), ("_spf", "TXT"), ("sel1._domainkey", "TXT"),
+                        ("s2._domainkey", "TXT"), ("_dmarc", "TXT"), ("_mta-sts", "TXT"),
+                        ("_ldap._tcp", "SRV"), ("_kerberos._udp", "SRV"), ("_imaps._tcp", "SRV"),
+                        ("_submission._tcp", "SRV"), ("_autodiscover._tcp", "SRV"), ("_ntp._udp", "SRV")]
+        return "\n".join(conf) + "\n"
 
     # ------------------------------------------------------------- execution
     def run(self, h, cmd, timeout, tag="cmd"):
@@ -342,10 +466,15 @@ xferlog_enable=NO
             return None
 
     # benign actions ---------------------------------------------------------
-    def bg_action(self, h, rng):
+    def bg_action(self, h, rng, force=None, side=None):
         a, s = self.addr, self.scale
-        k = rng.choices(["web", "tls", "ext", "bulk", "dns", "ssh", "scp", "iperf", "ntp", "ftp", "poll", "idle"],
-                        weights=[3, 1, 0.8, 0.3, 2.5, 1, 0.6, 0.5, 1, 0.5, 0.5, 2], k=1)[0]
+        k = rng.choices(["web", "tls", "ext", "bulk", "dns", "ssh", "scp", "iperf", "ntp", "ftp", "poll", "idle",
+                         "browse", "ping", "lan", "longlived"],
+                        weights=[2, 0.8, 0.8, 0.3, 2.5, 1, 0.6, 0.5, 1, 0.5, 0.5, 1.5,
+                                 2.5, 0.8, 1.2, 0.4], k=1)[0]
+        k = force or k
+        with open(f"{self.work}/bg-actions.log", "a") as f:
+            f.write(f"{time.time():.3f} {h} {k}\n")
         ua = rng.choice(["Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
                          "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/119.0",
                          "curl/7.88.1"])
@@ -375,9 +504,14 @@ xferlog_enable=NO
         elif k == "dns":
             cmds = []
             for _ in range(rng.randint(2, 15)):
-                n = rng.choice(self.dnsnames) if rng.random() < 0.85 else f"nohost{rng.randrange(999)}"
-                t = rng.choice(["A", "A", "A", "AAAA", "MX", "TXT"])
-                cmds.append(f"dig +tries=1 +time=2 {n}.lab.test {t} >/dev/null")
+                if rng.random() < 0.3:   # pools, CNAME chains, AAAA, TXT/DKIM, MX, SRV
+                    n, t = rng.choice(self.dnsrich)
+                    n = f"{n}.lab.test" if n else "lab.test"
+                else:
+                    n = (rng.choice(self.dnsnames) if rng.random() < 0.85 else f"nohost{rng.randrange(999)}") + ".lab.test"
+                    t = rng.choice(["A", "A", "A", "AAAA", "MX", "TXT"])
+                tcp = "+tcp " if rng.random() < 0.04 else ""
+                cmds.append(f"dig +tries=1 +time=2 {tcp}{n} {t} >/dev/null")
                 cmds.append(f"sleep {rng.expovariate(1.5):.2f}")
             self.run(h, "; ".join(cmds), 25, "bg")
         elif k == "ssh":
@@ -398,7 +532,53 @@ xferlog_enable=NO
                 c = f"iperf3 -c {a['files']} -p {port} -u -t {rng.randint(1, 2)} -b {rng.choice(['100K', '300K', '600K'])} -l {rng.randint(200, 1400)}"
             self.run(h, c + " >/dev/null", 15 * min(s, 4), "bg")
         elif k == "ntp":
-            self.run(h, f"ntpdate -q {'-u ' if rng.random() < 0.5 else ''}ntp.lab.test >/dev/null", 15, "bg")
+            r = rng.random()
+            if r < 0.45:
+                srv = "ntp.lab.test"
+            elif r < 0.8:   # a pool name: ntpdate queries every address it resolves to
+                srv = rng.choice(["pool.ntp.lab.test", "pool.ntp.lab.test", "time.lab.test"])
+            else:           # several pool names, as chrony/systemd-timesyncd configurations list them
+                srv = " ".join(f"{i}.pool.ntp.lab.test" for i in rng.sample(range(4), rng.randint(2, 4)))
+            self.run(h, f"ntpdate -q {'-u ' if rng.random() < 0.5 else ''}{srv} >/dev/null", 25, "bg")
+        elif k == "browse":
+            # a browser: 2-8 connections at once to one host, speculative preconnects,
+            # idle keep-alive closed by client or server, TLS resumption (browse.py)
+            host = rng.choices(["www.lab.test", "intranet.lab.test", "static.lab.test", "portal.lab.test",
+                                "news.lab.test", "img.lab.test"], weights=[3, 2, 1, 1.5, 1, 1], k=1)[0]
+            on_web = host in ("www.lab.test", "intranet.lab.test", "static.lab.test")
+            tls = rng.random() < 0.5 or not on_web   # the external site is HTTPS only
+            d = self.cap(rng.randint(8, 30))
+            ua = ua if "curl" not in ua else "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Safari/605.1.15"
+            self.run_side(h, f"python3 {HERE}/browse.py --host {host} {'--tls' if tls else ''} "
+                             f"{'--root ' + self.work + '/www' if on_web else ''} --deadline {d} "
+                             f"--seed {rng.randrange(1 << 30)} --ua '{ua}'", d + 8, side)
+        elif k == "longlived":
+            # one connection held 15-35 s with TCP keepalives, sometimes app heartbeats
+            host = rng.choice(["www.lab.test", "portal.lab.test", "news.lab.test", "intranet.lab.test"])
+            on_web = host in ("www.lab.test", "intranet.lab.test")
+            d = self.cap(rng.randint(15, 35))
+            self.run_side(h, f"python3 {HERE}/browse.py --mode longlived --host {host} "
+                             f"{'--tls' if rng.random() < 0.6 or not on_web else ''} {'--root ' + self.work + '/www' if on_web else ''} "
+                             f"--deadline {d} --seed {rng.randrange(1 << 30)}", d + 8, side)
+        elif k == "ping":
+            # reachability check: 1-5 echo requests (gateway, a server, a peer), sometimes
+            # a TCP connect check or an HTTP connectivity probe after it
+            t = rng.choices(["gw", "dns", "web", "ext", "files", "ntp", "peer"], weights=[3, 1.5, 1.5, 1, 1, 0.5, 1.5], k=1)[0]
+            tgt = a[rng.choice([c for c in CLIENTS if c != h])] if t == "peer" else a[t]
+            if t in ("web", "ext", "files") and rng.random() < 0.4:
+                tgt = {"web": "www.lab.test", "ext": "portal.lab.test", "files": "files.lab.test"}[t]
+            c = (f"ping -n -q -c {rng.randint(1, 5)} -i {rng.choice(['1', '1', '0.5', '0.2'])} -W 1 "
+                 f"{rng.choice(['', '', '-s 16', '-s 120', '-s 1000'])} {tgt} >/dev/null")
+            r = rng.random()
+            if r < 0.25:
+                c += "; curl -s -o /dev/null http://www.lab.test/generate_204"
+            elif r < 0.4 and t in ("web", "ext", "files"):
+                c += f"; exec 3<>/dev/tcp/{a[t]}/{rng.choice([443, 22] if t == 'files' else [443, 80])}; sleep {rng.uniform(0, 0.5):.2f}; exec 3<&-"
+            self.run(h, c, 15, "bg")
+        elif k == "lan":
+            # multicast/broadcast chatter: mDNS, SSDP, LLMNR, NetBIOS, WS-Discovery
+            self.run(h, f"python3 {HERE}/lanchat.py --mode client --name {self.lanname.get(h, h)} "
+                        f"--seed {rng.randrange(1 << 30)} --deadline 10", 16, "bg")
         elif k == "ftp":
             u = rng.choice(list(PW))
             self.run(h, f"curl -s -o /dev/null ftp://{u}:{PW[u]}@ftp.lab.test/files/doc{rng.randrange(6)}.dat", 20, "bg")
@@ -412,6 +592,33 @@ xferlog_enable=NO
             self.run(h, "; ".join(cmds), 40, "bg")
         else:
             time.sleep(rng.uniform(1, 6))
+
+    def run_side(self, h, cmd, timeout, side):
+        """Browser sessions and long-lived connections mostly sit idle, as a
+        browser tab does while its user does other things: the worker leaves
+        them running (at most two at a time) and goes on with its next action.
+        The host counts as busy for attacks until they end."""
+        side = [] if side is None else side
+        side[:] = [t for t in side if t.is_alive()]
+        if len(side) >= 2:
+            self.run(h, cmd, timeout, "bg")
+            return
+        with self.lock:
+            self.inflight[h] += 1
+
+        def go():
+            try:
+                self.run(h, cmd, timeout, "bg")
+            finally:
+                with self.lock:
+                    self.inflight[h] -= 1
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        side.append(t)
+
+    def cap(self, d):
+        """A long benign action ends a few seconds after the capture's nominal end."""
+        return max(5, min(d, int(self.bg_end - time.time()) + 4))
 
     def ssh_session(self, h, rng):
         u = rng.choice(list(PW))
@@ -439,6 +646,7 @@ xferlog_enable=NO
 
     def bg_worker(self, wid, rng, end, max_actions):
         n = 0
+        side = []   # this worker's browser sessions left running
         while not self.stop_bg.is_set() and time.time() < end and n < max_actions:
             with self.lock:
                 free = [c for c in CLIENTS if c not in self.busy]
@@ -451,13 +659,15 @@ xferlog_enable=NO
                 time.sleep(0.5)
                 continue
             try:
-                self.bg_action(h, rng)
+                self.bg_action(h, rng, side=side)
             finally:
                 with self.lock:
                     self.inflight[h] -= 1
             n += 1
             self.actions += 1
             time.sleep(rng.expovariate(1 / 1.5))
+        for t in side:
+            t.join()
 
     # attacks ----------------------------------------------------------------
     def reserve(self, rng, n=1, exclude=()):
@@ -493,7 +703,7 @@ xferlog_enable=NO
         at = att[0]
         ttl = rng.choice([64, 128, 255, 48, 57])
         rec = {"name": kind, "attackers": [a[x] for x in att], "victims": [], "rules": []}
-        lab = set(a.values())
+        lab = set(a.values()) | {ip for v in self.extra.values() for ip in v}
         S = {a[x] for x in att}
 
         def rule(victims, proto=None, bport=None, nonlab=False):
@@ -680,7 +890,7 @@ xferlog_enable=NO
         rng = random.Random(f"{self.seed}:{name}")
         s = self.scale
         log(f"== capture {name} (seed {self.seed}, scale {s})")
-        self.readdress(rng)
+        self.readdress(rng, name)
         self.restart_dns()
         self.scen, self.busy, self.actions = [], set(), 0
         self.stop_bg.clear()
@@ -694,6 +904,7 @@ xferlog_enable=NO
         time.sleep(2 + rng.uniform(0, 2))
         t0 = time.time()
         dur = plan["duration"] * self.dscale
+        self.bg_end = t0 + dur
         workers = [threading.Thread(target=self.bg_worker,
                                     args=(i, random.Random(f"{self.seed}:{name}:bg{i}"), t0 + dur,
                                           int(400 * s)), daemon=True)

@@ -75,8 +75,16 @@ def read_packets(path):
             yield ts, src, dst, proto, sport, dport, orig
 
 
+PORTLESS_PER_PAIR = (1, 58)  # ICMP/ICMPv6: one flow per host pair, may join unrelated exchanges
+
+
 def flows(path):
-    """Return a list of flow dicts (src = first sender) in order of first packet."""
+    """Return a list of flow dicts (src = first sender) in order of first packet.
+
+    ICMP/ICMPv6 flows also keep their packet times ("_times", not written to
+    the CSV): one such flow holds every ICMP exchange between two hosts, so
+    the labeller looks at all of its packets (see label_flows).
+    """
     table = {}
     for ts, src, dst, proto, sp, dp, ln in read_packets(path):
         a, b = (src, sp), (dst, dp)
@@ -86,22 +94,33 @@ def flows(path):
             table[key] = fl = {"src_ip": src, "src_port": sp, "dst_ip": dst,
                                "dst_port": dp, "proto": proto, "first_ts": ts,
                                "last_ts": ts, "packets": 0, "bytes": 0}
+            if proto in PORTLESS_PER_PAIR:
+                fl["_times"] = []
         fl["last_ts"] = ts
         fl["packets"] += 1
         fl["bytes"] += ln
+        if proto in PORTLESS_PER_PAIR:
+            fl["_times"].append(ts)
     return sorted(table.values(), key=lambda x: x["first_ts"])
 
 
 def _match_rule(fl, rule):
-    """rule: dict(a=set|'nonlab', b=set, proto=set|None, bport=set|None, lab=set)."""
+    """rule: dict(a=set|'nonlab', b=set, proto=set|None, bport=set|None, lab=set).
+
+    'nonlab' (spoofed sources) matches only flows the non-lab address started
+    (a spoofed packet is always a flow's first packet) and the victim's ICMP
+    errors to it (a flow of their own), whereas a UDP/IGMP flow a lab host
+    starts towards a multicast or broadcast address (mDNS, SSDP, ...) is the
+    host's own traffic.
+    """
     if rule.get("proto") and fl["proto"] not in rule["proto"]:
         return False
-    for (x, xp), (y, yp) in (((fl["src_ip"], fl["src_port"]), (fl["dst_ip"], fl["dst_port"])),
-                             ((fl["dst_ip"], fl["dst_port"]), (fl["src_ip"], fl["src_port"]))):
+    for i, ((x, xp), (y, yp)) in enumerate((((fl["src_ip"], fl["src_port"]), (fl["dst_ip"], fl["dst_port"])),
+                                            ((fl["dst_ip"], fl["dst_port"]), (fl["src_ip"], fl["src_port"])))):
         if y not in rule["b"]:
             continue
         if rule["a"] == "nonlab":
-            if x in rule["lab"]:
+            if x in rule["lab"] or (i != 0 and fl["proto"] != 1):
                 continue
         elif x not in rule["a"]:
             continue
@@ -120,15 +139,34 @@ def label_flows(fls, scenarios, margin=3.0):
     scenario's endpoint rules; otherwise it is benign. When several attack
     scenarios match (overlapping windows), the one whose window started last
     before the flow wins.
+
+    ICMP flows are one per host pair over the whole capture, so a benign ping
+    and a later flood or scan between the same two hosts are one flow. Each
+    of their packets is given a label by the rule above (its own time instead
+    of the first packet's) and the flow takes the label most of its packets
+    have (a tie: the first packet's).
     """
     scen = sorted(scenarios, key=lambda s: s["start"], reverse=True)
     for fl in fls:
-        fl["label"], fl["scenario"] = "benign", "background"
-        for s in scen:
-            if s["start"] - 0.5 <= fl["first_ts"] <= s["end"] + margin and \
-                    any(_match_rule(fl, r) for r in s["rules"]):
-                fl["label"], fl["scenario"] = s["label"], s["name"]
-                break
+        times = fl.pop("_times", None)
+        cand = [s for s in scen if s["start"] - 0.5 <= fl["last_ts"] and fl["first_ts"] <= s["end"] + margin
+                and any(_match_rule(fl, r) for r in s["rules"])]
+
+        def at(t):
+            for s in cand:
+                if s["start"] - 0.5 <= t <= s["end"] + margin:
+                    return s["label"], s["name"]
+            return "benign", "background"
+
+        fl["label"], fl["scenario"] = at(fl["first_ts"])
+        if times and len(times) > 1 and cand:
+            votes = {}
+            for t in times:
+                k = at(t)
+                votes[k] = votes.get(k, 0) + 1
+            best = max(votes.values())
+            if votes.get((fl["label"], fl["scenario"]), 0) < best:
+                fl["label"], fl["scenario"] = next(k for k, v in votes.items() if v == best)
     return fls
 
 
