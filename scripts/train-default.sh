@@ -8,4 +8,4 @@ train=(attack-bruteforce-web attack-dos attack-scan attack-tunnel-c2 benign-1 be
 caps=(); labs=()
 for c in "${train[@]}"; do caps+=("captures/$c.pcap"); labs+=("captures/$c.labels.csv"); done
 .build/release/flowsentry train --captures "${caps[@]}" --labels "${labs[@]}" \
-  --out rules/flowsentry.fsb --epochs 40 --patience 8 --seed 7 --model-version "${1:-flowsentry-ml-1.0}"
+  --out rules/flowsentry.fsb --epochs 40 --patience 8 --seed 7 --model-version "${1:-flowsentry-ml-1.1}"
