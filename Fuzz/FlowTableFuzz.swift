@@ -1,7 +1,8 @@
 // libFuzzer target: the flow-table update path. The input is read as a
 // stream of decoded-packet fields (addresses, ports, flags, lengths, time
 // steps, fragment bits) fed through a small table, with expiry and a final
-// flush; invariants are checked on every record.
+// flush, both in chunks of 1-8 records (as replay and the live sensor do);
+// invariants are checked on every record.
 
 nonisolated(unsafe) var table: FlowTable? = nil
 
@@ -12,6 +13,13 @@ public func fuzzFlowTable(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     c.hostContext.capacity = 64
     let t = FlowTable(config: c)
     var sink = FlowSink(reserve: 16)
+    var out: [FlowRecord] = []
+    let chunk = size > 0 ? Int(data[0] & 7) + 1 : 1
+    func drain(_ s: inout FlowSink) {
+        precondition(s.records.count <= chunk, "a chunk holds at most \(chunk) records")
+        out += s.records
+        s.records.removeAll(keepingCapacity: true)
+    }
     var i = 0
     var ts: Int64 = 1_000_000_000
     func byte() -> UInt8 { defer { i += 1 }; return i < size ? data[i] : 0 }
@@ -39,11 +47,18 @@ public func fuzzFlowTable(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         p.vlan0 = UInt16(byte() & 3)
         payload.withUnsafeBytes { t.process(p, bytes: ByteView($0), sink: &sink) }
         packets += 1
-        if b0 & 0x40 != 0 { t.expire(now: ts, sink: &sink) }
+        out += sink.records
+        sink.records.removeAll(keepingCapacity: true)
+        if b0 & 0x40 != 0 { t.expire(now: ts, chunk: chunk, sink: &sink, drain: drain) }
     }
-    t.flushAll(sink: &sink)
+    let flushedFrom = out.count
+    t.flushAll(chunk: chunk, sink: &sink, drain: drain)
+    precondition(sink.records.isEmpty)
+    let flushed = out[flushedFrom...]
+    precondition(zip(flushed, flushed.dropFirst()).allSatisfy { ($0.startNs, $0.flowID) <= ($1.startNs, $1.flowID) },
+                 "the end-of-input flush comes out in start order")
     var counted: UInt64 = 0
-    for r in sink.records {
+    for r in out {
         counted += r.pktsToServer + r.pktsToClient
         precondition(r.endNs >= r.startNs)
         precondition(r.features[.iat_min_s] >= 0 && r.features[.duration_s] >= 0)

@@ -4,10 +4,10 @@ pcap and pcapng files mutated many times (seeded), checking that each run
 either succeeds (exit 0) or stops with a clear one-line error naming the
 file (exit 1) -- never a signal, a hang or another exit code.
 
-Seeds are the crafted test captures (Tests/SensorTests/Captures) and the
-first records of every lab capture (captures/), each lab prefix also
-rewritten as pcapng (with a nanosecond if_tsresol option), so both readers
-are exercised. Mutators:
+Seeds are the crafted test captures (Tests/SensorTests/Captures, with
+earlier findings in its fuzz/) and the first records of every lab capture
+(captures/), each lab prefix also rewritten as pcapng (with a nanosecond
+if_tsresol option), so both readers are exercised. Mutators:
 
   python (default): seeded and structure-aware -- bit flips, interesting
       bytes, the length fields of pcap record headers and pcapng blocks and
@@ -100,7 +100,8 @@ def pcap_to_pcapng(data: bytes) -> bytes:
 
 def seed_inputs(max_records: int = 60, max_bytes: int = 24_000) -> list[tuple[str, bytes]]:
     seeds: list[tuple[str, bytes]] = []
-    for p in sorted(CRAFTED.glob("*.pcap*")):
+    # The crafted captures, and earlier findings (kept as regression inputs).
+    for p in sorted(CRAFTED.glob("*.pcap*")) + sorted((CRAFTED / "fuzz").glob("*.pcap*")):
         seeds.append((p.name, p.read_bytes()))
     for p in sorted(LAB.glob("*.pcap")):
         head = p.read_bytes()[: max_bytes + 4096]

@@ -13,6 +13,7 @@ public final class MetricsEndpoint: @unchecked Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let fd: Int32
     private let stopping = Atomic<Bool>(false)
+    private var thread: pthread_t?
     public let port: UInt16
 
     let kernelPackets, kernelDrops, kernelIfDrops, packets, decoded, flowsCreated, queueOverflow,
@@ -73,11 +74,14 @@ public final class MetricsEndpoint: @unchecked Sendable {
         uptime = r.makeGauge(name: "flowsentry_uptime_seconds", help: "Seconds since start.")
         latency = r.makeValueHistogram(name: "flowsentry_ml_flow_to_output_seconds", buckets: ScoringStage.latencyBounds,
                                        help: "Flow end to record written, seconds.")
-        _ = spawnThread(name: "fs-metrics") { [self] in serve() }
+        thread = spawnThread(name: "fs-metrics") { [self] in serve() }
     }
 
+    /// Stops serving: the thread sees the flag within 200 ms, closes the
+    /// socket and is joined before this returns. Idempotent.
     public func stop() {
-        stopping.store(true, ordering: .releasing)
+        if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }
+        if let t = thread { pthread_join(t, nil) }
     }
 
     /// Refreshes the metrics from a stats snapshot and the scoring counters.

@@ -83,6 +83,33 @@ private let canMount = geteuid() == 0 && FileManager.default.isExecutableFile(at
         #expect(all.enumerated().allSatisfy { $0.element == String(decoding: record($0.offset).dropLast(), as: UTF8.self) })
     }
 
+    @Test(.enabled(if: canMount, "needs root and mount (mounts a 64 KiB tmpfs)"))
+    func rotationWhileTheDiskIsFullMovesHeldRecordsToTheNewFile() throws {
+        let fs = SmallTmpfs(kib: 64)
+        try #require(fs.mounted)
+        let f = try OutputFile(path: fs.path("log.json"))
+        f.bufferLimit = 500
+        for i in 0..<5 { try f.write(record(i)) }
+        try f.flush()
+        let filler = fs.path("filler")
+        try Data(count: try freeBytes(fs.dir.path)).write(to: URL(fileURLWithPath: filler))
+        // The rest of the file's last page takes some records; the others are held.
+        for i in 5..<100 { try? f.write(record(i)) }
+        let held = f.pendingRecords
+        #expect(f.failure != nil && held > 0)
+        // logrotate renames, then the sensor reopens (SIGHUP) while writes still fail.
+        #expect(rename(fs.path("log.json"), fs.path("log.json.1")) == 0)
+        #expect(throws: OutputError.self) { try f.reopen() }
+        #expect(FileManager.default.fileExists(atPath: fs.path("log.json")))
+        try FileManager.default.removeItem(atPath: filler)
+        try f.flush()
+        let old = try String(contentsOfFile: fs.path("log.json.1"), encoding: .utf8).split(separator: "\n")
+        let new = try String(contentsOfFile: fs.path("log.json"), encoding: .utf8).split(separator: "\n")
+        // Every record once, in order: the held ones in the new file.
+        #expect(new.count == held && old.count + new.count == 100)
+        #expect((old + new).enumerated().allSatisfy { $0.element == String(decoding: record($0.offset).dropLast(), as: UTF8.self) })
+    }
+
     @Test func recordBoundary() {
         let b = Array("ab\ncd\nef".utf8)
         #expect(OutputFile.recordBoundary(b, before: 8) == 6)

@@ -60,6 +60,9 @@ struct MetricsAndScoringStatsTests {
         #expect(body.contains("# TYPE flowsentry_capture_kernel_drops_total gauge"))
         #expect(body.contains("flowsentry_ml_flow_to_output_seconds_bucket"))
         #expect(httpGet(port: metrics.port, path: "/other")?.hasPrefix("HTTP/1.0 404") == true)
+        // stop() returns once the serving thread has ended (joined) and closed the port.
+        metrics.stop()
+        #expect(httpGet(port: metrics.port, path: "/metrics") == nil)
         _ = stopAndWait(sensor)
         // The last stats record carries the scoring counters.
         let text = try String(contentsOfFile: lab.path("stats.json"), encoding: .utf8)
