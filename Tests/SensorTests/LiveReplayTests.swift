@@ -66,7 +66,7 @@ struct LiveReplayTests {
         let stage = ScoringStage(model: model, policy: Policy())
         sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
         try sensor.start()
-        // 1,777 packets over 72 s, sent at the recorded pace.
+        // 1,601 packets over 72 s, sent at the recorded pace.
         _ = try SensorLab.exec(SensorLab.ip!, ["netns", "exec", lab.ns, tcpreplayPath!, "-q", "-i", lab.nsIf,
                                                "--multiplier", "1", Self.capture], timeout: 120)
         usleep(500_000)
