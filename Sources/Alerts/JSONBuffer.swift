@@ -268,12 +268,31 @@ public struct RawJSONWriter {
     }
 
     @inlinable public mutating func unsigned(_ v: UInt64) {
-        var digits = 1, t = v
-        while t >= 10 { t /= 10; digits += 1 }
+        // Most numbers in flow records are small counts: one or two digits.
+        if v < 10 { p[count] = UInt8(truncatingIfNeeded: 48 &+ v); count += 1; return }
+        if v < 100 {
+            p[count] = UInt8(truncatingIfNeeded: 48 &+ v / 10)
+            p[count + 1] = UInt8(truncatingIfNeeded: 48 &+ v % 10)
+            count += 2
+            return
+        }
+        var digits = 3, t = v / 1000
+        while t > 0 { t /= 10; digits += 1 }
         var n = v
-        for i in stride(from: count + digits - 1, through: count, by: -1) {
-            p[i] = UInt8(truncatingIfNeeded: 48 + n % 10)
-            n /= 10
+        var i = count + digits - 1
+        // Two digits per step.
+        while n >= 100 {
+            let q = n % 100
+            n /= 100
+            p[i] = UInt8(truncatingIfNeeded: 48 &+ q % 10)
+            p[i - 1] = UInt8(truncatingIfNeeded: 48 &+ q / 10)
+            i -= 2
+        }
+        if n >= 10 {
+            p[i] = UInt8(truncatingIfNeeded: 48 &+ n % 10)
+            p[i - 1] = UInt8(truncatingIfNeeded: 48 &+ n / 10)
+        } else {
+            p[i] = UInt8(truncatingIfNeeded: 48 &+ n)
         }
         count += digits
     }
@@ -303,6 +322,7 @@ public struct RawJSONWriter {
     /// A double with up to 9 decimal places (trailing zeros trimmed);
     /// integers print without a fraction; NaN/±inf print as null.
     @inlinable public mutating func double(_ v: Double) {
+        if v == 0 { byte(UInt8(ascii: "0")); return }  // the commonest value of all (±0 both print "0")
         guard v.isFinite else {
             byte(UInt8(ascii: "n")); byte(UInt8(ascii: "u")); byte(UInt8(ascii: "l")); byte(UInt8(ascii: "l"))
             return

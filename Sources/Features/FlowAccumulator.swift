@@ -42,6 +42,28 @@ public struct FlowAccumulator: Sendable {
 
     public init() {}
 
+    /// Back to the state of `init()`, in place.
+    @inlinable
+    public mutating func reset() {
+        firstNs = 0; lastNs = 0
+        lastDirNs = InlineArray(repeating: -1)
+        pkts = InlineArray(repeating: 0)
+        ipBytes = InlineArray(repeating: 0)
+        payloadBytes = InlineArray(repeating: 0)
+        len = LengthStats()
+        lenDir = InlineArray(repeating: LengthStats())
+        iat = RunningStats()
+        iatDir = InlineArray(repeating: RunningStats())
+        flags = InlineArray(repeating: FlagCounts())
+        combos = FlagComboCounts()
+        tcpPackets = 0
+        initWindow = InlineArray(repeating: -1)
+        sequence.count = 0  // entries past `count` are never read
+        histogram = -1
+        negativeIATs = 0
+        context = HostContextSnapshot()
+    }
+
     public var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
 
     /// Adds one packet. `bytes` is the packet's captured bytes (for payload

@@ -272,7 +272,10 @@ public final class HostContextTable: Sendable {
         let epoch = max(0, ts) / bucketNs
         let hs = Self.hash(src)
         stripes[Int(hs & UInt64(stripeMask))].lock.withLock { s in
-            let h = Self.slot(&s, src, hash: hs, epoch: epoch)
+            // Only a host still held: its flows' context is gone with it, and
+            // making an entry here would push out a host that is still active
+            // (under a random-source flood, one for every ended flow).
+            guard let h = Self.find(s, src, hash: hs) else { return }
             let hb = bucket(&s, h, epoch: epoch)
             s.counts[hb * 3 + 1] &+= 1
         }

@@ -31,7 +31,8 @@ public struct PacketSequence: Sendable {
         count &+= 1
     }
 
-    public subscript(_ i: Int) -> SequenceEntry { entries[i] }
+    /// Entry `i`; `.empty` past `count` (a reused slot keeps old entries there).
+    public subscript(_ i: Int) -> SequenceEntry { i < Int(count) ? entries[i] : .empty }
 
     /// Writes the sequence as `length × channels` floats (direction, IP
     /// length, payload length, IAT seconds, TCP flags), zero-padded.

@@ -44,6 +44,30 @@ struct FlowSlot: Sendable {
     var acc = FlowAccumulator()
 
     init(key: FlowKey) { self.key = key }
+
+    /// Makes this (free) slot a new flow, in place.
+    @inline(__always)
+    mutating func start(key: FlowKey, clientIsA: Bool, hasPorts: Bool, vlanCount: UInt8, tcp: UInt8,
+                        flowID: UInt64, indexTag: UInt32, context: HostContextSnapshot) {
+        self.key = key
+        self.clientIsA = clientIsA
+        inUse = true
+        self.hasPorts = hasPorts
+        sawReply = false
+        self.tcp = tcp
+        cls = 0
+        self.vlanCount = vlanCount
+        tunnel = .none
+        prev = -1
+        next = -1
+        segment = 0
+        self.indexTag = indexTag
+        self.flowID = flowID
+        tunnelSrc = .zero
+        tunnelDst = .zero
+        acc.reset()
+        acc.context = context
+    }
 }
 
 /// A stripe's key index: open addressing with linear probing over
@@ -287,7 +311,7 @@ public final class FlowTable: Sendable {
                 end(&st, idx, reason: .activeTimeout, sink: &sink, free: false, now: ts)
                 st.slots[i].segment &+= 1
                 let ctx = st.slots[i].acc.context
-                st.slots[i].acc = FlowAccumulator()
+                st.slots[i].acc.reset()
                 st.slots[i].acc.context = ctx
                 st.slots[i].sawReply = false
             }
@@ -339,30 +363,26 @@ public final class FlowTable: Sendable {
 
     private func create(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, packet p: DecodedPacket) -> Int32 {
         let idx = st.free.removeLast()
-        let i = Int(idx)
-        var slot = FlowSlot(key: key)
-        slot.inUse = true
-        slot.hasPorts = p.hasPorts
-        slot.vlanCount = min(p.vlanCount, 3)
         // The sender of the first packet is the client, unless it is a SYN-ACK.
         var senderIsClient = true
         if p.proto == IPProto.tcp && !p.isNonFirstFragment
             && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == (TCPFlag.syn | TCPFlag.ack) {
             senderIsClient = false
         }
-        slot.clientIsA = senderIsClient ? fromA : !fromA
-        slot.flowID = (hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15)
-            & ((1 << 51) - 1)
         let bareSyn = p.proto == IPProto.tcp && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
-        if bareSyn { slot.tcp |= TCPBits.halfOpenCounted }
         let client = senderIsClient ? p.src : p.dst
         let server = senderIsClient ? p.dst : p.src
         let dport = senderIsClient ? p.dstPort : p.srcPort
-        slot.acc.context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
-                                             ts: p.timestampNs, halfOpen: bareSyn)
-        slot.indexTag = FlowIndex.tag(hash)
-        st.slots[i] = slot
-        st.index.insert(tag: slot.indexTag, idx: idx)
+        let context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
+                                        ts: p.timestampNs, halfOpen: bareSyn)
+        let tag = FlowIndex.tag(hash)
+        // Written into the slot in place (a slot is ~1 KB: no temporary to copy).
+        st.slots[Int(idx)].start(
+            key: key, clientIsA: senderIsClient ? fromA : !fromA, hasPorts: p.hasPorts,
+            vlanCount: min(p.vlanCount, 3), tcp: bareSyn ? TCPBits.halfOpenCounted : 0,
+            flowID: (hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15) & ((1 << 51) - 1),
+            indexTag: tag, context: context)
+        st.index.insert(tag: tag, idx: idx)
         st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
         st.active += 1
         st.counters.created &+= 1
@@ -374,37 +394,40 @@ public final class FlowTable: Sendable {
     private func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
                      free: Bool, now: Int64) {
         let i = Int(idx)
-        let s = st.slots[i]
-        let acc = s.acc
-        let client = clientAddress(s), server = serverAddress(s)
-        let cport = s.clientIsA ? s.key.portA : s.key.portB
-        let sport = s.clientIsA ? s.key.portB : s.key.portA
-        let closed = s.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
-        let record = FlowRecord(
-            key: s.key, srcIP: client, srcPort: cport, dstIP: server, dstPort: sport,
-            proto: s.key.proto, hasPorts: s.hasPorts, vlanCount: s.vlanCount,
-            tunnel: s.tunnel, tunnelSrc: s.tunnelSrc, tunnelDst: s.tunnelDst,
-            startNs: acc.firstNs, endNs: acc.lastNs,
-            pktsToServer: UInt64(acc.pkts[0]), pktsToClient: UInt64(acc.pkts[1]),
-            bytesToServer: acc.ipBytes[0], bytesToClient: acc.ipBytes[1],
-            state: closed ? .closed : (s.sawReply ? .established : .new),
-            reason: reason, segment: s.segment,
-            tcpFlagsToServer: acc.flagUnion(.forward), tcpFlagsToClient: acc.flagUnion(.backward),
-            flowID: s.flowID, features: acc.finish(pool: st.pool), sequence: acc.sequence,
-            negativeIATs: acc.negativeIATs, endedAtNs: now)
-        sink.append(record)
-        st.pool.release(acc.histogram)
+        // Fields are read from the slot where it lies: copying the ~1 KB slot
+        // (or its accumulator) first was a large share of a new flow's cost.
+        let clientIsA = st.slots[i].clientIsA
+        let key = st.slots[i].key
+        let client = clientIsA ? key.a : key.b, server = clientIsA ? key.b : key.a
+        let tcp = st.slots[i].tcp
+        let firstNs = st.slots[i].acc.firstNs, lastNs = st.slots[i].acc.lastNs
+        let closed = st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue)
+        sink.append(FlowRecord(
+            key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
+            dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
+            proto: key.proto, hasPorts: st.slots[i].hasPorts, vlanCount: st.slots[i].vlanCount,
+            tunnel: st.slots[i].tunnel, tunnelSrc: st.slots[i].tunnelSrc, tunnelDst: st.slots[i].tunnelDst,
+            startNs: firstNs, endNs: lastNs,
+            pktsToServer: UInt64(st.slots[i].acc.pkts[0]), pktsToClient: UInt64(st.slots[i].acc.pkts[1]),
+            bytesToServer: st.slots[i].acc.ipBytes[0], bytesToClient: st.slots[i].acc.ipBytes[1],
+            state: closed ? .closed : (st.slots[i].sawReply ? .established : .new),
+            reason: reason, segment: st.slots[i].segment,
+            tcpFlagsToServer: st.slots[i].acc.flagUnion(.forward), tcpFlagsToClient: st.slots[i].acc.flagUnion(.backward),
+            flowID: st.slots[i].flowID, features: st.slots[i].acc.finish(pool: st.pool),
+            sequence: st.slots[i].acc.sequence,
+            negativeIATs: st.slots[i].acc.negativeIATs, endedAtNs: now))
+        st.pool.release(st.slots[i].acc.histogram)
         st.slots[i].acc.histogram = -1
         st.counters.ended[Int(reason.rawValue)] &+= 1
 
         guard free else { return }
-        if s.key.proto == IPProto.tcp && s.tcp & TCPBits.synFromClient != 0
-            && s.tcp & TCPBits.synAckFromServer == 0 {
-            hosts.handshakeFailed(src: client, ts: acc.lastNs)
+        if key.proto == IPProto.tcp && tcp & TCPBits.synFromClient != 0
+            && tcp & TCPBits.synAckFromServer == 0 {
+            hosts.handshakeFailed(src: client, ts: lastNs)
         }
-        if s.tcp & TCPBits.halfOpenCounted != 0 { hosts.halfOpenClosed(dst: server) }
+        if tcp & TCPBits.halfOpenCounted != 0 { hosts.halfOpenClosed(dst: server) }
         st.unlink(idx)
-        st.index.remove(tag: s.indexTag, idx: idx)
+        st.index.remove(tag: st.slots[i].indexTag, idx: idx)
         st.slots[i].inUse = false
         st.free.append(idx)
         st.active -= 1

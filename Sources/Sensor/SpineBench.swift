@@ -48,7 +48,7 @@ public enum SpineBench {
         let r = try PcapFileReader(path: path)
         let d = PacketDecoder(linkType: r.linkType)
         let table = FlowTable(config: config)
-        var sink = FlowSink(reserve: 8192)
+        var sink = FlowSink(reserve: ReplayPipeline.chunk)
         var buf = JSONBuffer(reserve: 1 << 16)
         let fmt = EveFlowFormatter()
         var p = DecodedPacket()
@@ -56,6 +56,12 @@ public enum SpineBench {
         var nextSweep = Int64.min
         var failure: CaptureError?
         var elapsed = 0.0
+        func drain(_ s: inout FlowSink) {
+            s.drain { rec in
+                records &+= 1
+                if json { buf.reset(); fmt.append(rec, into: &buf) }
+            }
+        }
         around {
             let t0 = monotonicSeconds()
             while true {
@@ -67,21 +73,14 @@ public enum SpineBench {
                     table.process(p, bytes: c.bytes, sink: &sink)
                 }
                 if c.timestampNs >= nextSweep {
-                    table.expire(now: c.timestampNs, sink: &sink)
+                    // Chunked like `replay`: a sweep never builds more than a chunk of records.
+                    table.expire(now: c.timestampNs, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
                     nextSweep = c.timestampNs + 1_000_000_000
                 }
-                if !sink.records.isEmpty {
-                    sink.drain { rec in
-                        records &+= 1
-                        if json { buf.reset(); fmt.append(rec, into: &buf) }
-                    }
-                }
+                if !sink.records.isEmpty { drain(&sink) }
             }
-            table.flushAll(sink: &sink)
-            sink.drain { rec in
-                records &+= 1
-                if json { buf.reset(); fmt.append(rec, into: &buf) }
-            }
+            table.flushAll(reason: .shutdown, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
+            drain(&sink)
             elapsed = monotonicSeconds() - t0
         }
         if let failure { throw failure }

@@ -29,6 +29,38 @@ import Testing
         }
     }
 
+    /// Every digit count (and each side of every power of ten) against the
+    /// standard library's own decimal text.
+    @Test func unsignedAndSignedIntegersMatchTheirDecimalText() {
+        var values: [UInt64] = [0, 9, 10, 11, 99, 100, 101, 999, 1000, UInt64.max, UInt64.max - 1]
+        var p: UInt64 = 1
+        for _ in 0..<19 {
+            p *= 10
+            values += [p - 1, p, p + 1, p / 2 * 3]
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5000 { values.append(UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)) }
+        for v in values {
+            let raw = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RawJSONWriter.maxNumber) { buf in
+                var w = RawJSONWriter(buf.baseAddress!)
+                w.unsigned(v)
+                return String(decoding: UnsafeBufferPointer(rebasing: buf[0..<w.count]), as: UTF8.self)
+            }
+            #expect(raw == v.description)
+            var j = JSONBuffer()
+            j.uint(v)
+            #expect(String(decoding: j.bytes, as: UTF8.self) == v.description)
+            if v <= UInt64(Int64.max) {
+                var k = JSONBuffer()
+                k.int(-Int64(v))
+                #expect(String(decoding: k.bytes, as: UTF8.self) == (-Int64(v)).description)
+            }
+        }
+        var m = JSONBuffer()
+        m.int(Int64.min)
+        #expect(String(decoding: m.bytes, as: UTF8.self) == Int64.min.description)
+    }
+
     @Test func integersAndNestingAreWellFormed() throws {
         var j = JSONBuffer()
         j.beginObject()

@@ -78,6 +78,44 @@ func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UI
 }
 
 @Suite struct FlowAccumulatorTests {
+    /// The flow table reuses slots with `reset()` instead of a new
+    /// accumulator: a reset one must compute exactly what a fresh one does,
+    /// whatever the flow before it left behind (longer sequence, flags,
+    /// windows, payload, backwards timestamps, host context).
+    @Test func resetAccumulatorComputesWhatAFreshOneDoes() {
+        var pool = ByteHistogramPool(capacity: 4)
+        let config = FeatureConfig()
+        let data: [UInt8] = Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        func feed(_ acc: inout FlowAccumulator, _ packets: [(DecodedPacket, Direction)]) {
+            for (p, d) in packets {
+                data.withUnsafeBytes { acc.add(p, direction: d, bytes: ByteView($0), pool: &pool, config: config) }
+            }
+        }
+        var old: [(DecodedPacket, Direction)] = []
+        for i in 0..<40 {
+            old.append((packet(ts: 100 - Double(i % 3), len: 40 + i * 7, payload: i % 2 == 0 ? data.count : 0,
+                               flags: UInt8(truncatingIfNeeded: 0x10 | (i & 0x0F)), window: UInt16(1000 + i)),
+                        i % 3 == 0 ? .backward : .forward))
+        }
+        let next: [(DecodedPacket, Direction)] = [
+            (packet(ts: 200.0, len: 60, flags: 0x02, window: 64240), .forward),
+            (packet(ts: 200.2, len: 60, flags: 0x12, window: 65160), .backward),
+        ]
+        var reused = FlowAccumulator()
+        feed(&reused, old)
+        reused.context.srcFlows = 9
+        pool.release(reused.histogram)
+        reused.reset()
+        feed(&reused, next)
+        var fresh = FlowAccumulator()
+        feed(&fresh, next)
+        let a = reused.finish(pool: pool), b = fresh.finish(pool: pool)
+        for f in Feature.allCases { #expect(a[f] == b[f], "\(f): \(a[f]) after reset, \(b[f]) fresh") }
+        #expect(reused.sequence.count == 2 && reused.negativeIATs == 0 && reused.histogram == -1)
+        for i in 0..<PacketSequence.length { #expect(reused.sequence[i] == fresh.sequence[i]) }
+        #expect(reused.context == HostContextSnapshot())
+    }
+
     /// A four-packet TCP exchange computed by hand:
     ///   t=0.0  fwd  60 B  SYN           payload 0
     ///   t=0.5  bwd  60 B  SYN|ACK       payload 0
