@@ -69,6 +69,24 @@ public struct FlowRecord: Sendable {
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
     public var endedAtNs: Int64
+
+    public init(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
+                proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
+                tunnelSrc: IPAddress, tunnelDst: IPAddress, startNs: Int64, endNs: Int64,
+                pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
+                state: FlowStateName, reason: EndReason, segment: UInt32,
+                tcpFlagsToServer: UInt8, tcpFlagsToClient: UInt8, flowID: UInt64,
+                features: FeatureVector = FeatureVector(), sequence: PacketSequence = PacketSequence(),
+                negativeIATs: UInt32 = 0, endedAtNs: Int64) {
+        self.key = key; self.srcIP = srcIP; self.srcPort = srcPort; self.dstIP = dstIP; self.dstPort = dstPort
+        self.proto = proto; self.hasPorts = hasPorts; self.vlanCount = vlanCount; self.tunnel = tunnel
+        self.tunnelSrc = tunnelSrc; self.tunnelDst = tunnelDst; self.startNs = startNs; self.endNs = endNs
+        self.pktsToServer = pktsToServer; self.pktsToClient = pktsToClient
+        self.bytesToServer = bytesToServer; self.bytesToClient = bytesToClient
+        self.state = state; self.reason = reason; self.segment = segment
+        self.tcpFlagsToServer = tcpFlagsToServer; self.tcpFlagsToClient = tcpFlagsToClient; self.flowID = flowID
+        self.features = features; self.sequence = sequence; self.negativeIATs = negativeIATs; self.endedAtNs = endedAtNs
+    }
 }
 
 /// Where a flow table hands the records it ends. One per worker thread;

@@ -36,6 +36,10 @@ public struct FlowTableConfig: Sendable {
         otherNewTimeout = s; otherEstablishedTimeout = s
     }
 
+    /// The longest idle timeout (ns): by packet time T every flow whose last
+    /// packet came before T minus this has been ended.
+    public var longestIdleTimeoutNs: Int64 { classTimeoutsNs.max() ?? 0 }
+
     /// Idle timeout of each timeout class, in nanoseconds.
     var classTimeoutsNs: [Int64] {
         [tcpNewTimeout, tcpEstablishedTimeout, tcpClosedLinger,

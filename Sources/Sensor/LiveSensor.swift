@@ -45,6 +45,12 @@ public final class LiveSensor: @unchecked Sendable {
     /// The default writes EVE flow records to `outputs.flows`. Scoring and
     /// alerts plug in here (write alerts to `outputs.alerts`).
     public typealias RecordHandler = (inout [FlowRecord], inout JSONBuffer, OutputFiles) -> Void
+    /// Called on the output thread after each expiry sweep (`final` false)
+    /// with a flow time by which every flow that ended before it has been
+    /// handed to `onRecords`: the sweep's wall clock minus the longest idle
+    /// timeout. Once more at shutdown after the last records were handled
+    /// (`final` true). The scoring stage writes closing alerts here.
+    public typealias SweepHandler = (_ nowNs: Int64, _ final: Bool, OutputFiles) -> Void
 
     public let config: SensorConfig
     public let interface: String
@@ -58,6 +64,8 @@ public final class LiveSensor: @unchecked Sendable {
 
     /// Set before `start()`.
     public var onRecords: RecordHandler
+    /// Set before `start()`; see `SweepHandler`.
+    public var onSweep: SweepHandler?
     /// Called on the output thread for SIGUSR2 (between RELOADING=1 and READY=1).
     public var onReload: (() -> Void)?
     /// Adds fields to each stats record (the scoring stage's counters); runs on the output thread.
@@ -366,6 +374,7 @@ public final class LiveSensor: @unchecked Sendable {
     // MARK: output thread
 
     private func outputLoop() {
+        let sweepLagNs = config.tableConfig.longestIdleTimeoutNs
         var batch: [FlowRecord] = []
         batch.reserveCapacity(4096)
         var json = JSONBuffer(reserve: 1 << 18)
@@ -413,8 +422,10 @@ public final class LiveSensor: @unchecked Sendable {
             }
             let now = monotonicSeconds()
             if now >= nextExpire {
-                table.expire(now: Self.wallClockNs(), chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
+                let wall = Self.wallClockNs()
+                table.expire(now: wall, chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
                 handle(&sink.records)
+                onSweep?(wall - sweepLagNs, false, outputs)
                 nextExpire = now + expireInterval
             }
             if now >= nextDropCheck {
@@ -453,6 +464,7 @@ public final class LiveSensor: @unchecked Sendable {
         // Shutdown: every open flow, then the final stats, all on disk.
         table.flushAll(reason: .shutdown, chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
         handle(&sink.records)
+        onSweep?(Self.wallClockNs() - sweepLagNs, true, outputs)
         queue.close()
         writeStats()
         outputs.syncAll(final: true)

@@ -92,7 +92,7 @@ public final class MetricsEndpoint: @unchecked Sendable {
         recordsWritten.set(Double(s.recordsWritten)); flowsActive.set(Double(s.flowsActive))
         queueDepth.set(Double(s.queueDepth)); uptime.set(s.uptimeSeconds)
         if let c = scoring {
-            flowsScored.set(Double(c.flowsScored)); alerts.set(Double(c.alerts.values.reduce(0, +)))
+            flowsScored.set(Double(c.flowsScored)); alerts.set(Double(c.alerts.values.reduce(0, +) + c.closingAlerts))
             // Feed the histogram the flows added since the last update, at their bucket's bound.
             if lastLatency.count != c.latencyCounts.count { lastLatency = Array(repeating: 0, count: c.latencyCounts.count) }
             for (i, n) in c.latencyCounts.enumerated() where n > lastLatency[i] {

@@ -17,6 +17,9 @@ public final class ScoringStage {
     private var aggregator: AlertAggregator
     private var verdicts: [Verdict] = []
     public var explain = true
+    /// Closing aggregate alerts to write (with the batch just scored, or on
+    /// their own after `expire`/`finish`/`reload`), in order; the writer empties it.
+    public private(set) var closing: [ClosingAlert] = []
 
     public struct Counters: Sendable {
         public var flowsScored: UInt64 = 0
@@ -25,6 +28,8 @@ public final class ScoringStage {
         public var suppressed: UInt64 = 0
         public var allowed: UInt64 = 0
         public var folded: UInt64 = 0
+        /// Closing aggregate alerts (flows folded after a key's last alert, written when no later alert will carry them).
+        public var closingAlerts: UInt64 = 0
         /// Flow ended by the table → record written, seconds; bucket upper bounds in `latencyBounds`.
         public var latencyCounts = [UInt64](repeating: 0, count: ScoringStage.latencyBounds.count + 1)
         public var latencySum: Double = 0
@@ -69,6 +74,7 @@ public final class ScoringStage {
         for (k, v) in c.alerts.sorted(by: { $0.key < $1.key }) { j.key(k); j.uint(v) }
         j.endObject()
         j.key("folded"); j.uint(c.folded)
+        j.key("closing_alerts"); j.uint(c.closingAlerts)
         j.key("suppressed"); j.uint(c.suppressed)
         j.key("allowed"); j.uint(c.allowed)
         j.key("latency_p50_s"); j.double(c.latencyQuantile(0.5))
@@ -86,20 +92,59 @@ public final class ScoringStage {
 
     /// Swaps in a new model and policy (SIGUSR2 reload); the caller has already validated both.
     public func reload(model: EnsembleModel, policy: Policy) {
+        close(.reload, position: 0)
         self.model = model
         self.policy = policy
         scorer = EnsembleScorer(model: model)
         aggregator = AlertAggregator(intervalSeconds: policy.aggregateSeconds)
     }
 
+    /// Closes the keys of the aggregator that have been quiet for two
+    /// intervals at flow time `nowNs` (live: an expiry sweep's wall clock less
+    /// the longest idle timeout). Closings go to `closing`.
+    public func expire(nowNs: Int64) {
+        let n = closing.count
+        aggregator.expire(now: nowNs, into: &closing)
+        noteClosing(from: n, position: 0)
+    }
+
+    /// End of input / shutdown: every key with folded flows gets its closing alert.
+    public func finish() { close(.end, position: 0) }
+
+    /// Empties `closing` (after the writer wrote it).
+    public func clearClosing() { closing.removeAll(keepingCapacity: true) }
+
+    private func close(_ cause: ClosingAlert.Cause, position: Int) {
+        let n = closing.count
+        aggregator.closeAll(cause: cause, into: &closing)
+        noteClosing(from: n, position: position)
+    }
+
+    private func noteClosing(from n: Int, position: Int) {
+        guard closing.count > n else { return }
+        for i in n..<closing.count {
+            closing[i].position = position
+            closing[i].modelVersion = model.meta.modelVersion
+        }
+        counters.closingAlerts &+= UInt64(closing.count - n)
+    }
+
     /// Scores `records` and fills `out` with one `ScoredVerdict` each, in order.
-    public func score(_ records: [FlowRecord], into out: inout [ScoredVerdict]) {
+    /// `sources` tags each record for its closing alert (replay: the capture file).
+    /// Closing alerts owed after this batch are appended to `closing`, each
+    /// with the index of the record it goes before (`records.count`: after all).
+    public func score(_ records: [FlowRecord], sources: [Int32]? = nil, into out: inout [ScoredVerdict]) {
         out.removeAll(keepingCapacity: true)
+        // The batch's latest flow end (flow time) drives the aggregator's expiry:
+        // deterministic in replay, and a capture whose clock goes back (files out
+        // of order) only delays closings, never hurries them.
+        var flowTimeNs = Int64.min
         scorer.score(features: { records[$0].features }, sequences: { records[$0].sequence },
                      count: records.count, into: &verdicts)
         for (i, v) in verdicts.enumerated() {
             let r = records[i]
             counters.flowsScored &+= 1
+            if r.endNs > flowTimeNs { flowTimeNs = r.endNs }
             var s = ScoredVerdict(verdict: v, decision: .belowThreshold, severity: 0, alerted: false)
             if v.isSuspicious {
                 counters.suspicious &+= 1
@@ -110,7 +155,13 @@ public final class ScoringStage {
                 case .alert(let sev):
                     s.severity = sev
                     var folded = 0
-                    if aggregator.admit(dst: r.dstIP, classIndex: v.classIndex, at: r.endNs, foldedIn: &folded) {
+                    let n = closing.count
+                    let admitted = aggregator.admit(dst: r.dstIP, classIndex: v.classIndex, at: r.endNs,
+                                                    foldedIn: &folded, closed: &closing) {
+                        FoldedFlow(r, verdict: v, severity: sev, source: sources?[i] ?? 0)
+                    }
+                    noteClosing(from: n, position: i)
+                    if admitted {
                         s.alerted = true
                         s.folded = folded
                         counters.alerts[v.className, default: 0] &+= 1
@@ -126,6 +177,11 @@ public final class ScoringStage {
                 }
             }
             out.append(s)
+        }
+        if flowTimeNs != .min {
+            let n = closing.count
+            aggregator.expire(now: flowTimeNs, into: &closing)
+            noteClosing(from: n, position: records.count)
         }
     }
 }
@@ -143,7 +199,11 @@ extension ScoringStage {
         json.reset()
         alertJSON.reset()
         var nAlerts = 0
+        var c = 0
         for (i, r) in records.enumerated() {
+            while c < stage.closing.count && stage.closing[c].position <= i {
+                alerts.appendClosing(stage.closing[c], into: &alertJSON); c += 1; nAlerts += 1
+            }
             let s = scored[i]
             if out.flows != nil {
                 flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
@@ -153,11 +213,32 @@ extension ScoringStage {
                 nAlerts += 1
             }
         }
+        while c < stage.closing.count { alerts.appendClosing(stage.closing[c], into: &alertJSON); c += 1; nAlerts += 1 }
+        if c > 0 { stage.clearClosing() }
         if let f = out.flows { out.write(f, json.bytes, records: records.count) }
         if nAlerts > 0, let a = out.alerts { out.write(a, alertJSON.bytes, records: nAlerts) }
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         stage.noteWritten(records, nowNs: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
     }
-}
+    }
+
+    /// The live sensor's sweep hook for scoring: after each expiry sweep, keys
+    /// quiet for two intervals (by the sweep's flow time: every flow that ended
+    /// before it has been scored) get their closing alerts; at
+    /// shutdown (`final`, after the last flows were scored) every key with
+    /// folded flows does.
+    public static func sweeper(_ stage: ScoringStage, context: EveContext) -> LiveSensor.SweepHandler {
+        var alertJSON = JSONBuffer(reserve: 1 << 12)
+        return { nowNs, final, out in
+            if final { stage.finish() } else { stage.expire(nowNs: nowNs) }
+            let n = stage.closing.count
+            guard n > 0 else { return }
+            let alerts = EveAlertFormatter(context: context, modelVersion: stage.model.meta.modelVersion)
+            alertJSON.reset()
+            for c in stage.closing { alerts.appendClosing(c, into: &alertJSON) }
+            stage.clearClosing()
+            if let a = out.alerts { out.write(a, alertJSON.bytes, records: n) }
+        }
+    }
 }

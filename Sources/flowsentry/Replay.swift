@@ -74,11 +74,32 @@ struct Replay: ParsableCommand {
         var alertFormatter = EveAlertFormatter(context: context, modelVersion: stage?.model.meta.modelVersion ?? "")
         var pending: [FlowRecord] = []
         var pendingFiles: [String] = []
+        var pendingSources: [Int32] = []
+        var files: [String] = []  // capture files in the order read; a closing alert names its flow's
         var scored: [ScoredVerdict] = []
         pending.reserveCapacity(256)
+        /// Writes the closing aggregate alerts due before record `position` (all of them when nil).
+        func writeClosing(_ stage: ScoringStage, _ c: inout Int, before position: Int?) {
+            let closing = stage.closing
+            var wrote = false
+            while c < closing.count && (position.map { closing[c].position <= $0 } ?? true) {
+                if let alertOut {
+                    let f = Int(closing[c].flow.source)
+                    alertFormatter.context.pcapFilename = f < files.count ? files[f] : nil
+                    json.reset()
+                    alertFormatter.appendClosing(closing[c], into: &json)
+                    do { try alertOut.write(json.bytes) } catch { if writeError == nil { writeError = error } }
+                }
+                c += 1
+                wrote = true
+            }
+            if wrote { alertFormatter.context.pcapFilename = formatter.context.pcapFilename }
+        }
         func write() {
-            if let stage { stage.score(pending, into: &scored) }
+            if let stage { stage.score(pending, sources: pendingSources, into: &scored) }
+            var c = 0
             for i in pending.indices {
+                if let stage, !stage.closing.isEmpty { writeClosing(stage, &c, before: i) }
                 if formatter.context.pcapFilename != pendingFiles[i] {
                     // Encoded once per file, not per record.
                     formatter.context.pcapFilename = pendingFiles[i]
@@ -100,15 +121,25 @@ struct Replay: ParsableCommand {
                     do { try alertOut.write(json.bytes) } catch { if writeError == nil { writeError = error } }
                 }
             }
+            if let stage, !stage.closing.isEmpty { writeClosing(stage, &c, before: nil); stage.clearClosing() }
             pending.removeAll(keepingCapacity: true)
             pendingFiles.removeAll(keepingCapacity: true)
+            pendingSources.removeAll(keepingCapacity: true)
         }
         pipeline.run(files: captures) { record, file in
+            if files.last != file { files.append(file) }
             pending.append(record)
             pendingFiles.append(file)
+            pendingSources.append(Int32(files.count - 1))
             if pending.count >= 256 { write() }
         }
         write()
+        if let stage {
+            // End of input: the flows folded after each key's last alert get their closing alert.
+            stage.finish()
+            var c = 0
+            if !stage.closing.isEmpty { writeClosing(stage, &c, before: nil); stage.clearClosing() }
+        }
         do { try out?.flush(); try alertOut?.flush() } catch { if writeError == nil { writeError = error } }
         for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
@@ -120,7 +151,7 @@ struct Replay: ParsableCommand {
         FileHandleStderr.write(pipeline.summary.text + "\n")
         if let c = stage?.counters {
             let byClass = c.alerts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            FileHandleStderr.write("  scored \(c.flowsScored) flows: \(c.suspicious) suspicious, \(c.alerts.values.reduce(0, +)) alerts\(byClass.isEmpty ? "" : " (" + byClass + ")"), \(c.folded) folded into aggregated alerts, \(c.suppressed) suppressed, \(c.allowed) allow-listed\n")
+            FileHandleStderr.write("  scored \(c.flowsScored) flows: \(c.suspicious) suspicious, \(c.alerts.values.reduce(0, +)) alerts\(byClass.isEmpty ? "" : " (" + byClass + ")"), \(c.folded) folded into aggregated alerts, \(c.suppressed) suppressed, \(c.allowed) allow-listed, \(c.closingAlerts) closing alerts for flows folded after their key's last alert\n")
         }
         if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitCode(1) }
     }

@@ -149,6 +149,7 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
+            sensor.onSweep = ScoringStage.sweeper(stage, context: sensor.eveContext)
             sensor.statsExtra = { stage.appendStats(into: &$0) }
             stageRef = stage
             // SIGUSR2: load the new bundle and policy; a bad one is rejected and the running one stays.

@@ -79,6 +79,12 @@ class Replay:
             reason = re.compile(rb'"reason":"([a-z_]+)"')
             pkts = re.compile(rb'"pkts_toserver":(\d+),"pkts_toclient":(\d+)')
             self.packets = 0
+            # The last folded flow of each (destination, class): an end-of-input
+            # closing alert must describe exactly it. O(keys) memory, not O(flows).
+            self.last_folded: dict[tuple[str, str], int] = {}
+            flow_id = re.compile(rb'"flow_id":(\d+)')
+            dest = re.compile(rb'"dest_ip":"([^"]+)"')
+            cls = re.compile(rb'"ml":\{"class":"([a-z_]+)","score":[^,]+,"threshold":[^,}]+\}')
             for line in p.stdout:
                 self.lines += 1
                 m = reason.search(line)
@@ -88,6 +94,12 @@ class Replay:
                     self.scored_lines += 1
                 if b'"alerted":true' in line:
                     self.alerted_lines += 1
+                else:
+                    # Suspicious, not alerted, nothing after the threshold (not suppressed, allowed, disabled): folded.
+                    m = cls.search(line)
+                    if m and m.group(1) != b"benign":
+                        key = (dest.search(line).group(1).decode(), m.group(1).decode())
+                        self.last_folded[key] = int(flow_id.search(line).group(1))
                 m = pkts.search(line)
                 if m:
                     self.packets += int(m.group(1)) + int(m.group(2))
@@ -102,9 +114,10 @@ class Replay:
         ends = re.search(r"\n  flows \d+: ([^\n]*)", s)
         self.summary_ends = {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", ends.group(1))} if ends else {}
         m = re.search(r"scored (\d+) flows: (\d+) suspicious, (\d+) alerts.*?, (\d+) folded into aggregated alerts, "
-                      r"(\d+) suppressed, (\d+) allow-listed", s)
+                      r"(\d+) suppressed, (\d+) allow-listed, (\d+) closing alerts", s)
         assert m, s
-        self.scored, self.suspicious, self.alert_count, self.folded, self.suppressed, self.allowed = map(int, m.groups())
+        (self.scored, self.suspicious, self.alert_count, self.folded, self.suppressed, self.allowed,
+         self.closing_count) = map(int, m.groups())
         self.packets_read = int(re.search(r"read (\d+) packets", s).group(1))
 
 
@@ -134,20 +147,42 @@ def check_flood(tmp_path: Path, flowsentry_bin: str, kind: str, count: int, rate
     # Alerts: one per (destination, class) per aggregation window at most; every
     # suspicious flow either alerted, was folded, suppressed or allow-listed.
     keys: dict[tuple[str, str], list[dict]] = {}
+    closing: dict[tuple[str, str], list[dict]] = {}
     for a in r.alerts:
         assert a["event_type"] == "alert"
-        keys.setdefault((a["dest_ip"], a["ml"]["class"]), []).append(a)
+        key = (a["dest_ip"], a["ml"]["class"])
+        if a["ml"].get("aggregate") == "closing":
+            closing.setdefault(key, []).append(a)
+        else:
+            keys.setdefault(key, []).append(a)
     windows = int(span // AGGREGATE_SECONDS) + 1
-    assert len(r.alerts) == r.alert_count == r.alerted_lines
+    assert len(r.alerts) - r.closing_count == r.alert_count == r.alerted_lines
+    assert sum(map(len, closing.values())) == r.closing_count
     assert all(len(v) <= windows for v in keys.values())
     assert r.alert_count + r.folded + r.suppressed + r.allowed == r.suspicious
+    # Every folded flow is counted on exactly one alert line: the next alert of
+    # its key, or the key's closing alert when no later alert came.
     reported = sum(a["ml"].get("aggregated_flows", 0) for a in r.alerts)
-    assert reported <= r.folded
+    assert reported == r.folded
+    # A closing alert follows an alert of its key (never more of them), carries
+    # at least one flow, and at end of input describes the key's last folded flow.
+    for key, cs in closing.items():
+        assert len(cs) <= len(keys.get(key, []))
+        for c in cs:
+            assert c["ml"]["aggregated_flows"] >= 1 and c["flow"]["alerted"] is True
+            assert c["ml"]["closing_reason"] in ("quiet", "end", "evicted")
+            assert c["community_id"].startswith("1:") and c["alert"]["signature"].startswith("FlowSentry ML: ")
+        ends = [c for c in cs if c["ml"]["closing_reason"] == "end"]
+        assert len(ends) <= 1
+        if ends:
+            assert ends[0]["flow_id"] == r.last_folded[key]
+    # Flows are folded only into a key that alerted first.
+    assert set(r.last_folded) <= set(keys)
     # Memory: bounded by the table's configuration, not by the flood's size.
     bound = r0.max_rss + MAX_FLOWS * (INDEX_ENTRY + (HISTOGRAM if payload else 0)) + SLACK
     mib = 1 << 20
     print(f"\n{kind}: {count} packets, {r.lines} flows ({r.summary_ends}), {len(r.alerts)} alerts "
-          f"({ {k[1]: len(v) for k, v in keys.items()} }), {r.folded} folded ({reported} reported on alerts), "
+          f"({ {k[1]: len(v) for k, v in keys.items()} }), {r.folded} folded ({reported} reported on alerts, {r.closing_count} closing), "
           f"peak RSS {r.max_rss / mib:.1f} MiB (R0 {r0.max_rss / mib:.1f} MiB, bound {bound / mib:.1f} MiB)")
     assert r.max_rss <= bound, f"peak RSS {r.max_rss / mib:.1f} MiB over the bound {bound / mib:.1f} MiB"
     return r, keys, reported
@@ -165,8 +200,12 @@ def test_syn_flood_million_random_sources(tmp_path, flowsentry_bin):
     # One victim, so a handful of alerts stand for a million flows; after the
     # first window each alert carries the flows folded since the previous one.
     assert {k[0] for k in keys} == {"10.9.0.1"}
-    assert 1 <= len(r.alerts) <= 4 * len(keys)
+    regular = len(r.alerts) - r.closing_count
+    assert 1 <= regular <= 4 * len(keys)
     assert r.suspicious > n * 0.9 and reported > 0
+    # The flows folded after the last alert are on the end-of-input closing alert.
+    assert r.closing_count == 1 and r.alerts[-1]["ml"]["closing_reason"] == "end"
+    assert r.alerts[-1]["ml"]["aggregated_flows"] > 0
 
 
 def test_udp_flood_with_payloads(tmp_path, flowsentry_bin):
@@ -185,4 +224,4 @@ def test_every_port_scan(tmp_path, flowsentry_bin):
     r, keys, _ = check_flood(tmp_path, flowsentry_bin, "scan", n, rate=100_000, payload=False)
     assert r.lines == n
     assert r.summary_ends == {"evicted": n - MAX_FLOWS, "shutdown": MAX_FLOWS}
-    assert len(r.alerts) <= 2 * len(keys) and len(keys) >= 1
+    assert len(r.alerts) - r.closing_count <= 2 * len(keys) and len(keys) >= 1
