@@ -394,28 +394,34 @@ public final class FlowTable: Sendable {
     private func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
                      free: Bool, now: Int64) {
         let i = Int(idx)
-        // Fields are read from the slot where it lies: copying the ~1 KB slot
-        // (or its accumulator) first was a large share of a new flow's cost.
-        let clientIsA = st.slots[i].clientIsA
-        let key = st.slots[i].key
-        let client = clientIsA ? key.a : key.b, server = clientIsA ? key.b : key.a
-        let tcp = st.slots[i].tcp
-        let firstNs = st.slots[i].acc.firstNs, lastNs = st.slots[i].acc.lastNs
-        let closed = st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue)
-        sink.append(FlowRecord(
-            key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
-            dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
-            proto: key.proto, hasPorts: st.slots[i].hasPorts, vlanCount: st.slots[i].vlanCount,
-            tunnel: st.slots[i].tunnel, tunnelSrc: st.slots[i].tunnelSrc, tunnelDst: st.slots[i].tunnelDst,
-            startNs: firstNs, endNs: lastNs,
-            pktsToServer: UInt64(st.slots[i].acc.pkts[0]), pktsToClient: UInt64(st.slots[i].acc.pkts[1]),
-            bytesToServer: st.slots[i].acc.ipBytes[0], bytesToClient: st.slots[i].acc.ipBytes[1],
-            state: closed ? .closed : (st.slots[i].sawReply ? .established : .new),
-            reason: reason, segment: st.slots[i].segment,
-            tcpFlagsToServer: st.slots[i].acc.flagUnion(.forward), tcpFlagsToClient: st.slots[i].acc.flagUnion(.backward),
-            flowID: st.slots[i].flowID, features: st.slots[i].acc.finish(pool: st.pool),
-            sequence: st.slots[i].acc.sequence,
-            negativeIATs: st.slots[i].acc.negativeIATs, endedAtNs: now))
+        // Fields are read from the slot where it lies, through a span: the
+        // array's subscript getter copied the whole ~1 KB slot for each
+        // method called on it (`finish`, `flagUnion`).
+        let key: FlowKey, client: IPAddress, server: IPAddress, tcp: UInt8, lastNs: Int64
+        do {
+            let slots = st.slots.span
+            key = slots[i].key
+            let clientIsA = slots[i].clientIsA
+            client = clientIsA ? key.a : key.b
+            server = clientIsA ? key.b : key.a
+            tcp = slots[i].tcp
+            lastNs = slots[i].acc.lastNs
+            let closed = slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue)
+            sink.append(FlowRecord(
+                key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
+                dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
+                proto: key.proto, hasPorts: slots[i].hasPorts, vlanCount: slots[i].vlanCount,
+                tunnel: slots[i].tunnel, tunnelSrc: slots[i].tunnelSrc, tunnelDst: slots[i].tunnelDst,
+                startNs: slots[i].acc.firstNs, endNs: lastNs,
+                pktsToServer: UInt64(slots[i].acc.pkts[0]), pktsToClient: UInt64(slots[i].acc.pkts[1]),
+                bytesToServer: slots[i].acc.ipBytes[0], bytesToClient: slots[i].acc.ipBytes[1],
+                state: closed ? .closed : (slots[i].sawReply ? .established : .new),
+                reason: reason, segment: slots[i].segment,
+                tcpFlagsToServer: slots[i].acc.flagUnion(.forward), tcpFlagsToClient: slots[i].acc.flagUnion(.backward),
+                flowID: slots[i].flowID, features: slots[i].acc.finish(pool: st.pool),
+                sequence: slots[i].acc.sequence,
+                negativeIATs: slots[i].acc.negativeIATs, endedAtNs: now))
+        }
         st.pool.release(st.slots[i].acc.histogram)
         st.slots[i].acc.histogram = -1
         st.counters.ended[Int(reason.rawValue)] &+= 1
