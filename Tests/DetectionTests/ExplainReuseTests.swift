@@ -101,6 +101,9 @@ import Sensor
     @Test func int8ExplanationEqualsFullScoringOfEveryRowShortFlows() { check("mixed-1.pcap") }
     @Test func int8ExplanationEqualsFullScoringOfEveryRowLongFlows() { check("attack-bruteforce-web.pcap") }
     @Test func int8ExplanationWithEveryModelEqualsFullScoring() { check("attack-dos.pcap", everyModel: true) }
+    /// Float: the sequence parts run through OpenBLAS on a smaller batch than
+    /// the full path's; equal here, but another CPU's kernels may round
+    /// differently per batch size, hence the 1e-6.
     @Test func floatExplanationMatchesFullScoring() {
         check("mixed-1.pcap", float: true, tolerance: 1e-6)
         check("attack-bruteforce-web.pcap", float: true, tolerance: 1e-6)
