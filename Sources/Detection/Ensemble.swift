@@ -346,10 +346,11 @@ public final class EnsembleScorer {
         }
     }
 
-    /// Like `runClassifiers(n: rows, …)` on rows whose sequences repeat: rows
-    /// 0..<shared all have sequence 0, row r ≥ shared has sequence r − shared + 1
-    /// (`encoded` and `lengths` hold the `rows − shared + 1` distinct sequences,
-    /// `statsNorm` all `rows` statistics rows). Both classifiers read the
+    /// Like `runClassifiers(n: rows, …)` on the explanation's rows: rows
+    /// 0..<shared all have sequence 0, row r ≥ shared has sequence r − shared + 1,
+    /// which is sequence 0 without packet r − shared (`encoded` and `lengths`
+    /// hold the `rows − shared + 1` distinct sequences, `statsNorm` all `rows`
+    /// statistics rows). Both classifiers read the
     /// sequence only through their sequence part (CNN convolutions and
     /// pooling, LSTM recurrence) and join the statistics in the dense head, so
     /// the sequence part runs once per distinct sequence and only the head per
@@ -407,9 +408,18 @@ public final class EnsembleScorer {
                             }
                         }
                         if runLSTM {
+                            // Sequences 1 + p are sequence 0 without packet p: their
+                            // recurrence can start from sequence 0's state (same values).
+                            let removals = seqRows - 1 <= lstm.shape.clampedLength(l[0])
                             pLSTM.withUnsafeMutableBufferPointer { p in
                                 run(width: lstm.sequenceFeatureCount,
-                                    encode: { lstm.encodeSequences(batch, scratch: lstmScratch, into: $0, stride: lstm.sequenceFeatureCount) },
+                                    encode: {
+                                        if removals {
+                                            lstm.encodeRemovals(batch, removed: seqRows - 1, scratch: lstmScratch, into: $0, stride: lstm.sequenceFeatureCount)
+                                        } else {
+                                            lstm.encodeSequences(batch, scratch: lstmScratch, into: $0, stride: lstm.sequenceFeatureCount)
+                                        }
+                                    },
                                     head: { lstm.predictHead(features: $0, count: rows, scratch: lstmScratch, into: $1) }, into: p.baseAddress!)
                             }
                         }
@@ -432,7 +442,7 @@ public final class EnsembleScorer {
 
     /// The explanation's rows: `rows` statistics rows in `stats`, of which rows
     /// 0..<shared share sequence 0 and each later row r has its own sequence
-    /// r − shared + 1 in `raw` / `lengths`. Same verdicts as `scoreInputs` on
+    /// r − shared + 1 (sequence 0 without packet r − shared) in `raw` / `lengths`. Same verdicts as `scoreInputs` on
     /// the rows with their sequences written out in full.
     func scoreInputs(rows: Int, shared: Int, into out: inout [Verdict]) {
         let m = decidingModels

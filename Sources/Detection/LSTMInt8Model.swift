@@ -120,6 +120,101 @@ public struct LSTMInt8Model: Sendable, Equatable {
         } }
     }
 
+    /// The sequence part of a flow and of the flow with each of its first `removed` packets
+    /// removed in turn: row 0 of `out` (stride `stride`) is what `encodeSequences` gives the
+    /// first sequence of `batch`; row 1 + p what it gives that sequence with packet p removed
+    /// (later packets shifted left, one packet shorter). The same values: a row without
+    /// packet p sees the flow's own packets 0..<p first, so its recurrence starts from the
+    /// flow's own state after packet p − 1 instead of running those steps again (two such
+    /// rows are stepped together, as in `encodeSequences`).
+    public func encodeRemovals(_ batch: NNBatch, removed: Int, scratch: LSTMInt8Scratch,
+                               into out: UnsafeMutablePointer<Float>, stride: Int) {
+        batch.check(shape)
+        precondition(batch.count >= 1 && stride >= sequenceFeatureCount)
+        let len = shape.clampedLength(batch.lengths[0])
+        precondition(removed >= 0 && removed <= len)
+        let c = shape.channels, cs = inputStride, h = hidden, g4 = 4 * h
+        let rowLen = 2 * gates.pairs
+        let zq = scratch.zq.ensure(2 * rowLen)
+        let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
+        let fbuf = scratch.f.ensure(2 * g4 + 4 * h)
+        // The flow's own state (c ‖ h) before each step: states + s * 2h, s in 0...len.
+        let states = scratch.states.ensure((len + 1) * 2 * h)
+        let seq = batch.sequences.baseAddress!
+        let invIn = 1 / inputScale, invH = 1 / hiddenScale
+        let wg = scratch.widened.weights(gates, slot: 0)
+        gates.scales.withUnsafeBufferPointer { dqg in
+        gateBias.withUnsafeBufferPointer { bg in
+            let cst = fbuf + 2 * g4, hst = cst + 2 * h
+            let a0 = acc, a1 = acc + gates.paddedOutputs
+            /// One step of row r (0 or 1) on input packet `x`, or of both rows at once.
+            func finish(_ r: Int, _ a: UnsafeMutablePointer<Int32>) {
+                let g = fbuf + r * g4
+                for o in 0 ..< g4 { g[o] = Float(a[o]) * dqg[o] + bg[o] }
+                let hr = hst + r * h
+                LSTMModel.cell(gates: g, c: cst + r * h, h: hr, hidden: h)
+                Int8Kernels.quantize(hr, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
+            }
+            /// Sets row r's state to the flow's own state before step s.
+            func load(_ r: Int, _ s: Int) {
+                let st = states + s * 2 * h
+                (cst + r * h).update(from: st, count: h)
+                (hst + r * h).update(from: st + h, count: h)
+                if s == 0 { (zq + r * rowLen + cs).update(repeating: 0, count: rowLen - cs) } else {
+                    (zq + r * rowLen + cs).update(repeating: 0, count: rowLen - cs)
+                    Int8Kernels.quantize(hst + r * h, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
+                }
+            }
+            // The flow itself, keeping its state before every step.
+            zq.update(repeating: 0, count: 2 * rowLen)
+            cst.update(repeating: 0, count: 4 * h)
+            states.update(repeating: 0, count: 2 * h)
+            for s in 0 ..< len {
+                Int8Kernels.quantize(seq + s * c, count: c, inverseScale: invIn, into: zq)
+                Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                finish(0, a0)
+                let st = states + (s + 1) * 2 * h
+                st.update(from: cst, count: h)
+                (st + h).update(from: hst, count: h)
+            }
+            out.update(repeating: 0, count: h)
+            if len > 0 { out.update(from: states + len * 2 * h + h, count: h) }
+            // Without packet p: the flow's state before step p, then steps p..<len-1 on
+            // packets p+1..<len. Rows p and p+1 pair up: row p takes step p alone, then
+            // both take steps p+1..<len-1 (both read packet s+1 at step s).
+            var p = 0
+            while p < removed {
+                let pair = p + 1 < removed ? 2 : 1
+                for r in 0 ..< pair { load(r, p + r) }
+                if p < len - 1 {
+                    Int8Kernels.quantize(seq + (p + 1) * c, count: c, inverseScale: invIn, into: zq)
+                    Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                    finish(0, a0)
+                }
+                var s = p + 1
+                while s < len - 1 {
+                    for r in 0 ..< pair {
+                        Int8Kernels.quantize(seq + (s + 1) * c, count: c, inverseScale: invIn, into: zq + r * rowLen)
+                    }
+                    if pair == 2 {
+                        Int8Kernels.matvec2(zq, zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
+                        finish(0, a0); finish(1, a1)
+                    } else {
+                        Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                        finish(0, a0)
+                    }
+                    s += 1
+                }
+                // The state after the last step (before step len−1), or zeros for an empty row.
+                for r in 0 ..< pair {
+                    let o = out + (1 + p + r) * stride
+                    if len - 1 > 0 { o.update(from: hst + r * h, count: h) } else { o.update(repeating: 0, count: h) }
+                }
+                p += pair
+            }
+        } }
+    }
+
     /// The head alone on `count` rows of head input ([h_last ‖ stats], `featureCount`
     /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
     public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: LSTMInt8Scratch,
@@ -191,7 +286,7 @@ public struct LSTMInt8Model: Sendable, Equatable {
 public final class LSTMInt8Scratch {
     let zq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
-    let f = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0)
+    let f = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0), states = NNBuffer<Float>(zero: 0)
     /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
     public let widened = Int8WidenedWeights()
 

@@ -108,4 +108,39 @@ import Sensor
         check("mixed-1.pcap", float: true, tolerance: 1e-6)
         check("attack-bruteforce-web.pcap", float: true, tolerance: 1e-6)
     }
+
+    /// `encodeRemovals` against `encodeSequences` on every sequence written out
+    /// (packet p removed, later ones shifted left), for lengths 0, 1, 2, odd and
+    /// full, and fewer removals than packets (the explanation's row cap).
+    @Test func lstmRemovalEncodingsEqualFullRecurrence() {
+        let lstm = Self.model.lstm, t = lstm.shape.seqLen, c = lstm.shape.channels, d = lstm.shape.statsDim
+        let h = lstm.sequenceFeatureCount
+        var rng: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func u() -> Float { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Float(rng >> 40) / Float(1 << 24) }
+        let scratch = LSTMInt8Scratch(), fresh = LSTMInt8Scratch()
+        for (len, removed) in [(0, 0), (1, 1), (2, 2), (2, 1), (5, 5), (7, 3), (t, t), (t, t - 1)] {
+            var base = [Float](repeating: 0, count: t * c)
+            for s in 0..<len {
+                base[s * c] = u() < 0.5 ? 1 : -1
+                for j in 1..<4 { base[s * c + j] = u() }
+                for j in 4..<c { base[s * c + j] = u() < 0.3 ? 1 : 0 }
+            }
+            var seqs = base, lengths = [len]
+            for p in 0..<removed {
+                var q = base
+                q.removeSubrange((p * c)..<((p + 1) * c))
+                q += [Float](repeating: 0, count: c)
+                seqs += q; lengths.append(len - 1)
+            }
+            let n = lengths.count
+            let stats = [Float](repeating: 0, count: n * d)
+            var got = [Float](repeating: .nan, count: n * h), want = got
+            NNBatch.with(sequences: seqs, lengths: lengths, stats: stats, count: n) { b in
+                got.withUnsafeMutableBufferPointer { lstm.encodeRemovals(b, removed: removed, scratch: scratch, into: $0.baseAddress!, stride: h) }
+                want.withUnsafeMutableBufferPointer { lstm.encodeSequences(b, scratch: fresh, into: $0.baseAddress!, stride: h) }
+            }
+            #expect(got == want, "length \(len), \(removed) removed")
+            if len > 1 { #expect(want.contains { $0 != 0 }) }
+        }
+    }
 }
