@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training"],
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Sensor", "Flows", "Features"],
                     resources: [.copy("Data")]),
     ],
     swiftLanguageModes: [.v6]

@@ -69,108 +69,135 @@ public struct CNNInt8Model: Sendable, Equatable {
 
     // MARK: Inference
 
+    /// Width of the sequence part of the head input: [max ‖ mean] of conv2's pooled outputs.
+    public var sequenceFeatureCount: Int { 2 * filters2 }
+
     public func predictProba(_ batch: NNBatch, scratch: CNNInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
         batch.check(shape)
         precondition(probs.count >= batch.count * shape.classes)
+        let d = shape.statsDim, fc = featureCount
+        let feats = scratch.feats.ensure(batch.count * fc)
+        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
+        if d > 0 {
+            for n in 0 ..< batch.count { (feats + n * fc + 2 * filters2).update(from: batch.stats.baseAddress! + n * d, count: d) }
+        }
+        predictHead(features: feats, count: batch.count, scratch: scratch, into: probs.baseAddress!)
+    }
+
+    /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
+    /// `out + n * stride`): conv1 → conv2 → [max ‖ mean] pooling, what `predictProba`
+    /// computes before the statistics join in.
+    public func encodeSequences(_ batch: NNBatch, scratch: CNNInt8Scratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        batch.check(shape)
+        precondition(stride >= sequenceFeatureCount)
         let t = shape.seqLen, c = shape.channels, cs = inputStride, fs = filters1Stride
-        let f1 = filters1, f2 = filters2, k = shape.classes, d = shape.statsDim, fc = featureCount
+        let f1 = filters1, f2 = filters2
         let pad = kernel / 2
         let xq = scratch.xq.ensure((t + 2 * pad) * cs + 2)
         let hq = scratch.hq.ensure((t + 2 * pad) * fs + 2)
         let acc0 = scratch.acc.ensure(2 * 128 + 2 * max(conv1.paddedOutputs, conv2.paddedOutputs, head.paddedOutputs))
         let acc1 = acc0 + max(conv1.paddedOutputs, conv2.paddedOutputs, head.paddedOutputs)
-        let y = scratch.y.ensure(2 * max(f1, f2) + 2 * fc + 2)
-        let feats = y + 2 * max(f1, f2)
-        let fq = scratch.fq.ensure(fc + 2)
-        fq[fc] = 0 // pad for odd feature counts
-        let seq = batch.sequences.baseAddress!, out = probs.baseAddress!
+        let y = scratch.y.ensure(2 * max(f1, f2) + 2)
+        let seq = batch.sequences.baseAddress!
         let invIn = 1 / inputScale, invH1 = 1 / hidden1Scale
         let w1 = scratch.widened.weights(conv1, slot: 0)
         let w2 = scratch.widened.weights(conv2, slot: 1)
-        let wh = scratch.widened.weights(head, slot: 2)
         conv1Dequant.withUnsafeBufferPointer { dq1 in
         conv2Dequant.withUnsafeBufferPointer { dq2 in
-        head.scales.withUnsafeBufferPointer { dqh in
         conv1Bias.withUnsafeBufferPointer { b1 in
         conv2Bias.withUnsafeBufferPointer { b2 in
+          for n in 0 ..< batch.count {
+            let mx = out + n * stride
+            let len = shape.clampedLength(batch.lengths[n])
+            // Quantize the valid steps into rows pad..<pad+len; `pad` zero rows on each side.
+            xq.update(repeating: 0, count: pad * cs)
+            for s in 0 ..< len {
+                let row = xq + (s + pad) * cs
+                Int8Kernels.quantize(seq + (n * t + s) * c, count: c, inverseScale: invIn, into: row)
+                if cs > c { row[c] = 0 }
+            }
+            (xq + (len + pad) * cs).update(repeating: 0, count: pad * cs)
+            hq.update(repeating: 0, count: pad * fs)
+            (hq + (len + pad) * fs).update(repeating: 0, count: pad * fs)
+
+            // conv1 → ReLU → requantize into hq rows pad..<pad+len.
+            var s = 0
+            while s < len {
+                let two = s + 1 < len
+                if two {
+                    Int8Kernels.matvec2(xq + s * cs, xq + (s + 1) * cs, widened: w1, pairs: conv1.pairs, blocks: conv1.blocks,
+                                        into: acc0, acc1)
+                } else {
+                    Int8Kernels.matvec(xq + s * cs, widened: w1, pairs: conv1.pairs, blocks: conv1.blocks, into: acc0)
+                }
+                for r in 0 ..< (two ? 2 : 1) {
+                    let a = r == 0 ? acc0 : acc1
+                    let yr = y + r * f1
+                    for o in 0 ..< f1 { let v = Float(a[o]) * dq1[o] + b1[o]; yr[o] = v > 0 ? v : 0 }
+                    let row = hq + (s + r + pad) * fs
+                    Int8Kernels.quantize(yr, count: f1, inverseScale: invH1, into: row)
+                    if fs > f1 { row[f1] = 0 }
+                }
+                s += two ? 2 : 1
+            }
+
+            // conv2 → ReLU → max/mean pooling in Float.
+            let mean = mx + f2
+            mx.update(repeating: 0, count: f2)
+            mean.update(repeating: 0, count: f2)
+            s = 0
+            while s < len {
+                let two = s + 1 < len
+                if two {
+                    Int8Kernels.matvec2(hq + s * fs, hq + (s + 1) * fs, widened: w2, pairs: conv2.pairs, blocks: conv2.blocks,
+                                        into: acc0, acc1)
+                } else {
+                    Int8Kernels.matvec(hq + s * fs, widened: w2, pairs: conv2.pairs, blocks: conv2.blocks, into: acc0)
+                }
+                for r in 0 ..< (two ? 2 : 1) {
+                    let a = r == 0 ? acc0 : acc1
+                    for o in 0 ..< f2 {
+                        var v = Float(a[o]) * dq2[o] + b2[o]
+                        v = v > 0 ? v : 0
+                        mx[o] = v > mx[o] ? v : mx[o]
+                        mean[o] += v
+                    }
+                }
+                s += two ? 2 : 1
+            }
+            if len > 0 {
+                let inv = 1 / Float(len)
+                for o in 0 ..< f2 { mean[o] *= inv }
+            }
+          }
+        } } } }
+    }
+
+    /// The head alone on `count` rows of head input ([max ‖ mean ‖ stats], `featureCount`
+    /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
+    public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: CNNInt8Scratch,
+                            into probs: UnsafeMutablePointer<Float>) {
+        let k = shape.classes, fc = featureCount
+        let acc = scratch.acc.ensure(2 * 128 + 2 * max(conv1.paddedOutputs, conv2.paddedOutputs, head.paddedOutputs))
+        let fq = scratch.fq.ensure(fc + 2)
+        fq[fc] = 0 // pad for odd feature counts
+        let wh = scratch.widened.weights(head, slot: 2)
+        head.scales.withUnsafeBufferPointer { dqh in
         headBias.withUnsafeBufferPointer { bh in
         inverseFeatureScales.withUnsafeBufferPointer { ifs in
-            for n in 0 ..< batch.count {
-                let len = shape.clampedLength(batch.lengths[n])
-                // Quantize the valid steps into rows pad..<pad+len; `pad` zero rows on each side.
-                xq.update(repeating: 0, count: pad * cs)
-                for s in 0 ..< len {
-                    let row = xq + (s + pad) * cs
-                    Int8Kernels.quantize(seq + (n * t + s) * c, count: c, inverseScale: invIn, into: row)
-                    if cs > c { row[c] = 0 }
-                }
-                (xq + (len + pad) * cs).update(repeating: 0, count: pad * cs)
-                hq.update(repeating: 0, count: pad * fs)
-                (hq + (len + pad) * fs).update(repeating: 0, count: pad * fs)
-
-                // conv1 → ReLU → requantize into hq rows pad..<pad+len.
-                var s = 0
-                while s < len {
-                    let two = s + 1 < len
-                    if two {
-                        Int8Kernels.matvec2(xq + s * cs, xq + (s + 1) * cs, widened: w1, pairs: conv1.pairs, blocks: conv1.blocks,
-                                            into: acc0, acc1)
-                    } else {
-                        Int8Kernels.matvec(xq + s * cs, widened: w1, pairs: conv1.pairs, blocks: conv1.blocks, into: acc0)
-                    }
-                    for r in 0 ..< (two ? 2 : 1) {
-                        let a = r == 0 ? acc0 : acc1
-                        let yr = y + r * f1
-                        for o in 0 ..< f1 { let v = Float(a[o]) * dq1[o] + b1[o]; yr[o] = v > 0 ? v : 0 }
-                        let row = hq + (s + r + pad) * fs
-                        Int8Kernels.quantize(yr, count: f1, inverseScale: invH1, into: row)
-                        if fs > f1 { row[f1] = 0 }
-                    }
-                    s += two ? 2 : 1
-                }
-
-                // conv2 → ReLU → max/mean pooling in Float.
-                let mx = feats, mean = feats + f2
-                mx.update(repeating: 0, count: f2)
-                mean.update(repeating: 0, count: f2)
-                s = 0
-                while s < len {
-                    let two = s + 1 < len
-                    if two {
-                        Int8Kernels.matvec2(hq + s * fs, hq + (s + 1) * fs, widened: w2, pairs: conv2.pairs, blocks: conv2.blocks,
-                                            into: acc0, acc1)
-                    } else {
-                        Int8Kernels.matvec(hq + s * fs, widened: w2, pairs: conv2.pairs, blocks: conv2.blocks, into: acc0)
-                    }
-                    for r in 0 ..< (two ? 2 : 1) {
-                        let a = r == 0 ? acc0 : acc1
-                        for o in 0 ..< f2 {
-                            var v = Float(a[o]) * dq2[o] + b2[o]
-                            v = v > 0 ? v : 0
-                            mx[o] = v > mx[o] ? v : mx[o]
-                            mean[o] += v
-                        }
-                    }
-                    s += two ? 2 : 1
-                }
-                if len > 0 {
-                    let inv = 1 / Float(len)
-                    for o in 0 ..< f2 { mean[o] *= inv }
-                }
-                if d > 0 { (feats + 2 * f2).update(from: batch.stats.baseAddress! + n * d, count: d) }
-
-                // Head: per-feature quantization (scales folded into the weights).
+            for n in 0 ..< count {
+                let feats = features + n * fc
                 for i in 0 ..< fc {
                     var v = feats[i] * ifs[i]
                     v = v > 127 ? 127 : (v < -127 ? -127 : v)
                     fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
                 }
-                Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: acc0)
-                let logits = out + n * k
-                for o in 0 ..< k { logits[o] = Float(acc0[o]) * dqh[o] + bh[o] }
+                Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: acc)
+                let logits = probs + n * k
+                for o in 0 ..< k { logits[o] = Float(acc[o]) * dqh[o] + bh[o] }
                 NNMath.softmaxRows(logits, rows: 1, cols: k)
             }
-        } } } } } } }
+        } } }
     }
 
     public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
@@ -219,7 +246,7 @@ public struct CNNInt8Model: Sendable, Equatable {
 public final class CNNInt8Scratch {
     let xq = NNBuffer<Int16>(zero: 0), hq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
-    let y = NNBuffer<Float>(zero: 0)
+    let y = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0)
     /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
     public let widened = Int8WidenedWeights()
 

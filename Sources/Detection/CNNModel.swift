@@ -52,14 +52,30 @@ public struct CNNModel: Sendable, Equatable {
     /// Runs the network up to the logits; leaves `scratch.h1` (conv1 output, post-ReLU) and
     /// `scratch.features` (head input) filled for calibration.
     public func forward(_ batch: NNBatch, scratch: CNNScratch, logits: UnsafeMutablePointer<Float>) {
+        let n = batch.count, fc = featureCount, d = shape.statsDim, f2 = conv2.outChannels
+        let feats = scratch.feats.ensure(n * fc)
+        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
+        if d > 0, let st = batch.stats.baseAddress {
+            for i in 0 ..< n { (feats + i * fc + 2 * f2).update(from: st + i * d, count: d) }
+        }
+        headLogits(features: feats, count: n, logits: logits)
+    }
+
+    /// Width of the sequence part of the head input: [max ‖ mean] of conv2's pooled outputs.
+    public var sequenceFeatureCount: Int { 2 * conv2.outChannels }
+
+    /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
+    /// `out + n * stride`): conv1 → conv2 → pooling, before the statistics join in.
+    public func encodeSequences(_ batch: NNBatch, scratch: CNNScratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        precondition(stride >= sequenceFeatureCount)
         let n = batch.count, t = shape.seqLen, c = shape.channels
         let f1 = conv1.outChannels, f2 = conv2.outChannels, rows = n * t
+        if n == 0 { return }
         let lengths = batch.lengths.baseAddress!
         let cols1 = scratch.cols1.ensure(rows * conv1.rowWidth)
         let y1 = scratch.y1.ensure(rows * f1)
         let cols2 = scratch.cols2.ensure(rows * conv2.rowWidth)
         let y2 = scratch.y2.ensure(rows * f2)
-        let feats = scratch.feats.ensure(n * featureCount)
         scratch.lastCount = n
 
         NNKernels.im2col(x: batch.sequences.baseAddress!, count: n, seqLen: t, channels: c,
@@ -79,14 +95,27 @@ public struct CNNModel: Sendable, Equatable {
         conv2.bias.withUnsafeBufferPointer {
             NNKernels.biasReLUMasked(y2, bias: $0.baseAddress!, count: n, seqLen: t, features: f2, lengths: lengths)
         }
-        Self.pool(y2, count: n, seqLen: t, features: f2, lengths: lengths, stats: batch.stats.baseAddress,
-                  statsDim: shape.statsDim, into: feats)
+        Self.pool(y2, count: n, seqLen: t, features: f2, lengths: lengths, stats: nil,
+                  statsDim: stride - 2 * f2, into: out)
+    }
+
+    /// The dense head alone on `count` rows of head input ([max ‖ mean ‖ stats],
+    /// `featureCount` values each) into logits.
+    public func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
+        if n == 0 { return }
         let fc = featureCount
         head.bias.withUnsafeBufferPointer { NNKernels.fillRows(logits, with: $0.baseAddress!, rows: n, cols: shape.classes) }
         head.weight.withUnsafeBufferPointer { w in
-            NNKernels.gemm(transB: true, m: n, n: shape.classes, k: fc, a: feats, lda: fc,
+            NNKernels.gemm(transB: true, m: n, n: shape.classes, k: fc, a: features, lda: fc,
                            b: w.baseAddress!, ldb: fc, beta: 1, c: logits, ldc: shape.classes)
         }
+    }
+
+    /// `headLogits` followed by softmax: class probabilities, `count × classes`.
+    public func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
+        if count == 0 { return }
+        headLogits(features: features, count: count, logits: probs)
+        NNMath.softmaxRows(probs, rows: count, cols: shape.classes)
     }
 
     /// Global max and mean pooling over valid steps of `y` (`[n][t][f]`, values >= 0), followed

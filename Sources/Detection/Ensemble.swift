@@ -214,6 +214,18 @@ public final class EnsembleScorer {
     var pCNN: [Float] = []
     var pLSTM: [Float] = []
     var nov = NoveltyScores()
+    // Explanation scratch, kept between alerts so an explanation allocates
+    // only its result: sequence encodings of the distinct sequences, head
+    // inputs of every row, the flow's own inputs, the rows' verdicts.
+    let encodings = NNBuffer<Float>(zero: 0)
+    let headInputs = NNBuffer<Float>(zero: 0)
+    var baseStats: [Float] = []
+    var baseRaw: [Float] = []
+    var occludedColumns: [Int] = []
+    var occlusionVerdicts: [Verdict] = []
+    var ranked: [(row: Int, contribution: Float)] = []
+    var detailRow: [Float] = []
+    var detailNovelty = NoveltyScores()
 
     public init(model: EnsembleModel, maxBatch: Int = 256) {
         // One scorer uses one core: OpenBLAS's own threads only add
@@ -285,6 +297,12 @@ public final class EnsembleScorer {
     /// Normalises and clips the first `n` rows of `stats` into `statsNorm` and
     /// encodes the first `n` sequences of `raw` into `encoded`.
     private func prepare(n: Int) {
+        prepareStats(n: n)
+        prepareSequences(n: n)
+    }
+
+    /// Normalises and clips the first `n` rows of `stats` into `statsNorm`.
+    private func prepareStats(n: Int) {
         let d = model.statFeatures.count
         for i in 0..<(n * d) { statsNorm[i] = stats[i] }
         statsNorm.withUnsafeMutableBufferPointer { p in
@@ -292,6 +310,10 @@ public final class EnsembleScorer {
         }
         let clip = model.statClip
         for i in 0..<(n * d) { statsNorm[i] = max(-clip, min(clip, statsNorm[i])) }
+    }
+
+    /// Encodes the first `n` sequences of `raw` into `encoded`.
+    private func prepareSequences(n: Int) {
         raw.withUnsafeBufferPointer { r in
             lengths.withUnsafeBufferPointer { l in
                 encoded.withUnsafeMutableBufferPointer { e in
@@ -324,15 +346,116 @@ public final class EnsembleScorer {
         }
     }
 
+    /// Like `runClassifiers(n: rows, …)` on the explanation's rows: rows
+    /// 0..<shared all have sequence 0, row r ≥ shared has sequence r − shared + 1,
+    /// which is sequence 0 without packet r − shared (`encoded` and `lengths`
+    /// hold the `rows − shared + 1` distinct sequences, `statsNorm` all `rows`
+    /// statistics rows). Both classifiers read the
+    /// sequence only through their sequence part (CNN convolutions and
+    /// pooling, LSTM recurrence) and join the statistics in the dense head, so
+    /// the sequence part runs once per distinct sequence and only the head per
+    /// row — the same arithmetic on the same values as the full path.
+    private func runClassifiers(rows: Int, shared: Int, cnn runCNN: Bool, lstm runLSTM: Bool) {
+        let d = model.statFeatures.count
+        let k = model.classes.count
+        let seqRows = rows - shared + 1
+        if pCNN.count < maxBatch * k { pCNN = Array(repeating: 0, count: maxBatch * k); pLSTM = pCNN }
+        let encodings = self.encodings, headInputs = self.headInputs
+        encoded.withUnsafeBufferPointer { e in
+            lengths.withUnsafeBufferPointer { l in
+                statsNorm.withUnsafeBufferPointer { s in
+                    let batch = NNBatch(sequences: UnsafeBufferPointer(rebasing: e[0..<(seqRows * PacketSequence.length * SequenceEncoder.channels)]),
+                                        lengths: UnsafeBufferPointer(rebasing: l[0..<seqRows]),
+                                        stats: UnsafeBufferPointer(rebasing: s[0..<(seqRows * d)]), count: seqRows)
+                    /// Sequence part once per distinct sequence, then the head inputs
+                    /// [sequence part ‖ statistics] of every row, then the head.
+                    func run(width sf: Int, encode: (UnsafeMutablePointer<Float>) -> Void,
+                             head: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                             into p: UnsafeMutablePointer<Float>) {
+                        let fc = sf + d
+                        let enc = encodings.ensure(seqRows * sf)
+                        encode(enc)
+                        let hi = headInputs.ensure(rows * fc)
+                        for r in 0..<rows {
+                            let q = r < shared ? 0 : r - shared + 1
+                            (hi + r * fc).update(from: enc + q * sf, count: sf)
+                            if d > 0 { (hi + r * fc + sf).update(from: s.baseAddress! + r * d, count: d) }
+                        }
+                        head(hi, p)
+                    }
+                    if useFloat, let cf = model.cnnFloat, let lf = model.lstmFloat {
+                        if runCNN {
+                            pCNN.withUnsafeMutableBufferPointer { p in
+                                run(width: cf.sequenceFeatureCount,
+                                    encode: { cf.encodeSequences(batch, scratch: cnnFloatScratch, into: $0, stride: cf.sequenceFeatureCount) },
+                                    head: { cf.predictHead(features: $0, count: rows, into: $1) }, into: p.baseAddress!)
+                            }
+                        }
+                        if runLSTM {
+                            pLSTM.withUnsafeMutableBufferPointer { p in
+                                run(width: lf.sequenceFeatureCount,
+                                    encode: { lf.encodeSequences(batch, scratch: lstmFloatScratch, into: $0, stride: lf.sequenceFeatureCount) },
+                                    head: { lf.predictHead(features: $0, count: rows, into: $1) }, into: p.baseAddress!)
+                            }
+                        }
+                    } else {
+                        let cnn = model.cnn, lstm = model.lstm
+                        if runCNN {
+                            pCNN.withUnsafeMutableBufferPointer { p in
+                                run(width: cnn.sequenceFeatureCount,
+                                    encode: { cnn.encodeSequences(batch, scratch: cnnScratch, into: $0, stride: cnn.sequenceFeatureCount) },
+                                    head: { cnn.predictHead(features: $0, count: rows, scratch: cnnScratch, into: $1) }, into: p.baseAddress!)
+                            }
+                        }
+                        if runLSTM {
+                            // Sequences 1 + p are sequence 0 without packet p: their
+                            // recurrence can start from sequence 0's state (same values).
+                            let removals = seqRows - 1 <= lstm.shape.clampedLength(l[0])
+                            pLSTM.withUnsafeMutableBufferPointer { p in
+                                run(width: lstm.sequenceFeatureCount,
+                                    encode: {
+                                        if removals {
+                                            lstm.encodeRemovals(batch, removed: seqRows - 1, scratch: lstmScratch, into: $0, stride: lstm.sequenceFeatureCount)
+                                        } else {
+                                            lstm.encodeSequences(batch, scratch: lstmScratch, into: $0, stride: lstm.sequenceFeatureCount)
+                                        }
+                                    },
+                                    head: { lstm.predictHead(features: $0, count: rows, scratch: lstmScratch, into: $1) }, into: p.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Scores the first `n` rows already in `stats`, `raw` and `lengths` with
     /// the deciding models; the others' scores are NaN until `detail`.
     func scoreInputs(n: Int, into out: inout [Verdict]) {
-        let k = model.classes.count
         let m = decidingModels
         // Novelty on the raw statistics (the scorer normalises).
         if m.novelty { novelty.score(batch: stats, rows: n, into: &nov) } else { nov = NoveltyScores() }
         prepare(n: n)
         runClassifiers(n: n, cnn: m.cnn, lstm: m.lstm)
+        makeVerdicts(n: n, models: m, into: &out)
+    }
+
+    /// The explanation's rows: `rows` statistics rows in `stats`, of which rows
+    /// 0..<shared share sequence 0 and each later row r has its own sequence
+    /// r − shared + 1 (sequence 0 without packet r − shared) in `raw` / `lengths`. Same verdicts as `scoreInputs` on
+    /// the rows with their sequences written out in full.
+    func scoreInputs(rows: Int, shared: Int, into out: inout [Verdict]) {
+        let m = decidingModels
+        if m.novelty { novelty.score(batch: stats, rows: rows, into: &nov) } else { nov = NoveltyScores() }
+        prepareStats(n: rows)
+        prepareSequences(n: rows - shared + 1)
+        runClassifiers(rows: rows, shared: shared, cnn: m.cnn, lstm: m.lstm)
+        makeVerdicts(n: rows, models: m, into: &out)
+    }
+
+    /// Combines the scores of the first `n` rows (`pCNN`, `pLSTM`, `nov`) into verdicts.
+    private func makeVerdicts(n: Int, models m: ModelSet, into out: inout [Verdict]) {
+        let k = model.classes.count
         let b = model.benignIndex
         for i in 0..<n {
             let c: Float = m.cnn ? 1 - pCNN[i * k + b] : .nan
@@ -372,15 +495,14 @@ public final class EnsembleScorer {
             if !m.cnn { v.cnn = 1 - pCNN[b] }
             if !m.lstm { v.lstm = 1 - pLSTM[b] }
         }
-        var row = [Float](repeating: 0, count: d)
-        for j in 0..<d { row[j] = stats[j] }
+        if detailRow.count != d { detailRow = [Float](repeating: 0, count: d) }
+        for j in 0..<d { detailRow[j] = stats[j] }
         if !m.novelty {
-            var sc = NoveltyScores()
-            novelty.score(batch: row, rows: 1, into: &sc)
-            if !sc.lof.isEmpty { v.lof = sc.lof[0] }
-            if !sc.ocsvm.isEmpty { v.ocsvm = sc.ocsvm[0] }
+            novelty.score(batch: detailRow, rows: 1, into: &detailNovelty)
+            if !detailNovelty.lof.isEmpty { v.lof = detailNovelty.lof[0] }
+            if !detailNovelty.ocsvm.isEmpty { v.ocsvm = detailNovelty.ocsvm[0] }
         }
-        v.lofNearest = novelty.nearestReferences(row: row, count: top)
+        v.lofNearest = novelty.nearestReferences(row: detailRow, count: top)
     }
 
     /// Explains a verdict: the five statistics or packet positions whose
@@ -389,59 +511,69 @@ public final class EnsembleScorer {
     /// change in log-odds (positive: the feature raised the score).
     public func explain(features v: FeatureVector, sequence s: PacketSequence, top: Int = 5) -> [Verdict.Contribution] {
         let d = model.statFeatures.count
-        var base = [Float](repeating: 0, count: d)
-        base.withUnsafeMutableBufferPointer { ModelInput.stats(v, indices: model.featureIndices, into: $0.baseAddress!) }
-        var rawSeq = [Float](repeating: 0, count: PacketSequence.length * 5)
-        let len = rawSeq.withUnsafeMutableBufferPointer { ModelInput.sequence(s, into: $0.baseAddress!) }
+        let seqWidth = PacketSequence.length * 5
+        if baseStats.count != d { baseStats = [Float](repeating: 0, count: d) }
+        if baseRaw.count != seqWidth { baseRaw = [Float](repeating: 0, count: seqWidth) }
+        baseStats.withUnsafeMutableBufferPointer { ModelInput.stats(v, indices: model.featureIndices, into: $0.baseAddress!) }
+        let len = baseRaw.withUnsafeMutableBufferPointer { ModelInput.sequence(s, into: $0.baseAddress!) }
         // Statistics already at their benign median (normalised 0) would
         // be replaced by themselves: their contribution is exactly 0, so
         // they get no row.
-        var columns: [Int] = []
-        for f in 0..<d where model.classifierNormaliser.apply(Double(base[f]), column: f) != 0 { columns.append(f) }
-        let packets = min(Int(s.count), maxBatch - 1 - columns.count)
+        occludedColumns.removeAll(keepingCapacity: true)
+        for f in 0..<d where model.classifierNormaliser.apply(Double(baseStats[f]), column: f) != 0 { occludedColumns.append(f) }
+        let columns = occludedColumns.count
+        let packets = max(0, min(Int(s.count), maxBatch - 1 - columns))
         // Row 0: the flow itself; then one row per statistic set to its
-        // benign median; then one row per packet with that packet removed.
-        let rows = 1 + columns.count + max(0, packets)
+        // benign median (rows 0...columns all have the flow's own sequence);
+        // then one row per packet with that packet removed, which has the
+        // flow's statistics and sequence 1 + p.
+        let rows = 1 + columns + packets
         for r in 0..<rows {
-            for j in 0..<d { stats[r * d + j] = base[j] }
-            for j in 0..<(PacketSequence.length * 5) { raw[r * PacketSequence.length * 5 + j] = rawSeq[j] }
-            lengths[r] = len
+            for j in 0..<d { stats[r * d + j] = baseStats[j] }
         }
-        for (k, f) in columns.enumerated() {
+        for (k, f) in occludedColumns.enumerated() {
             stats[(1 + k) * d + f] = Float(model.classifierNormaliser.invert(0, column: f))
         }
-        if packets > 0 {
-            for p in 0..<packets {
-                // Remove packet p: shift the later packets left.
-                let r = 1 + columns.count + p
-                let o = r * PacketSequence.length * 5
-                for t in p..<(PacketSequence.length - 1) {
-                    for c in 0..<5 { raw[o + t * 5 + c] = raw[o + (t + 1) * 5 + c] }
-                }
-                lengths[r] = max(0, len - 1)
-            }
+        // Distinct sequences: 0 the flow's own, 1 + p without packet p.
+        for q in 0..<(1 + packets) {
+            for j in 0..<seqWidth { raw[q * seqWidth + j] = baseRaw[j] }
+            lengths[q] = len
         }
-        var vs: [Verdict] = []
-        scoreInputs(n: rows, into: &vs)
+        for p in 0..<packets {
+            // Remove packet p: shift the later packets left.
+            let o = (1 + p) * seqWidth
+            for t in p..<(PacketSequence.length - 1) {
+                for c in 0..<5 { raw[o + t * 5 + c] = raw[o + (t + 1) * 5 + c] }
+            }
+            lengths[1 + p] = max(0, len - 1)
+        }
+        occlusionVerdicts.removeAll(keepingCapacity: true)
+        scoreInputs(rows: rows, shared: 1 + columns, into: &occlusionVerdicts)
         // Contributions in log-odds, so they stay informative when the
         // score itself is saturated near 1.
         func logit(_ p: Float) -> Float {
             let q = min(max(p, 1e-7), 1 - 1e-7)
             return log(q / (1 - q))
         }
-        let full = logit(vs[0].score)
-        var contributions: [Verdict.Contribution] = []
-        for (k, f) in columns.enumerated() {
-            contributions.append(.init(feature: model.statFeatures[f], value: Double(base[f]),
-                                       contribution: full - logit(vs[1 + k].score)))
+        let full = logit(occlusionVerdicts[0].score)
+        // Rank rows 1..<rows (statistics first, then packets, as before) and
+        // name only the ones reported.
+        ranked.removeAll(keepingCapacity: true)
+        for r in 1..<rows { ranked.append((r, full - logit(occlusionVerdicts[r].score))) }
+        ranked.sort { abs($0.contribution) > abs($1.contribution) }
+        var out: [Verdict.Contribution] = []
+        out.reserveCapacity(min(top, ranked.count))
+        for (r, delta) in ranked.prefix(top) {
+            if r <= columns {
+                let f = occludedColumns[r - 1]
+                out.append(.init(feature: model.statFeatures[f], value: Double(baseStats[f]), contribution: delta))
+            } else {
+                let p = r - 1 - columns
+                out.append(.init(feature: "packet[\(p)]", value: Double(baseRaw[p * 5 + 1]) * Double(baseRaw[p * 5]),
+                                 contribution: delta))
+            }
         }
-        for p in 0..<max(0, packets) {
-            let delta = full - logit(vs[1 + columns.count + p].score)
-            contributions.append(.init(feature: "packet[\(p)]", value: Double(rawSeq[p * 5 + 1]) * Double(rawSeq[p * 5]),
-                                       contribution: delta))
-        }
-        contributions.sort { abs($0.contribution) > abs($1.contribution) }
-        return Array(contributions.prefix(top))
+        return out
     }
 }
 

@@ -50,74 +50,197 @@ public struct LSTMInt8Model: Sendable, Equatable {
 
     // MARK: Inference
 
+    /// Width of the sequence part of the head input: the hidden state after the last packet.
+    public var sequenceFeatureCount: Int { hidden }
+
     public func predictProba(_ batch: NNBatch, scratch: LSTMInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
         batch.check(shape)
         precondition(probs.count >= batch.count * shape.classes)
+        let fc = featureCount, d = shape.statsDim, h = hidden
+        let feats = scratch.feats.ensure(batch.count * fc)
+        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
+        if d > 0 {
+            for n in 0 ..< batch.count { (feats + n * fc + h).update(from: batch.stats.baseAddress! + n * d, count: d) }
+        }
+        predictHead(features: feats, count: batch.count, scratch: scratch, into: probs.baseAddress!)
+    }
+
+    /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
+    /// `out + n * stride`): the hidden state after the flow's last valid packet (zeros for
+    /// an empty flow), what `predictProba` computes before the statistics join in. Two
+    /// flows are stepped together.
+    public func encodeSequences(_ batch: NNBatch, scratch: LSTMInt8Scratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        batch.check(shape)
+        precondition(stride >= sequenceFeatureCount)
         let t = shape.seqLen, c = shape.channels, cs = inputStride, h = hidden, g4 = 4 * h
-        let rowLen = 2 * gates.pairs, fc = featureCount, k = shape.classes, d = shape.statsDim
+        let rowLen = 2 * gates.pairs
         let zq = scratch.zq.ensure(2 * rowLen)
         let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
-        let fbuf = scratch.f.ensure(2 * g4 + 4 * h + 2 * fc)
-        let fq = scratch.fq.ensure(2 * head.pairs)
-        let seq = batch.sequences.baseAddress!, out = probs.baseAddress!
+        let fbuf = scratch.f.ensure(2 * g4 + 4 * h)
+        let seq = batch.sequences.baseAddress!
         let invIn = 1 / inputScale, invH = 1 / hiddenScale
         let wg = scratch.widened.weights(gates, slot: 0)
-        let wh = scratch.widened.weights(head, slot: 1)
         gates.scales.withUnsafeBufferPointer { dqg in
-        head.scales.withUnsafeBufferPointer { dqh in
         gateBias.withUnsafeBufferPointer { bg in
+          var n = 0
+          while n < batch.count {
+            let pair = n + 1 < batch.count ? 2 : 1
+            let o = out + n * stride
+            var lens = (shape.clampedLength(batch.lengths[n]), 0)
+            if pair == 2 { lens.1 = shape.clampedLength(batch.lengths[n + 1]) }
+            zq.update(repeating: 0, count: 2 * rowLen)
+            let cst = fbuf + 2 * g4, hst = cst + 2 * h
+            cst.update(repeating: 0, count: 4 * h)
+            for r in 0 ..< pair { (o + r * stride).update(repeating: 0, count: h) }
+            let steps = max(lens.0, lens.1)
+            for s in 0 ..< steps {
+                let active0 = s < lens.0, active1 = pair == 2 && s < lens.1
+                for r in 0 ..< 2 where r == 0 ? active0 : active1 {
+                    Int8Kernels.quantize(seq + ((n + r) * t + s) * c, count: c, inverseScale: invIn, into: zq + r * rowLen)
+                }
+                let a0 = acc, a1 = acc + gates.paddedOutputs
+                if active0 && active1 {
+                    Int8Kernels.matvec2(zq, zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
+                } else if active0 {
+                    Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                } else {
+                    Int8Kernels.matvec(zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a1)
+                }
+                for r in 0 ..< 2 where r == 0 ? active0 : active1 {
+                    let a = r == 0 ? a0 : a1, g = fbuf + r * g4
+                    for o in 0 ..< g4 { g[o] = Float(a[o]) * dqg[o] + bg[o] }
+                    let hr = hst + r * h
+                    LSTMModel.cell(gates: g, c: cst + r * h, h: hr, hidden: h)
+                    Int8Kernels.quantize(hr, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
+                    if s == (r == 0 ? lens.0 : lens.1) - 1 { (o + r * stride).update(from: hr, count: h) }
+                }
+            }
+            n += pair
+          }
+        } }
+    }
+
+    /// The sequence part of a flow and of the flow with each of its first `removed` packets
+    /// removed in turn: row 0 of `out` (stride `stride`) is what `encodeSequences` gives the
+    /// first sequence of `batch`; row 1 + p what it gives that sequence with packet p removed
+    /// (later packets shifted left, one packet shorter). The same values: a row without
+    /// packet p sees the flow's own packets 0..<p first, so its recurrence starts from the
+    /// flow's own state after packet p − 1 instead of running those steps again (two such
+    /// rows are stepped together, as in `encodeSequences`).
+    public func encodeRemovals(_ batch: NNBatch, removed: Int, scratch: LSTMInt8Scratch,
+                               into out: UnsafeMutablePointer<Float>, stride: Int) {
+        batch.check(shape)
+        precondition(batch.count >= 1 && stride >= sequenceFeatureCount)
+        let len = shape.clampedLength(batch.lengths[0])
+        precondition(removed >= 0 && removed <= len)
+        let c = shape.channels, cs = inputStride, h = hidden, g4 = 4 * h
+        let rowLen = 2 * gates.pairs
+        let zq = scratch.zq.ensure(2 * rowLen)
+        let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
+        let fbuf = scratch.f.ensure(2 * g4 + 4 * h)
+        // The flow's own state (c ‖ h) before each step: states + s * 2h, s in 0...len.
+        let states = scratch.states.ensure((len + 1) * 2 * h)
+        let seq = batch.sequences.baseAddress!
+        let invIn = 1 / inputScale, invH = 1 / hiddenScale
+        let wg = scratch.widened.weights(gates, slot: 0)
+        gates.scales.withUnsafeBufferPointer { dqg in
+        gateBias.withUnsafeBufferPointer { bg in
+            let cst = fbuf + 2 * g4, hst = cst + 2 * h
+            let a0 = acc, a1 = acc + gates.paddedOutputs
+            /// One step of row r (0 or 1) on input packet `x`, or of both rows at once.
+            func finish(_ r: Int, _ a: UnsafeMutablePointer<Int32>) {
+                let g = fbuf + r * g4
+                for o in 0 ..< g4 { g[o] = Float(a[o]) * dqg[o] + bg[o] }
+                let hr = hst + r * h
+                LSTMModel.cell(gates: g, c: cst + r * h, h: hr, hidden: h)
+                Int8Kernels.quantize(hr, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
+            }
+            /// Sets row r's state to the flow's own state before step s.
+            func load(_ r: Int, _ s: Int) {
+                let st = states + s * 2 * h
+                (cst + r * h).update(from: st, count: h)
+                (hst + r * h).update(from: st + h, count: h)
+                if s == 0 { (zq + r * rowLen + cs).update(repeating: 0, count: rowLen - cs) } else {
+                    (zq + r * rowLen + cs).update(repeating: 0, count: rowLen - cs)
+                    Int8Kernels.quantize(hst + r * h, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
+                }
+            }
+            // The flow itself, keeping its state before every step.
+            zq.update(repeating: 0, count: 2 * rowLen)
+            cst.update(repeating: 0, count: 4 * h)
+            states.update(repeating: 0, count: 2 * h)
+            for s in 0 ..< len {
+                Int8Kernels.quantize(seq + s * c, count: c, inverseScale: invIn, into: zq)
+                Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                finish(0, a0)
+                let st = states + (s + 1) * 2 * h
+                st.update(from: cst, count: h)
+                (st + h).update(from: hst, count: h)
+            }
+            out.update(repeating: 0, count: h)
+            if len > 0 { out.update(from: states + len * 2 * h + h, count: h) }
+            // Without packet p: the flow's state before step p, then steps p..<len-1 on
+            // packets p+1..<len. Rows p and p+1 pair up: row p takes step p alone, then
+            // both take steps p+1..<len-1 (both read packet s+1 at step s).
+            var p = 0
+            while p < removed {
+                let pair = p + 1 < removed ? 2 : 1
+                for r in 0 ..< pair { load(r, p + r) }
+                if p < len - 1 {
+                    Int8Kernels.quantize(seq + (p + 1) * c, count: c, inverseScale: invIn, into: zq)
+                    Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                    finish(0, a0)
+                }
+                var s = p + 1
+                while s < len - 1 {
+                    for r in 0 ..< pair {
+                        Int8Kernels.quantize(seq + (s + 1) * c, count: c, inverseScale: invIn, into: zq + r * rowLen)
+                    }
+                    if pair == 2 {
+                        Int8Kernels.matvec2(zq, zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
+                        finish(0, a0); finish(1, a1)
+                    } else {
+                        Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
+                        finish(0, a0)
+                    }
+                    s += 1
+                }
+                // The state after the last step (before step len−1), or zeros for an empty row.
+                for r in 0 ..< pair {
+                    let o = out + (1 + p + r) * stride
+                    if len - 1 > 0 { o.update(from: hst + r * h, count: h) } else { o.update(repeating: 0, count: h) }
+                }
+                p += pair
+            }
+        } }
+    }
+
+    /// The head alone on `count` rows of head input ([h_last ‖ stats], `featureCount`
+    /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
+    public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: LSTMInt8Scratch,
+                            into probs: UnsafeMutablePointer<Float>) {
+        let fc = featureCount, k = shape.classes
+        let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
+        let fq = scratch.fq.ensure(2 * head.pairs)
+        let wh = scratch.widened.weights(head, slot: 1)
+        head.scales.withUnsafeBufferPointer { dqh in
         headBias.withUnsafeBufferPointer { bh in
         inverseFeatureScales.withUnsafeBufferPointer { ifs in
-            var n = 0
-            while n < batch.count {
-                let pair = n + 1 < batch.count ? 2 : 1
-                var lens = (shape.clampedLength(batch.lengths[n]), 0)
-                if pair == 2 { lens.1 = shape.clampedLength(batch.lengths[n + 1]) }
-                zq.update(repeating: 0, count: 2 * rowLen)
-                let cst = fbuf + 2 * g4, hst = cst + 2 * h, feats = hst + 2 * h
-                cst.update(repeating: 0, count: 4 * h)
-                for r in 0 ..< pair { (feats + r * fc).update(repeating: 0, count: h) }
-                let steps = max(lens.0, lens.1)
-                for s in 0 ..< steps {
-                    let active0 = s < lens.0, active1 = pair == 2 && s < lens.1
-                    for r in 0 ..< 2 where r == 0 ? active0 : active1 {
-                        Int8Kernels.quantize(seq + ((n + r) * t + s) * c, count: c, inverseScale: invIn, into: zq + r * rowLen)
-                    }
-                    let a0 = acc, a1 = acc + gates.paddedOutputs
-                    if active0 && active1 {
-                        Int8Kernels.matvec2(zq, zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0, a1)
-                    } else if active0 {
-                        Int8Kernels.matvec(zq, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a0)
-                    } else {
-                        Int8Kernels.matvec(zq + rowLen, widened: wg, pairs: gates.pairs, blocks: gates.blocks, into: a1)
-                    }
-                    for r in 0 ..< 2 where r == 0 ? active0 : active1 {
-                        let a = r == 0 ? a0 : a1, g = fbuf + r * g4
-                        for o in 0 ..< g4 { g[o] = Float(a[o]) * dqg[o] + bg[o] }
-                        let hr = hst + r * h
-                        LSTMModel.cell(gates: g, c: cst + r * h, h: hr, hidden: h)
-                        Int8Kernels.quantize(hr, count: h, inverseScale: invH, into: zq + r * rowLen + cs)
-                        if s == (r == 0 ? lens.0 : lens.1) - 1 { (feats + r * fc).update(from: hr, count: h) }
-                    }
+            for n in 0 ..< count {
+                let f = features + n * fc
+                fq[2 * head.pairs - 1] = 0
+                for i in 0 ..< fc {
+                    var v = f[i] * ifs[i]
+                    v = v > 127 ? 127 : (v < -127 ? -127 : v)
+                    fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
                 }
-                for r in 0 ..< pair {
-                    let f = feats + r * fc
-                    if d > 0 { (f + h).update(from: batch.stats.baseAddress! + (n + r) * d, count: d) }
-                    fq[2 * head.pairs - 1] = 0
-                    for i in 0 ..< fc {
-                        var v = f[i] * ifs[i]
-                        v = v > 127 ? 127 : (v < -127 ? -127 : v)
-                        fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
-                    }
-                    let ah = acc + 2 * gates.paddedOutputs
-                    Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: ah)
-                    let logits = out + (n + r) * k
-                    for o in 0 ..< k { logits[o] = Float(ah[o]) * dqh[o] + bh[o] }
-                    NNMath.softmaxRows(logits, rows: 1, cols: k)
-                }
-                n += pair
+                let ah = acc + 2 * gates.paddedOutputs
+                Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: ah)
+                let logits = probs + n * k
+                for o in 0 ..< k { logits[o] = Float(ah[o]) * dqh[o] + bh[o] }
+                NNMath.softmaxRows(logits, rows: 1, cols: k)
             }
-        } } } } }
+        } } }
     }
 
     public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
@@ -163,7 +286,7 @@ public struct LSTMInt8Model: Sendable, Equatable {
 public final class LSTMInt8Scratch {
     let zq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
-    let f = NNBuffer<Float>(zero: 0)
+    let f = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0), states = NNBuffer<Float>(zero: 0)
     /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
     public let widened = Int8WidenedWeights()
 

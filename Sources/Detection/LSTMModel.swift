@@ -43,17 +43,33 @@ public struct LSTMModel: Sendable, Equatable {
     /// Runs up to the logits; leaves the head input in the scratch and, when
     /// `scratch.recordHiddenRange` is set, the max |h| seen in `scratch.hiddenAbsMax`.
     public func forward(_ batch: NNBatch, scratch: LSTMScratch, logits: UnsafeMutablePointer<Float>) {
+        let n = batch.count, h = lstm.hidden, fc = featureCount
+        let feats = scratch.feats.ensure(n * fc)
+        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
+        if shape.statsDim > 0, let st = batch.stats.baseAddress {
+            for i in 0 ..< n { (feats + i * fc + h).update(from: st + i * shape.statsDim, count: shape.statsDim) }
+        }
+        headLogits(features: feats, count: n, logits: logits)
+    }
+
+    /// Width of the sequence part of the head input: the hidden state after the last packet.
+    public var sequenceFeatureCount: Int { lstm.hidden }
+
+    /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
+    /// `out + n * stride`): the hidden state after the flow's last valid packet (zeros for
+    /// an empty flow), before the statistics join in.
+    public func encodeSequences(_ batch: NNBatch, scratch: LSTMScratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        precondition(stride >= sequenceFeatureCount)
         let n = batch.count, t = shape.seqLen, c = shape.channels, h = lstm.hidden, g4 = 4 * h
+        if n == 0 { return }
         let lengths = batch.lengths.baseAddress!
         var maxLen = 0
         for i in 0 ..< n { maxLen = max(maxLen, shape.clampedLength(lengths[i])) }
         let xg = scratch.gates.ensure(n * t * g4)
         let hs = scratch.h.ensure(n * h), cs = scratch.c.ensure(n * h)
-        let fc = featureCount
-        let feats = scratch.feats.ensure(n * fc)
         hs.update(repeating: 0, count: n * h)
         cs.update(repeating: 0, count: n * h)
-        for i in 0 ..< n { (feats + i * fc).update(repeating: 0, count: h) }
+        for i in 0 ..< n { (out + i * stride).update(repeating: 0, count: h) }
 
         lstm.bias.withUnsafeBufferPointer { NNKernels.fillRows(xg, with: $0.baseAddress!, rows: n * t, cols: g4) }
         lstm.wx.withUnsafeBufferPointer { w in
@@ -71,7 +87,7 @@ public struct LSTMModel: Sendable, Equatable {
                     let g = xg + (i * t + step) * g4
                     Self.cell(gates: g, c: cs + i * h, h: hs + i * h, hidden: h)
                     if step == shape.clampedLength(lengths[i]) - 1 {
-                        (feats + i * fc).update(from: hs + i * h, count: h)
+                        (out + i * stride).update(from: hs + i * h, count: h)
                     }
                 }
                 if scratch.recordHiddenRange {
@@ -80,14 +96,25 @@ public struct LSTMModel: Sendable, Equatable {
             }
         }
         scratch.hiddenAbsMax = hmax
-        if shape.statsDim > 0, let st = batch.stats.baseAddress {
-            for i in 0 ..< n { (feats + i * fc + h).update(from: st + i * shape.statsDim, count: shape.statsDim) }
-        }
+    }
+
+    /// The dense head alone on `count` rows of head input ([h_last ‖ stats],
+    /// `featureCount` values each) into logits.
+    public func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
+        if n == 0 { return }
+        let fc = featureCount
         head.bias.withUnsafeBufferPointer { NNKernels.fillRows(logits, with: $0.baseAddress!, rows: n, cols: shape.classes) }
         head.weight.withUnsafeBufferPointer { w in
-            NNKernels.gemm(transB: true, m: n, n: shape.classes, k: fc, a: feats, lda: fc,
+            NNKernels.gemm(transB: true, m: n, n: shape.classes, k: fc, a: features, lda: fc,
                            b: w.baseAddress!, ldb: fc, beta: 1, c: logits, ldc: shape.classes)
         }
+    }
+
+    /// `headLogits` followed by softmax: class probabilities, `count × classes`.
+    public func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
+        if count == 0 { return }
+        headLogits(features: features, count: count, logits: probs)
+        NNMath.softmaxRows(probs, rows: count, cols: shape.classes)
     }
 
     /// One LSTM cell update from pre-activation gates `[i|f|g|o]` (overwritten with activations).

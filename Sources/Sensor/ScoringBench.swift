@@ -16,6 +16,19 @@ public enum ScoringBench {
         public var p50: Double
         public var p99: Double
         public var max: Double
+        /// The same over the flows that alerted (their latency includes the explanation).
+        public var alerts: Int
+        public var alertP50: Double
+        public var alertP99: Double
+        public var alertMax: Double
+    }
+    public struct ExplainCost: Sendable {
+        /// Flows the ensemble found suspicious (each explained once).
+        public var flows: Int
+        /// Mean seconds per flow of `explain` alone and of the whole `detail`
+        /// (explanation, scores of the models without weight, LOF nearest references).
+        public var explainMean: Double
+        public var detailMean: Double
     }
 
     /// Finished flow records of a capture (at most `limit`).
@@ -60,8 +73,9 @@ public enum ScoringBench {
     public static func latency(model: EnsembleModel, records: [FlowRecord], rate: Double, seconds: Double) -> Latency {
         let stage = ScoringStage(model: model, policy: Policy())
         let total = min(records.count * 1000, Int(rate * seconds))
-        var lat: [Double] = []
+        var lat: [Double] = [], alertLat: [Double] = []
         lat.reserveCapacity(total)
+        alertLat.reserveCapacity(total)
         let fd = open("/dev/null", O_WRONLY)
         defer { close(fd) }
         var json = JSONBuffer(reserve: 1 << 20)
@@ -86,11 +100,55 @@ public enum ScoringBench {
             }
             _ = json.bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             let done = monotonicSeconds() - start
-            for i in next..<end { lat.append(done - Double(i) / rate) }
+            for i in next..<end {
+                let l = done - Double(i) / rate
+                lat.append(l)
+                if scored[i - next].alerted { alertLat.append(l) }
+            }
             next = end
         }
         lat.sort()
-        func q(_ p: Double) -> Double { lat.isEmpty ? 0 : lat[min(lat.count - 1, Int(p * Double(lat.count)))] }
-        return Latency(rate: rate, flows: lat.count, p50: q(0.5), p99: q(0.99), max: lat.last ?? 0)
+        alertLat.sort()
+        func q(_ a: [Double], _ p: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(p * Double(a.count)))] }
+        return Latency(rate: rate, flows: lat.count, p50: q(lat, 0.5), p99: q(lat, 0.99), max: lat.last ?? 0,
+                       alerts: alertLat.count, alertP50: q(alertLat, 0.5), alertP99: q(alertLat, 0.99),
+                       alertMax: alertLat.last ?? 0)
+    }
+
+    /// Mean cost of explaining one suspicious flow: every suspicious record is
+    /// explained (`explain`), then detailed (`detail`), `repeats` times; the
+    /// best of the repeats is reported.
+    public static func explainCost(model: EnsembleModel, records: [FlowRecord], repeats: Int = 3) -> ExplainCost {
+        let scorer = EnsembleScorer(model: model)
+        var v: [Verdict] = []
+        var suspicious: [(Int, Verdict)] = []
+        var i = 0
+        while i < records.count {
+            let n = min(256, records.count - i), base = i
+            scorer.score(features: { records[base + $0].features }, sequences: { records[base + $0].sequence },
+                         count: n, into: &v)
+            for (j, x) in v.enumerated() where x.isSuspicious { suspicious.append((base + j, x)) }
+            i += n
+        }
+        guard !suspicious.isEmpty else { return ExplainCost(flows: 0, explainMean: 0, detailMean: 0) }
+        var bestExplain = Double.infinity, bestDetail = Double.infinity
+        var sink = 0
+        for _ in 0..<max(1, repeats) {
+            var t0 = monotonicSeconds()
+            for (r, _) in suspicious {
+                sink &+= scorer.explain(features: records[r].features, sequence: records[r].sequence).count
+            }
+            bestExplain = min(bestExplain, monotonicSeconds() - t0)
+            t0 = monotonicSeconds()
+            for (r, x) in suspicious {
+                var y = x
+                scorer.detail(&y, features: records[r].features, sequence: records[r].sequence)
+                sink &+= y.explanation.count
+            }
+            bestDetail = min(bestDetail, monotonicSeconds() - t0)
+        }
+        if sink == -1 { print(sink) }
+        let n = Double(suspicious.count)
+        return ExplainCost(flows: suspicious.count, explainMean: bestExplain / n, detailMean: bestDetail / n)
     }
 }
