@@ -769,7 +769,8 @@ xferlog_enable=NO
                 # Drawn after the draws above so those stay as they were for a seed.
                 # Half the floods carry random payload bytes (hping3 reads the data
                 # file per packet: fresh bytes from /dev/urandom every packet), the
-                # rest hping3's zero bytes; some aim at other UDP services
+                # rest hping3's constant filler ('X' bytes, zero entropy; recorded as
+                # payload "zero" in the meta.json); some aim at other UDP services
                 # (SNMP, SSDP, memcached, QUIC/443, chargen, game/VoIP ports).
                 rand_payload = rng.random() < 0.5
                 if d == 0 and rand_payload:
