@@ -101,6 +101,8 @@ struct LiveReplayTests {
         // one nmap sweep whose offline scores sit around the 0.933 threshold
         // (0.84–0.997) with 4–6 µs SYN→RST gaps that become tens of µs
         // through tcpreplay and a veth: the models lean on µs timing.
+        // Bundle 1.2: 127 of 130 (three flows of that sweep, benign live,
+        // scan offline).
         func verdicts(_ rs: [[String: Any]]) -> [String: String] {
             var v: [String: String] = [:]
             for r in rs { v[Self.key(r)] = ((r["ml"] as? [String: Any])?["class"] as? String) ?? "?" }

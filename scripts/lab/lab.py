@@ -764,9 +764,23 @@ xferlog_enable=NO
             elif kind == "udp-flood":
                 port = rng.choice([53, 123, 0])
                 d = rng.randint(0, 400)
-                n = int(min(rng.randint(2000, 6000), 700_000 // (d + 70)) * s)
+                n = int(min(rng.randint(2000, 6000), 700_000 // (d + 70)) * s * self.flood_count)
                 pp = f"-p {port}" if port else f"-p ++{rng.randint(1024, 30000)}"
-                c = f"hping3 --udp {pp} -d {d} -i u{iv} -c {n} -t {ttl} {'--rand-source' if spoof else ''} {a[v]}"
+                # Drawn after the draws above so those stay as they were for a seed.
+                # Half the floods carry random payload bytes (hping3 reads the data
+                # file per packet: fresh bytes from /dev/urandom every packet), the
+                # rest hping3's constant filler ('X' bytes, zero entropy; recorded as
+                # payload "zero" in the meta.json); some aim at other UDP services
+                # (SNMP, SSDP, memcached, QUIC/443, chargen, game/VoIP ports).
+                rand_payload = rng.random() < 0.5
+                if d == 0 and rand_payload:
+                    d = rng.randint(8, 400)
+                    n = int(min(n, 700_000 // (d + 70) * s * self.flood_count))
+                if rng.random() < 0.3:
+                    pp = f"-p {rng.choice([161, 1900, 11211, 443, 19, 5060, 27015])}"
+                rec["payload"] = "random" if rand_payload else "zero"
+                c = (f"hping3 --udp {pp} -d {d} {'-E /dev/urandom ' if rand_payload else ''}-i u{iv} -c {n} -t {ttl} "
+                     f"{'--rand-source' if spoof else ''} {a[v]}")
                 prot, bport = {17, 1}, None
             else:
                 d = rng.randint(0, 300)
@@ -893,6 +907,7 @@ xferlog_enable=NO
         self.readdress(rng, name)
         self.restart_dns()
         self.scen, self.busy, self.actions = [], set(), 0
+        self.flood_count = plan.get("flood_count", 1.0)   # multiplies udp-flood counts (small captures)
         self.stop_bg.clear()
         pcap = os.path.join(outdir, f"{name}.pcap")
         if os.path.exists(pcap):
@@ -912,18 +927,23 @@ xferlog_enable=NO
         for w in workers:
             w.start()
         attacks = list(plan.get("attacks", []))
+        # one RNG per attack: a kind's first run keeps its old seed, repeats get "#2", "#3", ...
+        seen = {}
+        for i, k in enumerate(attacks):
+            seen[k] = seen.get(k, 0) + 1
+            attacks[i] = (k, f"{self.seed}:{name}:{k}" + (f"#{seen[k]}" if seen[k] > 1 else ""))
         time.sleep(rng.uniform(4, 10))
         if plan.get("sequential"):
             rng.shuffle(attacks)
-            for kind in attacks:
-                self.attack(kind, random.Random(f"{self.seed}:{name}:{kind}"))
+            for kind, seed in attacks:
+                self.attack(kind, random.Random(seed))
                 time.sleep(rng.uniform(2, 8))
         else:
             ths = []
             span = max(5.0, dur - 45)
-            for kind in attacks:
+            for kind, seed in attacks:
                 off = rng.uniform(0, span)
-                th = threading.Thread(target=lambda k=kind, o=off: (time.sleep(o), self.attack(k, random.Random(f"{self.seed}:{name}:{k}"))),
+                th = threading.Thread(target=lambda k=kind, o=off, sd=seed: (time.sleep(o), self.attack(k, random.Random(sd))),
                                       daemon=True)
                 th.start()
                 ths.append(th)
@@ -968,6 +988,10 @@ PLANS = {
     "attack-bruteforce-web": {"duration": 30, "workers": 2, "sequential": True,
                               "attacks": ["hydra-ssh", "hydra-ftp", "hydra-http", "webattack"]},
     "attack-tunnel-c2": {"duration": 60, "workers": 3, "attacks": ["dns-tunnel", "c2"]},
+    # UDP floods only, seven seeded runs (spoofed or not, random or zero payload bytes,
+    # sizes, rates, victims, ports), counts ×0.6 to keep the capture small
+    "attack-udpflood": {"duration": 30, "workers": 2, "sequential": True, "flood_count": 0.6,
+                        "attacks": ["udp-flood"] * 7},
 }
 SCAN = ["nmap-syn", "nmap-connect", "nmap-udp", "masscan", "nmap-version-os"]
 DOS = ["syn-flood", "udp-flood", "icmp-flood", "http-flood-ab", "http-flood-wrk", "slowloris", "slowbody"]
