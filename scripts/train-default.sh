@@ -10,4 +10,4 @@ train=(attack-bruteforce-web attack-dos attack-scan attack-tunnel-c2 attack-udpf
 caps=(); labs=()
 for c in "${train[@]}"; do caps+=("captures/$c.pcap"); labs+=("captures/$c.labels.csv"); done
 .build/release/flowsentry train --captures "${caps[@]}" --labels "${labs[@]}" \
-  --out rules/flowsentry.fsb --epochs 40 --patience 8 --seed 7 --max-per-class 12000 --model-version "${1:-flowsentry-ml-1.2}"
+  --out rules/flowsentry.fsb --epochs 40 --patience 8 --seed 7 --max-per-class 12000 --max-novelty-weight 0 --model-version "${1:-flowsentry-ml-1.2}"

@@ -38,12 +38,17 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("model-version"), help: "Version string stored in the bundle and written on alerts.")
     var modelVersion: String?
 
+    @Option(name: .customLong("max-novelty-weight"),
+            help: "Upper bound on the LOF and One-Class SVM weights in the combined score (0: classifiers only; the novelty models still score and explain every alert).")
+    var maxNoveltyWeight: Float = 0.1
+
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give --captures FILE...") }
         if captures.count != labels.count {
             throw ValidationError("--captures has \(captures.count) files but --labels has \(labels.count); give one label file per capture")
         }
         if !(targetFPR > 0 && targetFPR < 1) { throw ValidationError("--target-fpr must be between 0 and 1") }
+        if !(maxNoveltyWeight >= 0 && maxNoveltyWeight <= 1) { throw ValidationError("--max-novelty-weight must be between 0 and 1") }
     }
 
     var statFeatures: [String] {
@@ -74,6 +79,7 @@ struct TrainCommand: ParsableCommand {
         config.seed = seed
         config.maxPerClass = maxPerClass
         config.patience = patience
+        config.maxNoveltyWeight = maxNoveltyWeight
         let version = modelVersion ?? "flowsentry-ml-\(ISO8601DateFormatter().string(from: t0).prefix(10))"
         config.modelVersion = version
         let trained: (EnsembleModel, EnsembleTrainingReport)
