@@ -62,7 +62,7 @@ let package = Package(
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
-        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features"],
+        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features", "Locking"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Sensor", "Flows", "Features"],
                     resources: [.copy("Data")]),

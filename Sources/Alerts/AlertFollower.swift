@@ -194,6 +194,10 @@ public struct AlertSummary: Sendable, Equatable {
     public var destIP: String
     public var destPort: Int?
     public var proto: String
+    /// Flows folded into this alert (`ml.aggregated_flows`), and whether it is
+    /// a closing aggregate alert (`ml.aggregate: "closing"`, its reason).
+    public var aggregatedFlows: Int? = nil
+    public var closingReason: String? = nil
 
     public enum ParseResult: Sendable, Equatable {
         case alert(AlertSummary)
@@ -221,7 +225,9 @@ public struct AlertSummary: Sendable, Equatable {
             srcPort: int(dict["src_port"]),
             destIP: dict["dest_ip"] as? String ?? "?",
             destPort: int(dict["dest_port"]),
-            proto: dict["proto"] as? String ?? (int(dict["proto"]).map(String.init) ?? "?")))
+            proto: dict["proto"] as? String ?? (int(dict["proto"]).map(String.init) ?? "?"),
+            aggregatedFlows: int(ml["aggregated_flows"]),
+            closingReason: ml["aggregate"] as? String == "closing" ? (ml["closing_reason"] as? String ?? "") : nil))
     }
 
     private static func int(_ v: Any?) -> Int? {
@@ -276,6 +282,8 @@ public enum AlertLineFormatter {
         let score = a.score.map { String(format: "%.2f", $0) } ?? "  - "
         var line = "\(a.timestamp)  \(sev)  \(cls)  \(score)  "
             + "\(endpoint(a.srcIP, a.srcPort)) -> \(endpoint(a.destIP, a.destPort)) \(a.proto)  \(a.signature)"
+        if let n = a.aggregatedFlows, n > 0 { line += "  +\(n) flows folded" }
+        if let why = a.closingReason { line += why.isEmpty ? "  (closing)" : "  (closing: \(why))" }
         if color {
             let code: String
             switch a.severity {

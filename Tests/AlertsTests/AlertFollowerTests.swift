@@ -182,6 +182,17 @@ func waitFor(_ cond: () -> Bool, timeout: Double = 10) -> Bool {
         #expect(!AlertLineFormatter.shouldColor(fd: pipe.fileHandleForWriting.fileDescriptor, environment: [:]))
     }
 
+    @Test func aggregatedAndClosingAlertsSayHowManyFlowsTheyStandFor() {
+        let base = #"{"timestamp":"2026-11-22T10:00:00.000000+0000","event_type":"alert","src_ip":"10.0.0.9","src_port":40000,"dest_ip":"10.0.0.2","dest_port":80,"proto":"TCP","alert":{"severity":2,"signature":"FlowSentry ML: dos"},"ml":{"class":"dos","score":0.99"#
+        guard case let .alert(plain) = AlertSummary.parse(base + "}}"),
+              case let .alert(folded) = AlertSummary.parse(base + #","aggregated_flows":41}}"#),
+              case let .alert(closing) = AlertSummary.parse(base + #","aggregated_flows":7,"aggregate":"closing","closing_reason":"end"}}"#)
+        else { Issue.record("not parsed"); return }
+        #expect(!AlertLineFormatter.format(plain, color: false).contains("folded"))
+        #expect(AlertLineFormatter.format(folded, color: false).hasSuffix("FlowSentry ML: dos  +41 flows folded"))
+        #expect(AlertLineFormatter.format(closing, color: false).hasSuffix("+7 flows folded  (closing: end)"))
+    }
+
     @Test func timestamps() {
         #expect(EveTimestamp.parse("1970-01-01T00:00:00Z") == 0)
         #expect(EveTimestamp.parse("1970-01-01T01:00:00+0100") == 0)

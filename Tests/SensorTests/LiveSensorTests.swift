@@ -1,4 +1,5 @@
 import Decoding
+import Locking
 import Foundation
 import Sensor
 import Synchronization
@@ -197,7 +198,7 @@ struct ReadRecord {
 }
 
 final class LogLines: Sendable {
-    let lines = Mutex<[String]>([])
+    let lines = FSMutex<[String]>([])
     var all: [String] { lines.withLock { $0 } }
     var sink: @Sendable (String) -> Void { { [self] s in lines.withLock { $0.append(s) } } }
 }
@@ -214,7 +215,7 @@ func waitUntil(_ timeout: Double, _ condition: () -> Bool) -> Bool {
 }
 
 final class WaitResult: Sendable {
-    let stats = Mutex<SensorStats?>(nil)
+    let stats = FSMutex<SensorStats?>(nil)
 }
 
 /// `stop()` then `wait()` on another thread, bounded: nil if it did not finish.
@@ -345,8 +346,8 @@ struct LiveSensorTests {
         let lab = try SensorLab(tag: 3)
         defer { lab.destroy() }
         let sensor = try LiveSensor(config: config(lab, workers: 2, idle: 60), log: LogLines().sink)
-        let seen = Mutex<[String: Set<Int>]>([:])
-        let perWorker = Mutex<[Int: Int]>([:])
+        let seen = FSMutex<[String: Set<Int>]>([:])
+        let perWorker = FSMutex<[Int: Int]>([:])
         sensor.onPacket = { worker, p in
             let key = "\(min(p.srcPort, p.dstPort))-\(max(p.srcPort, p.dstPort))"
             _ = seen.withLock { $0[key, default: []].insert(worker) }
@@ -412,7 +413,7 @@ struct LiveSensorTests {
         c.stripes = 1
         c.queueCapacity = 8
         let sensor = try LiveSensor(config: c, log: LogLines().sink)
-        let handled = Mutex<Int>(0)
+        let handled = FSMutex<Int>(0)
         // A slow "model": 200 ms per batch. Every new flow past 16 evicts one,
         // so ended records arrive much faster than this stage takes them.
         sensor.onRecords = { records, _, _ in
