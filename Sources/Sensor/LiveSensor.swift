@@ -376,6 +376,7 @@ public final class LiveSensor: @unchecked Sendable {
     private func outputLoop() {
         let sweepLagNs = config.tableConfig.longestIdleTimeoutNs
         var batch: [FlowRecord] = []
+        let spin = Double(config.outputSpinMicros) * 1e-6
         batch.reserveCapacity(4096)
         var json = JSONBuffer(reserve: 1 << 18)
         var sink = FlowSink(reserve: 1024)
@@ -409,7 +410,7 @@ public final class LiveSensor: @unchecked Sendable {
             let done = captureDone.load(ordering: .acquiring)
             let now0 = monotonicSeconds()
             let untilTick = min(nextExpire, nextStats, nextDropCheck, nextWatchdog) - now0
-            queue.popAll(into: &batch, timeout: done ? 0 : max(0.001, min(0.1, untilTick)))
+            queue.popAll(into: &batch, timeout: done ? 0 : max(0.001, min(0.1, untilTick)), spin: spin)
             handle(&batch)
             if reopenRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 outputs.reopenAll()

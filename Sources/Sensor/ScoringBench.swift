@@ -67,16 +67,19 @@ public enum ScoringBench {
         return Throughput(name: "\(label)\(everyModel ? " (every model on every flow)" : ""), \(float ? "float" : "int8") batch \(batch)", flowsPerSecond: Double(scored) / elapsed)
     }
 
-    /// Flows "end" at `rate` per second (record i at i/rate); the output loop
-    /// scores whatever has ended (up to 256 at once), formats flow records and
-    /// alerts, writes them to /dev/null, and notes each flow's latency.
-    /// `spin`: wait for the next flow by spinning instead of sleeping, which
-    /// leaves the thread's wake-up (on this project's VMs often milliseconds)
-    /// out of the measurement.
+    /// Flows "end" at `rate` per second on a producer thread (record i at
+    /// i/rate), which hands each to a `BoundedQueue` as a capture worker
+    /// does; this thread is the output thread: it takes what has arrived
+    /// (`popAll(spin:)`, as `LiveSensor` does), scores it (up to 256 at
+    /// once), formats flow records and alerts, writes them to /dev/null, and
+    /// notes for each flow the time from its hand-over to the write.
+    /// `spin`: seconds the output thread polls before it blocks (0: it blocks
+    /// at once, so a blocked thread's wake-up is part of the figure).
     public static func latency(model: EnsembleModel, records: [FlowRecord], rate: Double, seconds: Double,
-                               spin: Bool = false) -> Latency {
+                               spin: Double = 0) -> Latency {
         let stage = ScoringStage(model: model, policy: Policy())
         let total = min(records.count * 1000, Int(rate * seconds))
+        guard total > 0 else { return Latency(rate: rate, flows: 0, p50: 0, p99: 0, max: 0, alerts: 0, alertP50: 0, alertP99: 0, alertMax: 0) }
         var lat: [Double] = [], alertLat: [Double] = []
         lat.reserveCapacity(total)
         alertLat.reserveCapacity(total)
@@ -84,37 +87,56 @@ public enum ScoringBench {
         defer { close(fd) }
         var json = JSONBuffer(reserve: 1 << 20)
         let flows = EveFlowFormatter(), alerts = EveAlertFormatter(context: EveContext(), modelVersion: model.meta.modelVersion)
+        let queue = BoundedQueue<FlowRecord>(capacity: 1 << 20)
+        // Written by the producer before each push, read by this thread after the pop that took it (ordered by the queue's mutex).
+        let handedOver = UnsafeMutablePointer<Double>.allocate(capacity: total)
+        defer { handedOver.deallocate() }
+        let times = UnsafeSendablePointer(handedOver)
+        let recs = records
+        let producer = spawnThread(name: "fs-bench-producer") {
+            var t0 = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &t0)
+            let startNs = Int64(t0.tv_sec) * 1_000_000_000 + Int64(t0.tv_nsec)
+            for i in 0..<total {
+                let dueNs = startNs + Int64(Double(i) / rate * 1e9)
+                var ts = timespec(tv_sec: Int(dueNs / 1_000_000_000), tv_nsec: Int(dueNs % 1_000_000_000))
+                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+                times.pointer[i] = monotonicSeconds()
+                queue.push(recs[i % recs.count])
+            }
+        }
+        var arrived: [FlowRecord] = []
+        arrived.reserveCapacity(4096)
         var batch: [FlowRecord] = []
         var scored: [ScoredVerdict] = []
-        var next = 0
-        let start = monotonicSeconds()
-        while next < total {
-            let now = monotonicSeconds() - start
-            let due = min(total, Int(now * rate) + 1)
-            if due <= next {
-                // Between flows: sleep (a blocked output thread; its wake-up is part of the latency) or spin.
-                if !spin { usleep(50) }
-                continue
+        var taken = 0
+        while taken < total {
+            arrived.removeAll(keepingCapacity: true)
+            queue.popAll(into: &arrived, timeout: 0.1, spin: spin)
+            var j = 0
+            while j < arrived.count {
+                let end = min(arrived.count, j + 256)
+                batch.removeAll(keepingCapacity: true)
+                batch.append(contentsOf: arrived[j..<end])
+                stage.score(batch, into: &scored)
+                json.reset()
+                for (i, r) in batch.enumerated() {
+                    let s = scored[i]
+                    flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
+                    if s.alerted { alerts.append(r, s, into: &json) }
+                }
+                _ = json.bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                let done = monotonicSeconds()
+                for i in 0..<batch.count {
+                    let l = done - times.pointer[taken + j + i]
+                    lat.append(l)
+                    if scored[i].alerted { alertLat.append(l) }
+                }
+                j = end
             }
-            let end = min(due, next + 256)
-            batch.removeAll(keepingCapacity: true)
-            for i in next..<end { batch.append(records[i % records.count]) }
-            stage.score(batch, into: &scored)
-            json.reset()
-            for (i, r) in batch.enumerated() {
-                let s = scored[i]
-                flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
-                if s.alerted { alerts.append(r, s, into: &json) }
-            }
-            _ = json.bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let done = monotonicSeconds() - start
-            for i in next..<end {
-                let l = done - Double(i) / rate
-                lat.append(l)
-                if scored[i - next].alerted { alertLat.append(l) }
-            }
-            next = end
+            taken += arrived.count
         }
+        pthread_join(producer, nil)
         lat.sort()
         alertLat.sort()
         func q(_ a: [Double], _ p: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(p * Double(a.count)))] }
@@ -159,4 +181,10 @@ public enum ScoringBench {
         let n = Double(suspicious.count)
         return ExplainCost(flows: suspicious.count, explainMean: bestExplain / n, detailMean: bestDetail / n)
     }
+}
+
+/// A pointer handed to another thread whose accesses the caller orders itself.
+struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
 }

@@ -32,6 +32,9 @@ public struct SensorConfig: Sendable, Equatable {
     public var communityIDSeed: UInt16 = 0
     public var includeSequence = true
     public var queueCapacity: Int = 65_536
+    /// Microseconds the output thread polls for the next records before it
+    /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
+    public var outputSpinMicros: Int = 250
 
     // flow
     public var idleTimeout: Double?
@@ -108,6 +111,9 @@ public struct SensorConfig: Sendable, Equatable {
         if timeoutMs < 1 || timeoutMs > 1000 { throw bad("timeout_ms", "must be between 1 and 1000 ms (got \(timeoutMs))") }
         if !(statsInterval > 0) { throw bad("stats_interval", "must be a positive number of seconds") }
         if queueCapacity < 1 { throw bad("queue_capacity", "must be at least 1") }
+        if outputSpinMicros < 0 || outputSpinMicros > 100_000 {
+            throw bad("output_spin_us", "must be between 0 and 100000 microseconds (got \(outputSpinMicros))")
+        }
         if fileMode > 0o777 { throw bad("file_mode", "must be an octal mode up to 0777") }
         if let t = idleTimeout, !(t > 0) { throw bad("idle_timeout", "must be a positive number of seconds") }
         if !(activeTimeout > 0) { throw bad("active_timeout", "must be a positive number of seconds") }
@@ -158,6 +164,7 @@ public struct SensorOverrides: Sendable, Equatable {
     public var communityIDSeed: UInt16?
     public var noSequence = false
     public var queueCapacity: Int?
+    public var outputSpinMicros: Int?
     public var idleTimeout: Double?
     public var activeTimeout: Double?
     public var tcpLinger: Double?
@@ -191,6 +198,7 @@ extension SensorConfig {
         if let v = o.communityIDSeed { c.communityIDSeed = v }
         if o.noSequence { c.includeSequence = false }
         if let v = o.queueCapacity { c.queueCapacity = v }
+        if let v = o.outputSpinMicros { c.outputSpinMicros = v }
         if let v = o.idleTimeout { c.idleTimeout = v }
         if let v = o.activeTimeout { c.activeTimeout = v }
         if let v = o.tcpLinger { c.tcpLinger = v }

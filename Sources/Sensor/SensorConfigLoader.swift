@@ -160,7 +160,7 @@ private struct Walker {
 
     func outputs(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "queue_capacity"]
+                       "queue_capacity", "output_spin_us"]
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
             switch k {
@@ -186,6 +186,7 @@ private struct Walker {
                 c.communityIDSeed = UInt16(try int(v, key, 0...65535, "a number between 0 and 65535"))
             case "sequence": c.includeSequence = try bool(v, key)
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
+            case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
             default: throw unknown(key, allowed)
             }
         }

@@ -61,6 +61,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("queue-capacity"), help: "Ended flow records held between capture and output (default 65536); more are dropped and counted.")
     var queueCapacity: Int?
 
+    @Option(name: .customLong("output-spin-us"), help: "Microseconds the output thread polls for ended flows before it blocks (default 250; 0 blocks at once, leaving the core idle but paying a wake-up per batch).")
+    var outputSpinMicros: Int?
+
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16?
 
@@ -98,6 +101,7 @@ struct RunCommand: ParsableCommand {
         o.communityIDSeed = communityIDSeed
         o.noSequence = noSequence
         o.queueCapacity = queueCapacity
+        o.outputSpinMicros = outputSpinMicros
         o.idleTimeout = flowOptions.idleTimeout
         if Self.given("--active-timeout") { o.activeTimeout = flowOptions.activeTimeout }
         if Self.given("--tcp-linger") { o.tcpLinger = flowOptions.tcpLinger }

@@ -26,6 +26,7 @@ import Testing
               community_id_seed: 9
               sequence: false
               queue_capacity: 1_000
+              output_spin_us: 0
             flow:
               idle_timeouts:
                 tcp_established: 900
@@ -48,6 +49,7 @@ import Testing
         #expect(c.outputPath(c.flows) == "/abs/f.json")
         #expect(c.stats == nil)
         #expect(c.fileMode == 0o600 && c.communityIDSeed == 9 && !c.includeSequence && c.queueCapacity == 1000)
+        #expect(c.outputSpinMicros == 0 && SensorConfig().outputSpinMicros == 250)
         #expect(c.tcpEstablishedTimeout == 900 && c.udpNewTimeout == 12.5 && c.tcpNewTimeout == 60)
         #expect(c.activeTimeout == 60 && c.tcpLinger == 0 && c.maxFlows == 4096 && c.stripes == 8 && c.entropyPrefix == 64)
         #expect(c.modelPath == "/m.fsm")
@@ -91,6 +93,7 @@ import Testing
         #expect(error("stats_interval: 0\n").hasPrefix("flowsentry.yaml: stats_interval: must be a positive number"))
         #expect(error("capture: {workers: 2, workers: 3}\n") == "flowsentry.yaml: capture.workers: duplicate key")
         #expect(error("capture: [\n").hasPrefix("flowsentry.yaml: not valid YAML"))
+        #expect(error("outputs:\n  output_spin_us: 200000\n").hasPrefix("flowsentry.yaml: outputs.output_spin_us: must be a number of microseconds between 0 and 100000 (got \"200000\")"))
     }
 
     @Test func unknownKeysAreRejectedAtEveryLevel() {
