@@ -22,7 +22,7 @@ public struct HostContextConfig: Sendable {
     /// Sliding window length, split into `buckets` equal buckets.
     public var windowSeconds: Int = 60
     public var buckets: Int = 6
-    /// Hosts tracked at once (memory is fixed: about 700 bytes a host).
+    /// Hosts tracked at once (memory is fixed: about 1.1 KiB a host).
     public var capacity: Int = 32768
     public init() {}
 }
@@ -51,50 +51,86 @@ public struct DistinctSketch: Sendable {
 
 /// Per-host context over a sliding window with bounded memory, shared by all
 /// flow-table stripes. Striped by address hash, each stripe a `Mutex` over
-/// fixed arrays: a compact probe index (a 32-bit tag, the address and the
-/// last active bucket per host, so a lookup touches a cache line or two
-/// however many hosts a flood brings) and flat per-bucket state (epochs,
-/// counters, sketches), touched only for the bucket in use. When a probe
+/// fixed, cache-line-aligned memory laid out so that a new host touches few
+/// lines however many hosts a flood brings: a compact probe index (one word
+/// per host: a 32-bit tag of the address hash and the host's last active
+/// bucket), a 128-byte header per host (the epochs of its buckets, its
+/// address, its half-open count) and 128 bytes per host × bucket (counters
+/// and sketches), touched only for the buckets in the window. When a probe
 /// window of 8 is full, the least recently active host in it is replaced
 /// (approximate LRU). Distinct counts are linear-counting sketches
 /// (approximate); flow and failure counts are exact within the window while
 /// the host stays in the table.
 public final class HostContextTable: Sendable {
-    /// Sketches per bucket: destinations, destination ports (as a source),
-    /// sources (as a destination).
-    @usableFromInline static let sketchWords = 3 * 4
     @usableFromInline static let maxBuckets = 8
     @usableFromInline static let probes = 8
+    /// Words per host × bucket: source flows | failed handshakes << 32, destination
+    /// flows, then three 256-bit sketches (destinations, destination ports as a
+    /// source; sources as a destination), then padding to 128 bytes.
+    @usableFromInline static let bucketWords = 16
+    @usableFromInline static let sketchBase = 2
 
-    @usableFromInline struct Stripe: Sendable {
-        /// Probe index: 0 = empty, else the address hash's high bits | 1.
-        @usableFromInline var tags: [UInt32]
-        @usableFromInline var lastEpoch: [Int64]
-        @usableFromInline var addresses: [IPAddress]
-        @usableFromInline var halfOpen: [UInt32]
-        /// Per host × bucket: the bucket's epoch (-1: unused).
-        @usableFromInline var epochs: [Int64]
-        /// Per host × bucket: source flows, failed handshakes, destination flows.
-        @usableFromInline var counts: [UInt32]
-        /// Per host × bucket: `sketchWords` words of sketches.
-        @usableFromInline var sketches: [UInt64]
+    /// A host's header: line 0 the bucket epochs, line 1 the rest.
+    @usableFromInline struct Header {
+        @usableFromInline var epochs: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+        @usableFromInline var address: IPAddress
+        @usableFromInline var halfOpen: UInt32
+        @usableFromInline init(address: IPAddress) {
+            epochs = (-1, -1, -1, -1, -1, -1, -1, -1)
+            self.address = address
+            halfOpen = 0
+        }
+    }
+    @usableFromInline static let headerStride = 128
 
-        @usableFromInline init(capacity n: Int) {
-            tags = Array(repeating: 0, count: n)
-            lastEpoch = Array(repeating: 0, count: n)
-            addresses = Array(repeating: .zero, count: n)
-            halfOpen = Array(repeating: 0, count: n)
-            epochs = Array(repeating: -1, count: n * HostContextTable.maxBuckets)
-            counts = Array(repeating: 0, count: n * HostContextTable.maxBuckets * 3)
-            sketches = Array(repeating: 0, count: n * HostContextTable.maxBuckets * HostContextTable.sketchWords)
+    @usableFromInline struct Stripe: @unchecked Sendable {
+        /// Hosts in this stripe.
+        @usableFromInline let n: Int
+        /// `n - 1` when `n` is a power of two (probe starts by mask), else 0 (by modulo).
+        @usableFromInline let mask: Int
+        /// Probe index: 0 = empty, else tag << 32 | last active epoch (low 32 bits).
+        @usableFromInline let index: UnsafeMutablePointer<UInt64>
+        @usableFromInline let headers: UnsafeMutableRawPointer
+        @usableFromInline let buckets: UnsafeMutablePointer<UInt64>
+
+        init(capacity n: Int) {
+            self.n = n
+            mask = n & (n - 1) == 0 ? n - 1 : 0
+            index = .allocate(capacity: n)
+            index.initialize(repeating: 0, count: n)
+            headers = .allocate(byteCount: n * HostContextTable.headerStride, alignment: 128)
+            headers.initializeMemory(as: UInt8.self, repeating: 0, count: n * HostContextTable.headerStride)
+            let words = n * HostContextTable.maxBuckets * HostContextTable.bucketWords
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 128)
+            buckets = raw.initializeMemory(as: UInt64.self, repeating: 0, count: words)
+        }
+
+        func deallocate() {
+            index.deallocate()
+            headers.deallocate()
+            buckets.deallocate()
+        }
+
+        @inlinable func header(_ h: Int) -> UnsafeMutablePointer<Header> {
+            (headers + h * HostContextTable.headerStride).assumingMemoryBound(to: Header.self)
+        }
+
+        /// The epoch of host `h`'s bucket `k` (-1: unused).
+        @inlinable func epoch(_ h: Int, _ k: Int) -> Int64 {
+            UnsafeMutableRawPointer(header(h)).load(fromByteOffset: k * 8, as: Int64.self)
+        }
+        @inlinable func setEpoch(_ h: Int, _ k: Int, _ e: Int64) {
+            UnsafeMutableRawPointer(header(h)).storeBytes(of: e, toByteOffset: k * 8, as: Int64.self)
         }
 
         /// Hosts held now.
-        var used: Int { tags.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
+        var used: Int { (0..<n).reduce(0) { $0 + (index[$1] != 0 ? 1 : 0) } }
     }
     @usableFromInline final class Box: Sendable {
         @usableFromInline let lock: FSMutex<Stripe>
-        init(_ s: Stripe) { lock = FSMutex(s) }
+        private let stripe: Stripe
+        init(_ s: Stripe) { stripe = s; lock = FSMutex(s) }
+        deinit { stripe.deallocate() }
     }
     @usableFromInline let stripes: [Box]
     @usableFromInline let stripeMask: Int
@@ -117,9 +153,7 @@ public final class HostContextTable: Sendable {
     }
 
     /// Bytes of state per host.
-    public static var bytesPerHost: Int {
-        4 + 8 + MemoryLayout<IPAddress>.stride + 4 + maxBuckets * (8 + 3 * 4 + sketchWords * 8)
-    }
+    public static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
 
     public var memoryBytes: Int { stripes.count * perStripe * Self.bytesPerHost }
 
@@ -140,19 +174,20 @@ public final class HostContextTable: Sendable {
         return h &* 0xBF58_476D_1CE4_E5B9
     }
 
-    @inlinable static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) | 1 }
+    @inlinable static func tag(_ hash: UInt64) -> UInt64 { (hash >> 32) | 1 }
 
-    @inlinable static func start(_ hash: UInt64, _ n: Int) -> Int {
-        Int(truncatingIfNeeded: (hash >> 8) & 0xFFFF_FFFF) % n
+    @inlinable static func start(_ hash: UInt64, _ s: Stripe) -> Int {
+        let x = Int(truncatingIfNeeded: (hash >> 8) & 0xFFFF_FFFF)
+        return s.mask != 0 ? x & s.mask : x % s.n
     }
 
     /// The entry of `a` in a stripe, or nil.
     @inlinable
-    static func find(_ s: borrowing Stripe, _ a: IPAddress, hash: UInt64) -> Int? {
-        let n = s.tags.count, t = tag(hash)
-        var i = start(hash, n)
+    static func find(_ s: Stripe, _ a: IPAddress, hash: UInt64) -> Int? {
+        let n = s.n, t = tag(hash)
+        var i = start(hash, s)
         for _ in 0..<probes {
-            if s.tags[i] == t && s.addresses[i] == a { return i }
+            if s.index[i] >> 32 == t && s.header(i).pointee.address == a { return i }
             i += 1
             if i == n { i = 0 }
         }
@@ -161,54 +196,57 @@ public final class HostContextTable: Sendable {
 
     /// Finds or makes the entry for `a` in a stripe; returns its index.
     @inlinable
-    static func slot(_ s: inout Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> Int {
-        let n = s.tags.count, t = tag(hash)
-        var i = start(hash, n)
+    static func slot(_ s: Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> Int {
+        let n = s.n, t = tag(hash)
+        let now = UInt32(truncatingIfNeeded: epoch)
+        var i = start(hash, s)
         var victim = i
-        var oldest = Int64.max
+        var oldest = Int32.min
         for _ in 0..<probes {
-            let ti = s.tags[i]
-            if ti == 0 { victim = i; break }
-            if ti == t && s.addresses[i] == a { return i }
-            if s.lastEpoch[i] < oldest { oldest = s.lastEpoch[i]; victim = i }
+            let e = s.index[i]
+            if e == 0 { victim = i; break }
+            if e >> 32 == t && s.header(i).pointee.address == a { return i }
+            // Least recently active: the largest age (the first of equals), in
+            // wrapping 32-bit epochs.
+            let age = Int32(bitPattern: now &- UInt32(truncatingIfNeeded: e))
+            if age > oldest { oldest = age; victim = i }
             i += 1
             if i == n { i = 0 }
         }
         // Reset in place: stale buckets are recognised by their epoch, so
         // only the epochs need clearing, not the counters and sketches.
-        s.tags[victim] = t
-        s.addresses[victim] = a
-        s.lastEpoch[victim] = epoch
-        s.halfOpen[victim] = 0
-        let e = victim * maxBuckets
-        for k in 0..<maxBuckets { s.epochs[e + k] = -1 }
+        s.index[victim] = t << 32 | UInt64(now)
+        s.header(victim).initialize(to: Header(address: a))
         return victim
     }
 
     /// The current bucket of host `h` (cleared when it starts a new epoch);
-    /// returns the host × bucket index.
+    /// returns the first word of the host × bucket.
     @inlinable
-    func bucket(_ s: inout Stripe, _ h: Int, epoch: Int64) -> Int {
-        let hb = h * Self.maxBuckets + Int(epoch % Int64(bucketCount))
-        if s.epochs[hb] != epoch {
-            s.epochs[hb] = epoch
-            for c in 0..<3 { s.counts[hb * 3 + c] = 0 }
-            for w in 0..<Self.sketchWords { s.sketches[hb * Self.sketchWords + w] = 0 }
+    func bucket(_ s: Stripe, _ h: Int, epoch: Int64) -> UnsafeMutablePointer<UInt64> {
+        let k = Int(epoch % Int64(bucketCount))
+        let b = s.buckets + (h * Self.maxBuckets + k) * Self.bucketWords
+        if s.epoch(h, k) != epoch {
+            s.setEpoch(h, k, epoch)
+            b.update(repeating: 0, count: Self.sketchBase + 12)
         }
-        if epoch > s.lastEpoch[h] { s.lastEpoch[h] = epoch }
-        return hb
+        let e = s.index[h]
+        let last = UInt32(truncatingIfNeeded: e)
+        let now = UInt32(truncatingIfNeeded: epoch)
+        if Int32(bitPattern: now &- last) > 0 { s.index[h] = e & 0xFFFF_FFFF_0000_0000 | UInt64(now) }
+        return b
     }
 
     @inlinable
-    static func insert(_ s: inout Stripe, _ hb: Int, sketch: Int, hash: UInt64) {
+    static func insert(_ b: UnsafeMutablePointer<UInt64>, sketch: Int, hash: UInt64) {
         let bit = Int(hash >> 56)
-        s.sketches[hb * sketchWords + sketch * 4 + (bit >> 6)] |= 1 << UInt64(bit & 63)
+        b[sketchBase + sketch * 4 + (bit >> 6)] |= 1 << UInt64(bit & 63)
     }
 
     @inlinable
-    static func union(_ s: borrowing Stripe, _ hb: Int, sketch: Int, into d: inout DistinctSketch) {
-        let o = hb * sketchWords + sketch * 4
-        for w in 0..<4 { d.bits[w] |= s.sketches[o + w] }
+    static func union(_ b: UnsafeMutablePointer<UInt64>, sketch: Int, into d: inout DistinctSketch) {
+        let o = sketchBase + sketch * 4
+        for w in 0..<4 { d.bits[w] |= b[o + w] }
     }
 
     /// Records a new flow from `src` to `dst:dport` at `ts` and returns the
@@ -223,36 +261,39 @@ public final class HostContextTable: Sendable {
         var snap = HostContextSnapshot()
         let hs = Self.hash(src), hd = Self.hash(dst)
         stripes[Int(hs & UInt64(stripeMask))].lock.withLock { s in
-            let h = Self.slot(&s, src, hash: hs, epoch: epoch)
-            let hb = bucket(&s, h, epoch: epoch)
-            s.counts[hb * 3] &+= 1
-            Self.insert(&s, hb, sketch: 0, hash: hd)
-            Self.insert(&s, hb, sketch: 1, hash: Self.portHash(dport))
+            let h = Self.slot(s, src, hash: hs, epoch: epoch)
+            let b = bucket(s, h, epoch: epoch)
+            b[0] &+= 1
+            Self.insert(b, sketch: 0, hash: hd)
+            Self.insert(b, sketch: 1, hash: Self.portHash(dport))
             var dsts = DistinctSketch(), ports = DistinctSketch()
-            let base = h * Self.maxBuckets
-            for k in 0..<bucketCount where s.epochs[base + k] > live {
-                snap.srcFlows &+= s.counts[(base + k) * 3]
-                snap.srcFailedHandshakes &+= s.counts[(base + k) * 3 + 1]
-                Self.union(s, base + k, sketch: 0, into: &dsts)
-                Self.union(s, base + k, sketch: 1, into: &ports)
+            let base = s.buckets + h * Self.maxBuckets * Self.bucketWords
+            for k in 0..<bucketCount where s.epoch(h, k) > live {
+                let bk = base + k * Self.bucketWords
+                snap.srcFlows &+= UInt32(truncatingIfNeeded: bk[0])
+                snap.srcFailedHandshakes &+= UInt32(truncatingIfNeeded: bk[0] >> 32)
+                Self.union(bk, sketch: 0, into: &dsts)
+                Self.union(bk, sketch: 1, into: &ports)
             }
             snap.srcDistinctDsts = dsts.estimate
             snap.srcDistinctDports = ports.estimate
         }
         stripes[Int(hd & UInt64(stripeMask))].lock.withLock { s in
-            let h = Self.slot(&s, dst, hash: hd, epoch: epoch)
-            let hb = bucket(&s, h, epoch: epoch)
-            s.counts[hb * 3 + 2] &+= 1
-            Self.insert(&s, hb, sketch: 2, hash: hs)
-            if halfOpen { s.halfOpen[h] &+= 1 }
+            let h = Self.slot(s, dst, hash: hd, epoch: epoch)
+            let b = bucket(s, h, epoch: epoch)
+            b[1] &+= 1
+            Self.insert(b, sketch: 2, hash: hs)
+            let hp = s.header(h)
+            if halfOpen { hp.pointee.halfOpen &+= 1 }
             var srcs = DistinctSketch()
-            let base = h * Self.maxBuckets
-            for k in 0..<bucketCount where s.epochs[base + k] > live {
-                snap.dstFlows &+= s.counts[(base + k) * 3 + 2]
-                Self.union(s, base + k, sketch: 2, into: &srcs)
+            let base = s.buckets + h * Self.maxBuckets * Self.bucketWords
+            for k in 0..<bucketCount where s.epoch(h, k) > live {
+                let bk = base + k * Self.bucketWords
+                snap.dstFlows &+= UInt32(truncatingIfNeeded: bk[1])
+                Self.union(bk, sketch: 2, into: &srcs)
             }
             snap.dstDistinctSrcs = srcs.estimate
-            snap.dstHalfOpen = s.halfOpen[h]
+            snap.dstHalfOpen = hp.pointee.halfOpen
         }
         return snap
     }
@@ -262,7 +303,10 @@ public final class HostContextTable: Sendable {
     public func halfOpenClosed(dst: IPAddress) {
         let hd = Self.hash(dst)
         stripes[Int(hd & UInt64(stripeMask))].lock.withLock { s in
-            if let h = Self.find(s, dst, hash: hd), s.halfOpen[h] > 0 { s.halfOpen[h] -= 1 }
+            if let h = Self.find(s, dst, hash: hd) {
+                let hp = s.header(h)
+                if hp.pointee.halfOpen > 0 { hp.pointee.halfOpen -= 1 }
+            }
         }
     }
 
@@ -276,8 +320,8 @@ public final class HostContextTable: Sendable {
             // making an entry here would push out a host that is still active
             // (under a random-source flood, one for every ended flow).
             guard let h = Self.find(s, src, hash: hs) else { return }
-            let hb = bucket(&s, h, epoch: epoch)
-            s.counts[hb * 3 + 1] &+= 1
+            let b = bucket(s, h, epoch: epoch)
+            b[0] &+= 1 << 32
         }
     }
 }
