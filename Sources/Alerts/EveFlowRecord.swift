@@ -106,14 +106,20 @@ func appendHexByte(_ v: UInt8, to out: inout [UInt8]) {
     out.append(hexDigits[Int(v >> 4)]); out.append(hexDigits[Int(v & 0xf)])
 }
 
-/// `"feature_name":` for every feature, encoded once into one buffer
-/// (`featureKeyEnds[i]` is where feature i's key ends).
-let featureKeyBytes: [UInt8] = Feature.schema.flatMap { JSONBuffer.encodedKey($0) }
-let featureKeyEnds: [Int] = {
-    var ends: [Int] = [], n = 0
-    for f in Feature.schema { n += JSONBuffer.encodedKey(f).count; ends.append(n) }
-    return ends
+/// `"feature_name":` for every feature (after the first with its comma),
+/// encoded once, each in a zero-padded 32-byte slot so that it is copied
+/// with one 32-byte move; `featureKeyLengths[i]` is feature i's real length.
+let featureKeySlots: [UInt8] = {
+    var slots: [UInt8] = []
+    for (i, f) in Feature.schema.enumerated() {
+        var k = (i > 0 ? [UInt8(ascii: ",")] : []) + JSONBuffer.encodedKey(f)
+        precondition(k.count <= RawJSONWriter.chunk, "feature name too long for its key slot: \(f)")
+        k += Array(repeating: 0, count: RawJSONWriter.chunk - k.count)
+        slots += k
+    }
+    return slots
 }()
+let featureKeyLengths: [Int] = Feature.schema.enumerated().map { (i, f) in (i > 0 ? 1 : 0) + JSONBuffer.encodedKey(f).count }
 
 /// Formats flow records as EVE `flow` events, one JSON object per line.
 public struct EveFlowFormatter: Sendable {
@@ -146,17 +152,14 @@ public struct EveFlowFormatter: Sendable {
         if let verdict { verdict(&j) }
         // Features and sequence: numbers only, each written as one block.
         j.key("features")
-        j.rawValue(capacity: featureKeyBytes.count + Feature.count * (RawJSONWriter.maxNumber + 1) + 2) { w in
-            featureKeyBytes.withUnsafeBufferPointer { keys in
-                featureKeyEnds.withUnsafeBufferPointer { ends in
+        j.rawValue(capacity: Feature.count * (RawJSONWriter.chunk + RawJSONWriter.maxNumber) + 2) { w in
+            featureKeySlots.withUnsafeBytes { keys in
+                featureKeyLengths.withUnsafeBufferPointer { lengths in
                     r.features.withValues { values in
                         w.byte(UInt8(ascii: "{"))
-                        var start = 0
                         for i in 0..<Feature.count {
-                            if i > 0 { w.byte(UInt8(ascii: ",")) }
-                            w.bytes(UnsafeBufferPointer(rebasing: keys[start..<ends[i]]))
+                            w.chunk(keys.baseAddress! + i * RawJSONWriter.chunk, length: lengths[i])
                             w.double(values[i])
-                            start = ends[i]
                         }
                         w.byte(UInt8(ascii: "}"))
                     }

@@ -261,6 +261,17 @@ public struct RawJSONWriter {
 
     @inlinable public mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
 
+    /// Bytes moved by `chunk` at once.
+    public static let chunk = 32
+
+    /// Copies the first `length` (≤ `chunk`) bytes of a `chunk`-byte source
+    /// with one 32-byte move; the caller's buffer must have `chunk` bytes of room.
+    @inlinable public mutating func chunk(_ src: UnsafeRawPointer, length: Int) {
+        let v = src.loadUnaligned(as: SIMD32<UInt8>.self)
+        UnsafeMutableRawPointer(p + count).storeBytes(of: v, as: SIMD32<UInt8>.self)
+        count += length
+    }
+
     @inlinable public mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
         guard let base = b.baseAddress else { return }
         (p + count).update(from: base, count: b.count)

@@ -53,7 +53,7 @@ public struct FeatureVector: Sendable {
     /// `record.features.value(at:)` in a loop copies the whole vector each time).
     @inlinable
     public func withValues<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
-        try withUnsafeBytes(of: storage) { try body($0.assumingMemoryBound(to: Double.self)) }
+        try storage.span.withUnsafeBufferPointer { try body($0) }
     }
 
     /// The values in schema order.
