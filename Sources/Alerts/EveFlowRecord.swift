@@ -9,8 +9,14 @@ public struct EveContext: Sendable {
     }
     /// `pcapFilename` as an escaped JSON string, encoded once.
     public private(set) var encodedPcapFilename: [UInt8]?
-    public var host: String?
-    public var inIface: String?
+    public var host: String? {
+        didSet { encodedHost = host.map(JSONBuffer.encodedString) }
+    }
+    public var inIface: String? {
+        didSet { encodedInIface = inIface.map(JSONBuffer.encodedString) }
+    }
+    public private(set) var encodedHost: [UInt8]?
+    public private(set) var encodedInIface: [UInt8]?
     public var communityIDSeed: UInt16 = 0
     /// Include the first-packets sequence in flow records.
     public var includeSequence = true
@@ -47,58 +53,72 @@ public extension FlowRecord {
 }
 
 /// Writes the EVE header fields shared by flow and alert records.
+/// `eventType` must need no escaping (it is written as is).
 public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: EveContext,
                            into j: inout JSONBuffer) {
-    j.key("timestamp"); j.rawString { EveTime.append(ns: r.endNs, to: &$0) }
-    j.key("flow_id"); j.uint(r.flowID)
-    if let f = context.encodedPcapFilename { j.key("pcap_filename"); j.rawValue(f) }
-    if let i = context.inIface { j.key("in_iface"); j.string(i) }
-    j.key("event_type"); j.string(eventType)
-    if r.key.vlan0 != 0 {
-        j.key("vlan"); j.beginArray()
-        j.int(r.key.vlan0 &- 1)
-        if r.key.vlan1 != 0 { j.int(r.key.vlan1 &- 1) }
-        if r.key.vlan2 != 0 { j.int(r.key.vlan2 &- 1) }
-        j.endArray()
+    let capacity = 768 + (context.encodedPcapFilename?.count ?? 0) + (context.encodedInIface?.count ?? 0)
+        + (context.encodedHost?.count ?? 0)
+    j.rawMembers(capacity: capacity) { w in
+        w.lit(#""timestamp":""#); w.write { EveTime.write(ns: r.endNs, into: $0); return EveTime.length }
+        w.lit(#"","flow_id":"#); w.unsigned(r.flowID)
+        if let f = context.encodedPcapFilename { w.lit(#","pcap_filename":"#); w.bytes(f) }
+        if let i = context.encodedInIface { w.lit(#","in_iface":"#); w.bytes(i) }
+        w.lit(#","event_type":""#); w.lit(eventType); w.byte(UInt8(ascii: "\""))
+        if r.key.vlan0 != 0 {
+            w.lit(#","vlan":["#)
+            w.integer(Int64(r.key.vlan0 &- 1))
+            if r.key.vlan1 != 0 { w.byte(UInt8(ascii: ",")); w.integer(Int64(r.key.vlan1 &- 1)) }
+            if r.key.vlan2 != 0 { w.byte(UInt8(ascii: ",")); w.integer(Int64(r.key.vlan2 &- 1)) }
+            w.byte(UInt8(ascii: "]"))
+        }
+        w.lit(#","src_ip":""#); w.write { r.srcIP.writeText(into: $0) }
+        w.byte(UInt8(ascii: "\""))
+        if r.hasPorts { w.lit(#","src_port":"#); w.unsigned(UInt64(r.srcPort)) }
+        w.lit(#","dest_ip":""#); w.write { r.dstIP.writeText(into: $0) }
+        w.byte(UInt8(ascii: "\""))
+        if r.hasPorts { w.lit(#","dest_port":"#); w.unsigned(UInt64(r.dstPort)) }
+        w.lit(#","proto":"#)
+        switch r.proto {
+        case IPProto.tcp: w.lit(#""TCP""#)
+        case IPProto.udp: w.lit(#""UDP""#)
+        case IPProto.icmp: w.lit(#""ICMP""#)
+        case IPProto.icmpv6: w.lit(#""IPv6-ICMP""#)
+        default: w.byte(UInt8(ascii: "\"")); w.unsigned(UInt64(r.proto)); w.byte(UInt8(ascii: "\""))
+        }
+        if r.proto == IPProto.icmp || r.proto == IPProto.icmpv6 {
+            w.lit(#","icmp_type":"#); w.unsigned(UInt64(r.srcPort))
+        }
+        if r.tunnel != .none {
+            w.lit(#","tunnel":{"src_ip":""#); w.write { r.tunnelSrc.writeText(into: $0) }
+            w.lit(#"","dest_ip":""#); w.write { r.tunnelDst.writeText(into: $0) }
+            w.lit(#"","proto":""#); w.lit(r.tunnel.staticName); w.lit(#""}"#)
+        }
+        w.lit(#","community_id":""#)
+        w.write {
+            CommunityID.write(src: r.srcIP, dst: r.dstIP, proto: r.proto, sport: r.srcPort, dport: r.dstPort,
+                              seed: context.communityIDSeed, into: $0)
+        }
+        w.byte(UInt8(ascii: "\""))
+        if let h = context.encodedHost { w.lit(#","host":"#); w.bytes(h) }
     }
-    j.key("src_ip"); j.rawString { r.srcIP.appendText(to: &$0) }
-    if r.hasPorts { j.key("src_port"); j.int(r.srcPort) }
-    j.key("dest_ip"); j.rawString { r.dstIP.appendText(to: &$0) }
-    if r.hasPorts { j.key("dest_port"); j.int(r.dstPort) }
-    j.key("proto"); writeEveProto(r.proto, into: &j)
-    if r.proto == IPProto.icmp || r.proto == IPProto.icmpv6 {
-        j.key("icmp_type"); j.int(r.srcPort)
-    }
-    if r.tunnel != .none {
-        j.key("tunnel"); j.beginObject()
-        j.key("src_ip"); j.rawString { r.tunnelSrc.appendText(to: &$0) }
-        j.key("dest_ip"); j.rawString { r.tunnelDst.appendText(to: &$0) }
-        j.key("proto"); j.string(r.tunnel.staticName)
-        j.endObject()
-    }
-    j.key("community_id")
-    j.rawString {
-        CommunityID.append(src: r.srcIP, dst: r.dstIP, proto: r.proto, sport: r.srcPort, dport: r.dstPort,
-                           seed: context.communityIDSeed, to: &$0)
-    }
-    if let h = context.host { j.key("host"); j.string(h) }
 }
 
 /// Writes the `flow {…}` summary object.
 public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JSONBuffer) {
-    j.key("flow"); j.beginObject()
-    j.key("pkts_toserver"); j.uint(r.pktsToServer)
-    j.key("pkts_toclient"); j.uint(r.pktsToClient)
-    j.key("bytes_toserver"); j.uint(r.bytesToServer)
-    j.key("bytes_toclient"); j.uint(r.bytesToClient)
-    j.key("start"); j.rawString { EveTime.append(ns: r.startNs, to: &$0) }
-    j.key("end"); j.rawString { EveTime.append(ns: r.endNs, to: &$0) }
-    j.key("age"); j.int((r.endNs / 1_000_000_000) - (r.startNs / 1_000_000_000))
-    j.key("state"); j.string(r.state.staticName)
-    j.key("reason"); j.string(r.reason.staticName)
-    j.key("alerted"); j.bool(alerted)
-    if r.segment > 0 { j.key("segment"); j.int(r.segment) }
-    j.endObject()
+    j.rawMembers(capacity: 512) { w in
+        w.lit(#""flow":{"pkts_toserver":"#); w.unsigned(r.pktsToServer)
+        w.lit(#","pkts_toclient":"#); w.unsigned(r.pktsToClient)
+        w.lit(#","bytes_toserver":"#); w.unsigned(r.bytesToServer)
+        w.lit(#","bytes_toclient":"#); w.unsigned(r.bytesToClient)
+        w.lit(#","start":""#); w.write { EveTime.write(ns: r.startNs, into: $0); return EveTime.length }
+        w.lit(#"","end":""#); w.write { EveTime.write(ns: r.endNs, into: $0); return EveTime.length }
+        w.lit(#"","age":"#); w.integer((r.endNs / 1_000_000_000) - (r.startNs / 1_000_000_000))
+        w.lit(#","state":""#); w.lit(r.state.staticName)
+        w.lit(#"","reason":""#); w.lit(r.reason.staticName)
+        w.lit(alerted ? #"","alerted":true"# : #"","alerted":false"#)
+        if r.segment > 0 { w.lit(#","segment":"#); w.unsigned(UInt64(r.segment)) }
+        w.byte(UInt8(ascii: "}"))
+    }
 }
 
 /// Hex of a TCP flags byte as Suricata writes it ("1b").
@@ -135,19 +155,24 @@ public struct EveFlowFormatter: Sendable {
         writeEveFlowSummary(r, alerted: alerted, into: &j)
         if r.proto == IPProto.tcp {
             let all = r.tcpFlagsToServer | r.tcpFlagsToClient
-            j.key("tcp"); j.beginObject()
-            j.key("tcp_flags"); j.rawString { appendHexByte(all, to: &$0) }
-            j.key("tcp_flags_ts"); j.rawString { appendHexByte(r.tcpFlagsToServer, to: &$0) }
-            j.key("tcp_flags_tc"); j.rawString { appendHexByte(r.tcpFlagsToClient, to: &$0) }
-            if all & TCPFlag.syn != 0 { j.key("syn"); j.bool(true) }
-            if all & TCPFlag.fin != 0 { j.key("fin"); j.bool(true) }
-            if all & TCPFlag.rst != 0 { j.key("rst"); j.bool(true) }
-            if all & TCPFlag.psh != 0 { j.key("psh"); j.bool(true) }
-            if all & TCPFlag.ack != 0 { j.key("ack"); j.bool(true) }
-            if all & TCPFlag.urg != 0 { j.key("urg"); j.bool(true) }
-            if all & TCPFlag.ece != 0 { j.key("ecn"); j.bool(true) }
-            if all & TCPFlag.cwr != 0 { j.key("cwr"); j.bool(true) }
-            j.endObject()
+            j.rawMembers(capacity: 160) { w in
+                func hex(_ v: UInt8) {
+                    w.byte(hexDigits[Int(v >> 4)]); w.byte(hexDigits[Int(v & 0xf)])
+                }
+                w.lit(#""tcp":{"tcp_flags":""#); hex(all)
+                w.lit(#"","tcp_flags_ts":""#); hex(r.tcpFlagsToServer)
+                w.lit(#"","tcp_flags_tc":""#); hex(r.tcpFlagsToClient)
+                w.byte(UInt8(ascii: "\""))
+                if all & TCPFlag.syn != 0 { w.lit(#","syn":true"#) }
+                if all & TCPFlag.fin != 0 { w.lit(#","fin":true"#) }
+                if all & TCPFlag.rst != 0 { w.lit(#","rst":true"#) }
+                if all & TCPFlag.psh != 0 { w.lit(#","psh":true"#) }
+                if all & TCPFlag.ack != 0 { w.lit(#","ack":true"#) }
+                if all & TCPFlag.urg != 0 { w.lit(#","urg":true"#) }
+                if all & TCPFlag.ece != 0 { w.lit(#","ecn":true"#) }
+                if all & TCPFlag.cwr != 0 { w.lit(#","cwr":true"#) }
+                w.byte(UInt8(ascii: "}"))
+            }
         }
         if let verdict { verdict(&j) }
         // Features and sequence: numbers only, each written as one block.

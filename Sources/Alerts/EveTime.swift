@@ -3,6 +3,17 @@
 public enum EveTime {
     /// Appends the timestamp for `ns` nanoseconds since the Unix epoch.
     public static func append(ns: Int64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { b in
+            write(ns: ns, into: b.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(b))
+        }
+    }
+
+    /// Bytes of every timestamp.
+    public static let length = 31
+
+    /// Writes the `length`-byte timestamp for `ns` at `b`.
+    public static func write(ns: Int64, into b: UnsafeMutablePointer<UInt8>) {
         var secs = ns / 1_000_000_000
         var rem = ns % 1_000_000_000
         if rem < 0 { rem += 1_000_000_000; secs -= 1 }
@@ -11,8 +22,8 @@ public enum EveTime {
         var sod = secs % 86_400
         if sod < 0 { sod += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
-        // "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000": 31 bytes, written then appended at once.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 31) { b in
+        // "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000"
+        do {
             func two(_ at: Int, _ v: Int64) {
                 b[at] = UInt8(truncatingIfNeeded: 48 + v / 10); b[at + 1] = UInt8(truncatingIfNeeded: 48 + v % 10)
             }
@@ -28,7 +39,6 @@ public enum EveTime {
                 b[i] = UInt8(truncatingIfNeeded: 48 + digits % 10); digits /= 10
             }
             b[26] = UInt8(ascii: "+"); b[27] = 48; b[28] = 48; b[29] = 48; b[30] = 48
-            out.append(contentsOf: UnsafeBufferPointer(b))
         }
     }
 

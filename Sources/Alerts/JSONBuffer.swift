@@ -134,6 +134,20 @@ public struct JSONBuffer: Sendable {
         }
     }
 
+    /// Members of the open object written raw: `body` writes
+    /// `"key":value,"key2":value2…` (at least one member, no leading comma)
+    /// into a scratch buffer of `capacity` bytes, appended at once.
+    @inlinable
+    public mutating func rawMembers(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
+        separator()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+            var w = RawJSONWriter(buf.baseAddress!)
+            body(&w)
+            precondition(w.count <= capacity, "RawJSONWriter overflow")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
+        }
+    }
+
     /// Formats into a scratch buffer of `capacity` bytes with `body` and
     /// appends what it wrote as one value (e.g. a whole object of numbers).
     @inlinable
@@ -260,6 +274,23 @@ public struct RawJSONWriter {
     @inlinable public init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
     @inlinable public mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
+
+    /// A constant copied as is (JSON punctuation and keys the caller wrote
+    /// already escaped, e.g. `,"flow_id":`).
+    @inlinable public mutating func lit(_ s: StaticString) {
+        (p + count).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+        count += s.utf8CodeUnitCount
+    }
+
+    /// Pre-encoded bytes copied as is.
+    @inlinable public mutating func bytes(_ b: [UInt8]) {
+        b.withUnsafeBufferPointer { bytes($0) }
+    }
+
+    /// Lets `body` write at the current position (returning how many bytes it wrote).
+    @inlinable public mutating func write(_ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        count += body(p + count)
+    }
 
     /// Bytes moved by `chunk` at once.
     public static let chunk = 32

@@ -98,32 +98,42 @@ extension IPAddress: CustomStringConvertible {
 
     /// Appends the textual form to a byte buffer without creating a String.
     public func appendText(to out: inout [UInt8]) {
-        var h = hi, l = lo
-        withUnsafeBytes(of: &h) { hb in
-            withUnsafeBytes(of: &l) { lb in
-                if version == 4 {
-                    for i in 0..<4 {
-                        if i > 0 { out.append(UInt8(ascii: ".")) }
-                        appendDecimal(Int(hb[i]), to: &out)
-                    }
-                } else {
-                    for i in 0..<16 {
-                        if i > 0 && i % 2 == 0 { out.append(UInt8(ascii: ":")) }
-                        let byte = i < 8 ? hb[i] : lb[i - 8]
-                        out.append(ipHexDigits[Int(byte >> 4)])
-                        out.append(ipHexDigits[Int(byte & 0xf)])
-                    }
-                }
-            }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxTextLength) { b in
+            let n = writeText(into: b.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(start: b.baseAddress!, count: n))
         }
+    }
+
+    /// Longest textual form: 8 groups of 4 hex digits and 7 colons.
+    public static let maxTextLength = 39
+
+    /// Writes the textual form at `p` (room for `maxTextLength` bytes);
+    /// returns the bytes written.
+    public func writeText(into p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        // Memory byte i of each word is bits 8i..<8i+8 of its little-endian value.
+        let hi = self.hi.littleEndian, lo = self.lo.littleEndian
+        if version == 4 {
+            // hi holds the network-order bytes in memory order: byte i is bits 8i..<8i+8.
+            for i in 0..<4 {
+                if i > 0 { p[n] = UInt8(ascii: "."); n += 1 }
+                let v = Int(truncatingIfNeeded: (hi >> UInt64(8 * i)) & 0xff)
+                if v >= 100 { p[n] = UInt8(truncatingIfNeeded: 48 + v / 100); n += 1 }
+                if v >= 10 { p[n] = UInt8(truncatingIfNeeded: 48 + (v / 10) % 10); n += 1 }
+                p[n] = UInt8(truncatingIfNeeded: 48 + v % 10); n += 1
+            }
+            return n
+        }
+        let hex: StaticString = "0123456789abcdef"
+        let digits = hex.utf8Start
+        for i in 0..<16 {
+            if i > 0 && i % 2 == 0 { p[n] = UInt8(ascii: ":"); n += 1 }
+            let word = i < 8 ? hi : lo
+            let byte = Int(truncatingIfNeeded: (word >> UInt64(8 * (i & 7))) & 0xff)
+            p[n] = digits[byte >> 4]; p[n + 1] = digits[byte & 0xf]
+            n += 2
+        }
+        return n
     }
 }
 
-@inlinable
-func appendDecimal(_ v: Int, to out: inout [UInt8]) {
-    if v >= 100 { out.append(UInt8(48 + v / 100)) }
-    if v >= 10 { out.append(UInt8(48 + (v / 10) % 10)) }
-    out.append(UInt8(48 + v % 10))
-}
-
-let ipHexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -17,6 +17,20 @@ public enum CommunityID {
     public static func append(src: IPAddress, dst: IPAddress, proto: UInt8,
                               sport: UInt16, dport: UInt16, seed: UInt16 = 0,
                               base64: Bool = true, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxLength) { b in
+            let n = write(src: src, dst: dst, proto: proto, sport: sport, dport: dport, seed: seed, base64: base64,
+                          into: b.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(start: b.baseAddress!, count: n))
+        }
+    }
+
+    /// Longest Community ID: "1:" and 40 hex digits (base64: 28 characters).
+    public static let maxLength = 42
+
+    /// Writes the Community ID at `p` (room for `maxLength` bytes); returns the bytes written.
+    public static func write(src: IPAddress, dst: IPAddress, proto: UInt8,
+                             sport: UInt16, dport: UInt16, seed: UInt16 = 0,
+                             base64: Bool = true, into p: UnsafeMutablePointer<UInt8>) -> Int {
         var s = src, d = dst
         var sp = sport, dp = dport
         let hasPorts = proto == IPProto.tcp || proto == IPProto.udp || proto == IPProto.sctp
@@ -37,7 +51,7 @@ public enum CommunityID {
             let swap = hasPorts ? (d < s || (d == s && dp < sp)) : (d < s)
             if swap { swap2(&s, &d); swap2(&sp, &dp) }
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { buf in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { buf in
             var n = 0
             func put(_ b: UInt8) { buf[n] = b; n += 1 }
             put(UInt8(seed >> 8)); put(UInt8(seed & 0xff))
@@ -54,13 +68,12 @@ public enum CommunityID {
                 put(UInt8(dp >> 8)); put(UInt8(dp & 0xff))
             }
             let digest = Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
-            out.append(UInt8(ascii: "1")); out.append(UInt8(ascii: ":"))
-            digest.withUnsafeBytes { dg in
-                if base64 {
-                    Base64.append(dg.assumingMemoryBound(to: UInt8.self), to: &out)
-                } else {
-                    for b in dg { out.append(hexDigitBytes[Int(b >> 4)]); out.append(hexDigitBytes[Int(b & 0xf)]) }
-                }
+            p[0] = UInt8(ascii: "1"); p[1] = UInt8(ascii: ":")
+            return digest.withUnsafeBytes { dg in
+                if base64 { return 2 + Base64.write(dg.assumingMemoryBound(to: UInt8.self), into: p + 2) }
+                var k = 2
+                for b in dg { p[k] = hexDigitBytes[Int(b >> 4)]; p[k + 1] = hexDigitBytes[Int(b & 0xf)]; k += 2 }
+                return k
             }
         }
     }
@@ -82,23 +95,35 @@ public enum Base64 {
     }
 
     public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let n = (bytes.count + 2) / 3 * 4
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, n)) { b in
+            let k = write(bytes, into: b.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(start: b.baseAddress!, count: k))
+        }
+    }
+
+    /// Writes the encoding of `bytes` at `p` (room for 4 per 3 bytes, rounded up); returns its length.
+    public static func write(_ bytes: UnsafeBufferPointer<UInt8>, into p: UnsafeMutablePointer<UInt8>) -> Int {
+        var k = 0
+        func put(_ c: UInt8) { p[k] = c; k += 1 }
         let table = Self.table
         var i = 0
         while i + 3 <= bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(table[Int(n >> 18 & 63)]); out.append(table[Int(n >> 12 & 63)])
-            out.append(table[Int(n >> 6 & 63)]); out.append(table[Int(n & 63)])
+            put(table[Int(n >> 18 & 63)]); put(table[Int(n >> 12 & 63)])
+            put(table[Int(n >> 6 & 63)]); put(table[Int(n & 63)])
             i += 3
         }
         let rest = bytes.count - i
         if rest == 1 {
             let n = UInt32(bytes[i]) << 16
-            out.append(table[Int(n >> 18 & 63)]); out.append(table[Int(n >> 12 & 63)])
-            out.append(UInt8(ascii: "=")); out.append(UInt8(ascii: "="))
+            put(table[Int(n >> 18 & 63)]); put(table[Int(n >> 12 & 63)])
+            put(UInt8(ascii: "=")); put(UInt8(ascii: "="))
         } else if rest == 2 {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(table[Int(n >> 18 & 63)]); out.append(table[Int(n >> 12 & 63)])
-            out.append(table[Int(n >> 6 & 63)]); out.append(UInt8(ascii: "="))
+            put(table[Int(n >> 18 & 63)]); put(table[Int(n >> 12 & 63)])
+            put(table[Int(n >> 6 & 63)]); put(UInt8(ascii: "="))
         }
+        return k
     }
 }
