@@ -277,7 +277,7 @@ public struct RawJSONWriter {
 
     /// A constant copied as is (JSON punctuation and keys the caller wrote
     /// already escaped, e.g. `,"flow_id":`).
-    @inlinable public mutating func lit(_ s: StaticString) {
+    @inlinable @inline(__always) public mutating func lit(_ s: StaticString) {
         (p + count).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
         count += s.utf8CodeUnitCount
     }

@@ -76,7 +76,8 @@ public final class HostContextTable: Sendable {
         @usableFromInline var address: IPAddress
         @usableFromInline var halfOpen: UInt32
         @usableFromInline init(address: IPAddress) {
-            epochs = (-1, -1, -1, -1, -1, -1, -1, -1)
+            let unused = Int64.min  // below any window, also near the epoch (packet times close to 1970)
+            epochs = (unused, unused, unused, unused, unused, unused, unused, unused)
             self.address = address
             halfOpen = 0
         }
@@ -101,8 +102,10 @@ public final class HostContextTable: Sendable {
             headers = .allocate(byteCount: n * HostContextTable.headerStride, alignment: 128)
             headers.initializeMemory(as: UInt8.self, repeating: 0, count: n * HostContextTable.headerStride)
             let words = n * HostContextTable.maxBuckets * HostContextTable.bucketWords
+            // Not cleared: a bucket's words are zeroed by `bucket` before their first use
+            // (its epoch starts unused), so start-up touches none of these pages.
             let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 128)
-            buckets = raw.initializeMemory(as: UInt64.self, repeating: 0, count: words)
+            buckets = raw.bindMemory(to: UInt64.self, capacity: words)
         }
 
         func deallocate() {
@@ -115,7 +118,7 @@ public final class HostContextTable: Sendable {
             (headers + h * HostContextTable.headerStride).assumingMemoryBound(to: Header.self)
         }
 
-        /// The epoch of host `h`'s bucket `k` (-1: unused).
+        /// The epoch of host `h`'s bucket `k` (Int64.min: unused).
         @inlinable func epoch(_ h: Int, _ k: Int) -> Int64 {
             UnsafeMutableRawPointer(header(h)).load(fromByteOffset: k * 8, as: Int64.self)
         }

@@ -141,42 +141,44 @@ public final class ScoringStage {
         var flowTimeNs = Int64.min
         scorer.score(features: { records[$0].features }, sequences: { records[$0].sequence },
                      count: records.count, into: &verdicts)
-        for (i, v) in verdicts.enumerated() {
-            let r = records[i]
-            counters.flowsScored &+= 1
-            if r.endNs > flowTimeNs { flowTimeNs = r.endNs }
-            var s = ScoredVerdict(verdict: v, decision: .belowThreshold, severity: 0, alerted: false)
-            if v.isSuspicious {
-                counters.suspicious &+= 1
-                s.decision = policy.decide(className: v.className, score: Double(v.score),
-                                           bundleThreshold: Double(v.threshold), src: r.srcIP, dst: r.dstIP,
-                                           dstPort: r.hasPorts ? r.dstPort : nil)
-                switch s.decision {
-                case .alert(let sev):
-                    s.severity = sev
-                    var folded = 0
-                    let n = closing.count
-                    let admitted = aggregator.admit(dst: r.dstIP, classIndex: v.classIndex, at: r.endNs,
-                                                    foldedIn: &folded, closed: &closing) {
-                        FoldedFlow(r, verdict: v, severity: sev, source: sources?[i] ?? 0)
-                    }
-                    noteClosing(from: n, position: i)
-                    if admitted {
-                        s.alerted = true
-                        s.folded = folded
-                        counters.alerts[v.className, default: 0] &+= 1
-                        if explain {
-                            scorer.detail(&s.verdict, features: r.features, sequence: r.sequence)
+        // Records are read in place (`records[i]` into a local would copy ~1.2 KB per flow).
+        records.withUnsafeBufferPointer { recs in
+            for (i, v) in verdicts.enumerated() {
+                counters.flowsScored &+= 1
+                if recs[i].endNs > flowTimeNs { flowTimeNs = recs[i].endNs }
+                var s = ScoredVerdict(verdict: v, decision: .belowThreshold, severity: 0, alerted: false)
+                if v.isSuspicious {
+                    counters.suspicious &+= 1
+                    s.decision = policy.decide(className: v.className, score: Double(v.score),
+                                               bundleThreshold: Double(v.threshold), src: recs[i].srcIP, dst: recs[i].dstIP,
+                                               dstPort: recs[i].hasPorts ? recs[i].dstPort : nil)
+                    switch s.decision {
+                    case .alert(let sev):
+                        s.severity = sev
+                        var folded = 0
+                        let n = closing.count
+                        let admitted = aggregator.admit(dst: recs[i].dstIP, classIndex: v.classIndex, at: recs[i].endNs,
+                                                        foldedIn: &folded, closed: &closing) {
+                            FoldedFlow(recs[i], verdict: v, severity: sev, source: sources?[i] ?? 0)
                         }
-                    } else {
-                        counters.folded &+= 1
+                        noteClosing(from: n, position: i)
+                        if admitted {
+                            s.alerted = true
+                            s.folded = folded
+                            counters.alerts[v.className, default: 0] &+= 1
+                            if explain {
+                                scorer.detail(&s.verdict, features: recs[i].features, sequence: recs[i].sequence)
+                            }
+                        } else {
+                            counters.folded &+= 1
+                        }
+                    case .suppressed: counters.suppressed &+= 1
+                    case .allowed: counters.allowed &+= 1
+                    default: break
                     }
-                case .suppressed: counters.suppressed &+= 1
-                case .allowed: counters.allowed &+= 1
-                default: break
                 }
+                out.append(s)
             }
-            out.append(s)
         }
         if flowTimeNs != .min {
             let n = closing.count
