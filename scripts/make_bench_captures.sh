@@ -6,6 +6,8 @@
 #                      copy shifted 60 s later in time, so flows stay distinct;
 #   bench-flood.pcap   the public spoofed SYN flood repeated 20 times (each
 #                      copy shifted 60 s) merged with one copy of the benign mix.
+#   bench-mixed.pcap   bench-benign.pcap with two copies of the flood, 10 and
+#                      50 minutes in (27 % of packets are flood packets).
 # Needs editcap and mergecap (Debian: wireshark-common, installed with tshark).
 # Usage: scripts/make_bench_captures.sh [OUT]
 set -euo pipefail
@@ -45,6 +47,12 @@ mergecap -a -F pcap -w "$out/bench-benign.pcap" $(for i in $(seq 0 99); do echo 
 copies "$tmp/flood.pcap" 20 f
 mergecap -F pcap -w "$out/bench-flood.pcap" "$tmp/block.pcap" $(for i in $(seq 0 19); do echo "$tmp/f-$i.pcap"; done)
 
-for f in "$out/bench-benign.pcap" "$out/bench-flood.pcap"; do
+# mixed: the benign capture with two copies of the flood, 10 and 50 minutes in
+# (about a quarter of its packets open a new flow).
+editcap -F pcap -t 600 "$tmp/flood.pcap" "$tmp/m-600.pcap"
+editcap -F pcap -t 3000 "$tmp/flood.pcap" "$tmp/m-3000.pcap"
+mergecap -F pcap -w "$out/bench-mixed.pcap" "$out/bench-benign.pcap" "$tmp/m-600.pcap" "$tmp/m-3000.pcap"
+
+for f in "$out/bench-benign.pcap" "$out/bench-flood.pcap" "$out/bench-mixed.pcap"; do
   echo "$f: $(capinfos -c -M "$f" | awk -F': *' '/Number of packets/ {print $2}') packets"
 done
