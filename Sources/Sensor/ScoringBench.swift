@@ -21,6 +21,8 @@ public enum ScoringBench {
         public var alertP50: Double
         public var alertP99: Double
         public var alertMax: Double
+        /// Every alerted flow's latency, sorted.
+        public var alertLatencies: [Double] = []
     }
     public struct ExplainCost: Sendable {
         /// Flows the ensemble found suspicious (each explained once).
@@ -142,7 +144,7 @@ public enum ScoringBench {
         func q(_ a: [Double], _ p: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(p * Double(a.count)))] }
         return Latency(rate: rate, flows: lat.count, p50: q(lat, 0.5), p99: q(lat, 0.99), max: lat.last ?? 0,
                        alerts: alertLat.count, alertP50: q(alertLat, 0.5), alertP99: q(alertLat, 0.99),
-                       alertMax: alertLat.last ?? 0)
+                       alertMax: alertLat.last ?? 0, alertLatencies: alertLat)
     }
 
     /// Mean cost of explaining one suspicious flow: every suspicious record is

@@ -32,6 +32,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Also measure scoring with this model bundle: ensemble flows/s (int8 vs float, batch 1 and 256) and end-to-alert latency at 10,000 flows/s.")
     var model: String?
 
+    @Flag(name: .customLong("latency-only"), help: "With --model: measure only the end-to-alert latency (every alerted flow's latency listed).")
+    var latencyOnly = false
+
     func run() throws {
         let preloadName = "libMallocInterposerSwift.so"
         if getenv("FLOWSENTRY_BENCH_PRELOADED") == nil {
@@ -104,6 +107,15 @@ struct BenchCommand: ParsableCommand {
         let m = try EnsembleModel.load(path: path)
         let recs = ScoringBench.records(capture, limit: 20_000)
         print("scoring \(recs.count) flow records of \(capture) with \(m.meta.modelVersion), one core")
+        let ms = { (x: Double) in String(Int((x * 1e6).rounded())) + " µs" }
+        if latencyOnly {
+            for spinMicros in [0, SensorConfig().outputSpinMicros] {
+                let l = ScoringBench.latency(model: m, records: recs, rate: 10_000, seconds: 3, spin: Double(spinMicros) * 1e-6)
+                print("  spin \(spinMicros) µs: all \(l.flows) flows p50 \(ms(l.p50)) p99 \(ms(l.p99)) max \(ms(l.max)); alerted \(l.alerts): "
+                      + l.alertLatencies.map { ms($0) }.joined(separator: " "))
+            }
+            return
+        }
         let w = m.weights.map { String(format: "%.2f", $0) }.joined(separator: "/")
         print("  combination weights cnn/lstm/lof/ocsvm \(w): models with weight 0 run only for flows that alert")
         func show(_ t: ScoringBench.Throughput) {
@@ -121,7 +133,6 @@ struct BenchCommand: ParsableCommand {
                 show(ScoringBench.throughput(model: m, records: recs, batch: 256, float: float, only: set, label: name))
             }
         }
-        let ms = { (x: Double) in String(Int((x * 1e6).rounded())) + " µs" }
         let e = ScoringBench.explainCost(model: m, records: recs)
         print("  explanation per suspicious flow (\(e.flows) flows, best of 3): explain \(ms(e.explainMean)), whole detail \(ms(e.detailMean))")
         for spinMicros in [0, SensorConfig().outputSpinMicros] {
