@@ -140,12 +140,7 @@ public struct JSONBuffer: Sendable {
     @inlinable
     public mutating func rawMembers(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         separator()
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
-            var w = RawJSONWriter(buf.baseAddress!)
-            body(&w)
-            precondition(w.count <= capacity, "RawJSONWriter overflow")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
-        }
+        appendWritten(capacity: capacity, body)
     }
 
     /// Formats into a scratch buffer of `capacity` bytes with `body` and
@@ -153,6 +148,12 @@ public struct JSONBuffer: Sendable {
     @inlinable
     public mutating func rawValue(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         beforeValue()
+        appendWritten(capacity: capacity, body)
+    }
+
+    /// What `body` writes into a scratch buffer of `capacity` bytes, appended at once.
+    @inlinable
+    mutating func appendWritten(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
             var w = RawJSONWriter(buf.baseAddress!)
             body(&w)
