@@ -23,17 +23,6 @@ public struct EveContext: Sendable {
     public init() {}
 }
 
-/// Writes `proto` as EVE does: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number (as a string).
-public func writeEveProto(_ p: UInt8, into j: inout JSONBuffer) {
-    switch p {
-    case IPProto.tcp: j.string("TCP" as StaticString)
-    case IPProto.udp: j.string("UDP" as StaticString)
-    case IPProto.icmp: j.string("ICMP" as StaticString)
-    case IPProto.icmpv6: j.string("IPv6-ICMP" as StaticString)
-    default: j.string(String(p))
-    }
-}
-
 /// EVE's protocol name: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number.
 public func eveProtoName(_ p: UInt8) -> String {
     switch p {
@@ -59,7 +48,7 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
     let capacity = 768 + (context.encodedPcapFilename?.count ?? 0) + (context.encodedInIface?.count ?? 0)
         + (context.encodedHost?.count ?? 0)
     j.rawMembers(capacity: capacity) { w in
-        w.lit(#""timestamp":""#); w.write { EveTime.write(ns: r.endNs, into: $0); return EveTime.length }
+        w.lit(#""timestamp":""#); w.eveTime(ns: r.endNs)
         w.lit(#"","flow_id":"#); w.unsigned(r.flowID)
         if let f = context.encodedPcapFilename { w.lit(#","pcap_filename":"#); w.bytes(f) }
         if let i = context.encodedInIface { w.lit(#","in_iface":"#); w.bytes(i) }
@@ -110,8 +99,8 @@ public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JS
         w.lit(#","pkts_toclient":"#); w.unsigned(r.pktsToClient)
         w.lit(#","bytes_toserver":"#); w.unsigned(r.bytesToServer)
         w.lit(#","bytes_toclient":"#); w.unsigned(r.bytesToClient)
-        w.lit(#","start":""#); w.write { EveTime.write(ns: r.startNs, into: $0); return EveTime.length }
-        w.lit(#"","end":""#); w.write { EveTime.write(ns: r.endNs, into: $0); return EveTime.length }
+        w.lit(#","start":""#); w.eveTime(ns: r.startNs)
+        w.lit(#"","end":""#); w.eveTime(ns: r.endNs)
         w.lit(#"","age":"#); w.integer((r.endNs / 1_000_000_000) - (r.startNs / 1_000_000_000))
         w.lit(#","state":""#); w.lit(r.state.staticName)
         w.lit(#"","reason":""#); w.lit(r.reason.staticName)
@@ -119,11 +108,6 @@ public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JS
         if r.segment > 0 { w.lit(#","segment":"#); w.unsigned(UInt64(r.segment)) }
         w.byte(UInt8(ascii: "}"))
     }
-}
-
-/// Hex of a TCP flags byte as Suricata writes it ("1b").
-func appendHexByte(_ v: UInt8, to out: inout [UInt8]) {
-    out.append(hexDigits[Int(v >> 4)]); out.append(hexDigits[Int(v & 0xf)])
 }
 
 /// `"feature_name":` for every feature (after the first with its comma),

@@ -61,3 +61,10 @@ public enum EveTime {
         return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
     }
 }
+
+extension RawJSONWriter {
+    /// An EVE timestamp (without quotes).
+    @inlinable public mutating func eveTime(ns: Int64) {
+        write { EveTime.write(ns: ns, into: $0); return EveTime.length }
+    }
+}

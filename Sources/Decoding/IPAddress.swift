@@ -114,7 +114,6 @@ extension IPAddress: CustomStringConvertible {
         // Memory byte i of each word is bits 8i..<8i+8 of its little-endian value.
         let hi = self.hi.littleEndian, lo = self.lo.littleEndian
         if version == 4 {
-            // hi holds the network-order bytes in memory order: byte i is bits 8i..<8i+8.
             for i in 0..<4 {
                 if i > 0 { p[n] = UInt8(ascii: "."); n += 1 }
                 let v = Int(truncatingIfNeeded: (hi >> UInt64(8 * i)) & 0xff)

@@ -72,8 +72,8 @@ public enum ScoringBench {
     /// Flows "end" at `rate` per second on a producer thread (record i at
     /// i/rate), which hands each to a `BoundedQueue` as a capture worker
     /// does; this thread is the output thread: it takes what has arrived
-    /// (`popAll(spin:)`, as `LiveSensor` does), scores it (up to 256 at
-    /// once), formats flow records and alerts, writes them to /dev/null, and
+    /// (`popAll(spin:)`, as `LiveSensor` does), scores all of it at once
+    /// (as the live writer does), formats flow records and alerts, writes them to /dev/null, and
     /// notes for each flow the time from its hand-over to the write.
     /// `spin`: seconds the output thread polls before it blocks (0: it blocks
     /// at once, so a blocked thread's wake-up is part of the figure).
@@ -109,32 +109,25 @@ public enum ScoringBench {
         }
         var arrived: [FlowRecord] = []
         arrived.reserveCapacity(4096)
-        var batch: [FlowRecord] = []
         var scored: [ScoredVerdict] = []
         var taken = 0
         while taken < total {
             arrived.removeAll(keepingCapacity: true)
             queue.popAll(into: &arrived, timeout: 0.1, spin: spin)
-            var j = 0
-            while j < arrived.count {
-                let end = min(arrived.count, j + 256)
-                batch.removeAll(keepingCapacity: true)
-                batch.append(contentsOf: arrived[j..<end])
-                stage.score(batch, into: &scored)
-                json.reset()
-                for (i, r) in batch.enumerated() {
-                    let s = scored[i]
-                    flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
-                    if s.alerted { alerts.append(r, s, into: &json) }
-                }
-                _ = json.bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                let done = monotonicSeconds()
-                for i in 0..<batch.count {
-                    let l = done - times.pointer[taken + j + i]
-                    lat.append(l)
-                    if scored[i].alerted { alertLat.append(l) }
-                }
-                j = end
+            if arrived.isEmpty { continue }
+            stage.score(arrived, into: &scored)
+            json.reset()
+            for (i, r) in arrived.enumerated() {
+                let s = scored[i]
+                flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
+                if s.alerted { alerts.append(r, s, into: &json) }
+            }
+            _ = json.bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let done = monotonicSeconds()
+            for i in arrived.indices {
+                let l = done - times.pointer[taken + i]
+                lat.append(l)
+                if scored[i].alerted { alertLat.append(l) }
             }
             taken += arrived.count
         }
