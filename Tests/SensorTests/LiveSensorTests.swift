@@ -323,18 +323,21 @@ struct LiveSensorTests {
         let lab = try SensorLab(tag: 2)
         defer { lab.destroy() }
         let log = LogLines()
-        let sensor = try LiveSensor(config: config(lab, idle: 1), log: log.sink)
+        // Idle timeout 3 s: expiry runs on the wall clock, so a capture thread
+        // stalled longer than the timeout (seen: ~1 s under ThreadSanitizer in the
+        // parallel suite) would split a flow whose reply it had not read yet.
+        let sensor = try LiveSensor(config: config(lab, idle: 3), log: log.sink)
         try sensor.start()
-        // 150 short flows spread over ~3 s: records keep coming while the log rotates.
+        // 150 short flows spread over ~6 s: records keep coming while the log rotates.
         let flows = (0..<150).map { TestFlow(sport: 43000 + $0, dport: 7000, rounds: 2) }
-        let sender = try lab.sendInBackground(flows, gap: 0.02)
+        let sender = try lab.sendInBackground(flows, gap: 0.04)
         defer { if sender.isRunning { sender.terminate() } }
         let live = lab.path("flows.json"), rotated = lab.path("flows.json.1")
-        #expect(waitUntil(6) { ReadRecord.read(live).count >= 10 }, "no records before rotating")
+        #expect(waitUntil(12) { ReadRecord.read(live).count >= 10 }, "no records before rotating")
         #expect(rename(live, rotated) == 0)
         sensor.reopenLogs()
-        #expect(waitUntil(15) { !sender.isRunning })
-        #expect(waitUntil(5) { ReadRecord.read(live).count + ReadRecord.read(rotated).count >= flows.count })
+        #expect(waitUntil(20) { !sender.isRunning })
+        #expect(waitUntil(10) { ReadRecord.read(live).count + ReadRecord.read(rotated).count >= flows.count })
         let stats = try #require(stopAndWait(sensor))
         let before = ReadRecord.read(rotated), after = ReadRecord.read(live)
         #expect(!before.isEmpty && !after.isEmpty, "\(before.count) before, \(after.count) after the rotation")
