@@ -22,15 +22,17 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibSVM", path: "Sources/CLibSVM",
                        providers: [.apt(["libsvm-dev"])]),
+        // Cache prefetch hints (a header of compiler builtins, no library).
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         // The packet's path.
         .target(name: "Capture", dependencies: ["CPcap", "Decoding"]),
         .target(name: "Decoding"),
         // The lock for shared state: Synchronization.Mutex, or pthread under -DFLOWSENTRY_TSAN.
         .target(name: "Locking"),
-        .target(name: "Features", dependencies: ["Decoding", "Locking"]),
+        .target(name: "Features", dependencies: ["Decoding", "Locking", "CPrefetch"]),
         .target(name: "Flows", dependencies: [
-            "Decoding", "Features", "Locking",
+            "Decoding", "Features", "Locking", "CPrefetch",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),

@@ -20,7 +20,7 @@ public struct FlagCounts: Sendable {
     }
 
     /// Count for bit `i` (0 = FIN … 7 = CWR).
-    public subscript(_ bit: Int) -> UInt32 { counts[bit] }
+    @inlinable public subscript(_ bit: Int) -> UInt32 { counts[bit] }
 }
 
 /// Counts of distinct TCP flag combinations, for TCP-flag entropy. Keeps

@@ -133,56 +133,90 @@ public struct FlowAccumulator: Sendable {
     /// returns the histogram to its pool after this.
     public func finish(pool: borrowing ByteHistogramPool) -> FeatureVector {
         var v = FeatureVector()
-        let duration = Double(lastNs - firstNs) * 1e-9
-        v[.duration_s] = duration
-        v[.fwd_pkts] = Double(pkts[0]); v[.bwd_pkts] = Double(pkts[1])
-        v[.fwd_bytes] = Double(ipBytes[0]); v[.bwd_bytes] = Double(ipBytes[1])
-        v[.fwd_payload_bytes] = Double(payloadBytes[0]); v[.bwd_payload_bytes] = Double(payloadBytes[1])
+        finish(pool: pool, into: &v)
+        return v
+    }
+
+    /// `finish(pool:)` written into `v` (every value is set).
+    public func finish(pool: borrowing ByteHistogramPool, into v: inout FeatureVector) {
+        withUnsafePointer(to: self) { a in
+            withUnsafeMutablePointer(to: &v) { Self.finish(a, pool: pool, into: $0) }
+        }
+    }
+
+    /// `finish(pool:)` of the accumulator at `a`, written into `out` (every
+    /// value is set): straight from a flow slot into a record in a sink's
+    /// storage. Through pointers because a method called on a slot in place
+    /// copied the whole accumulator first (the record being written might,
+    /// for all the compiler knew, overlap it).
+    public static func finish(_ a: UnsafePointer<FlowAccumulator>, pool: borrowing ByteHistogramPool,
+                              into out: UnsafeMutablePointer<FeatureVector>) {
+        func set(_ f: Feature, _ x: Double) { out.pointee.storage[f.rawValue] = x }
+        let duration = Double(a.pointee.lastNs - a.pointee.firstNs) * 1e-9
+        set(.duration_s, duration)
+        let pkts = a.pointee.pkts, ipBytes = a.pointee.ipBytes, payloadBytes = a.pointee.payloadBytes
+        set(.fwd_pkts, Double(pkts[0])); set(.bwd_pkts, Double(pkts[1]))
+        set(.fwd_bytes, Double(ipBytes[0])); set(.bwd_bytes, Double(ipBytes[1]))
+        set(.fwd_payload_bytes, Double(payloadBytes[0])); set(.bwd_payload_bytes, Double(payloadBytes[1]))
         func put(_ s: RunningStats, _ fmin: Feature, _ fmax: Feature, _ fmean: Feature, _ fstd: Feature) {
-            v[fmin] = s.min; v[fmax] = s.max; v[fmean] = s.mean; v[fstd] = s.std
+            set(fmin, s.min); set(fmax, s.max); set(fmean, s.mean); set(fstd, s.std)
         }
         func put(_ s: LengthStats, _ fmin: Feature, _ fmax: Feature, _ fmean: Feature, _ fstd: Feature) {
-            v[fmin] = s.min; v[fmax] = s.max; v[fmean] = s.mean; v[fstd] = s.std
+            set(fmin, s.min); set(fmax, s.max); set(fmean, s.mean); set(fstd, s.std)
         }
-        put(len, .pkt_len_min, .pkt_len_max, .pkt_len_mean, .pkt_len_std)
-        put(lenDir[0], .fwd_pkt_len_min, .fwd_pkt_len_max, .fwd_pkt_len_mean, .fwd_pkt_len_std)
-        put(lenDir[1], .bwd_pkt_len_min, .bwd_pkt_len_max, .bwd_pkt_len_mean, .bwd_pkt_len_std)
-        put(iat, .iat_min_s, .iat_max_s, .iat_mean_s, .iat_std_s)
-        put(iatDir[0], .fwd_iat_min_s, .fwd_iat_max_s, .fwd_iat_mean_s, .fwd_iat_std_s)
-        put(iatDir[1], .bwd_iat_min_s, .bwd_iat_max_s, .bwd_iat_mean_s, .bwd_iat_std_s)
+        put(a.pointee.len, .pkt_len_min, .pkt_len_max, .pkt_len_mean, .pkt_len_std)
+        put(a.pointee.lenDir[0], .fwd_pkt_len_min, .fwd_pkt_len_max, .fwd_pkt_len_mean, .fwd_pkt_len_std)
+        put(a.pointee.lenDir[1], .bwd_pkt_len_min, .bwd_pkt_len_max, .bwd_pkt_len_mean, .bwd_pkt_len_std)
+        put(a.pointee.iat, .iat_min_s, .iat_max_s, .iat_mean_s, .iat_std_s)
+        put(a.pointee.iatDir[0], .fwd_iat_min_s, .fwd_iat_max_s, .fwd_iat_mean_s, .fwd_iat_std_s)
+        put(a.pointee.iatDir[1], .bwd_iat_min_s, .bwd_iat_max_s, .bwd_iat_mean_s, .bwd_iat_std_s)
         // The flag features sit in schema order FIN SYN RST PSH ACK URG ECE CWR,
         // total then forward then backward (checked by a test).
         let total = Feature.fin_count.rawValue, fwd = Feature.fwd_fin_count.rawValue
         let bwd = Feature.bwd_fin_count.rawValue
+        let f0 = a.pointee.flags[0].counts, f1 = a.pointee.flags[1].counts
         for bit in 0..<8 {
-            v.storage[fwd + bit] = Double(flags[0][bit])
-            v.storage[bwd + bit] = Double(flags[1][bit])
-            v.storage[total + bit] = Double(flags[0][bit] + flags[1][bit])
+            out.pointee.storage[fwd + bit] = Double(f0[bit])
+            out.pointee.storage[bwd + bit] = Double(f1[bit])
+            out.pointee.storage[total + bit] = Double(f0[bit] + f1[bit])
         }
-        v[.tcp_flag_entropy] = tcpPackets > 0 ? combos.entropyBits : 0
-        v[.payload_entropy] = pool.entropy(histogram, dir: nil)
-        v[.fwd_payload_entropy] = pool.entropy(histogram, dir: 0)
-        v[.bwd_payload_entropy] = pool.entropy(histogram, dir: 1)
-        let packets = Double(totalPackets)
+        set(.tcp_flag_entropy, a.pointee.tcpPackets > 0 ? a.pointee.combos.entropyBits : 0)
+        let h = a.pointee.histogram
+        if h >= 0 {
+            set(.payload_entropy, pool.entropy(h, dir: nil))
+            set(.fwd_payload_entropy, pool.entropy(h, dir: 0))
+            set(.bwd_payload_entropy, pool.entropy(h, dir: 1))
+        } else {
+            set(.payload_entropy, 0); set(.fwd_payload_entropy, 0); set(.bwd_payload_entropy, 0)
+        }
+        let packets = Double(UInt64(pkts[0]) + UInt64(pkts[1]))
         let bytes = Double(ipBytes[0] + ipBytes[1])
-        v[.pkts_per_s] = duration > 0 ? packets / duration : 0
-        v[.bytes_per_s] = duration > 0 ? bytes / duration : 0
-        v[.fwd_init_win_bytes] = Double(Swift.max(0, initWindow[0]))
-        v[.bwd_init_win_bytes] = Double(Swift.max(0, initWindow[1]))
-        v[.src_flows] = Double(context.srcFlows)
-        v[.src_distinct_dsts] = Double(context.srcDistinctDsts)
-        v[.src_distinct_dports] = Double(context.srcDistinctDports)
-        v[.src_failed_handshakes] = Double(context.srcFailedHandshakes)
-        v[.dst_flows] = Double(context.dstFlows)
-        v[.dst_distinct_srcs] = Double(context.dstDistinctSrcs)
-        v[.dst_half_open] = Double(context.dstHalfOpen)
-        return v
+        set(.pkts_per_s, duration > 0 ? packets / duration : 0)
+        set(.bytes_per_s, duration > 0 ? bytes / duration : 0)
+        let win = a.pointee.initWindow
+        set(.fwd_init_win_bytes, Double(Swift.max(0, win[0])))
+        set(.bwd_init_win_bytes, Double(Swift.max(0, win[1])))
+        let c = a.pointee.context
+        set(.src_flows, Double(c.srcFlows))
+        set(.src_distinct_dsts, Double(c.srcDistinctDsts))
+        set(.src_distinct_dports, Double(c.srcDistinctDports))
+        set(.src_failed_handshakes, Double(c.srcFailedHandshakes))
+        set(.dst_flows, Double(c.dstFlows))
+        set(.dst_distinct_srcs, Double(c.dstDistinctSrcs))
+        set(.dst_half_open, Double(c.dstHalfOpen))
     }
 
     /// TCP flags seen in each direction, OR-ed (for the record's tcp object).
     public func flagUnion(_ d: Direction) -> UInt8 {
+        withUnsafePointer(to: self) { Self.flagUnion($0, d) }
+    }
+
+    /// `flagUnion` of the accumulator at `a`.
+    @inlinable
+    public static func flagUnion(_ a: UnsafePointer<FlowAccumulator>, _ d: Direction) -> UInt8 {
+        let c = a.pointee.flags[d.rawValue].counts
         var u: UInt8 = 0
-        for bit in 0..<8 where flags[d.rawValue][bit] > 0 { u |= 1 << UInt8(bit) }
+        for bit in 0..<8 { u |= (c[bit] != 0 ? 1 : 0) << UInt8(bit) }
         return u
     }
 }

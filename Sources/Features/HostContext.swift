@@ -1,3 +1,4 @@
+import CPrefetch
 import Decoding
 import Locking
 import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
@@ -42,11 +43,21 @@ public struct DistinctSketch: Sendable {
     public var estimate: UInt32 {
         var set = 0
         for i in 0..<4 { set += bits[i].nonzeroBitCount }
-        if set == 0 { return 0 }
-        if set >= 256 { return 1420 }  // saturated: 256·ln(256) ≈ 1420
+        return Self.estimates[set]
+    }
+
+    /// The estimate for `set` bits of 256 set: −256·ln((256 − set)/256),
+    /// rounded; saturated at 256·ln(256) ≈ 1420 when all are set.
+    public static func estimate(setBits set: Int) -> UInt32 {
+        if set <= 0 { return 0 }
+        if set >= 256 { return 1420 }
         let m = 256.0
         return UInt32((-m * log(Double(256 - set) / m)).rounded())
     }
+
+    /// `estimate(setBits:)` for 0…256, worked out once (three estimates per
+    /// new flow: a logarithm each was a tenth of the host-context cost).
+    static let estimates: [UInt32] = (0...256).map { estimate(setBits: $0) }
 }
 
 /// Per-host context over a sliding window with bounded memory, shared by all
@@ -61,7 +72,7 @@ public struct DistinctSketch: Sendable {
 /// (approximate LRU). Distinct counts are linear-counting sketches
 /// (approximate); flow and failure counts are exact within the window while
 /// the host stays in the table.
-public final class HostContextTable: Sendable {
+public final class HostContextTable: @unchecked Sendable {
     @usableFromInline static let maxBuckets = 8
     @usableFromInline static let probes = 8
     /// Words per host × bucket: source flows | failed handshakes << 32, destination
@@ -99,12 +110,12 @@ public final class HostContextTable: Sendable {
             mask = n & (n - 1) == 0 ? n - 1 : 0
             index = .allocate(capacity: n)
             index.initialize(repeating: 0, count: n)
-            headers = .allocate(byteCount: n * HostContextTable.headerStride, alignment: 128)
+            headers = LargeAllocation.allocateRaw(byteCount: n * HostContextTable.headerStride, alignment: 128)
             headers.initializeMemory(as: UInt8.self, repeating: 0, count: n * HostContextTable.headerStride)
             let words = n * HostContextTable.maxBuckets * HostContextTable.bucketWords
             // Not cleared: a bucket's words are zeroed by `bucket` before their first use
             // (its epoch starts unused), so start-up touches none of these pages.
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 128)
+            let raw = LargeAllocation.allocateRaw(byteCount: words * 8, alignment: 128)
             buckets = raw.bindMemory(to: UInt64.self, capacity: words)
         }
 
@@ -129,13 +140,14 @@ public final class HostContextTable: Sendable {
         /// Hosts held now.
         var used: Int { (0..<n).reduce(0) { $0 + (index[$1] != 0 ? 1 : 0) } }
     }
-    @usableFromInline final class Box: Sendable {
-        @usableFromInline let lock: FSMutex<Stripe>
-        private let stripe: Stripe
-        init(_ s: Stripe) { stripe = s; lock = FSMutex(s) }
-        deinit { stripe.deallocate() }
-    }
-    @usableFromInline let stripes: [Box]
+    /// `stripeCount` locks over the stripes, allocated once and addressed by
+    /// pointer (no reference counting per call).
+    @usableFromInline let stripes: UnsafeMutablePointer<FSMutex<Stripe>>
+    /// The same stripes' sizes and memory, outside the locks, for `prefetch`
+    /// alone (these values never change; what they point to is read and
+    /// written only under the stripe's lock).
+    @usableFromInline let geometry: UnsafeMutablePointer<Stripe>
+    @usableFromInline let stripeCount: Int
     @usableFromInline let stripeMask: Int
     @usableFromInline let perStripe: Int
     @usableFromInline let bucketNs: Int64
@@ -147,18 +159,52 @@ public final class HostContextTable: Sendable {
         var n = 1
         while n < stripeCount { n <<= 1 }
         stripeMask = n - 1
+        self.stripeCount = n
         perStripe = max(8, config.capacity / n)
         bucketCount = min(Self.maxBuckets, max(1, config.buckets))
         bucketNs = Int64(max(1, config.windowSeconds)) * 1_000_000_000 / Int64(bucketCount)
-        var s: [Box] = []
-        for _ in 0..<n { s.append(Box(Stripe(capacity: max(8, config.capacity / n)))) }
-        stripes = s
+        stripes = .allocate(capacity: n)
+        geometry = .allocate(capacity: n)
+        for i in 0..<n {
+            let st = Stripe(capacity: max(8, config.capacity / n))
+            (geometry + i).initialize(to: st)
+            (stripes + i).initialize(to: FSMutex(st))
+        }
+    }
+
+    deinit {
+        for i in 0..<stripeCount { stripes[i].withLock { $0.deallocate() } }
+        stripes.deinitialize(count: stripeCount)
+        stripes.deallocate()
+        geometry.deinitialize(count: stripeCount)
+        geometry.deallocate()
+    }
+
+    /// Asks the CPU to start loading what `flowStarted`, `handshakeFailed`
+    /// or `halfOpenClosed` for host `a` at `ts` will read first (its probe
+    /// word, its header, its current bucket, if it sits at its home
+    /// position), so that a flow table can overlap those cache misses with
+    /// other work. Only a hint: reads no state.
+    @inlinable
+    public func prefetch(_ a: IPAddress, ts: Int64) {
+        let h = Self.hash(a)
+        let g = geometry[Int(h & UInt64(stripeMask))]
+        let i = Self.start(h, g)
+        fs_prefetch(g.index + i)
+        let hp = UnsafeRawPointer(g.header(i))
+        fs_prefetch(hp)
+        fs_prefetch(hp + 64)
+        let k = Int((max(0, ts) / bucketNs) % Int64(bucketCount))
+        fs_prefetch(g.buckets + (i * Self.maxBuckets + k) * Self.bucketWords)
     }
 
     /// Bytes of state per host.
     public static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
 
-    public var memoryBytes: Int { stripes.count * perStripe * Self.bytesPerHost }
+    public var memoryBytes: Int { stripeCount * perStripe * Self.bytesPerHost }
+
+    /// Hosts held now, over all stripes.
+    public var hostsHeld: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.used } } }
 
     @inlinable
     static func hash(_ a: IPAddress) -> UInt64 {
@@ -179,6 +225,9 @@ public final class HostContextTable: Sendable {
 
     @inlinable static func tag(_ hash: UInt64) -> UInt64 { (hash >> 32) | 1 }
 
+    /// The distinct-count estimate of a sketch holding one item.
+    @usableFromInline static let oneDistinct = DistinctSketch.estimate(setBits: 1)
+
     @inlinable static func start(_ hash: UInt64, _ s: Stripe) -> Int {
         let x = Int(truncatingIfNeeded: (hash >> 8) & 0xFFFF_FFFF)
         return s.mask != 0 ? x & s.mask : x % s.n
@@ -197,9 +246,10 @@ public final class HostContextTable: Sendable {
         return nil
     }
 
-    /// Finds or makes the entry for `a` in a stripe; returns its index.
+    /// Finds or makes the entry for `a` in a stripe; returns its index and
+    /// whether it was made now (its buckets all unused).
     @inlinable
-    static func slot(_ s: Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> Int {
+    static func slot(_ s: Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> (Int, created: Bool) {
         let n = s.n, t = tag(hash)
         let now = UInt32(truncatingIfNeeded: epoch)
         var i = start(hash, s)
@@ -208,7 +258,7 @@ public final class HostContextTable: Sendable {
         for _ in 0..<probes {
             let e = s.index[i]
             if e == 0 { victim = i; break }
-            if e >> 32 == t && s.header(i).pointee.address == a { return i }
+            if e >> 32 == t && s.header(i).pointee.address == a { return (i, false) }
             // Least recently active: the largest age (the first of equals), in
             // wrapping 32-bit epochs.
             let age = Int32(bitPattern: now &- UInt32(truncatingIfNeeded: e))
@@ -220,7 +270,7 @@ public final class HostContextTable: Sendable {
         // only the epochs need clearing, not the counters and sketches.
         s.index[victim] = t << 32 | UInt64(now)
         s.header(victim).initialize(to: Header(address: a))
-        return victim
+        return (victim, true)
     }
 
     /// The current bucket of host `h` (cleared when it starts a new epoch);
@@ -263,12 +313,21 @@ public final class HostContextTable: Sendable {
         let live = epoch - Int64(bucketCount)
         var snap = HostContextSnapshot()
         let hs = Self.hash(src), hd = Self.hash(dst)
-        stripes[Int(hs & UInt64(stripeMask))].lock.withLock { s in
-            let h = Self.slot(s, src, hash: hs, epoch: epoch)
+        stripes[Int(hs & UInt64(stripeMask))].withLock { s in
+            let (h, created) = Self.slot(s, src, hash: hs, epoch: epoch)
             let b = bucket(s, h, epoch: epoch)
             b[0] &+= 1
             Self.insert(b, sketch: 0, hash: hd)
             Self.insert(b, sketch: 1, hash: Self.portHash(dport))
+            if created {
+                // A host new to the table has one bucket in use, holding this
+                // flow alone (what the loop below would find; a flood of new
+                // sources makes this the common case).
+                snap.srcFlows = 1
+                snap.srcDistinctDsts = Self.oneDistinct
+                snap.srcDistinctDports = Self.oneDistinct
+                return
+            }
             var dsts = DistinctSketch(), ports = DistinctSketch()
             let base = s.buckets + h * Self.maxBuckets * Self.bucketWords
             for k in 0..<bucketCount where s.epoch(h, k) > live {
@@ -281,13 +340,19 @@ public final class HostContextTable: Sendable {
             snap.srcDistinctDsts = dsts.estimate
             snap.srcDistinctDports = ports.estimate
         }
-        stripes[Int(hd & UInt64(stripeMask))].lock.withLock { s in
-            let h = Self.slot(s, dst, hash: hd, epoch: epoch)
+        stripes[Int(hd & UInt64(stripeMask))].withLock { s in
+            let (h, created) = Self.slot(s, dst, hash: hd, epoch: epoch)
             let b = bucket(s, h, epoch: epoch)
             b[1] &+= 1
             Self.insert(b, sketch: 2, hash: hs)
             let hp = s.header(h)
             if halfOpen { hp.pointee.halfOpen &+= 1 }
+            if created {
+                snap.dstFlows = 1
+                snap.dstDistinctSrcs = Self.oneDistinct
+                snap.dstHalfOpen = hp.pointee.halfOpen
+                return
+            }
             var srcs = DistinctSketch()
             let base = s.buckets + h * Self.maxBuckets * Self.bucketWords
             for k in 0..<bucketCount where s.epoch(h, k) > live {
@@ -305,7 +370,7 @@ public final class HostContextTable: Sendable {
     @inlinable
     public func halfOpenClosed(dst: IPAddress) {
         let hd = Self.hash(dst)
-        stripes[Int(hd & UInt64(stripeMask))].lock.withLock { s in
+        stripes[Int(hd & UInt64(stripeMask))].withLock { s in
             if let h = Self.find(s, dst, hash: hd) {
                 let hp = s.header(h)
                 if hp.pointee.halfOpen > 0 { hp.pointee.halfOpen -= 1 }
@@ -318,7 +383,7 @@ public final class HostContextTable: Sendable {
     public func handshakeFailed(src: IPAddress, ts: Int64) {
         let epoch = max(0, ts) / bucketNs
         let hs = Self.hash(src)
-        stripes[Int(hs & UInt64(stripeMask))].lock.withLock { s in
+        stripes[Int(hs & UInt64(stripeMask))].withLock { s in
             // Only a host still held: its flows' context is gone with it, and
             // making an entry here would push out a host that is still active
             // (under a random-source flood, one for every ended flow).

@@ -31,6 +31,15 @@ public struct PacketSequence: Sendable {
         count &+= 1
     }
 
+    /// Becomes a copy of `other`, copying only its `count` entries (the rest
+    /// are never read).
+    @inlinable
+    public mutating func copyPrefix(of other: UnsafePointer<PacketSequence>) {
+        let n = Int(other.pointee.count)
+        count = UInt8(n)
+        for i in 0..<n { entries[i] = other.pointee.entries[i] }
+    }
+
     /// Entry `i`; `.empty` past `count` (a reused slot keeps old entries there).
     public subscript(_ i: Int) -> SequenceEntry { i < Int(count) ? entries[i] : .empty }
 

@@ -87,17 +87,73 @@ public struct FlowRecord: Sendable {
         self.tcpFlagsToServer = tcpFlagsToServer; self.tcpFlagsToClient = tcpFlagsToClient; self.flowID = flowID
         self.features = features; self.sequence = sequence; self.negativeIATs = negativeIATs; self.endedAtNs = endedAtNs
     }
+
+    /// An all-zero record (storage for `FlowSink`).
+    public static let blank = FlowRecord(
+        key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0), srcIP: .zero, srcPort: 0, dstIP: .zero,
+        dstPort: 0, proto: 0, hasPorts: false, vlanCount: 0, tunnel: .none, tunnelSrc: .zero, tunnelDst: .zero,
+        startNs: 0, endNs: 0, pktsToServer: 0, pktsToClient: 0, bytesToServer: 0, bytesToClient: 0,
+        state: .new, reason: .shutdown, segment: 0, tcpFlagsToServer: 0, tcpFlagsToClient: 0, flowID: 0, endedAtNs: 0)
+
+    /// Sets every field except `features` and `sequence`, in place (a record
+    /// is ~1.3 KB: the flow table writes ended flows into a sink's storage
+    /// rather than building and copying them). A test checks that this and
+    /// the two inline arrays leave nothing of the record's earlier contents.
+    @inlinable
+    public mutating func set(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
+                             proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
+                             tunnelSrc: IPAddress, tunnelDst: IPAddress, startNs: Int64, endNs: Int64,
+                             pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
+                             state: FlowStateName, reason: EndReason, segment: UInt32,
+                             tcpFlagsToServer: UInt8, tcpFlagsToClient: UInt8, flowID: UInt64,
+                             negativeIATs: UInt32, endedAtNs: Int64) {
+        self.key = key; self.srcIP = srcIP; self.srcPort = srcPort; self.dstIP = dstIP; self.dstPort = dstPort
+        self.proto = proto; self.hasPorts = hasPorts; self.vlanCount = vlanCount; self.tunnel = tunnel
+        self.tunnelSrc = tunnelSrc; self.tunnelDst = tunnelDst; self.startNs = startNs; self.endNs = endNs
+        self.pktsToServer = pktsToServer; self.pktsToClient = pktsToClient
+        self.bytesToServer = bytesToServer; self.bytesToClient = bytesToClient
+        self.state = state; self.reason = reason; self.segment = segment
+        self.tcpFlagsToServer = tcpFlagsToServer; self.tcpFlagsToClient = tcpFlagsToClient; self.flowID = flowID
+        self.negativeIATs = negativeIATs; self.endedAtNs = endedAtNs
+    }
 }
 
-/// Where a flow table hands the records it ends. One per worker thread;
-/// the array's capacity is kept between drains so steady state never allocates.
+/// Where a flow table hands the records it ends. One per worker thread.
+/// Records are built in place in storage that is kept between drains (it
+/// grows to the largest batch and stays), so steady state neither allocates
+/// nor copies a record into the sink.
 public struct FlowSink: Sendable {
-    public var records: [FlowRecord] = []
-    public init(reserve: Int = 1024) { records.reserveCapacity(reserve) }
-    @inlinable public mutating func append(_ r: FlowRecord) { records.append(r) }
-    /// Hands every record to `body`, in order, and empties the sink (keeping capacity).
-    public mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
-        for i in records.indices { try body(&records[i]) }
-        records.removeAll(keepingCapacity: true)
+    /// Entries past `count` are left from earlier batches and never read.
+    @usableFromInline var storage: [FlowRecord] = []
+    @usableFromInline var n = 0
+    public var count: Int { n }
+
+    public init(reserve: Int = 1024) { storage.reserveCapacity(reserve) }
+
+    @inlinable public var isEmpty: Bool { n == 0 }
+
+    /// The records held, in order.
+    public var records: ArraySlice<FlowRecord> { storage[0..<n] }
+
+    @inlinable public mutating func append(_ r: FlowRecord) {
+        emplace { $0 = r }
     }
+
+    /// Appends a record written by `body` in the sink's storage. `body` gets
+    /// a record left from an earlier batch and must set every field
+    /// (`FlowRecord.set` and the two inline arrays do).
+    @inlinable public mutating func emplace(_ body: (inout FlowRecord) -> Void) {
+        if n == storage.count { storage.append(FlowRecord.blank) }
+        body(&storage[n])
+        n += 1
+    }
+
+    /// Hands every record to `body`, in order, and empties the sink (keeping storage).
+    public mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
+        defer { n = 0 }
+        for i in 0..<n { try body(&storage[i]) }
+    }
+
+    /// Empties the sink (keeping storage).
+    public mutating func removeAll() { n = 0 }
 }

@@ -1,3 +1,4 @@
+import CPrefetch
 import Decoding
 import Features
 import Locking
@@ -76,16 +77,20 @@ struct FlowSlot: Sendable {
 /// shifts entries back instead of leaving tombstones; the key itself is
 /// compared in the slot only when a tag matches. At most half full.
 @usableFromInline
-struct FlowIndex: Sendable {
-    var table: [UInt64]
+struct FlowIndex {
+    /// `mask + 1` entries, allocated once (freed by `deallocate`).
+    let table: UnsafeMutablePointer<UInt64>
     let mask: Int
 
     init(capacity: Int) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        table = Array(repeating: 0, count: n)
+        table = .allocate(capacity: n)
+        table.initialize(repeating: 0, count: n)
         mask = n - 1
     }
+
+    func deallocate() { table.deallocate() }
 
     @inline(__always) static func tag(_ hash: UInt64) -> UInt32 {
         UInt32(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32)
@@ -97,13 +102,13 @@ struct FlowIndex: Sendable {
         UInt64(tag) << 32 | UInt64(UInt32(bitPattern: idx &+ 1))
     }
 
-    mutating func insert(tag: UInt32, idx: Int32) {
+    func insert(tag: UInt32, idx: Int32) {
         var i = home(tag)
         while table[i] != 0 { i = (i + 1) & mask }
         table[i] = Self.entry(tag, idx)
     }
 
-    mutating func remove(tag: UInt32, idx: Int32) {
+    func remove(tag: UInt32, idx: Int32) {
         let want = Self.entry(tag, idx)
         var i = home(tag)
         var guardCount = 0
@@ -127,11 +132,19 @@ struct FlowIndex: Sendable {
     }
 }
 
+/// One stripe's state, guarded by the stripe's lock. Slots, index and free
+/// list are allocated once at start-up and addressed through pointers: no
+/// copy-on-write checks, no reference counting and no slot copies on the
+/// packet path. Slot numbers come only from the stripe's own index, LRU
+/// lists and free list, all below `capacity`.
 @usableFromInline
-struct StripeState: Sendable {
-    var slots: [FlowSlot]
-    var index: FlowIndex
-    var free: [Int32]
+struct StripeState: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<FlowSlot>
+    let capacity: Int
+    let index: FlowIndex
+    /// Free slots, a stack of `freeCount`.
+    let free: UnsafeMutablePointer<Int32>
+    var freeCount: Int
     var head = InlineArray<9, Int32>(repeating: -1)
     var tail = InlineArray<9, Int32>(repeating: -1)
     var pool: ByteHistogramPool
@@ -140,10 +153,21 @@ struct StripeState: Sendable {
 
     init(capacity: Int, histograms: Int) {
         let empty = FlowSlot(key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0))
-        slots = Array(repeating: empty, count: capacity)
+        self.capacity = capacity
+        slots = LargeAllocation.allocate(FlowSlot.self, count: capacity)
+        slots.initialize(repeating: empty, count: capacity)
         index = FlowIndex(capacity: capacity)
-        free = (0..<Int32(capacity)).reversed().map { $0 }
+        free = .allocate(capacity: capacity)
+        for i in 0..<capacity { free[i] = Int32(capacity - 1 - i) }
+        freeCount = capacity
         pool = ByteHistogramPool(capacity: histograms)
+    }
+
+    func deallocate() {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+        index.deallocate()
+        free.deallocate()
     }
 
     /// The slot holding `key`, or nil.
@@ -161,20 +185,38 @@ struct StripeState: Sendable {
         }
     }
 
-    mutating func unlink(_ i: Int32) {
-        let c = Int(slots[Int(i)].cls)
-        let p = slots[Int(i)].prev, n = slots[Int(i)].next
-        if p >= 0 { slots[Int(p)].next = n } else { head[c] = n }
-        if n >= 0 { slots[Int(n)].prev = p } else { tail[c] = p }
-        slots[Int(i)].prev = -1
-        slots[Int(i)].next = -1
+    @inline(__always)
+    mutating func popFree() -> Int32 {
+        freeCount -= 1
+        return free[freeCount]
     }
 
+    @inline(__always)
+    mutating func pushFree(_ i: Int32) {
+        precondition(freeCount < capacity)
+        free[freeCount] = i
+        freeCount += 1
+    }
+
+    @inline(__always)
+    mutating func unlink(_ i: Int32) {
+        let s = slots + Int(i)
+        let c = Int(s.pointee.cls)
+        let p = s.pointee.prev, n = s.pointee.next
+        if p >= 0 { slots[Int(p)].next = n } else { head[c] = n }
+        if n >= 0 { slots[Int(n)].prev = p } else { tail[c] = p }
+        s.pointee.prev = -1
+        s.pointee.next = -1
+    }
+
+    @inline(__always)
     mutating func pushTail(_ i: Int32, cls c: Int) {
-        slots[Int(i)].cls = UInt8(c)
-        slots[Int(i)].prev = tail[c]
-        slots[Int(i)].next = -1
-        if tail[c] >= 0 { slots[Int(tail[c])].next = i } else { head[c] = i }
+        let s = slots + Int(i)
+        let t = tail[c]
+        s.pointee.cls = UInt8(c)
+        s.pointee.prev = t
+        s.pointee.next = -1
+        if t >= 0 { slots[Int(t)].next = i } else { head[c] = i }
         tail[c] = i
     }
 }
@@ -194,13 +236,11 @@ struct StripeState: Sendable {
 /// on eviction when its stripe is full (least recently active first), or
 /// at `flushAll` (shutdown). Time comes only from the packets and from the
 /// `now` passed to `expire`, so replay is deterministic.
-public final class FlowTable: Sendable {
-    @usableFromInline final class Stripe: Sendable {
-        @usableFromInline let lock: FSMutex<StripeState>
-        init(_ s: StripeState) { lock = FSMutex(s) }
-    }
-
-    @usableFromInline let stripes: [Stripe]
+public final class FlowTable: @unchecked Sendable {
+    /// `stripeCount` locks, each over its stripe's state; allocated once,
+    /// addressed by pointer (no reference count traffic per packet).
+    @usableFromInline let stripes: UnsafeMutablePointer<FSMutex<StripeState>>
+    @usableFromInline let stripeCount: Int
     @usableFromInline let stripeMask: Int
     public let config: FlowTableConfig
     public let hosts: HostContextTable
@@ -216,9 +256,9 @@ public final class FlowTable: Sendable {
         stripeMask = n - 1
         perStripeCapacity = max(1, config.maxFlows / n)
         let hist = max(0, config.histogramCapacity / n)
-        var s: [Stripe] = []
-        for _ in 0..<n { s.append(Stripe(StripeState(capacity: perStripeCapacity, histograms: hist))) }
-        stripes = s
+        stripeCount = n
+        stripes = .allocate(capacity: n)
+        for i in 0..<n { (stripes + i).initialize(to: FSMutex(StripeState(capacity: perStripeCapacity, histograms: hist))) }
         hosts = HostContextTable(config: config.hostContext)
         fragments = FragmentTracker(capacity: config.fragmentSlots)
         let t = config.classTimeoutsNs
@@ -228,12 +268,18 @@ public final class FlowTable: Sendable {
         activeTimeoutNs = Int64((config.activeTimeout * 1e9).rounded())
     }
 
+    deinit {
+        for i in 0..<stripeCount { stripes[i].withLock { $0.deallocate() } }
+        stripes.deinitialize(count: stripeCount)
+        stripes.deallocate()
+    }
+
     /// Flows currently held.
-    public var activeFlows: Int { stripes.reduce(0) { $0 + $1.lock.withLock { $0.active } } }
+    public var activeFlows: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.active } } }
 
     public var counters: FlowCounters {
         var c = FlowCounters()
-        for s in stripes { c.merge(s.lock.withLock { $0.counters }) }
+        for i in 0..<stripeCount { c.merge(stripes[i].withLock { $0.counters }) }
         return c
     }
 
@@ -244,7 +290,7 @@ public final class FlowTable: Sendable {
     }
 
     public var histogramsExhausted: UInt64 {
-        stripes.reduce(0) { $0 + $1.lock.withLock { $0.pool.exhausted } }
+        (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.pool.exhausted } }
     }
 
     /// Accounts one decoded packet to its flow. `bytes` are the packet's
@@ -254,9 +300,9 @@ public final class FlowTable: Sendable {
         if p.isFragment {
             if p.isNonFirstFragment {
                 if fragments.resolve(&p) {
-                    stripes[0].lock.withLock { $0.counters.fragmentsMatched &+= 1 }
+                    stripes[0].withLock { $0.counters.fragmentsMatched &+= 1 }
                 } else {
-                    stripes[0].lock.withLock { $0.counters.fragmentOrphans &+= 1 }
+                    stripes[0].withLock { $0.counters.fragmentOrphans &+= 1 }
                 }
             } else if p.hasPorts {
                 fragments.rememberFirst(p)
@@ -265,8 +311,7 @@ public final class FlowTable: Sendable {
         var fromA = true
         let key = FlowKey.make(p, fromA: &fromA)
         let hash = key.stableHash()
-        let s = stripes[Int(truncatingIfNeeded: hash) & stripeMask]
-        s.lock.withLock { st in
+        stripes[Int(truncatingIfNeeded: hash) & stripeMask].withLock { st in
             update(&st, key: key, hash: hash, fromA: fromA, packet: p, bytes: bytes, sink: &sink)
         }
     }
@@ -300,7 +345,7 @@ public final class FlowTable: Sendable {
             if ts - st.slots[i].acc.lastNs >= timeoutsNs[Int(st.slots[i].cls)] {
                 // Idle past its timeout but not yet swept: that flow is over,
                 // this packet starts a new one.
-                end(&st, idx, reason: endReason(for: st.slots[i]), sink: &sink, free: true, now: ts)
+                end(&st, idx, reason: endReason(st.slots + i), sink: &sink, free: true, now: ts)
                 idx = create(&st, key: key, hash: hash, fromA: fromA, packet: p)
             } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
@@ -316,7 +361,7 @@ public final class FlowTable: Sendable {
                 st.slots[i].sawReply = false
             }
         } else {
-            if st.free.isEmpty { evictOne(&st, sink: &sink, now: ts) }
+            if st.freeCount == 0 { evictOne(&st, sink: &sink, now: ts) }
             idx = create(&st, key: key, hash: hash, fromA: fromA, packet: p)
         }
 
@@ -347,22 +392,24 @@ public final class FlowTable: Sendable {
             if t & TCPBits.halfOpenCounted != 0
                 && t & (TCPBits.handshakeDone | TCPBits.rst) != 0 {
                 t &= ~TCPBits.halfOpenCounted
-                hosts.halfOpenClosed(dst: serverAddress(st.slots[i]))
+                hosts.halfOpenClosed(dst: st.slots[i].clientIsA ? st.slots[i].key.b : st.slots[i].key.a)
             }
             st.slots[i].tcp = t
             closed = t & TCPBits.rst != 0
                 || (t & TCPBits.finFromClient != 0 && t & TCPBits.finFromServer != 0)
         }
         let cls = classFor(proto: p.proto, established: st.slots[i].sawReply, closed: closed)
-        st.unlink(idx)
-        st.pushTail(idx, cls: cls)
+        // Most recently active of its class: to the tail of its list, unless
+        // it is there already (a new flow, or a burst of one flow's packets).
+        if st.tail[cls] != idx || Int(st.slots[i].cls) != cls {
+            st.unlink(idx)
+            st.pushTail(idx, cls: cls)
+        }
     }
 
-    func serverAddress(_ s: FlowSlot) -> IPAddress { s.clientIsA ? s.key.b : s.key.a }
-    func clientAddress(_ s: FlowSlot) -> IPAddress { s.clientIsA ? s.key.a : s.key.b }
 
     private func create(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, packet p: DecodedPacket) -> Int32 {
-        let idx = st.free.removeLast()
+        let idx = st.popFree()
         // The sender of the first packet is the client, unless it is a SYN-ACK.
         var senderIsClient = true
         if p.proto == IPProto.tcp && !p.isNonFirstFragment
@@ -394,33 +441,38 @@ public final class FlowTable: Sendable {
     private func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
                      free: Bool, now: Int64) {
         let i = Int(idx)
-        // Fields are read from the slot where it lies, through a span: the
-        // array's subscript getter copied the whole ~1 KB slot for each
-        // method called on it (`finish`, `flagUnion`).
-        let key: FlowKey, client: IPAddress, server: IPAddress, tcp: UInt8, lastNs: Int64
-        do {
-            let slots = st.slots.span
-            key = slots[i].key
-            let clientIsA = slots[i].clientIsA
-            client = clientIsA ? key.a : key.b
-            server = clientIsA ? key.b : key.a
-            tcp = slots[i].tcp
-            lastNs = slots[i].acc.lastNs
-            let closed = slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue)
-            sink.append(FlowRecord(
-                key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
-                dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
-                proto: key.proto, hasPorts: slots[i].hasPorts, vlanCount: slots[i].vlanCount,
-                tunnel: slots[i].tunnel, tunnelSrc: slots[i].tunnelSrc, tunnelDst: slots[i].tunnelDst,
-                startNs: slots[i].acc.firstNs, endNs: lastNs,
-                pktsToServer: UInt64(slots[i].acc.pkts[0]), pktsToClient: UInt64(slots[i].acc.pkts[1]),
-                bytesToServer: slots[i].acc.ipBytes[0], bytesToClient: slots[i].acc.ipBytes[1],
-                state: closed ? .closed : (slots[i].sawReply ? .established : .new),
-                reason: reason, segment: slots[i].segment,
-                tcpFlagsToServer: slots[i].acc.flagUnion(.forward), tcpFlagsToClient: slots[i].acc.flagUnion(.backward),
-                flowID: slots[i].flowID, features: slots[i].acc.finish(pool: st.pool),
-                sequence: slots[i].acc.sequence,
-                negativeIATs: slots[i].acc.negativeIATs, endedAtNs: now))
+        // Fields are read from the slot where it lies, through pointers: a
+        // method called on a slot copied the whole ~1 KB slot first.
+        precondition(i >= 0 && i < st.capacity)
+        let slot = st.slots + i
+        let acc = UnsafeRawPointer(slot).advanced(by: MemoryLayout<FlowSlot>.offset(of: \.acc).unsafelyUnwrapped)
+            .assumingMemoryBound(to: FlowAccumulator.self)
+        let seq = UnsafeRawPointer(acc).advanced(by: MemoryLayout<FlowAccumulator>.offset(of: \.sequence).unsafelyUnwrapped)
+            .assumingMemoryBound(to: PacketSequence.self)
+        let key = slot.pointee.key
+        let clientIsA = slot.pointee.clientIsA
+        let client = clientIsA ? key.a : key.b
+        let server = clientIsA ? key.b : key.a
+        let tcp = slot.pointee.tcp
+        let lastNs = slot.pointee.acc.lastNs
+        let closed = slot.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
+        // Written straight into the sink's storage: no ~1.3 KB record built
+        // here and copied there.
+        sink.emplace { r in
+            r.set(key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
+                  dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
+                  proto: key.proto, hasPorts: slot.pointee.hasPorts, vlanCount: slot.pointee.vlanCount,
+                  tunnel: slot.pointee.tunnel, tunnelSrc: slot.pointee.tunnelSrc, tunnelDst: slot.pointee.tunnelDst,
+                  startNs: slot.pointee.acc.firstNs, endNs: lastNs,
+                  pktsToServer: UInt64(slot.pointee.acc.pkts[0]), pktsToClient: UInt64(slot.pointee.acc.pkts[1]),
+                  bytesToServer: slot.pointee.acc.ipBytes[0], bytesToClient: slot.pointee.acc.ipBytes[1],
+                  state: closed ? .closed : (slot.pointee.sawReply ? .established : .new),
+                  reason: reason, segment: slot.pointee.segment,
+                  tcpFlagsToServer: FlowAccumulator.flagUnion(acc, .forward),
+                  tcpFlagsToClient: FlowAccumulator.flagUnion(acc, .backward),
+                  flowID: slot.pointee.flowID, negativeIATs: slot.pointee.acc.negativeIATs, endedAtNs: now)
+            withUnsafeMutablePointer(to: &r.features) { FlowAccumulator.finish(acc, pool: st.pool, into: $0) }
+            r.sequence.copyPrefix(of: seq)
         }
         st.pool.release(st.slots[i].acc.histogram)
         st.slots[i].acc.histogram = -1
@@ -435,8 +487,26 @@ public final class FlowTable: Sendable {
         st.unlink(idx)
         st.index.remove(tag: st.slots[i].indexTag, idx: idx)
         st.slots[i].inUse = false
-        st.free.append(idx)
+        st.pushFree(idx)
         st.active -= 1
+    }
+
+    /// Before ending `h` in a sweep (which goes down its LRU list): starts
+    /// loading the slot two flows on, and what ending the next flow will
+    /// touch beyond its slot (its index entry, its hosts' context lines).
+    /// A sweep that ends many flows is then not one cache miss after another.
+    @inline(__always)
+    private func prefetchAhead(_ st: borrowing StripeState, after h: Int32) {
+        let n1 = st.slots[Int(h)].next
+        guard n1 >= 0 else { return }
+        let s1 = st.slots + Int(n1)
+        let n2 = s1.pointee.next
+        if n2 >= 0 { fs_prefetch_range(st.slots + Int(n2), MemoryLayout<FlowSlot>.size) }
+        fs_prefetch(st.index.table + st.index.home(s1.pointee.indexTag))
+        let tcp = s1.pointee.tcp
+        if s1.pointee.key.proto == IPProto.tcp && tcp & TCPBits.synFromClient != 0 && tcp & TCPBits.synAckFromServer == 0 {
+            hosts.prefetch(s1.pointee.clientIsA ? s1.pointee.key.a : s1.pointee.key.b, ts: s1.pointee.acc.lastNs)
+        }
     }
 
     private func evictOne(_ st: inout StripeState, sink: inout FlowSink, now: Int64) {
@@ -452,9 +522,9 @@ public final class FlowTable: Sendable {
         if best >= 0 { end(&st, best, reason: .evicted, sink: &sink, free: true, now: now) }
     }
 
-    private func endReason(for s: FlowSlot) -> EndReason {
-        if s.cls == UInt8(TimeoutClass.tcpClosed.rawValue) {
-            return s.tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
+    private func endReason(_ s: UnsafeMutablePointer<FlowSlot>) -> EndReason {
+        if s.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue) {
+            return s.pointee.tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
         }
         return .idleTimeout
     }
@@ -475,17 +545,18 @@ public final class FlowTable: Sendable {
                        drain: (inout FlowSink) throws -> Void) rethrows {
         let limit = max(1, chunk)
         var ended = 0
-        for s in stripes {
+        for si in 0..<stripeCount {
             var more = true
             while more {
-                more = s.lock.withLock { st -> Bool in
+                more = stripes[si].withLock { st -> Bool in
                     for c in 0..<TimeoutClass.count {
                         let timeout = timeoutsNs[c]
                         while st.head[c] >= 0 {
                             let h = st.head[c]
                             guard st.slots[Int(h)].acc.lastNs + timeout <= now else { break }
                             if ended >= limit { return true }
-                            end(&st, h, reason: endReason(for: st.slots[Int(h)]), sink: &sink, free: true, now: now)
+                            prefetchAhead(st, after: h)
+                            end(&st, h, reason: endReason(st.slots + Int(h)), sink: &sink, free: true, now: now)
                             ended += 1
                         }
                     }
@@ -518,8 +589,8 @@ public final class FlowTable: Sendable {
         struct Pending { var start: Int64; var flowID: UInt64; var stripe: Int32; var slot: Int32 }
         var order: [Pending] = []
         order.reserveCapacity(activeFlows)
-        for (si, s) in stripes.enumerated() {
-            s.lock.withLock { st in
+        for si in 0..<stripeCount {
+            stripes[si].withLock { st in
                 for c in 0..<TimeoutClass.count {
                     var h = st.head[c]
                     while h >= 0 {
@@ -536,12 +607,12 @@ public final class FlowTable: Sendable {
         while i < order.count {
             let upTo = min(order.count, i + min(limit, order.count - i))
             for p in order[i..<upTo] {
-                stripes[Int(p.stripe)].lock.withLock { st in
+                stripes[Int(p.stripe)].withLock { st in
                     let h = p.slot
                     // Gone or replaced meanwhile (only when other threads still feed the table).
                     guard st.slots[Int(h)].inUse && st.slots[Int(h)].flowID == p.flowID else { return }
                     let r = Int(st.slots[Int(h)].cls) == TimeoutClass.tcpClosed.rawValue
-                        ? endReason(for: st.slots[Int(h)]) : reason
+                        ? endReason(st.slots + Int(h)) : reason
                     end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
                 }
             }
@@ -550,15 +621,15 @@ public final class FlowTable: Sendable {
         }
         // Anything created after the order was taken.
         var ended = 0
-        for s in stripes {
+        for si in 0..<stripeCount {
             var more = true
             while more {
-                more = s.lock.withLock { st -> Bool in
+                more = stripes[si].withLock { st -> Bool in
                     for c in 0..<TimeoutClass.count {
                         while st.head[c] >= 0 {
                             if ended >= limit { return true }
                             let h = st.head[c]
-                            let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(for: st.slots[Int(h)]) : reason
+                            let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(st.slots + Int(h)) : reason
                             end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
                             ended += 1
                         }

@@ -60,16 +60,23 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// returns how many were dropped.
     @discardableResult
     public func push(contentsOf elements: inout [Element]) -> Int {
+        let lost = push(elements[...])
+        elements.removeAll(keepingCapacity: true)
+        return lost
+    }
+
+    /// Copies as many of `elements` as fit (in order); returns how many were dropped.
+    @discardableResult
+    public func push(_ elements: ArraySlice<Element>) -> Int {
         if elements.isEmpty { return 0 }
         let lost = locked { () -> Int in
             let room = closed ? 0 : max(0, capacity - items.count)
             let take = min(room, elements.count)
-            if take == elements.count { items.append(contentsOf: elements) } else { items.append(contentsOf: elements[0..<take]) }
+            items.append(contentsOf: elements.prefix(take))
             let lost = elements.count - take
             dropped &+= UInt64(lost)
             return lost
         }
-        elements.removeAll(keepingCapacity: true)
         events.add(1, ordering: .releasing)
         pthread_cond_signal(cond)
         return lost

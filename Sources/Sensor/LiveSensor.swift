@@ -304,7 +304,7 @@ public final class LiveSensor: @unchecked Sendable {
                             local.decoded &+= 1
                             hook?(index, packet)
                             table.process(packet, bytes: cp.bytes, sink: &sink)
-                            if !sink.records.isEmpty { queue.push(contentsOf: &sink.records) }
+                            if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
                         } else {
                             local.anomalies.bump(packet.anomaly)
                         }
@@ -368,7 +368,7 @@ public final class LiveSensor: @unchecked Sendable {
         }
         if let c = cap, let s = try? c.stats() { kernelCur = s }
         publish()
-        if !sink.records.isEmpty { queue.push(contentsOf: &sink.records) }
+        if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
     }
 
     // MARK: output thread
@@ -397,6 +397,13 @@ public final class LiveSensor: @unchecked Sendable {
             onRecords(&records, &json, outputs)
             records.removeAll(keepingCapacity: true)
         }
+        var swept: [FlowRecord] = []
+        func handle(_ s: inout FlowSink) {
+            if s.isEmpty { return }
+            swept.append(contentsOf: s.records)
+            s.removeAll()
+            handle(&swept)
+        }
 
         func writeStats() {
             guard let f = outputs.stats else { return }
@@ -424,8 +431,8 @@ public final class LiveSensor: @unchecked Sendable {
             let now = monotonicSeconds()
             if now >= nextExpire {
                 let wall = Self.wallClockNs()
-                table.expire(now: wall, chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
-                handle(&sink.records)
+                table.expire(now: wall, chunk: Self.flushChunk, sink: &sink) { handle(&$0) }
+                handle(&sink)
                 onSweep?(wall - sweepLagNs, false, outputs)
                 nextExpire = now + expireInterval
             }
@@ -463,8 +470,8 @@ public final class LiveSensor: @unchecked Sendable {
             if done && queue.depth == 0 { break }
         }
         // Shutdown: every open flow, then the final stats, all on disk.
-        table.flushAll(reason: .shutdown, chunk: Self.flushChunk, sink: &sink) { handle(&$0.records) }
-        handle(&sink.records)
+        table.flushAll(reason: .shutdown, chunk: Self.flushChunk, sink: &sink) { handle(&$0) }
+        handle(&sink)
         onSweep?(Self.wallClockNs() - sweepLagNs, true, outputs)
         queue.close()
         writeStats()

@@ -125,7 +125,7 @@ public final class ReplayPipeline {
                     }
                     nextSweep = cp.timestampNs + 1_000_000_000
                 }
-                if !sink.records.isEmpty {
+                if !sink.isEmpty {
                     try drain(&sink, path, onRecord)
                 }
             }

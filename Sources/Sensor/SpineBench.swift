@@ -77,7 +77,7 @@ public enum SpineBench {
                     table.expire(now: c.timestampNs, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
                     nextSweep = c.timestampNs + 1_000_000_000
                 }
-                if !sink.records.isEmpty { drain(&sink) }
+                if !sink.isEmpty { drain(&sink) }
             }
             table.flushAll(reason: .shutdown, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
             drain(&sink)

@@ -32,6 +32,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Also measure scoring with this model bundle: ensemble flows/s (int8 vs float, batch 1 and 256) and end-to-alert latency at 10,000 flows/s.")
     var model: String?
 
+    @Option(help: "Run only this stage, once, and print its rate (for profilers): read, decode, spine, spine-json.")
+    var stage: String?
+
     @Flag(name: .customLong("latency-only"), help: "With --model: measure only the end-to-alert latency (every alerted flow's latency listed).")
     var latencyOnly = false
 
@@ -59,6 +62,18 @@ struct BenchCommand: ParsableCommand {
 
         var config = FlowTableConfig()
         config.maxFlows = maxFlows
+        if let stage {
+            let s: SpineBench.Stage
+            switch stage {
+            case "read": s = try SpineBench.readLoop(capture)
+            case "decode": s = try SpineBench.decodeOnly(capture)
+            case "spine": s = try SpineBench.spine(capture, config: config, json: false)
+            case "spine-json": s = try SpineBench.spine(capture, config: config, json: true)
+            default: throw ValidationError("--stage: expected read, decode, spine or spine-json, got '\(stage)'")
+            }
+            print("\(s.name): \(s.packets) packets, \(Int(s.packetsPerSecond)) packets/s")
+            return
+        }
         func best(_ f: () throws -> SpineBench.Stage) rethrows -> SpineBench.Stage {
             var b: SpineBench.Stage?
             for _ in 0..<max(1, repeats) {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Decoding
 @testable import Features
@@ -114,6 +115,25 @@ func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UI
         #expect(reused.sequence.count == 2 && reused.negativeIATs == 0 && reused.histogram == -1)
         for i in 0..<PacketSequence.length { #expect(reused.sequence[i] == fresh.sequence[i]) }
         #expect(reused.context == HostContextSnapshot())
+    }
+
+    /// `finish(pool:into:)` writes every feature: a vector full of NaN
+    /// (what a reused record could hold) comes out equal to a fresh finish.
+    @Test func finishIntoAVectorSetsEveryFeature() {
+        var pool = ByteHistogramPool(capacity: 4)
+        var acc = FlowAccumulator()
+        let payload: [UInt8] = Array("hello".utf8)
+        payload.withUnsafeBytes {
+            acc.add(packet(ts: 1, len: 45, payload: 5, flags: 0x18, window: 100), direction: .forward,
+                    bytes: ByteView($0), pool: &pool, config: FeatureConfig())
+        }
+        var v = FeatureVector()
+        for f in Feature.allCases { v[f] = .nan }
+        acc.finish(pool: pool, into: &v)
+        let fresh = acc.finish(pool: pool)
+        for f in Feature.allCases { #expect(v[f] == fresh[f], "\(f)") }
+        // "hello": h, e, o once and l twice in 5 bytes: 3·0.2·log2(5) + 0.4·log2(2.5) ≈ 1.92193 bits.
+        #expect(abs(fresh[.fwd_payload_entropy] - (0.6 * log2(5) + 0.4 * log2(2.5))) < 1e-12)
     }
 
     /// A four-packet TCP exchange computed by hand:
@@ -295,8 +315,8 @@ func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UI
             _ = t.flowStarted(src: src, dst: s1, dport: 80, ts: Int64(i), halfOpen: false)
         }
         // 5000 sources through a 256-host table: it never holds more than 256.
-        #expect(t.stripes.count * t.perStripe == 256)
-        let used = t.stripes.reduce(0) { n, s in n + s.lock.withLock { $0.used } }
+        #expect(t.stripeCount * t.perStripe == 256)
+        let used = t.hostsHeld
         #expect(used <= 256 && used > 128)
         #expect(t.memoryBytes == 256 * HostContextTable.bytesPerHost)
     }

@@ -1,0 +1,22 @@
+// Cache prefetch hints for the flow table and host context: the compiler's
+// builtin, which Swift cannot spell. Header only, inlined; no library.
+#ifndef FLOWSENTRY_PREFETCH_H
+#define FLOWSENTRY_PREFETCH_H
+
+/// Asks for the cache line holding `p` to be loaded (for reading).
+static inline __attribute__((always_inline)) void fs_prefetch(const void *p) {
+    __builtin_prefetch(p, 0, 3);
+}
+
+/// Asks for the cache line holding `p` to be loaded for writing.
+static inline __attribute__((always_inline)) void fs_prefetch_write(const void *p) {
+    __builtin_prefetch(p, 1, 3);
+}
+
+/// Prefetches every cache line of `bytes` bytes from `p`.
+static inline __attribute__((always_inline)) void fs_prefetch_range(const void *p, long bytes) {
+    const char *c = (const char *)p;
+    for (long o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 0, 3);
+}
+
+#endif
