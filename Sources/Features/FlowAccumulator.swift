@@ -16,6 +16,13 @@ public struct FeatureConfig: Sendable {
 
 /// All features of one flow, accumulated in place as packets arrive: fixed
 /// size, no per-packet storage except the first 32 packets' summary.
+///
+/// Laid out for a table of reused slots under floods of short flows: what
+/// `reset` clears and a flow's first packet writes comes first (six cache
+/// lines or so with the slot's header); the inter-arrival statistics, used
+/// from a flow's second packet on, come last. The length and inter-arrival
+/// statistics are not cleared by `reset`: `started` says which hold values,
+/// and the first value restarts them.
 public struct FlowAccumulator: Sendable {
     public var firstNs: Int64 = 0
     public var lastNs: Int64 = 0
@@ -23,26 +30,36 @@ public struct FlowAccumulator: Sendable {
     public var pkts = InlineArray<2, UInt32>(repeating: 0)
     public var ipBytes = InlineArray<2, UInt64>(repeating: 0)
     public var payloadBytes = InlineArray<2, UInt64>(repeating: 0)
-    @usableFromInline var len = LengthStats()
-    @usableFromInline var lenDir = InlineArray<2, LengthStats>(repeating: LengthStats())
-    @usableFromInline var iat = RunningStats()
-    @usableFromInline var iatDir = InlineArray<2, RunningStats>(repeating: RunningStats())
-    @usableFromInline var flags = InlineArray<2, FlagCounts>(repeating: FlagCounts())
-    @usableFromInline var combos = FlagComboCounts()
     @usableFromInline var tcpPackets: UInt32 = 0
-    @usableFromInline var initWindow = InlineArray<2, Int32>(repeating: -1)
-    public var sequence = PacketSequence()
     /// Handle into a `ByteHistogramPool`, or −1 when the flow has none (yet).
     public var histogram: Int32 = -1
     /// Inter-arrival times that would have been negative (timestamps going
     /// backwards) and were clamped to zero.
     public var negativeIATs: UInt32 = 0
+    @usableFromInline var initWindow = InlineArray<2, Int32>(repeating: -1)
+    /// Which statistics hold values: `Started` bits.
+    @usableFromInline var started: UInt8 = 0
     /// Host context captured at the flow's start.
     public var context = HostContextSnapshot()
+    @usableFromInline var combos = FlagComboCounts()
+    @usableFromInline var flags = InlineArray<2, FlagCounts>(repeating: FlagCounts())
+    @usableFromInline var len = LengthStats()
+    @usableFromInline var lenDir = InlineArray<2, LengthStats>(repeating: LengthStats())
+    public var sequence = PacketSequence()
+    @usableFromInline var iat = RunningStats()
+    @usableFromInline var iatDir = InlineArray<2, RunningStats>(repeating: RunningStats())
+
+    @usableFromInline enum Started {
+        @inlinable static var len: UInt8 { 1 }
+        @inlinable static var lenDir: UInt8 { 2 }    // << direction
+        @inlinable static var iat: UInt8 { 8 }
+        @inlinable static var iatDir: UInt8 { 16 }   // << direction
+    }
 
     public init() {}
 
-    /// Back to the state of `init()`, in place.
+    /// Back to the state of `init()`, in place (statistics count as empty
+    /// until `started` says otherwise; entries past `sequence.count` are never read).
     @inlinable
     public mutating func reset() {
         firstNs = 0; lastNs = 0
@@ -50,18 +67,15 @@ public struct FlowAccumulator: Sendable {
         pkts = InlineArray(repeating: 0)
         ipBytes = InlineArray(repeating: 0)
         payloadBytes = InlineArray(repeating: 0)
-        len = LengthStats()
-        lenDir = InlineArray(repeating: LengthStats())
-        iat = RunningStats()
-        iatDir = InlineArray(repeating: RunningStats())
-        flags = InlineArray(repeating: FlagCounts())
-        combos = FlagComboCounts()
         tcpPackets = 0
-        initWindow = InlineArray(repeating: -1)
-        sequence.count = 0  // entries past `count` are never read
         histogram = -1
         negativeIATs = 0
+        initWindow = InlineArray(repeating: -1)
+        started = 0
         context = HostContextSnapshot()
+        combos = FlagComboCounts()
+        flags = InlineArray(repeating: FlagCounts())
+        sequence.count = 0
     }
 
     public var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
@@ -82,13 +96,14 @@ public struct FlowAccumulator: Sendable {
             var delta = ts - lastNs
             if delta < 0 { delta = 0; negativeIATs &+= 1 }
             gap = Double(delta) * 1e-9
-            iat.add(gap)
+            if started & Started.iat != 0 { iat.add(gap) } else { iat.restart(gap); started |= Started.iat }
             if ts > lastNs { lastNs = ts }
         }
         let prevDir = lastDirNs[d]
         if prevDir >= 0 {
-            let delta = Swift.max(0, ts - prevDir)
-            iatDir[d].add(Double(delta) * 1e-9)
+            let x = Double(Swift.max(0, ts - prevDir)) * 1e-9
+            let bit = Started.iatDir << UInt8(d)
+            if started & bit != 0 { iatDir[d].add(x) } else { iatDir[d].restart(x); started |= bit }
         }
         if ts > prevDir { lastDirNs[d] = ts }
 
@@ -98,8 +113,9 @@ public struct FlowAccumulator: Sendable {
         // Payload already fed to the histogram: the prefix of this direction.
         let fed = Int(Swift.min(payloadBytes[d], UInt64(config.entropyPrefixBytes)))
         payloadBytes[d] &+= UInt64(payload)
-        len.add(p.ipLength)
-        lenDir[d].add(p.ipLength)
+        if started & Started.len != 0 { len.add(p.ipLength) } else { len.restart(p.ipLength); started |= Started.len }
+        let lenBit = Started.lenDir << UInt8(d)
+        if started & lenBit != 0 { lenDir[d].add(p.ipLength) } else { lenDir[d].restart(p.ipLength); started |= lenBit }
 
         if p.proto == IPProto.tcp && !p.isNonFirstFragment {
             tcpPackets &+= 1
@@ -164,12 +180,16 @@ public struct FlowAccumulator: Sendable {
         func put(_ s: LengthStats, _ fmin: Feature, _ fmax: Feature, _ fmean: Feature, _ fstd: Feature) {
             set(fmin, s.min); set(fmax, s.max); set(fmean, s.mean); set(fstd, s.std)
         }
-        put(a.pointee.len, .pkt_len_min, .pkt_len_max, .pkt_len_mean, .pkt_len_std)
-        put(a.pointee.lenDir[0], .fwd_pkt_len_min, .fwd_pkt_len_max, .fwd_pkt_len_mean, .fwd_pkt_len_std)
-        put(a.pointee.lenDir[1], .bwd_pkt_len_min, .bwd_pkt_len_max, .bwd_pkt_len_mean, .bwd_pkt_len_std)
-        put(a.pointee.iat, .iat_min_s, .iat_max_s, .iat_mean_s, .iat_std_s)
-        put(a.pointee.iatDir[0], .fwd_iat_min_s, .fwd_iat_max_s, .fwd_iat_mean_s, .fwd_iat_std_s)
-        put(a.pointee.iatDir[1], .bwd_iat_min_s, .bwd_iat_max_s, .bwd_iat_mean_s, .bwd_iat_std_s)
+        // Statistics not started are empty (all zero), whatever the slot held.
+        let started = a.pointee.started
+        func len(_ bit: UInt8, _ s: @autoclosure () -> LengthStats) -> LengthStats { started & bit != 0 ? s() : LengthStats() }
+        func iat(_ bit: UInt8, _ s: @autoclosure () -> RunningStats) -> RunningStats { started & bit != 0 ? s() : RunningStats() }
+        put(len(Started.len, a.pointee.len), .pkt_len_min, .pkt_len_max, .pkt_len_mean, .pkt_len_std)
+        put(len(Started.lenDir, a.pointee.lenDir[0]), .fwd_pkt_len_min, .fwd_pkt_len_max, .fwd_pkt_len_mean, .fwd_pkt_len_std)
+        put(len(Started.lenDir << 1, a.pointee.lenDir[1]), .bwd_pkt_len_min, .bwd_pkt_len_max, .bwd_pkt_len_mean, .bwd_pkt_len_std)
+        put(iat(Started.iat, a.pointee.iat), .iat_min_s, .iat_max_s, .iat_mean_s, .iat_std_s)
+        put(iat(Started.iatDir, a.pointee.iatDir[0]), .fwd_iat_min_s, .fwd_iat_max_s, .fwd_iat_mean_s, .fwd_iat_std_s)
+        put(iat(Started.iatDir << 1, a.pointee.iatDir[1]), .bwd_iat_min_s, .bwd_iat_max_s, .bwd_iat_mean_s, .bwd_iat_std_s)
         // The flag features sit in schema order FIN SYN RST PSH ACK URG ECE CWR,
         // total then forward then backward (checked by a test).
         let total = Feature.fin_count.rawValue, fwd = Feature.fwd_fin_count.rawValue

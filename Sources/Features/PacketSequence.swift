@@ -19,8 +19,9 @@ public struct SequenceEntry: Sendable, Equatable {
 public struct PacketSequence: Sendable {
     public static let length = 32
     public static let channels = 5
-    @usableFromInline var entries = InlineArray<32, SequenceEntry>(repeating: .empty)
+    // `count` first: a new flow's count and first entries share a cache line.
     public var count: UInt8 = 0
+    @usableFromInline var entries = InlineArray<32, SequenceEntry>(repeating: .empty)
 
     public init() {}
 

@@ -9,6 +9,14 @@ public struct RunningStats: Sendable, Equatable {
 
     public init() {}
 
+    /// Starts over with `x` as the only value, whatever was held before
+    /// (what `add` does to a fresh accumulator): lets a reused flow slot skip
+    /// clearing the statistics it may never use.
+    @inlinable
+    public mutating func restart(_ x: Double) {
+        count = 1; mean = x; m2 = 0; min = x; max = x
+    }
+
     @inlinable
     public mutating func add(_ x: Double) {
         count &+= 1
@@ -42,6 +50,13 @@ public struct LengthStats: Sendable, Equatable {
     @usableFromInline var m2: Double = 0
 
     public init() {}
+
+    /// Starts over with `length` as the only value (see `RunningStats.restart`).
+    @inlinable
+    public mutating func restart(_ length: Int) {
+        let v = UInt16(clamping: length)
+        count = 1; mean = Double(v); m2 = 0; minLength = v; maxLength = v
+    }
 
     @inlinable
     public mutating func add(_ length: Int) {

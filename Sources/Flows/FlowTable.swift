@@ -40,9 +40,12 @@ struct FlowSlot: Sendable {
     /// The key's tag in the stripe's index (see `FlowIndex`).
     var indexTag: UInt32 = 0
     var flowID: UInt64 = 0
+    var acc = FlowAccumulator()
+    /// Outer endpoints, set (with `tunnel`) by a flow's first tunnelled
+    /// packet; read only when `tunnel` is not `.none`. Last, and not cleared
+    /// for a new flow: most flows never touch these lines.
     var tunnelSrc = IPAddress.zero
     var tunnelDst = IPAddress.zero
-    var acc = FlowAccumulator()
 
     init(key: FlowKey) { self.key = key }
 
@@ -64,8 +67,6 @@ struct FlowSlot: Sendable {
         segment = 0
         self.indexTag = indexTag
         self.flowID = flowID
-        tunnelSrc = .zero
-        tunnelDst = .zero
         acc.reset()
         acc.context = context
     }
@@ -456,13 +457,15 @@ public final class FlowTable: @unchecked Sendable {
         let tcp = slot.pointee.tcp
         let lastNs = slot.pointee.acc.lastNs
         let closed = slot.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
+        let tunnel = slot.pointee.tunnel
         // Written straight into the sink's storage: no ~1.3 KB record built
         // here and copied there.
         sink.emplace { r in
             r.set(key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
                   dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
                   proto: key.proto, hasPorts: slot.pointee.hasPorts, vlanCount: slot.pointee.vlanCount,
-                  tunnel: slot.pointee.tunnel, tunnelSrc: slot.pointee.tunnelSrc, tunnelDst: slot.pointee.tunnelDst,
+                  tunnel: tunnel, tunnelSrc: tunnel != .none ? slot.pointee.tunnelSrc : .zero,
+                  tunnelDst: tunnel != .none ? slot.pointee.tunnelDst : .zero,
                   startNs: slot.pointee.acc.firstNs, endNs: lastNs,
                   pktsToServer: UInt64(slot.pointee.acc.pkts[0]), pktsToClient: UInt64(slot.pointee.acc.pkts[1]),
                   bytesToServer: slot.pointee.acc.ipBytes[0], bytesToClient: slot.pointee.acc.ipBytes[1],
