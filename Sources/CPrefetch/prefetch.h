@@ -19,4 +19,10 @@ static inline __attribute__((always_inline)) void fs_prefetch_range(const void *
     for (long o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 0, 3);
 }
 
+/// Prefetches, for writing, every cache line of `bytes` bytes from `p`.
+static inline __attribute__((always_inline)) void fs_prefetch_write_range(const void *p, long bytes) {
+    const char *c = (const char *)p;
+    for (long o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 1, 3);
+}
+
 #endif

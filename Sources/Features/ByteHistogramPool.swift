@@ -5,9 +5,9 @@ import Glibc
 /// Payload byte histograms, handed out only to flows that carry payload.
 ///
 /// Each handle is two 256-bin UInt16 histograms (client→server and
-/// server→client), 1 KiB. Storage grows in chunks up to `capacity` handles
-/// and is then reused through a free list: in steady state nothing is
-/// allocated. When every handle is taken, a flow simply gets no histogram
+/// server→client), 1 KiB. Storage for all `capacity` handles is made at
+/// start-up (no allocation, page fault or copy on the packet path) and
+/// reused through a free list. When every handle is taken, a flow simply gets no histogram
 /// (its payload entropy is reported as 0 and `exhausted` is counted).
 public struct ByteHistogramPool: Sendable {
     public static let binsPerHandle = 512
@@ -19,7 +19,8 @@ public struct ByteHistogramPool: Sendable {
 
     public init(capacity: Int) {
         self.capacity = Int32(clamping: capacity)
-        free.reserveCapacity(Swift.min(capacity, 1 << 16))
+        storage = [UInt16](repeating: 0, count: Swift.max(0, Int(self.capacity)) * Self.binsPerHandle)
+        free.reserveCapacity(Swift.max(0, Int(self.capacity)))
     }
 
     /// Returns a zeroed handle, or -1 when the pool is exhausted.
@@ -36,11 +37,6 @@ public struct ByteHistogramPool: Sendable {
         }
         let h = allocated
         allocated += 1
-        if storage.count < Int(allocated) * Self.binsPerHandle {
-            let chunk = Swift.max(64, Int(allocated) / 4)
-            let target = Swift.min(Int(capacity), Int(allocated) - 1 + chunk) * Self.binsPerHandle
-            storage.append(contentsOf: repeatElement(0, count: target - storage.count))
-        }
         return h
     }
 

@@ -113,10 +113,12 @@ public final class HostContextTable: @unchecked Sendable {
             headers = LargeAllocation.allocateRaw(byteCount: n * HostContextTable.headerStride, alignment: 128)
             headers.initializeMemory(as: UInt8.self, repeating: 0, count: n * HostContextTable.headerStride)
             let words = n * HostContextTable.maxBuckets * HostContextTable.bucketWords
-            // Not cleared: a bucket's words are zeroed by `bucket` before their first use
-            // (its epoch starts unused), so start-up touches none of these pages.
+            // A bucket's words are zeroed by `bucket` before their first use (its
+            // epoch starts unused); they are written once here all the same, so
+            // that no page of the table is first touched (faulted in, cleared by
+            // the kernel) on the packet path when a flood brings new hosts.
             let raw = LargeAllocation.allocateRaw(byteCount: words * 8, alignment: 128)
-            buckets = raw.bindMemory(to: UInt64.self, capacity: words)
+            buckets = raw.initializeMemory(as: UInt64.self, repeating: 0, count: words)
         }
 
         func deallocate() {
@@ -152,6 +154,9 @@ public final class HostContextTable: @unchecked Sendable {
     @usableFromInline let perStripe: Int
     @usableFromInline let bucketNs: Int64
     @usableFromInline let bucketCount: Int
+    /// 1 / bucketNs and 1 / bucketCount, for `prefetch`.
+    @usableFromInline let bucketsPerNs: Double
+    @usableFromInline let perBucketCount: Double
     public let config: HostContextConfig
 
     public init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16) {
@@ -163,6 +168,8 @@ public final class HostContextTable: @unchecked Sendable {
         perStripe = max(8, config.capacity / n)
         bucketCount = min(Self.maxBuckets, max(1, config.buckets))
         bucketNs = Int64(max(1, config.windowSeconds)) * 1_000_000_000 / Int64(bucketCount)
+        bucketsPerNs = 1 / Double(bucketNs)
+        perBucketCount = 1 / Double(bucketCount)
         stripes = .allocate(capacity: n)
         geometry = .allocate(capacity: n)
         for i in 0..<n {
@@ -194,7 +201,10 @@ public final class HostContextTable: @unchecked Sendable {
         let hp = UnsafeRawPointer(g.header(i))
         fs_prefetch(hp)
         fs_prefetch(hp + 64)
-        let k = Int((max(0, ts) / bucketNs) % Int64(bucketCount))
+        // The current bucket, worked out in floating point (no integer
+        // division; near a bucket's edge it may pick the neighbour: a hint).
+        let e = Double(max(0, ts)) * bucketsPerNs
+        let k = min(bucketCount - 1, max(0, Int(e - (e * perBucketCount).rounded(.down) * Double(bucketCount))))
         fs_prefetch(g.buckets + (i * Self.maxBuckets + k) * Self.bucketWords)
     }
 

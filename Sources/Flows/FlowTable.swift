@@ -186,9 +186,14 @@ struct StripeState: @unchecked Sendable {
         }
     }
 
+    /// Takes a free slot, and starts loading the first lines of the one the
+    /// stripe's next new flow will take (what a new flow writes: its header,
+    /// counters and first statistics), so a flood's new flows do not each
+    /// wait for those lines.
     @inline(__always)
     mutating func popFree() -> Int32 {
         freeCount -= 1
+        if freeCount > 0 { fs_prefetch_write_range(slots + Int(free[freeCount - 1]), 512) }
         return free[freeCount]
     }
 
@@ -421,19 +426,23 @@ public final class FlowTable: @unchecked Sendable {
         let client = senderIsClient ? p.src : p.dst
         let server = senderIsClient ? p.dst : p.src
         let dport = senderIsClient ? p.dstPort : p.srcPort
-        let context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
-                                        ts: p.timestampNs, halfOpen: bareSyn)
+        // The hosts' lines start loading while the slot is written (its
+        // lines were prefetched when the previous new flow took a slot).
+        hosts.prefetch(client, ts: p.timestampNs)
+        hosts.prefetch(server, ts: p.timestampNs)
         let tag = FlowIndex.tag(hash)
         // Written into the slot in place (a slot is ~1 KB: no temporary to copy).
         st.slots[Int(idx)].start(
             key: key, clientIsA: senderIsClient ? fromA : !fromA, hasPorts: p.hasPorts,
             vlanCount: min(p.vlanCount, 3), tcp: bareSyn ? TCPBits.halfOpenCounted : 0,
             flowID: (hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15) & ((1 << 51) - 1),
-            indexTag: tag, context: context)
+            indexTag: tag, context: HostContextSnapshot())
         st.index.insert(tag: tag, idx: idx)
         st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
         st.active += 1
         st.counters.created &+= 1
+        st.slots[Int(idx)].acc.context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
+                                                           ts: p.timestampNs, halfOpen: bareSyn)
         return idx
     }
 
