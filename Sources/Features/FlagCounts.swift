@@ -10,13 +10,7 @@ public struct FlagCounts: Sendable {
 
     @inlinable
     public mutating func add(_ flags: UInt8) {
-        var f = flags
-        var i = 0
-        while f != 0 {
-            if f & 1 != 0 { counts[i] &+= 1 }
-            f >>= 1
-            i += 1
-        }
+        for i in 0..<8 { counts[i] &+= UInt32(truncatingIfNeeded: (flags >> UInt8(i)) & 1) }
     }
 
     /// Count for bit `i` (0 = FIN … 7 = CWR).

@@ -200,7 +200,8 @@ public struct FlowAccumulator: Sendable {
             out.pointee.storage[bwd + bit] = Double(f1[bit])
             out.pointee.storage[total + bit] = Double(f0[bit] + f1[bit])
         }
-        set(.tcp_flag_entropy, a.pointee.tcpPackets > 0 ? a.pointee.combos.entropyBits : 0)
+        // One TCP packet: one combination, entropy exactly 0 (no logarithms).
+        set(.tcp_flag_entropy, a.pointee.tcpPackets > 1 ? a.pointee.combos.entropyBits : 0)
         let h = a.pointee.histogram
         if h >= 0 {
             set(.payload_entropy, pool.entropy(h, dir: nil))

@@ -154,7 +154,7 @@ public final class HostContextTable: @unchecked Sendable {
     @usableFromInline let perStripe: Int
     @usableFromInline let bucketNs: Int64
     @usableFromInline let bucketCount: Int
-    /// 1 / bucketNs and 1 / bucketCount, for `prefetch`.
+    /// 1 / bucketNs and 1 / bucketCount (see `divide`).
     @usableFromInline let bucketsPerNs: Double
     @usableFromInline let perBucketCount: Double
     public let config: HostContextConfig
@@ -187,6 +187,19 @@ public final class HostContextTable: @unchecked Sendable {
         geometry.deallocate()
     }
 
+    /// `x / d` and `x % d` for `x ≥ 0`, `d > 0`, exact: below 2⁶² the
+    /// quotient is estimated in floating point (off by a few at most) and
+    /// corrected, instead of a 64-bit integer division per call.
+    @inlinable
+    static func divide(_ x: Int64, _ d: Int64, reciprocal: Double) -> (quotient: Int64, remainder: Int) {
+        if x >= 1 << 62 { return (x / d, Int(x % d)) }  // beyond any sane timestamp: the plain way
+        var q = Int64(Double(x) * reciprocal)
+        var r = x &- q &* d
+        while r < 0 { q -= 1; r &+= d }
+        while r >= d { q += 1; r &-= d }
+        return (q, Int(r))
+    }
+
     /// Asks the CPU to start loading what `flowStarted`, `handshakeFailed`
     /// or `halfOpenClosed` for host `a` at `ts` will read first (its probe
     /// word, its header, its current bucket, if it sits at its home
@@ -201,10 +214,9 @@ public final class HostContextTable: @unchecked Sendable {
         let hp = UnsafeRawPointer(g.header(i))
         fs_prefetch(hp)
         fs_prefetch(hp + 64)
-        // The current bucket, worked out in floating point (no integer
-        // division; near a bucket's edge it may pick the neighbour: a hint).
-        let e = Double(max(0, ts)) * bucketsPerNs
-        let k = min(bucketCount - 1, max(0, Int(e - (e * perBucketCount).rounded(.down) * Double(bucketCount))))
+        // The current bucket.
+        let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
+        let k = Self.divide(e, Int64(bucketCount), reciprocal: perBucketCount).remainder
         fs_prefetch(g.buckets + (i * Self.maxBuckets + k) * Self.bucketWords)
     }
 
@@ -287,7 +299,7 @@ public final class HostContextTable: @unchecked Sendable {
     /// returns the first word of the host × bucket.
     @inlinable
     func bucket(_ s: Stripe, _ h: Int, epoch: Int64) -> UnsafeMutablePointer<UInt64> {
-        let k = Int(epoch % Int64(bucketCount))
+        let k = Self.divide(epoch, Int64(bucketCount), reciprocal: perBucketCount).remainder
         let b = s.buckets + (h * Self.maxBuckets + k) * Self.bucketWords
         if s.epoch(h, k) != epoch {
             s.setEpoch(h, k, epoch)
@@ -319,7 +331,7 @@ public final class HostContextTable: @unchecked Sendable {
     @inlinable
     public func flowStarted(src: IPAddress, dst: IPAddress, dport: UInt16, ts: Int64,
                             halfOpen: Bool) -> HostContextSnapshot {
-        let epoch = max(0, ts) / bucketNs
+        let epoch = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         let live = epoch - Int64(bucketCount)
         var snap = HostContextSnapshot()
         let hs = Self.hash(src), hd = Self.hash(dst)
@@ -391,7 +403,7 @@ public final class HostContextTable: @unchecked Sendable {
     /// A TCP handshake from `src` failed (no SYN-ACK, or reset before one).
     @inlinable
     public func handshakeFailed(src: IPAddress, ts: Int64) {
-        let epoch = max(0, ts) / bucketNs
+        let epoch = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         let hs = Self.hash(src)
         stripes[Int(hs & UInt64(stripeMask))].withLock { s in
             // Only a host still held: its flows' context is gone with it, and

@@ -321,6 +321,22 @@ func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UI
         #expect(t.memoryBytes == 256 * HostContextTable.bytesPerHost)
     }
 
+    /// The host table's division (floating-point estimate, corrected) is
+    /// exact: checked against Int64 `/` and `%` over random and edge values.
+    @Test func fastDivisionIsExact() {
+        var rng = SystemRandomNumberGenerator()
+        for d in [Int64(1), 2, 3, 6, 7, 8, 1_000_000_000, 10_000_000_000, 123_456_789_012] {
+            let inv = 1 / Double(d)
+            var xs: [Int64] = [0, 1, d - 1, d, d + 1, Int64.max, Int64.max - 1, Int64.max / d * d, Int64.max / d * d - 1]
+            for _ in 0..<2000 { xs.append(Int64.random(in: 0...Int64.max, using: &rng)) }
+            for _ in 0..<2000 { xs.append(Int64.random(in: 0...(1 << 61), using: &rng)) }
+            for x in xs where x >= 0 {
+                let r = HostContextTable.divide(x, d, reciprocal: inv)
+                #expect(r.quotient == x / d && Int64(r.remainder) == x % d, "\(x) / \(d)")
+            }
+        }
+    }
+
     @Test func distinctSketchEstimates() {
         var s = DistinctSketch()
         var rng = SystemRandomNumberGenerator()
