@@ -8,7 +8,7 @@ public struct FlagCounts: Sendable {
     @usableFromInline var counts = InlineArray<8, UInt32>(repeating: 0)
     public init() {}
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func add(_ flags: UInt8) {
         for i in 0..<8 { counts[i] &+= UInt32(truncatingIfNeeded: (flags >> UInt8(i)) & 1) }
     }
@@ -28,7 +28,7 @@ public struct FlagComboCounts: Sendable {
     @usableFromInline var overflow: UInt32 = 0
     public init() {}
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func add(_ flags: UInt8) {
         for i in 0..<Int(used) where combos[i] == flags {
             counts[i] &+= 1

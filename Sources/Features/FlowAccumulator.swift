@@ -78,7 +78,7 @@ public struct FlowAccumulator: Sendable {
         sequence.count = 0
     }
 
-    public var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
+    @inlinable public var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
 
     /// Adds one packet. `bytes` is the packet's captured bytes (for payload
     /// entropy); `pool` provides the histogram when the flow first carries payload.

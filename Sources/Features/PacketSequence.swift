@@ -25,7 +25,7 @@ public struct PacketSequence: Sendable {
 
     public init() {}
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ e: SequenceEntry) {
         guard Int(count) < Self.length else { return }
         entries[Int(count)] = e

@@ -12,12 +12,12 @@ public struct RunningStats: Sendable, Equatable {
     /// Starts over with `x` as the only value, whatever was held before
     /// (what `add` does to a fresh accumulator): lets a reused flow slot skip
     /// clearing the statistics it may never use.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func restart(_ x: Double) {
         count = 1; mean = x; m2 = 0; min = x; max = x
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func add(_ x: Double) {
         count &+= 1
         if count == 1 {
@@ -52,13 +52,13 @@ public struct LengthStats: Sendable, Equatable {
     public init() {}
 
     /// Starts over with `length` as the only value (see `RunningStats.restart`).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func restart(_ length: Int) {
         let v = UInt16(clamping: length)
         count = 1; mean = Double(v); m2 = 0; minLength = v; maxLength = v
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func add(_ length: Int) {
         let v = UInt16(clamping: length)
         let x = Double(v)
