@@ -31,10 +31,7 @@ let package = Package(
         // The lock for shared state: Synchronization.Mutex, or pthread under -DFLOWSENTRY_TSAN.
         .target(name: "Locking"),
         .target(name: "Features", dependencies: ["Decoding", "Locking", "CPrefetch"]),
-        .target(name: "Flows", dependencies: [
-            "Decoding", "Features", "Locking", "CPrefetch",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(name: "Flows", dependencies: ["Decoding", "Features", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Alerts", dependencies: [
@@ -60,7 +57,9 @@ let package = Package(
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding"],
+        // swift-crypto: the independent SHA-1 that Community ID's own is checked against.
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding",
+                                                       .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),

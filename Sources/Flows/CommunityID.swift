@@ -1,4 +1,3 @@
-import Crypto
 import Decoding
 
 /// Community ID v1 (corelight/community-id-spec): a SHA-1 over the seed and
@@ -67,12 +66,16 @@ public enum CommunityID {
                 put(UInt8(sp >> 8)); put(UInt8(sp & 0xff))
                 put(UInt8(dp >> 8)); put(UInt8(dp & 0xff))
             }
-            let digest = Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
             p[0] = UInt8(ascii: "1"); p[1] = UInt8(ascii: ":")
-            return digest.withUnsafeBytes { dg in
-                if base64 { return 2 + Base64.write(dg.assumingMemoryBound(to: UInt8.self), into: p + 2) }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { dgBuf in
+                let dg = dgBuf.baseAddress.unsafelyUnwrapped
+                SHA1Block.hash(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]), into: dg)
+                if base64 { return 2 + Base64.write(UnsafeBufferPointer(start: dg, count: 20), into: p + 2) }
                 var k = 2
-                for b in dg { p[k] = hexDigitBytes[Int(b >> 4)]; p[k + 1] = hexDigitBytes[Int(b & 0xf)]; k += 2 }
+                for i in 0..<20 {
+                    let b = dg[i]
+                    p[k] = hexDigitBytes[Int(b >> 4)]; p[k + 1] = hexDigitBytes[Int(b & 0xf)]; k += 2
+                }
                 return k
             }
         }

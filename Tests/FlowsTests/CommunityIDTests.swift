@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 @testable import Decoding
@@ -44,3 +45,29 @@ import Testing
         #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
     }
 }
+
+/// Community ID's single-block SHA-1 against swift-crypto's, on random
+/// messages of every length it accepts, and the FIPS 180 "abc" vector.
+@Suite struct SHA1BlockTests {
+    func ours(_ m: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 20)
+        m.withUnsafeBytes { src in out.withUnsafeMutableBufferPointer { SHA1Block.hash(src, into: $0.baseAddress!) } }
+        return out
+    }
+
+    @Test func matchesSwiftCryptoOnEveryLength() {
+        var rng = SystemRandomNumberGenerator()
+        for n in 0...SHA1Block.maxMessage {
+            for _ in 0..<20 {
+                let m = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                #expect(ours(m) == Array(Insecure.SHA1.hash(data: m)), "length \(n)")
+            }
+        }
+    }
+
+    @Test func fips180Vector() {
+        let hex = ours(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(hex == "a9993e364706816aba3e25717850c26c9cd0d89d")
+    }
+}
+
