@@ -78,14 +78,21 @@ public struct FlowRecord: Sendable {
                 tcpFlagsToServer: UInt8, tcpFlagsToClient: UInt8, flowID: UInt64,
                 features: FeatureVector = FeatureVector(), sequence: PacketSequence = PacketSequence(),
                 negativeIATs: UInt32 = 0, endedAtNs: Int64) {
-        self.key = key; self.srcIP = srcIP; self.srcPort = srcPort; self.dstIP = dstIP; self.dstPort = dstPort
-        self.proto = proto; self.hasPorts = hasPorts; self.vlanCount = vlanCount; self.tunnel = tunnel
-        self.tunnelSrc = tunnelSrc; self.tunnelDst = tunnelDst; self.startNs = startNs; self.endNs = endNs
-        self.pktsToServer = pktsToServer; self.pktsToClient = pktsToClient
-        self.bytesToServer = bytesToServer; self.bytesToClient = bytesToClient
-        self.state = state; self.reason = reason; self.segment = segment
-        self.tcpFlagsToServer = tcpFlagsToServer; self.tcpFlagsToClient = tcpFlagsToClient; self.flowID = flowID
-        self.features = features; self.sequence = sequence; self.negativeIATs = negativeIATs; self.endedAtNs = endedAtNs
+        // All-zero bytes are a valid record (every enum's first case is 0); `set`
+        // then writes each field, so the field list lives in one place.
+        self = withUnsafeTemporaryAllocation(of: FlowRecord.self, capacity: 1) { b in
+            let p = b.baseAddress.unsafelyUnwrapped
+            UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<FlowRecord>.stride)
+            return p.pointee
+        }
+        set(key: key, srcIP: srcIP, srcPort: srcPort, dstIP: dstIP, dstPort: dstPort, proto: proto,
+            hasPorts: hasPorts, vlanCount: vlanCount, tunnel: tunnel, tunnelSrc: tunnelSrc, tunnelDst: tunnelDst,
+            startNs: startNs, endNs: endNs, pktsToServer: pktsToServer, pktsToClient: pktsToClient,
+            bytesToServer: bytesToServer, bytesToClient: bytesToClient, state: state, reason: reason,
+            segment: segment, tcpFlagsToServer: tcpFlagsToServer, tcpFlagsToClient: tcpFlagsToClient,
+            flowID: flowID, negativeIATs: negativeIATs, endedAtNs: endedAtNs)
+        self.features = features
+        self.sequence = sequence
     }
 
     /// An all-zero record (storage for `FlowSink`).
