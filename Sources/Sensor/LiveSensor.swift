@@ -24,11 +24,16 @@ struct WorkerCounters: Sendable {
 
 final class WorkerSlot: Sendable {
     let value = FSMutex(WorkerCounters())
+    /// The timestamp of the worker's latest packet, and the wall clock (ns)
+    /// when it last had packets to work on (checked every 32 packets): the
+    /// expiry clock follows a busy worker's packet time (see `sweepClock`).
+    let lastPacketNs = Atomic<Int64>(0)
+    let busyAtNs = Atomic<Int64>(0)
 }
 
 /// The live sensor: N capture threads feeding one shared `FlowTable`, a
 /// bounded queue of ended flow records, and one output thread that formats
-/// and writes them, expires idle flows on the wall clock, writes stats
+/// and writes them, expires idle flows (on the wall clock, held back to a busy worker's packet time), writes stats
 /// records and pings the systemd watchdog.
 ///
 /// ```
@@ -262,6 +267,33 @@ public final class LiveSensor: @unchecked Sendable {
     /// Most records an expiry sweep or the shutdown flush builds before handing them on.
     static let flushChunk = 4096
 
+    /// The time expiry sweeps use: the wall clock, except that a worker busy
+    /// with packets (it had some within the last 200 ms) holds it back to its
+    /// latest packet's timestamp, as Suricata's flow manager follows its
+    /// slowest thread's packet time. A capture thread that falls behind (a
+    /// burst, a stall, a slow machine) then cannot have the sweep end its
+    /// flows before their packets were counted (it split flows, and shifted
+    /// the host context from what offline replay of the same packets gives);
+    /// an idle link still expires on the wall clock. Never goes backwards.
+    func sweepClock(wall: Int64, last: inout Int64) -> Int64 {
+        let workers = counters.map { (busyAtNs: $0.busyAtNs.load(ordering: .relaxed),
+                                      lastPacketNs: $0.lastPacketNs.load(ordering: .relaxed)) }
+        return Self.sweepClock(wall: wall, workers: workers, last: &last)
+    }
+
+    /// `sweepClock` from each worker's (wall time it was last busy, latest
+    /// packet timestamp); 0 = never.
+    public static func sweepClock(wall: Int64, workers: [(busyAtNs: Int64, lastPacketNs: Int64)], last: inout Int64) -> Int64 {
+        var t = wall
+        for w in workers {
+            if w.busyAtNs == 0 || wall - w.busyAtNs > 200_000_000 { continue }  // idle: the wall clock
+            if w.lastPacketNs > 0 { t = min(t, w.lastPacketNs) }
+        }
+        t = max(t, last)
+        last = t
+        return t
+    }
+
     static func wallClockNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -283,6 +315,8 @@ public final class LiveSensor: @unchecked Sendable {
         var lastWarn = -Double.infinity
         var downSince = 0.0
         var sincePoll = 0
+        var sawPacket = false
+        let slot = counters[index]
         let hook = onPacket
 
         func publish() {
@@ -305,6 +339,8 @@ public final class LiveSensor: @unchecked Sendable {
                             hook?(index, packet)
                             table.process(packet, bytes: cp.bytes, sink: &sink)
                             if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
+                            slot.lastPacketNs.store(cp.timestampNs, ordering: .relaxed)
+                            sawPacket = true
                         } else {
                             local.anomalies.bump(packet.anomaly)
                         }
@@ -312,6 +348,7 @@ public final class LiveSensor: @unchecked Sendable {
                         if sincePoll < 32 { continue }
                     }
                     sincePoll = 0
+                    if sawPacket { slot.busyAtNs.store(Self.wallClockNs(), ordering: .relaxed); sawPacket = false }
                 } catch {
                     if stopping.load(ordering: .relaxed) { break }
                     if let s = try? c.stats() { kernelCur = s }
@@ -380,6 +417,7 @@ public final class LiveSensor: @unchecked Sendable {
         batch.reserveCapacity(4096)
         var json = JSONBuffer(reserve: 1 << 18)
         var sink = FlowSink(reserve: 1024)
+        var lastSweepClock = Int64.min
         let start = monotonicSeconds()
         var nextExpire = start + expireInterval
         var nextStats = start + config.statsInterval
@@ -430,10 +468,10 @@ public final class LiveSensor: @unchecked Sendable {
             }
             let now = monotonicSeconds()
             if now >= nextExpire {
-                let wall = Self.wallClockNs()
-                table.expire(now: wall, chunk: Self.flushChunk, sink: &sink) { handle(&$0) }
+                let clock = sweepClock(wall: Self.wallClockNs(), last: &lastSweepClock)
+                table.expire(now: clock, chunk: Self.flushChunk, sink: &sink) { handle(&$0) }
                 handle(&sink)
-                onSweep?(wall - sweepLagNs, false, outputs)
+                onSweep?(clock - sweepLagNs, false, outputs)
                 nextExpire = now + expireInterval
             }
             if now >= nextDropCheck {
