@@ -207,6 +207,25 @@ public final class HostContextTable: @unchecked Sendable {
     /// other work. Only a hint: reads no state.
     @inlinable
     public func prefetch(_ a: IPAddress, ts: Int64) {
+        prefetch(a, bucket: currentBucket(ts))
+    }
+
+    /// `prefetch` for a flow's two hosts (the bucket worked out once).
+    @inlinable
+    public func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
+        let k = currentBucket(ts)
+        prefetch(a, bucket: k)
+        prefetch(b, bucket: k)
+    }
+
+    @inlinable
+    func currentBucket(_ ts: Int64) -> Int {
+        let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
+        return Self.divide(e, Int64(bucketCount), reciprocal: perBucketCount).remainder
+    }
+
+    @inlinable
+    func prefetch(_ a: IPAddress, bucket k: Int) {
         let h = Self.hash(a)
         let g = geometry[Int(h & UInt64(stripeMask))]
         let i = Self.start(h, g)
@@ -214,9 +233,6 @@ public final class HostContextTable: @unchecked Sendable {
         let hp = UnsafeRawPointer(g.header(i))
         fs_prefetch(hp)
         fs_prefetch(hp + 64)
-        // The current bucket.
-        let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
-        let k = Self.divide(e, Int64(bucketCount), reciprocal: perBucketCount).remainder
         fs_prefetch(g.buckets + (i * Self.maxBuckets + k) * Self.bucketWords)
     }
 

@@ -52,7 +52,7 @@ struct FlowSlot: Sendable {
     /// Makes this (free) slot a new flow, in place.
     @inline(__always)
     mutating func start(key: FlowKey, clientIsA: Bool, hasPorts: Bool, vlanCount: UInt8, tcp: UInt8,
-                        flowID: UInt64, indexTag: UInt32, context: HostContextSnapshot) {
+                        flowID: UInt64, indexTag: UInt32) {
         self.key = key
         self.clientIsA = clientIsA
         inUse = true
@@ -67,8 +67,7 @@ struct FlowSlot: Sendable {
         segment = 0
         self.indexTag = indexTag
         self.flowID = flowID
-        acc.reset()
-        acc.context = context
+        acc.reset()  // the context too: the table writes it once the hosts are counted
     }
 }
 
@@ -428,15 +427,14 @@ public final class FlowTable: @unchecked Sendable {
         let dport = senderIsClient ? p.dstPort : p.srcPort
         // The hosts' lines start loading while the slot is written (its
         // lines were prefetched when the previous new flow took a slot).
-        hosts.prefetch(client, ts: p.timestampNs)
-        hosts.prefetch(server, ts: p.timestampNs)
+        hosts.prefetch(client, server, ts: p.timestampNs)
         let tag = FlowIndex.tag(hash)
         // Written into the slot in place (a slot is ~1 KB: no temporary to copy).
         st.slots[Int(idx)].start(
             key: key, clientIsA: senderIsClient ? fromA : !fromA, hasPorts: p.hasPorts,
             vlanCount: min(p.vlanCount, 3), tcp: bareSyn ? TCPBits.halfOpenCounted : 0,
             flowID: (hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15) & ((1 << 51) - 1),
-            indexTag: tag, context: HostContextSnapshot())
+            indexTag: tag)
         st.index.insert(tag: tag, idx: idx)
         st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
         st.active += 1

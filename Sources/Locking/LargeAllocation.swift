@@ -13,14 +13,8 @@ public enum LargeAllocation {
 
     /// Uninitialised memory for `count` values of `T`.
     public static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let bytes = max(1, count * MemoryLayout<T>.stride)
-        guard bytes >= hugePage else { return .allocate(capacity: count) }
-        let rounded = (bytes + hugePage - 1) / hugePage * hugePage
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugePage)
-        #if canImport(Glibc)
-        _ = madvise(raw, rounded, MADV_HUGEPAGE)  // a hint: fine if refused
-        #endif
-        return raw.bindMemory(to: T.self, capacity: count)
+        allocateRaw(byteCount: max(1, count * MemoryLayout<T>.stride), alignment: MemoryLayout<T>.alignment)
+            .bindMemory(to: T.self, capacity: count)
     }
 
     /// Uninitialised raw memory of `bytes` bytes, aligned to at least `alignment`.
