@@ -106,9 +106,13 @@ public struct DecodedPacket: Sendable {
 
     public init() {}
 
+    /// Back to `DecodedPacket()`, by zeroing the bytes: every field's default
+    /// is all-zero bytes (numbers, `IPAddress.zero`, `false`, and the enums'
+    /// first cases `.none`). Assigning a fresh value built it on the stack and
+    /// copied it in, per packet (tested field by field against `init()`).
     @inlinable
     public mutating func reset() {
-        self = DecodedPacket()
+        withUnsafeMutableBytes(of: &self) { $0.initializeMemory(as: UInt8.self, repeating: 0) }
     }
 
     /// True for a non-first IP fragment: it carries no transport header.

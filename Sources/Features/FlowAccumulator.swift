@@ -85,6 +85,15 @@ public struct FlowAccumulator: Sendable {
     @inlinable
     public mutating func add(_ p: DecodedPacket, direction: Direction, bytes: ByteView,
                              pool: inout ByteHistogramPool, config: FeatureConfig) {
+        withUnsafePointer(to: p) { add($0, direction: direction, bytes: bytes, pool: &pool, config: config) }
+    }
+
+    /// `add` reading the packet where it lies: the flow table's call passed
+    /// a ~200-byte copy of it otherwise.
+    @inlinable
+    public mutating func add(_ packet: UnsafePointer<DecodedPacket>, direction: Direction, bytes: ByteView,
+                             pool: inout ByteHistogramPool, config: FeatureConfig) {
+        let p = packet.pointee  // only the fields used are loaded
         let d = direction.rawValue
         let ts = p.timestampNs
         let first = totalPackets == 0
@@ -133,12 +142,13 @@ public struct FlowAccumulator: Sendable {
 
         // Payload byte histogram over a bounded prefix of each direction.
         let room = config.entropyPrefixBytes - fed
-        if payload > 0 && room > 0 && p.payloadOffset < bytes.count {
+        let payloadOffset = p.payloadOffset
+        if payload > 0 && room > 0 && payloadOffset < bytes.count {
             if histogram < 0 { histogram = pool.acquire() }
             if histogram >= 0 {
                 let take = Swift.min(room, payload)
                 let h = histogram
-                bytes.withBytes(from: p.payloadOffset, length: take) { buf in
+                bytes.withBytes(from: payloadOffset, length: take) { buf in
                     pool.add(h, dir: d, bytes: buf)
                 }
             }

@@ -21,7 +21,7 @@ public struct FlowKey: Hashable, Sendable {
 
     /// Builds the key for a packet; `fromA` tells whether the packet's
     /// source is endpoint `a`.
-    @inlinable
+    @inlinable @inline(__always)  // inlined: a call took a copy of the ~200-byte packet
     public static func make(_ p: DecodedPacket, fromA: inout Bool) -> FlowKey {
         let sp = p.hasPorts ? p.srcPort : 0, dp = p.hasPorts ? p.dstPort : 0
         let srcFirst = p.src < p.dst || (p.src == p.dst && sp <= dp)
@@ -62,7 +62,7 @@ public struct FlowKey: Hashable, Sendable {
 
     /// A fast, seeded, deterministic hash (for stripe choice and flow ids):
     /// the same key gives the same value in every run.
-    @inlinable
+    @inlinable @inline(__always)
     public func stableHash(seed: UInt64 = 0x5157_4C46_5345_4E54) -> UInt64 {
         @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
             var x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15

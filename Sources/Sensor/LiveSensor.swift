@@ -337,7 +337,7 @@ public final class LiveSensor: @unchecked Sendable {
                         if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
                             local.decoded &+= 1
                             hook?(index, packet)
-                            table.process(packet, bytes: cp.bytes, sink: &sink)
+                            table.process(&packet, bytes: cp.bytes, sink: &sink)
                             if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
                             slot.lastPacketNs.store(cp.timestampNs, ordering: .relaxed)
                             sawPacket = true

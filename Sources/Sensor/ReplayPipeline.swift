@@ -115,7 +115,7 @@ public final class ReplayPipeline {
                 if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
                 if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
                     summary.packetsDecoded &+= 1
-                    table.process(packet, bytes: cp.bytes, sink: &sink)
+                    table.process(&packet, bytes: cp.bytes, sink: &sink)
                 } else {
                     summary.anomalies.bump(packet.anomaly)
                 }

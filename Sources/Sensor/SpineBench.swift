@@ -70,7 +70,7 @@ public enum SpineBench {
                 guard let c else { break }
                 n &+= 1
                 if d.decode(c.bytes, wireLength: c.wireLength, timestampNs: c.timestampNs, into: &p) {
-                    table.process(p, bytes: c.bytes, sink: &sink)
+                    table.process(&p, bytes: c.bytes, sink: &sink)
                 }
                 if c.timestampNs >= nextSweep {
                     // Chunked like `replay`: a sweep never builds more than a chunk of records.

@@ -26,7 +26,7 @@ func reply(_ t: Double, flags: UInt8 = 0x10, proto: UInt8 = 6, len: Int = 40) ->
 
 extension FlowTable {
     func feed(_ ps: [DecodedPacket], sink: inout FlowSink) {
-        for p in ps { process(p, bytes: ByteView(base: nil, count: 0), sink: &sink) }
+        for var p in ps { process(&p, bytes: ByteView(base: nil, count: 0), sink: &sink) }
     }
 }
 
@@ -181,10 +181,10 @@ extension FlowTable {
                     var ended = 0
                     for i in 0..<packetsPerFlow {
                         for f in 0..<flowsPerThread {
-                            let p = (i + th) % 2 == 0
+                            var p = (i + th) % 2 == 0
                                 ? pkt(Double(i), sport: UInt16(2000 + f), proto: 17)
                                 : pkt(Double(i), from: server, to: client, sport: 80, dport: UInt16(2000 + f), proto: 17)
-                            t.process(p, bytes: ByteView(base: nil, count: 0), sink: &s)
+                            t.process(&p, bytes: ByteView(base: nil, count: 0), sink: &s)
                         }
                     }
                     s.drain { _ in ended += 1 }
