@@ -277,7 +277,11 @@ public final class HostContextTable: @unchecked Sendable {
         let n = s.n, t = tag(hash)
         var i = start(hash, s)
         for _ in 0..<probes {
-            if s.index[i] >> 32 == t && s.header(i).pointee.address == a { return i }
+            let e = s.index[i]
+            // Entries are never emptied again, and `slot` takes the first
+            // empty one of a run: nothing of `a` lies past an empty entry.
+            if e == 0 { return nil }
+            if e >> 32 == t && s.header(i).pointee.address == a { return i }
             i += 1
             if i == n { i = 0 }
         }
