@@ -102,11 +102,14 @@ import Sensor
     @Test func int8ExplanationEqualsFullScoringOfEveryRowLongFlows() { check("attack-bruteforce-web.pcap") }
     @Test func int8ExplanationWithEveryModelEqualsFullScoring() { check("attack-dos.pcap", everyModel: true) }
     /// Float: the sequence parts run through OpenBLAS on a smaller batch than
-    /// the full path's; equal here, but another CPU's kernels may round
-    /// differently per batch size, hence the 1e-6.
+    /// the full path's, and OpenBLAS picks its kernels per CPU and batch size,
+    /// so float32 sums come out in a different order: equal on one machine,
+    /// up to 9.5e-5 apart (on contributions of 0.017 to 1.5) on an AVX-512
+    /// one. 5e-4 allows that and still catches a wrong or stale row, which
+    /// moves a contribution by its own size.
     @Test func floatExplanationMatchesFullScoring() {
-        check("mixed-1.pcap", float: true, tolerance: 1e-6)
-        check("attack-bruteforce-web.pcap", float: true, tolerance: 1e-6)
+        check("mixed-1.pcap", float: true, tolerance: 5e-4)
+        check("attack-bruteforce-web.pcap", float: true, tolerance: 5e-4)
     }
 
     /// `encodeRemovals` against `encodeSequences` on every sequence written out
