@@ -1,4 +1,17 @@
 #include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+
+/* Opens a capture file for libpcap with stdio's own locking turned off
+ * (glibc's __fsetlocking): the stream is read by one thread only, and in a
+ * process with more than one thread (the sensor's output and BLAS threads)
+ * glibc otherwise locks and unlocks it around each of libpcap's two freads
+ * per packet. NULL with errno set on failure. */
+static inline FILE *fs_fopen_unlocked(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) __fsetlocking(f, FSETLOCKING_BYCALLER);
+    return f;
+}
 
 /* Live capture helpers (Linux): PACKET_FANOUT on libpcap's socket, interface
  * flags and ethtool offload queries. Swift cannot express `struct ifreq`'s
