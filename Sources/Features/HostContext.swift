@@ -200,40 +200,69 @@ public final class HostContextTable: @unchecked Sendable {
         return (q, Int(r))
     }
 
-    /// Asks the CPU to start loading what `flowStarted`, `handshakeFailed`
-    /// or `halfOpenClosed` for host `a` at `ts` will read first (its probe
-    /// word, its header, its current bucket, if it sits at its home
-    /// position), so that a flow table can overlap those cache misses with
-    /// other work. Only a hint: reads no state.
+    /// Asks the CPU to start loading what `flowStarted` for host `a` at
+    /// `ts` will touch beyond the probe index: the header and current bucket
+    /// of the entry it holds, or of the entry it would take (under a flood
+    /// of new sources, rarely the home position), so that a flow table can
+    /// overlap those cache misses with other work. Takes no lock and changes
+    /// nothing (see `position`).
     @inlinable
     public func prefetch(_ a: IPAddress, ts: Int64) {
-        prefetch(a, bucket: currentBucket(ts))
+        prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: true)
     }
 
-    /// `prefetch` for a flow's two hosts (the bucket worked out once).
+    /// `prefetch` for a flow's two hosts (the epoch worked out once).
     @inlinable
     public func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
-        let k = currentBucket(ts)
-        prefetch(a, bucket: k)
-        prefetch(b, bucket: k)
-    }
-
-    @inlinable
-    func currentBucket(_ ts: Int64) -> Int {
         let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
-        return Self.divide(e, Int64(bucketCount), reciprocal: perBucketCount).remainder
+        prefetch(a, epoch: e, making: true)
+        prefetch(b, epoch: e, making: true)
+    }
+
+    /// `prefetch` for what `handshakeFailed` for `a` at `ts` touches: only a
+    /// host already held.
+    @inlinable
+    public func prefetchHeld(_ a: IPAddress, ts: Int64) {
+        prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: false)
     }
 
     @inlinable
-    func prefetch(_ a: IPAddress, bucket k: Int) {
+    func prefetch(_ a: IPAddress, epoch: Int64, making: Bool) {
         let h = Self.hash(a)
-        let g = geometry[Int(h & UInt64(stripeMask))]
-        let i = Self.start(h, g)
-        fs_prefetch(g.index + i)
-        let hp = UnsafeRawPointer(g.header(i))
+        let k = Self.divide(epoch, Int64(bucketCount), reciprocal: perBucketCount).remainder
+        let s = geometry[Int(h & UInt64(stripeMask))]
+        guard let i = Self.position(s, hash: h, epoch: epoch, making: making) else { return }
+        let hp = UnsafeRawPointer(s.header(i))
         fs_prefetch(hp)
         fs_prefetch(hp + 64)
-        fs_prefetch(g.buckets + (i * Self.maxBuckets + k) * Self.bucketWords)
+        let b = s.buckets + (i * Self.maxBuckets + k) * Self.bucketWords
+        fs_prefetch(b)
+        fs_prefetch(b + 8)
+    }
+
+    /// The entry `slot` (with `making`) or `find` would return for a host of
+    /// this hash, judged by the probe index alone (a matching tag is taken
+    /// for the host: good enough for a prefetch). Reads the index without
+    /// the stripe's lock, word by word (relaxed loads; every write to the
+    /// index is a relaxed store under the lock), so a concurrent change
+    /// only makes the hint miss.
+    @inlinable
+    static func position(_ s: Stripe, hash: UInt64, epoch: Int64, making: Bool) -> Int? {
+        let n = s.n, t = tag(hash)
+        let now = UInt32(truncatingIfNeeded: epoch)
+        var i = start(hash, s)
+        var victim = i
+        var oldest = Int32.min
+        for _ in 0..<probes {
+            let e = fs_load_relaxed(s.index + i)
+            if e == 0 { return making ? i : nil }
+            if e >> 32 == t { return i }
+            let age = Int32(bitPattern: now &- UInt32(truncatingIfNeeded: e))
+            if age > oldest { oldest = age; victim = i }
+            i += 1
+            if i == n { i = 0 }
+        }
+        return making ? victim : nil
     }
 
     /// Bytes of state per host.
@@ -310,7 +339,7 @@ public final class HostContextTable: @unchecked Sendable {
         }
         // Reset in place: stale buckets are recognised by their epoch, so
         // only the epochs need clearing, not the counters and sketches.
-        s.index[victim] = t << 32 | UInt64(now)
+        fs_store_relaxed(s.index + victim, t << 32 | UInt64(now))
         s.header(victim).initialize(to: Header(address: a))
         return (victim, true)
     }
@@ -328,7 +357,7 @@ public final class HostContextTable: @unchecked Sendable {
         let e = s.index[h]
         let last = UInt32(truncatingIfNeeded: e)
         let now = UInt32(truncatingIfNeeded: epoch)
-        if Int32(bitPattern: now &- last) > 0 { s.index[h] = e & 0xFFFF_FFFF_0000_0000 | UInt64(now) }
+        if Int32(bitPattern: now &- last) > 0 { fs_store_relaxed(s.index + h, e & 0xFFFF_FFFF_0000_0000 | UInt64(now)) }
         return b
     }
 

@@ -247,6 +247,11 @@ public final class FlowTable: @unchecked Sendable {
     @usableFromInline let stripes: UnsafeMutablePointer<FSMutex<StripeState>>
     @usableFromInline let stripeCount: Int
     @usableFromInline let stripeMask: Int
+    /// Each stripe's index memory and the (common) index mask, outside the
+    /// locks, for `process` to start loading a key's index line before it
+    /// takes the lock (these never change; the index is read only under the lock).
+    let indexBases: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
+    let indexMask: Int
     public let config: FlowTableConfig
     public let hosts: HostContextTable
     let fragments: FragmentTracker
@@ -263,7 +268,15 @@ public final class FlowTable: @unchecked Sendable {
         let hist = max(0, config.histogramCapacity / n)
         stripeCount = n
         stripes = .allocate(capacity: n)
-        for i in 0..<n { (stripes + i).initialize(to: FSMutex(StripeState(capacity: perStripeCapacity, histograms: hist))) }
+        indexBases = .allocate(capacity: n)
+        var mask = 0
+        for i in 0..<n {
+            let st = StripeState(capacity: perStripeCapacity, histograms: hist)
+            (indexBases + i).initialize(to: st.index.table)
+            mask = st.index.mask
+            (stripes + i).initialize(to: FSMutex(st))
+        }
+        indexMask = mask
         hosts = HostContextTable(config: config.hostContext)
         fragments = FragmentTracker(capacity: config.fragmentSlots)
         let t = config.classTimeoutsNs
@@ -277,6 +290,7 @@ public final class FlowTable: @unchecked Sendable {
         for i in 0..<stripeCount { stripes[i].withLock { $0.deallocate() } }
         stripes.deinitialize(count: stripeCount)
         stripes.deallocate()
+        indexBases.deallocate()
     }
 
     /// Flows currently held.
@@ -319,8 +333,27 @@ public final class FlowTable: @unchecked Sendable {
         var fromA = true
         let key = FlowKey.make(p, fromA: &fromA)
         let hash = key.stableHash()
-        stripes[Int(truncatingIfNeeded: hash) & stripeMask].withLock { st in
+        let stripe = Int(truncatingIfNeeded: hash) & stripeMask
+        // The key's index line starts loading before the lock is taken (a
+        // flood's new keys miss it; prefetches are not held up by the lock).
+        fs_prefetch(indexBases[stripe] + (Int(FlowIndex.tag(hash)) & indexMask))
+        stripes[stripe].withLock { st in
             update(&st, key: key, hash: hash, fromA: fromA, packet: &p, bytes: bytes, sink: &sink)
+        }
+    }
+
+    /// Starts loading what `process` will first wait for on this packet: its
+    /// key's index line and, for a bare SYN (under a flood, nearly always a
+    /// new flow), its hosts' context lines. A hint only, taken without any
+    /// lock: a caller that decodes the next packet before processing the
+    /// current one overlaps those cache misses with the current packet's work.
+    public func prefetch(_ p: UnsafePointer<DecodedPacket>) {
+        var fromA = true
+        let key = FlowKey.make(p.pointee, fromA: &fromA)
+        let hash = key.stableHash()
+        fs_prefetch(indexBases[Int(truncatingIfNeeded: hash) & stripeMask] + (Int(FlowIndex.tag(hash)) & indexMask))
+        if p.pointee.proto == IPProto.tcp && p.pointee.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn {
+            hosts.prefetch(p.pointee.src, p.pointee.dst, ts: p.pointee.timestampNs)
         }
     }
 
@@ -518,7 +551,7 @@ public final class FlowTable: @unchecked Sendable {
         fs_prefetch(st.index.table + st.index.home(s1.pointee.indexTag))
         let tcp = s1.pointee.tcp
         if s1.pointee.key.proto == IPProto.tcp && tcp & TCPBits.synFromClient != 0 && tcp & TCPBits.synAckFromServer == 0 {
-            hosts.prefetch(s1.pointee.clientIsA ? s1.pointee.key.a : s1.pointee.key.b, ts: s1.pointee.acc.lastNs)
+            hosts.prefetchHeld(s1.pointee.clientIsA ? s1.pointee.key.a : s1.pointee.key.b, ts: s1.pointee.acc.lastNs)
         }
     }
 

@@ -87,7 +87,7 @@ public final class ReplayPipeline {
     /// is still ended and handed over.
     public func run(files: [String], onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
-        var packet = DecodedPacket()
+        var pipe = PacketPipeline()
         var nextSweep: Int64 = Int64.min
         var lastFile = files.first ?? ""
         for path in files {
@@ -101,6 +101,20 @@ public final class ReplayPipeline {
             }
             summary.files += 1
             var decoder = PacketDecoder(linkType: reader.linkType)
+            // After the table has seen each packet read (see PacketPipeline).
+            func after(_ ts: Int64, _ sink: inout FlowSink) throws {
+                if ts >= nextSweep {
+                    if nextSweep != Int64.min {
+                        try table.expire(now: ts, chunk: Self.chunk, sink: &sink) { s in
+                            try drain(&s, path, onRecord)
+                        }
+                    }
+                    nextSweep = ts + 1_000_000_000
+                }
+                if !sink.isEmpty {
+                    try drain(&sink, path, onRecord)
+                }
+            }
             while true {
                 let captured: CapturedPacket?
                 do {
@@ -113,24 +127,18 @@ public final class ReplayPipeline {
                 summary.packetsRead &+= 1
                 summary.bytesRead &+= UInt64(cp.wireLength)
                 if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
-                if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
+                let ok = decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs,
+                                        into: &pipe.current.pointee)
+                if ok {
                     summary.packetsDecoded &+= 1
-                    table.process(&packet, bytes: cp.bytes, sink: &sink)
                 } else {
-                    summary.anomalies.bump(packet.anomaly)
+                    summary.anomalies.bump(pipe.current.pointee.anomaly)
                 }
-                if cp.timestampNs >= nextSweep {
-                    if nextSweep != Int64.min {
-                        try table.expire(now: cp.timestampNs, chunk: Self.chunk, sink: &sink) { s in
-                            try drain(&s, path, onRecord)
-                        }
-                    }
-                    nextSweep = cp.timestampNs + 1_000_000_000
-                }
-                if !sink.isEmpty {
-                    try drain(&sink, path, onRecord)
-                }
+                try pipe.step(decoded: ok, bytes: cp.bytes, timestampNs: cp.timestampNs, table: table,
+                              sink: &sink, after: after)
             }
+            // The file's last packet is not left held back into the next file.
+            try pipe.flush(table: table, sink: &sink, after: after)
         }
         // End of input: every open flow, a chunk at a time, each chunk handed
         // over before the next is built (no table-sized batch of records).

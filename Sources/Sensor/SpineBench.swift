@@ -13,15 +13,25 @@ public enum SpineBench {
         public var packetsPerSecond: Double { seconds > 0 ? Double(packets) / seconds : 0 }
     }
 
-    /// Bare libpcap read loop: every packet read, its length summed, nothing else.
+    /// Bare libpcap read loop: every packet read, its length summed, nothing
+    /// else; straight `pcap_next_ex` calls, no reader of ours (the baseline a
+    /// C program would measure).
     public static func readLoop(_ path: String) throws(CaptureError) -> Stage {
+        let r = try BareLibpcapLoop.run(path, clock: monotonicSeconds)
+        blackHole(r.bytes)
+        return Stage(name: "read loop (bare libpcap)", packets: r.packets, seconds: r.seconds)
+    }
+
+    /// The same loop through FlowSentry's reader (`PcapFileReader`, what
+    /// `replay` reads with), for its overhead over the bare loop.
+    public static func readerLoop(_ path: String) throws(CaptureError) -> Stage {
         let r = try PcapFileReader(path: path)
         var n: UInt64 = 0, bytes = 0
         let t0 = monotonicSeconds()
         while let p = try r.next() { n &+= 1; bytes &+= p.bytes.count }
         let t = monotonicSeconds() - t0
         blackHole(bytes)
-        return Stage(name: "read loop (libpcap)", packets: n, seconds: t)
+        return Stage(name: "read loop (FlowSentry reader)", packets: n, seconds: t)
     }
 
     /// Read + decode.
@@ -51,7 +61,6 @@ public enum SpineBench {
         var sink = FlowSink(reserve: ReplayPipeline.chunk)
         var buf = JSONBuffer(reserve: 1 << 16)
         let fmt = EveFlowFormatter()
-        var p = DecodedPacket()
         var n: UInt64 = 0, records = 0
         var nextSweep = Int64.min
         var failure: CaptureError?
@@ -64,21 +73,24 @@ public enum SpineBench {
         }
         around {
             let t0 = monotonicSeconds()
+            var pipe = PacketPipeline()
+            func sweep(_ ts: Int64, _ sink: inout FlowSink) {
+                if ts >= nextSweep {
+                    // Chunked like `replay`: a sweep never builds more than a chunk of records.
+                    table.expire(now: ts, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
+                    nextSweep = ts + 1_000_000_000
+                }
+                if !sink.isEmpty { drain(&sink) }
+            }
             while true {
                 let c: CapturedPacket?
                 do throws(CaptureError) { c = try r.next() } catch { failure = error; break }
                 guard let c else { break }
                 n &+= 1
-                if d.decode(c.bytes, wireLength: c.wireLength, timestampNs: c.timestampNs, into: &p) {
-                    table.process(&p, bytes: c.bytes, sink: &sink)
-                }
-                if c.timestampNs >= nextSweep {
-                    // Chunked like `replay`: a sweep never builds more than a chunk of records.
-                    table.expire(now: c.timestampNs, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
-                    nextSweep = c.timestampNs + 1_000_000_000
-                }
-                if !sink.isEmpty { drain(&sink) }
+                let ok = d.decode(c.bytes, wireLength: c.wireLength, timestampNs: c.timestampNs, into: &pipe.current.pointee)
+                pipe.step(decoded: ok, bytes: c.bytes, timestampNs: c.timestampNs, table: table, sink: &sink, after: sweep)
             }
+            pipe.flush(table: table, sink: &sink, after: sweep)
             table.flushAll(reason: .shutdown, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)
             drain(&sink)
             elapsed = monotonicSeconds() - t0

@@ -32,7 +32,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Also measure scoring with this model bundle: ensemble flows/s (int8 vs float, batch 1 and 256) and end-to-alert latency at 10,000 flows/s.")
     var model: String?
 
-    @Option(help: "Run only this stage, once, and print its rate (for profilers): read, decode, spine, spine-json.")
+    @Option(help: "Run only this stage, --repeats times, and print each rate (for profilers): read, reader, decode, spine, spine-json.")
     var stage: String?
 
     @Flag(name: .customLong("latency-only"), help: "With --model: measure only the end-to-alert latency (every alerted flow's latency listed).")
@@ -40,19 +40,26 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let preloadName = "libMallocInterposerSwift.so"
-        if getenv("FLOWSENTRY_BENCH_PRELOADED") == nil {
-            // Re-execute with the interposer preloaded so every malloc is counted.
+        // Re-executes itself once: with the malloc interposer preloaded, so
+        // every malloc is counted, and with one OpenBLAS thread, so the
+        // process has one thread as a bare C read loop does (OpenBLAS starts a
+        // worker when it loads; with a second thread in the process glibc
+        // locks every stdio call, libpcap's freads included, which slowed
+        // the bare read loop by ~9% here and flattered every ratio to it).
+        if getenv("FLOWSENTRY_BENCH_PRELOADED") == nil || getenv("OPENBLAS_NUM_THREADS") == nil {
             let exe = String(cString: realpath("/proc/self/exe", nil))
             let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             let lib = dir + "/" + preloadName
+            if getenv("OPENBLAS_NUM_THREADS") == nil { setenv("OPENBLAS_NUM_THREADS", "1", 1) }
             if access(lib, R_OK) == 0 {
                 setenv("LD_PRELOAD", lib, 1)
-                setenv("FLOWSENTRY_BENCH_PRELOADED", "1", 1)
-                var args = CommandLine.arguments.map { strdup($0) }
-                args.append(nil)
-                execv(exe, &args)
+            } else {
+                FileHandleErr.write("flowsentry-bench: \(lib) not found; allocations will not be counted\n")
             }
-            FileHandleErr.write("flowsentry-bench: \(lib) not found; allocations will not be counted\n")
+            setenv("FLOWSENTRY_BENCH_PRELOADED", "1", 1)
+            var args = CommandLine.arguments.map { strdup($0) }
+            args.append(nil)
+            execv(exe, &args)
         }
         MallocInterposerSwift.initialize()
         if let model {
@@ -63,15 +70,26 @@ struct BenchCommand: ParsableCommand {
         var config = FlowTableConfig()
         config.maxFlows = maxFlows
         if let stage {
-            let s: SpineBench.Stage
-            switch stage {
-            case "read": s = try SpineBench.readLoop(capture)
-            case "decode": s = try SpineBench.decodeOnly(capture)
-            case "spine": s = try SpineBench.spine(capture, config: config, json: false)
-            case "spine-json": s = try SpineBench.spine(capture, config: config, json: true)
-            default: throw ValidationError("--stage: expected read, decode, spine or spine-json, got '\(stage)'")
+            // With FLOWSENTRY_PERF_CTL=FIFO (perf record --control=fifo:FIFO -D -1),
+            // perf samples only the timed spine loops, not table set-up.
+            let ctl = getenv("FLOWSENTRY_PERF_CTL").map { open($0, O_WRONLY) } ?? -1
+            let around: (() -> Void) -> Void = { body in
+                if ctl >= 0 { _ = write(ctl, "enable\n", 7) }
+                body()
+                if ctl >= 0 { _ = write(ctl, "disable\n", 8) }
             }
-            print("\(s.name): \(s.packets) packets, \(Int(s.packetsPerSecond)) packets/s")
+            for _ in 0..<max(1, repeats) {
+                let s: SpineBench.Stage
+                switch stage {
+                case "read": s = try SpineBench.readLoop(capture)
+                case "reader": s = try SpineBench.readerLoop(capture)
+                case "decode": s = try SpineBench.decodeOnly(capture)
+                case "spine": s = try SpineBench.spine(capture, config: config, json: false, around: around)
+                case "spine-json": s = try SpineBench.spine(capture, config: config, json: true, around: around)
+                default: throw ValidationError("--stage: expected read, reader, decode, spine or spine-json, got '\(stage)'")
+                }
+                print("\(s.name): \(s.packets) packets, \(Int(s.packetsPerSecond)) packets/s")
+            }
             return
         }
         func best(_ f: () throws -> SpineBench.Stage) rethrows -> SpineBench.Stage {
@@ -83,6 +101,7 @@ struct BenchCommand: ParsableCommand {
             return b!
         }
         let read = try best { try SpineBench.readLoop(capture) }
+        let reader = try best { try SpineBench.readerLoop(capture) }
         let decode = try best { try SpineBench.decodeOnly(capture) }
         let spine = try best { try SpineBench.spine(capture, config: config, json: false) }
         let spineJSON = try best { try SpineBench.spine(capture, config: config, json: true) }
@@ -101,7 +120,7 @@ struct BenchCommand: ParsableCommand {
         let perPacket = counted.packets > 0 ? Double(mallocs) / Double(counted.packets) : 0
         let slotBytes = FlowTable.bytesPerFlowSlot
 
-        let stages = [read, decode, spine, spineJSON]
+        let stages = [read, reader, decode, spine, spineJSON]
         if json {
             var out = "{\"capture\":\"\(capture)\",\"packets\":\(read.packets),\"stages\":["
             out += stages.map { "{\"name\":\"\($0.name)\",\"packets_per_s\":\(Int($0.packetsPerSecond)),\"ratio_to_read_loop\":\(read.packetsPerSecond > 0 ? $0.packetsPerSecond / read.packetsPerSecond : 0)}" }.joined(separator: ",")
