@@ -1,4 +1,7 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Thin, typed wrappers over the OpenBLAS routines the novelty detectors use.
 package enum BLAS {
@@ -31,4 +34,15 @@ public enum BLASRuntime {
     }
 
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// One thread, and the worker threads OpenBLAS started when it was
+    /// loaded stopped. They spin (sched_yield) for ~0.1 s after start-up and
+    /// then sleep, but on a two-core machine that spin takes the core the
+    /// writer or output thread needs (a short replay ran ~10 % slower), and a
+    /// scorer uses one core anyway. Unless OPENBLAS_NUM_THREADS asks for more.
+    public static func singleThreaded() {
+        if let v = getenv("OPENBLAS_NUM_THREADS"), let n = Int(String(cString: v)), n > 1 { return }
+        openblas_set_num_threads(1)
+        _ = blas_thread_shutdown_()
+    }
 }
