@@ -248,21 +248,32 @@ public final class HostContextTable: @unchecked Sendable {
     /// only makes the hint miss.
     @inlinable
     static func position(_ s: Stripe, hash: UInt64, epoch: Int64, making: Bool) -> Int? {
+        let r = probe(s, hash: hash, epoch: epoch, load: { fs_load_relaxed(s.index + $0) }, isHost: { _ in true })
+        return r.found || making ? r.index : nil
+    }
+
+    /// The probe window of a host of this hash: the entry whose tag matches
+    /// and `isHost` confirms (`found`), else the first empty entry, else the
+    /// least recently active entry of the window (the largest age, the first
+    /// of equals, in wrapping 32-bit epochs). `load` reads an index word.
+    @inline(__always) @inlinable
+    static func probe(_ s: Stripe, hash: UInt64, epoch: Int64, load: (Int) -> UInt64,
+                      isHost: (Int) -> Bool) -> (index: Int, found: Bool) {
         let n = s.n, t = tag(hash)
         let now = UInt32(truncatingIfNeeded: epoch)
         var i = start(hash, s)
         var victim = i
         var oldest = Int32.min
         for _ in 0..<probes {
-            let e = fs_load_relaxed(s.index + i)
-            if e == 0 { return making ? i : nil }
-            if e >> 32 == t { return i }
+            let e = load(i)
+            if e == 0 { return (i, false) }
+            if e >> 32 == t && isHost(i) { return (i, true) }
             let age = Int32(bitPattern: now &- UInt32(truncatingIfNeeded: e))
             if age > oldest { oldest = age; victim = i }
             i += 1
             if i == n { i = 0 }
         }
-        return making ? victim : nil
+        return (victim, false)
     }
 
     /// Bytes of state per host.
@@ -321,22 +332,9 @@ public final class HostContextTable: @unchecked Sendable {
     /// whether it was made now (its buckets all unused).
     @inlinable
     static func slot(_ s: Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> (Int, created: Bool) {
-        let n = s.n, t = tag(hash)
-        let now = UInt32(truncatingIfNeeded: epoch)
-        var i = start(hash, s)
-        var victim = i
-        var oldest = Int32.min
-        for _ in 0..<probes {
-            let e = s.index[i]
-            if e == 0 { victim = i; break }
-            if e >> 32 == t && s.header(i).pointee.address == a { return (i, false) }
-            // Least recently active: the largest age (the first of equals), in
-            // wrapping 32-bit epochs.
-            let age = Int32(bitPattern: now &- UInt32(truncatingIfNeeded: e))
-            if age > oldest { oldest = age; victim = i }
-            i += 1
-            if i == n { i = 0 }
-        }
+        let r = probe(s, hash: hash, epoch: epoch, load: { s.index[$0] }, isHost: { s.header($0).pointee.address == a })
+        if r.found { return (r.index, false) }
+        let victim = r.index, t = tag(hash), now = UInt32(truncatingIfNeeded: epoch)
         // Reset in place: stale buckets are recognised by their epoch, so
         // only the epochs need clearing, not the counters and sketches.
         fs_store_relaxed(s.index + victim, t << 32 | UInt64(now))
