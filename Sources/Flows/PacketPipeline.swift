@@ -11,8 +11,9 @@ import Decoding
 /// are the capture library's, valid until the next read. A packet with
 /// payload is processed at once, after the one held back. Packets reach the
 /// table in capture order either way, and `after` runs for every packet read
-/// (decoded or not), in that order, right after the table has seen it, with
-/// the sink (for expiry sweeps and draining): the
+/// (decoded or not: the flag says whether the table saw it), in that order,
+/// right after the table has seen it, with the sink (for expiry sweeps and
+/// draining): the
 /// caller's expiry sweeps and drains see exactly what they saw without the
 /// pipeline, so the output is the same.
 ///
@@ -45,13 +46,13 @@ public struct PacketPipeline: ~Copyable {
     /// one is held back, or goes to the table and `after` runs for it.
     @inlinable
     public mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
-                              sink: inout FlowSink, after: (Int64, inout FlowSink) throws -> Void) rethrows {
+                              sink: inout FlowSink, after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         let p = buffers + index
         if decoded { table.prefetch(p) }
         if held {
             held = false
             table.process(&buffers[index ^ 1], bytes: ByteView(base: nil, count: 0), sink: &sink)
-            try after(heldTimestampNs, &sink)
+            try after(heldTimestampNs, true, &sink)
         }
         if decoded && p.pointee.payloadLength == 0 {
             held = true
@@ -59,7 +60,7 @@ public struct PacketPipeline: ~Copyable {
             index ^= 1
         } else {
             if decoded { table.process(&p.pointee, bytes: bytes, sink: &sink) }
-            try after(timestampNs, &sink)
+            try after(timestampNs, decoded, &sink)
         }
     }
 
@@ -68,10 +69,10 @@ public struct PacketPipeline: ~Copyable {
     /// live capture goes quiet.
     @inlinable
     public mutating func flush(table: FlowTable, sink: inout FlowSink,
-                               after: (Int64, inout FlowSink) throws -> Void) rethrows {
+                               after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         guard held else { return }
         held = false
         table.process(&buffers[index ^ 1], bytes: ByteView(base: nil, count: 0), sink: &sink)
-        try after(heldTimestampNs, &sink)
+        try after(heldTimestampNs, true, &sink)
     }
 }

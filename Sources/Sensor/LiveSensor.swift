@@ -305,7 +305,9 @@ public final class LiveSensor: @unchecked Sendable {
     private func workerLoop(index: Int, initial: LiveCapture) {
         var cap: LiveCapture? = initial
         var decoder = PacketDecoder(linkType: initial.linkType)
-        var packet = DecodedPacket()
+        // Packets reach the table one behind the decoder (see PacketPipeline);
+        // nothing stays held while the capture is idle, fails or stops.
+        var pipe = PacketPipeline()
         var sink = FlowSink(reserve: 256)
         var local = WorkerCounters()
         var kernelBase = CaptureStats()
@@ -327,6 +329,14 @@ public final class LiveSensor: @unchecked Sendable {
             counters[index].value.withLock { $0 = snap }
         }
 
+        // After the table has seen a packet (`seen`: it was decoded).
+        func after(_ ts: Int64, _ seen: Bool, _ sink: inout FlowSink) {
+            guard seen else { return }
+            if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
+            slot.lastPacketNs.store(ts, ordering: .relaxed)
+            sawPacket = true
+        }
+
         while !stopping.load(ordering: .relaxed) {
             if let c = cap {
                 do {
@@ -334,22 +344,25 @@ public final class LiveSensor: @unchecked Sendable {
                         local.packets &+= 1
                         local.bytes &+= UInt64(cp.wireLength)
                         if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
-                        if decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs, into: &packet) {
+                        let ok = decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs,
+                                                into: &pipe.current.pointee)
+                        if ok {
                             local.decoded &+= 1
-                            hook?(index, packet)
-                            table.process(&packet, bytes: cp.bytes, sink: &sink)
-                            if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
-                            slot.lastPacketNs.store(cp.timestampNs, ordering: .relaxed)
-                            sawPacket = true
+                            hook?(index, pipe.current.pointee)
                         } else {
-                            local.anomalies.bump(packet.anomaly)
+                            local.anomalies.bump(pipe.current.pointee.anomaly)
                         }
+                        pipe.step(decoded: ok, bytes: cp.bytes, timestampNs: cp.timestampNs, table: table,
+                                  sink: &sink, after: after)
                         sincePoll &+= 1
                         if sincePoll < 32 { continue }
+                    } else {
+                        pipe.flush(table: table, sink: &sink, after: after)  // idle
                     }
                     sincePoll = 0
                     if sawPacket { slot.busyAtNs.store(Self.wallClockNs(), ordering: .relaxed); sawPacket = false }
                 } catch {
+                    pipe.flush(table: table, sink: &sink, after: after)
                     if stopping.load(ordering: .relaxed) { break }
                     if let s = try? c.stats() { kernelCur = s }
                     kernelBase = CaptureStats(received: kernelBase.received &+ kernelCur.received,
@@ -403,6 +416,7 @@ public final class LiveSensor: @unchecked Sendable {
                 publish()
             }
         }
+        pipe.flush(table: table, sink: &sink, after: after)
         if let c = cap, let s = try? c.stats() { kernelCur = s }
         publish()
         if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }

@@ -102,7 +102,7 @@ public final class ReplayPipeline {
             summary.files += 1
             var decoder = PacketDecoder(linkType: reader.linkType)
             // After the table has seen each packet read (see PacketPipeline).
-            func after(_ ts: Int64, _ sink: inout FlowSink) throws {
+            func after(_ ts: Int64, _: Bool, _ sink: inout FlowSink) throws {
                 if ts >= nextSweep {
                     if nextSweep != Int64.min {
                         try table.expire(now: ts, chunk: Self.chunk, sink: &sink) { s in

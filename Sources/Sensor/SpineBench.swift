@@ -74,7 +74,7 @@ public enum SpineBench {
         var pipe = PacketPipeline()  // set-up, outside the counted region
         around {
             let t0 = monotonicSeconds()
-            func sweep(_ ts: Int64, _ sink: inout FlowSink) {
+            func sweep(_ ts: Int64, _: Bool, _ sink: inout FlowSink) {
                 if ts >= nextSweep {
                     // Chunked like `replay`: a sweep never builds more than a chunk of records.
                     table.expire(now: ts, chunk: ReplayPipeline.chunk, sink: &sink, drain: drain)

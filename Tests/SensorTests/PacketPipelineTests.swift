@@ -33,7 +33,7 @@ struct PacketPipelineTests {
         var json = JSONBuffer()
         var out = Run()
         var nextSweep = Int64.min
-        func after(_ ts: Int64, _ sink: inout FlowSink) {
+        func after(_ ts: Int64, _: Bool, _ sink: inout FlowSink) {
             out.steps.append((ts, table.counters.created))
             if ts >= nextSweep {
                 table.expire(now: ts, sink: &sink)
@@ -53,7 +53,7 @@ struct PacketPipelineTests {
                 if decoder.decode(c.bytes, wireLength: c.wireLength, timestampNs: c.timestampNs, into: &packet) {
                     table.process(&packet, bytes: c.bytes, sink: &sink)
                 }
-                after(c.timestampNs, &sink)
+                after(c.timestampNs, true, &sink)
             }
         }
         pipe.flush(table: table, sink: &sink, after: after)
