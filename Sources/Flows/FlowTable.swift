@@ -330,30 +330,56 @@ public final class FlowTable: @unchecked Sendable {
                 fragments.rememberFirst(p)
             }
         }
-        var fromA = true
-        let key = FlowKey.make(p, fromA: &fromA)
-        let hash = key.stableHash()
-        let stripe = Int(truncatingIfNeeded: hash) & stripeMask
         // The key's index line starts loading before the lock is taken (a
         // flood's new keys miss it; prefetches are not held up by the lock).
-        fs_prefetch(indexBases[stripe] + (Int(FlowIndex.tag(hash)) & indexMask))
-        stripes[stripe].withLock { st in
-            update(&st, key: key, hash: hash, fromA: fromA, packet: &p, bytes: bytes, sink: &sink)
-        }
+        let k = withUnsafePointer(to: &p) { prepare($0, prefetchHosts: false) }
+        locked(&p, k, bytes: bytes, sink: &sink)
+    }
+
+    /// A packet's key, its hash and side, worked out once by `prefetch` and
+    /// used again by `process(_:prepared:bytes:sink:)`.
+    public struct Prepared: Sendable {
+        let key: FlowKey
+        let hash: UInt64
+        let fromA: Bool
+        /// The hosts' context lines were prefetched (a bare SYN).
+        let hostsPrefetched: Bool
     }
 
     /// Starts loading what `process` will first wait for on this packet: its
     /// key's index line and, for a bare SYN (under a flood, nearly always a
-    /// new flow), its hosts' context lines. A hint only, taken without any
-    /// lock: a caller that decodes the next packet before processing the
-    /// current one overlaps those cache misses with the current packet's work.
-    public func prefetch(_ p: UnsafePointer<DecodedPacket>) {
+    /// new flow), its hosts' context lines. A hint, taken without any lock:
+    /// a caller that decodes the next packet before processing the current
+    /// one overlaps those cache misses with the current packet's work. The
+    /// result saves `process(_:prepared:bytes:sink:)` working the key out again.
+    public func prefetch(_ p: UnsafePointer<DecodedPacket>) -> Prepared {
+        prepare(p, prefetchHosts: true)
+    }
+
+    /// `process` for a packet `prefetch` has seen (and that has not changed since).
+    public func process(_ p: inout DecodedPacket, prepared k: Prepared, bytes: ByteView, sink: inout FlowSink) {
+        // A fragment's key may change here (a non-first one gets its first
+        // fragment's ports): the whole path, key worked out again.
+        if p.isFragment { process(&p, bytes: bytes, sink: &sink); return }
+        locked(&p, k, bytes: bytes, sink: &sink)
+    }
+
+    @inline(__always)
+    private func prepare(_ p: UnsafePointer<DecodedPacket>, prefetchHosts: Bool) -> Prepared {
         var fromA = true
         let key = FlowKey.make(p.pointee, fromA: &fromA)
         let hash = key.stableHash()
         fs_prefetch(indexBases[Int(truncatingIfNeeded: hash) & stripeMask] + (Int(FlowIndex.tag(hash)) & indexMask))
-        if p.pointee.proto == IPProto.tcp && p.pointee.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn {
-            hosts.prefetch(p.pointee.src, p.pointee.dst, ts: p.pointee.timestampNs)
+        let bareSyn = p.pointee.proto == IPProto.tcp && p.pointee.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+        if prefetchHosts && bareSyn { hosts.prefetch(p.pointee.src, p.pointee.dst, ts: p.pointee.timestampNs) }
+        return Prepared(key: key, hash: hash, fromA: fromA, hostsPrefetched: prefetchHosts && bareSyn)
+    }
+
+    @inline(__always)
+    private func locked(_ p: inout DecodedPacket, _ k: Prepared, bytes: ByteView, sink: inout FlowSink) {
+        stripes[Int(truncatingIfNeeded: k.hash) & stripeMask].withLock { st in
+            update(&st, key: k.key, hash: k.hash, fromA: k.fromA, hostsPrefetched: k.hostsPrefetched,
+                   packet: &p, bytes: bytes, sink: &sink)
         }
     }
 
@@ -371,7 +397,8 @@ public final class FlowTable: @unchecked Sendable {
         }
     }
 
-    private func update(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, packet p: inout DecodedPacket,
+    private func update(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, hostsPrefetched: Bool,
+                        packet p: inout DecodedPacket,
                         bytes: ByteView, sink: inout FlowSink) {
         let ts = p.timestampNs
         let isTCP = p.proto == IPProto.tcp && !p.isNonFirstFragment
@@ -387,12 +414,12 @@ public final class FlowTable: @unchecked Sendable {
                 // Idle past its timeout but not yet swept: that flow is over,
                 // this packet starts a new one.
                 end(&st, idx, reason: endReason(st.slots + i), sink: &sink, free: true, now: ts)
-                idx = create(&st, key: key, hash: hash, fromA: fromA, packet: &p)
+                idx = create(&st, key: key, hash: hash, fromA: fromA, hostsPrefetched: hostsPrefetched, packet: &p)
             } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
                 let reason: EndReason = st.slots[i].tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
                 end(&st, idx, reason: reason, sink: &sink, free: true, now: ts)
-                idx = create(&st, key: key, hash: hash, fromA: fromA, packet: &p)
+                idx = create(&st, key: key, hash: hash, fromA: fromA, hostsPrefetched: hostsPrefetched, packet: &p)
             } else if ts - st.slots[i].acc.firstNs >= activeTimeoutNs && st.slots[i].acc.totalPackets > 0 {
                 end(&st, idx, reason: .activeTimeout, sink: &sink, free: false, now: ts)
                 st.slots[i].segment &+= 1
@@ -403,7 +430,7 @@ public final class FlowTable: @unchecked Sendable {
             }
         } else {
             if st.freeCount == 0 { evictOne(&st, sink: &sink, now: ts) }
-            idx = create(&st, key: key, hash: hash, fromA: fromA, packet: &p)
+            idx = create(&st, key: key, hash: hash, fromA: fromA, hostsPrefetched: hostsPrefetched, packet: &p)
         }
 
         let i = Int(idx)
@@ -449,7 +476,8 @@ public final class FlowTable: @unchecked Sendable {
     }
 
 
-    private func create(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, packet p: inout DecodedPacket) -> Int32 {
+    private func create(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, hostsPrefetched: Bool,
+                        packet p: inout DecodedPacket) -> Int32 {
         let idx = st.popFree()
         // The sender of the first packet is the client, unless it is a SYN-ACK.
         var senderIsClient = true
@@ -462,8 +490,9 @@ public final class FlowTable: @unchecked Sendable {
         let server = senderIsClient ? p.dst : p.src
         let dport = senderIsClient ? p.dstPort : p.srcPort
         // The hosts' lines start loading while the slot is written (its
-        // lines were prefetched when the previous new flow took a slot).
-        hosts.prefetch(client, server, ts: p.timestampNs)
+        // lines were prefetched when the previous new flow took a slot),
+        // unless `prefetch` started them a packet ahead.
+        if !hostsPrefetched { hosts.prefetch(client, server, ts: p.timestampNs) }
         let tag = FlowIndex.tag(hash)
         // Written into the slot in place (a slot is ~1 KB: no temporary to copy).
         st.slots[Int(idx)].start(

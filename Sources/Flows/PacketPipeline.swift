@@ -13,9 +13,8 @@ import Decoding
 /// table in capture order either way, and `after` runs for every packet read
 /// (decoded or not: the flag says whether the table saw it), in that order,
 /// right after the table has seen it, with the sink (for expiry sweeps and
-/// draining): the
-/// caller's expiry sweeps and drains see exactly what they saw without the
-/// pipeline, so the output is the same.
+/// draining): the caller's expiry sweeps and drains see exactly what they
+/// saw without the pipeline, so the output is the same.
 ///
 /// Two packet buffers, allocated once; no allocation per packet.
 public struct PacketPipeline: ~Copyable {
@@ -23,6 +22,8 @@ public struct PacketPipeline: ~Copyable {
     @usableFromInline var index = 0
     @usableFromInline var held = false
     @usableFromInline var heldTimestampNs: Int64 = 0
+    /// The held packet's key as `FlowTable.prefetch` worked it out.
+    @usableFromInline var heldKey: FlowTable.Prepared?
 
     public init() {
         buffers = .allocate(capacity: 2)
@@ -48,20 +49,27 @@ public struct PacketPipeline: ~Copyable {
     public mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
                               sink: inout FlowSink, after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         let p = buffers + index
-        if decoded { table.prefetch(p) }
+        let k = decoded ? table.prefetch(p) : nil
         if held {
-            held = false
-            table.process(&buffers[index ^ 1], bytes: ByteView(base: nil, count: 0), sink: &sink)
+            processHeld(table: table, sink: &sink)
             try after(heldTimestampNs, true, &sink)
         }
-        if decoded && p.pointee.payloadLength == 0 {
+        if let k, p.pointee.payloadLength == 0 {
             held = true
             heldTimestampNs = timestampNs
+            heldKey = k
             index ^= 1
         } else {
-            if decoded { table.process(&p.pointee, bytes: bytes, sink: &sink) }
+            if let k { table.process(&p.pointee, prepared: k, bytes: bytes, sink: &sink) }
             try after(timestampNs, decoded, &sink)
         }
+    }
+
+    @inlinable
+    mutating func processHeld(table: FlowTable, sink: inout FlowSink) {
+        held = false
+        // No bytes: a held packet has no payload, and its bytes are gone.
+        table.process(&buffers[index ^ 1], prepared: heldKey.unsafelyUnwrapped, bytes: ByteView(base: nil, count: 0), sink: &sink)
     }
 
     /// Sends the packet held back, if any, to the table and runs `after` for
@@ -71,8 +79,7 @@ public struct PacketPipeline: ~Copyable {
     public mutating func flush(table: FlowTable, sink: inout FlowSink,
                                after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         guard held else { return }
-        held = false
-        table.process(&buffers[index ^ 1], bytes: ByteView(base: nil, count: 0), sink: &sink)
+        processHeld(table: table, sink: &sink)
         try after(heldTimestampNs, true, &sink)
     }
 }
