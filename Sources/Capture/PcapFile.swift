@@ -130,7 +130,7 @@ public final class PcapFileReader {
         return magic != 0x0A0D_0D0A
     }
 
-    private static func string(_ buf: [CChar]) -> String {
+    static func string(_ buf: [CChar]) -> String {
         buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
@@ -205,7 +205,7 @@ public enum BareLibpcapLoop {
     public static func run(_ path: String, clock: () -> Double) throws(CaptureError) -> (packets: UInt64, bytes: Int, seconds: Double) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
-            throw .cannotOpen(path: path, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            throw .cannotOpen(path: path, reason: PcapFileReader.string(errbuf))
         }
         defer { pcap_close(h) }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>?
