@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 out=.build/fuzz
 mkdir -p "$out" Fuzz/findings Fuzz/corpus/decoder Fuzz/corpus/flowtable
-flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name FlowSentry)
 swiftc "${flags[@]}" -module-name FuzzDecoder Sources/Decoding/*.swift Fuzz/DecoderFuzz.swift -o "$out/decoder" 2>&1 | grep -v "ld.gold: warning" || true
 # One module from four: drop the cross-module imports (and Community ID, the
 # one file that needs swift-crypto and is not on the table's path).

@@ -3,28 +3,28 @@ import Features
 import Flows
 
 /// What the record writer adds around a flow's own data.
-public struct EveContext: Sendable {
-    public var pcapFilename: String? {
+package struct EveContext: Sendable {
+    package var pcapFilename: String? {
         didSet { encodedPcapFilename = pcapFilename.map(JSONBuffer.encodedString) }
     }
     /// `pcapFilename` as an escaped JSON string, encoded once.
-    public private(set) var encodedPcapFilename: [UInt8]?
-    public var host: String? {
+    package private(set) var encodedPcapFilename: [UInt8]?
+    package var host: String? {
         didSet { encodedHost = host.map(JSONBuffer.encodedString) }
     }
-    public var inIface: String? {
+    package var inIface: String? {
         didSet { encodedInIface = inIface.map(JSONBuffer.encodedString) }
     }
-    public private(set) var encodedHost: [UInt8]?
-    public private(set) var encodedInIface: [UInt8]?
-    public var communityIDSeed: UInt16 = 0
+    package private(set) var encodedHost: [UInt8]?
+    package private(set) var encodedInIface: [UInt8]?
+    package var communityIDSeed: UInt16 = 0
     /// Include the first-packets sequence in flow records.
-    public var includeSequence = true
-    public init() {}
+    package var includeSequence = true
+    package init() {}
 }
 
 /// EVE's protocol name: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number.
-public func eveProtoName(_ p: UInt8) -> String {
+package func eveProtoName(_ p: UInt8) -> String {
     switch p {
     case IPProto.tcp: "TCP"
     case IPProto.udp: "UDP"
@@ -34,7 +34,7 @@ public func eveProtoName(_ p: UInt8) -> String {
     }
 }
 
-public extension FlowRecord {
+package extension FlowRecord {
     /// Community ID v1 of this flow.
     func communityID(seed: UInt16 = 0) -> String {
         CommunityID.compute(src: srcIP, dst: dstIP, proto: proto, sport: srcPort, dport: dstPort, seed: seed)
@@ -43,7 +43,7 @@ public extension FlowRecord {
 
 /// Writes the EVE header fields shared by flow and alert records.
 /// `eventType` must need no escaping (it is written as is).
-public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: EveContext,
+package func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: EveContext,
                            into j: inout JSONBuffer) {
     let capacity = 768 + (context.encodedPcapFilename?.count ?? 0) + (context.encodedInIface?.count ?? 0)
         + (context.encodedHost?.count ?? 0)
@@ -93,7 +93,7 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
 }
 
 /// Writes the `flow {…}` summary object.
-public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JSONBuffer) {
+package func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JSONBuffer) {
     j.rawMembers(capacity: 512) { w in
         w.lit(#""flow":{"pkts_toserver":"#); w.unsigned(r.pktsToServer)
         w.lit(#","pkts_toclient":"#); w.unsigned(r.pktsToClient)
@@ -126,13 +126,13 @@ let featureKeySlots: [UInt8] = {
 let featureKeyLengths: [Int] = Feature.schema.enumerated().map { (i, f) in (i > 0 ? 1 : 0) + JSONBuffer.encodedKey(f).count }
 
 /// Formats flow records as EVE `flow` events, one JSON object per line.
-public struct EveFlowFormatter: Sendable {
-    public var context: EveContext
-    public init(context: EveContext = EveContext()) { self.context = context }
+package struct EveFlowFormatter: Sendable {
+    package var context: EveContext
+    package init(context: EveContext = EveContext()) { self.context = context }
 
     /// Appends one record (with a trailing newline) to `j.bytes`.
     /// `verdict` writes the flow's ML verdict when scoring ran.
-    public func append(_ r: FlowRecord, verdict: ((inout JSONBuffer) -> Void)? = nil,
+    package func append(_ r: FlowRecord, verdict: ((inout JSONBuffer) -> Void)? = nil,
                        alerted: Bool = false, into j: inout JSONBuffer) {
         j.beginObject()
         writeEveHeader(r, eventType: "flow", context: context, into: &j)

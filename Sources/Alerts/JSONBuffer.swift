@@ -1,18 +1,18 @@
 /// A reusable byte buffer that writes compact JSON with keys in insertion
 /// order. Numbers are formatted without creating Strings; non-finite
 /// doubles become `null`. Not thread-safe: one per writer.
-public struct JSONBuffer: Sendable {
-    public var bytes: [UInt8] = []
+package struct JSONBuffer: Sendable {
+    package var bytes: [UInt8] = []
     /// One bit per open container (bit `depth - 1` is the innermost): set
     /// once it holds a value, so the next one needs a comma. 64 levels deep at most.
     @usableFromInline var commaBits: UInt64 = 0
     @usableFromInline var depth = 0
 
-    public init(reserve: Int = 4096) {
+    package init(reserve: Int = 4096) {
         bytes.reserveCapacity(reserve)
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         commaBits = 0
         depth = 0
@@ -38,16 +38,16 @@ public struct JSONBuffer: Sendable {
         depth -= 1
     }
 
-    public mutating func beginObject() { open(UInt8(ascii: "{")) }
-    public mutating func endObject() { close(UInt8(ascii: "}")) }
-    public mutating func beginArray() { open(UInt8(ascii: "[")) }
-    public mutating func endArray() { close(UInt8(ascii: "]")) }
+    package mutating func beginObject() { open(UInt8(ascii: "{")) }
+    package mutating func endObject() { close(UInt8(ascii: "}")) }
+    package mutating func beginArray() { open(UInt8(ascii: "[")) }
+    package mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// Appends raw bytes with one capacity check.
     @inlinable mutating func appendRaw(_ p: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: p) }
 
     /// Starts a member: writes `"key":`. The next value call completes it.
-    public mutating func key(_ k: StaticString) {
+    package mutating func key(_ k: StaticString) {
         separator()
         appendStatic(k)
         bytes.append(UInt8(ascii: ":"))
@@ -72,7 +72,7 @@ public struct JSONBuffer: Sendable {
 
     /// Disfavoured so that literal keys take the `StaticString` path (no escaping scan).
     @_disfavoredOverload
-    public mutating func key(_ k: String) {
+    package mutating func key(_ k: String) {
         separator()
         appendEscaped(k)
         bytes.append(UInt8(ascii: ":"))
@@ -90,34 +90,34 @@ public struct JSONBuffer: Sendable {
     }
 
     @_disfavoredOverload
-    public mutating func string(_ s: String) { beforeValue(); appendEscaped(s) }
+    package mutating func string(_ s: String) { beforeValue(); appendEscaped(s) }
 
     /// A constant string (names, enum words): no per-call String.
-    public mutating func string(_ s: StaticString) {
+    package mutating func string(_ s: StaticString) {
         beforeValue()
         appendStatic(s)
     }
 
     /// Pre-encoded JSON (e.g. a cached escaped string) as a value.
-    public mutating func rawValue(_ encoded: [UInt8]) {
+    package mutating func rawValue(_ encoded: [UInt8]) {
         beforeValue()
         bytes.append(contentsOf: encoded)
     }
 
-    public mutating func rawString(_ f: (inout [UInt8]) -> Void) {
+    package mutating func rawString(_ f: (inout [UInt8]) -> Void) {
         beforeValue()
         bytes.append(UInt8(ascii: "\""))
         f(&bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
-    public mutating func int<T: BinaryInteger>(_ v: T) { beforeValue(); appendInteger(Int64(v)) }
-    public mutating func uint(_ v: UInt64) {
+    package mutating func int<T: BinaryInteger>(_ v: T) { beforeValue(); appendInteger(Int64(v)) }
+    package mutating func uint(_ v: UInt64) {
         beforeValue()
         if v > UInt64(Int64.max) { appendDecimalString(String(v)) } else { appendInteger(Int64(v)) }
     }
-    public mutating func bool(_ v: Bool) { beforeValue(); bytes.append(contentsOf: v ? Self.trueBytes : Self.falseBytes) }
-    public mutating func null() { beforeValue(); bytes.append(contentsOf: Self.nullBytes) }
+    package mutating func bool(_ v: Bool) { beforeValue(); bytes.append(contentsOf: v ? Self.trueBytes : Self.falseBytes) }
+    package mutating func null() { beforeValue(); bytes.append(contentsOf: Self.nullBytes) }
 
     static let trueBytes: [UInt8] = Array("true".utf8)
     static let falseBytes: [UInt8] = Array("false".utf8)
@@ -125,7 +125,7 @@ public struct JSONBuffer: Sendable {
 
     /// A double with up to 9 decimal places (trailing zeros trimmed);
     /// integers print without a fraction; NaN/±inf print as null.
-    public mutating func double(_ v: Double) {
+    package mutating func double(_ v: Double) {
         beforeValue()
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RawJSONWriter.maxNumber) { buf in
             var w = RawJSONWriter(buf.baseAddress!)
@@ -138,7 +138,7 @@ public struct JSONBuffer: Sendable {
     /// `"key":value,"key2":value2…` (at least one member, no leading comma)
     /// into a scratch buffer of `capacity` bytes, appended at once.
     @inlinable
-    public mutating func rawMembers(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
+    package mutating func rawMembers(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         separator()
         appendWritten(capacity: capacity, body)
     }
@@ -146,7 +146,7 @@ public struct JSONBuffer: Sendable {
     /// Formats into a scratch buffer of `capacity` bytes with `body` and
     /// appends what it wrote as one value (e.g. a whole object of numbers).
     @inlinable
-    public mutating func rawValue(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
+    package mutating func rawValue(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         beforeValue()
         appendWritten(capacity: capacity, body)
     }
@@ -171,7 +171,7 @@ public struct JSONBuffer: Sendable {
     }
 
     /// Nanoseconds since the epoch as exact decimal seconds ("1700000000.061").
-    public mutating func seconds(ns: Int64) {
+    package mutating func seconds(ns: Int64) {
         beforeValue()
         // Sign, then the magnitude: -1 ns is "-0.000000001", not "-1.999999999".
         if ns < 0 { bytes.append(UInt8(ascii: "-")) }
@@ -203,7 +203,7 @@ public struct JSONBuffer: Sendable {
     @usableFromInline mutating func appendDecimalString(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
     /// Writes `s` as a JSON string (RFC 8259 escaping; UTF-8 passed through).
-    public mutating func appendEscaped(_ s: String) {
+    package mutating func appendEscaped(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         var plain = true
         for c in s.utf8 where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
@@ -229,34 +229,34 @@ public struct JSONBuffer: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    public mutating func newline() { bytes.append(0x0A) }
+    package mutating func newline() { bytes.append(0x0A) }
 
     /// Appends pre-encoded bytes (e.g. a cached `"key":`) as a member key.
-    public mutating func rawKey(_ encoded: [UInt8]) {
+    package mutating func rawKey(_ encoded: [UInt8]) {
         separator()
         bytes.append(contentsOf: encoded)
         valuePending = true
     }
 
-    public mutating func rawKey(_ encoded: UnsafeBufferPointer<UInt8>) {
+    package mutating func rawKey(_ encoded: UnsafeBufferPointer<UInt8>) {
         separator()
         bytes.append(contentsOf: encoded)
         valuePending = true
     }
 }
 
-public let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+package let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 extension JSONBuffer {
     /// A string as an escaped JSON string value, encoded once.
-    public static func encodedString(_ v: String) -> [UInt8] {
+    package static func encodedString(_ v: String) -> [UInt8] {
         var j = JSONBuffer(reserve: v.utf8.count + 2)
         j.appendEscaped(v)
         return j.bytes
     }
 
     /// `"name":` for a key, encoded once.
-    public static func encodedKey(_ k: String) -> [UInt8] {
+    package static func encodedKey(_ k: String) -> [UInt8] {
         var j = JSONBuffer(reserve: k.utf8.count + 4)
         j.appendEscaped(k)
         j.bytes.append(UInt8(ascii: ":"))
@@ -267,50 +267,50 @@ extension JSONBuffer {
 /// Writes JSON pieces into memory the caller sized (no checks per byte):
 /// the number formatting behind `JSONBuffer`, and whole objects of numbers
 /// written at once. `maxNumber` bytes are enough for any one number.
-public struct RawJSONWriter {
-    public static let maxNumber = 32
+package struct RawJSONWriter {
+    package static let maxNumber = 32
     @usableFromInline let p: UnsafeMutablePointer<UInt8>
-    public var count = 0
+    package var count = 0
 
-    @inlinable public init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+    @inlinable package init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
-    @inlinable public mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
+    @inlinable package mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
 
     /// A constant copied as is (JSON punctuation and keys the caller wrote
     /// already escaped, e.g. `,"flow_id":`).
-    @inlinable @inline(__always) public mutating func lit(_ s: StaticString) {
+    @inlinable @inline(__always) package mutating func lit(_ s: StaticString) {
         (p + count).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
         count += s.utf8CodeUnitCount
     }
 
     /// Pre-encoded bytes copied as is.
-    @inlinable public mutating func bytes(_ b: [UInt8]) {
+    @inlinable package mutating func bytes(_ b: [UInt8]) {
         b.withUnsafeBufferPointer { bytes($0) }
     }
 
     /// Lets `body` write at the current position (returning how many bytes it wrote).
-    @inlinable public mutating func write(_ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+    @inlinable package mutating func write(_ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         count += body(p + count)
     }
 
     /// Bytes moved by `chunk` at once.
-    public static let chunk = 32
+    package static let chunk = 32
 
     /// Copies the first `length` (≤ `chunk`) bytes of a `chunk`-byte source
     /// with one 32-byte move; the caller's buffer must have `chunk` bytes of room.
-    @inlinable public mutating func chunk(_ src: UnsafeRawPointer, length: Int) {
+    @inlinable package mutating func chunk(_ src: UnsafeRawPointer, length: Int) {
         let v = src.loadUnaligned(as: SIMD32<UInt8>.self)
         UnsafeMutableRawPointer(p + count).storeBytes(of: v, as: SIMD32<UInt8>.self)
         count += length
     }
 
-    @inlinable public mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+    @inlinable package mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
         guard let base = b.baseAddress else { return }
         (p + count).update(from: base, count: b.count)
         count += b.count
     }
 
-    @inlinable public mutating func unsigned(_ v: UInt64) {
+    @inlinable package mutating func unsigned(_ v: UInt64) {
         // Most numbers in flow records are small counts: one or two digits.
         if v < 10 { p[count] = UInt8(truncatingIfNeeded: 48 &+ v); count += 1; return }
         if v < 100 {
@@ -340,7 +340,7 @@ public struct RawJSONWriter {
         count += digits
     }
 
-    @inlinable public mutating func integer(_ v: Int64) {
+    @inlinable package mutating func integer(_ v: Int64) {
         if v < 0 {
             byte(UInt8(ascii: "-"))
             unsigned(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v))
@@ -350,7 +350,7 @@ public struct RawJSONWriter {
     }
 
     /// ".ddddddddd" for 0 < `frac` < 10^9, trailing zeros trimmed.
-    @inlinable public mutating func fraction(_ frac: Int64) {
+    @inlinable package mutating func fraction(_ frac: Int64) {
         p[count] = UInt8(ascii: ".")
         var f = frac
         for i in stride(from: count + 9, through: count + 1, by: -1) {
@@ -364,7 +364,7 @@ public struct RawJSONWriter {
 
     /// A double with up to 9 decimal places (trailing zeros trimmed);
     /// integers print without a fraction; NaN/±inf print as null.
-    @inlinable public mutating func double(_ v: Double) {
+    @inlinable package mutating func double(_ v: Double) {
         if v == 0 { byte(UInt8(ascii: "0")); return }  // the commonest value of all (±0 both print "0")
         guard v.isFinite else {
             byte(UInt8(ascii: "n")); byte(UInt8(ascii: "u")); byte(UInt8(ascii: "l")); byte(UInt8(ascii: "l"))

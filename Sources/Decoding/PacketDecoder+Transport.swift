@@ -78,9 +78,9 @@ extension PacketDecoder {
 }
 
 /// ICMP request/response type pairs (as in the Community ID spec).
-public enum ICMPPairs {
+package enum ICMPPairs {
     @inlinable
-    public static func counterpart(type: UInt8, v6: Bool) -> UInt8? {
+    package static func counterpart(type: UInt8, v6: Bool) -> UInt8? {
         if v6 {
             switch type {
             case 128: 129

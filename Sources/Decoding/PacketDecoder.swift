@@ -3,12 +3,12 @@
 /// own file as an extension (`PacketDecoder+IPv4.swift`, ...); dispatch on
 /// the next-protocol value happens in `decodeEtherType` and
 /// `decodeIPPayload`.
-public struct PacketDecoder: Sendable {
-    public let linkType: LinkType
+package struct PacketDecoder: Sendable {
+    package let linkType: LinkType
     /// Tunnels (GRE, VXLAN, IP-in-IP, MPLS pseudowires) followed at most this deep.
-    public var maxEncapsulation: UInt8
+    package var maxEncapsulation: UInt8
 
-    public init(linkType: LinkType, maxEncapsulation: UInt8 = 4) {
+    package init(linkType: LinkType, maxEncapsulation: UInt8 = 4) {
         self.linkType = linkType
         self.maxEncapsulation = maxEncapsulation
     }
@@ -17,7 +17,7 @@ public struct PacketDecoder: Sendable {
     /// flow; false with `p.anomaly` set when it was skipped (not IP, or
     /// malformed). `bytes` is borrowed for the call only.
     @inlinable
-    public func decode(_ bytes: ByteView, wireLength: Int, timestampNs: Int64,
+    package func decode(_ bytes: ByteView, wireLength: Int, timestampNs: Int64,
                        into p: inout DecodedPacket) -> Bool {
         p.reset()
         p.timestampNs = PacketTime.clamp(timestampNs)

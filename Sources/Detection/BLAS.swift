@@ -26,21 +26,21 @@ package enum BLAS {
 }
 
 /// Process-wide OpenBLAS settings.
-public enum BLASRuntime {
+package enum BLASRuntime {
     /// Number of threads OpenBLAS may use for one call (OpenBLAS's own global setting;
     /// set it once at start-up, e.g. to 1 when several scoring tasks run in parallel).
-    public static func setThreadCount(_ n: Int) {
+    package static func setThreadCount(_ n: Int) {
         openblas_set_num_threads(Int32(max(1, n)))
     }
 
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    package static var threadCount: Int { Int(openblas_get_num_threads()) }
 
     /// One thread, and the worker threads OpenBLAS started when it was
     /// loaded stopped. They spin (sched_yield) for ~0.1 s after start-up and
     /// then sleep, but on a two-core machine that spin takes the core the
     /// writer or output thread needs (a short replay ran ~10 % slower), and a
     /// scorer uses one core anyway. Unless OPENBLAS_NUM_THREADS asks for more.
-    public static func singleThreaded() {
+    package static func singleThreaded() {
         if let v = getenv("OPENBLAS_NUM_THREADS"), let n = Int(String(cString: v)), n > 1 { return }
         openblas_set_num_threads(1)
         _ = blas_thread_shutdown_()

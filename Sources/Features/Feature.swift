@@ -1,7 +1,7 @@
 /// Every flow-statistics feature, in schema order. Models and tables refer
 /// to features by these cases (and their names), never by bare position.
 /// docs/features.md defines each one with its formula and unit.
-public enum Feature: Int, CaseIterable, Sendable {
+package enum Feature: Int, CaseIterable, Sendable {
     case duration_s
     case fwd_pkts, bwd_pkts
     case fwd_bytes, bwd_bytes
@@ -24,38 +24,38 @@ public enum Feature: Int, CaseIterable, Sendable {
     case src_flows, src_distinct_dsts, src_distinct_dports, src_failed_handshakes
     case dst_flows, dst_distinct_srcs, dst_half_open
 
-    public var name: String { String(describing: self) }
+    package var name: String { String(describing: self) }
 
-    public static let count = Feature.allCases.count
+    package static let count = Feature.allCases.count
 
     /// Feature names in schema order (what a model bundle records).
-    public static let schema: [String] = Feature.allCases.map(\.name)
+    package static let schema: [String] = Feature.allCases.map(\.name)
 }
 
 /// The finished values of one flow's features, indexed by `Feature`.
 /// Stored inline (no heap), so finishing a flow allocates nothing.
-public struct FeatureVector: Sendable {
+package struct FeatureVector: Sendable {
     /// Must equal `Feature.count` (checked by a test and at start-up).
-    public static let storageCount = 70
+    package static let storageCount = 70
     @usableFromInline var storage = InlineArray<70, Double>(repeating: 0)
 
-    public init() { precondition(Feature.count == Self.storageCount) }
+    package init() { precondition(Feature.count == Self.storageCount) }
 
     @inlinable
-    public subscript(_ f: Feature) -> Double {
+    package subscript(_ f: Feature) -> Double {
         get { storage[f.rawValue] }
         set { storage[f.rawValue] = newValue }
     }
 
-    @inlinable public func value(at i: Int) -> Double { storage[i] }
+    @inlinable package func value(at i: Int) -> Double { storage[i] }
 
     /// The values in schema order as one buffer (no copy per value: reading
     /// `record.features.value(at:)` in a loop copies the whole vector each time).
     @inlinable
-    public func withValues<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+    package func withValues<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
         try storage.span.withUnsafeBufferPointer { try body($0) }
     }
 
     /// The values in schema order.
-    public var values: [Double] { (0..<Feature.count).map { storage[$0] } }
+    package var values: [Double] { (0..<Feature.count).map { storage[$0] } }
 }

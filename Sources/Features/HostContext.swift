@@ -8,39 +8,39 @@ import Glibc
 
 /// What the sensor knew about a flow's endpoints when the flow started,
 /// over the sliding window (see `HostContextTable`).
-public struct HostContextSnapshot: Sendable, Equatable {
-    public var srcFlows: UInt32 = 0
-    public var srcDistinctDsts: UInt32 = 0
-    public var srcDistinctDports: UInt32 = 0
-    public var srcFailedHandshakes: UInt32 = 0
-    public var dstFlows: UInt32 = 0
-    public var dstDistinctSrcs: UInt32 = 0
-    public var dstHalfOpen: UInt32 = 0
-    public init() {}
+package struct HostContextSnapshot: Sendable, Equatable {
+    package var srcFlows: UInt32 = 0
+    package var srcDistinctDsts: UInt32 = 0
+    package var srcDistinctDports: UInt32 = 0
+    package var srcFailedHandshakes: UInt32 = 0
+    package var dstFlows: UInt32 = 0
+    package var dstDistinctSrcs: UInt32 = 0
+    package var dstHalfOpen: UInt32 = 0
+    package init() {}
 }
 
-public struct HostContextConfig: Sendable {
+package struct HostContextConfig: Sendable {
     /// Sliding window length, split into `buckets` equal buckets.
-    public var windowSeconds: Int = 60
-    public var buckets: Int = 6
+    package var windowSeconds: Int = 60
+    package var buckets: Int = 6
     /// Hosts tracked at once (memory is fixed: about 1.1 KiB a host).
-    public var capacity: Int = 32768
-    public init() {}
+    package var capacity: Int = 32768
+    package init() {}
 }
 
 /// A 256-bit linear-counting sketch: distinct-count estimates with bounded
 /// memory (exact-ish below ~100 items, ±10% to ~1000, saturating above).
-public struct DistinctSketch: Sendable {
+package struct DistinctSketch: Sendable {
     @usableFromInline var bits = InlineArray<4, UInt64>(repeating: 0)
-    public init() {}
-    @inlinable public mutating func insert(hash: UInt64) {
+    package init() {}
+    @inlinable package mutating func insert(hash: UInt64) {
         let i = Int(hash >> 56)  // top 8 bits pick one of 256
         bits[i >> 6] |= 1 << UInt64(i & 63)
     }
-    @inlinable public mutating func formUnion(_ o: DistinctSketch) {
+    @inlinable package mutating func formUnion(_ o: DistinctSketch) {
         for i in 0..<4 { bits[i] |= o.bits[i] }
     }
-    public var estimate: UInt32 {
+    package var estimate: UInt32 {
         var set = 0
         for i in 0..<4 { set += bits[i].nonzeroBitCount }
         return Self.estimates[set]
@@ -48,7 +48,7 @@ public struct DistinctSketch: Sendable {
 
     /// The estimate for `set` bits of 256 set: −256·ln((256 − set)/256),
     /// rounded; saturated at 256·ln(256) ≈ 1420 when all are set.
-    public static func estimate(setBits set: Int) -> UInt32 {
+    package static func estimate(setBits set: Int) -> UInt32 {
         if set <= 0 { return 0 }
         if set >= 256 { return 1420 }
         let m = 256.0
@@ -72,7 +72,7 @@ public struct DistinctSketch: Sendable {
 /// (approximate LRU). Distinct counts are linear-counting sketches
 /// (approximate); flow and failure counts are exact within the window while
 /// the host stays in the table.
-public final class HostContextTable: @unchecked Sendable {
+package final class HostContextTable: @unchecked Sendable {
     @usableFromInline static let maxBuckets = 8
     @usableFromInline static let probes = 8
     /// Words per host × bucket: source flows | failed handshakes << 32, destination
@@ -157,9 +157,9 @@ public final class HostContextTable: @unchecked Sendable {
     /// 1 / bucketNs and 1 / bucketCount (see `divide`).
     @usableFromInline let bucketsPerNs: Double
     @usableFromInline let perBucketCount: Double
-    public let config: HostContextConfig
+    package let config: HostContextConfig
 
-    public init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16) {
+    package init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16) {
         self.config = config
         var n = 1
         while n < stripeCount { n <<= 1 }
@@ -207,13 +207,13 @@ public final class HostContextTable: @unchecked Sendable {
     /// overlap those cache misses with other work. Takes no lock and changes
     /// nothing (see `position`).
     @inlinable
-    public func prefetch(_ a: IPAddress, ts: Int64) {
+    package func prefetch(_ a: IPAddress, ts: Int64) {
         prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: true)
     }
 
     /// `prefetch` for a flow's two hosts (the epoch worked out once).
     @inlinable
-    public func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
+    package func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
         let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         prefetch(a, epoch: e, making: true)
         prefetch(b, epoch: e, making: true)
@@ -222,7 +222,7 @@ public final class HostContextTable: @unchecked Sendable {
     /// `prefetch` for what `handshakeFailed` for `a` at `ts` touches: only a
     /// host already held.
     @inlinable
-    public func prefetchHeld(_ a: IPAddress, ts: Int64) {
+    package func prefetchHeld(_ a: IPAddress, ts: Int64) {
         prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: false)
     }
 
@@ -277,12 +277,12 @@ public final class HostContextTable: @unchecked Sendable {
     }
 
     /// Bytes of state per host.
-    public static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
+    package static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
 
-    public var memoryBytes: Int { stripeCount * perStripe * Self.bytesPerHost }
+    package var memoryBytes: Int { stripeCount * perStripe * Self.bytesPerHost }
 
     /// Hosts held now, over all stripes.
-    public var hostsHeld: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.used } } }
+    package var hostsHeld: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.used } } }
 
     @inlinable
     static func hash(_ a: IPAddress) -> UInt64 {
@@ -376,7 +376,7 @@ public final class HostContextTable: @unchecked Sendable {
     /// opened with a bare SYN (it counts as half-open at `dst` until
     /// `handshakeDone` or `flowEnded` is called).
     @inlinable
-    public func flowStarted(src: IPAddress, dst: IPAddress, dport: UInt16, ts: Int64,
+    package func flowStarted(src: IPAddress, dst: IPAddress, dport: UInt16, ts: Int64,
                             halfOpen: Bool) -> HostContextSnapshot {
         let epoch = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         let live = epoch - Int64(bucketCount)
@@ -437,7 +437,7 @@ public final class HostContextTable: @unchecked Sendable {
 
     /// A half-open flow to `dst` completed its handshake (or ended).
     @inlinable
-    public func halfOpenClosed(dst: IPAddress) {
+    package func halfOpenClosed(dst: IPAddress) {
         let hd = Self.hash(dst)
         stripes[Int(hd & UInt64(stripeMask))].withLock { s in
             if let h = Self.find(s, dst, hash: hd) {
@@ -449,7 +449,7 @@ public final class HostContextTable: @unchecked Sendable {
 
     /// A TCP handshake from `src` failed (no SYN-ACK, or reset before one).
     @inlinable
-    public func handshakeFailed(src: IPAddress, ts: Int64) {
+    package func handshakeFailed(src: IPAddress, ts: Int64) {
         let epoch = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         let hs = Self.hash(src)
         stripes[Int(hs & UInt64(stripeMask))].withLock { s in

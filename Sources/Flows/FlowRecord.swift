@@ -2,14 +2,14 @@ import Decoding
 import Features
 
 /// Why a flow record ended.
-public enum EndReason: UInt8, Sendable, CaseIterable {
+package enum EndReason: UInt8, Sendable, CaseIterable {
     case tcpFin, tcpRst, idleTimeout, activeTimeout, evicted, shutdown, tcpReuse
 
     /// The `flow.reason` value in records. Suricata writes `timeout`,
     /// `forced` or `shutdown`; we keep its words where they mean the same and
     /// are more specific elsewhere (see docs/flow-records.md).
-    public var name: String { String(describing: staticName) }
-    public var staticName: StaticString {
+    package var name: String { String(describing: staticName) }
+    package var staticName: StaticString {
         switch self {
         case .tcpFin: "tcp_fin"
         case .tcpRst: "tcp_rst"
@@ -23,10 +23,10 @@ public enum EndReason: UInt8, Sendable, CaseIterable {
 }
 
 /// TCP/flow state at the end, as Suricata's `flow.state`.
-public enum FlowStateName: UInt8, Sendable {
+package enum FlowStateName: UInt8, Sendable {
     case new, established, closed
-    public var name: String { String(describing: staticName) }
-    public var staticName: StaticString {
+    package var name: String { String(describing: staticName) }
+    package var staticName: StaticString {
         switch self {
         case .new: "new"
         case .established: "established"
@@ -37,40 +37,40 @@ public enum FlowStateName: UInt8, Sendable {
 
 /// One finished flow: identity, counters, end reason and features. A value
 /// (no references) so it can be queued and scored off the capture thread.
-public struct FlowRecord: Sendable {
-    public var key: FlowKey
+package struct FlowRecord: Sendable {
+    package var key: FlowKey
     /// The client (initiator) and server endpoints.
-    public var srcIP: IPAddress
-    public var srcPort: UInt16
-    public var dstIP: IPAddress
-    public var dstPort: UInt16
-    public var proto: UInt8
-    public var hasPorts: Bool
-    public var vlanCount: UInt8
-    public var tunnel: TunnelKind
-    public var tunnelSrc: IPAddress
-    public var tunnelDst: IPAddress
-    public var startNs: Int64
-    public var endNs: Int64
-    public var pktsToServer: UInt64
-    public var pktsToClient: UInt64
-    public var bytesToServer: UInt64
-    public var bytesToClient: UInt64
-    public var state: FlowStateName
-    public var reason: EndReason
+    package var srcIP: IPAddress
+    package var srcPort: UInt16
+    package var dstIP: IPAddress
+    package var dstPort: UInt16
+    package var proto: UInt8
+    package var hasPorts: Bool
+    package var vlanCount: UInt8
+    package var tunnel: TunnelKind
+    package var tunnelSrc: IPAddress
+    package var tunnelDst: IPAddress
+    package var startNs: Int64
+    package var endNs: Int64
+    package var pktsToServer: UInt64
+    package var pktsToClient: UInt64
+    package var bytesToServer: UInt64
+    package var bytesToClient: UInt64
+    package var state: FlowStateName
+    package var reason: EndReason
     /// Which record of a long flow this is (0, then 1, 2, … after active timeouts).
-    public var segment: UInt32
-    public var tcpFlagsToServer: UInt8
-    public var tcpFlagsToClient: UInt8
-    public var flowID: UInt64
-    public var features: FeatureVector
-    public var sequence: PacketSequence
-    public var negativeIATs: UInt32
+    package var segment: UInt32
+    package var tcpFlagsToServer: UInt8
+    package var tcpFlagsToClient: UInt8
+    package var flowID: UInt64
+    package var features: FeatureVector
+    package var sequence: PacketSequence
+    package var negativeIATs: UInt32
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
-    public var endedAtNs: Int64
+    package var endedAtNs: Int64
 
-    public init(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
+    package init(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
                 proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
                 tunnelSrc: IPAddress, tunnelDst: IPAddress, startNs: Int64, endNs: Int64,
                 pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
@@ -96,7 +96,7 @@ public struct FlowRecord: Sendable {
     }
 
     /// An all-zero record (storage for `FlowSink`).
-    public static let blank = FlowRecord(
+    package static let blank = FlowRecord(
         key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0), srcIP: .zero, srcPort: 0, dstIP: .zero,
         dstPort: 0, proto: 0, hasPorts: false, vlanCount: 0, tunnel: .none, tunnelSrc: .zero, tunnelDst: .zero,
         startNs: 0, endNs: 0, pktsToServer: 0, pktsToClient: 0, bytesToServer: 0, bytesToClient: 0,
@@ -107,7 +107,7 @@ public struct FlowRecord: Sendable {
     /// rather than building and copying them). A test checks that this and
     /// the two inline arrays leave nothing of the record's earlier contents.
     @inlinable
-    public mutating func set(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
+    package mutating func set(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
                              proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
                              tunnelSrc: IPAddress, tunnelDst: IPAddress, startNs: Int64, endNs: Int64,
                              pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
@@ -129,38 +129,38 @@ public struct FlowRecord: Sendable {
 /// Records are built in place in storage that is kept between drains (it
 /// grows to the largest batch and stays), so steady state neither allocates
 /// nor copies a record into the sink.
-public struct FlowSink: Sendable {
+package struct FlowSink: Sendable {
     /// Entries past `count` are left from earlier batches and never read.
     @usableFromInline var storage: [FlowRecord] = []
     @usableFromInline var n = 0
-    public var count: Int { n }
+    package var count: Int { n }
 
-    public init(reserve: Int = 1024) { storage.reserveCapacity(reserve) }
+    package init(reserve: Int = 1024) { storage.reserveCapacity(reserve) }
 
-    @inlinable public var isEmpty: Bool { n == 0 }
+    @inlinable package var isEmpty: Bool { n == 0 }
 
     /// The records held, in order.
-    public var records: ArraySlice<FlowRecord> { storage[0..<n] }
+    package var records: ArraySlice<FlowRecord> { storage[0..<n] }
 
-    @inlinable public mutating func append(_ r: FlowRecord) {
+    @inlinable package mutating func append(_ r: FlowRecord) {
         emplace { $0 = r }
     }
 
     /// Appends a record written by `body` in the sink's storage. `body` gets
     /// a record left from an earlier batch and must set every field
     /// (`FlowRecord.set` and the two inline arrays do).
-    @inlinable public mutating func emplace(_ body: (inout FlowRecord) -> Void) {
+    @inlinable package mutating func emplace(_ body: (inout FlowRecord) -> Void) {
         if n == storage.count { storage.append(FlowRecord.blank) }
         body(&storage[n])
         n += 1
     }
 
     /// Hands every record to `body`, in order, and empties the sink (keeping storage).
-    public mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
+    package mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
         defer { n = 0 }
         for i in 0..<n { try body(&storage[i]) }
     }
 
     /// Empties the sink (keeping storage).
-    public mutating func removeAll() { n = 0 }
+    package mutating func removeAll() { n = 0 }
 }

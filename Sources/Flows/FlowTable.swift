@@ -241,7 +241,7 @@ struct StripeState: @unchecked Sendable {
 /// on eviction when its stripe is full (least recently active first), or
 /// at `flushAll` (shutdown). Time comes only from the packets and from the
 /// `now` passed to `expire`, so replay is deterministic.
-public final class FlowTable: @unchecked Sendable {
+package final class FlowTable: @unchecked Sendable {
     /// `stripeCount` locks, each over its stripe's state; allocated once,
     /// addressed by pointer (no reference count traffic per packet).
     @usableFromInline let stripes: UnsafeMutablePointer<FSMutex<StripeState>>
@@ -252,14 +252,14 @@ public final class FlowTable: @unchecked Sendable {
     /// takes the lock (these never change; the index is read only under the lock).
     let indexBases: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
     let indexMask: Int
-    public let config: FlowTableConfig
-    public let hosts: HostContextTable
+    package let config: FlowTableConfig
+    package let hosts: HostContextTable
     let fragments: FragmentTracker
     @usableFromInline let timeoutsNs: InlineArray<9, Int64>
     @usableFromInline let activeTimeoutNs: Int64
-    public let perStripeCapacity: Int
+    package let perStripeCapacity: Int
 
-    public init(config: FlowTableConfig = FlowTableConfig()) {
+    package init(config: FlowTableConfig = FlowTableConfig()) {
         self.config = config
         var n = 1
         while n < max(1, config.stripes) { n <<= 1 }
@@ -294,21 +294,21 @@ public final class FlowTable: @unchecked Sendable {
     }
 
     /// Flows currently held.
-    public var activeFlows: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.active } } }
+    package var activeFlows: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.active } } }
 
-    public var counters: FlowCounters {
+    package var counters: FlowCounters {
         var c = FlowCounters()
         for i in 0..<stripeCount { c.merge(stripes[i].withLock { $0.counters }) }
         return c
     }
 
     /// Bytes of preallocated flow state per flow slot.
-    public static var bytesPerFlowSlot: Int {
+    package static var bytesPerFlowSlot: Int {
         // The slot, two index entries (the index is at most half full), a free-list entry.
         MemoryLayout<FlowSlot>.stride + 2 * MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride
     }
 
-    public var histogramsExhausted: UInt64 {
+    package var histogramsExhausted: UInt64 {
         (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.pool.exhausted } }
     }
 
@@ -318,7 +318,7 @@ public final class FlowTable: @unchecked Sendable {
     /// (a copy right after decoding also stalled on store forwarding); the
     /// only change made to it: a non-first fragment gets its first
     /// fragment's ports.
-    public func process(_ p: inout DecodedPacket, bytes: ByteView, sink: inout FlowSink) {
+    package func process(_ p: inout DecodedPacket, bytes: ByteView, sink: inout FlowSink) {
         if p.isFragment {
             if p.isNonFirstFragment {
                 if fragments.resolve(&p) {
@@ -338,7 +338,7 @@ public final class FlowTable: @unchecked Sendable {
 
     /// A packet's key, its hash and side, worked out once by `prefetch` and
     /// used again by `process(_:prepared:bytes:sink:)`.
-    public struct Prepared: Sendable {
+    package struct Prepared: Sendable {
         let key: FlowKey
         let hash: UInt64
         let fromA: Bool
@@ -352,12 +352,12 @@ public final class FlowTable: @unchecked Sendable {
     /// a caller that decodes the next packet before processing the current
     /// one overlaps those cache misses with the current packet's work. The
     /// result saves `process(_:prepared:bytes:sink:)` working the key out again.
-    public func prefetch(_ p: UnsafePointer<DecodedPacket>) -> Prepared {
+    package func prefetch(_ p: UnsafePointer<DecodedPacket>) -> Prepared {
         prepare(p, prefetchHosts: true)
     }
 
     /// `process` for a packet `prefetch` has seen (and that has not changed since).
-    public func process(_ p: inout DecodedPacket, prepared k: Prepared, bytes: ByteView, sink: inout FlowSink) {
+    package func process(_ p: inout DecodedPacket, prepared k: Prepared, bytes: ByteView, sink: inout FlowSink) {
         // A fragment's key may change here (a non-first one gets its first
         // fragment's ports): the whole path, key worked out again.
         if p.isFragment { process(&p, bytes: bytes, sink: &sink); return }
@@ -608,7 +608,7 @@ public final class FlowTable: @unchecked Sendable {
     /// (nanoseconds of packet time, or of the wall clock when live and idle).
     /// Records come out stripe by stripe, each timeout class least recently
     /// active first: a deterministic order for the same input.
-    public func expire(now: Int64, sink: inout FlowSink) {
+    package func expire(now: Int64, sink: inout FlowSink) {
         expire(now: now, chunk: Int.max, sink: &sink) { _ in }
     }
 
@@ -616,7 +616,7 @@ public final class FlowTable: @unchecked Sendable {
     /// stripe's lock is released and `drain` is called (it should empty the
     /// sink), so a sweep that ends the whole table never holds more than a
     /// chunk of records. Same records in the same order.
-    public func expire(now: Int64, chunk: Int, sink: inout FlowSink,
+    package func expire(now: Int64, chunk: Int, sink: inout FlowSink,
                        drain: (inout FlowSink) throws -> Void) rethrows {
         let limit = max(1, chunk)
         var ended = 0
@@ -649,7 +649,7 @@ public final class FlowTable: @unchecked Sendable {
     /// Ends every flow (end of input, shutdown). TCP flows already closed keep
     /// their FIN/RST reason; the rest end with `reason`. Records come out
     /// ordered by flow start time, all into `sink`.
-    public func flushAll(reason: EndReason = .shutdown, sink: inout FlowSink) {
+    package func flushAll(reason: EndReason = .shutdown, sink: inout FlowSink) {
         flushAll(reason: reason, chunk: Int.max, sink: &sink) { _ in }
     }
 
@@ -659,7 +659,7 @@ public final class FlowTable: @unchecked Sendable {
     /// therefore never turns into one batch of records: memory beyond the
     /// table stays one chunk, whatever `maxFlows` is. Same records, same
     /// order. Flows created by other threads meanwhile are ended last.
-    public func flushAll(reason: EndReason = .shutdown, chunk: Int, sink: inout FlowSink,
+    package func flushAll(reason: EndReason = .shutdown, chunk: Int, sink: inout FlowSink,
                          drain: (inout FlowSink) throws -> Void) rethrows {
         struct Pending { var start: Int64; var flowID: UInt64; var stripe: Int32; var slot: Int32 }
         var order: [Pending] = []

@@ -17,7 +17,7 @@ import Decoding
 /// saw without the pipeline, so the output is the same.
 ///
 /// Two packet buffers, allocated once; no allocation per packet.
-public struct PacketPipeline: ~Copyable {
+package struct PacketPipeline: ~Copyable {
     @usableFromInline let buffers: UnsafeMutablePointer<DecodedPacket>
     @usableFromInline var index = 0
     @usableFromInline var held = false
@@ -25,7 +25,7 @@ public struct PacketPipeline: ~Copyable {
     /// The held packet's key as `FlowTable.prefetch` worked it out.
     @usableFromInline var heldKey: FlowTable.Prepared?
 
-    public init() {
+    package init() {
         buffers = .allocate(capacity: 2)
         buffers.initialize(repeating: DecodedPacket(), count: 2)
     }
@@ -36,17 +36,17 @@ public struct PacketPipeline: ~Copyable {
     }
 
     /// Where the next packet is to be decoded.
-    @inlinable public var current: UnsafeMutablePointer<DecodedPacket> { buffers + index }
+    @inlinable package var current: UnsafeMutablePointer<DecodedPacket> { buffers + index }
 
     /// Whether a packet is held back (the table has not seen it yet).
-    @inlinable public var holding: Bool { held }
+    @inlinable package var holding: Bool { held }
 
     /// Takes the packet just decoded into `current` (`decoded` false: it was
     /// skipped) with its captured `bytes` and the capture's `timestampNs`:
     /// the packet held back goes to the table, then `after` runs for it; this
     /// one is held back, or goes to the table and `after` runs for it.
     @inlinable
-    public mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
+    package mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
                               sink: inout FlowSink, after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         let p = buffers + index
         let k = decoded ? table.prefetch(p) : nil
@@ -76,7 +76,7 @@ public struct PacketPipeline: ~Copyable {
     /// it: at the end of input, before a read error is reported, and when a
     /// live capture goes quiet.
     @inlinable
-    public mutating func flush(table: FlowTable, sink: inout FlowSink,
+    package mutating func flush(table: FlowTable, sink: inout FlowSink,
                                after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         guard held else { return }
         processHeld(table: table, sink: &sink)

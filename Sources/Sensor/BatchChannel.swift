@@ -9,8 +9,8 @@ import Glibc
 /// (offline replay: the reader must not outrun the writer, and every record
 /// must be written). Emptied batches go back through `recycle` and come out
 /// of `takeEmpty`, so batches are allocated once, not per hand-off.
-public final class BatchChannel<Batch>: @unchecked Sendable {
-    public let capacity: Int
+package final class BatchChannel<Batch>: @unchecked Sendable {
+    package let capacity: Int
     /// Queued batches from `head` on (taken ones are nil until the array is reset).
     private var queued: [Batch?] = []
     private var head = 0
@@ -20,7 +20,7 @@ public final class BatchChannel<Batch>: @unchecked Sendable {
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity > 0, "channel capacity must be positive")
         self.capacity = capacity
         queued.reserveCapacity(capacity)
@@ -42,7 +42,7 @@ public final class BatchChannel<Batch>: @unchecked Sendable {
     /// Queues `batch`, waiting while the channel is full. False if it was
     /// closed (the batch is not queued).
     @discardableResult
-    public func send(_ batch: consuming Batch) -> Bool {
+    package func send(_ batch: consuming Batch) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !closed && queued.count - head >= capacity { pthread_cond_wait(notFull, mutex) }
@@ -55,7 +55,7 @@ public final class BatchChannel<Batch>: @unchecked Sendable {
 
     /// The oldest queued batch, waiting while there is none; nil once the
     /// channel is closed and drained.
-    public func receive() -> Batch? {
+    package func receive() -> Batch? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while head == queued.count && !closed { pthread_cond_wait(notEmpty, mutex) }
@@ -69,14 +69,14 @@ public final class BatchChannel<Batch>: @unchecked Sendable {
     }
 
     /// Hands an emptied batch back for `takeEmpty`.
-    public func recycle(_ batch: consuming Batch) {
+    package func recycle(_ batch: consuming Batch) {
         pthread_mutex_lock(mutex)
         spare.append(batch)
         pthread_mutex_unlock(mutex)
     }
 
     /// A recycled batch, or nil (the producer then makes a new one).
-    public func takeEmpty() -> Batch? {
+    package func takeEmpty() -> Batch? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return spare.popLast()
@@ -84,7 +84,7 @@ public final class BatchChannel<Batch>: @unchecked Sendable {
 
     /// No more batches: `receive` returns what is queued, then nil; a
     /// waiting `send` returns false.
-    public func close() {
+    package func close() {
         pthread_mutex_lock(mutex)
         closed = true
         pthread_cond_broadcast(notEmpty)

@@ -8,8 +8,8 @@ import Glibc
 /// counted in `overflow`. The consumer takes everything at once; it may
 /// poll for a short while before it blocks (`popAll(spin:)`), which keeps a
 /// busy output thread from paying a wake-up per batch.
-public final class BoundedQueue<Element>: @unchecked Sendable {
-    public let capacity: Int
+package final class BoundedQueue<Element>: @unchecked Sendable {
+    package let capacity: Int
     private var items: [Element] = []
     private var dropped: UInt64 = 0
     private var closed = false
@@ -19,7 +19,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity > 0, "queue capacity must be positive")
         self.capacity = capacity
         items.reserveCapacity(min(capacity, 4096))
@@ -46,7 +46,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
 
     /// Adds one element; false (and counted) if the queue is full or closed.
     @discardableResult
-    public func push(_ e: Element) -> Bool {
+    package func push(_ e: Element) -> Bool {
         let ok = locked { () -> Bool in
             if closed || items.count >= capacity { dropped &+= 1; return false }
             items.append(e)
@@ -59,7 +59,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// Moves as many of `elements` as fit (in order) and empties the array;
     /// returns how many were dropped.
     @discardableResult
-    public func push(contentsOf elements: inout [Element]) -> Int {
+    package func push(contentsOf elements: inout [Element]) -> Int {
         let lost = push(elements[...])
         elements.removeAll(keepingCapacity: true)
         return lost
@@ -67,7 +67,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
 
     /// Copies as many of `elements` as fit (in order); returns how many were dropped.
     @discardableResult
-    public func push(_ elements: ArraySlice<Element>) -> Int {
+    package func push(_ elements: ArraySlice<Element>) -> Int {
         if elements.isEmpty { return 0 }
         let lost = locked { () -> Int in
             let room = closed ? 0 : max(0, capacity - items.count)
@@ -90,7 +90,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// halted; polling for a little longer than the usual gap between batches
     /// avoids it at the cost of that core's idle time.
     @discardableResult
-    public func popAll(into out: inout [Element], timeout: Double, spin: Double = 0) -> Int {
+    package func popAll(into out: inout [Element], timeout: Double, spin: Double = 0) -> Int {
         var remaining = timeout
         if spin > 0 && timeout > 0 {
             pthread_mutex_lock(mutex)
@@ -128,19 +128,19 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     }
 
     /// Makes a waiting `popAll` return now (e.g. to act on a request).
-    public func wake() {
+    package func wake() {
         locked { wakeups += 1 }
         events.add(1, ordering: .releasing)
         pthread_cond_signal(cond)
     }
 
     /// Refuses further elements (they count as overflow) and wakes the consumer.
-    public func close() {
+    package func close() {
         locked { closed = true }
         events.add(1, ordering: .releasing)
         pthread_cond_broadcast(cond)
     }
 
-    public var depth: Int { locked { items.count } }
-    public var overflow: UInt64 { locked { dropped } }
+    package var depth: Int { locked { items.count } }
+    package var overflow: UInt64 { locked { dropped } }
 }

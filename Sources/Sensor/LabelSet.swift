@@ -5,11 +5,11 @@ import Glibc
 #endif
 
 /// Errors reading a ground-truth file.
-public struct LabelError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let line: Int?
-    public let reason: String
-    public var description: String {
+package struct LabelError: Error, CustomStringConvertible, Sendable {
+    package let path: String
+    package let line: Int?
+    package let reason: String
+    package var description: String {
         if let line { return "\(path):\(line): \(reason)" }
         return "\(path): \(reason)"
     }
@@ -20,22 +20,22 @@ public struct LabelError: Error, CustomStringConvertible, Sendable {
 /// takes the label of the row with the same unordered 5-tuple whose time
 /// window overlaps the record's (with `slack` seconds either side); when
 /// several overlap, the one overlapping most.
-public struct LabelSet: Sendable {
-    public struct Row: Sendable {
-        public var key: FlowKey
-        public var firstNs: Int64
-        public var lastNs: Int64
-        public var label: String
-        public var scenario: String
+package struct LabelSet: Sendable {
+    package struct Row: Sendable {
+        package var key: FlowKey
+        package var firstNs: Int64
+        package var lastNs: Int64
+        package var label: String
+        package var scenario: String
     }
 
-    public private(set) var rows: [Row] = []
+    package private(set) var rows: [Row] = []
     private var index: [FlowKey: [Int]] = [:]
-    public var slackNs: Int64 = 2_000_000_000
+    package var slackNs: Int64 = 2_000_000_000
 
-    public init() {}
+    package init() {}
 
-    public init(csvPath path: String) throws(LabelError) {
+    package init(csvPath path: String) throws(LabelError) {
         guard let f = fopen(path, "r") else {
             throw LabelError(path: path, line: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -75,7 +75,7 @@ public struct LabelSet: Sendable {
         if rows.isEmpty { throw LabelError(path: path, line: nil, reason: "no labelled flows") }
     }
 
-    public mutating func add(_ r: Row) {
+    package mutating func add(_ r: Row) {
         index[r.key, default: []].append(rows.count)
         rows.append(r)
     }
@@ -88,7 +88,7 @@ public struct LabelSet: Sendable {
     }
 
     /// The row labelling `r`, or nil when none matches.
-    public func match(_ r: FlowRecord) -> Row? {
+    package func match(_ r: FlowRecord) -> Row? {
         let k = Self.key(r.srcIP, r.hasPorts ? r.srcPort : 0, r.dstIP, r.hasPorts ? r.dstPort : 0, r.proto)
         guard let candidates = index[k] else { return nil }
         var best: Row?

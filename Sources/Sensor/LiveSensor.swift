@@ -45,44 +45,44 @@ final class WorkerSlot: Sendable {
 /// Use: `init` (validates, opens the log files) → set `onRecords` /
 /// `onReload` → `start()` (opens every capture handle, then READY=1) →
 /// `stop()` from any thread (or a signal) → `wait()`.
-public final class LiveSensor: @unchecked Sendable {
+package final class LiveSensor: @unchecked Sendable {
     /// Called on the output thread with each batch of ended flow records.
     /// The default writes EVE flow records to `outputs.flows`. Scoring and
     /// alerts plug in here (write alerts to `outputs.alerts`).
-    public typealias RecordHandler = (inout [FlowRecord], inout JSONBuffer, OutputFiles) -> Void
+    package typealias RecordHandler = (inout [FlowRecord], inout JSONBuffer, OutputFiles) -> Void
     /// Called on the output thread after each expiry sweep (`final` false)
     /// with a flow time by which every flow that ended before it has been
     /// handed to `onRecords`: the sweep's wall clock minus the longest idle
     /// timeout. Once more at shutdown after the last records were handled
     /// (`final` true). The scoring stage writes closing alerts here.
-    public typealias SweepHandler = (_ nowNs: Int64, _ final: Bool, OutputFiles) -> Void
+    package typealias SweepHandler = (_ nowNs: Int64, _ final: Bool, OutputFiles) -> Void
 
-    public let config: SensorConfig
-    public let interface: String
-    public let filter: String?
-    public let table: FlowTable
-    public let queue: BoundedQueue<FlowRecord>
-    public let outputs: OutputFiles
-    public let notify: SystemdNotify
-    public let log: @Sendable (String) -> Void
-    public let eveContext: EveContext
+    package let config: SensorConfig
+    package let interface: String
+    package let filter: String?
+    package let table: FlowTable
+    package let queue: BoundedQueue<FlowRecord>
+    package let outputs: OutputFiles
+    package let notify: SystemdNotify
+    package let log: @Sendable (String) -> Void
+    package let eveContext: EveContext
 
     /// Set before `start()`.
-    public var onRecords: RecordHandler
+    package var onRecords: RecordHandler
     /// Set before `start()`; see `SweepHandler`.
-    public var onSweep: SweepHandler?
+    package var onSweep: SweepHandler?
     /// Called on the output thread for SIGUSR2 (between RELOADING=1 and READY=1).
-    public var onReload: (() -> Void)?
+    package var onReload: (() -> Void)?
     /// Adds fields to each stats record (the scoring stage's counters); runs on the output thread.
-    public var statsExtra: ((inout JSONBuffer) -> Void)?
+    package var statsExtra: ((inout JSONBuffer) -> Void)?
     /// Called once a second on the output thread with a fresh snapshot (metrics endpoint).
-    public var onTick: ((SensorStats) -> Void)?
+    package var onTick: ((SensorStats) -> Void)?
     /// Test hook: every decoded packet with the index of the worker that read it.
-    public var onPacket: (@Sendable (Int, DecodedPacket) -> Void)?
+    package var onPacket: (@Sendable (Int, DecodedPacket) -> Void)?
     /// Seconds between wall-clock expiry sweeps.
-    public var expireInterval: Double = 0.5
+    package var expireInterval: Double = 0.5
     /// Seconds between attempts to reopen a vanished/down interface.
-    public var reopenInterval: Double = 0.5
+    package var reopenInterval: Double = 0.5
 
     private let stopping = Atomic<Bool>(false)
     private let captureDone = Atomic<Bool>(false)
@@ -97,14 +97,14 @@ public final class LiveSensor: @unchecked Sendable {
     private let lifecycle = FSMutex<Int>(0)  // 0 new, 1 started, 2 waited
     private let finalStats = FSMutex<SensorStats?>(nil)
 
-    public static let stderrLog: @Sendable (String) -> Void = { msg in
+    package static let stderrLog: @Sendable (String) -> Void = { msg in
         var s = msg.hasSuffix("\n") ? msg : msg + "\n"
         s.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
     }
 
     /// Validates `config`, reads the filter file, opens the log files
     /// (append, never truncated) and allocates the flow table.
-    public init(config: SensorConfig, notify: SystemdNotify = SystemdNotify(socketPath: nil),
+    package init(config: SensorConfig, notify: SystemdNotify = SystemdNotify(socketPath: nil),
                 log: @escaping @Sendable (String) -> Void = LiveSensor.stderrLog) throws(SensorConfigError) {
         try config.validate()
         self.config = config
@@ -132,7 +132,7 @@ public final class LiveSensor: @unchecked Sendable {
     }
 
     /// The default output stage: every record as an EVE flow event to `outputs.flows`.
-    public static func flowRecordWriter(context: EveContext) -> RecordHandler {
+    package static func flowRecordWriter(context: EveContext) -> RecordHandler {
         let formatter = EveFlowFormatter(context: context)
         return { records, json, out in
             guard let flows = out.flows else { return }
@@ -164,7 +164,7 @@ public final class LiveSensor: @unchecked Sendable {
     /// Opens every capture handle (one after another; joined to one fanout
     /// group when workers > 1), starts the threads, then sends READY=1.
     /// Errors opening the interface at start are returned, not retried.
-    public func start() throws(LiveCaptureError) {
+    package func start() throws(LiveCaptureError) {
         let first = lifecycle.withLock { s -> Bool in
             if s != 0 { return false }
             s = 1
@@ -199,32 +199,32 @@ public final class LiveSensor: @unchecked Sendable {
     /// Asks the sensor to stop: capture ends (breakLoop on every handle), the
     /// output thread writes every open flow with reason `shutdown`, flushes
     /// and fsyncs. Safe from any thread; idempotent. Returns immediately.
-    public func stop() {
+    package func stop() {
         if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }
         notify.send("STOPPING=1")
         handles.withLock { h in for c in h { c?.breakLoop() } }
         queue.wake()
     }
 
-    public var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    package var isStopping: Bool { stopping.load(ordering: .acquiring) }
     /// True once `wait()` has everything written.
-    public var isFinished: Bool { finished.load(ordering: .acquiring) }
+    package var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     /// Reopens every log file by name (after rename rotation), on the output thread.
-    public func reopenLogs() {
+    package func reopenLogs() {
         reopenRequested.store(true, ordering: .releasing)
         queue.wake()
     }
 
     /// Runs `onReload` on the output thread (SIGUSR2).
-    public func requestReload() {
+    package func requestReload() {
         reloadRequested.store(true, ordering: .releasing)
         queue.wake()
     }
 
     /// Waits for the threads to end after `stop()` and returns the final stats.
     @discardableResult
-    public func wait() -> SensorStats {
+    package func wait() -> SensorStats {
         for t in threads { pthread_join(t, nil) }
         threads = []
         captureDone.store(true, ordering: .releasing)
@@ -237,7 +237,7 @@ public final class LiveSensor: @unchecked Sendable {
 
     /// Current counters (any thread). Kernel counters are as of the last
     /// per-second poll of each handle.
-    public func snapshot() -> SensorStats {
+    package func snapshot() -> SensorStats {
         var s = SensorStats()
         s.uptimeSeconds = startMono == 0 ? 0 : monotonicSeconds() - startMono
         for c in counters {
@@ -283,7 +283,7 @@ public final class LiveSensor: @unchecked Sendable {
 
     /// `sweepClock` from each worker's (wall time it was last busy, latest
     /// packet timestamp); 0 = never.
-    public static func sweepClock(wall: Int64, workers: [(busyAtNs: Int64, lastPacketNs: Int64)], last: inout Int64) -> Int64 {
+    package static func sweepClock(wall: Int64, workers: [(busyAtNs: Int64, lastPacketNs: Int64)], last: inout Int64) -> Int64 {
         var t = wall
         for w in workers {
             if w.busyAtNs == 0 || wall - w.busyAtNs > 200_000_000 { continue }  // idle: the wall clock

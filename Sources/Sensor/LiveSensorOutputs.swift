@@ -7,16 +7,16 @@ import Glibc
 /// The sensor's log files (alerts, flows, stats; each optional), used only
 /// by the output thread. Append-only, never truncated; `reopenAll` after a
 /// rename-rotation.
-public final class OutputFiles: @unchecked Sendable {
-    public let alerts: OutputFile?
-    public let flows: OutputFile?
-    public let stats: OutputFile?
+package final class OutputFiles: @unchecked Sendable {
+    package let alerts: OutputFile?
+    package let flows: OutputFile?
+    package let stats: OutputFile?
     private let written = Atomic<UInt64>(0)
     private let errors = Atomic<UInt64>(0)
     private var lastErrorLog = -Double.infinity
     let log: @Sendable (String) -> Void
 
-    public init(alerts: String?, flows: String?, stats: String?, mode: UInt32 = 0o640,
+    package init(alerts: String?, flows: String?, stats: String?, mode: UInt32 = 0o640,
                 log: @escaping @Sendable (String) -> Void = LiveSensor.stderrLog) throws(OutputError) {
         self.log = log
         let m = mode_t(mode)
@@ -26,16 +26,16 @@ public final class OutputFiles: @unchecked Sendable {
         for f in all { f.bufferLimit = 1 << 18 }
     }
 
-    public var all: [OutputFile] { [alerts, flows, stats].compactMap { $0 } }
+    package var all: [OutputFile] { [alerts, flows, stats].compactMap { $0 } }
 
     /// Records accepted by the log files: written, or held in memory for retry.
-    public var recordsWritten: UInt64 { written.load(ordering: .relaxed) }
+    package var recordsWritten: UInt64 { written.load(ordering: .relaxed) }
     /// Failed writes (each failed write or flush counts once).
-    public var writeErrors: UInt64 { errors.load(ordering: .relaxed) }
+    package var writeErrors: UInt64 { errors.load(ordering: .relaxed) }
     /// Records refused while the disk would not take them and the retry buffer was full.
-    public var recordsDropped: UInt64 { dropped.load(ordering: .relaxed) }
+    package var recordsDropped: UInt64 { dropped.load(ordering: .relaxed) }
     /// Accepted records not on disk yet (held for retry after a failed write).
-    public var recordsPending: UInt64 { pending.load(ordering: .relaxed) }
+    package var recordsPending: UInt64 { pending.load(ordering: .relaxed) }
 
     private let dropped = Atomic<UInt64>(0)
     private let pending = Atomic<UInt64>(0)
@@ -44,7 +44,7 @@ public final class OutputFiles: @unchecked Sendable {
     /// Queues `records` complete records (bytes ending in newlines) for `file`.
     /// If the kernel refuses them they stay in memory and are retried on the
     /// next flush; only past the file's retry limit are they dropped (counted).
-    public func write(_ file: OutputFile?, _ bytes: [UInt8], records: Int = 1) {
+    package func write(_ file: OutputFile?, _ bytes: [UInt8], records: Int = 1) {
         guard let file else { return }
         let droppedBefore = file.recordsDropped
         do {
@@ -87,7 +87,7 @@ public final class OutputFiles: @unchecked Sendable {
     }
 
     /// Hands buffered records to the kernel (one write per file).
-    public func flushAll() {
+    package func flushAll() {
         for f in all {
             do { try f.flush() } catch { failed(f, error) }
         }
@@ -96,7 +96,7 @@ public final class OutputFiles: @unchecked Sendable {
 
     /// Flushes, then closes and reopens every file by name: records before the
     /// call are in the old (renamed) file, records after it in the new one.
-    public func reopenAll() {
+    package func reopenAll() {
         for f in all {
             do { try f.reopen() } catch { failed(f, error) }
         }
@@ -105,7 +105,7 @@ public final class OutputFiles: @unchecked Sendable {
 
     /// Flushes and fsyncs every file. At shutdown: records that still could
     /// not be written are reported (they are lost when the process exits).
-    public func syncAll(final: Bool = false) {
+    package func syncAll(final: Bool = false) {
         for f in all {
             do { try f.sync() } catch { failed(f, error) }
         }

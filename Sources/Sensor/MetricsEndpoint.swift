@@ -9,12 +9,12 @@ import Glibc
 /// HTTP/1.0 `GET /metrics` and answering with the registry's text
 /// exposition. Metric values are refreshed from the sensor's counters once a
 /// second by `update` (on the output thread).
-public final class MetricsEndpoint: @unchecked Sendable {
-    public let registry = PrometheusCollectorRegistry()
+package final class MetricsEndpoint: @unchecked Sendable {
+    package let registry = PrometheusCollectorRegistry()
     private let fd: Int32
     private let stopping = Atomic<Bool>(false)
     private var thread: pthread_t?
-    public let port: UInt16
+    package let port: UInt16
 
     let kernelPackets, kernelDrops, kernelIfDrops, packets, decoded, flowsCreated, queueOverflow,
         recordsWritten, flowsScored, alerts: Gauge
@@ -23,7 +23,7 @@ public final class MetricsEndpoint: @unchecked Sendable {
     private var lastLatency: [UInt64] = []
 
     /// Parses "host:port" with a numeric IPv4 host.
-    public static func parse(_ s: String) -> (UInt32, UInt16)? {
+    package static func parse(_ s: String) -> (UInt32, UInt16)? {
         let parts = s.split(separator: ":")
         guard parts.count == 2, let port = UInt16(parts[1]) else { return nil }
         var addr = in_addr()
@@ -31,9 +31,9 @@ public final class MetricsEndpoint: @unchecked Sendable {
         return (addr.s_addr, port)
     }
 
-    public struct StartError: Error, CustomStringConvertible { public let description: String }
+    package struct StartError: Error, CustomStringConvertible { package let description: String }
 
-    public init(listen: String) throws {
+    package init(listen: String) throws {
         guard let (addr, port) = Self.parse(listen) else { throw StartError(description: "metrics_listen: bad address \(listen)") }
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else { throw StartError(description: "metrics: socket: \(String(cString: strerror(errno)))") }
@@ -79,13 +79,13 @@ public final class MetricsEndpoint: @unchecked Sendable {
 
     /// Stops serving: the thread sees the flag within 200 ms, closes the
     /// socket and is joined before this returns. Idempotent.
-    public func stop() {
+    package func stop() {
         if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }
         if let t = thread { pthread_join(t, nil) }
     }
 
     /// Refreshes the metrics from a stats snapshot and the scoring counters.
-    public func update(_ s: SensorStats, scoring: ScoringStage.Counters?) {
+    package func update(_ s: SensorStats, scoring: ScoringStage.Counters?) {
         kernelPackets.set(Double(s.kernel.received)); kernelDrops.set(Double(s.kernel.dropped))
         kernelIfDrops.set(Double(s.kernel.ifDropped)); packets.set(Double(s.packets)); decoded.set(Double(s.decoded))
         flowsCreated.set(Double(s.flows.created)); queueOverflow.set(Double(s.queueOverflow))

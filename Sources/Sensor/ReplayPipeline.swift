@@ -8,23 +8,23 @@ import Glibc
 #endif
 
 /// Counts for one run, printed as the summary and kept for stats records.
-public struct RunSummary: Sendable {
-    public var files = 0
-    public var packetsRead: UInt64 = 0
-    public var packetsDecoded: UInt64 = 0
-    public var bytesRead: UInt64 = 0
-    public var anomalies = AnomalyCounters()
-    public var flows = FlowCounters()
-    public var flowsWritten: UInt64 = 0
-    public var wallSeconds: Double = 0
-    public var errors: [String] = []
-    public var histogramsExhausted: UInt64 = 0
-    public init() {}
+package struct RunSummary: Sendable {
+    package var files = 0
+    package var packetsRead: UInt64 = 0
+    package var packetsDecoded: UInt64 = 0
+    package var bytesRead: UInt64 = 0
+    package var anomalies = AnomalyCounters()
+    package var flows = FlowCounters()
+    package var flowsWritten: UInt64 = 0
+    package var wallSeconds: Double = 0
+    package var errors: [String] = []
+    package var histogramsExhausted: UInt64 = 0
+    package init() {}
 
-    public var packetsPerSecond: Double { wallSeconds > 0 ? Double(packetsRead) / wallSeconds : 0 }
+    package var packetsPerSecond: Double { wallSeconds > 0 ? Double(packetsRead) / wallSeconds : 0 }
 
     /// The human summary printed on stderr after a replay.
-    public var text: String {
+    package var text: String {
         var s = "flowsentry: read \(packetsRead) packets from \(files) file\(files == 1 ? "" : "s") in "
         s += formatFixed(wallSeconds, 3) + " s (" + formatFixed(packetsPerSecond, 0) + " packets/s)\n"
         let skipped = packetsRead - packetsDecoded
@@ -67,17 +67,17 @@ func formatFixed(_ v: Double, _ places: Int) -> String {
 /// finished flow record to `onRecord` with the name of the file being read.
 /// Time comes only from packet timestamps (expiry sweeps once per second of
 /// packet time), so the same input always gives the same records.
-public final class ReplayPipeline {
-    public let table: FlowTable
-    public let filter: String?
-    public var summary = RunSummary()
+package final class ReplayPipeline {
+    package let table: FlowTable
+    package let filter: String?
+    package var summary = RunSummary()
     private var sink = FlowSink(reserve: ReplayPipeline.chunk)
     /// Most records built at once by an expiry sweep or the end-of-input
     /// flush: 512 records (~0.7 MB) stay in the core's cache between being
     /// built and being written (4,096 measured 4–7 % slower on mixed traffic).
-    public static let chunk = 512
+    package static let chunk = 512
 
-    public init(config: FlowTableConfig, filter: String? = nil) {
+    package init(config: FlowTableConfig, filter: String? = nil) {
         table = FlowTable(config: config)
         self.filter = filter
     }
@@ -85,7 +85,7 @@ public final class ReplayPipeline {
     /// Replays `files`. Errors (unreadable file, cut-off capture) are
     /// recorded in the summary and reading moves on; every flow read so far
     /// is still ended and handed over.
-    public func run(files: [String], onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
+    package func run(files: [String], onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
         var pipe = PacketPipeline()
         var nextSweep: Int64 = Int64.min
@@ -160,7 +160,7 @@ public final class ReplayPipeline {
     }
 }
 
-public func monotonicSeconds() -> Double {
+package func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9

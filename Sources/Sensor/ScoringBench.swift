@@ -8,33 +8,33 @@ import Glibc
 /// Scoring cost: flows/s of the whole ensemble (int8 and float classifiers,
 /// batch 1 and 256) on real flow records, and the latency from a flow's end
 /// to its record being written when flows arrive at a fixed rate.
-public enum ScoringBench {
-    public struct Throughput: Sendable { public var name: String; public var flowsPerSecond: Double }
-    public struct Latency: Sendable {
-        public var rate: Double
-        public var flows: Int
-        public var p50: Double
-        public var p99: Double
-        public var max: Double
+package enum ScoringBench {
+    package struct Throughput: Sendable { package var name: String; package var flowsPerSecond: Double }
+    package struct Latency: Sendable {
+        package var rate: Double
+        package var flows: Int
+        package var p50: Double
+        package var p99: Double
+        package var max: Double
         /// The same over the flows that alerted (their latency includes the explanation).
-        public var alerts: Int
-        public var alertP50: Double
-        public var alertP99: Double
-        public var alertMax: Double
+        package var alerts: Int
+        package var alertP50: Double
+        package var alertP99: Double
+        package var alertMax: Double
         /// Every alerted flow's latency, sorted.
-        public var alertLatencies: [Double] = []
+        package var alertLatencies: [Double] = []
     }
-    public struct ExplainCost: Sendable {
+    package struct ExplainCost: Sendable {
         /// Flows the ensemble found suspicious (each explained once).
-        public var flows: Int
+        package var flows: Int
         /// Mean seconds per flow of `explain` alone and of the whole `detail`
         /// (explanation, scores of the models without weight, LOF nearest references).
-        public var explainMean: Double
-        public var detailMean: Double
+        package var explainMean: Double
+        package var detailMean: Double
     }
 
     /// Finished flow records of a capture (at most `limit`).
-    public static func records(_ path: String, limit: Int) -> [FlowRecord] {
+    package static func records(_ path: String, limit: Int) -> [FlowRecord] {
         var out: [FlowRecord] = []
         let p = ReplayPipeline(config: .init())
         p.run(files: [path]) { r, _ in if out.count < limit { out.append(r) } }
@@ -43,7 +43,7 @@ public enum ScoringBench {
 
     /// `everyModel`: all four models on every flow, also those with no weight
     /// in the combination (by default those run only for flows that alert).
-    public static func throughput(model: EnsembleModel, records: [FlowRecord], batch: Int, float: Bool,
+    package static func throughput(model: EnsembleModel, records: [FlowRecord], batch: Int, float: Bool,
                                   everyModel: Bool = false, only: EnsembleScorer.ModelSet? = nil,
                                   label: String = "ensemble", minSeconds: Double = 1) -> Throughput {
         let scorer = EnsembleScorer(model: model, maxBatch: max(batch, 1))
@@ -77,7 +77,7 @@ public enum ScoringBench {
     /// notes for each flow the time from its hand-over to the write.
     /// `spin`: seconds the output thread polls before it blocks (0: it blocks
     /// at once, so a blocked thread's wake-up is part of the figure).
-    public static func latency(model: EnsembleModel, records: [FlowRecord], rate: Double, seconds: Double,
+    package static func latency(model: EnsembleModel, records: [FlowRecord], rate: Double, seconds: Double,
                                spin: Double = 0) -> Latency {
         let stage = ScoringStage(model: model, policy: Policy())
         let total = min(records.count * 1000, Int(rate * seconds))
@@ -143,7 +143,7 @@ public enum ScoringBench {
     /// Mean cost of explaining one suspicious flow: every suspicious record is
     /// explained (`explain`), then detailed (`detail`), `repeats` times; the
     /// best of the repeats is reported.
-    public static func explainCost(model: EnsembleModel, records: [FlowRecord], repeats: Int = 3) -> ExplainCost {
+    package static func explainCost(model: EnsembleModel, records: [FlowRecord], repeats: Int = 3) -> ExplainCost {
         let scorer = EnsembleScorer(model: model)
         var v: [Verdict] = []
         var suspicious: [(Int, Verdict)] = []

@@ -10,32 +10,32 @@ import Flows
 /// Scores finished flows in batches, applies the policy and the alert
 /// aggregation, and writes flow records (with their verdict) and alerts.
 /// Not thread-safe: one per output thread.
-public final class ScoringStage {
-    public private(set) var model: EnsembleModel
-    public private(set) var policy: Policy
+package final class ScoringStage {
+    package private(set) var model: EnsembleModel
+    package private(set) var policy: Policy
     private var scorer: EnsembleScorer
     private var aggregator: AlertAggregator
     private var verdicts: [Verdict] = []
-    public var explain = true
+    package var explain = true
     /// Closing aggregate alerts to write (with the batch just scored, or on
     /// their own after `expire`/`finish`/`reload`), in order; the writer empties it.
-    public private(set) var closing: [ClosingAlert] = []
+    package private(set) var closing: [ClosingAlert] = []
 
-    public struct Counters: Sendable {
-        public var flowsScored: UInt64 = 0
-        public var suspicious: UInt64 = 0
-        public var alerts: [String: UInt64] = [:]
-        public var suppressed: UInt64 = 0
-        public var allowed: UInt64 = 0
-        public var folded: UInt64 = 0
+    package struct Counters: Sendable {
+        package var flowsScored: UInt64 = 0
+        package var suspicious: UInt64 = 0
+        package var alerts: [String: UInt64] = [:]
+        package var suppressed: UInt64 = 0
+        package var allowed: UInt64 = 0
+        package var folded: UInt64 = 0
         /// Closing aggregate alerts (flows folded after a key's last alert, written when no later alert will carry them).
-        public var closingAlerts: UInt64 = 0
+        package var closingAlerts: UInt64 = 0
         /// Flow ended by the table → record written, seconds; bucket upper bounds in `latencyBounds`.
-        public var latencyCounts = [UInt64](repeating: 0, count: ScoringStage.latencyBounds.count + 1)
-        public var latencySum: Double = 0
+        package var latencyCounts = [UInt64](repeating: 0, count: ScoringStage.latencyBounds.count + 1)
+        package var latencySum: Double = 0
 
         /// Approximate quantile from the histogram (the bucket's upper bound).
-        public func latencyQuantile(_ q: Double) -> Double {
+        package func latencyQuantile(_ q: Double) -> Double {
             let total = latencyCounts.reduce(0, +)
             guard total > 0 else { return 0 }
             var seen: UInt64 = 0
@@ -48,12 +48,12 @@ public final class ScoringStage {
             return .infinity
         }
     }
-    public static let latencyBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    package static let latencyBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     /// Records the latency of flows written at wall time `nowNs` (live: packet
     /// timestamps are wall-clock times, so end → written is meaningful).
-    public func noteWritten(_ records: [FlowRecord], nowNs: Int64) {
+    package func noteWritten(_ records: [FlowRecord], nowNs: Int64) {
         for r in records {
             let l = max(0, Double(nowNs - r.endedAtNs) * 1e-9)
             var i = 0
@@ -64,7 +64,7 @@ public final class ScoringStage {
     }
 
     /// The `scoring {…}` object of stats records.
-    public func appendStats(into j: inout JSONBuffer) {
+    package func appendStats(into j: inout JSONBuffer) {
         let c = counters
         j.key("scoring"); j.beginObject()
         j.key("model_version"); j.string(model.meta.modelVersion)
@@ -81,9 +81,9 @@ public final class ScoringStage {
         j.key("latency_p99_s"); j.double(c.latencyQuantile(0.99))
         j.endObject()
     }
-    public private(set) var counters = Counters()
+    package private(set) var counters = Counters()
 
-    public init(model: EnsembleModel, policy: Policy) {
+    package init(model: EnsembleModel, policy: Policy) {
         self.model = model
         self.policy = policy
         scorer = EnsembleScorer(model: model)
@@ -91,7 +91,7 @@ public final class ScoringStage {
     }
 
     /// Swaps in a new model and policy (SIGUSR2 reload); the caller has already validated both.
-    public func reload(model: EnsembleModel, policy: Policy) {
+    package func reload(model: EnsembleModel, policy: Policy) {
         close(.reload, position: 0)
         self.model = model
         self.policy = policy
@@ -102,17 +102,17 @@ public final class ScoringStage {
     /// Closes the keys of the aggregator that have been quiet for two
     /// intervals at flow time `nowNs` (live: an expiry sweep's wall clock less
     /// the longest idle timeout). Closings go to `closing`.
-    public func expire(nowNs: Int64) {
+    package func expire(nowNs: Int64) {
         let n = closing.count
         aggregator.expire(now: nowNs, into: &closing)
         noteClosing(from: n, position: 0)
     }
 
     /// End of input / shutdown: every key with folded flows gets its closing alert.
-    public func finish() { close(.end, position: 0) }
+    package func finish() { close(.end, position: 0) }
 
     /// Empties `closing` (after the writer wrote it).
-    public func clearClosing() { closing.removeAll(keepingCapacity: true) }
+    package func clearClosing() { closing.removeAll(keepingCapacity: true) }
 
     private func close(_ cause: ClosingAlert.Cause, position: Int) {
         let n = closing.count
@@ -133,7 +133,7 @@ public final class ScoringStage {
     /// `sources` tags each record for its closing alert (replay: the capture file).
     /// Closing alerts owed after this batch are appended to `closing`, each
     /// with the index of the record it goes before (`records.count`: after all).
-    public func score(_ records: [FlowRecord], sources: [Int32]? = nil, into out: inout [ScoredVerdict]) {
+    package func score(_ records: [FlowRecord], sources: [Int32]? = nil, into out: inout [ScoredVerdict]) {
         out.removeAll(keepingCapacity: true)
         // The batch's latest flow end (flow time) drives the aggregator's expiry:
         // deterministic in replay, and a capture whose clock goes back (files out
@@ -191,7 +191,7 @@ public final class ScoringStage {
 /// The scoring output stage for `run`: flow records with their verdicts to
 /// the flows log, alerts to the alerts log.
 extension ScoringStage {
-    public static func writer(_ stage: ScoringStage, context: EveContext) -> LiveSensor.RecordHandler {
+    package static func writer(_ stage: ScoringStage, context: EveContext) -> LiveSensor.RecordHandler {
     let flows = EveFlowFormatter(context: context)
     var scored: [ScoredVerdict] = []
     var alertJSON = JSONBuffer(reserve: 1 << 14)
@@ -230,7 +230,7 @@ extension ScoringStage {
     /// before it has been scored) get their closing alerts; at
     /// shutdown (`final`, after the last flows were scored) every key with
     /// folded flows does.
-    public static func sweeper(_ stage: ScoringStage, context: EveContext) -> LiveSensor.SweepHandler {
+    package static func sweeper(_ stage: ScoringStage, context: EveContext) -> LiveSensor.SweepHandler {
         var alertJSON = JSONBuffer(reserve: 1 << 12)
         return { nowNs, final, out in
             if final { stage.finish() } else { stage.expire(nowNs: nowNs) }

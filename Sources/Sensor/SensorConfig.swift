@@ -6,64 +6,64 @@ import Glibc
 /// Everything `flowsentry run` needs, from the YAML file
 /// (`SensorConfig.load(path:)`) and then command-line flags
 /// (`applying(_:)`, flags win). Defaults are the built-in values.
-public struct SensorConfig: Sendable, Equatable {
+package struct SensorConfig: Sendable, Equatable {
     // Top level
-    public var sensorName: String?
-    public var statsInterval: Double = 8
+    package var sensorName: String?
+    package var statsInterval: Double = 8
 
     // capture
-    public var interface: String?
-    public var snaplen: Int = 262_144
-    public var promiscuous = true
-    public var bufferMB: Int = 64
-    public var timeoutMs: Int = 10
-    public var bpfFilter: String?
-    public var bpfFilterFile: String?
-    public var workers: Int = 1
-    public var fanoutGroup: Int = 42
-    public var warnOffloads = true
+    package var interface: String?
+    package var snaplen: Int = 262_144
+    package var promiscuous = true
+    package var bufferMB: Int = 64
+    package var timeoutMs: Int = 10
+    package var bpfFilter: String?
+    package var bpfFilterFile: String?
+    package var workers: Int = 1
+    package var fanoutGroup: Int = 42
+    package var warnOffloads = true
 
     // outputs
-    public var outputDirectory: String?
-    public var alerts: String?
-    public var flows: String?
-    public var stats: String?
-    public var fileMode: UInt32 = 0o640
-    public var communityIDSeed: UInt16 = 0
-    public var includeSequence = true
-    public var queueCapacity: Int = 65_536
+    package var outputDirectory: String?
+    package var alerts: String?
+    package var flows: String?
+    package var stats: String?
+    package var fileMode: UInt32 = 0o640
+    package var communityIDSeed: UInt16 = 0
+    package var includeSequence = true
+    package var queueCapacity: Int = 65_536
     /// Microseconds the output thread polls for the next records before it
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
-    public var outputSpinMicros: Int = 250
+    package var outputSpinMicros: Int = 250
 
     // flow
-    public var idleTimeout: Double?
-    public var tcpNewTimeout: Double = 60
-    public var tcpEstablishedTimeout: Double = 600
-    public var udpNewTimeout: Double = 30
-    public var udpEstablishedTimeout: Double = 300
-    public var icmpNewTimeout: Double = 30
-    public var icmpEstablishedTimeout: Double = 300
-    public var otherNewTimeout: Double = 30
-    public var otherEstablishedTimeout: Double = 300
-    public var activeTimeout: Double = 1800
-    public var tcpLinger: Double = 5
-    public var maxFlows: Int = 131_072
-    public var stripes: Int = 16
-    public var entropyPrefix: Int = 1024
+    package var idleTimeout: Double?
+    package var tcpNewTimeout: Double = 60
+    package var tcpEstablishedTimeout: Double = 600
+    package var udpNewTimeout: Double = 30
+    package var udpEstablishedTimeout: Double = 300
+    package var icmpNewTimeout: Double = 30
+    package var icmpEstablishedTimeout: Double = 300
+    package var otherNewTimeout: Double = 30
+    package var otherEstablishedTimeout: Double = 300
+    package var activeTimeout: Double = 1800
+    package var tcpLinger: Double = 5
+    package var maxFlows: Int = 131_072
+    package var stripes: Int = 16
+    package var entropyPrefix: Int = 1024
 
     // detection (kept for the scoring stage; not used by capture/output)
     /// `host:port` of the optional Prometheus endpoint (off when nil).
-    public var metricsListen: String?
+    package var metricsListen: String?
     /// `detection.enabled: false` runs the spine only (as `--no-score`).
-    public var scoring = true
-    public var modelPath: String?
-    public var policyPath: String?
+    package var scoring = true
+    package var modelPath: String?
+    package var policyPath: String?
 
-    public init() {}
+    package init() {}
 
     /// A path under `outputs.directory` unless absolute (or "-" for stdout).
-    public func outputPath(_ name: String?) -> String? {
+    package func outputPath(_ name: String?) -> String? {
         guard let name, !name.isEmpty else { return nil }
         if name == "-" || name.hasPrefix("/") { return name }
         guard let dir = outputDirectory, !dir.isEmpty else { return name }
@@ -72,7 +72,7 @@ public struct SensorConfig: Sendable, Equatable {
 
     /// The flow-table settings. A single `idleTimeout` (flag or
     /// `flow.idle_timeout`) replaces every per-class timeout.
-    public var tableConfig: FlowTableConfig {
+    package var tableConfig: FlowTableConfig {
         var c = FlowTableConfig()
         c.tcpNewTimeout = tcpNewTimeout
         c.tcpEstablishedTimeout = tcpEstablishedTimeout
@@ -94,7 +94,7 @@ public struct SensorConfig: Sendable, Equatable {
 
     /// Checks combinations and ranges; the message names the setting the
     /// way the command line spells it.
-    public func validate() throws(SensorConfigError) {
+    package func validate() throws(SensorConfigError) {
         func bad(_ key: String, _ reason: String) -> SensorConfigError {
             SensorConfigError(file: nil, key: key, reason: reason)
         }
@@ -131,7 +131,7 @@ public struct SensorConfig: Sendable, Equatable {
 
     /// The BPF filter text: inline, or read from `bpfFilterFile`
     /// (lines starting with '#' are comments).
-    public func resolvedFilter() throws(SensorConfigError) -> String? {
+    package func resolvedFilter() throws(SensorConfigError) -> String? {
         if let f = bpfFilter { return f.isEmpty ? nil : f }
         guard let path = bpfFilterFile else { return nil }
         guard let text = readWholeFile(path) else {
@@ -147,38 +147,38 @@ public struct SensorConfig: Sendable, Equatable {
 
 /// Command-line values; nil means "not given", so the config file (or the
 /// default) stays.
-public struct SensorOverrides: Sendable, Equatable {
-    public var interface: String?
-    public var alerts: String?
-    public var flows: String?
-    public var stats: String?
-    public var workers: Int?
-    public var fanoutGroup: Int?
-    public var filter: String?
-    public var filterFile: String?
-    public var snaplen: Int?
-    public var bufferMB: Int?
-    public var noPromisc = false
-    public var sensorName: String?
-    public var statsInterval: Double?
-    public var communityIDSeed: UInt16?
-    public var noSequence = false
-    public var queueCapacity: Int?
-    public var outputSpinMicros: Int?
-    public var idleTimeout: Double?
-    public var activeTimeout: Double?
-    public var tcpLinger: Double?
-    public var maxFlows: Int?
-    public var stripes: Int?
-    public var entropyPrefix: Int?
-    public init() {}
+package struct SensorOverrides: Sendable, Equatable {
+    package var interface: String?
+    package var alerts: String?
+    package var flows: String?
+    package var stats: String?
+    package var workers: Int?
+    package var fanoutGroup: Int?
+    package var filter: String?
+    package var filterFile: String?
+    package var snaplen: Int?
+    package var bufferMB: Int?
+    package var noPromisc = false
+    package var sensorName: String?
+    package var statsInterval: Double?
+    package var communityIDSeed: UInt16?
+    package var noSequence = false
+    package var queueCapacity: Int?
+    package var outputSpinMicros: Int?
+    package var idleTimeout: Double?
+    package var activeTimeout: Double?
+    package var tcpLinger: Double?
+    package var maxFlows: Int?
+    package var stripes: Int?
+    package var entropyPrefix: Int?
+    package init() {}
 }
 
 extension SensorConfig {
     /// This configuration with the given command-line values on top.
     /// A filter on the command line (either kind) replaces both kinds
     /// from the file.
-    public func applying(_ o: SensorOverrides) -> SensorConfig {
+    package func applying(_ o: SensorOverrides) -> SensorConfig {
         var c = self
         if let v = o.interface { c.interface = v }
         if let v = o.alerts { c.alerts = v.isEmpty ? nil : v }
@@ -210,16 +210,16 @@ extension SensorConfig {
 }
 
 /// A configuration error: `file: key: reason` (file and key when known).
-public struct SensorConfigError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var file: String?
-    public var key: String?
-    public var reason: String
-    public init(file: String?, key: String?, reason: String) {
+package struct SensorConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var file: String?
+    package var key: String?
+    package var reason: String
+    package init(file: String?, key: String?, reason: String) {
         self.file = file
         self.key = key
         self.reason = reason
     }
-    public var description: String {
+    package var description: String {
         var s = ""
         if let file { s += file + ": " }
         if let key { s += key + ": " }

@@ -7,7 +7,7 @@ import Yams
 /// walked here, so every unknown key, wrong type and bad value is reported
 /// with file, dotted key path and reason.
 extension SensorConfig {
-    public static func load(path: String) throws(SensorConfigError) -> SensorConfig {
+    package static func load(path: String) throws(SensorConfigError) -> SensorConfig {
         guard let text = readWholeFile(path) else {
             throw SensorConfigError(file: path, key: nil, reason: "cannot read: \(String(cString: strerror(errno)))")
         }
@@ -15,7 +15,7 @@ extension SensorConfig {
     }
 
     /// Parses configuration text; `file` names it in errors.
-    public static func parse(yaml: String, file: String = "config") throws(SensorConfigError) -> SensorConfig {
+    package static func parse(yaml: String, file: String = "config") throws(SensorConfigError) -> SensorConfig {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
             throw SensorConfigError(file: file, key: nil, reason: "not valid YAML: \(error)")

@@ -9,8 +9,8 @@ nonisolated(unsafe) private var signalPipeWriteFD: Int32 = -1
 /// thread. The handler only writes the signal number to a pipe (async-signal
 /// safe, whichever thread the kernel picks); the watcher thread reads it and
 /// calls `handler` outside signal context.
-public final class SignalWatcher: @unchecked Sendable {
-    public static let watched: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGUSR2]
+package final class SignalWatcher: @unchecked Sendable {
+    package static let watched: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGUSR2]
     private let readFD: Int32
     private let writeFD: Int32
     private var thread: pthread_t?
@@ -18,7 +18,7 @@ public final class SignalWatcher: @unchecked Sendable {
 
     /// Installs the handlers now; `handler` runs on the watcher thread.
     /// `tick` is called about every `tickSeconds` (for drain deadlines).
-    public init(tickSeconds: Double = 0.25, tick: (@Sendable () -> Void)? = nil,
+    package init(tickSeconds: Double = 0.25, tick: (@Sendable () -> Void)? = nil,
                 handler: @escaping @Sendable (Int32) -> Void) throws(SensorConfigError) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
@@ -66,7 +66,7 @@ public final class SignalWatcher: @unchecked Sendable {
     }
 
     /// Restores default handling and stops the watcher thread.
-    public func stop() {
+    package func stop() {
         for s in Self.watched { signal(s, SIG_DFL) }
         stopFlag.value.store(true, ordering: .releasing)
         if let t = thread { pthread_join(t, nil); thread = nil }
@@ -74,7 +74,7 @@ public final class SignalWatcher: @unchecked Sendable {
         close(writeFD)
     }
 
-    public static func name(_ sig: Int32) -> String {
+    package static func name(_ sig: Int32) -> String {
         switch sig {
         case SIGHUP: "SIGHUP"
         case SIGTERM: "SIGTERM"
@@ -95,7 +95,7 @@ private final class ThreadBody {
 }
 
 /// Starts a joinable pthread running `body` (named for `top`/debuggers).
-public func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
+package func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var t = pthread_t()
     let rc = pthread_create(&t, nil, { arg in

@@ -5,18 +5,18 @@ import Flows
 
 /// Measurements of the packet path over one capture, each stage timed on
 /// the same file in the same run so they can be compared as ratios.
-public enum SpineBench {
-    public struct Stage: Sendable {
-        public var name: String
-        public var packets: UInt64
-        public var seconds: Double
-        public var packetsPerSecond: Double { seconds > 0 ? Double(packets) / seconds : 0 }
+package enum SpineBench {
+    package struct Stage: Sendable {
+        package var name: String
+        package var packets: UInt64
+        package var seconds: Double
+        package var packetsPerSecond: Double { seconds > 0 ? Double(packets) / seconds : 0 }
     }
 
     /// Bare libpcap read loop: every packet read, its length summed, nothing
     /// else; straight `pcap_next_ex` calls, no reader of ours (the baseline a
     /// C program would measure).
-    public static func readLoop(_ path: String) throws(CaptureError) -> Stage {
+    package static func readLoop(_ path: String) throws(CaptureError) -> Stage {
         let r = try BareLibpcapLoop.run(path, clock: monotonicSeconds)
         blackHole(r.bytes)
         return Stage(name: "read loop (bare libpcap)", packets: r.packets, seconds: r.seconds)
@@ -24,7 +24,7 @@ public enum SpineBench {
 
     /// The same loop through FlowSentry's reader (`PcapFileReader`, what
     /// `replay` reads with), for its overhead over the bare loop.
-    public static func readerLoop(_ path: String) throws(CaptureError) -> Stage {
+    package static func readerLoop(_ path: String) throws(CaptureError) -> Stage {
         let r = try PcapFileReader(path: path)
         var n: UInt64 = 0, bytes = 0
         let t0 = monotonicSeconds()
@@ -35,7 +35,7 @@ public enum SpineBench {
     }
 
     /// Read + decode.
-    public static func decodeOnly(_ path: String) throws(CaptureError) -> Stage {
+    package static func decodeOnly(_ path: String) throws(CaptureError) -> Stage {
         let r = try PcapFileReader(path: path)
         let d = PacketDecoder(linkType: r.linkType)
         var p = DecodedPacket()
@@ -53,7 +53,7 @@ public enum SpineBench {
     /// The whole spine: read, decode, flow table, features, expiry, finished
     /// records (drained, not written). With `json`, records are also
     /// formatted as EVE JSON into a reused buffer.
-    public static func spine(_ path: String, config: FlowTableConfig, json: Bool,
+    package static func spine(_ path: String, config: FlowTableConfig, json: Bool,
                              around: (() -> Void) -> Void = { $0() }) throws(CaptureError) -> Stage {
         let r = try PcapFileReader(path: path)
         let d = PacketDecoder(linkType: r.linkType)

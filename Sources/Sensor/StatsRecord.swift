@@ -5,43 +5,43 @@ import Flows
 
 /// One snapshot of the live sensor's counters, written as an EVE-like
 /// `event_type: "stats"` record (totals since start).
-public struct SensorStats: Sendable {
-    public var uptimeSeconds: Double = 0
+package struct SensorStats: Sendable {
+    package var uptimeSeconds: Double = 0
     /// Kernel counters summed over every capture handle (64-bit, wrap-safe),
     /// including handles closed by a reopen.
-    public var kernel = CaptureStats()
-    public var reopens: UInt64 = 0
-    public var packets: UInt64 = 0
-    public var decoded: UInt64 = 0
-    public var bytes: UInt64 = 0
-    public var anomalies = AnomalyCounters()
-    public var flowsActive = 0
-    public var flows = FlowCounters()
-    public var memcapBytes: UInt64 = 0
-    public var queueDepth = 0
-    public var queueCapacity = 0
-    public var queueOverflow: UInt64 = 0
+    package var kernel = CaptureStats()
+    package var reopens: UInt64 = 0
+    package var packets: UInt64 = 0
+    package var decoded: UInt64 = 0
+    package var bytes: UInt64 = 0
+    package var anomalies = AnomalyCounters()
+    package var flowsActive = 0
+    package var flows = FlowCounters()
+    package var memcapBytes: UInt64 = 0
+    package var queueDepth = 0
+    package var queueCapacity = 0
+    package var queueOverflow: UInt64 = 0
     /// Records accepted by the log files (on disk, or held in memory for retry).
-    public var recordsWritten: UInt64 = 0
-    public var writeErrors: UInt64 = 0
+    package var recordsWritten: UInt64 = 0
+    package var writeErrors: UInt64 = 0
     /// Records refused while the disk would not take them and the retry buffer was full.
-    public var recordsDropped: UInt64 = 0
+    package var recordsDropped: UInt64 = 0
     /// Accepted records held in memory after a failed write, not on disk yet.
-    public var recordsPending: UInt64 = 0
+    package var recordsPending: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
-    public var invalid: UInt64 { packets &- decoded }
+    package var invalid: UInt64 { packets &- decoded }
 
     /// Kernel drops as a percentage of packets seen by the kernel (received + dropped).
-    public var dropPercent: Double {
+    package var dropPercent: Double {
         let total = kernel.received &+ kernel.dropped
         return total == 0 ? 0 : Double(kernel.dropped) * 100 / Double(total)
     }
 
     /// Appends the record and a newline:
     /// `{"timestamp","event_type":"stats","host"?,"in_iface","stats":{uptime_s, capture, decoder, flow, queue, output}}`.
-    public func appendRecord(timestampNs: Int64, host: String?, interface: String,
+    package func appendRecord(timestampNs: Int64, host: String?, interface: String,
                              extra: ((inout JSONBuffer) -> Void)? = nil, into j: inout JSONBuffer) {
         j.beginObject()
         j.key("timestamp"); j.rawString { EveTime.append(ns: timestampNs, to: &$0) }
@@ -92,7 +92,7 @@ public struct SensorStats: Sendable {
     }
 
     /// The exit summary, in Suricata's words for the capture part.
-    public var summary: String {
+    package var summary: String {
         var s = "flowsentry: stats: kernel_packets \(kernel.received), kernel_drops \(kernel.dropped) ("
         s += formatFixed(dropPercent, 2) + "%), kernel_ifdrops \(kernel.ifDropped), reopens \(reopens)\n"
         s += "  decoded \(decoded) of \(packets) packets; flows created \(flows.created)"

@@ -7,30 +7,30 @@ import Glibc
 /// namespace). Does nothing when the variable is unset. Never blocks
 /// (MSG_DONTWAIT): if the receiver's queue is full the message is dropped
 /// rather than stalling the output thread that sends watchdog pings.
-public struct SystemdNotify: Sendable {
-    public let socketPath: String?
+package struct SystemdNotify: Sendable {
+    package let socketPath: String?
     /// Half of `$WATCHDOG_USEC` in seconds, when the watchdog is on for this process.
-    public let watchdogInterval: Double?
+    package let watchdogInterval: Double?
 
-    public init(socketPath: String?, watchdogUsec: UInt64? = nil) {
+    package init(socketPath: String?, watchdogUsec: UInt64? = nil) {
         self.socketPath = (socketPath?.isEmpty ?? true) ? nil : socketPath
         if let u = watchdogUsec, u > 0 { watchdogInterval = Double(u) / 2e6 } else { watchdogInterval = nil }
     }
 
     /// From `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID` (the watchdog
     /// is ignored when WATCHDOG_PID names another process).
-    public static func fromEnvironment() -> SystemdNotify {
+    package static func fromEnvironment() -> SystemdNotify {
         func env(_ n: String) -> String? { getenv(n).map { String(cString: $0) } }
         var usec = env("WATCHDOG_USEC").flatMap { UInt64($0) }
         if let pid = env("WATCHDOG_PID").flatMap({ Int32($0) }), pid != getpid() { usec = nil }
         return SystemdNotify(socketPath: env("NOTIFY_SOCKET"), watchdogUsec: usec)
     }
 
-    public var enabled: Bool { socketPath != nil }
+    package var enabled: Bool { socketPath != nil }
 
     /// Sends `state` (e.g. "READY=1", "WATCHDOG=1", "STOPPING=1"); false on error or when disabled.
     @discardableResult
-    public func send(_ state: String) -> Bool {
+    package func send(_ state: String) -> Bool {
         guard let path = socketPath else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }

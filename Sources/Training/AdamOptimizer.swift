@@ -1,17 +1,17 @@
 /// Adam (Kingma & Ba) over a list of parameter tensors, with optional decoupled weight decay
 /// and global-norm gradient clipping.
-public struct AdamOptimizer: Sendable {
-    public var learningRate: Float
-    public var beta1: Float
-    public var beta2: Float
-    public var epsilon: Float
-    public var weightDecay: Float
-    public var clipNorm: Float?
-    public private(set) var step = 0
+package struct AdamOptimizer: Sendable {
+    package var learningRate: Float
+    package var beta1: Float
+    package var beta2: Float
+    package var epsilon: Float
+    package var weightDecay: Float
+    package var clipNorm: Float?
+    package private(set) var step = 0
     private var m: [[Float]]
     private var v: [[Float]]
 
-    public init(shapes: [Int], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+    package init(shapes: [Int], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0, clipNorm: Float? = 5) {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.weightDecay = weightDecay; self.clipNorm = clipNorm
@@ -19,7 +19,7 @@ public struct AdamOptimizer: Sendable {
         v = m
     }
 
-    public mutating func update(_ params: inout [[Float]], gradients: [[Float]]) {
+    package mutating func update(_ params: inout [[Float]], gradients: [[Float]]) {
         precondition(params.count == m.count && gradients.count == m.count)
         step += 1
         var scale: Float = 1

@@ -1,23 +1,23 @@
 import Detection
 
 /// Everything the LSTM backward pass needs from the forward pass.
-public struct LSTMForwardCache: Sendable {
-    public let count: Int
-    public let seqLen: Int
-    public let maxLen: Int
+package struct LSTMForwardCache: Sendable {
+    package let count: Int
+    package let seqLen: Int
+    package let maxLen: Int
     /// Activated gates `[n][t][i|f|g|o]`.
-    public var gates: [Float]
+    package var gates: [Float]
     /// Cell states `[n][t+1][h]`, slot 0 = initial zeros, slot s+1 = c after step s.
-    public var cells: [Float]
+    package var cells: [Float]
     /// Hidden states `[n][t+1][h]`, same slot convention.
-    public var hiddens: [Float]
+    package var hiddens: [Float]
     /// h after each sequence's last valid step (zeros for empty sequences), `[n][h]`.
-    public var last: [Float]
+    package var last: [Float]
 }
 
 extension Backprop {
     /// LSTM forward over `x` (`[n][t][inputs]`) keeping the states for backprop.
-    public static func lstmForward(_ l: LSTMLayer, x: [Float], count n: Int, seqLen t: Int,
+    package static func lstmForward(_ l: LSTMLayer, x: [Float], count n: Int, seqLen t: Int,
                                    lengths: [Int]) -> LSTMForwardCache {
         let h = l.hidden, g4 = 4 * h, slots = t + 1
         let lens = lengths.map { min(max($0, 0), t) }
@@ -55,7 +55,7 @@ extension Backprop {
 
     /// Backward given dL/d(last hidden state) `[n][h]`. Returns parameter gradients and, if
     /// requested, dL/dx.
-    public static func lstmBackward(_ l: LSTMLayer, x: [Float], cache: LSTMForwardCache, dLast: [Float],
+    package static func lstmBackward(_ l: LSTMLayer, x: [Float], cache: LSTMForwardCache, dLast: [Float],
                                     lengths: [Int], inputGradient: Bool)
         -> (dWx: [Float], dWh: [Float], dBias: [Float], dx: [Float]?)
     {

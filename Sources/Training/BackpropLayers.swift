@@ -3,12 +3,12 @@ import Detection
 /// Float forward/backward passes for single layers, used by the model-level backprop and by
 /// the gradient-check tests. All tensors are plain row-major `[Float]`; batches of sequences
 /// are `[n][seqLen][channels]`.
-public enum Backprop {
+package enum Backprop {
     // MARK: Conv1D
 
     /// Linear "same" convolution incl. bias (no activation). Returns the output
     /// `[n][seqLen][outChannels]` and the im2col matrix needed by `convBackward`.
-    public static func convForward(_ l: Conv1DLayer, x: [Float], count n: Int, seqLen t: Int,
+    package static func convForward(_ l: Conv1DLayer, x: [Float], count n: Int, seqLen t: Int,
                                    lengths: [Int]) -> (y: [Float], cols: [Float]) {
         let rows = n * t
         var cols = [Float](repeating: 0, count: rows * l.rowWidth)
@@ -22,7 +22,7 @@ public enum Backprop {
     }
 
     /// Gradients of a convolution given dL/dy. `dx` is computed only if `inputGradient`.
-    public static func convBackward(_ l: Conv1DLayer, dy: [Float], cols: [Float], count n: Int, seqLen t: Int,
+    package static func convBackward(_ l: Conv1DLayer, dy: [Float], cols: [Float], count n: Int, seqLen t: Int,
                                     lengths: [Int], inputGradient: Bool)
         -> (dWeight: [Float], dBias: [Float], dx: [Float]?)
     {
@@ -39,7 +39,7 @@ public enum Backprop {
     }
 
     /// Adjoint of `NNKernels.im2col`: scatter-adds column gradients back to the input steps.
-    public static func col2im(_ dcols: [Float], count n: Int, seqLen t: Int, channels c: Int, kernel k: Int,
+    package static func col2im(_ dcols: [Float], count n: Int, seqLen t: Int, channels c: Int, kernel k: Int,
                               lengths: [Int], into dx: inout [Float]) {
         let pad = k / 2, w = k * c
         for i in 0 ..< n {
@@ -59,7 +59,7 @@ public enum Backprop {
     // MARK: Activations and pooling
 
     /// In-place ReLU that also zeroes steps at or past each sequence's length.
-    public static func reluMasked(_ y: inout [Float], count n: Int, seqLen t: Int, features f: Int, lengths: [Int]) {
+    package static func reluMasked(_ y: inout [Float], count n: Int, seqLen t: Int, features f: Int, lengths: [Int]) {
         for i in 0 ..< n {
             let len = min(max(lengths[i], 0), t)
             for s in 0 ..< t {
@@ -70,13 +70,13 @@ public enum Backprop {
     }
 
     /// dy *= (y > 0), for `y` the output of `reluMasked`.
-    public static func reluBackward(_ dy: inout [Float], output y: [Float]) {
+    package static func reluBackward(_ dy: inout [Float], output y: [Float]) {
         for k in 0 ..< dy.count where !(y[k] > 0) { dy[k] = 0 }
     }
 
     /// Backward of `CNNModel.pool`: routes the max part to the (first) arg-max step and spreads
     /// the mean part evenly over valid steps. Returns dL/dy `[n][t][f]`.
-    public static func poolBackward(_ dFeatures: [Float], y: [Float], count n: Int, seqLen t: Int, features f: Int,
+    package static func poolBackward(_ dFeatures: [Float], y: [Float], count n: Int, seqLen t: Int, features f: Int,
                                     statsDim: Int, lengths: [Int]) -> [Float] {
         var dy = [Float](repeating: 0, count: n * t * f)
         let width = 2 * f + statsDim
@@ -99,7 +99,7 @@ public enum Backprop {
 
     // MARK: Dense
 
-    public static func denseForward(_ l: DenseLayer, x: [Float], count n: Int) -> [Float] {
+    package static func denseForward(_ l: DenseLayer, x: [Float], count n: Int) -> [Float] {
         var y = [Float](repeating: 0, count: n * l.outputs)
         NNKernels.fillRows(&y, with: l.bias, rows: n, cols: l.outputs)
         NNKernels.gemm(transB: true, m: n, n: l.outputs, k: l.inputs, a: x, lda: l.inputs, b: l.weight,
@@ -107,7 +107,7 @@ public enum Backprop {
         return y
     }
 
-    public static func denseBackward(_ l: DenseLayer, x: [Float], dy: [Float], count n: Int, inputGradient: Bool)
+    package static func denseBackward(_ l: DenseLayer, x: [Float], dy: [Float], count n: Int, inputGradient: Bool)
         -> (dWeight: [Float], dBias: [Float], dx: [Float]?)
     {
         var dW = [Float](repeating: 0, count: l.outputs * l.inputs)
@@ -125,7 +125,7 @@ public enum Backprop {
 
     /// Class-weighted softmax cross-entropy, normalised by the summed weights of the batch:
     /// L = Σ w[y_i]·(−log p_i[y_i]) / Σ w[y_i]. Returns the loss and dL/dlogits.
-    public static func softmaxCrossEntropy(logits: [Float], labels: [Int], count n: Int, classes k: Int,
+    package static func softmaxCrossEntropy(logits: [Float], labels: [Int], count n: Int, classes k: Int,
                                            classWeights: [Float]) -> (loss: Float, dLogits: [Float]) {
         var p = logits
         NNMath.softmaxRows(&p, rows: n, cols: k)

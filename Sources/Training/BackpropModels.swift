@@ -1,21 +1,21 @@
 import Detection
 
 /// A mini-batch for training / evaluation (layout as in `NNShape`).
-public struct NNTrainingBatch: Sendable {
-    public var sequences: [Float]
-    public var lengths: [Int]
-    public var stats: [Float]
-    public var labels: [Int]
-    public var count: Int
+package struct NNTrainingBatch: Sendable {
+    package var sequences: [Float]
+    package var lengths: [Int]
+    package var stats: [Float]
+    package var labels: [Int]
+    package var count: Int
 
-    public init(sequences: [Float], lengths: [Int], stats: [Float], labels: [Int], count: Int) {
+    package init(sequences: [Float], lengths: [Int], stats: [Float], labels: [Int], count: Int) {
         self.sequences = sequences; self.lengths = lengths; self.stats = stats; self.labels = labels; self.count = count
     }
 }
 
 /// A float model the trainer can fit: a fixed, ordered list of parameter tensors and a
 /// loss/gradient function returning gradients in the same order.
-public protocol NNTrainable: Sendable {
+package protocol NNTrainable: Sendable {
     var shape: NNShape { get }
     var tensors: [[Float]] { get set }
     func lossAndGradients(_ batch: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]])
@@ -25,7 +25,7 @@ public protocol NNTrainable: Sendable {
 
 extension CNNModel: NNTrainable {
     /// conv1.weight, conv1.bias, conv2.weight, conv2.bias, head.weight, head.bias.
-    public var tensors: [[Float]] {
+    package var tensors: [[Float]] {
         get { [conv1.weight, conv1.bias, conv2.weight, conv2.bias, head.weight, head.bias] }
         set {
             conv1.weight = newValue[0]; conv1.bias = newValue[1]
@@ -34,7 +34,7 @@ extension CNNModel: NNTrainable {
         }
     }
 
-    public func lossAndGradients(_ b: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]]) {
+    package func lossAndGradients(_ b: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]]) {
         let n = b.count, t = shape.seqLen
         var (y1, cols1) = Backprop.convForward(conv1, x: b.sequences, count: n, seqLen: t, lengths: b.lengths)
         Backprop.reluMasked(&y1, count: n, seqLen: t, features: conv1.outChannels, lengths: b.lengths)
@@ -61,7 +61,7 @@ extension CNNModel: NNTrainable {
         return (loss, [g1.dWeight, g1.dBias, g2.dWeight, g2.dBias, gHead.dWeight, gHead.dBias])
     }
 
-    public func probabilities(_ b: NNTrainingBatch) -> [Float] {
+    package func probabilities(_ b: NNTrainingBatch) -> [Float] {
         var p: [Float] = []
         predictProba(sequences: b.sequences, lengths: b.lengths, stats: b.stats, count: b.count,
                      scratch: CNNScratch(), into: &p)
@@ -71,7 +71,7 @@ extension CNNModel: NNTrainable {
 
 extension LSTMModel: NNTrainable {
     /// lstm.wx, lstm.wh, lstm.bias, head.weight, head.bias.
-    public var tensors: [[Float]] {
+    package var tensors: [[Float]] {
         get { [lstm.wx, lstm.wh, lstm.bias, head.weight, head.bias] }
         set {
             lstm.wx = newValue[0]; lstm.wh = newValue[1]; lstm.bias = newValue[2]
@@ -79,7 +79,7 @@ extension LSTMModel: NNTrainable {
         }
     }
 
-    public func lossAndGradients(_ b: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]]) {
+    package func lossAndGradients(_ b: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]]) {
         let n = b.count, t = shape.seqLen, h = lstm.hidden, fc = featureCount, d = shape.statsDim
         let cache = Backprop.lstmForward(lstm, x: b.sequences, count: n, seqLen: t, lengths: b.lengths)
         var feats = [Float](repeating: 0, count: n * fc)
@@ -98,7 +98,7 @@ extension LSTMModel: NNTrainable {
         return (loss, [g.dWx, g.dWh, g.dBias, gHead.dWeight, gHead.dBias])
     }
 
-    public func probabilities(_ b: NNTrainingBatch) -> [Float] {
+    package func probabilities(_ b: NNTrainingBatch) -> [Float] {
         var p: [Float] = []
         predictProba(sequences: b.sequences, lengths: b.lengths, stats: b.stats, count: b.count,
                      scratch: LSTMScratch(), into: &p)

@@ -5,19 +5,19 @@ import Detection
 /// calibration, then raises the alert threshold if needed so that at most
 /// the target false-positive rate of the site's held-out flows alert. The
 /// classifiers, their input normalisation and the combination weights are kept.
-public enum Baseline {
-    public struct Report: Sendable {
-        public var fitFlows = 0
-        public var calibrationFlows = 0
-        public var oldThreshold: Float = 0
-        public var newThreshold: Float = 0
+package enum Baseline {
+    package struct Report: Sendable {
+        package var fitFlows = 0
+        package var calibrationFlows = 0
+        package var oldThreshold: Float = 0
+        package var newThreshold: Float = 0
         /// Share of the site's held-out flows over each threshold.
-        public var flaggedBefore: Double = 0
-        public var flaggedAfter: Double = 0
+        package var flaggedBefore: Double = 0
+        package var flaggedAfter: Double = 0
     }
 
     /// `stats` are raw statistics rows in the model's schema, in time order.
-    public static func refit(_ model: EnsembleModel, stats: [Float], raw: [Float], lengths: [Int], count: Int,
+    package static func refit(_ model: EnsembleModel, stats: [Float], raw: [Float], lengths: [Int], count: Int,
                              config: EnsembleTrainingConfig = .init()) throws -> (EnsembleModel, Report) {
         let d = model.statFeatures.count
         guard count >= 50 else { throw TrainingError("baseline needs at least 50 flows of the site's traffic, got \(count)") }

@@ -1,24 +1,24 @@
 import Detection
 
 /// Labelled flows for training the neural classifiers (layout as in `NNShape`).
-public struct ClassifierDataset: Sendable {
-    public var shape: NNShape
-    public var sequences: [Float]
-    public var lengths: [Int]
-    public var stats: [Float]
-    public var labels: [Int]
+package struct ClassifierDataset: Sendable {
+    package var shape: NNShape
+    package var sequences: [Float]
+    package var lengths: [Int]
+    package var stats: [Float]
+    package var labels: [Int]
 
-    public init(shape: NNShape, sequences: [Float], lengths: [Int], stats: [Float] = [], labels: [Int]) {
+    package init(shape: NNShape, sequences: [Float], lengths: [Int], stats: [Float] = [], labels: [Int]) {
         precondition(sequences.count == labels.count * shape.seqLen * shape.channels, "sequences/labels mismatch")
         precondition(lengths.count == labels.count && stats.count == labels.count * shape.statsDim)
         precondition(labels.allSatisfy { $0 >= 0 && $0 < shape.classes }, "label out of range")
         self.shape = shape; self.sequences = sequences; self.lengths = lengths; self.stats = stats; self.labels = labels
     }
 
-    public var count: Int { labels.count }
+    package var count: Int { labels.count }
 
     /// Gathers the given rows into a contiguous batch.
-    public func batch(_ indices: some Collection<Int>) -> NNTrainingBatch {
+    package func batch(_ indices: some Collection<Int>) -> NNTrainingBatch {
         let row = shape.seqLen * shape.channels, d = shape.statsDim
         var seq = [Float](); seq.reserveCapacity(indices.count * row)
         var st = [Float](); st.reserveCapacity(indices.count * d)
@@ -33,7 +33,7 @@ public struct ClassifierDataset: Sendable {
 
     /// Inverse-frequency class weights, normalised to mean 1 over the classes present
     /// (absent classes get weight 1).
-    public func inverseFrequencyWeights() -> [Float] {
+    package func inverseFrequencyWeights() -> [Float] {
         var counts = [Int](repeating: 0, count: shape.classes)
         for l in labels { counts[l] += 1 }
         let present = counts.filter { $0 > 0 }.count
@@ -43,58 +43,58 @@ public struct ClassifierDataset: Sendable {
 }
 
 /// Hyper-parameters of `ClassifierTrainer`.
-public struct ClassifierTrainingConfig: Sendable {
-    public var epochs = 30
-    public var learningRate: Float = 3e-3
-    public var batchSize = 64
+package struct ClassifierTrainingConfig: Sendable {
+    package var epochs = 30
+    package var learningRate: Float = 3e-3
+    package var batchSize = 64
     /// Stop after this many epochs without a validation-loss improvement (best model kept).
-    public var patience = 5
+    package var patience = 5
     /// Per-class loss weights; nil = inverse class frequency of the training set.
-    public var classWeights: [Float]?
-    public var seed: UInt64 = 42
+    package var classWeights: [Float]?
+    package var seed: UInt64 = 42
     /// Probability that a training sequence is truncated to its first n packets, n uniform in
     /// 1...length (only the length changes: the models ignore steps past it).
-    public var truncationProbability: Double = 0.3
-    public var weightDecay: Float = 0
-    public var clipNorm: Float? = 5
+    package var truncationProbability: Double = 0.3
+    package var weightDecay: Float = 0
+    package var clipNorm: Float? = 5
     /// Optional wall-clock budget in seconds (checked between epochs).
-    public var timeLimit: Double?
+    package var timeLimit: Double?
 
-    public init() {}
+    package init() {}
 }
 
 /// Loss curves of one training run.
-public struct ClassifierTrainingHistory: Sendable {
-    public var trainLoss: [Float] = []
-    public var validationLoss: [Float] = []
-    public var validationAccuracy: [Float] = []
+package struct ClassifierTrainingHistory: Sendable {
+    package var trainLoss: [Float] = []
+    package var validationLoss: [Float] = []
+    package var validationAccuracy: [Float] = []
     /// Epoch (0-based) of the returned (best) parameters.
-    public var bestEpoch = 0
-    public var stoppedEarly = false
+    package var bestEpoch = 0
+    package var stoppedEarly = false
 }
 
 /// Fits the float CNN / LSTM classifiers with mini-batch Adam, class-weighted cross-entropy,
 /// truncation augmentation and early stopping. Deterministic for a given seed.
-public struct ClassifierTrainer: Sendable {
-    public var config: ClassifierTrainingConfig
+package struct ClassifierTrainer: Sendable {
+    package var config: ClassifierTrainingConfig
 
-    public init(config: ClassifierTrainingConfig = .init()) { self.config = config }
+    package init(config: ClassifierTrainingConfig = .init()) { self.config = config }
 
-    public func trainCNN(train: ClassifierDataset, validation: ClassifierDataset,
+    package func trainCNN(train: ClassifierDataset, validation: ClassifierDataset,
                          filters1: Int = 32, filters2: Int = 32, kernel: Int = 3) -> (model: CNNModel, history: ClassifierTrainingHistory) {
         let m = CNNModel.initialized(shape: train.shape, filters1: filters1, filters2: filters2, kernel: kernel,
                                      seed: config.seed)
         return fit(m, train: train, validation: validation)
     }
 
-    public func trainLSTM(train: ClassifierDataset, validation: ClassifierDataset,
+    package func trainLSTM(train: ClassifierDataset, validation: ClassifierDataset,
                           hidden: Int = 32) -> (model: LSTMModel, history: ClassifierTrainingHistory) {
         let m = LSTMModel.initialized(shape: train.shape, hidden: hidden, seed: config.seed)
         return fit(m, train: train, validation: validation)
     }
 
     /// Trains any `NNTrainable` starting from `initial`.
-    public func fit<M: NNTrainable>(_ initial: M, train: ClassifierDataset,
+    package func fit<M: NNTrainable>(_ initial: M, train: ClassifierDataset,
                                     validation: ClassifierDataset) -> (model: M, history: ClassifierTrainingHistory) {
         precondition(train.shape == initial.shape && validation.shape == initial.shape, "dataset shape mismatch")
         let weights = config.classWeights ?? train.inverseFrequencyWeights()
@@ -141,7 +141,7 @@ public struct ClassifierTrainer: Sendable {
     }
 
     /// Class-weighted cross-entropy and accuracy of `model` on `data`.
-    public static func evaluate<M: NNTrainable>(_ model: M, _ data: ClassifierDataset,
+    package static func evaluate<M: NNTrainable>(_ model: M, _ data: ClassifierDataset,
                                                 weights: [Float]) -> (loss: Float, accuracy: Float) {
         let k = data.shape.classes
         var loss: Double = 0, wsum: Double = 0, correct = 0

@@ -7,36 +7,36 @@ import Glibc
 /// Labelled flows as the trainer sees them: raw statistics (named by
 /// `statFeatures`), raw first-packet sequences, class labels, the split each
 /// flow belongs to, and the capture it came from.
-public struct LabelledFlows: Sendable {
-    public enum Split: UInt8, Sendable { case train = 0, validation = 1, test = 2 }
-    public var classes: [String]
-    public var statFeatures: [String]
-    public var stats: [Float] = []
-    public var raw: [Float] = []
-    public var lengths: [Int] = []
-    public var labels: [Int] = []
-    public var split: [Split] = []
-    public var source: [Int] = []
-    public var sources: [String] = []
+package struct LabelledFlows: Sendable {
+    package enum Split: UInt8, Sendable { case train = 0, validation = 1, test = 2 }
+    package var classes: [String]
+    package var statFeatures: [String]
+    package var stats: [Float] = []
+    package var raw: [Float] = []
+    package var lengths: [Int] = []
+    package var labels: [Int] = []
+    package var split: [Split] = []
+    package var source: [Int] = []
+    package var sources: [String] = []
 
-    public init(classes: [String], statFeatures: [String]) {
+    package init(classes: [String], statFeatures: [String]) {
         self.classes = classes
         self.statFeatures = statFeatures
     }
 
-    public var count: Int { labels.count }
-    public var dim: Int { statFeatures.count }
+    package var count: Int { labels.count }
+    package var dim: Int { statFeatures.count }
     static let rawRow = PacketSequence.length * 5
 
-    public mutating func append(stats s: UnsafeBufferPointer<Float>, raw r: UnsafeBufferPointer<Float>, length: Int,
+    package mutating func append(stats s: UnsafeBufferPointer<Float>, raw r: UnsafeBufferPointer<Float>, length: Int,
                                 label: Int, split sp: Split, source src: Int) {
         stats.append(contentsOf: s); raw.append(contentsOf: r)
         lengths.append(length); labels.append(label); split.append(sp); source.append(src)
     }
 
-    public func indices(_ s: Split) -> [Int] { (0..<count).filter { split[$0] == s } }
+    package func indices(_ s: Split) -> [Int] { (0..<count).filter { split[$0] == s } }
 
-    public func gather(_ idx: [Int]) -> (stats: [Float], raw: [Float], lengths: [Int], labels: [Int]) {
+    package func gather(_ idx: [Int]) -> (stats: [Float], raw: [Float], lengths: [Int], labels: [Int]) {
         var st = [Float](), rw = [Float](), le = [Int](), la = [Int]()
         st.reserveCapacity(idx.count * dim); rw.reserveCapacity(idx.count * Self.rawRow)
         for i in idx {
@@ -48,45 +48,45 @@ public struct LabelledFlows: Sendable {
     }
 }
 
-public struct EnsembleTrainingConfig: Sendable {
-    public var targetFPR: Double = 1e-3
+package struct EnsembleTrainingConfig: Sendable {
+    package var targetFPR: Double = 1e-3
     /// At most this many training flows per class (a deterministic sample).
-    public var maxPerClass = 6000
-    public var epochs = 25
-    public var patience = 4
-    public var learningRate: Float = 3e-3
-    public var seed: UInt64 = 7
-    public var novelty = NoveltyTrainingConfig()
+    package var maxPerClass = 6000
+    package var epochs = 25
+    package var patience = 4
+    package var learningRate: Float = 3e-3
+    package var seed: UInt64 = 7
+    package var novelty = NoveltyTrainingConfig()
     /// Upper bound on each novelty model's weight in the combined score:
     /// novelty learnt in one lab is unfamiliarity, not maliciousness, on another network.
-    public var maxNoveltyWeight: Float = 0.1
+    package var maxNoveltyWeight: Float = 0.1
     /// The alert threshold is never below this combined score.
-    public var minThreshold: Float = 0.5
-    public var modelVersion = "flowsentry-ml-1"
-    public init() {
+    package var minThreshold: Float = 0.5
+    package var modelVersion = "flowsentry-ml-1"
+    package init() {
         novelty.maxReferenceRows = 2048
     }
 }
 
-public struct TrainingError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ m: String) { message = m }
-    public var description: String { message }
+package struct TrainingError: Error, CustomStringConvertible, Sendable {
+    package let message: String
+    package init(_ m: String) { message = m }
+    package var description: String { message }
 }
 
 /// The outcome of training: the model and what it scored on held-out data.
-public struct EnsembleTrainingReport: Sendable {
-    public var counts: [String: [Int]] = [:]   // class → [train, validation, test]
-    public var validationThreshold: Float = 0
-    public var weights: [Float] = []
-    public var cnnHistory = ClassifierTrainingHistory()
-    public var lstmHistory = ClassifierTrainingHistory()
-    public var int8Agreement: [String: Double] = [:]
-    public var sizeRatio: [String: Double] = [:]
-    public var seconds: [String: Double] = [:]
+package struct EnsembleTrainingReport: Sendable {
+    package var counts: [String: [Int]] = [:]   // class → [train, validation, test]
+    package var validationThreshold: Float = 0
+    package var weights: [Float] = []
+    package var cnnHistory = ClassifierTrainingHistory()
+    package var lstmHistory = ClassifierTrainingHistory()
+    package var int8Agreement: [String: Double] = [:]
+    package var sizeRatio: [String: Double] = [:]
+    package var seconds: [String: Double] = [:]
 }
 
-public enum EnsembleTrainer {
+package enum EnsembleTrainer {
     static func now() -> Double {
         var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
@@ -120,7 +120,7 @@ public enum EnsembleTrainer {
                                  sequences: enc, lengths: g.lengths, stats: st, labels: g.labels)
     }
 
-    public static func train(_ data: LabelledFlows, config: EnsembleTrainingConfig = .init(),
+    package static func train(_ data: LabelledFlows, config: EnsembleTrainingConfig = .init(),
                              log: (String) -> Void = { _ in }) throws -> (EnsembleModel, EnsembleTrainingReport) {
         var report = EnsembleTrainingReport()
         let k = data.classes.count

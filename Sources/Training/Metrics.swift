@@ -1,23 +1,23 @@
 /// Evaluation metrics for flow classification and detection.
-public enum Metrics {
+package enum Metrics {
     /// Per-class precision, recall, F1 and false-positive rate from a
     /// confusion matrix `m[truth][predicted]`.
-    public struct ClassReport: Sendable, Codable {
-        public var name: String
-        public var support: Int
-        public var precision: Double
-        public var recall: Double
-        public var f1: Double
-        public var falsePositiveRate: Double
+    package struct ClassReport: Sendable, Codable {
+        package var name: String
+        package var support: Int
+        package var precision: Double
+        package var recall: Double
+        package var f1: Double
+        package var falsePositiveRate: Double
     }
 
-    public static func confusion(truth: [Int], predicted: [Int], classes: Int) -> [[Int]] {
+    package static func confusion(truth: [Int], predicted: [Int], classes: Int) -> [[Int]] {
         var m = Array(repeating: Array(repeating: 0, count: classes), count: classes)
         for (t, p) in zip(truth, predicted) where t >= 0 && t < classes && p >= 0 && p < classes { m[t][p] += 1 }
         return m
     }
 
-    public static func report(confusion m: [[Int]], names: [String]) -> [ClassReport] {
+    package static func report(confusion m: [[Int]], names: [String]) -> [ClassReport] {
         let k = m.count
         let total = m.reduce(0) { $0 + $1.reduce(0, +) }
         return (0..<k).map { c in
@@ -36,7 +36,7 @@ public enum Metrics {
 
     /// Area under the ROC curve for scores where higher means positive
     /// (ties counted half, the Mann-Whitney statistic). Nil without both classes.
-    public static func rocAUC(scores: [Double], positive: [Bool]) -> Double? {
+    package static func rocAUC(scores: [Double], positive: [Bool]) -> Double? {
         let pos = positive.filter { $0 }.count, neg = positive.count - pos
         guard pos > 0, neg > 0 else { return nil }
         let order = scores.indices.sorted { scores[$0] < scores[$1] }
@@ -54,7 +54,7 @@ public enum Metrics {
 
     /// Area under the precision-recall curve (average precision, as
     /// scikit-learn's average_precision_score computes it).
-    public static func prAUC(scores: [Double], positive: [Bool]) -> Double? {
+    package static func prAUC(scores: [Double], positive: [Bool]) -> Double? {
         let pos = positive.filter { $0 }.count
         guard pos > 0 else { return nil }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
@@ -75,7 +75,7 @@ public enum Metrics {
     /// Recall of positives at the score threshold that lets at most `fpr`
     /// of the negatives through (the threshold is the negatives' (1−fpr)
     /// quantile; a positive counts when its score is strictly above it).
-    public static func recall(atFPR fpr: Double, scores: [Double], positive: [Bool]) -> Double? {
+    package static func recall(atFPR fpr: Double, scores: [Double], positive: [Bool]) -> Double? {
         let neg = zip(scores, positive).filter { !$0.1 }.map(\.0).sorted()
         let posScores = zip(scores, positive).filter { $0.1 }.map(\.0)
         guard !neg.isEmpty, !posScores.isEmpty else { return nil }

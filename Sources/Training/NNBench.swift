@@ -3,22 +3,22 @@ import Detection
 /// Throughput measurement of the neural classifiers, float (OpenBLAS sgemm) vs int8, at
 /// batch 1 and batch 256 on one core. Meant for release builds (`swift build -c release`);
 /// called by the `FLOWSENTRY_BENCH=1` test and later by the CLI.
-public enum NNBench {
-    public struct Result: Sendable, CustomStringConvertible {
-        public var model: String
-        public var precision: String
-        public var batch: Int
-        public var lengths: String
-        public var flowsPerSecond: Double
+package enum NNBench {
+    package struct Result: Sendable, CustomStringConvertible {
+        package var model: String
+        package var precision: String
+        package var batch: Int
+        package var lengths: String
+        package var flowsPerSecond: Double
 
-        public var description: String {
+        package var description: String {
             "\(model) \(precision) batch \(batch) (\(lengths)): \(Int(flowsPerSecond)) flows/s"
         }
     }
 
     /// Runs all combinations. Each measurement lasts about `seconds`; float and int8 are
     /// measured alternately `rounds` times and the best rate is kept (robust to other load).
-    public static func run(flows: Int = 4096, statsDim: Int = 50, seconds: Double = 0.3, rounds: Int = 3) -> [Result] {
+    package static func run(flows: Int = 4096, statsDim: Int = 50, seconds: Double = 0.3, rounds: Int = 3) -> [Result] {
         NNKernels.setBLASThreads(1)
         let shape = NNShape(seqLen: 32, channels: SequenceEncoder.channels, statsDim: statsDim, classes: 7)
         let mixed = NNSyntheticData.dataset(count: flows, seqLen: 32, statsDim: statsDim, seed: 1)
@@ -90,7 +90,7 @@ public enum NNBench {
 
 extension ClassifierDataset {
     /// A sub-dataset of the given rows.
-    public func batchDataset(_ rows: Range<Int>) -> ClassifierDataset {
+    package func batchDataset(_ rows: Range<Int>) -> ClassifierDataset {
         let b = batch(rows)
         return ClassifierDataset(shape: shape, sequences: b.sequences, lengths: b.lengths, stats: b.stats, labels: b.labels)
     }

@@ -7,8 +7,8 @@ import Detection
 /// and the hidden states, per feature for the dense head's input (those scales are folded
 /// into the head's weights, so they cost nothing at inference). The clipping value is the
 /// `percentile` of |activation| (100 = max).
-public enum Quantizer {
-    public static func quantize(_ model: CNNModel, calibration: ClassifierDataset,
+package enum Quantizer {
+    package static func quantize(_ model: CNNModel, calibration: ClassifierDataset,
                                 percentile: Double = 99.99) -> CNNInt8Model {
         precondition(calibration.shape == model.shape && calibration.count > 0)
         let shape = model.shape, t = shape.seqLen, c = shape.channels
@@ -47,7 +47,7 @@ public enum Quantizer {
             head: Int8Matrix(quantizing: wh, outputs: shape.classes, inputs: fc), headBias: model.head.bias)
     }
 
-    public static func quantize(_ model: LSTMModel, calibration: ClassifierDataset,
+    package static func quantize(_ model: LSTMModel, calibration: ClassifierDataset,
                                 percentile: Double = 99.99) -> LSTMInt8Model {
         precondition(calibration.shape == model.shape && calibration.count > 0)
         let shape = model.shape, t = shape.seqLen, c = shape.channels, h = model.lstm.hidden, fc = model.featureCount

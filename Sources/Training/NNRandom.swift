@@ -1,12 +1,12 @@
 import Detection
 
 /// Deterministic SplitMix64 generator (seeded training runs are reproducible).
-public struct NNRandom: RandomNumberGenerator, Sendable {
+package struct NNRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -15,16 +15,16 @@ public struct NNRandom: RandomNumberGenerator, Sendable {
     }
 
     /// Uniform in [-bound, bound].
-    public mutating func uniform(_ bound: Float) -> Float { Float.random(in: -bound ... bound, using: &self) }
+    package mutating func uniform(_ bound: Float) -> Float { Float.random(in: -bound ... bound, using: &self) }
 
-    public mutating func uniformArray(_ count: Int, bound: Float) -> [Float] {
+    package mutating func uniformArray(_ count: Int, bound: Float) -> [Float] {
         (0 ..< count).map { _ in uniform(bound) }
     }
 }
 
 extension CNNModel {
     /// He-uniform conv weights, Glorot-uniform head, zero biases.
-    public static func initialized(shape: NNShape, filters1: Int = 32, filters2: Int = 32, kernel: Int = 3,
+    package static func initialized(shape: NNShape, filters1: Int = 32, filters2: Int = 32, kernel: Int = 3,
                                    seed: UInt64) -> CNNModel {
         var rng = NNRandom(seed: seed)
         let c1 = Conv1DLayer(inChannels: shape.channels, outChannels: filters1, kernel: kernel,
@@ -46,7 +46,7 @@ extension CNNModel {
 
 extension LSTMModel {
     /// Uniform(±1/√hidden) LSTM weights with forget-gate bias 1, Glorot-uniform head.
-    public static func initialized(shape: NNShape, hidden: Int = 32, seed: UInt64) -> LSTMModel {
+    package static func initialized(shape: NNShape, hidden: Int = 32, seed: UInt64) -> LSTMModel {
         var rng = NNRandom(seed: seed)
         let bound = 1 / Float(hidden).squareRoot()
         var bias = [Float](repeating: 0, count: 4 * hidden)

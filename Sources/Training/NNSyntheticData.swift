@@ -4,11 +4,11 @@ import Detection
 /// by tests and benchmarks of the neural classifiers (not real traffic).
 ///
 /// Classes (7): 0 benign, 1 scan, 2 dos, 3 bruteforce, 4 tunnel, 5 c2, 6 webattack.
-public enum NNSyntheticData {
-    public static let classNames = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack"]
+package enum NNSyntheticData {
+    package static let classNames = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack"]
 
     /// Raw packets (`count * seqLen * 5`), lengths and labels.
-    public static func raw(count: Int, seqLen: Int = 32, seed: UInt64)
+    package static func raw(count: Int, seqLen: Int = 32, seed: UInt64)
         -> (raw: [Float], lengths: [Int], labels: [Int])
     {
         var rng = NNRandom(seed: seed)
@@ -77,7 +77,7 @@ public enum NNSyntheticData {
     }
 
     /// Encoded data set; with `statsDim > 0` appends simple noisy per-flow statistics.
-    public static func dataset(count: Int, seqLen: Int = 32, statsDim: Int = 0, seed: UInt64) -> ClassifierDataset {
+    package static func dataset(count: Int, seqLen: Int = 32, statsDim: Int = 0, seed: UInt64) -> ClassifierDataset {
         let (raw, lengths, labels) = raw(count: count, seqLen: seqLen, seed: seed)
         let enc = SequenceEncoder(seqLen: seqLen)
         let seq = enc.encode(raw: raw, lengths: lengths, count: count)

@@ -3,12 +3,12 @@ import Detection
 /// Fits `LOFModel` exactly as scikit-learn's `LocalOutlierFactor(novelty=True).fit` does:
 /// each reference row's neighbours exclude the row itself (duplicates of it still count, at
 /// distance 0); `k` is clamped to `max(1, min(k, rows − 1))`.
-public enum LOFTrainer {
-    public static func fit(reference: [Float], rows: Int, dim: Int, k: Int = 20) -> LOFModel {
+package enum LOFTrainer {
+    package static func fit(reference: [Float], rows: Int, dim: Int, k: Int = 20) -> LOFModel {
         fit(reference: reference.map(Double.init), rows: rows, dim: dim, k: k)
     }
 
-    public static func fit(reference: [Double], rows: Int, dim: Int, k requestedK: Int = 20) -> LOFModel {
+    package static func fit(reference: [Double], rows: Int, dim: Int, k requestedK: Int = 20) -> LOFModel {
         precondition(rows >= 2, "LOF needs at least two reference rows")
         precondition(dim > 0 && reference.count == rows * dim)
         let k = max(1, min(requestedK, rows - 1))

@@ -1,13 +1,13 @@
 import Detection
 
 /// Per-column normalisation choice.
-public struct NormaliserColumnConfig: Sendable, Equatable {
+package struct NormaliserColumnConfig: Sendable, Equatable {
     /// `sign(x)·log1p(|x|)` before scaling (heavy-tailed counts, bytes, durations).
-    public var logScale: Bool
+    package var logScale: Bool
     /// `(x − median)/IQR`; when false the column is only (optionally) log-scaled.
-    public var robustScale: Bool
+    package var robustScale: Bool
 
-    public init(logScale: Bool = false, robustScale: Bool = true) {
+    package init(logScale: Bool = false, robustScale: Bool = true) {
         self.logScale = logScale
         self.robustScale = robustScale
     }
@@ -15,7 +15,7 @@ public struct NormaliserColumnConfig: Sendable, Equatable {
 
 extension Normaliser {
     /// Fits with a per-column configuration.
-    public static func fit(rows: [Float], count: Int, dim: Int, config: [NormaliserColumnConfig]) -> Normaliser {
+    package static func fit(rows: [Float], count: Int, dim: Int, config: [NormaliserColumnConfig]) -> Normaliser {
         precondition(config.count == dim)
         let fitted = fit(rows: rows, count: count, dim: dim, logScale: config.map(\.logScale))
         return Normaliser(columns: zip(fitted.columns, config).map { col, cfg in
@@ -26,11 +26,11 @@ extension Normaliser {
     /// Fits per-column median/IQR (numpy linear quantiles) after the optional signed log.
     /// Non-finite training values are ignored; IQR == 0 (or a column with no finite values)
     /// falls back to scale 1, as scikit-learn's RobustScaler does.
-    public static func fit(rows: [Float], count: Int, dim: Int, logScale: [Bool]) -> Normaliser {
+    package static func fit(rows: [Float], count: Int, dim: Int, logScale: [Bool]) -> Normaliser {
         fit(rows: rows.map(Double.init), count: count, dim: dim, logScale: logScale)
     }
 
-    public static func fit(rows: [Double], count: Int, dim: Int, logScale: [Bool]) -> Normaliser {
+    package static func fit(rows: [Double], count: Int, dim: Int, logScale: [Bool]) -> Normaliser {
         precondition(dim > 0 && rows.count >= count * dim && logScale.count == dim)
         var cols: [NormaliserColumn] = []
         var column = [Double]()
@@ -58,7 +58,7 @@ extension Normaliser {
     /// Heuristic choice of log-scaled columns: non-negative columns whose upper tail is far
     /// beyond their bulk (99th percentile − median > `ratio` × max(IQR, tiny)) or whose values
     /// span more than three orders of magnitude.
-    public static func heavyTailedColumns(rows: [Float], count: Int, dim: Int, ratio: Double = 10) -> [Bool] {
+    package static func heavyTailedColumns(rows: [Float], count: Int, dim: Int, ratio: Double = 10) -> [Bool] {
         (0..<dim).map { c in
             var v = (0..<count).map { Double(rows[$0 * dim + c]) }.filter { $0.isFinite }
             guard v.count >= 4 else { return false }

@@ -1,14 +1,14 @@
 import Detection
 
 /// Trains a one-class RBF SVM on benign rows through libsvm and exports it as `OCSVMModel`.
-public enum OCSVMTrainer {
-    public enum Gamma: Sendable, Equatable {
+package enum OCSVMTrainer {
+    package enum Gamma: Sendable, Equatable {
         case value(Double)
         /// scikit-learn's `gamma="scale"`: 1 / (dim · Var(all training values)).
         case scale
     }
 
-    public static func resolveGamma(_ gamma: Gamma, rows: [Double], dim: Int) -> Double {
+    package static func resolveGamma(_ gamma: Gamma, rows: [Double], dim: Int) -> Double {
         switch gamma {
         case .value(let g): return g
         case .scale:
@@ -19,12 +19,12 @@ public enum OCSVMTrainer {
         }
     }
 
-    public static func fit(rows: [Float], count: Int, dim: Int, nu: Double = 0.05, gamma: Gamma = .scale,
+    package static func fit(rows: [Float], count: Int, dim: Int, nu: Double = 0.05, gamma: Gamma = .scale,
                            tolerance: Double = 1e-3) throws(LibSVMError) -> OCSVMModel {
         try fit(rows: rows.map(Double.init), count: count, dim: dim, nu: nu, gamma: gamma, tolerance: tolerance)
     }
 
-    public static func fit(rows: [Double], count: Int, dim: Int, nu: Double = 0.05, gamma: Gamma = .scale,
+    package static func fit(rows: [Double], count: Int, dim: Int, nu: Double = 0.05, gamma: Gamma = .scale,
                            tolerance: Double = 1e-3) throws(LibSVMError) -> OCSVMModel {
         let g = resolveGamma(gamma, rows: rows, dim: dim)
         let svm = try LibSVMOneClass(rows: rows, count: count, dim: dim, nu: nu, gamma: g, tolerance: tolerance)

@@ -1,23 +1,23 @@
 import Detection
 
 /// Parameters for fitting the novelty detectors.
-public struct NoveltyTrainingConfig: Sendable {
+package struct NoveltyTrainingConfig: Sendable {
     /// LOF neighbours (sklearn `n_neighbors`).
-    public var k: Int = 20
+    package var k: Int = 20
     /// Bound on the LOF reference set / OCSVM training set (reservoir-sampled benign rows).
-    public var maxReferenceRows: Int = 4096
-    public var trainLOF = true
-    public var trainOCSVM = true
-    public var nu: Double = 0.05
-    public var gamma: OCSVMTrainer.Gamma = .scale
-    public var svmTolerance: Double = 1e-3
+    package var maxReferenceRows: Int = 4096
+    package var trainLOF = true
+    package var trainOCSVM = true
+    package var nu: Double = 0.05
+    package var gamma: OCSVMTrainer.Gamma = .scale
+    package var svmTolerance: Double = 1e-3
     /// Per-column log scaling; `nil` = choose with `Normaliser.heavyTailedColumns`.
-    public var logScale: [Bool]? = nil
+    package var logScale: [Bool]? = nil
     /// Size of the calibration quantile tables.
-    public var quantileCount: Int = 1001
-    public var seed: UInt64 = 0x5EED
+    package var quantileCount: Int = 1001
+    package var seed: UInt64 = 0x5EED
 
-    public init() {}
+    package init() {}
 }
 
 /// Fits normaliser, LOF, OCSVM and calibrators on benign rows.
@@ -27,8 +27,8 @@ public struct NoveltyTrainingConfig: Sendable {
 /// Calibrators are fitted on a *separate* benign validation set (scoring the reference rows
 /// themselves would find each at distance 0 and understate their scores); with no validation
 /// rows the calibrators are omitted.
-public enum NoveltyTrainer {
-    public static func fit(benign: [Float], count: Int, dim: Int,
+package enum NoveltyTrainer {
+    package static func fit(benign: [Float], count: Int, dim: Int,
                            validation: [Float] = [], validationCount: Int = 0,
                            config: NoveltyTrainingConfig = .init()) throws(LibSVMError) -> NoveltyModel {
         precondition(count >= 2 && benign.count >= count * dim)
