@@ -1,0 +1,69 @@
+import Decoding
+import Features
+
+/// Timeout classes; each has its own LRU list so expiry only looks at list heads.
+@usableFromInline
+enum TimeoutClass: Int {
+    case tcpNew = 0, tcpEstablished, tcpClosed, udpNew, udpEstablished
+    case icmpNew, icmpEstablished, otherNew, otherEstablished
+    static let count = 9
+}
+
+@usableFromInline
+enum TCPBits {
+    static let synFromClient: UInt8 = 1
+    static let synAckFromServer: UInt8 = 2
+    static let finFromClient: UInt8 = 4
+    static let finFromServer: UInt8 = 8
+    static let rst: UInt8 = 16
+    static let handshakeDone: UInt8 = 32
+    static let halfOpenCounted: UInt8 = 64
+}
+
+@usableFromInline
+struct FlowSlot: Sendable {
+    var key: FlowKey
+    var clientIsA = true
+    var inUse = false
+    var hasPorts = false
+    var sawReply = false
+    var tcp: UInt8 = 0
+    var cls: UInt8 = 0
+    var vlanCount: UInt8 = 0
+    var tunnel: TunnelKind = .none
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    var segment: UInt32 = 0
+    /// The key's tag in the stripe's index (see `FlowIndex`).
+    var indexTag: UInt32 = 0
+    var flowID: UInt64 = 0
+    var acc = FlowAccumulator()
+    /// Outer endpoints, set (with `tunnel`) by a flow's first tunnelled
+    /// packet; read only when `tunnel` is not `.none`. Last, and not cleared
+    /// for a new flow: most flows never touch these lines.
+    var tunnelSrc = IPAddress.zero
+    var tunnelDst = IPAddress.zero
+
+    init(key: FlowKey) { self.key = key }
+
+    /// Makes this (free) slot a new flow, in place.
+    @inline(__always)
+    mutating func start(key: FlowKey, clientIsA: Bool, hasPorts: Bool, vlanCount: UInt8, tcp: UInt8,
+                        flowID: UInt64, indexTag: UInt32) {
+        self.key = key
+        self.clientIsA = clientIsA
+        inUse = true
+        self.hasPorts = hasPorts
+        sawReply = false
+        self.tcp = tcp
+        cls = 0
+        self.vlanCount = vlanCount
+        tunnel = .none
+        prev = -1
+        next = -1
+        segment = 0
+        self.indexTag = indexTag
+        self.flowID = flowID
+        acc.reset()  // the context too: the table writes it once the hosts are counted
+    }
+}

@@ -1,0 +1,64 @@
+import CPrefetch
+import Decoding
+import Features
+import Locking
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
+
+extension FlowTable {
+    /// Ends the flow in slot `idx`: its record goes to `sink`; with `free`
+    /// the slot is unlinked and returned, else the caller continues it.
+    func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
+                     free: Bool, now: Int64) {
+        let i = Int(idx)
+        // Fields are read from the slot where it lies, through pointers: a
+        // method called on a slot copied the whole ~1 KB slot first.
+        precondition(i >= 0 && i < st.capacity)
+        let slot = st.slots + i
+        let acc = UnsafeRawPointer(slot).advanced(by: MemoryLayout<FlowSlot>.offset(of: \.acc).unsafelyUnwrapped)
+            .assumingMemoryBound(to: FlowAccumulator.self)
+        let seq = UnsafeRawPointer(acc).advanced(by: MemoryLayout<FlowAccumulator>.offset(of: \.sequence).unsafelyUnwrapped)
+            .assumingMemoryBound(to: PacketSequence.self)
+        let key = slot.pointee.key
+        let clientIsA = slot.pointee.clientIsA
+        let client = clientIsA ? key.a : key.b
+        let server = clientIsA ? key.b : key.a
+        let tcp = slot.pointee.tcp
+        let lastNs = slot.pointee.acc.lastNs
+        let closed = slot.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
+        let tunnel = slot.pointee.tunnel
+        // Written straight into the sink's storage: no ~1.3 KB record built
+        // here and copied there.
+        sink.emplace { r in
+            r.set(key: key, srcIP: client, srcPort: clientIsA ? key.portA : key.portB,
+                  dstIP: server, dstPort: clientIsA ? key.portB : key.portA,
+                  proto: key.proto, hasPorts: slot.pointee.hasPorts, vlanCount: slot.pointee.vlanCount,
+                  tunnel: tunnel, tunnelSrc: tunnel != .none ? slot.pointee.tunnelSrc : .zero,
+                  tunnelDst: tunnel != .none ? slot.pointee.tunnelDst : .zero,
+                  startNs: slot.pointee.acc.firstNs, endNs: lastNs,
+                  pktsToServer: UInt64(slot.pointee.acc.pkts[0]), pktsToClient: UInt64(slot.pointee.acc.pkts[1]),
+                  bytesToServer: slot.pointee.acc.ipBytes[0], bytesToClient: slot.pointee.acc.ipBytes[1],
+                  state: closed ? .closed : (slot.pointee.sawReply ? .established : .new),
+                  reason: reason, segment: slot.pointee.segment,
+                  tcpFlagsToServer: FlowAccumulator.flagUnion(acc, .forward),
+                  tcpFlagsToClient: FlowAccumulator.flagUnion(acc, .backward),
+                  flowID: slot.pointee.flowID, negativeIATs: slot.pointee.acc.negativeIATs, endedAtNs: now)
+            withUnsafeMutablePointer(to: &r.features) { FlowAccumulator.finish(acc, pool: st.pool, into: $0) }
+            r.sequence.copyPrefix(of: seq)
+        }
+        st.pool.release(st.slots[i].acc.histogram)
+        st.slots[i].acc.histogram = -1
+        st.counters.ended[Int(reason.rawValue)] &+= 1
+
+        guard free else { return }
+        if key.proto == IPProto.tcp && tcp & TCPBits.synFromClient != 0
+            && tcp & TCPBits.synAckFromServer == 0 {
+            hosts.handshakeFailed(src: client, ts: lastNs)
+        }
+        if tcp & TCPBits.halfOpenCounted != 0 { hosts.halfOpenClosed(dst: server) }
+        st.unlink(idx)
+        st.index.remove(tag: st.slots[i].indexTag, idx: idx)
+        st.slots[i].inUse = false
+        st.pushFree(idx)
+        st.active -= 1
+    }
+}
