@@ -77,6 +77,6 @@ let package = Package(
 // updated on every access to captured or class-held state).
 for t in package.targets where t.type != .system {
     t.swiftSettings = (t.swiftSettings ?? []) + [
-        .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+        .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
     ]
 }

@@ -4,11 +4,11 @@ import Glibc
 #endif
 
 /// Errors from reading an alert log. Each names the file.
-package enum AlertFollowerError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum AlertFollowerError: Error, CustomStringConvertible, Sendable, Equatable {
     case cannotOpen(path: String, reason: String)
     case readFailed(path: String, reason: String)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"
         case let .readFailed(path, reason): return "\(path): read error: \(reason)"
@@ -24,12 +24,12 @@ package enum AlertFollowerError: Error, CustomStringConvertible, Sendable, Equat
 /// `retryInterval`. A line is returned only once it ends in a newline (a
 /// rotated-away file's unterminated last line is returned when it is left).
 /// Not thread-safe; `stop()` may be called from another thread.
-package final class AlertFollower: @unchecked Sendable {
-    package let path: String
-    package let follow: Bool
+public final class AlertFollower: @unchecked Sendable {
+    public let path: String
+    public let follow: Bool
     /// Sleep between checks when there is nothing new (and between retries
     /// of a missing path), seconds.
-    package let retryInterval: Double
+    public let retryInterval: Double
 
     private var fd: Int32 = -1
     private var inode: (dev: UInt64, ino: UInt64) = (0, 0)
@@ -41,12 +41,12 @@ package final class AlertFollower: @unchecked Sendable {
     private let stopFlag = NSLock()
     private var stopped = false
     /// How many times a rotation (new inode) or truncation was followed.
-    package private(set) var rotations = 0
-    package private(set) var truncations = 0
+    public private(set) var rotations = 0
+    public private(set) var truncations = 0
 
     /// Opens `path`. Without `follow` a missing file throws; with it the
     /// follower waits for the file to appear. `fromEnd` skips what is there.
-    package init(path: String, follow: Bool = false, fromEnd: Bool = false,
+    public init(path: String, follow: Bool = false, fromEnd: Bool = false,
                 retryInterval: Double = 0.2) throws(AlertFollowerError) {
         self.path = path
         self.follow = follow
@@ -61,7 +61,7 @@ package final class AlertFollower: @unchecked Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Makes a following `nextLine()` return nil at its next check.
-    package func stop() {
+    public func stop() {
         stopFlag.lock(); stopped = true; stopFlag.unlock()
     }
 
@@ -72,7 +72,7 @@ package final class AlertFollower: @unchecked Sendable {
 
     /// The next complete line (without its newline), or nil at the end of the
     /// file (not following) or after `stop()` (following).
-    package func nextLine() throws(AlertFollowerError) -> String? {
+    public func nextLine() throws(AlertFollowerError) -> String? {
         while true {
             if readyIndex < ready.count {
                 defer { readyIndex += 1 }
@@ -181,32 +181,32 @@ package final class AlertFollower: @unchecked Sendable {
 // MARK: - Alert records
 
 /// The fields of an EVE alert line that the `alerts` command shows.
-package struct AlertSummary: Sendable, Equatable {
-    package var timestamp: String
+public struct AlertSummary: Sendable, Equatable {
+    public var timestamp: String
     /// Seconds since the epoch, when `timestamp` parses.
-    package var time: Double?
-    package var severity: Int?
-    package var signature: String
-    package var mlClass: String?
-    package var score: Double?
-    package var srcIP: String
-    package var srcPort: Int?
-    package var destIP: String
-    package var destPort: Int?
-    package var proto: String
+    public var time: Double?
+    public var severity: Int?
+    public var signature: String
+    public var mlClass: String?
+    public var score: Double?
+    public var srcIP: String
+    public var srcPort: Int?
+    public var destIP: String
+    public var destPort: Int?
+    public var proto: String
     /// Flows folded into this alert (`ml.aggregated_flows`), and whether it is
     /// a closing aggregate alert (`ml.aggregate: "closing"`, its reason).
-    package var aggregatedFlows: Int? = nil
-    package var closingReason: String? = nil
+    public var aggregatedFlows: Int? = nil
+    public var closingReason: String? = nil
 
-    package enum ParseResult: Sendable, Equatable {
+    public enum ParseResult: Sendable, Equatable {
         case alert(AlertSummary)
         case notJSON
         case notAlert
     }
 
     /// Parses one log line with JSONSerialization (not the hot path).
-    package static func parse(_ line: String) -> ParseResult {
+    public static func parse(_ line: String) -> ParseResult {
         guard let data = line.data(using: .utf8),
               let obj = try? JSONSerialization.jsonObject(with: data),
               let dict = obj as? [String: Any] else { return .notJSON }
@@ -244,21 +244,21 @@ package struct AlertSummary: Sendable, Equatable {
 }
 
 /// Which alerts to show.
-package struct AlertFilter: Sendable, Equatable {
+public struct AlertFilter: Sendable, Equatable {
     /// Keep alerts with `alert.severity <= minSeverity` (1 is most severe).
-    package var minSeverity: Int?
+    public var minSeverity: Int?
     /// Keep alerts whose `ml.class` equals this.
-    package var mlClass: String?
+    public var mlClass: String?
     /// Keep alerts at or after this time (seconds since the epoch).
-    package var since: Double?
+    public var since: Double?
 
-    package init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil) {
+    public init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil) {
         self.minSeverity = minSeverity
         self.mlClass = mlClass
         self.since = since
     }
 
-    package func matches(_ a: AlertSummary) -> Bool {
+    public func matches(_ a: AlertSummary) -> Bool {
         if let minSeverity {
             guard let s = a.severity, s <= minSeverity else { return false }
         }
@@ -271,8 +271,8 @@ package struct AlertFilter: Sendable, Equatable {
 }
 
 /// One readable line per alert, coloured by severity when asked.
-package enum AlertLineFormatter {
-    package static func format(_ a: AlertSummary, color: Bool) -> String {
+public enum AlertLineFormatter {
+    public static func format(_ a: AlertSummary, color: Bool) -> String {
         func endpoint(_ ip: String, _ port: Int?) -> String {
             let host = ip.contains(":") ? "[\(ip)]" : ip
             return port.map { "\(host):\($0)" } ?? host
@@ -298,17 +298,17 @@ package enum AlertLineFormatter {
     }
 
     /// Colour when stdout is a terminal and NO_COLOR is unset or empty (no-color.org).
-    package static func shouldColor(fd: Int32 = STDOUT_FILENO, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+    public static func shouldColor(fd: Int32 = STDOUT_FILENO, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         if let v = environment["NO_COLOR"], !v.isEmpty { return false }
         return isatty(fd) != 0
     }
 }
 
 /// EVE timestamps ("2026-11-22T10:00:00.123456+0000") and `--since` values.
-package enum EveTimestamp {
+public enum EveTimestamp {
     /// Parses `YYYY-MM-DDTHH:MM[:SS[.frac]]` with an optional `Z`, `±HHMM` or
     /// `±HH:MM` offset (none means UTC); also a date alone. Seconds since the epoch.
-    package static func parse(_ s: String) -> Double? {
+    public static func parse(_ s: String) -> Double? {
         let b = Array(s.utf8)
         var i = 0
         func num(_ n: Int) -> Int? {
@@ -363,7 +363,7 @@ package enum EveTimestamp {
 
     /// `--since`: an ISO 8601 time, or a relative `-1h`, `-30m`, `-45s`, `-2d`
     /// (the leading minus is optional) counted back from `now`.
-    package static func parseSince(_ s: String, now: Double) -> Double? {
+    public static func parseSince(_ s: String, now: Double) -> Double? {
         var t = Substring(s.trimmingCharacters(in: .whitespaces))
         if t.hasPrefix("-") { t = t.dropFirst() }
         if let unit = t.last, "smhd".contains(unit), let n = Double(t.dropLast()), n >= 0 {

@@ -4,26 +4,26 @@ import Features
 import Flows
 
 /// What happened to a flow's verdict after policy: the flow record carries it.
-package struct ScoredVerdict: Sendable {
-    package var verdict: Verdict
-    package var decision: Policy.Decision
-    package var severity: Int
+public struct ScoredVerdict: Sendable {
+    public var verdict: Verdict
+    public var decision: Policy.Decision
+    public var severity: Int
     /// True when an alert line was written for this flow.
-    package var alerted: Bool
+    public var alerted: Bool
     /// Alerts of the same (destination, class) folded into this one.
-    package var folded: Int = 0
+    public var folded: Int = 0
 
-    package init(verdict: Verdict, decision: Policy.Decision, severity: Int, alerted: Bool, folded: Int = 0) {
+    public init(verdict: Verdict, decision: Policy.Decision, severity: Int, alerted: Bool, folded: Int = 0) {
         self.verdict = verdict; self.decision = decision; self.severity = severity
         self.alerted = alerted; self.folded = folded
     }
 }
 
 /// Signature ids: 9000001 + class index; "anomaly" is 9000000.
-package func signatureID(for classIndex: Int) -> Int { classIndex < 0 ? 9_000_000 : 9_000_001 + classIndex }
+public func signatureID(for classIndex: Int) -> Int { classIndex < 0 ? 9_000_000 : 9_000_001 + classIndex }
 
 /// Suricata-style categories for the ML classes.
-package func alertCategory(_ className: String) -> String {
+public func alertCategory(_ className: String) -> String {
     switch className {
     case "scan": "Detection of a Network Scan"
     case "dos": "Detection of a Denial of Service Attack"
@@ -37,7 +37,7 @@ package func alertCategory(_ className: String) -> String {
 
 /// Writes the flow record's verdict: `flow.alerted` is set by the caller's
 /// formatter; this adds `ml {class, score, threshold, suppressed?}`.
-package func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
+public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
     j.key("ml"); j.beginObject()
     j.key("class"); j.string(s.verdict.isSuspicious ? s.verdict.className : "benign")
     j.key("score"); j.double(Double(s.verdict.score))
@@ -52,22 +52,22 @@ package func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
 }
 
 /// Formats EVE `alert` events for flagged flows.
-package struct EveAlertFormatter: Sendable {
-    package var context: EveContext
-    package var modelVersion: String
-    package init(context: EveContext, modelVersion: String) {
+public struct EveAlertFormatter: Sendable {
+    public var context: EveContext
+    public var modelVersion: String
+    public init(context: EveContext, modelVersion: String) {
         self.context = context
         self.modelVersion = modelVersion
     }
 
-    package func append(_ r: FlowRecord, _ s: ScoredVerdict, into j: inout JSONBuffer) {
+    public func append(_ r: FlowRecord, _ s: ScoredVerdict, into j: inout JSONBuffer) {
         append(r, s, closing: nil, into: &j)
     }
 
     /// A closing aggregate alert: the last flow folded into its (destination,
     /// class), with `ml.aggregated_flows` = the flows folded since the key's
     /// previous alert and `ml.aggregate: "closing"`, `ml.closing_reason`.
-    package func appendClosing(_ c: ClosingAlert, into j: inout JSONBuffer) {
+    public func appendClosing(_ c: ClosingAlert, into j: inout JSONBuffer) {
         let s = ScoredVerdict(verdict: c.flow.verdict, decision: .alert(severity: Int(c.flow.severity)),
                               severity: Int(c.flow.severity), alerted: true, folded: c.count)
         if c.modelVersion.isEmpty || c.modelVersion == modelVersion {
@@ -142,37 +142,37 @@ package struct EveAlertFormatter: Sendable {
 /// (header, `flow {…}` summary, verdict), without its features, packet
 /// sequence or payload (a `FlowRecord` is ~1.6 KB; this is ~260 bytes, see
 /// `AggregatorTests.memoryPerKey`).
-package struct FoldedFlow: Sendable {
-    package internal(set) var srcIP: IPAddress
-    package internal(set) var dstIP: IPAddress
-    package internal(set) var tunnelSrc: IPAddress
-    package internal(set) var tunnelDst: IPAddress
-    package internal(set) var flowID: UInt64
-    package internal(set) var startNs: Int64
-    package internal(set) var endNs: Int64
-    package internal(set) var pktsToServer: UInt64
-    package internal(set) var pktsToClient: UInt64
-    package internal(set) var bytesToServer: UInt64
-    package internal(set) var bytesToClient: UInt64
+public struct FoldedFlow: Sendable {
+    public internal(set) var srcIP: IPAddress
+    public internal(set) var dstIP: IPAddress
+    public internal(set) var tunnelSrc: IPAddress
+    public internal(set) var tunnelDst: IPAddress
+    public internal(set) var flowID: UInt64
+    public internal(set) var startNs: Int64
+    public internal(set) var endNs: Int64
+    public internal(set) var pktsToServer: UInt64
+    public internal(set) var pktsToClient: UInt64
+    public internal(set) var bytesToServer: UInt64
+    public internal(set) var bytesToClient: UInt64
     /// The verdict (no explanation: folded flows are never detailed).
-    package internal(set) var verdict: Verdict
-    package internal(set) var segment: UInt32
+    public internal(set) var verdict: Verdict
+    public internal(set) var segment: UInt32
     /// The caller's tag for where the flow came from (replay: which capture file).
-    package var source: Int32
-    package internal(set) var srcPort: UInt16
-    package internal(set) var dstPort: UInt16
-    package internal(set) var vlan0: UInt16
-    package internal(set) var vlan1: UInt16
-    package internal(set) var vlan2: UInt16
-    package internal(set) var proto: UInt8
-    package internal(set) var hasPorts: Bool
-    package internal(set) var vlanCount: UInt8
-    package internal(set) var tunnel: TunnelKind
-    package internal(set) var state: FlowStateName
-    package internal(set) var reason: EndReason
-    package internal(set) var severity: UInt8
+    public var source: Int32
+    public internal(set) var srcPort: UInt16
+    public internal(set) var dstPort: UInt16
+    public internal(set) var vlan0: UInt16
+    public internal(set) var vlan1: UInt16
+    public internal(set) var vlan2: UInt16
+    public internal(set) var proto: UInt8
+    public internal(set) var hasPorts: Bool
+    public internal(set) var vlanCount: UInt8
+    public internal(set) var tunnel: TunnelKind
+    public internal(set) var state: FlowStateName
+    public internal(set) var reason: EndReason
+    public internal(set) var severity: UInt8
 
-    package init(_ r: FlowRecord, verdict: Verdict, severity: Int, source: Int32 = 0) {
+    public init(_ r: FlowRecord, verdict: Verdict, severity: Int, source: Int32 = 0) {
         srcIP = r.srcIP; dstIP = r.dstIP; tunnelSrc = r.tunnelSrc; tunnelDst = r.tunnelDst
         flowID = r.flowID; startNs = r.startNs; endNs = r.endNs
         pktsToServer = r.pktsToServer; pktsToClient = r.pktsToClient
@@ -201,8 +201,8 @@ package struct FoldedFlow: Sendable {
 
 /// An alert line owed to flows folded after a key's last alert: no later
 /// alert of that (destination, class) will carry them.
-package struct ClosingAlert: Sendable {
-    package enum Cause: UInt8, Sendable {
+public struct ClosingAlert: Sendable {
+    public enum Cause: UInt8, Sendable {
         /// Two intervals of flow time passed since the key's last alert with no new one.
         case quiet
         /// End of input (replay) or shutdown (live).
@@ -211,7 +211,7 @@ package struct ClosingAlert: Sendable {
         case evicted
         /// A policy/model reload replaced the aggregator.
         case reload
-        package var staticName: StaticString {
+        public var staticName: StaticString {
             switch self {
             case .quiet: "quiet"
             case .end: "end"
@@ -221,14 +221,14 @@ package struct ClosingAlert: Sendable {
         }
     }
     /// The last flow folded into the key.
-    package var flow: FoldedFlow
+    public var flow: FoldedFlow
     /// Flows folded since the key's previous alert (> 0).
-    package var count: Int
-    package var cause: Cause
+    public var count: Int
+    public var cause: Cause
     /// Where the caller writes it: before the record at this index of the batch being scored.
-    package var position: Int = 0
+    public var position: Int = 0
     /// The model version of the scoring stage that folded the flows ("" = the current one).
-    package var modelVersion: String = ""
+    public var modelVersion: String = ""
 }
 
 /// Folds floods of similar alerts: per (destination address, class), at most
@@ -241,7 +241,7 @@ package struct ClosingAlert: Sendable {
 /// Memory is bounded: at most `capacity` keys, in slots on a doubly linked
 /// list in order of their last alert. At capacity the least recently alerted
 /// key (the list's head) is evicted in O(1), its pending flows closed.
-package struct AlertAggregator: Sendable {
+public struct AlertAggregator: Sendable {
     struct Key: Hashable, Sendable { var dst: IPAddress; var cls: Int16 }
     struct Slot: Sendable {
         var key: Key
@@ -258,28 +258,28 @@ package struct AlertAggregator: Sendable {
     /// Least and most recently alerted keys.
     var head: Int32 = -1
     var tail: Int32 = -1
-    package let intervalNs: Int64
-    package let capacity: Int
+    public let intervalNs: Int64
+    public let capacity: Int
     /// Flows folded (not alerted) so far.
-    package private(set) var folded: UInt64 = 0
+    public private(set) var folded: UInt64 = 0
     /// Keys evicted at capacity.
-    package private(set) var droppedKeys: UInt64 = 0
+    public private(set) var droppedKeys: UInt64 = 0
     /// Closing alerts handed out.
-    package private(set) var closings: UInt64 = 0
+    public private(set) var closings: UInt64 = 0
 
-    package init(intervalSeconds: Double, capacity: Int = 65536) {
+    public init(intervalSeconds: Double, capacity: Int = 65536) {
         intervalNs = Int64(intervalSeconds * 1e9)
         self.capacity = max(1, capacity)
     }
 
     /// Keys held.
-    package var keyCount: Int { index.count }
+    public var keyCount: Int { index.count }
 
     /// True when an alert should be written now; `foldedIn` is how many earlier
     /// flows of the same key it stands for. When the flow is folded, `last()`
     /// is kept as the key's representative. A key evicted to make room is
     /// closed into `closed`.
-    package mutating func admit(dst: IPAddress, classIndex: Int, at ns: Int64, foldedIn: inout Int,
+    public mutating func admit(dst: IPAddress, classIndex: Int, at ns: Int64, foldedIn: inout Int,
                                closed: inout [ClosingAlert], last: () -> FoldedFlow) -> Bool {
         foldedIn = 0
         guard intervalNs > 0 else { return true }
@@ -315,7 +315,7 @@ package struct AlertAggregator: Sendable {
     /// before `now` (flow time): one interval for the alert's own window, one
     /// more in which a new alert would have carried its pending flows. Walks
     /// from the least recently alerted key and stops at the first younger one.
-    package mutating func expire(now: Int64, into closed: inout [ClosingAlert]) {
+    public mutating func expire(now: Int64, into closed: inout [ClosingAlert]) {
         guard intervalNs > 0 else { return }
         while head >= 0 && now &- slots[Int(head)].lastAlertNs >= 2 &* intervalNs {
             remove(head, cause: .quiet, into: &closed)
@@ -323,14 +323,14 @@ package struct AlertAggregator: Sendable {
     }
 
     /// Closes every key with pending flows (least recently alerted first) and forgets all keys.
-    package mutating func closeAll(cause: ClosingAlert.Cause, into closed: inout [ClosingAlert]) {
+    public mutating func closeAll(cause: ClosingAlert.Cause, into closed: inout [ClosingAlert]) {
         while head >= 0 { remove(head, cause: cause, into: &closed) }
         slots.removeAll(keepingCapacity: true)
         freeSlots.removeAll(keepingCapacity: true)
     }
 
     /// Flows folded and not yet on any alert line.
-    package var pendingCount: Int {
+    public var pendingCount: Int {
         var n = 0, i = head
         while i >= 0 { n += slots[Int(i)].pending; i = slots[Int(i)].next }
         return n

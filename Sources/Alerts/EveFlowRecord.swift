@@ -3,28 +3,28 @@ import Features
 import Flows
 
 /// What the record writer adds around a flow's own data.
-package struct EveContext: Sendable {
-    package var pcapFilename: String? {
+public struct EveContext: Sendable {
+    public var pcapFilename: String? {
         didSet { encodedPcapFilename = pcapFilename.map(JSONBuffer.encodedString) }
     }
     /// `pcapFilename` as an escaped JSON string, encoded once.
-    package private(set) var encodedPcapFilename: [UInt8]?
-    package var host: String? {
+    public private(set) var encodedPcapFilename: [UInt8]?
+    public var host: String? {
         didSet { encodedHost = host.map(JSONBuffer.encodedString) }
     }
-    package var inIface: String? {
+    public var inIface: String? {
         didSet { encodedInIface = inIface.map(JSONBuffer.encodedString) }
     }
-    package private(set) var encodedHost: [UInt8]?
-    package private(set) var encodedInIface: [UInt8]?
-    package var communityIDSeed: UInt16 = 0
+    public private(set) var encodedHost: [UInt8]?
+    public private(set) var encodedInIface: [UInt8]?
+    public var communityIDSeed: UInt16 = 0
     /// Include the first-packets sequence in flow records.
-    package var includeSequence = true
-    package init() {}
+    public var includeSequence = true
+    public init() {}
 }
 
 /// EVE's protocol name: "TCP", "UDP", "ICMP", "IPv6-ICMP", else the number.
-package func eveProtoName(_ p: UInt8) -> String {
+public func eveProtoName(_ p: UInt8) -> String {
     switch p {
     case IPProto.tcp: "TCP"
     case IPProto.udp: "UDP"
@@ -34,7 +34,7 @@ package func eveProtoName(_ p: UInt8) -> String {
     }
 }
 
-package extension FlowRecord {
+public extension FlowRecord {
     /// Community ID v1 of this flow.
     func communityID(seed: UInt16 = 0) -> String {
         CommunityID.compute(src: srcIP, dst: dstIP, proto: proto, sport: srcPort, dport: dstPort, seed: seed)
@@ -43,7 +43,7 @@ package extension FlowRecord {
 
 /// Writes the EVE header fields shared by flow and alert records.
 /// `eventType` must need no escaping (it is written as is).
-package func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: EveContext,
+public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: EveContext,
                            into j: inout JSONBuffer) {
     let capacity = 768 + (context.encodedPcapFilename?.count ?? 0) + (context.encodedInIface?.count ?? 0)
         + (context.encodedHost?.count ?? 0)
@@ -93,7 +93,7 @@ package func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: E
 }
 
 /// Writes the `flow {…}` summary object.
-package func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JSONBuffer) {
+public func writeEveFlowSummary(_ r: FlowRecord, alerted: Bool, into j: inout JSONBuffer) {
     j.rawMembers(capacity: 512) { w in
         w.lit(#""flow":{"pkts_toserver":"#); w.unsigned(r.pktsToServer)
         w.lit(#","pkts_toclient":"#); w.unsigned(r.pktsToClient)
@@ -126,13 +126,13 @@ let featureKeySlots: [UInt8] = {
 let featureKeyLengths: [Int] = Feature.schema.enumerated().map { (i, f) in (i > 0 ? 1 : 0) + JSONBuffer.encodedKey(f).count }
 
 /// Formats flow records as EVE `flow` events, one JSON object per line.
-package struct EveFlowFormatter: Sendable {
-    package var context: EveContext
-    package init(context: EveContext = EveContext()) { self.context = context }
+public struct EveFlowFormatter: Sendable {
+    public var context: EveContext
+    public init(context: EveContext = EveContext()) { self.context = context }
 
     /// Appends one record (with a trailing newline) to `j.bytes`.
     /// `verdict` writes the flow's ML verdict when scoring ran.
-    package func append(_ r: FlowRecord, verdict: ((inout JSONBuffer) -> Void)? = nil,
+    public func append(_ r: FlowRecord, verdict: ((inout JSONBuffer) -> Void)? = nil,
                        alerted: Bool = false, into j: inout JSONBuffer) {
         j.beginObject()
         writeEveHeader(r, eventType: "flow", context: context, into: &j)

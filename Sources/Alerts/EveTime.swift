@@ -1,8 +1,8 @@
 /// EVE timestamps: UTC with microseconds and a colon-less offset,
 /// `2026-11-22T02:38:35.123456+0000` (what Filebeat's Suricata module parses).
-package enum EveTime {
+public enum EveTime {
     /// Appends the timestamp for `ns` nanoseconds since the Unix epoch.
-    package static func append(ns: Int64, to out: inout [UInt8]) {
+    public static func append(ns: Int64, to out: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { b in
             write(ns: ns, into: b.baseAddress!)
             out.append(contentsOf: UnsafeBufferPointer(b))
@@ -10,10 +10,10 @@ package enum EveTime {
     }
 
     /// Bytes of every timestamp.
-    package static let length = 31
+    public static let length = 31
 
     /// Writes the `length`-byte timestamp for `ns` at `b`.
-    package static func write(ns: Int64, into b: UnsafeMutablePointer<UInt8>) {
+    public static func write(ns: Int64, into b: UnsafeMutablePointer<UInt8>) {
         var secs = ns / 1_000_000_000
         var rem = ns % 1_000_000_000
         if rem < 0 { rem += 1_000_000_000; secs -= 1 }
@@ -42,7 +42,7 @@ package enum EveTime {
         }
     }
 
-    package static func string(ns: Int64) -> String {
+    public static func string(ns: Int64) -> String {
         var b = [UInt8](); append(ns: ns, to: &b)
         return String(decoding: b, as: UTF8.self)
     }
@@ -64,7 +64,7 @@ package enum EveTime {
 
 extension RawJSONWriter {
     /// An EVE timestamp (without quotes).
-    @inlinable package mutating func eveTime(ns: Int64) {
+    public mutating func eveTime(ns: Int64) {
         write { EveTime.write(ns: ns, into: $0); return EveTime.length }
     }
 }

@@ -5,21 +5,21 @@ import Flows
 /// Flows as a feature table: one row per flow, a header naming each column.
 /// Identity columns first, then every feature in schema order, then the
 /// first-packets sequence as `seqNN_*` columns (zero-padded past the flow's end).
-package struct FeatureTableFormatter: Sendable {
-    package enum Format: String, Sendable, CaseIterable { case csv, jsonl }
-    package let format: Format
-    package let includeSequence: Bool
+public struct FeatureTableFormatter: Sendable {
+    public enum Format: String, Sendable, CaseIterable { case csv, jsonl }
+    public let format: Format
+    public let includeSequence: Bool
 
-    package static let identityColumns = ["flow_id", "pcap_filename", "start_s", "end_s", "src_ip", "src_port",
+    public static let identityColumns = ["flow_id", "pcap_filename", "start_s", "end_s", "src_ip", "src_port",
                                          "dest_ip", "dest_port", "proto", "vlan", "community_id", "reason"]
-    package static let sequenceFields = ["dir", "ip_len", "payload_len", "iat_s", "tcp_flags"]
+    public static let sequenceFields = ["dir", "ip_len", "payload_len", "iat_s", "tcp_flags"]
 
-    package init(format: Format, includeSequence: Bool = true) {
+    public init(format: Format, includeSequence: Bool = true) {
         self.format = format
         self.includeSequence = includeSequence
     }
 
-    package var columns: [String] {
+    public var columns: [String] {
         var c = Self.identityColumns + Feature.schema
         if includeSequence {
             for i in 1...PacketSequence.length {
@@ -31,12 +31,12 @@ package struct FeatureTableFormatter: Sendable {
     }
 
     /// The CSV header line (nothing for JSON lines).
-    package func header() -> [UInt8] {
+    public func header() -> [UInt8] {
         guard format == .csv else { return [] }
         return Array((columns.joined(separator: ",") + "\n").utf8)
     }
 
-    package func append(_ r: FlowRecord, pcapFilename: String, into j: inout JSONBuffer) {
+    public func append(_ r: FlowRecord, pcapFilename: String, into j: inout JSONBuffer) {
         let cols = columns
         var i = 0
         var csv = format == .csv

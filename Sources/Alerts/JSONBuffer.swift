@@ -1,31 +1,31 @@
 /// A reusable byte buffer that writes compact JSON with keys in insertion
 /// order. Numbers are formatted without creating Strings; non-finite
 /// doubles become `null`. Not thread-safe: one per writer.
-package struct JSONBuffer: Sendable {
-    package var bytes: [UInt8] = []
+public struct JSONBuffer: Sendable {
+    public var bytes: [UInt8] = []
     /// One bit per open container (bit `depth - 1` is the innermost): set
     /// once it holds a value, so the next one needs a comma. 64 levels deep at most.
-    @usableFromInline var commaBits: UInt64 = 0
-    @usableFromInline var depth = 0
+    var commaBits: UInt64 = 0
+    var depth = 0
 
-    package init(reserve: Int = 4096) {
+    public init(reserve: Int = 4096) {
         bytes.reserveCapacity(reserve)
     }
 
-    package mutating func reset() {
+    public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         commaBits = 0
         depth = 0
         valuePending = false
     }
 
-    @inlinable mutating func separator() {
+    mutating func separator() {
         guard depth > 0 else { return }
         let bit: UInt64 = 1 << UInt64(depth - 1)
         if commaBits & bit != 0 { bytes.append(UInt8(ascii: ",")) } else { commaBits |= bit }
     }
 
-    @inlinable mutating func open(_ c: UInt8) {
+    mutating func open(_ c: UInt8) {
         beforeValue()
         bytes.append(c)
         precondition(depth < 64, "JSON nested deeper than 64 levels")
@@ -33,21 +33,21 @@ package struct JSONBuffer: Sendable {
         commaBits &= ~(1 << UInt64(depth - 1))
     }
 
-    @inlinable mutating func close(_ c: UInt8) {
+    mutating func close(_ c: UInt8) {
         bytes.append(c)
         depth -= 1
     }
 
-    package mutating func beginObject() { open(UInt8(ascii: "{")) }
-    package mutating func endObject() { close(UInt8(ascii: "}")) }
-    package mutating func beginArray() { open(UInt8(ascii: "[")) }
-    package mutating func endArray() { close(UInt8(ascii: "]")) }
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// Appends raw bytes with one capacity check.
-    @inlinable mutating func appendRaw(_ p: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: p) }
+    mutating func appendRaw(_ p: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: p) }
 
     /// Starts a member: writes `"key":`. The next value call completes it.
-    package mutating func key(_ k: StaticString) {
+    public mutating func key(_ k: StaticString) {
         separator()
         appendStatic(k)
         bytes.append(UInt8(ascii: ":"))
@@ -56,7 +56,7 @@ package struct JSONBuffer: Sendable {
 
     /// A constant as a JSON string: copied as is unless it holds a character
     /// that needs escaping (then escaped like any string).
-    @inlinable mutating func appendStatic(_ s: StaticString) {
+    mutating func appendStatic(_ s: StaticString) {
         s.withUTF8Buffer { u in
             var plain = true
             for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
@@ -72,16 +72,16 @@ package struct JSONBuffer: Sendable {
 
     /// Disfavoured so that literal keys take the `StaticString` path (no escaping scan).
     @_disfavoredOverload
-    package mutating func key(_ k: String) {
+    public mutating func key(_ k: String) {
         separator()
         appendEscaped(k)
         bytes.append(UInt8(ascii: ":"))
         valuePending = true
     }
 
-    @usableFromInline var valuePending = false
+    var valuePending = false
 
-    @inlinable mutating func beforeValue() {
+    mutating func beforeValue() {
         if valuePending {
             valuePending = false
         } else {
@@ -90,34 +90,34 @@ package struct JSONBuffer: Sendable {
     }
 
     @_disfavoredOverload
-    package mutating func string(_ s: String) { beforeValue(); appendEscaped(s) }
+    public mutating func string(_ s: String) { beforeValue(); appendEscaped(s) }
 
     /// A constant string (names, enum words): no per-call String.
-    package mutating func string(_ s: StaticString) {
+    public mutating func string(_ s: StaticString) {
         beforeValue()
         appendStatic(s)
     }
 
     /// Pre-encoded JSON (e.g. a cached escaped string) as a value.
-    package mutating func rawValue(_ encoded: [UInt8]) {
+    public mutating func rawValue(_ encoded: [UInt8]) {
         beforeValue()
         bytes.append(contentsOf: encoded)
     }
 
-    package mutating func rawString(_ f: (inout [UInt8]) -> Void) {
+    public mutating func rawString(_ f: (inout [UInt8]) -> Void) {
         beforeValue()
         bytes.append(UInt8(ascii: "\""))
         f(&bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
-    package mutating func int<T: BinaryInteger>(_ v: T) { beforeValue(); appendInteger(Int64(v)) }
-    package mutating func uint(_ v: UInt64) {
+    public mutating func int<T: BinaryInteger>(_ v: T) { beforeValue(); appendInteger(Int64(v)) }
+    public mutating func uint(_ v: UInt64) {
         beforeValue()
         if v > UInt64(Int64.max) { appendDecimalString(String(v)) } else { appendInteger(Int64(v)) }
     }
-    package mutating func bool(_ v: Bool) { beforeValue(); bytes.append(contentsOf: v ? Self.trueBytes : Self.falseBytes) }
-    package mutating func null() { beforeValue(); bytes.append(contentsOf: Self.nullBytes) }
+    public mutating func bool(_ v: Bool) { beforeValue(); bytes.append(contentsOf: v ? Self.trueBytes : Self.falseBytes) }
+    public mutating func null() { beforeValue(); bytes.append(contentsOf: Self.nullBytes) }
 
     static let trueBytes: [UInt8] = Array("true".utf8)
     static let falseBytes: [UInt8] = Array("false".utf8)
@@ -125,7 +125,7 @@ package struct JSONBuffer: Sendable {
 
     /// A double with up to 9 decimal places (trailing zeros trimmed);
     /// integers print without a fraction; NaN/±inf print as null.
-    package mutating func double(_ v: Double) {
+    public mutating func double(_ v: Double) {
         beforeValue()
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RawJSONWriter.maxNumber) { buf in
             var w = RawJSONWriter(buf.baseAddress!)
@@ -137,22 +137,19 @@ package struct JSONBuffer: Sendable {
     /// Members of the open object written raw: `body` writes
     /// `"key":value,"key2":value2…` (at least one member, no leading comma)
     /// into a scratch buffer of `capacity` bytes, appended at once.
-    @inlinable
-    package mutating func rawMembers(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
+    public mutating func rawMembers(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         separator()
         appendWritten(capacity: capacity, body)
     }
 
     /// Formats into a scratch buffer of `capacity` bytes with `body` and
     /// appends what it wrote as one value (e.g. a whole object of numbers).
-    @inlinable
-    package mutating func rawValue(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
+    public mutating func rawValue(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         beforeValue()
         appendWritten(capacity: capacity, body)
     }
 
     /// What `body` writes into a scratch buffer of `capacity` bytes, appended at once.
-    @inlinable
     mutating func appendWritten(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
             var w = RawJSONWriter(buf.baseAddress!)
@@ -162,7 +159,7 @@ package struct JSONBuffer: Sendable {
         }
     }
 
-    @inlinable mutating func appendFraction(_ frac: Int64) {
+    mutating func appendFraction(_ frac: Int64) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { buf in
             var w = RawJSONWriter(buf.baseAddress!)
             w.fraction(frac)
@@ -171,7 +168,7 @@ package struct JSONBuffer: Sendable {
     }
 
     /// Nanoseconds since the epoch as exact decimal seconds ("1700000000.061").
-    package mutating func seconds(ns: Int64) {
+    public mutating func seconds(ns: Int64) {
         beforeValue()
         // Sign, then the magnitude: -1 ns is "-0.000000001", not "-1.999999999".
         if ns < 0 { bytes.append(UInt8(ascii: "-")) }
@@ -181,7 +178,7 @@ package struct JSONBuffer: Sendable {
         if frac > 0 { appendFraction(frac) }
     }
 
-    @inlinable mutating func appendInteger(_ v: Int64) {
+    mutating func appendInteger(_ v: Int64) {
         if v < 0 {
             bytes.append(UInt8(ascii: "-"))
             if v == Int64.min { appendDecimalString("9223372036854775808"); return }
@@ -191,7 +188,7 @@ package struct JSONBuffer: Sendable {
         }
     }
 
-    @inlinable mutating func appendUnsigned(_ v: UInt64) {
+    mutating func appendUnsigned(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(48 + v)); return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
             var w = RawJSONWriter(buf.baseAddress!)
@@ -200,10 +197,10 @@ package struct JSONBuffer: Sendable {
         }
     }
 
-    @usableFromInline mutating func appendDecimalString(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    mutating func appendDecimalString(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
     /// Writes `s` as a JSON string (RFC 8259 escaping; UTF-8 passed through).
-    package mutating func appendEscaped(_ s: String) {
+    public mutating func appendEscaped(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         var plain = true
         for c in s.utf8 where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
@@ -229,34 +226,34 @@ package struct JSONBuffer: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    package mutating func newline() { bytes.append(0x0A) }
+    public mutating func newline() { bytes.append(0x0A) }
 
     /// Appends pre-encoded bytes (e.g. a cached `"key":`) as a member key.
-    package mutating func rawKey(_ encoded: [UInt8]) {
+    public mutating func rawKey(_ encoded: [UInt8]) {
         separator()
         bytes.append(contentsOf: encoded)
         valuePending = true
     }
 
-    package mutating func rawKey(_ encoded: UnsafeBufferPointer<UInt8>) {
+    public mutating func rawKey(_ encoded: UnsafeBufferPointer<UInt8>) {
         separator()
         bytes.append(contentsOf: encoded)
         valuePending = true
     }
 }
 
-package let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+public let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 extension JSONBuffer {
     /// A string as an escaped JSON string value, encoded once.
-    package static func encodedString(_ v: String) -> [UInt8] {
+    public static func encodedString(_ v: String) -> [UInt8] {
         var j = JSONBuffer(reserve: v.utf8.count + 2)
         j.appendEscaped(v)
         return j.bytes
     }
 
     /// `"name":` for a key, encoded once.
-    package static func encodedKey(_ k: String) -> [UInt8] {
+    public static func encodedKey(_ k: String) -> [UInt8] {
         var j = JSONBuffer(reserve: k.utf8.count + 4)
         j.appendEscaped(k)
         j.bytes.append(UInt8(ascii: ":"))
@@ -267,50 +264,50 @@ extension JSONBuffer {
 /// Writes JSON pieces into memory the caller sized (no checks per byte):
 /// the number formatting behind `JSONBuffer`, and whole objects of numbers
 /// written at once. `maxNumber` bytes are enough for any one number.
-package struct RawJSONWriter {
-    package static let maxNumber = 32
-    @usableFromInline let p: UnsafeMutablePointer<UInt8>
-    package var count = 0
+public struct RawJSONWriter {
+    public static let maxNumber = 32
+    let p: UnsafeMutablePointer<UInt8>
+    public var count = 0
 
-    @inlinable package init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+    public init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
-    @inlinable package mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
+    public mutating func byte(_ b: UInt8) { p[count] = b; count += 1 }
 
     /// A constant copied as is (JSON punctuation and keys the caller wrote
     /// already escaped, e.g. `,"flow_id":`).
-    @inlinable @inline(__always) package mutating func lit(_ s: StaticString) {
+    @inline(__always) public mutating func lit(_ s: StaticString) {
         (p + count).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
         count += s.utf8CodeUnitCount
     }
 
     /// Pre-encoded bytes copied as is.
-    @inlinable package mutating func bytes(_ b: [UInt8]) {
+    public mutating func bytes(_ b: [UInt8]) {
         b.withUnsafeBufferPointer { bytes($0) }
     }
 
     /// Lets `body` write at the current position (returning how many bytes it wrote).
-    @inlinable package mutating func write(_ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+    public mutating func write(_ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         count += body(p + count)
     }
 
     /// Bytes moved by `chunk` at once.
-    package static let chunk = 32
+    public static let chunk = 32
 
     /// Copies the first `length` (≤ `chunk`) bytes of a `chunk`-byte source
     /// with one 32-byte move; the caller's buffer must have `chunk` bytes of room.
-    @inlinable package mutating func chunk(_ src: UnsafeRawPointer, length: Int) {
+    public mutating func chunk(_ src: UnsafeRawPointer, length: Int) {
         let v = src.loadUnaligned(as: SIMD32<UInt8>.self)
         UnsafeMutableRawPointer(p + count).storeBytes(of: v, as: SIMD32<UInt8>.self)
         count += length
     }
 
-    @inlinable package mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+    public mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
         guard let base = b.baseAddress else { return }
         (p + count).update(from: base, count: b.count)
         count += b.count
     }
 
-    @inlinable package mutating func unsigned(_ v: UInt64) {
+    public mutating func unsigned(_ v: UInt64) {
         // Most numbers in flow records are small counts: one or two digits.
         if v < 10 { p[count] = UInt8(truncatingIfNeeded: 48 &+ v); count += 1; return }
         if v < 100 {
@@ -340,7 +337,7 @@ package struct RawJSONWriter {
         count += digits
     }
 
-    @inlinable package mutating func integer(_ v: Int64) {
+    public mutating func integer(_ v: Int64) {
         if v < 0 {
             byte(UInt8(ascii: "-"))
             unsigned(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v))
@@ -350,7 +347,7 @@ package struct RawJSONWriter {
     }
 
     /// ".ddddddddd" for 0 < `frac` < 10^9, trailing zeros trimmed.
-    @inlinable package mutating func fraction(_ frac: Int64) {
+    public mutating func fraction(_ frac: Int64) {
         p[count] = UInt8(ascii: ".")
         var f = frac
         for i in stride(from: count + 9, through: count + 1, by: -1) {
@@ -364,7 +361,7 @@ package struct RawJSONWriter {
 
     /// A double with up to 9 decimal places (trailing zeros trimmed);
     /// integers print without a fraction; NaN/±inf print as null.
-    @inlinable package mutating func double(_ v: Double) {
+    public mutating func double(_ v: Double) {
         if v == 0 { byte(UInt8(ascii: "0")); return }  // the commonest value of all (±0 both print "0")
         guard v.isFinite else {
             byte(UInt8(ascii: "n")); byte(UInt8(ascii: "u")); byte(UInt8(ascii: "l")); byte(UInt8(ascii: "l"))

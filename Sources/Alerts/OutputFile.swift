@@ -3,10 +3,10 @@ import Glibc
 #endif
 
 /// Errors opening or writing an output log.
-package struct OutputError: Error, CustomStringConvertible, Sendable {
-    package let path: String
-    package let reason: String
-    package var description: String { "\(path): \(reason)" }
+public struct OutputError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
 }
 
 /// An append-only output file (or stdout for "-"): opened with O_APPEND,
@@ -19,22 +19,22 @@ package struct OutputError: Error, CustomStringConvertible, Sendable {
 /// are refused and counted in `recordsDropped`. A record cut off by a
 /// partial write is cut from the file again (regular files), so the file
 /// only ever holds whole records and the retry writes it whole.
-package final class OutputFile {
-    package let path: String
+public final class OutputFile {
+    public let path: String
     private var fd: Int32
     private let ownsFD: Bool
     private var buffer: [UInt8] = []
-    package var bufferLimit = 1 << 16
+    public var bufferLimit = 1 << 16
     /// Unwritten bytes held while writes fail; more records than fit are dropped (counted).
-    package var maxPendingBytes = 32 << 20
-    package let mode: mode_t
-    package private(set) var bytesWritten: UInt64 = 0
+    public var maxPendingBytes = 32 << 20
+    public let mode: mode_t
+    public private(set) var bytesWritten: UInt64 = 0
     /// Records refused because the kernel would not take them and `maxPendingBytes` was full.
-    package private(set) var recordsDropped: UInt64 = 0
+    public private(set) var recordsDropped: UInt64 = 0
     /// The error of the last failed flush, nil once a flush succeeds again.
-    package private(set) var failure: String?
+    public private(set) var failure: String?
 
-    package init(path: String, mode: mode_t = 0o640) throws(OutputError) {
+    public init(path: String, mode: mode_t = 0o640) throws(OutputError) {
         self.path = path
         self.mode = mode
         buffer.reserveCapacity(1 << 17)
@@ -55,10 +55,10 @@ package final class OutputFile {
     }
 
     /// Bytes accepted but not yet handed to the kernel.
-    package var pendingBytes: Int { buffer.count }
+    public var pendingBytes: Int { buffer.count }
 
     /// Whole records accepted but not yet handed to the kernel.
-    package var pendingRecords: Int {
+    public var pendingRecords: Int {
         buffer.withUnsafeBufferPointer { b in
             var n = 0
             for x in b where x == 0x0A { n += 1 }
@@ -69,7 +69,7 @@ package final class OutputFile {
     /// Queues `records` complete records (bytes ending in a newline). While
     /// writes fail and `maxPendingBytes` is reached they are refused instead
     /// (counted in `recordsDropped`, and the error thrown says so).
-    package func write(_ bytes: [UInt8], records: Int = 1) throws(OutputError) {
+    public func write(_ bytes: [UInt8], records: Int = 1) throws(OutputError) {
         if failure != nil && buffer.count + bytes.count > maxPendingBytes {
             do {
                 try flush()
@@ -83,7 +83,7 @@ package final class OutputFile {
         if buffer.count >= bufferLimit { try flush() }
     }
 
-    package func flush() throws(OutputError) {
+    public func flush() throws(OutputError) {
         var off = 0
         while off < buffer.count {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
@@ -129,7 +129,7 @@ package final class OutputFile {
     }
 
     /// Flushes and fsyncs (regular files only).
-    package func sync() throws(OutputError) {
+    public func sync() throws(OutputError) {
         try flush()
         if ownsFD && fsync(fd) != 0 && errno != EINVAL {
             throw OutputError(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
@@ -138,7 +138,7 @@ package final class OutputFile {
 
     /// Closes and reopens the file by name (log rotation: rename, then HUP).
     /// Records that could not be written yet stay queued for the new file.
-    package func reopen() throws(OutputError) {
+    public func reopen() throws(OutputError) {
         var flushError: OutputError?
         do { try flush() } catch { flushError = error }
         if ownsFD {

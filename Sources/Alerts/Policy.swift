@@ -2,19 +2,19 @@ import Decoding
 import Yams
 
 /// A policy error: the file, the dotted key path and the reason.
-package struct PolicyError: Error, CustomStringConvertible, Sendable {
-    package let path: String
-    package let key: String
-    package let reason: String
-    package var description: String { "\(path): \(key): \(reason)" }
+public struct PolicyError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let key: String
+    public let reason: String
+    public var description: String { "\(path): \(key): \(reason)" }
 }
 
 /// An address or CIDR block.
-package struct CIDR: Sendable, Equatable {
-    package let network: IPAddress
-    package let prefix: Int
+public struct CIDR: Sendable, Equatable {
+    public let network: IPAddress
+    public let prefix: Int
 
-    package init?(_ text: String) {
+    public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         guard let a = IPAddress(parts[0]) else { return nil }
         let maxLen = a.version == 4 ? 32 : 128
@@ -24,7 +24,7 @@ package struct CIDR: Sendable, Equatable {
         prefix = p
     }
 
-    package func contains(_ ip: IPAddress) -> Bool {
+    public func contains(_ ip: IPAddress) -> Bool {
         guard ip.version == network.version else { return false }
         let a = ip.bytes, b = network.bytes
         var left = prefix
@@ -43,23 +43,23 @@ package struct CIDR: Sendable, Equatable {
 /// threshold.config `suppress`), and allow-lists of known scanners and
 /// backup hosts. A suppressed or allow-listed verdict stays on the flow
 /// record, marked, but raises no alert.
-package struct Policy: Sendable {
-    package struct ClassRule: Sendable {
-        package var threshold: Double?
-        package var severity: Int?
-        package var enabled = true
+public struct Policy: Sendable {
+    public struct ClassRule: Sendable {
+        public var threshold: Double?
+        public var severity: Int?
+        public var enabled = true
     }
 
     /// One suppression or allow rule: every field given must match.
-    package struct Match: Sendable {
-        package var classes: [String] = []      // empty: any class
-        package var src: [CIDR] = []
-        package var dst: [CIDR] = []
-        package var either: [CIDR] = []         // address on either side
-        package var dstPorts: [ClosedRange<UInt16>] = []
-        package var note: String = ""
+    public struct Match: Sendable {
+        public var classes: [String] = []      // empty: any class
+        public var src: [CIDR] = []
+        public var dst: [CIDR] = []
+        public var either: [CIDR] = []         // address on either side
+        public var dstPorts: [ClosedRange<UInt16>] = []
+        public var note: String = ""
 
-        package func matches(className: String, src s: IPAddress, dst d: IPAddress, dstPort: UInt16?) -> Bool {
+        public func matches(className: String, src s: IPAddress, dst d: IPAddress, dstPort: UInt16?) -> Bool {
             if !classes.isEmpty && !classes.contains(className) { return false }
             if !src.isEmpty && !src.contains(where: { $0.contains(s) }) { return false }
             if !dst.isEmpty && !dst.contains(where: { $0.contains(d) }) { return false }
@@ -71,17 +71,17 @@ package struct Policy: Sendable {
         }
     }
 
-    package var classes: [String: ClassRule] = [:]
-    package var suppress: [Match] = []
-    package var allow: [Match] = []
+    public var classes: [String: ClassRule] = [:]
+    public var suppress: [Match] = []
+    public var allow: [Match] = []
     /// Alert aggregation: at most one alert per (destination, class) per
     /// interval; the rest are folded into the next alert's count.
-    package var aggregateSeconds: Double = 60
-    package var defaultSeverity = 2
+    public var aggregateSeconds: Double = 60
+    public var defaultSeverity = 2
 
-    package init() {}
+    public init() {}
 
-    package enum Decision: Sendable, Equatable {
+    public enum Decision: Sendable, Equatable {
         case alert(severity: Int)
         case belowThreshold
         case suppressed(String)
@@ -90,7 +90,7 @@ package struct Policy: Sendable {
     }
 
     /// What to do with a verdict of `className` and `score` (threshold from the bundle unless overridden).
-    package func decide(className: String, score: Double, bundleThreshold: Double,
+    public func decide(className: String, score: Double, bundleThreshold: Double,
                        src: IPAddress, dst: IPAddress, dstPort: UInt16?) -> Decision {
         let rule = classes[className]
         if rule?.enabled == false { return .disabled }
@@ -106,13 +106,13 @@ package struct Policy: Sendable {
     }
 
     /// Loads and validates a policy file; every error names the file, key and reason.
-    package static func load(path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
+    public static func load(path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
         let text: String
         do { text = try readText(path) } catch { throw PolicyError(path: path, key: "(file)", reason: "\(error)") }
         return try parse(text, path: path, knownClasses: knownClasses)
     }
 
-    package static func parse(_ text: String, path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
+    public static func parse(_ text: String, path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw PolicyError(path: path, key: "(yaml)", reason: "not valid YAML: \(error)")

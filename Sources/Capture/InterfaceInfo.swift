@@ -6,13 +6,13 @@ import Glibc
 /// Receive/segmentation offloads of an interface. GRO and LRO merge received
 /// packets before capture, which corrupts packet-size features: warn when on.
 /// nil means the driver does not report that setting.
-package struct InterfaceOffloads: Sendable, Equatable, CustomStringConvertible {
-    package var gro: Bool?
-    package var lro: Bool?
-    package var gso: Bool?
-    package var tso: Bool?
+public struct InterfaceOffloads: Sendable, Equatable, CustomStringConvertible {
+    public var gro: Bool?
+    public var lro: Bool?
+    public var gso: Bool?
+    public var tso: Bool?
 
-    package init(gro: Bool? = nil, lro: Bool? = nil, gso: Bool? = nil, tso: Bool? = nil) {
+    public init(gro: Bool? = nil, lro: Bool? = nil, gso: Bool? = nil, tso: Bool? = nil) {
         self.gro = gro
         self.lro = lro
         self.gso = gso
@@ -20,15 +20,15 @@ package struct InterfaceOffloads: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True when GRO or LRO is on: captured packets may be merged.
-    package var mergesReceivedPackets: Bool { gro == true || lro == true }
+    public var mergesReceivedPackets: Bool { gro == true || lro == true }
 
-    package var description: String {
+    public var description: String {
         func s(_ v: Bool?) -> String { v.map { $0 ? "on" : "off" } ?? "unknown" }
         return "gro \(s(gro)), lro \(s(lro)), gso \(s(gso)), tso \(s(tso))"
     }
 
     /// A warning for the operator when received packets may be merged.
-    package func warning(interface: String) -> String? {
+    public func warning(interface: String) -> String? {
         guard mergesReceivedPackets else { return nil }
         let on = [gro == true ? "gro" : nil, lro == true ? "lro" : nil].compactMap { $0 }
         return "\(interface): \(on.joined(separator: " and ")) on: the NIC/kernel merges packets before capture, "
@@ -37,14 +37,14 @@ package struct InterfaceOffloads: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Interface queries through ioctl (no netlink): existence, up/down, offloads.
-package enum InterfaceInfo {
+public enum InterfaceInfo {
     /// True when an interface of that name exists (in this network namespace).
-    package static func exists(interface: String) -> Bool {
+    public static func exists(interface: String) -> Bool {
         if_nametoindex(interface) != 0
     }
 
     /// The IFF_* flags (SIOCGIFFLAGS).
-    package static func flags(interface: String) throws(LiveCaptureError) -> UInt32 {
+    public static func flags(interface: String) throws(LiveCaptureError) -> UInt32 {
         var flags: UInt32 = 0
         let rc = fs_get_if_flags(interface, &flags)
         if rc != 0 { throw error(interface, "SIOCGIFFLAGS", -rc) }
@@ -52,13 +52,13 @@ package enum InterfaceInfo {
     }
 
     /// True when the interface is administratively up (IFF_UP).
-    package static func isUp(interface: String) throws(LiveCaptureError) -> Bool {
+    public static func isUp(interface: String) throws(LiveCaptureError) -> Bool {
         try flags(interface: interface) & UInt32(FS_IFF_UP) != 0
     }
 
     /// GRO, LRO, GSO and TSO through the ethtool ioctl (SIOCETHTOOL with
     /// ETHTOOL_GGRO, ETHTOOL_GFLAGS for LRO, ETHTOOL_GGSO, ETHTOOL_GTSO).
-    package static func offloads(interface: String) throws(LiveCaptureError) -> InterfaceOffloads {
+    public static func offloads(interface: String) throws(LiveCaptureError) -> InterfaceOffloads {
         guard exists(interface: interface) else {
             throw .noSuchInterface(interface: interface, reason: "if_nametoindex found nothing")
         }

@@ -5,7 +5,7 @@ import Glibc
 
 /// PACKET_FANOUT modes (linux/if_packet.h). `.hash` spreads by a symmetric
 /// flow hash, so both directions of a flow reach the same member.
-package enum FanoutMode: UInt32, Sendable {
+public enum FanoutMode: UInt32, Sendable {
     case hash = 0
     case loadBalance = 1
     case cpu = 2
@@ -18,7 +18,7 @@ extension LiveCapture {
     /// The `setsockopt(PACKET_FANOUT)` argument: group id in the low 16 bits,
     /// mode and flags in the high 16. `defrag` adds PACKET_FANOUT_FLAG_DEFRAG
     /// (IP fragments are reassembled before hashing, so they stay with their flow).
-    package static func fanoutArgument(groupID: UInt16, mode: FanoutMode, defrag: Bool = true) -> UInt32 {
+    public static func fanoutArgument(groupID: UInt16, mode: FanoutMode, defrag: Bool = true) -> UInt32 {
         let flags: UInt32 = defrag ? UInt32(FS_PACKET_FANOUT_FLAG_DEFRAG) : 0
         return UInt32(groupID) | ((mode.rawValue | flags) << 16)
     }
@@ -28,7 +28,7 @@ extension LiveCapture {
     /// PACKET_FANOUT, …)`). Do it right after activation, before traffic is
     /// relied on: packets already in the ring were not spread. All members of
     /// a group must be on the same interface with the same mode and flags.
-    package func joinFanout(groupID: UInt16, mode: FanoutMode = .hash, defrag: Bool = true) throws(LiveCaptureError) {
+    public func joinFanout(groupID: UInt16, mode: FanoutMode = .hash, defrag: Bool = true) throws(LiveCaptureError) {
         let sock = pcap_fileno(handle)
         guard sock >= 0 else {
             throw .fanoutFailed(interface: interface, groupID: groupID, reason: "libpcap has no socket for this handle")

@@ -8,7 +8,7 @@ import Glibc
 /// Errors from opening or reading a live interface. Each names the interface.
 /// `isInterfaceUnavailable` marks the ones a sensor should retry (the
 /// interface vanished, went down, or does not exist yet).
-package enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatable {
     case noSuchInterface(interface: String, reason: String)
     case permissionDenied(interface: String, reason: String)
     case promiscuousPermissionDenied(interface: String, reason: String)
@@ -23,7 +23,7 @@ package enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatab
     case statsFailed(interface: String, reason: String)
     case ioctlFailed(interface: String, request: String, reason: String)
 
-    package var interface: String {
+    public var interface: String {
         switch self {
         case let .noSuchInterface(i, _), let .permissionDenied(i, _), let .promiscuousPermissionDenied(i, _),
              let .interfaceNotUp(i, _), let .cannotOpen(i, _), let .unsupportedLinkType(i, _, _),
@@ -34,7 +34,7 @@ package enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatab
     }
 
     /// True when the interface is missing, down or gone: worth retrying the open.
-    package var isInterfaceUnavailable: Bool {
+    public var isInterfaceUnavailable: Bool {
         switch self {
         case .noSuchInterface, .interfaceNotUp, .interfaceGone: return true
         default: return false
@@ -42,12 +42,12 @@ package enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatab
     }
 
     /// How to give the sensor capture rights; part of the permission errors.
-    package static let capabilityHint =
+    public static let capabilityHint =
         "packet capture needs CAP_NET_RAW: run it as the flowsentry@<interface> systemd unit "
         + "(AmbientCapabilities=CAP_NET_RAW), or grant the binary the capability with "
         + "'setcap cap_net_raw=eip /usr/local/bin/flowsentry', or run as root"
 
-    package var description: String {
+    public var description: String {
         switch self {
         case let .noSuchInterface(i, reason):
             return "\(i): no such interface (\(reason)); list interfaces with 'ip link'"
@@ -78,7 +78,7 @@ package enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatab
 
     /// Maps a negative `pcap_activate` result to an error. Pure, so the
     /// message text can be tested without dropping privileges.
-    package static func activationFailure(interface: String, code: Int32, message: String) -> LiveCaptureError {
+    public static func activationFailure(interface: String, code: Int32, message: String) -> LiveCaptureError {
         let reason = message.isEmpty ? statusString(code) : message
         switch code {
         case PCAP_ERROR_NO_SUCH_DEVICE: return .noSuchInterface(interface: interface, reason: reason)
@@ -96,30 +96,30 @@ package enum LiveCaptureError: Error, CustomStringConvertible, Sendable, Equatab
 
 /// A positive `pcap_activate` result: the capture works, but the caller
 /// should log this (e.g. promiscuous mode not supported).
-package struct LiveCaptureWarning: Sendable, Equatable, CustomStringConvertible {
-    package let interface: String
-    package let code: Int32
-    package let message: String
-    package var description: String { "\(interface): warning: \(message)" }
+public struct LiveCaptureWarning: Sendable, Equatable, CustomStringConvertible {
+    public let interface: String
+    public let code: Int32
+    public let message: String
+    public var description: String { "\(interface): warning: \(message)" }
 }
 
 /// Options for opening an interface; the defaults suit an IDS sensor
 /// (block-buffered TPACKET_V3, 64 MiB ring, 10 ms block timeout).
-package struct LiveCaptureOptions: Sendable {
-    package var snaplen: Int32 = 262_144
-    package var promiscuous = true
+public struct LiveCaptureOptions: Sendable {
+    public var snaplen: Int32 = 262_144
+    public var promiscuous = true
     /// libpcap's read timeout (the TPACKET_V3 block timeout), milliseconds.
-    package var timeoutMs: Int32 = 10
+    public var timeoutMs: Int32 = 10
     /// How long `next()` waits for a packet before returning nil, milliseconds.
-    package var pollTimeoutMs: Int32 = 100
-    package var bufferSize: Int32 = 64 << 20
-    package var immediateMode = false
-    package var nanosecondTimestamps = true
-    package var filter: String?
+    public var pollTimeoutMs: Int32 = 100
+    public var bufferSize: Int32 = 64 << 20
+    public var immediateMode = false
+    public var nanosecondTimestamps = true
+    public var filter: String?
     /// Join this PACKET_FANOUT group right after activation.
-    package var fanout: (groupID: UInt16, mode: FanoutMode)?
+    public var fanout: (groupID: UInt16, mode: FanoutMode)?
 
-    package init(snaplen: Int32 = 262_144, promiscuous: Bool = true, timeoutMs: Int32 = 10,
+    public init(snaplen: Int32 = 262_144, promiscuous: Bool = true, timeoutMs: Int32 = 10,
                 pollTimeoutMs: Int32 = 100, bufferSize: Int32 = 64 << 20, immediateMode: Bool = false,
                 nanosecondTimestamps: Bool = true, filter: String? = nil,
                 fanout: (groupID: UInt16, mode: FanoutMode)? = nil) {
@@ -136,15 +136,15 @@ package struct LiveCaptureOptions: Sendable {
 }
 
 /// 64-bit capture counters, wrap-safe over libpcap's 32-bit ones.
-package struct CaptureStats: Sendable, Equatable {
+public struct CaptureStats: Sendable, Equatable {
     /// Packets that passed the filter, including those later dropped (`ps_recv`).
-    package var received: UInt64
+    public var received: UInt64
     /// Dropped because the ring buffer was full (`ps_drop`).
-    package var dropped: UInt64
+    public var dropped: UInt64
     /// Dropped by the interface/driver (`ps_ifdrop`; Linux counts it only in promiscuous mode).
-    package var ifDropped: UInt64
+    public var ifDropped: UInt64
 
-    package init(received: UInt64 = 0, dropped: UInt64 = 0, ifDropped: UInt64 = 0) {
+    public init(received: UInt64 = 0, dropped: UInt64 = 0, ifDropped: UInt64 = 0) {
         self.received = received
         self.dropped = dropped
         self.ifDropped = ifDropped
@@ -153,24 +153,23 @@ package struct CaptureStats: Sendable, Equatable {
 
 /// Accumulates libpcap's wrapping 32-bit counters into 64-bit totals. Must be
 /// fed more often than a counter can wrap twice (at 1 Mpps: every ~70 minutes).
-package struct CaptureStatsAccumulator: Sendable, Equatable {
-    package private(set) var totals = CaptureStats()
+public struct CaptureStatsAccumulator: Sendable, Equatable {
+    public private(set) var totals = CaptureStats()
     private var lastReceived: UInt32 = 0
     private var lastDropped: UInt32 = 0
     private var lastIfDropped: UInt32 = 0
 
-    package init() {}
+    public init() {}
 
     /// Adds the step from `last` to `current` of a 32-bit counter that may
     /// have wrapped once since `last`.
-    @inlinable
-    package static func advance(_ total: UInt64, from last: UInt32, to current: UInt32) -> UInt64 {
+    public static func advance(_ total: UInt64, from last: UInt32, to current: UInt32) -> UInt64 {
         total &+ UInt64(current &- last)
     }
 
     /// Feeds one raw `pcap_stats` reading; returns the running totals.
     @discardableResult
-    package mutating func update(received: UInt32, dropped: UInt32, ifDropped: UInt32) -> CaptureStats {
+    public mutating func update(received: UInt32, dropped: UInt32, ifDropped: UInt32) -> CaptureStats {
         totals.received = Self.advance(totals.received, from: lastReceived, to: received)
         totals.dropped = Self.advance(totals.dropped, from: lastDropped, to: dropped)
         totals.ifDropped = Self.advance(totals.ifDropped, from: lastIfDropped, to: ifDropped)
@@ -189,19 +188,19 @@ package struct CaptureStatsAccumulator: Sendable, Equatable {
 ///
 /// Not thread-safe: one reader thread per handle. Only `breakLoop()` may be
 /// called from another thread (e.g. a signal-handling task).
-package final class LiveCapture: @unchecked Sendable {
-    package let interface: String
-    package let linkType: LinkType
-    package let dlt: Int32
-    package let snaplen: Int
-    package let options: LiveCaptureOptions
+public final class LiveCapture: @unchecked Sendable {
+    public let interface: String
+    public let linkType: LinkType
+    public let dlt: Int32
+    public let snaplen: Int
+    public let options: LiveCaptureOptions
     /// Positive `pcap_activate` results, for the caller to log.
-    package let warnings: [LiveCaptureWarning]
+    public let warnings: [LiveCaptureWarning]
     /// Whether libpcap delivers nanosecond timestamps (else microseconds, scaled).
-    package let nanosecondTimestamps: Bool
-    package private(set) var packetsRead: UInt64 = 0
+    public let nanosecondTimestamps: Bool
+    public private(set) var packetsRead: UInt64 = 0
     /// The PACKET_FANOUT group joined, if any.
-    package internal(set) var fanoutGroup: UInt16?
+    public internal(set) var fanoutGroup: UInt16?
 
     let handle: OpaquePointer
     let fd: Int32
@@ -210,7 +209,7 @@ package final class LiveCapture: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private var statsAccumulator = CaptureStatsAccumulator()
 
-    package init(interface: String, options: LiveCaptureOptions = LiveCaptureOptions()) throws(LiveCaptureError) {
+    public init(interface: String, options: LiveCaptureOptions = LiveCaptureOptions()) throws(LiveCaptureError) {
         self.interface = interface
         self.options = options
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
@@ -278,7 +277,7 @@ package final class LiveCapture: @unchecked Sendable {
     }
 
     /// Compiles and installs a BPF filter (in the kernel on Linux).
-    package func setFilter(_ filter: String) throws(LiveCaptureError) {
+    public func setFilter(_ filter: String) throws(LiveCaptureError) {
         var prog = bpf_program()
         if pcap_compile(handle, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 {
             throw .badFilter(interface: interface, filter: filter, reason: String(cString: pcap_geterr(handle)))
@@ -292,20 +291,20 @@ package final class LiveCapture: @unchecked Sendable {
 
     /// Asks a reader blocked in (or about to enter) `next()` to return nil.
     /// Safe to call from another thread; `next()` returns within `pollTimeoutMs`.
-    package func breakLoop() {
+    public func breakLoop() {
         stopRequested.store(true, ordering: .releasing)
         pcap_breakloop(handle)
     }
 
     /// True once `breakLoop()` was called.
-    package var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
+    public var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
 
     /// The next packet, or nil when none arrived within `pollTimeoutMs` (so
     /// the caller can expire flows) or after `breakLoop()`. Throws
     /// `.interfaceGone` when the interface vanished or was set down (then
     /// reopen, retrying while the open fails with `isInterfaceUnavailable`).
     @inline(__always)
-    package func next() throws(LiveCaptureError) -> CapturedPacket? {
+    public func next() throws(LiveCaptureError) -> CapturedPacket? {
         if stopRequested.load(ordering: .relaxed) { return nil }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
@@ -369,7 +368,7 @@ package final class LiveCapture: @unchecked Sendable {
 
     /// Polls `pcap_stats` and returns 64-bit running totals (poll at least
     /// every few minutes so the 32-bit counters cannot wrap twice).
-    package func stats() throws(LiveCaptureError) -> CaptureStats {
+    public func stats() throws(LiveCaptureError) -> CaptureStats {
         var ps = pcap_stat()
         if pcap_stats(handle, &ps) != 0 {
             throw .statsFailed(interface: interface, reason: String(cString: pcap_geterr(handle)))
@@ -378,7 +377,7 @@ package final class LiveCapture: @unchecked Sendable {
     }
 
     /// Name of the libpcap link type, e.g. "EN10MB".
-    package var linkTypeName: String {
+    public var linkTypeName: String {
         pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "\(dlt)"
     }
 }

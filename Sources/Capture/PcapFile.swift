@@ -6,12 +6,12 @@ import Glibc
 
 /// Errors from opening or reading a capture. Each names the file (or
 /// interface) and, where libpcap knows it, the byte offset.
-package enum CaptureError: Error, CustomStringConvertible, Sendable {
+public enum CaptureError: Error, CustomStringConvertible, Sendable {
     case cannotOpen(path: String, reason: String)
     case unsupportedLinkType(path: String, dlt: Int32, name: String)
     case readFailed(path: String, offset: Int?, reason: String)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case let .cannotOpen(path, reason):
             return "\(path): cannot open capture: \(reason)"
@@ -25,32 +25,32 @@ package enum CaptureError: Error, CustomStringConvertible, Sendable {
 }
 
 /// One packet as libpcap hands it over: borrowed bytes valid until the next read.
-package struct CapturedPacket {
-    package var timestampNs: Int64
-    package var wireLength: Int
-    package var bytes: ByteView
+public struct CapturedPacket {
+    public var timestampNs: Int64
+    public var wireLength: Int
+    public var bytes: ByteView
     /// The link layer of this packet (pcapng interfaces may differ).
-    package var linkType: LinkType
+    public var linkType: LinkType
 }
 
 /// A pcap or pcapng file opened through libpcap with nanosecond timestamps.
 /// Packets are read in place: `next()` returns a view into libpcap's buffer,
 /// valid until the following call. Not thread-safe; one reader per thread.
-package final class PcapFileReader {
-    package let path: String
-    package let linkType: LinkType
-    package let dlt: Int32
-    package let snaplen: Int
+public final class PcapFileReader {
+    public let path: String
+    public let linkType: LinkType
+    public let dlt: Int32
+    public let snaplen: Int
     private var handle: OpaquePointer?
     private var pcapng: PcapngReader?
-    package private(set) var packetsRead: UInt64 = 0
+    public private(set) var packetsRead: UInt64 = 0
     /// True for classic pcap (fixed 24-byte header, 16-byte record headers),
     /// whose record offsets we can compute exactly; false for pcapng.
-    package let isClassicPcap: Bool
+    public let isClassicPcap: Bool
     /// Byte offset where the next classic-pcap record starts.
-    package private(set) var nextRecordOffset: Int = 24
+    public private(set) var nextRecordOffset: Int = 24
 
-    package init(path: String, filter: String? = nil) throws(CaptureError) {
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
         self.path = path
         isClassicPcap = Self.isClassic(path)
         if Self.isPcapng(path) {
@@ -135,7 +135,7 @@ package final class PcapFileReader {
     }
 
     /// Current byte offset in the file, where libpcap can tell.
-    package var offset: Int? {
+    public var offset: Int? {
         guard let handle, let f = pcap_file(handle) else { return nil }
         let o = ftell(f)
         return o >= 0 ? o : nil
@@ -144,7 +144,7 @@ package final class PcapFileReader {
     /// The next packet, nil at the end of the file. A file cut off mid-record
     /// throws with the offset (everything before it has been returned).
     @inline(__always)
-    package func next() throws(CaptureError) -> CapturedPacket? {
+    public func next() throws(CaptureError) -> CapturedPacket? {
         if let pcapng {
             while let (cp, lt, d) = try pcapng.next() {
                 guard lt != nil else {
@@ -178,7 +178,7 @@ package final class PcapFileReader {
 
     /// A raw pcapng timestamp in nanoseconds since 1970, clamped to
     /// `PacketTime` (any 64-bit value, resolution and offset a file may hold).
-    package static func pcapngTimestampNs(raw: UInt64, unitsPerSecond ups: UInt64, offsetSeconds: Int64) -> Int64 {
+    public static func pcapngTimestampNs(raw: UInt64, unitsPerSecond ups: UInt64, offsetSeconds: Int64) -> Int64 {
         let ups = max(ups, 1)
         let whole = Int64(clamping: min(raw / ups, UInt64(PacketTime.maxSeconds) + 1))
         let offset = min(max(offsetSeconds, -PacketTime.maxSeconds - 1), PacketTime.maxSeconds + 1)
@@ -191,7 +191,7 @@ package final class PcapFileReader {
     }
 
     /// Name of the libpcap link type, e.g. "EN10MB".
-    package var linkTypeName: String {
+    public var linkTypeName: String {
         pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "\(dlt)"
     }
 }
@@ -199,10 +199,10 @@ package final class PcapFileReader {
 /// The benchmark's baseline: a bare libpcap read loop, as a C program would
 /// write it (`pcap_open_offline`, `pcap_next_ex` until the end, each
 /// packet's captured length summed), with no reader of ours in between.
-package enum BareLibpcapLoop {
+public enum BareLibpcapLoop {
     /// Packets read, bytes summed and seconds spent in the loop (opening the
     /// file is not timed).
-    package static func run(_ path: String, clock: () -> Double) throws(CaptureError) -> (packets: UInt64, bytes: Int, seconds: Double) {
+    public static func run(_ path: String, clock: () -> Double) throws(CaptureError) -> (packets: UInt64, bytes: Int, seconds: Double) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             throw .cannotOpen(path: path, reason: PcapFileReader.string(errbuf))

@@ -1,6 +1,6 @@
 /// Why a packet was skipped. Malformed traffic is data, not an error: the
 /// decoder sets one of these and the caller bumps a counter.
-package enum Anomaly: UInt8, CaseIterable, Sendable {
+public enum Anomaly: UInt8, CaseIterable, Sendable {
     case none = 0
     // Not malformed, just not something a flow is made of.
     case notIP
@@ -32,7 +32,7 @@ package enum Anomaly: UInt8, CaseIterable, Sendable {
     case encapsulationTooDeep
 
     /// The snake_case name used in summaries and stats records.
-    package var name: String {
+    public var name: String {
         switch self {
         case .none: "none"
         case .notIP: "not_ip"
@@ -65,7 +65,7 @@ package enum Anomaly: UInt8, CaseIterable, Sendable {
     }
 
     /// True for packets that are broken, as opposed to simply not IP.
-    package var isMalformed: Bool {
+    public var isMalformed: Bool {
         switch self {
         case .none, .notIP, .unsupportedPPPProtocol, .unsupportedGREProtocol: false
         default: true
@@ -74,13 +74,13 @@ package enum Anomaly: UInt8, CaseIterable, Sendable {
 }
 
 /// Fixed-size per-reason counters; no allocation when bumped.
-package struct AnomalyCounters: Sendable {
-    package var counts: [UInt64]
-    package init() { counts = Array(repeating: 0, count: Anomaly.allCases.count) }
-    @inlinable package mutating func bump(_ a: Anomaly) { counts[Int(a.rawValue)] &+= 1 }
-    package subscript(_ a: Anomaly) -> UInt64 { counts[Int(a.rawValue)] }
-    package mutating func merge(_ o: AnomalyCounters) {
+public struct AnomalyCounters: Sendable {
+    public var counts: [UInt64]
+    public init() { counts = Array(repeating: 0, count: Anomaly.allCases.count) }
+    public mutating func bump(_ a: Anomaly) { counts[Int(a.rawValue)] &+= 1 }
+    public subscript(_ a: Anomaly) -> UInt64 { counts[Int(a.rawValue)] }
+    public mutating func merge(_ o: AnomalyCounters) {
         for i in counts.indices { counts[i] &+= o.counts[i] }
     }
-    package var totalSkipped: UInt64 { counts.dropFirst().reduce(0, &+) }
+    public var totalSkipped: UInt64 { counts.dropFirst().reduce(0, &+) }
 }

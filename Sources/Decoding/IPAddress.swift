@@ -1,26 +1,25 @@
 /// An IPv4 or IPv6 address held in 16 bytes of network-order storage.
 /// IPv4 addresses use the first 4 bytes and zero the rest.
-package struct IPAddress: Hashable, Sendable, Comparable {
+public struct IPAddress: Hashable, Sendable, Comparable {
     /// Network-order bytes 0..<8 and 8..<16, stored in memory order.
-    package var hi: UInt64
-    package var lo: UInt64
+    public var hi: UInt64
+    public var lo: UInt64
     /// 4 or 6.
-    package var version: UInt8
+    public var version: UInt8
 
-    @inlinable
-    package init(hi: UInt64, lo: UInt64, version: UInt8) {
+    public init(hi: UInt64, lo: UInt64, version: UInt8) {
         self.hi = hi; self.lo = lo; self.version = version
     }
 
-    package static let zero = IPAddress(hi: 0, lo: 0, version: 0)
+    public static let zero = IPAddress(hi: 0, lo: 0, version: 0)
 
-    package init(v4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
+    public init(v4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
         let raw = UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16 | UInt32(d) << 24
         self.init(hi: UInt64(raw), lo: 0, version: 4)
     }
 
     /// Bytes in network order (4 for IPv4, 16 for IPv6).
-    package var bytes: [UInt8] {
+    public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(16)
         withUnsafeBytes(of: hi) { out.append(contentsOf: $0) }
@@ -29,7 +28,7 @@ package struct IPAddress: Hashable, Sendable, Comparable {
     }
 
     /// Network-order comparison (memcmp of the bytes), version 4 before 6.
-    package static func < (l: IPAddress, r: IPAddress) -> Bool {
+    public static func < (l: IPAddress, r: IPAddress) -> Bool {
         if l.version != r.version { return l.version < r.version }
         let lh = l.hi.bigEndian, rh = r.hi.bigEndian
         if lh != rh { return lh < rh }
@@ -37,7 +36,7 @@ package struct IPAddress: Hashable, Sendable, Comparable {
     }
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text. Returns nil on bad text.
-    package init?(_ text: String) {
+    public init?(_ text: String) {
         if text.contains(":") {
             guard let b = IPAddress.parseV6(text) else { return nil }
             var hi: UInt64 = 0, lo: UInt64 = 0
@@ -89,7 +88,7 @@ package struct IPAddress: Hashable, Sendable, Comparable {
 extension IPAddress: CustomStringConvertible {
     /// Dotted quad for IPv4; for IPv6 the full, uncompressed form Suricata
     /// prints by default (`2001:0db8:0000:...`).
-    package var description: String {
+    public var description: String {
         var buf = [UInt8]()
         buf.reserveCapacity(40)
         appendText(to: &buf)
@@ -97,7 +96,7 @@ extension IPAddress: CustomStringConvertible {
     }
 
     /// Appends the textual form to a byte buffer without creating a String.
-    package func appendText(to out: inout [UInt8]) {
+    public func appendText(to out: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxTextLength) { b in
             let n = writeText(into: b.baseAddress!)
             out.append(contentsOf: UnsafeBufferPointer(start: b.baseAddress!, count: n))
@@ -105,11 +104,11 @@ extension IPAddress: CustomStringConvertible {
     }
 
     /// Longest textual form: 8 groups of 4 hex digits and 7 colons.
-    package static let maxTextLength = 39
+    public static let maxTextLength = 39
 
     /// Writes the textual form at `p` (room for `maxTextLength` bytes);
     /// returns the bytes written.
-    package func writeText(into p: UnsafeMutablePointer<UInt8>) -> Int {
+    public func writeText(into p: UnsafeMutablePointer<UInt8>) -> Int {
         var n = 0
         // Memory byte i of each word is bits 8i..<8i+8 of its little-endian value.
         let hi = self.hi.littleEndian, lo = self.lo.littleEndian

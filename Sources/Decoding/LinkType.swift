@@ -1,5 +1,5 @@
 /// Link layers the decoder understands, mapped from libpcap's DLT values.
-package enum LinkType: Sendable, Equatable {
+public enum LinkType: Sendable, Equatable {
     case ethernet
     case linuxSLL
     case linuxSLL2
@@ -14,7 +14,7 @@ package enum LinkType: Sendable, Equatable {
 
     /// Maps a libpcap DLT value (what `pcap_datalink` returns) to a link type,
     /// or nil when the link type is not supported.
-    package init?(dlt: Int32) {
+    public init?(dlt: Int32) {
         switch dlt {
         case 1: self = .ethernet                 // DLT_EN10MB
         case 113: self = .linuxSLL               // DLT_LINUX_SLL

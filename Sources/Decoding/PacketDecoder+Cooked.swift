@@ -2,7 +2,6 @@ extension PacketDecoder {
     /// Linux cooked capture v1 (16 bytes):
     ///
     ///     0 packet type (2) | 2 ARPHRD (2) | 4 addr len (2) | 6 addr (8) | 14 protocol (2)
-    @inlinable
     func decodeSLL(_ b: ByteView, into p: inout DecodedPacket) -> Bool {
         guard let hatype = b.u16(2), let proto = b.u16(14) else { return fail(.truncatedLink, &p) }
         return decodeCookedProtocol(proto, hatype: hatype, b, at: 16, into: &p)
@@ -12,7 +11,6 @@ extension PacketDecoder {
     ///
     ///     0 protocol (2) | 2 reserved (2) | 4 ifindex (4) | 8 ARPHRD (2) |
     ///     10 packet type (1) | 11 addr len (1) | 12 addr (8)
-    @inlinable
     func decodeSLL2(_ b: ByteView, into p: inout DecodedPacket) -> Bool {
         guard let proto = b.u16(0), let hatype = b.u16(8), b.has(0, 20) else {
             return fail(.truncatedLink, &p)
@@ -20,7 +18,6 @@ extension PacketDecoder {
         return decodeCookedProtocol(proto, hatype: hatype, b, at: 20, into: &p)
     }
 
-    @inlinable
     func decodeCookedProtocol(_ proto: UInt16, hatype: UInt16, _ b: ByteView, at o: Int,
                               into p: inout DecodedPacket) -> Bool {
         // ARPHRD_IPGRE (778): the protocol field is a GRE protocol type;
@@ -32,7 +29,6 @@ extension PacketDecoder {
 
     /// BSD loopback: a 4-byte address family, host order (DLT_NULL, the
     /// writer's order: accept either) or network order (DLT_LOOP).
-    @inlinable
     func decodeLoopback(_ b: ByteView, into p: inout DecodedPacket) -> Bool {
         guard let raw = b.u32(0) else { return fail(.truncatedLink, &p) }
         // Read as big-endian; a little-endian writer puts the family in the top byte.

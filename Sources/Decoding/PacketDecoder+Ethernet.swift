@@ -3,7 +3,6 @@ extension PacketDecoder {
     ///
     ///     0  dst MAC (6) | 6 src MAC (6) | 12 EtherType or length (2) | 14 ...
     ///     802.3: 14 DSAP | 15 SSAP | 16 control | SNAP: 17 OUI (3) | 20 EtherType
-    @inlinable
     func decodeEthernet(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let type = b.u16(o + 12) else { return fail(.truncatedLink, &p) }
         if type >= 0x0600 { return decodeEtherType(type, b, at: o + 14, into: &p) }
@@ -21,7 +20,6 @@ extension PacketDecoder {
     }
 
     /// 802.1Q / 802.1ad tag: TCI (2) then the inner EtherType (2).
-    @inlinable
     func decodeVLAN(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let tci = b.u16(o), let inner = b.u16(o + 2) else { return fail(.truncatedVLAN, &p) }
         let id = tci & 0x0FFF
@@ -38,7 +36,6 @@ extension PacketDecoder {
 
     /// MPLS label stack: 4-byte entries until the bottom-of-stack bit, then IP
     /// by its version nibble, or an Ethernet pseudowire behind a zero control word.
-    @inlinable
     func decodeMPLS(_ b: ByteView, at start: Int, into p: inout DecodedPacket) -> Bool {
         var o = start
         var labels = 0

@@ -6,7 +6,6 @@ extension PacketDecoder {
     ///
     /// The whole header (with options) must be captured. The total length may
     /// exceed what was captured (snaplen) but not what was on the wire.
-    @inlinable
     func decodeIPv4(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let vihl = b.u8(o), b.has(o, 20) else { return fail(.truncatedIPv4, &p) }
         guard vihl >> 4 == 4 else { return fail(.badIPVersion, &p) }

@@ -6,7 +6,6 @@ extension PacketDecoder {
     ///
     /// followed by extension headers: hop-by-hop (0), routing (43), fragment
     /// (44), destination options (60) and AH (51), walked up to a fixed count.
-    @inlinable
     func decodeIPv6(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let v = b.u8(o), b.has(o, 40),
               let plen = b.u16(o + 4), var next = b.u8(o + 6), let hop = b.u8(o + 7),

@@ -1,6 +1,5 @@
 extension PacketDecoder {
     /// PPP: optional HDLC address/control (ff 03), then a 1- or 2-byte protocol.
-    @inlinable
     func decodePPP(_ b: ByteView, at start: Int, into p: inout DecodedPacket) -> Bool {
         var o = start
         guard let first = b.u8(o) else { return fail(.truncatedPPP, &p) }
@@ -22,7 +21,6 @@ extension PacketDecoder {
         return decodePPPProtocol(proto, b, at: o, into: &p)
     }
 
-    @inlinable
     func decodePPPProtocol(_ proto: UInt16, _ b: ByteView, at o: Int,
                            into p: inout DecodedPacket) -> Bool {
         switch proto {
@@ -36,7 +34,6 @@ extension PacketDecoder {
     /// PPPoE session stage (EtherType 0x8864):
     ///
     ///     0 ver/type (1) | 1 code (1) | 2 session id (2) | 4 length (2) | 6 PPP protocol (2)
-    @inlinable
     func decodePPPoESession(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let vt = b.u8(o), let proto = b.u16(o + 6) else { return fail(.truncatedPPPoE, &p) }
         guard vt == 0x11 else { return fail(.notIP, &p) }

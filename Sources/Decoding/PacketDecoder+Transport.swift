@@ -3,7 +3,6 @@ extension PacketDecoder {
     ///
     ///     0 src port (2) | 2 dst port (2) | 4 seq (4) | 8 ack (4)
     ///     12 data offset/reserved | 13 flags | 14 window (2) | 16 checksum | 18 urgent | 20 options
-    @inlinable
     func decodeTCP(_ b: ByteView, at o: Int, end: Int, into p: inout DecodedPacket) -> Bool {
         guard b.has(o, 20), let sp = b.u16(o), let dp = b.u16(o + 2), let seq = b.u32(o + 4),
               let off = b.u8(o + 12), let flags = b.u8(o + 13), let win = b.u16(o + 14)
@@ -24,7 +23,6 @@ extension PacketDecoder {
 
     /// UDP header: src port (2), dst port (2), length (2), checksum (2).
     /// UDP 4789 carries VXLAN, decapsulated to the inner flow.
-    @inlinable
     func decodeUDP(_ b: ByteView, at o: Int, end: Int, into p: inout DecodedPacket) -> Bool {
         guard let sp = b.u16(o), let dp = b.u16(o + 2), let len = b.u16(o + 4), b.has(o, 8)
         else { return fail(.truncatedUDP, &p) }
@@ -42,7 +40,6 @@ extension PacketDecoder {
     }
 
     /// SCTP common header: src port (2), dst port (2), verification tag (4), checksum (4).
-    @inlinable
     func decodeSCTP(_ b: ByteView, at o: Int, end: Int, into p: inout DecodedPacket) -> Bool {
         guard let sp = b.u16(o), let dp = b.u16(o + 2), b.has(o, 12) else { return fail(.truncatedSCTP, &p) }
         guard o + 12 <= end else { return fail(.truncatedSCTP, &p) }
@@ -58,7 +55,6 @@ extension PacketDecoder {
     /// in for ports as Zeek and Community ID do: the source port is the type,
     /// the destination port the counterpart type for request/response pairs,
     /// else the code.
-    @inlinable
     func decodeICMP(_ b: ByteView, at o: Int, end: Int, into p: inout DecodedPacket) -> Bool {
         guard let type = b.u8(o), let code = b.u8(o + 1), b.has(o, 4), o + 4 <= end
         else { return fail(.truncatedICMP, &p) }
@@ -78,9 +74,8 @@ extension PacketDecoder {
 }
 
 /// ICMP request/response type pairs (as in the Community ID spec).
-package enum ICMPPairs {
-    @inlinable
-    package static func counterpart(type: UInt8, v6: Bool) -> UInt8? {
+public enum ICMPPairs {
+    public static func counterpart(type: UInt8, v6: Bool) -> UInt8? {
         if v6 {
             switch type {
             case 128: 129

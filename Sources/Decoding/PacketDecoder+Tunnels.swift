@@ -5,7 +5,6 @@ extension PacketDecoder {
     ///
     /// Payloads: IPv4, IPv6, transparent Ethernet bridging, MPLS, PPP (v1),
     /// and ERSPAN type II/III (port mirroring).
-    @inlinable
     func decodeGRE(_ b: ByteView, at o: Int, end: Int, into p: inout DecodedPacket) -> Bool {
         guard let fv = b.u16(o), let proto = b.u16(o + 2) else { return fail(.truncatedGRE, &p) }
         let version = fv & 0x7
@@ -43,7 +42,6 @@ extension PacketDecoder {
 
     /// VXLAN (RFC 7348): flags (1, I bit 0x08), reserved (3), VNI (3), reserved (1),
     /// then an Ethernet frame.
-    @inlinable
     func decodeVXLAN(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let flags = b.u8(o), b.has(o, 8) else { return fail(.truncatedVXLAN, &p) }
         // Not VXLAN after all (the I flag is mandatory): keep it as a UDP flow.

@@ -3,12 +3,12 @@
 /// own file as an extension (`PacketDecoder+IPv4.swift`, ...); dispatch on
 /// the next-protocol value happens in `decodeEtherType` and
 /// `decodeIPPayload`.
-package struct PacketDecoder: Sendable {
-    package let linkType: LinkType
+public struct PacketDecoder: Sendable {
+    public let linkType: LinkType
     /// Tunnels (GRE, VXLAN, IP-in-IP, MPLS pseudowires) followed at most this deep.
-    package var maxEncapsulation: UInt8
+    public var maxEncapsulation: UInt8
 
-    package init(linkType: LinkType, maxEncapsulation: UInt8 = 4) {
+    public init(linkType: LinkType, maxEncapsulation: UInt8 = 4) {
         self.linkType = linkType
         self.maxEncapsulation = maxEncapsulation
     }
@@ -16,8 +16,7 @@ package struct PacketDecoder: Sendable {
     /// Decodes one captured packet. Returns true when the packet carries an IP
     /// flow; false with `p.anomaly` set when it was skipped (not IP, or
     /// malformed). `bytes` is borrowed for the call only.
-    @inlinable
-    package func decode(_ bytes: ByteView, wireLength: Int, timestampNs: Int64,
+    public func decode(_ bytes: ByteView, wireLength: Int, timestampNs: Int64,
                        into p: inout DecodedPacket) -> Bool {
         p.reset()
         p.timestampNs = PacketTime.clamp(timestampNs)
@@ -41,14 +40,12 @@ package struct PacketDecoder: Sendable {
         return ok
     }
 
-    @inlinable
     func fail(_ a: Anomaly, _ p: inout DecodedPacket) -> Bool {
         p.anomaly = a
         return false
     }
 
     /// Raw IP: the version nibble says which.
-    @inlinable
     func decodeRawIP(_ b: ByteView, at o: Int, into p: inout DecodedPacket) -> Bool {
         guard let v = b.u8(o) else { return fail(.truncatedLink, &p) }
         switch v >> 4 {
@@ -60,7 +57,6 @@ package struct PacketDecoder: Sendable {
 
     /// Next-protocol dispatch for everything that names its payload with an
     /// EtherType (Ethernet, VLAN, SLL, GRE, Cisco HDLC).
-    @inlinable
     func decodeEtherType(_ type: UInt16, _ b: ByteView, at o: Int,
                          into p: inout DecodedPacket) -> Bool {
         switch type {
@@ -74,7 +70,6 @@ package struct PacketDecoder: Sendable {
     }
 
     /// Next-protocol dispatch above IP.
-    @inlinable
     func decodeIPPayload(_ proto: UInt8, _ b: ByteView, at o: Int, end: Int,
                          into p: inout DecodedPacket) -> Bool {
         if p.isNonFirstFragment {
@@ -104,7 +99,6 @@ package struct PacketDecoder: Sendable {
     }
 
     /// Records the outer endpoints of the outermost tunnel and checks depth.
-    @inlinable
     func enterTunnel(_ kind: TunnelKind, _ p: inout DecodedPacket) -> Bool {
         if p.encapsulationDepth >= maxEncapsulation {
             return fail(.encapsulationTooDeep, &p)

@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// Thin, typed wrappers over the OpenBLAS routines the novelty detectors use.
-package enum BLAS {
+public enum BLAS {
     /// Row-major `C[m×n] = alpha · A[m×k] · B[n×k]ᵀ + beta · C`.
     @inline(__always)
-    package static func gemmABt(m: Int, n: Int, k: Int, alpha: Double,
+    public static func gemmABt(m: Int, n: Int, k: Int, alpha: Double,
                                 a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                                 beta: Double, c: UnsafeMutablePointer<Double>) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
@@ -18,7 +18,7 @@ package enum BLAS {
 
     /// Row-major `y[m] = alpha · A[m×n] · x[n] + beta · y`.
     @inline(__always)
-    package static func gemv(m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>,
+    public static func gemv(m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>,
                              x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(n),
                     alpha, a, blasint(n), x, 1, beta, y, 1)
@@ -26,21 +26,21 @@ package enum BLAS {
 }
 
 /// Process-wide OpenBLAS settings.
-package enum BLASRuntime {
+public enum BLASRuntime {
     /// Number of threads OpenBLAS may use for one call (OpenBLAS's own global setting;
     /// set it once at start-up, e.g. to 1 when several scoring tasks run in parallel).
-    package static func setThreadCount(_ n: Int) {
+    public static func setThreadCount(_ n: Int) {
         openblas_set_num_threads(Int32(max(1, n)))
     }
 
-    package static var threadCount: Int { Int(openblas_get_num_threads()) }
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
     /// One thread, and the worker threads OpenBLAS started when it was
     /// loaded stopped. They spin (sched_yield) for ~0.1 s after start-up and
     /// then sleep, but on a two-core machine that spin takes the core the
     /// writer or output thread needs (a short replay ran ~10 % slower), and a
     /// scorer uses one core anyway. Unless OPENBLAS_NUM_THREADS asks for more.
-    package static func singleThreaded() {
+    public static func singleThreaded() {
         if let v = getenv("OPENBLAS_NUM_THREADS"), let n = Int(String(cString: v)), n > 1 { return }
         openblas_set_num_threads(1)
         _ = blas_thread_shutdown_()

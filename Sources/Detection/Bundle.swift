@@ -19,39 +19,39 @@ import Foundation
 /// Well-known sections: "schema" (JSON array of feature names), "meta" (JSON `BundleMeta`),
 /// "norm", "lof", "ocsvm", "calib.lof", "calib.ocsvm"; any other name is allowed
 /// (e.g. "cnn", "lstm").
-package struct ModelBundle: Sendable, Equatable {
-    package static let magic: [UInt8] = Array("FSBUNDLE".utf8)
-    package static let formatVersion: UInt32 = 1
-    package static let headerSize = 28
+public struct ModelBundle: Sendable, Equatable {
+    public static let magic: [UInt8] = Array("FSBUNDLE".utf8)
+    public static let formatVersion: UInt32 = 1
+    public static let headerSize = 28
 
-    package var sections: [String: [UInt8]]
+    public var sections: [String: [UInt8]]
     /// Where the bundle was loaded from (used in error messages); "<memory>" otherwise.
-    package var sourcePath: String
+    public var sourcePath: String
 
-    package init(sections: [String: [UInt8]] = [:], sourcePath: String = "<memory>") {
+    public init(sections: [String: [UInt8]] = [:], sourcePath: String = "<memory>") {
         self.sections = sections
         self.sourcePath = sourcePath
     }
 
-    package static func == (a: ModelBundle, b: ModelBundle) -> Bool { a.sections == b.sections }
+    public static func == (a: ModelBundle, b: ModelBundle) -> Bool { a.sections == b.sections }
 
     // MARK: Sections
 
     /// The payload of a required section.
-    package func section(_ name: String) throws(BundleError) -> [UInt8] {
+    public func section(_ name: String) throws(BundleError) -> [UInt8] {
         guard let s = sections[name] else {
             throw .missingSection(path: sourcePath, section: name)
         }
         return s
     }
 
-    package func reader(_ name: String) throws(BundleError) -> BundleReader {
+    public func reader(_ name: String) throws(BundleError) -> BundleReader {
         BundleReader(try section(name), section: name)
     }
 
     // MARK: Serialisation
 
-    package func serialised() -> [UInt8] {
+    public func serialised() -> [UInt8] {
         var body = BundleWriter()
         body.u32(UInt32(sections.count))
         for name in sections.keys.sorted() {
@@ -75,7 +75,7 @@ package struct ModelBundle: Sendable, Equatable {
     }
 
     /// Parses bundle bytes; `path` is only used in error messages.
-    package init(bytes: [UInt8], path: String = "<memory>") throws(BundleError) {
+    public init(bytes: [UInt8], path: String = "<memory>") throws(BundleError) {
         func truncated(_ offset: Int, _ needed: Int) -> BundleError {
             .truncated(path: path, offset: offset, needed: needed, available: max(0, bytes.count - offset))
         }
@@ -140,7 +140,7 @@ package struct ModelBundle: Sendable, Equatable {
         self.init(sections: sections, sourcePath: path)
     }
 
-    package func write(to path: String) throws(BundleError) {
+    public func write(to path: String) throws(BundleError) {
         let data = Data(serialised())
         do {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -149,7 +149,7 @@ package struct ModelBundle: Sendable, Equatable {
         }
     }
 
-    package static func load(path: String) throws(BundleError) -> ModelBundle {
+    public static func load(path: String) throws(BundleError) -> ModelBundle {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -161,40 +161,40 @@ package struct ModelBundle: Sendable, Equatable {
 
     // MARK: Typed section helpers (u64 count + little-endian values)
 
-    package mutating func setFloats(_ values: [Float], section: String) {
+    public mutating func setFloats(_ values: [Float], section: String) {
         var w = BundleWriter()
         w.f32Array(values)
         sections[section] = w.bytes
     }
 
-    package func floats(_ section: String) throws(BundleError) -> [Float] {
+    public func floats(_ section: String) throws(BundleError) -> [Float] {
         var r = try reader(section)
         let v = try r.f32Array()
         try r.expectEnd()
         return v
     }
 
-    package mutating func setDoubles(_ values: [Double], section: String) {
+    public mutating func setDoubles(_ values: [Double], section: String) {
         var w = BundleWriter()
         w.f64Array(values)
         sections[section] = w.bytes
     }
 
-    package func doubles(_ section: String) throws(BundleError) -> [Double] {
+    public func doubles(_ section: String) throws(BundleError) -> [Double] {
         var r = try reader(section)
         let v = try r.f64Array()
         try r.expectEnd()
         return v
     }
 
-    package mutating func setInts(_ values: [Int], section: String) {
+    public mutating func setInts(_ values: [Int], section: String) {
         var w = BundleWriter()
         w.count(values.count)
         for v in values { w.i64(Int64(v)) }
         sections[section] = w.bytes
     }
 
-    package func ints(_ section: String) throws(BundleError) -> [Int] {
+    public func ints(_ section: String) throws(BundleError) -> [Int] {
         var r = try reader(section)
         let n = try r.count(elementSize: 8)
         var out = [Int]()
@@ -206,10 +206,10 @@ package struct ModelBundle: Sendable, Equatable {
 
     // MARK: Schema and metadata
 
-    package static let schemaSection = "schema"
-    package static let metaSection = "meta"
+    public static let schemaSection = "schema"
+    public static let metaSection = "meta"
 
-    package var schema: [String] {
+    public var schema: [String] {
         get throws(BundleError) {
             let raw = try section(Self.schemaSection)
             do {
@@ -220,14 +220,14 @@ package struct ModelBundle: Sendable, Equatable {
         }
     }
 
-    package mutating func setSchema(_ names: [String]) {
+    public mutating func setSchema(_ names: [String]) {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         sections[Self.schemaSection] = Array(try! enc.encode(names))
     }
 
     /// Throws `.schemaMismatch` naming the first differing feature (or the first extra/missing one).
-    package func checkSchema(expected: [String]) throws(BundleError) {
+    public func checkSchema(expected: [String]) throws(BundleError) {
         let found = try schema
         for i in 0..<max(found.count, expected.count) {
             let e = i < expected.count ? expected[i] : nil
@@ -238,7 +238,7 @@ package struct ModelBundle: Sendable, Equatable {
         }
     }
 
-    package var meta: BundleMeta {
+    public var meta: BundleMeta {
         get throws(BundleError) {
             let raw = try section(Self.metaSection)
             do {
@@ -249,7 +249,7 @@ package struct ModelBundle: Sendable, Equatable {
         }
     }
 
-    package mutating func setMeta(_ meta: BundleMeta) {
+    public mutating func setMeta(_ meta: BundleMeta) {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .prettyPrinted]
         sections[Self.metaSection] = Array(try! enc.encode(meta))
@@ -257,18 +257,18 @@ package struct ModelBundle: Sendable, Equatable {
 }
 
 /// Human-readable provenance stored in the "meta" section.
-package struct BundleMeta: Codable, Sendable, Equatable {
-    package var modelVersion: String
+public struct BundleMeta: Codable, Sendable, Equatable {
+    public var modelVersion: String
     /// Capture files (or other sources) the model was trained on.
-    package var trainingCaptures: [String]
+    public var trainingCaptures: [String]
     /// ISO-8601 creation timestamp.
-    package var createdAt: String
+    public var createdAt: String
     /// Free-form evaluation metrics (e.g. "lof.fpr_at_threshold").
-    package var metrics: [String: Double]
+    public var metrics: [String: Double]
     /// Free-form notes (parameters, tool versions).
-    package var notes: [String: String]
+    public var notes: [String: String]
 
-    package init(modelVersion: String, trainingCaptures: [String] = [], createdAt: String = "",
+    public init(modelVersion: String, trainingCaptures: [String] = [], createdAt: String = "",
                 metrics: [String: Double] = [:], notes: [String: String] = [:]) {
         self.modelVersion = modelVersion
         self.trainingCaptures = trainingCaptures

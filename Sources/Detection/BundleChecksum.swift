@@ -1,6 +1,6 @@
 /// CRC-32 (IEEE 802.3 / zlib polynomial 0xEDB88320, reflected, init and final XOR 0xFFFFFFFF),
 /// table-driven, slice-by-one. `CRC32.checksum(Array("123456789".utf8)) == 0xCBF43926`.
-package enum CRC32 {
+public enum CRC32 {
     static let table: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 256)
         for i in 0..<256 {
@@ -14,7 +14,7 @@ package enum CRC32 {
     }()
 
     /// Continue a running CRC (pass the previous return value; start with 0).
-    package static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         table.withUnsafeBufferPointer { t in
             for b in bytes {
@@ -24,11 +24,11 @@ package enum CRC32 {
         return ~c
     }
 
-    package static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { update(0, $0) }
     }
 
-    package static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         bytes.withUnsafeBytes { update(0, $0) }
     }
 }

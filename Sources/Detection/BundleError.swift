@@ -2,7 +2,7 @@
 ///
 /// Every case names where the problem is: the file (when the bundle came from one),
 /// the byte offset, and/or the section.
-package enum BundleError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum BundleError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file could not be opened or read (or written).
     case io(path: String, reason: String)
     /// The file ended early: `needed` bytes were required at `offset` but only `available` remain.
@@ -22,7 +22,7 @@ package enum BundleError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The bundle's feature schema differs from what the caller expects.
     case schemaMismatch(path: String, index: Int, expected: String?, found: String?)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case let .io(path, reason):
             return "\(path): cannot access bundle: \(reason)"

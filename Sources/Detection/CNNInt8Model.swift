@@ -5,39 +5,39 @@
 /// Flows are processed one at a time and only their valid steps are computed. Sequences are
 /// quantized into rows padded with kernel/2 zero steps on each side, so the convolution window
 /// of a step is a contiguous slice (no im2col copy).
-package struct CNNInt8Model: Sendable, Equatable {
-    package static let magic = "FSCQ"
-    package static let version: UInt16 = 1
+public struct CNNInt8Model: Sendable, Equatable {
+    public static let magic = "FSCQ"
+    public static let version: UInt16 = 1
 
-    package let shape: NNShape
-    package let kernel: Int
+    public let shape: NNShape
+    public let kernel: Int
     /// Input channels rounded up to even (pairs for the kernel).
-    package let inputStride: Int
-    package let filters1: Int
-    package let filters1Stride: Int
-    package let filters2: Int
+    public let inputStride: Int
+    public let filters1: Int
+    public let filters1Stride: Int
+    public let filters2: Int
     /// Activation scale of the encoded input sequence (real ≈ int8 × scale).
-    package let inputScale: Float
+    public let inputScale: Float
     /// Activation scale of conv1's (ReLU) output, i.e. conv2's input.
-    package let hidden1Scale: Float
+    public let hidden1Scale: Float
     /// Per-feature activation scales of the head input [max ‖ mean ‖ stats] (folded into `head`).
-    package let featureScales: [Float]
+    public let featureScales: [Float]
     /// conv1 weights `[filters1][kernel][inputStride]`.
-    package let conv1: Int8Matrix
-    package let conv1Bias: [Float]
+    public let conv1: Int8Matrix
+    public let conv1Bias: [Float]
     /// conv2 weights `[filters2][kernel][filters1Stride]`.
-    package let conv2: Int8Matrix
-    package let conv2Bias: [Float]
+    public let conv2: Int8Matrix
+    public let conv2Bias: [Float]
     /// Head weights with the feature scales folded in: row o ≈ W[o][i] · featureScales[i].
-    package let head: Int8Matrix
-    package let headBias: [Float]
+    public let head: Int8Matrix
+    public let headBias: [Float]
 
     // Derived: acc → float factors.
     let conv1Dequant: [Float]
     let conv2Dequant: [Float]
     let inverseFeatureScales: [Float]
 
-    package init(shape: NNShape, kernel: Int, filters1: Int, filters2: Int, inputScale: Float, hidden1Scale: Float,
+    public init(shape: NNShape, kernel: Int, filters1: Int, filters2: Int, inputScale: Float, hidden1Scale: Float,
                 featureScales: [Float], conv1: Int8Matrix, conv1Bias: [Float], conv2: Int8Matrix, conv2Bias: [Float],
                 head: Int8Matrix, headBias: [Float]) {
         self.shape = shape; self.kernel = kernel; self.filters1 = filters1; self.filters2 = filters2
@@ -57,22 +57,22 @@ package struct CNNInt8Model: Sendable, Equatable {
 
     /// Bytes of quantized parameters: int8 weights, their Float scales, Float biases and
     /// activation scales.
-    package var parameterBytes: Int {
+    public var parameterBytes: Int {
         conv1.byteCount + conv2.byteCount + head.byteCount
             + 4 * (conv1Bias.count + conv2Bias.count + headBias.count + featureScales.count + 2)
     }
 
     /// Bytes of the weight tensors only (int8 + per-channel scales).
-    package var weightBytes: Int { conv1.byteCount + conv2.byteCount + head.byteCount }
+    public var weightBytes: Int { conv1.byteCount + conv2.byteCount + head.byteCount }
 
-    package var featureCount: Int { 2 * filters2 + shape.statsDim }
+    public var featureCount: Int { 2 * filters2 + shape.statsDim }
 
     // MARK: Inference
 
     /// Width of the sequence part of the head input: [max ‖ mean] of conv2's pooled outputs.
-    package var sequenceFeatureCount: Int { 2 * filters2 }
+    public var sequenceFeatureCount: Int { 2 * filters2 }
 
-    package func predictProba(_ batch: NNBatch, scratch: CNNInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
+    public func predictProba(_ batch: NNBatch, scratch: CNNInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
         batch.check(shape)
         precondition(probs.count >= batch.count * shape.classes)
         let d = shape.statsDim, fc = featureCount
@@ -87,7 +87,7 @@ package struct CNNInt8Model: Sendable, Equatable {
     /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
     /// `out + n * stride`): conv1 → conv2 → [max ‖ mean] pooling, what `predictProba`
     /// computes before the statistics join in.
-    package func encodeSequences(_ batch: NNBatch, scratch: CNNInt8Scratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+    public func encodeSequences(_ batch: NNBatch, scratch: CNNInt8Scratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
         batch.check(shape)
         precondition(stride >= sequenceFeatureCount)
         let t = shape.seqLen, c = shape.channels, cs = inputStride, fs = filters1Stride
@@ -175,7 +175,7 @@ package struct CNNInt8Model: Sendable, Equatable {
 
     /// The head alone on `count` rows of head input ([max ‖ mean ‖ stats], `featureCount`
     /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
-    package func predictHead(features: UnsafePointer<Float>, count: Int, scratch: CNNInt8Scratch,
+    public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: CNNInt8Scratch,
                             into probs: UnsafeMutablePointer<Float>) {
         let k = shape.classes, fc = featureCount
         let acc = scratch.acc.ensure(2 * 128 + 2 * max(conv1.paddedOutputs, conv2.paddedOutputs, head.paddedOutputs))
@@ -200,7 +200,7 @@ package struct CNNInt8Model: Sendable, Equatable {
         } } }
     }
 
-    package func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
+    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
                              scratch: CNNInt8Scratch, into probs: inout [Float]) {
         if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
         NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
@@ -210,7 +210,7 @@ package struct CNNInt8Model: Sendable, Equatable {
 
     // MARK: Serialization
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = NNByteWriter()
         w.magic(Self.magic); w.u16(Self.version)
         shape.encode(into: &w)
@@ -222,7 +222,7 @@ package struct CNNInt8Model: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8]) throws {
+    public init(decoding bytes: [UInt8]) throws {
         var r = NNByteReader(bytes)
         try r.expectMagic(Self.magic); try r.expectVersion(Self.version)
         let shape = try NNShape(decoding: &r)
@@ -243,12 +243,12 @@ package struct CNNInt8Model: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `CNNInt8Model` (sized per flow, independent of batch size).
-package final class CNNInt8Scratch {
+public final class CNNInt8Scratch {
     let xq = NNBuffer<Int16>(zero: 0), hq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
     let y = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0)
     /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
-    package let widened = Int8WidenedWeights()
+    public let widened = Int8WidenedWeights()
 
-    package init() {}
+    public init() {}
 }

@@ -3,36 +3,36 @@
 /// valid packets → concat stats → dense → softmax.
 /// Steps at or past a flow's length are zero, so a truncated flow is scored exactly like a
 /// flow that has only seen its first `length` packets.
-package struct CNNModel: Sendable, Equatable {
-    package static let magic = "FSCN"
-    package static let version: UInt16 = 1
+public struct CNNModel: Sendable, Equatable {
+    public static let magic = "FSCN"
+    public static let version: UInt16 = 1
 
-    package var shape: NNShape
-    package var conv1: Conv1DLayer
-    package var conv2: Conv1DLayer
-    package var head: DenseLayer
+    public var shape: NNShape
+    public var conv1: Conv1DLayer
+    public var conv2: Conv1DLayer
+    public var head: DenseLayer
 
-    package init(shape: NNShape, conv1: Conv1DLayer, conv2: Conv1DLayer, head: DenseLayer) {
+    public init(shape: NNShape, conv1: Conv1DLayer, conv2: Conv1DLayer, head: DenseLayer) {
         precondition(conv1.inChannels == shape.channels && conv2.inChannels == conv1.outChannels)
         precondition(head.inputs == 2 * conv2.outChannels + shape.statsDim && head.outputs == shape.classes)
         self.shape = shape; self.conv1 = conv1; self.conv2 = conv2; self.head = head
     }
 
     /// Number of head inputs: pooled max, pooled mean, stats.
-    package var featureCount: Int { 2 * conv2.outChannels + shape.statsDim }
+    public var featureCount: Int { 2 * conv2.outChannels + shape.statsDim }
 
-    package var parameterCount: Int {
+    public var parameterCount: Int {
         conv1.weight.count + conv1.bias.count + conv2.weight.count + conv2.bias.count
             + head.weight.count + head.bias.count
     }
 
     /// Bytes of float parameters (4 per parameter).
-    package var parameterBytes: Int { 4 * parameterCount }
+    public var parameterBytes: Int { 4 * parameterCount }
 
     // MARK: Inference
 
     /// Scores a batch; writes `count * classes` probabilities into `probs`.
-    package func predictProba(_ batch: NNBatch, scratch: CNNScratch, into probs: UnsafeMutableBufferPointer<Float>) {
+    public func predictProba(_ batch: NNBatch, scratch: CNNScratch, into probs: UnsafeMutableBufferPointer<Float>) {
         batch.check(shape)
         precondition(probs.count >= batch.count * shape.classes)
         if batch.count == 0 { return }
@@ -41,7 +41,7 @@ package struct CNNModel: Sendable, Equatable {
     }
 
     /// Array convenience; resizes `probs` to `count * classes`.
-    package func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
+    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
                              scratch: CNNScratch, into probs: inout [Float]) {
         if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
         NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
@@ -51,7 +51,7 @@ package struct CNNModel: Sendable, Equatable {
 
     /// Runs the network up to the logits; leaves `scratch.h1` (conv1 output, post-ReLU) and
     /// `scratch.features` (head input) filled for calibration.
-    package func forward(_ batch: NNBatch, scratch: CNNScratch, logits: UnsafeMutablePointer<Float>) {
+    public func forward(_ batch: NNBatch, scratch: CNNScratch, logits: UnsafeMutablePointer<Float>) {
         let n = batch.count, fc = featureCount, d = shape.statsDim, f2 = conv2.outChannels
         let feats = scratch.feats.ensure(n * fc)
         encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
@@ -62,11 +62,11 @@ package struct CNNModel: Sendable, Equatable {
     }
 
     /// Width of the sequence part of the head input: [max ‖ mean] of conv2's pooled outputs.
-    package var sequenceFeatureCount: Int { 2 * conv2.outChannels }
+    public var sequenceFeatureCount: Int { 2 * conv2.outChannels }
 
     /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
     /// `out + n * stride`): conv1 → conv2 → pooling, before the statistics join in.
-    package func encodeSequences(_ batch: NNBatch, scratch: CNNScratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+    public func encodeSequences(_ batch: NNBatch, scratch: CNNScratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
         precondition(stride >= sequenceFeatureCount)
         let n = batch.count, t = shape.seqLen, c = shape.channels
         let f1 = conv1.outChannels, f2 = conv2.outChannels, rows = n * t
@@ -101,7 +101,7 @@ package struct CNNModel: Sendable, Equatable {
 
     /// The dense head alone on `count` rows of head input ([max ‖ mean ‖ stats],
     /// `featureCount` values each) into logits.
-    package func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
+    public func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
         if n == 0 { return }
         let fc = featureCount
         head.bias.withUnsafeBufferPointer { NNKernels.fillRows(logits, with: $0.baseAddress!, rows: n, cols: shape.classes) }
@@ -112,7 +112,7 @@ package struct CNNModel: Sendable, Equatable {
     }
 
     /// `headLogits` followed by softmax: class probabilities, `count × classes`.
-    package func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
+    public func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
         if count == 0 { return }
         headLogits(features: features, count: count, logits: probs)
         NNMath.softmaxRows(probs, rows: count, cols: shape.classes)
@@ -120,7 +120,7 @@ package struct CNNModel: Sendable, Equatable {
 
     /// Global max and mean pooling over valid steps of `y` (`[n][t][f]`, values >= 0), followed
     /// by the stats vector: `out` row = [max(f) ‖ mean(f) ‖ stats].
-    package static func pool(_ y: UnsafePointer<Float>, count: Int, seqLen: Int, features f: Int,
+    public static func pool(_ y: UnsafePointer<Float>, count: Int, seqLen: Int, features f: Int,
                             lengths: UnsafePointer<Int>, stats: UnsafePointer<Float>?, statsDim: Int,
                             into out: UnsafeMutablePointer<Float>) {
         let width = 2 * f + statsDim
@@ -147,7 +147,7 @@ package struct CNNModel: Sendable, Equatable {
 
     // MARK: Serialization
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = NNByteWriter()
         w.magic(Self.magic); w.u16(Self.version)
         shape.encode(into: &w)
@@ -155,7 +155,7 @@ package struct CNNModel: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8]) throws {
+    public init(decoding bytes: [UInt8]) throws {
         var r = NNByteReader(bytes)
         try r.expectMagic(Self.magic); try r.expectVersion(Self.version)
         let shape = try NNShape(decoding: &r)
@@ -170,21 +170,21 @@ package struct CNNModel: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `CNNModel` (not Sendable: one per scoring thread).
-package final class CNNScratch {
+public final class CNNScratch {
     let cols1 = NNBuffer<Float>(zero: 0), cols2 = NNBuffer<Float>(zero: 0)
     let y1 = NNBuffer<Float>(zero: 0), y2 = NNBuffer<Float>(zero: 0)
     let feats = NNBuffer<Float>(zero: 0)
     var lastCount = 0
 
-    package init() {}
+    public init() {}
 
     /// conv1 outputs (post-ReLU) of the last forward pass, `count * seqLen * F1`.
-    package func conv1Output(count: Int, seqLen: Int, channels: Int) -> UnsafeBufferPointer<Float> {
+    public func conv1Output(count: Int, seqLen: Int, channels: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: y1.pointer, count: count * seqLen * channels)
     }
 
     /// Head inputs (pooled features ‖ stats) of the last forward pass.
-    package func headInput(count: Int, width: Int) -> UnsafeBufferPointer<Float> {
+    public func headInput(count: Int, width: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: feats.pointer, count: count * width)
     }
 }

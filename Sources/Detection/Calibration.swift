@@ -1,7 +1,7 @@
 /// Quantiles with numpy's default ("linear") interpolation.
-package enum Quantiles {
+public enum Quantiles {
     /// `sorted` must be ascending and non-empty; `q` ∈ [0, 1].
-    package static func linear(sorted: [Double], q: Double) -> Double {
+    public static func linear(sorted: [Double], q: Double) -> Double {
         precondition(!sorted.isEmpty)
         let pos = min(max(q, 0), 1) * Double(sorted.count - 1)
         let lo = Int(pos.rounded(.down))
@@ -11,7 +11,7 @@ package enum Quantiles {
     }
 
     /// `count` evenly spaced quantiles (0, 1/(count−1), …, 1) of the finite values.
-    package static func table(_ values: [Double], count: Int) -> [Double] {
+    public static func table(_ values: [Double], count: Int) -> [Double] {
         precondition(count >= 2)
         let s = values.filter { $0.isFinite }.sorted()
         precondition(!s.isEmpty, "need at least one finite value")
@@ -24,13 +24,13 @@ package enum Quantiles {
 /// than ≈99.9% of benign validation flows. Monotone (non-decreasing in anomalousness);
 /// piecewise-linear between table entries; 0 below the benign minimum, 1 at/above the maximum.
 /// NaN maps to 1 (treated as maximally anomalous).
-package struct ScoreCalibrator: Sendable, Equatable {
+public struct ScoreCalibrator: Sendable, Equatable {
     /// `false` for LOF `score_samples` and OCSVM decision values (higher = more normal).
-    package let higherIsAnomalous: Bool
+    public let higherIsAnomalous: Bool
     /// Ascending quantiles of the anomaly-oriented benign scores (at 0, 1/(n−1), …, 1).
-    package let quantiles: [Double]
+    public let quantiles: [Double]
 
-    package init(higherIsAnomalous: Bool, quantiles: [Double]) {
+    public init(higherIsAnomalous: Bool, quantiles: [Double]) {
         precondition(quantiles.count >= 2, "need at least two quantiles")
         precondition(zip(quantiles, quantiles.dropFirst()).allSatisfy { $0 <= $1 }, "quantiles must be ascending")
         self.higherIsAnomalous = higherIsAnomalous
@@ -38,18 +38,18 @@ package struct ScoreCalibrator: Sendable, Equatable {
     }
 
     /// Fits from benign validation scores (raw orientation).
-    package static func fit(benignScores: [Double], higherIsAnomalous: Bool, quantileCount: Int = 1001) -> ScoreCalibrator {
+    public static func fit(benignScores: [Double], higherIsAnomalous: Bool, quantileCount: Int = 1001) -> ScoreCalibrator {
         let oriented = benignScores.map { higherIsAnomalous ? $0 : -$0 }
         return ScoreCalibrator(higherIsAnomalous: higherIsAnomalous,
                                quantiles: Quantiles.table(oriented, count: quantileCount))
     }
 
-    package static func fit(benignScores: [Float], higherIsAnomalous: Bool, quantileCount: Int = 1001) -> ScoreCalibrator {
+    public static func fit(benignScores: [Float], higherIsAnomalous: Bool, quantileCount: Int = 1001) -> ScoreCalibrator {
         fit(benignScores: benignScores.map(Double.init), higherIsAnomalous: higherIsAnomalous, quantileCount: quantileCount)
     }
 
     @inline(__always)
-    package func calibrate(_ raw: Double) -> Double {
+    public func calibrate(_ raw: Double) -> Double {
         if raw.isNaN { return 1 }
         let s = higherIsAnomalous ? raw : -raw
         return quantiles.withUnsafeBufferPointer { q in
@@ -68,17 +68,17 @@ package struct ScoreCalibrator: Sendable, Equatable {
     }
 
     /// In place, no allocation.
-    package func calibrate(batch: UnsafeMutableBufferPointer<Float>) {
+    public func calibrate(batch: UnsafeMutableBufferPointer<Float>) {
         for i in batch.indices { batch[i] = Float(calibrate(Double(batch[i]))) }
     }
 
-    package func calibrated(_ raw: [Float]) -> [Float] {
+    public func calibrated(_ raw: [Float]) -> [Float] {
         raw.map { Float(calibrate(Double($0))) }
     }
 
     // MARK: Bundle coding
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = BundleWriter()
         w.tag("CAL1")
         w.bool(higherIsAnomalous)
@@ -86,7 +86,7 @@ package struct ScoreCalibrator: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8], section: String = "calib") throws(BundleError) {
+    public init(decoding bytes: [UInt8], section: String = "calib") throws(BundleError) {
         var r = BundleReader(bytes, section: section)
         try r.expectTag("CAL1")
         let h = try r.bool()
@@ -100,23 +100,23 @@ package struct ScoreCalibrator: Sendable, Equatable {
 }
 
 /// A decision threshold chosen for a target false-positive rate on benign validation scores.
-package struct FPRThreshold: Sendable, Equatable {
-    package let higherIsAnomalous: Bool
+public struct FPRThreshold: Sendable, Equatable {
+    public let higherIsAnomalous: Bool
     /// Alert when the raw score is beyond this (strictly greater if `higherIsAnomalous`, else strictly less).
-    package let rawThreshold: Double
+    public let rawThreshold: Double
     /// Fraction of the benign validation scores that would alert (≤ the target).
-    package let achievedFPR: Double
-    package let targetFPR: Double
+    public let achievedFPR: Double
+    public let targetFPR: Double
 
     @inline(__always)
-    package func isAnomalous(_ raw: Double) -> Bool {
+    public func isAnomalous(_ raw: Double) -> Bool {
         if raw.isNaN { return true }
         return higherIsAnomalous ? raw > rawThreshold : raw < rawThreshold
     }
 
     /// The largest-coverage threshold whose benign false-positive rate does not exceed `rate`:
     /// at most ⌊rate·n⌋ benign scores are strictly beyond it (ties at the threshold do not alert).
-    package static func choose(forFalsePositiveRate rate: Double, benignScores: [Double],
+    public static func choose(forFalsePositiveRate rate: Double, benignScores: [Double],
                               higherIsAnomalous: Bool) -> FPRThreshold {
         precondition(rate >= 0 && rate <= 1)
         let oriented = benignScores.filter { !$0.isNaN }.map { higherIsAnomalous ? $0 : -$0 }.sorted()

@@ -6,17 +6,17 @@ import Features
 /// The model inputs of one flow, taken from its finished features: the
 /// statistics the models use (by name, from the bundle's schema) and the
 /// first-packets sequence in raw form.
-package enum ModelInput {
+public enum ModelInput {
     /// Features the models use by default. Left out on purpose: the initial
     /// TCP windows (they name the operating system, not the behaviour) —
     /// learning them would make a detector trained in one lab fire on every
     /// host elsewhere.
-    package static let defaultFeatures: [String] = Feature.schema.filter {
+    public static let defaultFeatures: [String] = Feature.schema.filter {
         !["fwd_init_win_bytes", "bwd_init_win_bytes"].contains($0)
     }
 
     /// Indices into `Feature` for schema names; nil names an unknown feature.
-    package static func indices(of names: [String]) -> [Int]? {
+    public static func indices(of names: [String]) -> [Int]? {
         var out: [Int] = []
         for n in names {
             guard let i = Feature.schema.firstIndex(of: n) else { return nil }
@@ -26,15 +26,13 @@ package enum ModelInput {
     }
 
     /// Writes the selected raw feature values of `v` at `out[base...]`.
-    @inlinable
-    package static func stats(_ v: FeatureVector, indices: [Int], into out: UnsafeMutablePointer<Float>) {
+    public static func stats(_ v: FeatureVector, indices: [Int], into out: UnsafeMutablePointer<Float>) {
         for (j, i) in indices.enumerated() { out[j] = Float(v.value(at: i)) }
     }
 
     /// Writes the sequence as `PacketSequence.length × 5` raw floats (direction,
     /// IP length, payload length, IAT seconds, flags) and returns its length.
-    @inlinable
-    package static func sequence(_ s: PacketSequence, into out: UnsafeMutablePointer<Float>) -> Int {
+    public static func sequence(_ s: PacketSequence, into out: UnsafeMutablePointer<Float>) -> Int {
         let n = Int(s.count)
         for t in 0..<PacketSequence.length {
             let e = t < n ? s[t] : .empty
@@ -47,62 +45,62 @@ package enum ModelInput {
 }
 
 /// One flow's verdict: the class, the combined score and what made it.
-package struct Verdict: Sendable {
-    package var classIndex: Int
-    package var className: String
+public struct Verdict: Sendable {
+    public var classIndex: Int
+    public var className: String
     /// Combined score in [0, 1]; the flow is suspicious when ≥ `threshold`.
-    package var score: Float
-    package var threshold: Float
+    public var score: Float
+    public var threshold: Float
     /// Per-model scores in [0, 1]: CNN and LSTM P(not benign), LOF and
     /// One-Class SVM calibrated novelty (NaN when the model is absent).
-    package var cnn: Float
-    package var lstm: Float
-    package var lof: Float
-    package var ocsvm: Float
-    package var isSuspicious: Bool { score >= threshold }
+    public var cnn: Float
+    public var lstm: Float
+    public var lof: Float
+    public var ocsvm: Float
+    public var isSuspicious: Bool { score >= threshold }
     /// Filled by `EnsembleScorer.detail` for flows that alert.
-    package var explanation: [Contribution] = []
+    public var explanation: [Contribution] = []
     /// The LOF reference (benign) flows nearest to this one; filled by `detail`.
-    package var lofNearest: [LOFNeighbour] = []
+    public var lofNearest: [LOFNeighbour] = []
 
-    package struct Contribution: Sendable {
-        package var feature: String
-        package var value: Double
-        package var contribution: Float
+    public struct Contribution: Sendable {
+        public var feature: String
+        public var value: Double
+        public var contribution: Float
     }
 }
 
 /// The whole detector as loaded from a bundle: normalisation, the novelty
 /// models, the int8 sequence classifiers, combination weights and threshold.
-package struct EnsembleModel: Sendable {
-    package static let ensembleSection = "ensemble"
-    package static let cnnSection = "cnn.int8", lstmSection = "lstm.int8"
-    package static let cnnFloatSection = "cnn.float", lstmFloatSection = "lstm.float"
-    package static let classesSection = "classes"
-    package static let classifierNormSection = "norm.classifier"
+public struct EnsembleModel: Sendable {
+    public static let ensembleSection = "ensemble"
+    public static let cnnSection = "cnn.int8", lstmSection = "lstm.int8"
+    public static let cnnFloatSection = "cnn.float", lstmFloatSection = "lstm.float"
+    public static let classesSection = "classes"
+    public static let classifierNormSection = "norm.classifier"
 
-    package var classes: [String]
-    package var statFeatures: [String]
-    package var featureIndices: [Int]
-    package var novelty: NoveltyModel
+    public var classes: [String]
+    public var statFeatures: [String]
+    public var featureIndices: [Int]
+    public var novelty: NoveltyModel
     /// Normalisation of the statistics fed to the classifiers. Fixed at
     /// training: `baseline` re-fits the novelty side only.
-    package var classifierNormaliser: Normaliser
-    package var cnn: CNNInt8Model
-    package var lstm: LSTMInt8Model
-    package var cnnFloat: CNNModel?
-    package var lstmFloat: LSTMModel?
+    public var classifierNormaliser: Normaliser
+    public var cnn: CNNInt8Model
+    public var lstm: LSTMInt8Model
+    public var cnnFloat: CNNModel?
+    public var lstmFloat: LSTMModel?
     /// Weights of (cnn, lstm, lof, ocsvm) in the combined score.
-    package var weights: [Float]
-    package var threshold: Float
-    package var targetFPR: Double
+    public var weights: [Float]
+    public var threshold: Float
+    public var targetFPR: Double
     /// Normalised statistics fed to the classifiers are clipped to ±this.
-    package var statClip: Float = 8
-    package var meta: BundleMeta
+    public var statClip: Float = 8
+    public var meta: BundleMeta
 
-    package var benignIndex: Int { classes.firstIndex(of: "benign") ?? 0 }
+    public var benignIndex: Int { classes.firstIndex(of: "benign") ?? 0 }
 
-    package init(classes: [String], statFeatures: [String], novelty: NoveltyModel, cnn: CNNInt8Model,
+    public init(classes: [String], statFeatures: [String], novelty: NoveltyModel, cnn: CNNInt8Model,
                 lstm: LSTMInt8Model, cnnFloat: CNNModel?, lstmFloat: LSTMModel?, weights: [Float],
                 threshold: Float, targetFPR: Double, meta: BundleMeta) {
         self.classes = classes
@@ -114,7 +112,7 @@ package struct EnsembleModel: Sendable {
         self.weights = weights; self.threshold = threshold; self.targetFPR = targetFPR; self.meta = meta
     }
 
-    package func store(in b: inout ModelBundle) {
+    public func store(in b: inout ModelBundle) {
         b.setSchema(statFeatures)
         b.setMeta(meta)
         novelty.store(in: &b)
@@ -129,12 +127,12 @@ package struct EnsembleModel: Sendable {
     }
 
     /// Loads a bundle and checks it is whole and usable now (not at the first flow).
-    package static func load(path: String) throws(BundleError) -> EnsembleModel {
+    public static func load(path: String) throws(BundleError) -> EnsembleModel {
         let b = try ModelBundle.load(path: path)
         return try EnsembleModel(bundle: b)
     }
 
-    package init(bundle b: ModelBundle) throws(BundleError) {
+    public init(bundle b: ModelBundle) throws(BundleError) {
         let schema = try b.schema
         guard !schema.isEmpty else { throw .missingSection(path: b.sourcePath, section: ModelBundle.schemaSection) }
         guard let idx = ModelInput.indices(of: schema) else {
@@ -183,8 +181,7 @@ package struct EnsembleModel: Sendable {
     }
 
     /// Combines per-model scores (NaN-safe: an absent model's weight is dropped).
-    @inlinable
-    package func combine(cnn: Float, lstm: Float, lof: Float, ocsvm: Float) -> Float {
+    public func combine(cnn: Float, lstm: Float, lof: Float, ocsvm: Float) -> Float {
         var s: Float = 0, w: Float = 0
         for (x, wi) in zip([cnn, lstm, lof, ocsvm], weights) where x.isFinite && wi > 0 {
             s += x * wi; w += wi
@@ -195,16 +192,16 @@ package struct EnsembleModel: Sendable {
 
 /// Scores batches of flows with an `EnsembleModel`. One per thread: it owns
 /// the scratch buffers, so scoring a batch does not allocate per flow.
-package final class EnsembleScorer {
-    package let model: EnsembleModel
-    package let maxBatch: Int
+public final class EnsembleScorer {
+    public let model: EnsembleModel
+    public let maxBatch: Int
     let novelty: NoveltyScorer
     let cnnScratch = CNNInt8Scratch()
     let lstmScratch = LSTMInt8Scratch()
     let cnnFloatScratch = CNNScratch()
     let lstmFloatScratch = LSTMScratch()
     /// Score with the float classifiers instead of int8 (checks and benchmarks).
-    package var useFloat = false
+    public var useFloat = false
     let encoder: SequenceEncoder
     var raw: [Float]
     var encoded: [Float]
@@ -227,7 +224,7 @@ package final class EnsembleScorer {
     var detailRow: [Float] = []
     var detailNovelty = NoveltyScores()
 
-    package init(model: EnsembleModel, maxBatch: Int = 256) {
+    public init(model: EnsembleModel, maxBatch: Int = 256) {
         // One scorer uses one core: OpenBLAS's own threads only add
         // scheduling overhead next to the capture threads.
         BLASRuntime.setThreadCount(1)
@@ -243,7 +240,7 @@ package final class EnsembleScorer {
     }
 
     /// Scores `count` flows given by their features and sequences.
-    package func score(features: (Int) -> FeatureVector, sequences: (Int) -> PacketSequence,
+    public func score(features: (Int) -> FeatureVector, sequences: (Int) -> PacketSequence,
                       count: Int, into out: inout [Verdict]) {
         out.removeAll(keepingCapacity: true)
         var start = 0
@@ -273,13 +270,13 @@ package final class EnsembleScorer {
     /// combination cannot change a verdict, so by default they run only for
     /// the flows that alert (`detail`); `scoreEveryModel` runs all four on
     /// every flow (training, checks, benchmarks).
-    package var scoreEveryModel = false
+    public var scoreEveryModel = false
     /// Benchmarks: run exactly these models (overrides the weights).
-    package var onlyModels: ModelSet?
+    public var onlyModels: ModelSet?
 
-    package struct ModelSet: Sendable {
-        package var cnn: Bool, lstm: Bool, novelty: Bool
-        package init(cnn: Bool, lstm: Bool, novelty: Bool) { self.cnn = cnn; self.lstm = lstm; self.novelty = novelty }
+    public struct ModelSet: Sendable {
+        public var cnn: Bool, lstm: Bool, novelty: Bool
+        public init(cnn: Bool, lstm: Bool, novelty: Bool) { self.cnn = cnn; self.lstm = lstm; self.novelty = novelty }
     }
 
     /// The models that decide a verdict: those with weight in the combination
@@ -484,7 +481,7 @@ package final class EnsembleScorer {
     /// Everything an alert reports beyond the verdict: the scores of the
     /// models that did not decide it, the explanation, and the LOF reference
     /// flows nearest to it. Called for flows that alert.
-    package func detail(_ v: inout Verdict, features f: FeatureVector, sequence s: PacketSequence, top: Int = 5) {
+    public func detail(_ v: inout Verdict, features f: FeatureVector, sequence s: PacketSequence, top: Int = 5) {
         v.explanation = explain(features: f, sequence: s, top: top)
         // Row 0 of the buffers holds the flow itself after `explain`.
         let d = model.statFeatures.count, b = model.benignIndex
@@ -509,7 +506,7 @@ package final class EnsembleScorer {
     /// replacement by a typical benign value (the normaliser's median; a
     /// dropped packet) changes the combined score most, with the signed
     /// change in log-odds (positive: the feature raised the score).
-    package func explain(features v: FeatureVector, sequence s: PacketSequence, top: Int = 5) -> [Verdict.Contribution] {
+    public func explain(features v: FeatureVector, sequence s: PacketSequence, top: Int = 5) -> [Verdict.Contribution] {
         let d = model.statFeatures.count
         let seqWidth = PacketSequence.length * 5
         if baseStats.count != d { baseStats = [Float](repeating: 0, count: d) }
@@ -580,7 +577,7 @@ package final class EnsembleScorer {
 extension EnsembleScorer {
     /// Scores flows given as raw statistics rows (`statFeatures` order), raw
     /// sequences (`PacketSequence.length × 5` each) and lengths.
-    package func scoreRaw(stats s: [Float], raw r: [Float], lengths l: [Int], count: Int, into out: inout [Verdict]) {
+    public func scoreRaw(stats s: [Float], raw r: [Float], lengths l: [Int], count: Int, into out: inout [Verdict]) {
         out.removeAll(keepingCapacity: true)
         let d = model.statFeatures.count, row = PacketSequence.length * 5
         var chunk: [Verdict] = []

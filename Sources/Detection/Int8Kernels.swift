@@ -14,28 +14,28 @@ private let int8MatrixIDs = Atomic<UInt64>(1)
 /// (`[block][pair][output 0..<16][2]`). A kernel step broadcasts one input pair and multiply-adds
 /// it against 16 outputs at once (pmaddwd on x86_64), so no horizontal sums are needed.
 /// `inputs` is padded to an even count and `outputs` to a multiple of 16 with zero weights.
-package struct Int8Matrix: Sendable, Equatable {
-    package static let block = 16
+public struct Int8Matrix: Sendable, Equatable {
+    public static let block = 16
 
-    package let outputs: Int
-    package let inputs: Int
+    public let outputs: Int
+    public let inputs: Int
     /// Number of input pairs (`ceil(inputs / 2)`).
-    package let pairs: Int
-    package let blocks: Int
+    public let pairs: Int
+    public let blocks: Int
     /// Packed int8 weights, `blocks * pairs * 32` bytes.
-    package let packed: [Int8]
+    public let packed: [Int8]
     /// Per-output dequantisation factor: real weight ≈ int8 weight × scale.
-    package let scales: [Float]
+    public let scales: [Float]
     /// Process-unique identity of these weights (copies share it); not serialized and not
     /// part of equality.
-    package let id: UInt64
+    public let id: UInt64
 
-    package static func == (a: Int8Matrix, b: Int8Matrix) -> Bool {
+    public static func == (a: Int8Matrix, b: Int8Matrix) -> Bool {
         a.outputs == b.outputs && a.inputs == b.inputs && a.packed == b.packed && a.scales == b.scales
     }
 
     /// Packs row-major int8 weights `[outputs][inputs]`.
-    package init(outputs: Int, inputs: Int, rowMajor w: [Int8], scales: [Float]) {
+    public init(outputs: Int, inputs: Int, rowMajor w: [Int8], scales: [Float]) {
         precondition(w.count == outputs * inputs && scales.count == outputs)
         self.outputs = outputs; self.inputs = inputs; self.scales = scales
         pairs = (inputs + 1) / 2
@@ -53,12 +53,12 @@ package struct Int8Matrix: Sendable, Equatable {
 
     /// Writes the packed weights sign-extended to Int16 (same layout, `blocks * pairs * 32`
     /// values) — the operand form of pmaddwd.
-    package func widen(into out: UnsafeMutablePointer<Int16>) {
+    public func widen(into out: UnsafeMutablePointer<Int16>) {
         for i in 0 ..< packed.count { out[i] = Int16(packed[i]) }
     }
 
     /// Quantizes float weights `[outputs][inputs]` per output channel: scale = maxabs / 127.
-    package init(quantizing w: [Float], outputs: Int, inputs: Int) {
+    public init(quantizing w: [Float], outputs: Int, inputs: Int) {
         precondition(w.count == outputs * inputs)
         var q = [Int8](repeating: 0, count: w.count)
         var scales = [Float](repeating: 1, count: outputs)
@@ -73,7 +73,7 @@ package struct Int8Matrix: Sendable, Equatable {
     }
 
     /// Row-major int8 weights `[outputs][inputs]` (the serialized form).
-    package var rowMajor: [Int8] {
+    public var rowMajor: [Int8] {
         var w = [Int8](repeating: 0, count: outputs * inputs)
         for o in 0 ..< outputs {
             let b = o / Self.block, lane = o % Self.block
@@ -83,10 +83,10 @@ package struct Int8Matrix: Sendable, Equatable {
     }
 
     /// Bytes of int8 weights plus Float scales.
-    package var byteCount: Int { outputs * inputs + 4 * outputs }
+    public var byteCount: Int { outputs * inputs + 4 * outputs }
 
     /// Padded output count (multiple of 16): the size of a kernel's Int32 output row.
-    package var paddedOutputs: Int { blocks * Self.block }
+    public var paddedOutputs: Int { blocks * Self.block }
 
     func encode(into w: inout NNByteWriter) {
         w.int(outputs); w.int(inputs); w.int8s(rowMajor); w.floats(scales)
@@ -102,10 +102,10 @@ package struct Int8Matrix: Sendable, Equatable {
 
 /// int8 × int8 → int32 kernels. Activations are int8-range values (−127...127) held in Int16
 /// lanes (what pmaddwd consumes); rows must have `2 * pairs` readable elements.
-package enum Int8Kernels {
+public enum Int8Kernels {
     /// Quantizes `count` floats with `inverseScale` into −127...127 (round to nearest).
     @inline(__always)
-    package static func quantize(_ x: UnsafePointer<Float>, count: Int, inverseScale: Float,
+    public static func quantize(_ x: UnsafePointer<Float>, count: Int, inverseScale: Float,
                                 into q: UnsafeMutablePointer<Int16>) {
         for i in 0 ..< count {
             var v = x[i] * inverseScale
@@ -116,7 +116,7 @@ package enum Int8Kernels {
 
     /// out[o] = Σ_i x[i]·W[o][i] for all padded outputs of `w` (one activation row).
     @inline(__always)
-    package static func matvec(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, pairs: Int, blocks: Int,
+    public static func matvec(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, pairs: Int, blocks: Int,
                               into out: UnsafeMutablePointer<Int32>) {
         #if arch(x86_64)
         let xr = UnsafeRawPointer(x)
@@ -148,7 +148,7 @@ package enum Int8Kernels {
 
     /// Two activation rows against the same weights (each weight vector widened once).
     @inline(__always)
-    package static func matvec2(_ x0: UnsafePointer<Int16>, _ x1: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>,
+    public static func matvec2(_ x0: UnsafePointer<Int16>, _ x1: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>,
                                pairs: Int, blocks: Int,
                                into out0: UnsafeMutablePointer<Int32>, _ out1: UnsafeMutablePointer<Int32>) {
         #if arch(x86_64)
@@ -187,7 +187,7 @@ package enum Int8Kernels {
     /// `matvec` with weights already widened to Int16 (`Int8Matrix.widen`): one load and one
     /// pmaddwd per 4 outputs and input pair, no sign extension in the loop.
     @inline(__always)
-    package static func matvec(_ x: UnsafePointer<Int16>, widened w: UnsafePointer<Int16>, pairs: Int, blocks: Int,
+    public static func matvec(_ x: UnsafePointer<Int16>, widened w: UnsafePointer<Int16>, pairs: Int, blocks: Int,
                               into out: UnsafeMutablePointer<Int32>) {
         #if arch(x86_64)
         let xr = UnsafeRawPointer(x)
@@ -216,7 +216,7 @@ package enum Int8Kernels {
 
     /// Two activation rows against widened weights (each weight vector loaded once).
     @inline(__always)
-    package static func matvec2(_ x0: UnsafePointer<Int16>, _ x1: UnsafePointer<Int16>, widened w: UnsafePointer<Int16>,
+    public static func matvec2(_ x0: UnsafePointer<Int16>, _ x1: UnsafePointer<Int16>, widened w: UnsafePointer<Int16>,
                                pairs: Int, blocks: Int,
                                into out0: UnsafeMutablePointer<Int32>, _ out1: UnsafeMutablePointer<Int32>) {
         #if arch(x86_64)
@@ -252,7 +252,7 @@ package enum Int8Kernels {
     }
 
     /// Reference implementation of the widened-weight `matvec`.
-    package static func matvecWidenedPortable(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int16>, pairs: Int,
+    public static func matvecWidenedPortable(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int16>, pairs: Int,
                                              blocks: Int, into out: UnsafeMutablePointer<Int32>) {
         for b in 0 ..< blocks {
             for lane in 0 ..< 16 {
@@ -267,7 +267,7 @@ package enum Int8Kernels {
     }
 
     /// Reference / non-x86 implementation of `matvec`.
-    package static func matvecPortable(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, pairs: Int, blocks: Int,
+    public static func matvecPortable(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, pairs: Int, blocks: Int,
                                       into out: UnsafeMutablePointer<Int32>) {
         for b in 0 ..< blocks {
             var acc = SIMD16<Int32>()
@@ -286,15 +286,15 @@ package enum Int8Kernels {
 /// Per-thread cache of widened (Int16) copies of a model's int8 weight matrices, like the
 /// packing buffers of a GEMM library: refreshed only when the scratch meets a different
 /// matrix (by `Int8Matrix.id`), so steady-state scoring never re-widens.
-package final class Int8WidenedWeights {
+public final class Int8WidenedWeights {
     private var buffers: [NNBuffer<Int16>] = []
     private var ids: [UInt64] = []
 
-    package init() {}
+    public init() {}
 
     /// Widened weights of `m` in slot `slot` (one slot per matrix of a model).
     @inline(__always)
-    package func weights(_ m: Int8Matrix, slot: Int) -> UnsafePointer<Int16> {
+    public func weights(_ m: Int8Matrix, slot: Int) -> UnsafePointer<Int16> {
         if slot < ids.count && ids[slot] == m.id { return UnsafePointer(buffers[slot].pointer) }
         return refresh(m, slot: slot)
     }
@@ -308,5 +308,5 @@ package final class Int8WidenedWeights {
     }
 
     /// Bytes currently held (for reporting).
-    package var byteCount: Int { buffers.reduce(0) { $0 + 2 * $1.capacity } }
+    public var byteCount: Int { buffers.reduce(0) { $0 + 2 * $1.capacity } }
 }

@@ -9,23 +9,23 @@
 /// Scores are ≈ −1 for inliers and more negative for outliers (higher = more normal).
 /// The reference set, its k-distances and lrd values are computed at training
 /// (`LOFTrainer` in the Training module); this type only scores.
-package struct LOFModel: Sendable, Equatable {
+public struct LOFModel: Sendable, Equatable {
     /// Number of neighbours actually used (sklearn's `n_neighbors_`).
-    package let k: Int
-    package let dim: Int
-    package let rows: Int
+    public let k: Int
+    public let dim: Int
+    public let rows: Int
     /// Row-major `rows × dim` reference set.
-    package let reference: [Double]
+    public let reference: [Double]
     /// k-distance of each reference row (excluding itself).
-    package let kDistance: [Double]
+    public let kDistance: [Double]
     /// Local reachability density of each reference row.
-    package let lrd: [Double]
+    public let lrd: [Double]
     /// ‖r‖² per reference row (derived, not serialised).
     let referenceNorms: [Double]
 
-    package static let lrdEpsilon = 1e-10
+    public static let lrdEpsilon = 1e-10
 
-    package init(k: Int, dim: Int, reference: [Double], kDistance: [Double], lrd: [Double]) {
+    public init(k: Int, dim: Int, reference: [Double], kDistance: [Double], lrd: [Double]) {
         let rows = dim > 0 ? reference.count / dim : 0
         precondition(dim > 0 && reference.count == rows * dim, "reference must be rows × dim")
         precondition(kDistance.count == rows && lrd.count == rows)
@@ -39,15 +39,15 @@ package struct LOFModel: Sendable, Equatable {
         self.referenceNorms = MatrixDistance.rowSquaredNorms(reference, rows: rows, dim: dim)
     }
 
-    package static func == (a: LOFModel, b: LOFModel) -> Bool {
+    public static func == (a: LOFModel, b: LOFModel) -> Bool {
         a.k == b.k && a.dim == b.dim && a.reference == b.reference && a.kDistance == b.kDistance && a.lrd == b.lrd
     }
 
     // MARK: Bundle coding
 
-    package static let sectionName = "lof"
+    public static let sectionName = "lof"
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = BundleWriter()
         w.tag("LOF1")
         w.count(k)
@@ -59,7 +59,7 @@ package struct LOFModel: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8], section: String = LOFModel.sectionName) throws(BundleError) {
+    public init(decoding bytes: [UInt8], section: String = LOFModel.sectionName) throws(BundleError) {
         var r = BundleReader(bytes, section: section)
         try r.expectTag("LOF1")
         let k = try r.count(elementSize: 0)
@@ -79,28 +79,28 @@ package struct LOFModel: Sendable, Equatable {
     }
 
     /// Convenience: a scorer with preallocated scratch for batches of up to `maxBatch` rows.
-    package func makeScorer(maxBatch: Int = 256) -> LOFScorer { LOFScorer(model: self, maxBatch: maxBatch) }
+    public func makeScorer(maxBatch: Int = 256) -> LOFScorer { LOFScorer(model: self, maxBatch: maxBatch) }
 }
 
 /// One reference flow near a query, in the normalised feature space.
-package struct LOFNeighbour: Sendable, Equatable {
-    package var reference: Int
-    package var distance: Double
-    package var kDistance: Double
+public struct LOFNeighbour: Sendable, Equatable {
+    public var reference: Int
+    public var distance: Double
+    public var kDistance: Double
 }
 
 /// Batched LOF scoring with preallocated scratch. Not thread-safe: use one scorer per task
 /// (the model it wraps is immutable and shareable).
-package final class LOFScorer {
-    package let model: LOFModel
-    package let maxBatch: Int
+public final class LOFScorer {
+    public let model: LOFModel
+    public let maxBatch: Int
     private let q: UnsafeMutablePointer<Double>
     private let qNorms: UnsafeMutablePointer<Double>
     private let dist: UnsafeMutablePointer<Double>
     private let nnIdx: UnsafeMutablePointer<Int>
     private let nnVal: UnsafeMutablePointer<Double>
 
-    package init(model: LOFModel, maxBatch: Int = 256) {
+    public init(model: LOFModel, maxBatch: Int = 256) {
         precondition(maxBatch > 0)
         self.model = model
         self.maxBatch = maxBatch
@@ -116,7 +116,7 @@ package final class LOFScorer {
     }
 
     /// sklearn `score_samples` for `rows` row-major rows of `model.dim` Floats.
-    package func score(batch: [Float], rows: Int) -> [Float] {
+    public func score(batch: [Float], rows: Int) -> [Float] {
         var out = [Float](repeating: 0, count: rows)
         batch.withUnsafeBufferPointer { b in
             out.withUnsafeMutableBufferPointer { o in score(batch: b, rows: rows, into: o) }
@@ -125,7 +125,7 @@ package final class LOFScorer {
     }
 
     /// Allocation-free variant: writes `rows` scores into `out`.
-    package func score(batch: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
+    public func score(batch: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
         let dim = model.dim
         precondition(batch.count >= rows * dim && out.count >= rows)
         var start = 0
@@ -142,7 +142,7 @@ package final class LOFScorer {
     /// nearest first: their row in the reference set, Euclidean distance and
     /// k-distance (the query is an outlier to a neighbour when its distance
     /// is well beyond that neighbour's own k-distance).
-    package func nearest(row: UnsafeBufferPointer<Float>, count: Int) -> [LOFNeighbour] {
+    public func nearest(row: UnsafeBufferPointer<Float>, count: Int) -> [LOFNeighbour] {
         let dim = model.dim, k = min(count, model.k, model.rows)
         precondition(row.count >= dim)
         guard k > 0 else { return [] }
@@ -167,7 +167,7 @@ package final class LOFScorer {
     }
 
     /// Double-precision variant (used to check agreement with scikit-learn).
-    package func scoreSamples(batch: [Double], rows: Int) -> [Double] {
+    public func scoreSamples(batch: [Double], rows: Int) -> [Double] {
         let dim = model.dim
         precondition(batch.count >= rows * dim)
         var out = [Double](repeating: 0, count: rows)

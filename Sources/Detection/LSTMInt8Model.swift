@@ -6,29 +6,29 @@
 /// single int32 accumulator per gate is dequantized with one factor. Gate nonlinearities and
 /// the cell state stay in Float; h is requantized for the next step. Two flows are stepped
 /// together so each widened weight vector is used twice.
-package struct LSTMInt8Model: Sendable, Equatable {
-    package static let magic = "FSLQ"
-    package static let version: UInt16 = 1
+public struct LSTMInt8Model: Sendable, Equatable {
+    public static let magic = "FSLQ"
+    public static let version: UInt16 = 1
 
-    package let shape: NNShape
-    package let hidden: Int
+    public let shape: NNShape
+    public let hidden: Int
     /// Input channels rounded up to even.
-    package let inputStride: Int
+    public let inputStride: Int
     /// Activation scale of the encoded input sequence.
-    package let inputScale: Float
+    public let inputScale: Float
     /// Activation scale of the hidden state h (|h| < 1).
-    package let hiddenScale: Float
+    public let hiddenScale: Float
     /// Per-feature activation scales of the head input [h_last ‖ stats] (folded into `head`).
-    package let featureScales: [Float]
+    public let featureScales: [Float]
     /// `[4*hidden][inputStride + hidden]`, gate order i, f, g, o.
-    package let gates: Int8Matrix
-    package let gateBias: [Float]
-    package let head: Int8Matrix
-    package let headBias: [Float]
+    public let gates: Int8Matrix
+    public let gateBias: [Float]
+    public let head: Int8Matrix
+    public let headBias: [Float]
 
     let inverseFeatureScales: [Float]
 
-    package init(shape: NNShape, hidden: Int, inputScale: Float, hiddenScale: Float, featureScales: [Float],
+    public init(shape: NNShape, hidden: Int, inputScale: Float, hiddenScale: Float, featureScales: [Float],
                 gates: Int8Matrix, gateBias: [Float], head: Int8Matrix, headBias: [Float]) {
         self.shape = shape; self.hidden = hidden
         inputStride = (shape.channels + 1) & ~1
@@ -40,20 +40,20 @@ package struct LSTMInt8Model: Sendable, Equatable {
         inverseFeatureScales = featureScales.map { $0 > 0 ? 1 / $0 : 0 }
     }
 
-    package var featureCount: Int { hidden + shape.statsDim }
+    public var featureCount: Int { hidden + shape.statsDim }
 
-    package var parameterBytes: Int {
+    public var parameterBytes: Int {
         gates.byteCount + head.byteCount + 4 * (gateBias.count + headBias.count + featureScales.count + 2)
     }
 
-    package var weightBytes: Int { gates.byteCount + head.byteCount }
+    public var weightBytes: Int { gates.byteCount + head.byteCount }
 
     // MARK: Inference
 
     /// Width of the sequence part of the head input: the hidden state after the last packet.
-    package var sequenceFeatureCount: Int { hidden }
+    public var sequenceFeatureCount: Int { hidden }
 
-    package func predictProba(_ batch: NNBatch, scratch: LSTMInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
+    public func predictProba(_ batch: NNBatch, scratch: LSTMInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
         batch.check(shape)
         precondition(probs.count >= batch.count * shape.classes)
         let fc = featureCount, d = shape.statsDim, h = hidden
@@ -69,7 +69,7 @@ package struct LSTMInt8Model: Sendable, Equatable {
     /// `out + n * stride`): the hidden state after the flow's last valid packet (zeros for
     /// an empty flow), what `predictProba` computes before the statistics join in. Two
     /// flows are stepped together.
-    package func encodeSequences(_ batch: NNBatch, scratch: LSTMInt8Scratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+    public func encodeSequences(_ batch: NNBatch, scratch: LSTMInt8Scratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
         batch.check(shape)
         precondition(stride >= sequenceFeatureCount)
         let t = shape.seqLen, c = shape.channels, cs = inputStride, h = hidden, g4 = 4 * h
@@ -127,7 +127,7 @@ package struct LSTMInt8Model: Sendable, Equatable {
     /// packet p sees the flow's own packets 0..<p first, so its recurrence starts from the
     /// flow's own state after packet p − 1 instead of running those steps again (two such
     /// rows are stepped together, as in `encodeSequences`).
-    package func encodeRemovals(_ batch: NNBatch, removed: Int, scratch: LSTMInt8Scratch,
+    public func encodeRemovals(_ batch: NNBatch, removed: Int, scratch: LSTMInt8Scratch,
                                into out: UnsafeMutablePointer<Float>, stride: Int) {
         batch.check(shape)
         precondition(batch.count >= 1 && stride >= sequenceFeatureCount)
@@ -217,7 +217,7 @@ package struct LSTMInt8Model: Sendable, Equatable {
 
     /// The head alone on `count` rows of head input ([h_last ‖ stats], `featureCount`
     /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
-    package func predictHead(features: UnsafePointer<Float>, count: Int, scratch: LSTMInt8Scratch,
+    public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: LSTMInt8Scratch,
                             into probs: UnsafeMutablePointer<Float>) {
         let fc = featureCount, k = shape.classes
         let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
@@ -243,7 +243,7 @@ package struct LSTMInt8Model: Sendable, Equatable {
         } } }
     }
 
-    package func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
+    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
                              scratch: LSTMInt8Scratch, into probs: inout [Float]) {
         if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
         NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
@@ -253,7 +253,7 @@ package struct LSTMInt8Model: Sendable, Equatable {
 
     // MARK: Serialization
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = NNByteWriter()
         w.magic(Self.magic); w.u16(Self.version)
         shape.encode(into: &w)
@@ -263,7 +263,7 @@ package struct LSTMInt8Model: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8]) throws {
+    public init(decoding bytes: [UInt8]) throws {
         var r = NNByteReader(bytes)
         try r.expectMagic(Self.magic); try r.expectVersion(Self.version)
         let shape = try NNShape(decoding: &r)
@@ -283,12 +283,12 @@ package struct LSTMInt8Model: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `LSTMInt8Model` (sized per flow pair, independent of batch size).
-package final class LSTMInt8Scratch {
+public final class LSTMInt8Scratch {
     let zq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
     let f = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0), states = NNBuffer<Float>(zero: 0)
     /// Int16-widened working copy of the weights (~2 bytes per weight, refreshed per model).
-    package let widened = Int8WidenedWeights()
+    public let widened = Int8WidenedWeights()
 
-    package init() {}
+    public init() {}
 }

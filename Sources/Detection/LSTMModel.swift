@@ -1,30 +1,30 @@
 /// Float LSTM flow classifier: one LSTM layer over the packet sequence, the hidden state after
 /// the flow's last valid packet (‖ stats) → dense → softmax.
-package struct LSTMModel: Sendable, Equatable {
-    package static let magic = "FSLN"
-    package static let version: UInt16 = 1
+public struct LSTMModel: Sendable, Equatable {
+    public static let magic = "FSLN"
+    public static let version: UInt16 = 1
 
-    package var shape: NNShape
-    package var lstm: LSTMLayer
-    package var head: DenseLayer
+    public var shape: NNShape
+    public var lstm: LSTMLayer
+    public var head: DenseLayer
 
-    package init(shape: NNShape, lstm: LSTMLayer, head: DenseLayer) {
+    public init(shape: NNShape, lstm: LSTMLayer, head: DenseLayer) {
         precondition(lstm.inputs == shape.channels)
         precondition(head.inputs == lstm.hidden + shape.statsDim && head.outputs == shape.classes)
         self.shape = shape; self.lstm = lstm; self.head = head
     }
 
-    package var featureCount: Int { lstm.hidden + shape.statsDim }
+    public var featureCount: Int { lstm.hidden + shape.statsDim }
 
-    package var parameterCount: Int {
+    public var parameterCount: Int {
         lstm.wx.count + lstm.wh.count + lstm.bias.count + head.weight.count + head.bias.count
     }
 
-    package var parameterBytes: Int { 4 * parameterCount }
+    public var parameterBytes: Int { 4 * parameterCount }
 
     // MARK: Inference
 
-    package func predictProba(_ batch: NNBatch, scratch: LSTMScratch, into probs: UnsafeMutableBufferPointer<Float>) {
+    public func predictProba(_ batch: NNBatch, scratch: LSTMScratch, into probs: UnsafeMutableBufferPointer<Float>) {
         batch.check(shape)
         precondition(probs.count >= batch.count * shape.classes)
         if batch.count == 0 { return }
@@ -32,7 +32,7 @@ package struct LSTMModel: Sendable, Equatable {
         NNMath.softmaxRows(probs.baseAddress!, rows: batch.count, cols: shape.classes)
     }
 
-    package func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
+    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
                              scratch: LSTMScratch, into probs: inout [Float]) {
         if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
         NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
@@ -42,7 +42,7 @@ package struct LSTMModel: Sendable, Equatable {
 
     /// Runs up to the logits; leaves the head input in the scratch and, when
     /// `scratch.recordHiddenRange` is set, the max |h| seen in `scratch.hiddenAbsMax`.
-    package func forward(_ batch: NNBatch, scratch: LSTMScratch, logits: UnsafeMutablePointer<Float>) {
+    public func forward(_ batch: NNBatch, scratch: LSTMScratch, logits: UnsafeMutablePointer<Float>) {
         let n = batch.count, h = lstm.hidden, fc = featureCount
         let feats = scratch.feats.ensure(n * fc)
         encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
@@ -53,12 +53,12 @@ package struct LSTMModel: Sendable, Equatable {
     }
 
     /// Width of the sequence part of the head input: the hidden state after the last packet.
-    package var sequenceFeatureCount: Int { lstm.hidden }
+    public var sequenceFeatureCount: Int { lstm.hidden }
 
     /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
     /// `out + n * stride`): the hidden state after the flow's last valid packet (zeros for
     /// an empty flow), before the statistics join in.
-    package func encodeSequences(_ batch: NNBatch, scratch: LSTMScratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
+    public func encodeSequences(_ batch: NNBatch, scratch: LSTMScratch, into out: UnsafeMutablePointer<Float>, stride: Int) {
         precondition(stride >= sequenceFeatureCount)
         let n = batch.count, t = shape.seqLen, c = shape.channels, h = lstm.hidden, g4 = 4 * h
         if n == 0 { return }
@@ -100,7 +100,7 @@ package struct LSTMModel: Sendable, Equatable {
 
     /// The dense head alone on `count` rows of head input ([h_last ‖ stats],
     /// `featureCount` values each) into logits.
-    package func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
+    public func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
         if n == 0 { return }
         let fc = featureCount
         head.bias.withUnsafeBufferPointer { NNKernels.fillRows(logits, with: $0.baseAddress!, rows: n, cols: shape.classes) }
@@ -111,7 +111,7 @@ package struct LSTMModel: Sendable, Equatable {
     }
 
     /// `headLogits` followed by softmax: class probabilities, `count × classes`.
-    package func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
+    public func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
         if count == 0 { return }
         headLogits(features: features, count: count, logits: probs)
         NNMath.softmaxRows(probs, rows: count, cols: shape.classes)
@@ -119,7 +119,7 @@ package struct LSTMModel: Sendable, Equatable {
 
     /// One LSTM cell update from pre-activation gates `[i|f|g|o]` (overwritten with activations).
     @inline(__always)
-    package static func cell(gates g: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+    public static func cell(gates g: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
                             h: UnsafeMutablePointer<Float>, hidden: Int) {
         var j = 0
         #if !DEBUG
@@ -157,7 +157,7 @@ package struct LSTMModel: Sendable, Equatable {
 
     // MARK: Serialization
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = NNByteWriter()
         w.magic(Self.magic); w.u16(Self.version)
         shape.encode(into: &w)
@@ -165,7 +165,7 @@ package struct LSTMModel: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8]) throws {
+    public init(decoding bytes: [UInt8]) throws {
         var r = NNByteReader(bytes)
         try r.expectMagic(Self.magic); try r.expectVersion(Self.version)
         let shape = try NNShape(decoding: &r)
@@ -178,16 +178,16 @@ package struct LSTMModel: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `LSTMModel`.
-package final class LSTMScratch {
+public final class LSTMScratch {
     let gates = NNBuffer<Float>(zero: 0), h = NNBuffer<Float>(zero: 0), c = NNBuffer<Float>(zero: 0)
     let feats = NNBuffer<Float>(zero: 0)
     /// When true, `forward` tracks the largest |h| into `hiddenAbsMax` (for calibration).
-    package var recordHiddenRange = false
-    package var hiddenAbsMax: Float = 0
+    public var recordHiddenRange = false
+    public var hiddenAbsMax: Float = 0
 
-    package init() {}
+    public init() {}
 
-    package func headInput(count: Int, width: Int) -> UnsafeBufferPointer<Float> {
+    public func headInput(count: Int, width: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: feats.pointer, count: count * width)
     }
 }

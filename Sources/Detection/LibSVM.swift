@@ -1,12 +1,12 @@
 import CLibSVM
 
 /// Errors from the libsvm wrapper.
-package enum LibSVMError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum LibSVMError: Error, Sendable, Equatable, CustomStringConvertible {
     case badParameter(String)
     case trainingFailed
     case emptyTrainingSet
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .badParameter(let m): return "libsvm rejected the parameters: \(m)"
         case .trainingFailed: return "libsvm svm_train returned no model"
@@ -19,10 +19,10 @@ package enum LibSVMError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// Owns the training nodes the libsvm model points into. Used at training time, and in
 /// tests as the reference for `OCSVMModel`'s Swift decision function. Not thread-safe.
-package final class LibSVMOneClass {
-    package let dim: Int
-    package let nu: Double
-    package let gamma: Double
+public final class LibSVMOneClass {
+    public let dim: Int
+    public let nu: Double
+    public let gamma: Double
     private var model: UnsafeMutablePointer<svm_model>?
     private let nodes: UnsafeMutablePointer<svm_node>
     private let rowPtrs: UnsafeMutablePointer<UnsafeMutablePointer<svm_node>?>
@@ -32,7 +32,7 @@ package final class LibSVMOneClass {
 
     /// Trains on `count` row-major rows of `dim` values.
     /// - Parameters: `nu` ∈ (0, 1]; `gamma` > 0; `tolerance` is libsvm's `eps` (sklearn's `tol`).
-    package init(rows training: [Double], count: Int, dim: Int, nu: Double, gamma: Double,
+    public init(rows training: [Double], count: Int, dim: Int, nu: Double, gamma: Double,
                 tolerance: Double = 1e-3, cacheMB: Double = 100, shrinking: Bool = true) throws(LibSVMError) {
         guard count > 0 else { throw .emptyTrainingSet }
         precondition(dim > 0 && training.count == count * dim)
@@ -95,10 +95,10 @@ package final class LibSVMOneClass {
         svm_set_print_string_function { _ in }
     }
 
-    package var supportVectorCount: Int { Int(model!.pointee.l) }
+    public var supportVectorCount: Int { Int(model!.pointee.l) }
 
     /// `svm_predict_values` for one row: Σ coef_i·exp(−γ‖x − sv_i‖²) − ρ (positive = inlier).
-    package func decisionValue(_ x: UnsafeBufferPointer<Double>) -> Double {
+    public func decisionValue(_ x: UnsafeBufferPointer<Double>) -> Double {
         precondition(x.count >= dim)
         for j in 0..<dim { query[j] = svm_node(index: Int32(j + 1), value: x[j]) }
         var dec = 0.0
@@ -106,14 +106,14 @@ package final class LibSVMOneClass {
         return dec
     }
 
-    package func decisionValues(batch: [Double], rows: Int) -> [Double] {
+    public func decisionValues(batch: [Double], rows: Int) -> [Double] {
         batch.withUnsafeBufferPointer { b in
             (0..<rows).map { i in decisionValue(UnsafeBufferPointer(rebasing: b[(i * dim)..<((i + 1) * dim)])) }
         }
     }
 
     /// Extracts support vectors, coefficients, ρ and γ into our own serialisable model.
-    package func exportModel() -> OCSVMModel {
+    public func exportModel() -> OCSVMModel {
         let m = model!.pointee
         let l = Int(m.l)
         var sv = [Double](repeating: 0, count: l * dim)

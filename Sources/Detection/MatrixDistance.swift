@@ -1,7 +1,7 @@
 /// Batched squared Euclidean distances via ‖q‖² + ‖r‖² − 2 q·r (one DGEMM per batch).
-package enum MatrixDistance {
+public enum MatrixDistance {
     /// `norms[i] = Σ_j m[i·dim + j]²` for `rows` rows.
-    package static func rowSquaredNorms(_ m: UnsafePointer<Double>, rows: Int, dim: Int,
+    public static func rowSquaredNorms(_ m: UnsafePointer<Double>, rows: Int, dim: Int,
                                         into norms: UnsafeMutablePointer<Double>) {
         for i in 0..<rows {
             var s = 0.0
@@ -11,7 +11,7 @@ package enum MatrixDistance {
         }
     }
 
-    package static func rowSquaredNorms(_ m: [Double], rows: Int, dim: Int) -> [Double] {
+    public static func rowSquaredNorms(_ m: [Double], rows: Int, dim: Int) -> [Double] {
         var out = [Double](repeating: 0, count: rows)
         m.withUnsafeBufferPointer { mp in
             out.withUnsafeMutableBufferPointer { op in
@@ -23,7 +23,7 @@ package enum MatrixDistance {
 
     /// `out[i·refRows + j] = max(0, ‖q_i‖² + ‖r_j‖² − 2 q_i·r_j)`, row-major `rows × refRows`.
     /// Negative values from cancellation are clamped to 0.
-    package static func squaredDistances(queries: UnsafePointer<Double>, queryNorms: UnsafePointer<Double>,
+    public static func squaredDistances(queries: UnsafePointer<Double>, queryNorms: UnsafePointer<Double>,
                                          rows: Int,
                                          refs: UnsafePointer<Double>, refNorms: UnsafePointer<Double>,
                                          refRows: Int, dim: Int,
@@ -42,7 +42,7 @@ package enum MatrixDistance {
 
     /// Exact Euclidean distance between two rows (no cancellation), used to refine selected neighbours.
     @inline(__always)
-    package static func exactDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, dim: Int) -> Double {
+    public static func exactDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, dim: Int) -> Double {
         var s = 0.0
         for j in 0..<dim {
             let d = a[j] - b[j]
@@ -53,12 +53,12 @@ package enum MatrixDistance {
 }
 
 /// Selection of the k smallest values of a distance row (sorted insertion; k is small).
-package enum KNearest {
+public enum KNearest {
     /// Writes the indices and values of the `k` smallest entries of `row[0..<n]` (skipping
     /// index `exclude`) in ascending order into `idx`/`val`. Ties keep the lower index first.
     /// Requires `k ≤ n − (exclude == nil ? 0 : 1)`.
     @inline(__always)
-    package static func select(row: UnsafePointer<Double>, n: Int, k: Int, exclude: Int = -1,
+    public static func select(row: UnsafePointer<Double>, n: Int, k: Int, exclude: Int = -1,
                                idx: UnsafeMutablePointer<Int>, val: UnsafeMutablePointer<Double>) {
         var filled = 0
         for j in 0..<n where j != exclude {

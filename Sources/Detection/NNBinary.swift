@@ -2,7 +2,7 @@
 // `init(decoding:)`. Every model blob starts with a 4-byte magic and a UInt16 version.
 
 /// Errors thrown when decoding a serialized neural model.
-package enum NNFormatError: Error, Equatable, CustomStringConvertible {
+public enum NNFormatError: Error, Equatable, CustomStringConvertible {
     /// The blob ended before `needed` bytes could be read at `offset`.
     case truncated(context: String, offset: Int, needed: Int, available: Int)
     /// The blob does not start with the expected magic.
@@ -14,7 +14,7 @@ package enum NNFormatError: Error, Equatable, CustomStringConvertible {
     /// Bytes left over after the model was fully decoded.
     case trailingBytes(Int)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case let .truncated(context, offset, needed, available):
             return "truncated model data while reading \(context): need \(needed) bytes at offset \(offset), only \(available) left"
@@ -31,54 +31,54 @@ package enum NNFormatError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Appends little-endian values to a byte buffer.
-package struct NNByteWriter: Sendable {
-    package private(set) var bytes: [UInt8] = []
+public struct NNByteWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
 
-    package init() {}
+    public init() {}
 
-    package mutating func magic(_ tag: String) {
+    public mutating func magic(_ tag: String) {
         precondition(tag.utf8.count == 4, "magic must be 4 ASCII bytes")
         bytes.append(contentsOf: tag.utf8)
     }
 
-    package mutating func u16(_ v: UInt16) {
+    public mutating func u16(_ v: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: v))
         bytes.append(UInt8(truncatingIfNeeded: v >> 8))
     }
 
-    package mutating func u32(_ v: UInt32) {
+    public mutating func u32(_ v: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
 
-    package mutating func int(_ v: Int) {
+    public mutating func int(_ v: Int) {
         precondition(v >= 0 && v <= Int(UInt32.max))
         u32(UInt32(v))
     }
 
-    package mutating func f32(_ v: Float) { u32(v.bitPattern) }
+    public mutating func f32(_ v: Float) { u32(v.bitPattern) }
 
     /// Length-prefixed Float array.
-    package mutating func floats(_ values: [Float]) {
+    public mutating func floats(_ values: [Float]) {
         int(values.count)
         bytes.reserveCapacity(bytes.count + values.count * 4)
         for v in values { f32(v) }
     }
 
     /// Length-prefixed Int8 array.
-    package mutating func int8s(_ values: [Int8]) {
+    public mutating func int8s(_ values: [Int8]) {
         int(values.count)
         bytes.append(contentsOf: values.map { UInt8(bitPattern: $0) })
     }
 }
 
 /// Reads little-endian values from a byte buffer, throwing `NNFormatError.truncated`.
-package struct NNByteReader: Sendable {
-    package let bytes: [UInt8]
-    package private(set) var offset: Int = 0
+public struct NNByteReader: Sendable {
+    public let bytes: [UInt8]
+    public private(set) var offset: Int = 0
 
-    package init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    package var remaining: Int { bytes.count - offset }
+    public var remaining: Int { bytes.count - offset }
 
     private mutating func take(_ n: Int, _ context: String) throws -> ArraySlice<UInt8> {
         guard n >= 0, remaining >= n else {
@@ -88,7 +88,7 @@ package struct NNByteReader: Sendable {
         return bytes[offset ..< offset + n]
     }
 
-    package mutating func expectMagic(_ tag: String) throws {
+    public mutating func expectMagic(_ tag: String) throws {
         let found = try take(4, "magic")
         guard Array(found) == Array(tag.utf8) else {
             throw NNFormatError.badMagic(expected: tag, found: Array(found))
@@ -96,17 +96,17 @@ package struct NNByteReader: Sendable {
     }
 
     /// Reads the version and checks it against `supported`.
-    package mutating func expectVersion(_ supported: UInt16) throws {
+    public mutating func expectVersion(_ supported: UInt16) throws {
         let v = try u16("version")
         guard v == supported else { throw NNFormatError.unsupportedVersion(found: v, supported: supported) }
     }
 
-    package mutating func u16(_ context: String) throws -> UInt16 {
+    public mutating func u16(_ context: String) throws -> UInt16 {
         let s = try take(2, context)
         return UInt16(s[s.startIndex]) | UInt16(s[s.startIndex + 1]) << 8
     }
 
-    package mutating func u32(_ context: String) throws -> UInt32 {
+    public mutating func u32(_ context: String) throws -> UInt32 {
         let s = try take(4, context)
         var v: UInt32 = 0
         for i in 0 ..< 4 { v |= UInt32(s[s.startIndex + i]) << UInt32(8 * i) }
@@ -114,15 +114,15 @@ package struct NNByteReader: Sendable {
     }
 
     /// Reads a non-negative count and checks it is at most `limit`.
-    package mutating func int(_ context: String, limit: Int = 1 << 24) throws -> Int {
+    public mutating func int(_ context: String, limit: Int = 1 << 24) throws -> Int {
         let v = Int(try u32(context))
         guard v <= limit else { throw NNFormatError.invalidShape("\(context) = \(v) exceeds \(limit)") }
         return v
     }
 
-    package mutating func f32(_ context: String) throws -> Float { Float(bitPattern: try u32(context)) }
+    public mutating func f32(_ context: String) throws -> Float { Float(bitPattern: try u32(context)) }
 
-    package mutating func floats(_ context: String, count expected: Int? = nil) throws -> [Float] {
+    public mutating func floats(_ context: String, count expected: Int? = nil) throws -> [Float] {
         let n = try int("\(context).count")
         if let expected, expected != n {
             throw NNFormatError.invalidShape("\(context) has \(n) values, expected \(expected)")
@@ -138,7 +138,7 @@ package struct NNByteReader: Sendable {
         return out
     }
 
-    package mutating func int8s(_ context: String, count expected: Int? = nil) throws -> [Int8] {
+    public mutating func int8s(_ context: String, count expected: Int? = nil) throws -> [Int8] {
         let n = try int("\(context).count")
         if let expected, expected != n {
             throw NNFormatError.invalidShape("\(context) has \(n) values, expected \(expected)")
@@ -148,7 +148,7 @@ package struct NNByteReader: Sendable {
     }
 
     /// Throws if bytes remain.
-    package func expectEnd() throws {
+    public func expectEnd() throws {
         if remaining != 0 { throw NNFormatError.trailingBytes(remaining) }
     }
 }

@@ -1,11 +1,11 @@
 /// A growable, uninitialised-on-growth scratch buffer owned by a single thread.
 /// Used by the models' `Scratch` classes so per-batch scoring does not allocate.
-package final class NNBuffer<Element> {
-    package private(set) var pointer: UnsafeMutablePointer<Element>
-    package private(set) var capacity: Int
+public final class NNBuffer<Element> {
+    public private(set) var pointer: UnsafeMutablePointer<Element>
+    public private(set) var capacity: Int
     private let zero: Element
 
-    package init(zero: Element) {
+    public init(zero: Element) {
         self.zero = zero
         capacity = 16
         pointer = .allocate(capacity: capacity)
@@ -16,7 +16,7 @@ package final class NNBuffer<Element> {
 
     /// Returns storage for at least `count` elements (contents preserved only if no growth).
     @inline(__always)
-    package func ensure(_ count: Int) -> UnsafeMutablePointer<Element> {
+    public func ensure(_ count: Int) -> UnsafeMutablePointer<Element> {
         if count > capacity { grow(count) }
         return pointer
     }
@@ -31,13 +31,13 @@ package final class NNBuffer<Element> {
 
 /// A batch of flows as seen by the neural models (see `NNShape` for the layout).
 /// Holds borrowed pointers: only valid for the duration of the call that created it.
-package struct NNBatch {
-    package let sequences: UnsafeBufferPointer<Float>
-    package let lengths: UnsafeBufferPointer<Int>
-    package let stats: UnsafeBufferPointer<Float>
-    package let count: Int
+public struct NNBatch {
+    public let sequences: UnsafeBufferPointer<Float>
+    public let lengths: UnsafeBufferPointer<Int>
+    public let stats: UnsafeBufferPointer<Float>
+    public let count: Int
 
-    package init(sequences: UnsafeBufferPointer<Float>, lengths: UnsafeBufferPointer<Int>,
+    public init(sequences: UnsafeBufferPointer<Float>, lengths: UnsafeBufferPointer<Int>,
                 stats: UnsafeBufferPointer<Float>, count: Int) {
         self.sequences = sequences; self.lengths = lengths; self.stats = stats; self.count = count
     }
@@ -49,7 +49,7 @@ package struct NNBatch {
     }
 
     /// Calls `body` with a batch view over arrays.
-    package static func with<R>(sequences: [Float], lengths: [Int], stats: [Float], count: Int,
+    public static func with<R>(sequences: [Float], lengths: [Int], stats: [Float], count: Int,
                                _ body: (NNBatch) throws -> R) rethrows -> R {
         try sequences.withUnsafeBufferPointer { s in
             try lengths.withUnsafeBufferPointer { l in

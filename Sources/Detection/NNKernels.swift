@@ -1,10 +1,10 @@
 import COpenBLAS
 
 /// Float building blocks on OpenBLAS shared by inference and training.
-package enum NNKernels {
+public enum NNKernels {
     /// Row-major C = alpha * op(A) * op(B) + beta * C.
     @inline(__always)
-    package static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int, beta: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -15,13 +15,13 @@ package enum NNKernels {
     }
 
     /// Sets OpenBLAS's thread count (use 1 for per-core measurements).
-    package static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// im2col for a "same"-padded 1-D convolution over `count` sequences of `seqLen` steps and
     /// `channels` channels (layout `[n][t][c]`). Output row `n*seqLen+t` holds, for each tap
     /// `j` in `0..<kernel`, the input at step `t + j - kernel/2` — or zeros if that step is
     /// outside `0..<length[n]` (so padding and truncation look identical to the model).
-    package static func im2col(x: UnsafePointer<Float>, count: Int, seqLen: Int, channels: Int,
+    public static func im2col(x: UnsafePointer<Float>, count: Int, seqLen: Int, channels: Int,
                               kernel: Int, lengths: UnsafePointer<Int>, cols: UnsafeMutablePointer<Float>) {
         let pad = kernel / 2
         let rowWidth = kernel * channels
@@ -43,7 +43,7 @@ package enum NNKernels {
     }
 
     /// y[r][f] = max(0, y[r][f] + bias[f]) for rows at valid steps, 0 for steps >= length.
-    package static func biasReLUMasked(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+    public static func biasReLUMasked(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                       count: Int, seqLen: Int, features: Int, lengths: UnsafePointer<Int>) {
         for n in 0 ..< count {
             let len = min(max(lengths[n], 0), seqLen)
@@ -59,7 +59,7 @@ package enum NNKernels {
     }
 
     /// Broadcast `bias` into every row of `rows x cols` matrix `y` (used before a beta=1 gemm).
-    package static func fillRows(_ y: UnsafeMutablePointer<Float>, with bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    public static func fillRows(_ y: UnsafeMutablePointer<Float>, with bias: UnsafePointer<Float>, rows: Int, cols: Int) {
         for r in 0 ..< rows { (y + r * cols).update(from: bias, count: cols) }
     }
 }

@@ -1,13 +1,13 @@
 // Float parameter containers for the neural classifiers' layers.
 
 /// Fully connected layer: `y = W x + b`, `weight` is `[outputs][inputs]` row-major.
-package struct DenseLayer: Sendable, Equatable {
-    package let inputs: Int
-    package let outputs: Int
-    package var weight: [Float]
-    package var bias: [Float]
+public struct DenseLayer: Sendable, Equatable {
+    public let inputs: Int
+    public let outputs: Int
+    public var weight: [Float]
+    public var bias: [Float]
 
-    package init(inputs: Int, outputs: Int, weight: [Float], bias: [Float]) {
+    public init(inputs: Int, outputs: Int, weight: [Float], bias: [Float]) {
         precondition(weight.count == inputs * outputs && bias.count == outputs, "DenseLayer shape mismatch")
         self.inputs = inputs; self.outputs = outputs; self.weight = weight; self.bias = bias
     }
@@ -26,14 +26,14 @@ package struct DenseLayer: Sendable, Equatable {
 
 /// "Same"-padded 1-D convolution, stride 1. `weight` is `[outChannels][kernel][inChannels]`
 /// (one im2col row per output channel).
-package struct Conv1DLayer: Sendable, Equatable {
-    package let inChannels: Int
-    package let outChannels: Int
-    package let kernel: Int
-    package var weight: [Float]
-    package var bias: [Float]
+public struct Conv1DLayer: Sendable, Equatable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public var weight: [Float]
+    public var bias: [Float]
 
-    package init(inChannels: Int, outChannels: Int, kernel: Int, weight: [Float], bias: [Float]) {
+    public init(inChannels: Int, outChannels: Int, kernel: Int, weight: [Float], bias: [Float]) {
         precondition(kernel % 2 == 1, "Conv1DLayer needs an odd kernel")
         precondition(weight.count == outChannels * kernel * inChannels && bias.count == outChannels,
                      "Conv1DLayer shape mismatch")
@@ -41,7 +41,7 @@ package struct Conv1DLayer: Sendable, Equatable {
         self.weight = weight; self.bias = bias
     }
 
-    package var rowWidth: Int { kernel * inChannels }
+    public var rowWidth: Int { kernel * inChannels }
 
     func encode(into w: inout NNByteWriter) {
         w.int(inChannels); w.int(outChannels); w.int(kernel); w.floats(weight); w.floats(bias)
@@ -60,14 +60,14 @@ package struct Conv1DLayer: Sendable, Equatable {
 /// One LSTM layer. Gate order i, f, g, o; `wx` is `[4*hidden][inputs]`, `wh` is
 /// `[4*hidden][hidden]`, `bias` is `[4*hidden]`.
 /// c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t) with σ for i, f, o and tanh for g.
-package struct LSTMLayer: Sendable, Equatable {
-    package let inputs: Int
-    package let hidden: Int
-    package var wx: [Float]
-    package var wh: [Float]
-    package var bias: [Float]
+public struct LSTMLayer: Sendable, Equatable {
+    public let inputs: Int
+    public let hidden: Int
+    public var wx: [Float]
+    public var wh: [Float]
+    public var bias: [Float]
 
-    package init(inputs: Int, hidden: Int, wx: [Float], wh: [Float], bias: [Float]) {
+    public init(inputs: Int, hidden: Int, wx: [Float], wh: [Float], bias: [Float]) {
         precondition(wx.count == 4 * hidden * inputs && wh.count == 4 * hidden * hidden && bias.count == 4 * hidden,
                      "LSTMLayer shape mismatch")
         self.inputs = inputs; self.hidden = hidden; self.wx = wx; self.wh = wh; self.bias = bias

@@ -1,10 +1,10 @@
 // Branch-free elementwise math used by both the float and the int8 paths (and by training,
 // so that gradients match the inference functions exactly).
 
-package enum NNMath {
+public enum NNMath {
     /// exp(x) with ~2e-6 relative error, vectorisable (no libm call).
     @inline(__always)
-    package static func exp(_ x: Float) -> Float {
+    public static func exp(_ x: Float) -> Float {
         let xc = x < -87 ? -87 : (x > 88 ? 88 : x)
         let t = xc * 1.442_695_04 // log2(e)
         let k = roundToInt32(t)
@@ -17,19 +17,19 @@ package enum NNMath {
     /// Round-to-nearest-even Float → Int32 for |x| < 2^22 without the trapping range check of
     /// `Int32(_:)` (adds 1.5·2^23 so the integer lands in the mantissa), so loops vectorise.
     @inline(__always)
-    package static func roundToInt32(_ x: Float) -> Int32 {
+    public static func roundToInt32(_ x: Float) -> Int32 {
         Int32(bitPattern: (x + 12_582_912).bitPattern) &- 0x4B40_0000
     }
 
     @inline(__always)
-    package static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+    public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 
     @inline(__always)
-    package static func tanh(_ x: Float) -> Float { 2 / (1 + exp(-2 * x)) - 1 }
+    public static func tanh(_ x: Float) -> Float { 2 / (1 + exp(-2 * x)) - 1 }
 
     /// Eight-lane `exp` with the same formula as the scalar one (vector Swift SIMD, no libm).
     @inline(__always)
-    package static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         var xc = x.replacing(with: -87, where: x .< -87)
         xc = xc.replacing(with: 88, where: xc .> 88)
         let t = xc * 1.442_695_04
@@ -46,13 +46,13 @@ package enum NNMath {
     }
 
     @inline(__always)
-    package static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp(-x)) }
+    public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp(-x)) }
 
     @inline(__always)
-    package static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { 2 / (1 + exp(-2 * x)) - 1 }
+    public static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { 2 / (1 + exp(-2 * x)) - 1 }
 
     /// In-place row-wise softmax of a `rows x cols` matrix.
-    package static func softmaxRows(_ z: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    public static func softmaxRows(_ z: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         for r in 0 ..< rows {
             let p = z + r * cols
             var m = p[0]

@@ -5,20 +5,20 @@
 /// 0 direction (sign, −1/0/+1), 1 log1p(IP length)/log1p(65535), 2 log1p(payload)/log1p(65535),
 /// 3 log1p(IAT in µs)/log1p(1e8) (clamped to [0, 1.5]), 4...11 TCP flag bits FIN, SYN, RST,
 /// PSH, ACK, URG, ECE, CWR as 0/1.
-package struct SequenceEncoder: Sendable, Equatable {
-    package static let rawChannels = 5
-    package static let channels = 12
+public struct SequenceEncoder: Sendable, Equatable {
+    public static let rawChannels = 5
+    public static let channels = 12
 
-    package let seqLen: Int
+    public let seqLen: Int
 
-    package init(seqLen: Int = 32) { self.seqLen = seqLen }
+    public init(seqLen: Int = 32) { self.seqLen = seqLen }
 
     static let lenNorm: Float = 1 / Float(11.090370) // 1 / log1p(65535)
     static let iatNorm: Float = 1 / Float(18.420681) // 1 / log1p(1e8)
 
     /// Encodes one packet into `out[0..<12]`.
     @inline(__always)
-    package static func encodePacket(direction: Float, ipLength: Float, payloadLength: Float,
+    public static func encodePacket(direction: Float, ipLength: Float, payloadLength: Float,
                                     interArrival: Float, flags: Float,
                                     into out: UnsafeMutablePointer<Float>) {
         out[0] = direction > 0 ? 1 : (direction < 0 ? -1 : 0)
@@ -31,7 +31,7 @@ package struct SequenceEncoder: Sendable, Equatable {
 
     /// Encodes `count` flows of raw packets (`count * seqLen * 5`) into
     /// `count * seqLen * 12` channels; positions at or past a flow's length are zeroed.
-    package func encode(raw: UnsafeBufferPointer<Float>, lengths: UnsafeBufferPointer<Int>, count: Int,
+    public func encode(raw: UnsafeBufferPointer<Float>, lengths: UnsafeBufferPointer<Int>, count: Int,
                        into out: UnsafeMutableBufferPointer<Float>) {
         let rc = Self.rawChannels, c = Self.channels
         precondition(raw.count >= count * seqLen * rc && out.count >= count * seqLen * c && lengths.count >= count)
@@ -52,7 +52,7 @@ package struct SequenceEncoder: Sendable, Equatable {
     }
 
     /// Array convenience for `encode(raw:lengths:count:into:)`.
-    package func encode(raw: [Float], lengths: [Int], count: Int) -> [Float] {
+    public func encode(raw: [Float], lengths: [Int], count: Int) -> [Float] {
         var out = [Float](repeating: 0, count: count * seqLen * Self.channels)
         raw.withUnsafeBufferPointer { r in
             lengths.withUnsafeBufferPointer { l in

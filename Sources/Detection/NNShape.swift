@@ -6,13 +6,13 @@
 /// - `lengths`: `count` packet counts in `0...seqLen` (values outside are clamped),
 /// - `stats`: `count * statsDim` Floats (empty when `statsDim == 0`),
 /// and the models write `count * classes` class probabilities.
-package struct NNShape: Sendable, Equatable, Hashable {
-    package var seqLen: Int
-    package var channels: Int
-    package var statsDim: Int
-    package var classes: Int
+public struct NNShape: Sendable, Equatable, Hashable {
+    public var seqLen: Int
+    public var channels: Int
+    public var statsDim: Int
+    public var classes: Int
 
-    package init(seqLen: Int = 32, channels: Int = SequenceEncoder.channels, statsDim: Int = 0, classes: Int = 7) {
+    public init(seqLen: Int = 32, channels: Int = SequenceEncoder.channels, statsDim: Int = 0, classes: Int = 7) {
         self.seqLen = seqLen
         self.channels = channels
         self.statsDim = statsDim

@@ -1,22 +1,22 @@
 import Foundation
 
 /// Per-column transform fitted on training data.
-package struct NormaliserColumn: Sendable, Equatable {
+public struct NormaliserColumn: Sendable, Equatable {
     /// Apply `sign(x)·log1p(|x|)` first (for heavy-tailed columns such as byte counts).
-    package var logScale: Bool
+    public var logScale: Bool
     /// Subtracted after the optional log (the training median).
-    package var centre: Double
+    public var centre: Double
     /// Divided by after centring (the training IQR; 1 when the IQR was 0).
-    package var scale: Double
+    public var scale: Double
 
-    package init(logScale: Bool, centre: Double, scale: Double) {
+    public init(logScale: Bool, centre: Double, scale: Double) {
         precondition(scale > 0 && scale.isFinite && centre.isFinite, "normaliser scale must be positive and finite")
         self.logScale = logScale
         self.centre = centre
         self.scale = scale
     }
 
-    package static let identity = NormaliserColumn(logScale: false, centre: 0, scale: 1)
+    public static let identity = NormaliserColumn(logScale: false, centre: 0, scale: 1)
 }
 
 /// Feature normalisation: optional signed log per column, then robust scaling
@@ -24,31 +24,31 @@ package struct NormaliserColumn: Sendable, Equatable {
 ///
 /// Non-finite outputs are sanitised so they cannot poison distance computations:
 /// NaN → 0 (the median), ±∞ → ±`Normaliser.limit`.
-package struct Normaliser: Sendable, Equatable {
-    package let columns: [NormaliserColumn]
-    package var dim: Int { columns.count }
-    package static let limit = 1e9
+public struct Normaliser: Sendable, Equatable {
+    public let columns: [NormaliserColumn]
+    public var dim: Int { columns.count }
+    public static let limit = 1e9
 
-    package init(columns: [NormaliserColumn]) {
+    public init(columns: [NormaliserColumn]) {
         self.columns = columns
     }
 
-    package static func identity(dim: Int) -> Normaliser {
+    public static func identity(dim: Int) -> Normaliser {
         Normaliser(columns: Array(repeating: .identity, count: dim))
     }
 
     @inline(__always)
-    package static func signedLog(_ x: Double) -> Double {
+    public static func signedLog(_ x: Double) -> Double {
         x < 0 ? -log1p(-x) : log1p(x)
     }
 
     @inline(__always)
-    package static func signedExpm1(_ y: Double) -> Double {
+    public static func signedExpm1(_ y: Double) -> Double {
         y < 0 ? -expm1(-y) : expm1(y)
     }
 
     @inline(__always)
-    package func apply(_ x: Double, column c: Int) -> Double {
+    public func apply(_ x: Double, column c: Int) -> Double {
         let col = columns[c]
         let v = col.logScale ? Self.signedLog(x) : x
         let y = (v - col.centre) / col.scale
@@ -57,14 +57,14 @@ package struct Normaliser: Sendable, Equatable {
     }
 
     /// Inverse of `apply` (for finite, unclamped values).
-    package func invert(_ y: Double, column c: Int) -> Double {
+    public func invert(_ y: Double, column c: Int) -> Double {
         let col = columns[c]
         let v = y * col.scale + col.centre
         return col.logScale ? Self.signedExpm1(v) : v
     }
 
     /// In-place over `rows` row-major rows of `dim` values. No allocation.
-    package func apply(batch: UnsafeMutableBufferPointer<Float>, rows: Int) {
+    public func apply(batch: UnsafeMutableBufferPointer<Float>, rows: Int) {
         let d = dim
         precondition(batch.count >= rows * d)
         columns.withUnsafeBufferPointer { cols in
@@ -81,18 +81,18 @@ package struct Normaliser: Sendable, Equatable {
         }
     }
 
-    package func apply(batch: inout [Float], rows: Int) {
+    public func apply(batch: inout [Float], rows: Int) {
         batch.withUnsafeMutableBufferPointer { apply(batch: $0, rows: rows) }
     }
 
-    package func applied(batch: [Float], rows: Int) -> [Float] {
+    public func applied(batch: [Float], rows: Int) -> [Float] {
         var b = batch
         apply(batch: &b, rows: rows)
         return b
     }
 
     /// Double-precision copy (training paths).
-    package func applied(batch: [Double], rows: Int) -> [Double] {
+    public func applied(batch: [Double], rows: Int) -> [Double] {
         let d = dim
         precondition(batch.count >= rows * d)
         var out = batch
@@ -104,9 +104,9 @@ package struct Normaliser: Sendable, Equatable {
 
     // MARK: Bundle coding
 
-    package static let sectionName = "norm"
+    public static let sectionName = "norm"
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = BundleWriter()
         w.tag("NRM1")
         w.count(columns.count)
@@ -118,7 +118,7 @@ package struct Normaliser: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8], section: String = Normaliser.sectionName) throws(BundleError) {
+    public init(decoding bytes: [UInt8], section: String = Normaliser.sectionName) throws(BundleError) {
         var r = BundleReader(bytes, section: section)
         try r.expectTag("NRM1")
         let n = try r.count(elementSize: 17)

@@ -3,19 +3,19 @@
 ///
 /// Raw score orientation: both LOF (`score_samples`) and OCSVM (decision value) are
 /// "higher = more normal"; calibrated scores are "higher = more anomalous", in [0, 1].
-package struct NoveltyModel: Sendable, Equatable {
-    package let normaliser: Normaliser
-    package let lof: LOFModel?
-    package let ocsvm: OCSVMModel?
-    package let lofCalibration: ScoreCalibrator?
-    package let ocsvmCalibration: ScoreCalibrator?
+public struct NoveltyModel: Sendable, Equatable {
+    public let normaliser: Normaliser
+    public let lof: LOFModel?
+    public let ocsvm: OCSVMModel?
+    public let lofCalibration: ScoreCalibrator?
+    public let ocsvmCalibration: ScoreCalibrator?
 
-    package var dim: Int { normaliser.dim }
+    public var dim: Int { normaliser.dim }
 
-    package static let lofCalibrationSection = "calib.lof"
-    package static let ocsvmCalibrationSection = "calib.ocsvm"
+    public static let lofCalibrationSection = "calib.lof"
+    public static let ocsvmCalibrationSection = "calib.ocsvm"
 
-    package init(normaliser: Normaliser, lof: LOFModel?, ocsvm: OCSVMModel?,
+    public init(normaliser: Normaliser, lof: LOFModel?, ocsvm: OCSVMModel?,
                 lofCalibration: ScoreCalibrator? = nil, ocsvmCalibration: ScoreCalibrator? = nil) {
         precondition(lof == nil || lof!.dim == normaliser.dim, "LOF dimension differs from the normaliser's")
         precondition(ocsvm == nil || ocsvm!.dim == normaliser.dim, "OCSVM dimension differs from the normaliser's")
@@ -27,7 +27,7 @@ package struct NoveltyModel: Sendable, Equatable {
     }
 
     /// Writes the "norm", "lof", "ocsvm", "calib.lof", "calib.ocsvm" sections (absent parts are removed).
-    package func store(in bundle: inout ModelBundle) {
+    public func store(in bundle: inout ModelBundle) {
         bundle.sections[Normaliser.sectionName] = normaliser.encode()
         bundle.sections[LOFModel.sectionName] = lof?.encode()
         bundle.sections[OCSVMModel.sectionName] = ocsvm?.encode()
@@ -38,7 +38,7 @@ package struct NoveltyModel: Sendable, Equatable {
     /// Reads the novelty sections. "norm" is required and at least one of "lof"/"ocsvm".
     /// If `expectedSchema` is given the bundle's "schema" must match it exactly; in any case
     /// a present schema must list exactly `dim` features.
-    package init(bundle: ModelBundle, expectedSchema: [String]? = nil) throws(BundleError) {
+    public init(bundle: ModelBundle, expectedSchema: [String]? = nil) throws(BundleError) {
         if let expectedSchema { try bundle.checkSchema(expected: expectedSchema) }
         let norm = try Normaliser(decoding: bundle.section(Normaliser.sectionName))
         func optional<T>(_ name: String, _ decode: ([UInt8], String) throws(BundleError) -> T) throws(BundleError) -> T? {
@@ -68,36 +68,36 @@ package struct NoveltyModel: Sendable, Equatable {
         self.init(normaliser: norm, lof: lof, ocsvm: svm, lofCalibration: lc, ocsvmCalibration: oc)
     }
 
-    package func makeScorer(maxBatch: Int = 256) -> NoveltyScorer { NoveltyScorer(model: self, maxBatch: maxBatch) }
+    public func makeScorer(maxBatch: Int = 256) -> NoveltyScorer { NoveltyScorer(model: self, maxBatch: maxBatch) }
 }
 
 /// Per-row outputs of `NoveltyScorer`. Arrays are reused across calls (no reallocation once
 /// they have reached the batch size). Entries for an absent model/calibrator are NaN.
-package struct NoveltyScores: Sendable {
+public struct NoveltyScores: Sendable {
     /// LOF `score_samples` (≈ −1 normal, more negative = more anomalous).
-    package var lofRaw: [Float] = []
+    public var lofRaw: [Float] = []
     /// Calibrated LOF anomaly score in [0, 1].
-    package var lof: [Float] = []
+    public var lof: [Float] = []
     /// OCSVM decision value (positive = inside the benign region).
-    package var ocsvmRaw: [Float] = []
+    public var ocsvmRaw: [Float] = []
     /// Calibrated OCSVM anomaly score in [0, 1].
-    package var ocsvm: [Float] = []
+    public var ocsvm: [Float] = []
 
-    package init() {}
+    public init() {}
 
-    package var count: Int { lofRaw.count }
+    public var count: Int { lofRaw.count }
 }
 
 /// Normalises raw feature rows and scores them with LOF and OCSVM. Holds scratch buffers:
 /// not thread-safe; create one per task (the model is shareable).
-package final class NoveltyScorer {
-    package let model: NoveltyModel
-    package let maxBatch: Int
+public final class NoveltyScorer {
+    public let model: NoveltyModel
+    public let maxBatch: Int
     private let lofScorer: LOFScorer?
     private let ocsvmScorer: OCSVMScorer?
     private let scratch: UnsafeMutableBufferPointer<Float>
 
-    package init(model: NoveltyModel, maxBatch: Int = 256) {
+    public init(model: NoveltyModel, maxBatch: Int = 256) {
         self.model = model
         self.maxBatch = maxBatch
         lofScorer = model.lof.map { LOFScorer(model: $0, maxBatch: maxBatch) }
@@ -107,14 +107,14 @@ package final class NoveltyScorer {
 
     deinit { scratch.deallocate() }
 
-    package func score(batch: [Float], rows: Int) -> NoveltyScores {
+    public func score(batch: [Float], rows: Int) -> NoveltyScores {
         var out = NoveltyScores()
         score(batch: batch, rows: rows, into: &out)
         return out
     }
 
     /// The LOF reference flows nearest to one raw (un-normalised) row; empty without LOF.
-    package func nearestReferences(row: [Float], count: Int) -> [LOFNeighbour] {
+    public func nearestReferences(row: [Float], count: Int) -> [LOFNeighbour] {
         guard let lofScorer, row.count >= model.dim else { return [] }
         let chunk = UnsafeMutableBufferPointer(rebasing: scratch[0..<model.dim])
         for i in 0..<model.dim { chunk[i] = row[i] }
@@ -123,7 +123,7 @@ package final class NoveltyScorer {
     }
 
     /// Scores `rows` row-major raw (un-normalised) feature rows of `model.dim` values.
-    package func score(batch: [Float], rows: Int, into out: inout NoveltyScores) {
+    public func score(batch: [Float], rows: Int, into out: inout NoveltyScores) {
         let dim = model.dim
         precondition(batch.count >= rows * dim, "batch holds \(batch.count) values, need \(rows) × \(dim)")
         func reset(_ a: inout [Float]) {

@@ -7,18 +7,18 @@ import Foundation
 ///   f(x) = Σ_i coef_i · exp(−γ‖x − sv_i‖²) − ρ        (positive = inlier, higher = more normal)
 ///
 /// Trained through libsvm (`OCSVMTrainer` in Training, or `LibSVMOneClass.exportModel()`).
-package struct OCSVMModel: Sendable, Equatable {
-    package let dim: Int
-    package let gamma: Double
-    package let rho: Double
-    package let coefficients: [Double]
+public struct OCSVMModel: Sendable, Equatable {
+    public let dim: Int
+    public let gamma: Double
+    public let rho: Double
+    public let coefficients: [Double]
     /// Row-major `supportVectorCount × dim`.
-    package let supportVectors: [Double]
+    public let supportVectors: [Double]
     let svNorms: [Double]
 
-    package var supportVectorCount: Int { coefficients.count }
+    public var supportVectorCount: Int { coefficients.count }
 
-    package init(dim: Int, gamma: Double, rho: Double, coefficients: [Double], supportVectors: [Double]) {
+    public init(dim: Int, gamma: Double, rho: Double, coefficients: [Double], supportVectors: [Double]) {
         precondition(dim > 0 && supportVectors.count == coefficients.count * dim)
         self.dim = dim
         self.gamma = gamma
@@ -28,14 +28,14 @@ package struct OCSVMModel: Sendable, Equatable {
         self.svNorms = MatrixDistance.rowSquaredNorms(supportVectors, rows: coefficients.count, dim: dim)
     }
 
-    package static func == (a: OCSVMModel, b: OCSVMModel) -> Bool {
+    public static func == (a: OCSVMModel, b: OCSVMModel) -> Bool {
         a.dim == b.dim && a.gamma == b.gamma && a.rho == b.rho && a.coefficients == b.coefficients
             && a.supportVectors == b.supportVectors
     }
 
-    package static let sectionName = "ocsvm"
+    public static let sectionName = "ocsvm"
 
-    package func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = BundleWriter()
         w.tag("OSV1")
         w.count(dim)
@@ -46,7 +46,7 @@ package struct OCSVMModel: Sendable, Equatable {
         return w.bytes
     }
 
-    package init(decoding bytes: [UInt8], section: String = OCSVMModel.sectionName) throws(BundleError) {
+    public init(decoding bytes: [UInt8], section: String = OCSVMModel.sectionName) throws(BundleError) {
         var r = BundleReader(bytes, section: section)
         try r.expectTag("OSV1")
         let dim = try r.count(elementSize: 0)
@@ -63,18 +63,18 @@ package struct OCSVMModel: Sendable, Equatable {
         self.init(dim: dim, gamma: gamma, rho: rho, coefficients: coef, supportVectors: sv)
     }
 
-    package func makeScorer(maxBatch: Int = 256) -> OCSVMScorer { OCSVMScorer(model: self, maxBatch: maxBatch) }
+    public func makeScorer(maxBatch: Int = 256) -> OCSVMScorer { OCSVMScorer(model: self, maxBatch: maxBatch) }
 }
 
 /// Batched OCSVM decision values with preallocated scratch. Not thread-safe; one per task.
-package final class OCSVMScorer {
-    package let model: OCSVMModel
-    package let maxBatch: Int
+public final class OCSVMScorer {
+    public let model: OCSVMModel
+    public let maxBatch: Int
     private let q: UnsafeMutablePointer<Double>
     private let qNorms: UnsafeMutablePointer<Double>
     private let dist: UnsafeMutablePointer<Double>
 
-    package init(model: OCSVMModel, maxBatch: Int = 256) {
+    public init(model: OCSVMModel, maxBatch: Int = 256) {
         precondition(maxBatch > 0)
         self.model = model
         self.maxBatch = maxBatch
@@ -85,7 +85,7 @@ package final class OCSVMScorer {
 
     deinit { q.deallocate(); qNorms.deallocate(); dist.deallocate() }
 
-    package func score(batch: [Float], rows: Int) -> [Float] {
+    public func score(batch: [Float], rows: Int) -> [Float] {
         var out = [Float](repeating: 0, count: rows)
         batch.withUnsafeBufferPointer { b in
             out.withUnsafeMutableBufferPointer { o in score(batch: b, rows: rows, into: o) }
@@ -94,7 +94,7 @@ package final class OCSVMScorer {
     }
 
     /// Allocation-free: writes `rows` decision values into `out`.
-    package func score(batch: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
+    public func score(batch: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
         let dim = model.dim
         precondition(batch.count >= rows * dim && out.count >= rows)
         var start = 0
@@ -107,7 +107,7 @@ package final class OCSVMScorer {
         }
     }
 
-    package func decisionValues(batch: [Double], rows: Int) -> [Double] {
+    public func decisionValues(batch: [Double], rows: Int) -> [Double] {
         let dim = model.dim
         precondition(batch.count >= rows * dim)
         var out = [Double](repeating: 0, count: rows)

@@ -9,23 +9,22 @@ import Glibc
 /// start-up (no allocation, page fault or copy on the packet path) and
 /// reused through a free list. When every handle is taken, a flow simply gets no histogram
 /// (its payload entropy is reported as 0 and `exhausted` is counted).
-package struct ByteHistogramPool: Sendable {
-    package static let binsPerHandle = 512
-    @usableFromInline var storage: [UInt16] = []
-    @usableFromInline var free: [Int32] = []
-    @usableFromInline var allocated: Int32 = 0
-    package let capacity: Int32
-    package var exhausted: UInt64 = 0
+public struct ByteHistogramPool: Sendable {
+    public static let binsPerHandle = 512
+    var storage: [UInt16] = []
+    var free: [Int32] = []
+    var allocated: Int32 = 0
+    public let capacity: Int32
+    public var exhausted: UInt64 = 0
 
-    package init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = Int32(clamping: capacity)
         storage = [UInt16](repeating: 0, count: Swift.max(0, Int(self.capacity)) * Self.binsPerHandle)
         free.reserveCapacity(Swift.max(0, Int(self.capacity)))
     }
 
     /// Returns a zeroed handle, or -1 when the pool is exhausted.
-    @inlinable
-    package mutating func acquire() -> Int32 {
+    public mutating func acquire() -> Int32 {
         if let h = free.popLast() {
             let base = Int(h) * Self.binsPerHandle
             for i in base..<(base + Self.binsPerHandle) { storage[i] = 0 }
@@ -40,15 +39,13 @@ package struct ByteHistogramPool: Sendable {
         return h
     }
 
-    @inlinable
-    package mutating func release(_ h: Int32) {
+    public mutating func release(_ h: Int32) {
         guard h >= 0 else { return }
         free.append(h)
     }
 
     /// Adds bytes to direction `dir` (0 = forward, 1 = backward) of handle `h`.
-    @inlinable
-    package mutating func add(_ h: Int32, dir: Int, bytes: UnsafeRawBufferPointer) {
+    public mutating func add(_ h: Int32, dir: Int, bytes: UnsafeRawBufferPointer) {
         let base = Int(h) * Self.binsPerHandle + dir * 256
         storage.withUnsafeMutableBufferPointer { s in
             for byte in bytes { s[base + Int(byte)] &+= 1 }
@@ -56,7 +53,7 @@ package struct ByteHistogramPool: Sendable {
     }
 
     /// Entropy of one direction (0 or 1), or of both together (nil).
-    package func entropy(_ h: Int32, dir: Int?) -> Double {
+    public func entropy(_ h: Int32, dir: Int?) -> Double {
         guard h >= 0 else { return 0 }
         let base = Int(h) * Self.binsPerHandle
         if let dir {
@@ -71,5 +68,5 @@ package struct ByteHistogramPool: Sendable {
     }
 
     /// Bytes currently reserved by the pool.
-    package var memoryBytes: Int { storage.capacity * 2 + free.capacity * 4 }
+    public var memoryBytes: Int { storage.capacity * 2 + free.capacity * 4 }
 }

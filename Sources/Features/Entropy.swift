@@ -5,10 +5,9 @@ import Darwin
 #endif
 
 /// Shannon entropy in bits of a distribution given by counts.
-package enum Entropy {
+public enum Entropy {
     /// H = log2(N) − (1/N)·Σ c·log2(c) over the non-zero counts, N = Σ c.
-    @inlinable
-    package static func bits<C: Collection>(counts: C) -> Double where C.Element: BinaryInteger {
+    public static func bits<C: Collection>(counts: C) -> Double where C.Element: BinaryInteger {
         var total: Double = 0
         var sumClogC: Double = 0
         for c in counts where c > 0 {

@@ -1,7 +1,7 @@
 /// Every flow-statistics feature, in schema order. Models and tables refer
 /// to features by these cases (and their names), never by bare position.
 /// docs/features.md defines each one with its formula and unit.
-package enum Feature: Int, CaseIterable, Sendable {
+public enum Feature: Int, CaseIterable, Sendable {
     case duration_s
     case fwd_pkts, bwd_pkts
     case fwd_bytes, bwd_bytes
@@ -24,38 +24,36 @@ package enum Feature: Int, CaseIterable, Sendable {
     case src_flows, src_distinct_dsts, src_distinct_dports, src_failed_handshakes
     case dst_flows, dst_distinct_srcs, dst_half_open
 
-    package var name: String { String(describing: self) }
+    public var name: String { String(describing: self) }
 
-    package static let count = Feature.allCases.count
+    public static let count = Feature.allCases.count
 
     /// Feature names in schema order (what a model bundle records).
-    package static let schema: [String] = Feature.allCases.map(\.name)
+    public static let schema: [String] = Feature.allCases.map(\.name)
 }
 
 /// The finished values of one flow's features, indexed by `Feature`.
 /// Stored inline (no heap), so finishing a flow allocates nothing.
-package struct FeatureVector: Sendable {
+public struct FeatureVector: Sendable {
     /// Must equal `Feature.count` (checked by a test and at start-up).
-    package static let storageCount = 70
-    @usableFromInline var storage = InlineArray<70, Double>(repeating: 0)
+    public static let storageCount = 70
+    var storage = InlineArray<70, Double>(repeating: 0)
 
-    package init() { precondition(Feature.count == Self.storageCount) }
+    public init() { precondition(Feature.count == Self.storageCount) }
 
-    @inlinable
-    package subscript(_ f: Feature) -> Double {
+    public subscript(_ f: Feature) -> Double {
         get { storage[f.rawValue] }
         set { storage[f.rawValue] = newValue }
     }
 
-    @inlinable package func value(at i: Int) -> Double { storage[i] }
+    public func value(at i: Int) -> Double { storage[i] }
 
     /// The values in schema order as one buffer (no copy per value: reading
     /// `record.features.value(at:)` in a loop copies the whole vector each time).
-    @inlinable
-    package func withValues<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
         try storage.span.withUnsafeBufferPointer { try body($0) }
     }
 
     /// The values in schema order.
-    package var values: [Double] { (0..<Feature.count).map { storage[$0] } }
+    public var values: [Double] { (0..<Feature.count).map { storage[$0] } }
 }

@@ -4,32 +4,32 @@ import Glibc
 #endif
 
 /// Per-flag counts for the eight TCP flags of one direction.
-package struct FlagCounts: Sendable {
-    @usableFromInline var counts = InlineArray<8, UInt32>(repeating: 0)
-    package init() {}
+public struct FlagCounts: Sendable {
+    var counts = InlineArray<8, UInt32>(repeating: 0)
+    public init() {}
 
-    @inlinable @inline(__always)
-    package mutating func add(_ flags: UInt8) {
+    @inline(__always)
+    public mutating func add(_ flags: UInt8) {
         for i in 0..<8 { counts[i] &+= UInt32(truncatingIfNeeded: (flags >> UInt8(i)) & 1) }
     }
 
     /// Count for bit `i` (0 = FIN … 7 = CWR).
-    @inlinable package subscript(_ bit: Int) -> UInt32 { counts[bit] }
+    public subscript(_ bit: Int) -> UInt32 { counts[bit] }
 }
 
 /// Counts of distinct TCP flag combinations, for TCP-flag entropy. Keeps
 /// up to 8 distinct combinations exactly; rarer ones beyond that share one
 /// overflow bin (so entropy is exact for flows with ≤ 8 combinations, a
 /// slight underestimate otherwise).
-package struct FlagComboCounts: Sendable {
-    @usableFromInline var combos = InlineArray<8, UInt8>(repeating: 0)
-    @usableFromInline var counts = InlineArray<8, UInt32>(repeating: 0)
-    @usableFromInline var used: UInt8 = 0
-    @usableFromInline var overflow: UInt32 = 0
-    package init() {}
+public struct FlagComboCounts: Sendable {
+    var combos = InlineArray<8, UInt8>(repeating: 0)
+    var counts = InlineArray<8, UInt32>(repeating: 0)
+    var used: UInt8 = 0
+    var overflow: UInt32 = 0
+    public init() {}
 
-    @inlinable @inline(__always)
-    package mutating func add(_ flags: UInt8) {
+    @inline(__always)
+    public mutating func add(_ flags: UInt8) {
         for i in 0..<Int(used) where combos[i] == flags {
             counts[i] &+= 1
             return
@@ -43,7 +43,7 @@ package struct FlagComboCounts: Sendable {
         }
     }
 
-    package var entropyBits: Double {
+    public var entropyBits: Double {
         var total: Double = overflow > 0 ? Double(overflow) : 0
         var sum: Double = overflow > 0 ? Double(overflow) * log2(Double(overflow)) : 0
         for i in 0..<Int(used) {

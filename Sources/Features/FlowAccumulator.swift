@@ -1,17 +1,17 @@
 import Decoding
 
 /// Which side sent a packet: the client (flow initiator) or the server.
-package enum Direction: Int, Sendable {
+public enum Direction: Int, Sendable {
     case forward = 0   // client → server
     case backward = 1  // server → client
 }
 
 /// Configuration of the per-flow feature accumulators.
-package struct FeatureConfig: Sendable {
+public struct FeatureConfig: Sendable {
     /// Payload bytes per direction fed to the byte histogram (bounds the cost
     /// of payload entropy on bulk transfers).
-    package var entropyPrefixBytes: Int = 1024
-    package init() {}
+    public var entropyPrefixBytes: Int = 1024
+    public init() {}
 }
 
 /// All features of one flow, accumulated in place as packets arrive: fixed
@@ -23,45 +23,44 @@ package struct FeatureConfig: Sendable {
 /// from a flow's second packet on, come last. The length and inter-arrival
 /// statistics are not cleared by `reset`: `started` says which hold values,
 /// and the first value restarts them.
-package struct FlowAccumulator: Sendable {
-    package var firstNs: Int64 = 0
-    package var lastNs: Int64 = 0
-    @usableFromInline var lastDirNs = InlineArray<2, Int64>(repeating: -1)
-    package var pkts = InlineArray<2, UInt32>(repeating: 0)
-    package var ipBytes = InlineArray<2, UInt64>(repeating: 0)
-    package var payloadBytes = InlineArray<2, UInt64>(repeating: 0)
-    @usableFromInline var tcpPackets: UInt32 = 0
+public struct FlowAccumulator: Sendable {
+    public var firstNs: Int64 = 0
+    public var lastNs: Int64 = 0
+    var lastDirNs = InlineArray<2, Int64>(repeating: -1)
+    public var pkts = InlineArray<2, UInt32>(repeating: 0)
+    public var ipBytes = InlineArray<2, UInt64>(repeating: 0)
+    public var payloadBytes = InlineArray<2, UInt64>(repeating: 0)
+    var tcpPackets: UInt32 = 0
     /// Handle into a `ByteHistogramPool`, or −1 when the flow has none (yet).
-    package var histogram: Int32 = -1
+    public var histogram: Int32 = -1
     /// Inter-arrival times that would have been negative (timestamps going
     /// backwards) and were clamped to zero.
-    package var negativeIATs: UInt32 = 0
-    @usableFromInline var initWindow = InlineArray<2, Int32>(repeating: -1)
+    public var negativeIATs: UInt32 = 0
+    var initWindow = InlineArray<2, Int32>(repeating: -1)
     /// Which statistics hold values: `Started` bits.
-    @usableFromInline var started: UInt8 = 0
+    var started: UInt8 = 0
     /// Host context captured at the flow's start.
-    package var context = HostContextSnapshot()
-    @usableFromInline var combos = FlagComboCounts()
-    @usableFromInline var flags = InlineArray<2, FlagCounts>(repeating: FlagCounts())
-    @usableFromInline var len = LengthStats()
-    @usableFromInline var lenDir = InlineArray<2, LengthStats>(repeating: LengthStats())
-    package var sequence = PacketSequence()
-    @usableFromInline var iat = RunningStats()
-    @usableFromInline var iatDir = InlineArray<2, RunningStats>(repeating: RunningStats())
+    public var context = HostContextSnapshot()
+    var combos = FlagComboCounts()
+    var flags = InlineArray<2, FlagCounts>(repeating: FlagCounts())
+    var len = LengthStats()
+    var lenDir = InlineArray<2, LengthStats>(repeating: LengthStats())
+    public var sequence = PacketSequence()
+    var iat = RunningStats()
+    var iatDir = InlineArray<2, RunningStats>(repeating: RunningStats())
 
-    @usableFromInline enum Started {
-        @inlinable static var len: UInt8 { 1 }
-        @inlinable static var lenDir: UInt8 { 2 }    // << direction
-        @inlinable static var iat: UInt8 { 8 }
-        @inlinable static var iatDir: UInt8 { 16 }   // << direction
+    enum Started {
+        static var len: UInt8 { 1 }
+        static var lenDir: UInt8 { 2 }    // << direction
+        static var iat: UInt8 { 8 }
+        static var iatDir: UInt8 { 16 }   // << direction
     }
 
-    package init() {}
+    public init() {}
 
     /// Back to the state of `init()`, in place (statistics count as empty
     /// until `started` says otherwise; entries past `sequence.count` are never read).
-    @inlinable
-    package mutating func reset() {
+    public mutating func reset() {
         firstNs = 0; lastNs = 0
         lastDirNs = InlineArray(repeating: -1)
         pkts = InlineArray(repeating: 0)
@@ -78,20 +77,18 @@ package struct FlowAccumulator: Sendable {
         sequence.count = 0
     }
 
-    @inlinable package var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
+    public var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
 
     /// Adds one packet. `bytes` is the packet's captured bytes (for payload
     /// entropy); `pool` provides the histogram when the flow first carries payload.
-    @inlinable
-    package mutating func add(_ p: DecodedPacket, direction: Direction, bytes: ByteView,
+    public mutating func add(_ p: DecodedPacket, direction: Direction, bytes: ByteView,
                              pool: inout ByteHistogramPool, config: FeatureConfig) {
         withUnsafePointer(to: p) { add($0, direction: direction, bytes: bytes, pool: &pool, config: config) }
     }
 
     /// `add` reading the packet where it lies: the flow table's call passed
     /// a ~200-byte copy of it otherwise.
-    @inlinable
-    package mutating func add(_ packet: UnsafePointer<DecodedPacket>, direction: Direction, bytes: ByteView,
+    public mutating func add(_ packet: UnsafePointer<DecodedPacket>, direction: Direction, bytes: ByteView,
                              pool: inout ByteHistogramPool, config: FeatureConfig) {
         let p = packet.pointee  // only the fields used are loaded
         let d = direction.rawValue
@@ -157,14 +154,14 @@ package struct FlowAccumulator: Sendable {
 
     /// Computes the finished feature values. Releases nothing: the caller
     /// returns the histogram to its pool after this.
-    package func finish(pool: borrowing ByteHistogramPool) -> FeatureVector {
+    public func finish(pool: borrowing ByteHistogramPool) -> FeatureVector {
         var v = FeatureVector()
         finish(pool: pool, into: &v)
         return v
     }
 
     /// `finish(pool:)` written into `v` (every value is set).
-    package func finish(pool: borrowing ByteHistogramPool, into v: inout FeatureVector) {
+    public func finish(pool: borrowing ByteHistogramPool, into v: inout FeatureVector) {
         withUnsafePointer(to: self) { a in
             withUnsafeMutablePointer(to: &v) { Self.finish(a, pool: pool, into: $0) }
         }
@@ -175,7 +172,7 @@ package struct FlowAccumulator: Sendable {
     /// storage. Through pointers because a method called on a slot in place
     /// copied the whole accumulator first (the record being written might,
     /// for all the compiler knew, overlap it).
-    package static func finish(_ a: UnsafePointer<FlowAccumulator>, pool: borrowing ByteHistogramPool,
+    public static func finish(_ a: UnsafePointer<FlowAccumulator>, pool: borrowing ByteHistogramPool,
                               into out: UnsafeMutablePointer<FeatureVector>) {
         func set(_ f: Feature, _ x: Double) { out.pointee.storage[f.rawValue] = x }
         let duration = Double(a.pointee.lastNs - a.pointee.firstNs) * 1e-9
@@ -238,13 +235,12 @@ package struct FlowAccumulator: Sendable {
     }
 
     /// TCP flags seen in each direction, OR-ed (for the record's tcp object).
-    package func flagUnion(_ d: Direction) -> UInt8 {
+    public func flagUnion(_ d: Direction) -> UInt8 {
         withUnsafePointer(to: self) { Self.flagUnion($0, d) }
     }
 
     /// `flagUnion` of the accumulator at `a`.
-    @inlinable
-    package static func flagUnion(_ a: UnsafePointer<FlowAccumulator>, _ d: Direction) -> UInt8 {
+    public static func flagUnion(_ a: UnsafePointer<FlowAccumulator>, _ d: Direction) -> UInt8 {
         let c = a.pointee.flags[d.rawValue].counts
         var u: UInt8 = 0
         for bit in 0..<8 { u |= (c[bit] != 0 ? 1 : 0) << UInt8(bit) }

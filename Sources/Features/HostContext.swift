@@ -1,46 +1,46 @@
 import CPrefetch
 import Decoding
 import Locking
-import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and code calls it)
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// What the sensor knew about a flow's endpoints when the flow started,
 /// over the sliding window (see `HostContextTable`).
-package struct HostContextSnapshot: Sendable, Equatable {
-    package var srcFlows: UInt32 = 0
-    package var srcDistinctDsts: UInt32 = 0
-    package var srcDistinctDports: UInt32 = 0
-    package var srcFailedHandshakes: UInt32 = 0
-    package var dstFlows: UInt32 = 0
-    package var dstDistinctSrcs: UInt32 = 0
-    package var dstHalfOpen: UInt32 = 0
-    package init() {}
+public struct HostContextSnapshot: Sendable, Equatable {
+    public var srcFlows: UInt32 = 0
+    public var srcDistinctDsts: UInt32 = 0
+    public var srcDistinctDports: UInt32 = 0
+    public var srcFailedHandshakes: UInt32 = 0
+    public var dstFlows: UInt32 = 0
+    public var dstDistinctSrcs: UInt32 = 0
+    public var dstHalfOpen: UInt32 = 0
+    public init() {}
 }
 
-package struct HostContextConfig: Sendable {
+public struct HostContextConfig: Sendable {
     /// Sliding window length, split into `buckets` equal buckets.
-    package var windowSeconds: Int = 60
-    package var buckets: Int = 6
+    public var windowSeconds: Int = 60
+    public var buckets: Int = 6
     /// Hosts tracked at once (memory is fixed: about 1.1 KiB a host).
-    package var capacity: Int = 32768
-    package init() {}
+    public var capacity: Int = 32768
+    public init() {}
 }
 
 /// A 256-bit linear-counting sketch: distinct-count estimates with bounded
 /// memory (exact-ish below ~100 items, ±10% to ~1000, saturating above).
-package struct DistinctSketch: Sendable {
-    @usableFromInline var bits = InlineArray<4, UInt64>(repeating: 0)
-    package init() {}
-    @inlinable package mutating func insert(hash: UInt64) {
+public struct DistinctSketch: Sendable {
+    var bits = InlineArray<4, UInt64>(repeating: 0)
+    public init() {}
+    public mutating func insert(hash: UInt64) {
         let i = Int(hash >> 56)  // top 8 bits pick one of 256
         bits[i >> 6] |= 1 << UInt64(i & 63)
     }
-    @inlinable package mutating func formUnion(_ o: DistinctSketch) {
+    public mutating func formUnion(_ o: DistinctSketch) {
         for i in 0..<4 { bits[i] |= o.bits[i] }
     }
-    package var estimate: UInt32 {
+    public var estimate: UInt32 {
         var set = 0
         for i in 0..<4 { set += bits[i].nonzeroBitCount }
         return Self.estimates[set]
@@ -48,7 +48,7 @@ package struct DistinctSketch: Sendable {
 
     /// The estimate for `set` bits of 256 set: −256·ln((256 − set)/256),
     /// rounded; saturated at 256·ln(256) ≈ 1420 when all are set.
-    package static func estimate(setBits set: Int) -> UInt32 {
+    public static func estimate(setBits set: Int) -> UInt32 {
         if set <= 0 { return 0 }
         if set >= 256 { return 1420 }
         let m = 256.0
@@ -72,38 +72,38 @@ package struct DistinctSketch: Sendable {
 /// (approximate LRU). Distinct counts are linear-counting sketches
 /// (approximate); flow and failure counts are exact within the window while
 /// the host stays in the table.
-package final class HostContextTable: @unchecked Sendable {
-    @usableFromInline static let maxBuckets = 8
-    @usableFromInline static let probes = 8
+public final class HostContextTable: @unchecked Sendable {
+    static let maxBuckets = 8
+    static let probes = 8
     /// Words per host × bucket: source flows | failed handshakes << 32, destination
     /// flows, then three 256-bit sketches (destinations, destination ports as a
     /// source; sources as a destination), then padding to 128 bytes.
-    @usableFromInline static let bucketWords = 16
-    @usableFromInline static let sketchBase = 2
+    static let bucketWords = 16
+    static let sketchBase = 2
 
     /// A host's header: line 0 the bucket epochs, line 1 the rest.
-    @usableFromInline struct Header {
-        @usableFromInline var epochs: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
-        @usableFromInline var address: IPAddress
-        @usableFromInline var halfOpen: UInt32
-        @usableFromInline init(address: IPAddress) {
+    struct Header {
+        var epochs: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+        var address: IPAddress
+        var halfOpen: UInt32
+        init(address: IPAddress) {
             let unused = Int64.min  // below any window, also near the epoch (packet times close to 1970)
             epochs = (unused, unused, unused, unused, unused, unused, unused, unused)
             self.address = address
             halfOpen = 0
         }
     }
-    @usableFromInline static let headerStride = 128
+    static let headerStride = 128
 
-    @usableFromInline struct Stripe: @unchecked Sendable {
+    struct Stripe: @unchecked Sendable {
         /// Hosts in this stripe.
-        @usableFromInline let n: Int
+        let n: Int
         /// `n - 1` when `n` is a power of two (probe starts by mask), else 0 (by modulo).
-        @usableFromInline let mask: Int
+        let mask: Int
         /// Probe index: 0 = empty, else tag << 32 | last active epoch (low 32 bits).
-        @usableFromInline let index: UnsafeMutablePointer<UInt64>
-        @usableFromInline let headers: UnsafeMutableRawPointer
-        @usableFromInline let buckets: UnsafeMutablePointer<UInt64>
+        let index: UnsafeMutablePointer<UInt64>
+        let headers: UnsafeMutableRawPointer
+        let buckets: UnsafeMutablePointer<UInt64>
 
         init(capacity n: Int) {
             self.n = n
@@ -127,15 +127,15 @@ package final class HostContextTable: @unchecked Sendable {
             buckets.deallocate()
         }
 
-        @inlinable func header(_ h: Int) -> UnsafeMutablePointer<Header> {
+        func header(_ h: Int) -> UnsafeMutablePointer<Header> {
             (headers + h * HostContextTable.headerStride).assumingMemoryBound(to: Header.self)
         }
 
         /// The epoch of host `h`'s bucket `k` (Int64.min: unused).
-        @inlinable func epoch(_ h: Int, _ k: Int) -> Int64 {
+        func epoch(_ h: Int, _ k: Int) -> Int64 {
             UnsafeMutableRawPointer(header(h)).load(fromByteOffset: k * 8, as: Int64.self)
         }
-        @inlinable func setEpoch(_ h: Int, _ k: Int, _ e: Int64) {
+        func setEpoch(_ h: Int, _ k: Int, _ e: Int64) {
             UnsafeMutableRawPointer(header(h)).storeBytes(of: e, toByteOffset: k * 8, as: Int64.self)
         }
 
@@ -144,22 +144,22 @@ package final class HostContextTable: @unchecked Sendable {
     }
     /// `stripeCount` locks over the stripes, allocated once and addressed by
     /// pointer (no reference counting per call).
-    @usableFromInline let stripes: UnsafeMutablePointer<FSMutex<Stripe>>
+    let stripes: UnsafeMutablePointer<FSMutex<Stripe>>
     /// The same stripes' sizes and memory, outside the locks, for `prefetch`
     /// alone (these values never change; what they point to is read and
     /// written only under the stripe's lock).
-    @usableFromInline let geometry: UnsafeMutablePointer<Stripe>
-    @usableFromInline let stripeCount: Int
-    @usableFromInline let stripeMask: Int
-    @usableFromInline let perStripe: Int
-    @usableFromInline let bucketNs: Int64
-    @usableFromInline let bucketCount: Int
+    let geometry: UnsafeMutablePointer<Stripe>
+    let stripeCount: Int
+    let stripeMask: Int
+    let perStripe: Int
+    let bucketNs: Int64
+    let bucketCount: Int
     /// 1 / bucketNs and 1 / bucketCount (see `divide`).
-    @usableFromInline let bucketsPerNs: Double
-    @usableFromInline let perBucketCount: Double
-    package let config: HostContextConfig
+    let bucketsPerNs: Double
+    let perBucketCount: Double
+    public let config: HostContextConfig
 
-    package init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16) {
+    public init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16) {
         self.config = config
         var n = 1
         while n < stripeCount { n <<= 1 }
@@ -190,7 +190,6 @@ package final class HostContextTable: @unchecked Sendable {
     /// `x / d` and `x % d` for `x ≥ 0`, `d > 0`, exact: below 2⁶² the
     /// quotient is estimated in floating point (off by a few at most) and
     /// corrected, instead of a 64-bit integer division per call.
-    @inlinable
     static func divide(_ x: Int64, _ d: Int64, reciprocal: Double) -> (quotient: Int64, remainder: Int) {
         if x >= 1 << 62 { return (x / d, Int(x % d)) }  // beyond any sane timestamp: the plain way
         var q = Int64(Double(x) * reciprocal)
@@ -206,14 +205,12 @@ package final class HostContextTable: @unchecked Sendable {
     /// of new sources, rarely the home position), so that a flow table can
     /// overlap those cache misses with other work. Takes no lock and changes
     /// nothing (see `position`).
-    @inlinable
-    package func prefetch(_ a: IPAddress, ts: Int64) {
+    public func prefetch(_ a: IPAddress, ts: Int64) {
         prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: true)
     }
 
     /// `prefetch` for a flow's two hosts (the epoch worked out once).
-    @inlinable
-    package func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
+    public func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
         let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         prefetch(a, epoch: e, making: true)
         prefetch(b, epoch: e, making: true)
@@ -221,12 +218,10 @@ package final class HostContextTable: @unchecked Sendable {
 
     /// `prefetch` for what `handshakeFailed` for `a` at `ts` touches: only a
     /// host already held.
-    @inlinable
-    package func prefetchHeld(_ a: IPAddress, ts: Int64) {
+    public func prefetchHeld(_ a: IPAddress, ts: Int64) {
         prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: false)
     }
 
-    @inlinable
     func prefetch(_ a: IPAddress, epoch: Int64, making: Bool) {
         let h = Self.hash(a)
         let k = Self.divide(epoch, Int64(bucketCount), reciprocal: perBucketCount).remainder
@@ -246,7 +241,6 @@ package final class HostContextTable: @unchecked Sendable {
     /// the stripe's lock, word by word (relaxed loads; every write to the
     /// index is a relaxed store under the lock), so a concurrent change
     /// only makes the hint miss.
-    @inlinable
     static func position(_ s: Stripe, hash: UInt64, epoch: Int64, making: Bool) -> Int? {
         let r = probe(s, hash: hash, epoch: epoch, load: { fs_load_relaxed(s.index + $0) }, isHost: { _ in true })
         return r.found || making ? r.index : nil
@@ -256,7 +250,7 @@ package final class HostContextTable: @unchecked Sendable {
     /// and `isHost` confirms (`found`), else the first empty entry, else the
     /// least recently active entry of the window (the largest age, the first
     /// of equals, in wrapping 32-bit epochs). `load` reads an index word.
-    @inline(__always) @inlinable
+    @inline(__always)
     static func probe(_ s: Stripe, hash: UInt64, epoch: Int64, load: (Int) -> UInt64,
                       isHost: (Int) -> Bool) -> (index: Int, found: Bool) {
         let n = s.n, t = tag(hash)
@@ -277,14 +271,13 @@ package final class HostContextTable: @unchecked Sendable {
     }
 
     /// Bytes of state per host.
-    package static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
+    public static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
 
-    package var memoryBytes: Int { stripeCount * perStripe * Self.bytesPerHost }
+    public var memoryBytes: Int { stripeCount * perStripe * Self.bytesPerHost }
 
     /// Hosts held now, over all stripes.
-    package var hostsHeld: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.used } } }
+    public var hostsHeld: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.used } } }
 
-    @inlinable
     static func hash(_ a: IPAddress) -> UInt64 {
         var h = a.hi &* 0x9E37_79B9_7F4A_7C15
         h ^= (a.lo &+ UInt64(a.version)) &* 0xC2B2_AE3D_27D4_EB4F
@@ -294,25 +287,23 @@ package final class HostContextTable: @unchecked Sendable {
         return h
     }
 
-    @inlinable
     static func portHash(_ p: UInt16) -> UInt64 {
         var h = UInt64(p) &* 0x9E37_79B9_7F4A_7C15
         h ^= h >> 31
         return h &* 0xBF58_476D_1CE4_E5B9
     }
 
-    @inlinable static func tag(_ hash: UInt64) -> UInt64 { (hash >> 32) | 1 }
+    static func tag(_ hash: UInt64) -> UInt64 { (hash >> 32) | 1 }
 
     /// The distinct-count estimate of a sketch holding one item.
-    @usableFromInline static let oneDistinct = DistinctSketch.estimate(setBits: 1)
+    static let oneDistinct = DistinctSketch.estimate(setBits: 1)
 
-    @inlinable static func start(_ hash: UInt64, _ s: Stripe) -> Int {
+    static func start(_ hash: UInt64, _ s: Stripe) -> Int {
         let x = Int(truncatingIfNeeded: (hash >> 8) & 0xFFFF_FFFF)
         return s.mask != 0 ? x & s.mask : x % s.n
     }
 
     /// The entry of `a` in a stripe, or nil.
-    @inlinable
     static func find(_ s: Stripe, _ a: IPAddress, hash: UInt64) -> Int? {
         let n = s.n, t = tag(hash)
         var i = start(hash, s)
@@ -330,7 +321,6 @@ package final class HostContextTable: @unchecked Sendable {
 
     /// Finds or makes the entry for `a` in a stripe; returns its index and
     /// whether it was made now (its buckets all unused).
-    @inlinable
     static func slot(_ s: Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> (Int, created: Bool) {
         let r = probe(s, hash: hash, epoch: epoch, load: { s.index[$0] }, isHost: { s.header($0).pointee.address == a })
         if r.found { return (r.index, false) }
@@ -344,7 +334,6 @@ package final class HostContextTable: @unchecked Sendable {
 
     /// The current bucket of host `h` (cleared when it starts a new epoch);
     /// returns the first word of the host × bucket.
-    @inlinable
     func bucket(_ s: Stripe, _ h: Int, epoch: Int64) -> UnsafeMutablePointer<UInt64> {
         let k = Self.divide(epoch, Int64(bucketCount), reciprocal: perBucketCount).remainder
         let b = s.buckets + (h * Self.maxBuckets + k) * Self.bucketWords
@@ -359,13 +348,11 @@ package final class HostContextTable: @unchecked Sendable {
         return b
     }
 
-    @inlinable
     static func insert(_ b: UnsafeMutablePointer<UInt64>, sketch: Int, hash: UInt64) {
         let bit = Int(hash >> 56)
         b[sketchBase + sketch * 4 + (bit >> 6)] |= 1 << UInt64(bit & 63)
     }
 
-    @inlinable
     static func union(_ b: UnsafeMutablePointer<UInt64>, sketch: Int, into d: inout DistinctSketch) {
         let o = sketchBase + sketch * 4
         for w in 0..<4 { d.bits[w] |= b[o + w] }
@@ -375,8 +362,7 @@ package final class HostContextTable: @unchecked Sendable {
     /// context both hosts had, this flow included. `halfOpen` says the flow
     /// opened with a bare SYN (it counts as half-open at `dst` until
     /// `handshakeDone` or `flowEnded` is called).
-    @inlinable
-    package func flowStarted(src: IPAddress, dst: IPAddress, dport: UInt16, ts: Int64,
+    public func flowStarted(src: IPAddress, dst: IPAddress, dport: UInt16, ts: Int64,
                             halfOpen: Bool) -> HostContextSnapshot {
         let epoch = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         let live = epoch - Int64(bucketCount)
@@ -436,8 +422,7 @@ package final class HostContextTable: @unchecked Sendable {
     }
 
     /// A half-open flow to `dst` completed its handshake (or ended).
-    @inlinable
-    package func halfOpenClosed(dst: IPAddress) {
+    public func halfOpenClosed(dst: IPAddress) {
         let hd = Self.hash(dst)
         stripes[Int(hd & UInt64(stripeMask))].withLock { s in
             if let h = Self.find(s, dst, hash: hd) {
@@ -448,8 +433,7 @@ package final class HostContextTable: @unchecked Sendable {
     }
 
     /// A TCP handshake from `src` failed (no SYN-ACK, or reset before one).
-    @inlinable
-    package func handshakeFailed(src: IPAddress, ts: Int64) {
+    public func handshakeFailed(src: IPAddress, ts: Int64) {
         let epoch = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         let hs = Self.hash(src)
         stripes[Int(hs & UInt64(stripeMask))].withLock { s in

@@ -1,32 +1,32 @@
 /// One packet of a flow's opening sequence, as the sequence models see it.
-package struct SequenceEntry: Sendable, Equatable {
+public struct SequenceEntry: Sendable, Equatable {
     /// +1 client→server, −1 server→client.
-    package var direction: Int8
-    package var tcpFlags: UInt8
-    package var ipLength: UInt16
-    package var payloadLength: UInt16
+    public var direction: Int8
+    public var tcpFlags: UInt8
+    public var ipLength: UInt16
+    public var payloadLength: UInt16
     /// Seconds since the flow's previous packet (0 for the first).
-    package var iat: Float
+    public var iat: Float
 
-    package init(direction: Int8, tcpFlags: UInt8, ipLength: UInt16, payloadLength: UInt16, iat: Float) {
+    public init(direction: Int8, tcpFlags: UInt8, ipLength: UInt16, payloadLength: UInt16, iat: Float) {
         self.direction = direction; self.tcpFlags = tcpFlags
         self.ipLength = ipLength; self.payloadLength = payloadLength; self.iat = iat
     }
-    package static let empty = SequenceEntry(direction: 0, tcpFlags: 0, ipLength: 0, payloadLength: 0, iat: 0)
+    public static let empty = SequenceEntry(direction: 0, tcpFlags: 0, ipLength: 0, payloadLength: 0, iat: 0)
 }
 
 /// The first `PacketSequence.length` packets of a flow, stored inline (no heap).
-package struct PacketSequence: Sendable {
-    package static let length = 32
-    package static let channels = 5
+public struct PacketSequence: Sendable {
+    public static let length = 32
+    public static let channels = 5
     // `count` first: a new flow's count and first entries share a cache line.
-    package var count: UInt8 = 0
-    @usableFromInline var entries = InlineArray<32, SequenceEntry>(repeating: .empty)
+    public var count: UInt8 = 0
+    var entries = InlineArray<32, SequenceEntry>(repeating: .empty)
 
-    package init() {}
+    public init() {}
 
-    @inlinable @inline(__always)
-    package mutating func append(_ e: SequenceEntry) {
+    @inline(__always)
+    public mutating func append(_ e: SequenceEntry) {
         guard Int(count) < Self.length else { return }
         entries[Int(count)] = e
         count &+= 1
@@ -34,19 +34,18 @@ package struct PacketSequence: Sendable {
 
     /// Becomes a copy of `other`, copying only its `count` entries (the rest
     /// are never read).
-    @inlinable
-    package mutating func copyPrefix(of other: UnsafePointer<PacketSequence>) {
+    public mutating func copyPrefix(of other: UnsafePointer<PacketSequence>) {
         let n = Int(other.pointee.count)
         count = UInt8(n)
         for i in 0..<n { entries[i] = other.pointee.entries[i] }
     }
 
     /// Entry `i`; `.empty` past `count` (a reused slot keeps old entries there).
-    package subscript(_ i: Int) -> SequenceEntry { i < Int(count) ? entries[i] : .empty }
+    public subscript(_ i: Int) -> SequenceEntry { i < Int(count) ? entries[i] : .empty }
 
     /// Writes the sequence as `length × channels` floats (direction, IP
     /// length, payload length, IAT seconds, TCP flags), zero-padded.
-    package func write(into out: inout [Float], at base: Int) {
+    public func write(into out: inout [Float], at base: Int) {
         for i in 0..<Self.length {
             let e = i < Int(count) ? entries[i] : .empty
             let o = base + i * Self.channels

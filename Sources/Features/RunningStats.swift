@@ -1,24 +1,24 @@
 /// Streaming count, mean, variance (Welford), min and max of one quantity.
 /// Numerically stable; 40 bytes; never allocates.
-package struct RunningStats: Sendable, Equatable {
-    package var count: UInt32 = 0
-    package var mean: Double = 0
-    @usableFromInline var m2: Double = 0
-    package var min: Double = 0
-    package var max: Double = 0
+public struct RunningStats: Sendable, Equatable {
+    public var count: UInt32 = 0
+    public var mean: Double = 0
+    var m2: Double = 0
+    public var min: Double = 0
+    public var max: Double = 0
 
-    package init() {}
+    public init() {}
 
     /// Starts over with `x` as the only value, whatever was held before
     /// (what `add` does to a fresh accumulator): lets a reused flow slot skip
     /// clearing the statistics it may never use.
-    @inlinable @inline(__always)
-    package mutating func restart(_ x: Double) {
+    @inline(__always)
+    public mutating func restart(_ x: Double) {
         count = 1; mean = x; m2 = 0; min = x; max = x
     }
 
-    @inlinable @inline(__always)
-    package mutating func add(_ x: Double) {
+    @inline(__always)
+    public mutating func add(_ x: Double) {
         count &+= 1
         if count == 1 {
             mean = x; m2 = 0; min = x; max = x
@@ -32,34 +32,32 @@ package struct RunningStats: Sendable, Equatable {
     }
 
     /// Sample variance (divisor n − 1, as CICFlowMeter and nfstream use); 0 below two values.
-    @inlinable
-    package var variance: Double { count < 2 ? 0 : Swift.max(0, m2 / Double(count - 1)) }
+    public var variance: Double { count < 2 ? 0 : Swift.max(0, m2 / Double(count - 1)) }
 
     /// Sample standard deviation; 0 below two values.
-    @inlinable
-    package var std: Double { variance.squareRoot() }
+    public var std: Double { variance.squareRoot() }
 }
 
 /// Streaming statistics of packet lengths (0…65535): Welford mean and
 /// variance with the extremes kept as UInt16 — 24 bytes instead of 40.
-package struct LengthStats: Sendable, Equatable {
-    package var count: UInt32 = 0
-    package var minLength: UInt16 = 0
-    package var maxLength: UInt16 = 0
-    package var mean: Double = 0
-    @usableFromInline var m2: Double = 0
+public struct LengthStats: Sendable, Equatable {
+    public var count: UInt32 = 0
+    public var minLength: UInt16 = 0
+    public var maxLength: UInt16 = 0
+    public var mean: Double = 0
+    var m2: Double = 0
 
-    package init() {}
+    public init() {}
 
     /// Starts over with `length` as the only value (see `RunningStats.restart`).
-    @inlinable @inline(__always)
-    package mutating func restart(_ length: Int) {
+    @inline(__always)
+    public mutating func restart(_ length: Int) {
         let v = UInt16(clamping: length)
         count = 1; mean = Double(v); m2 = 0; minLength = v; maxLength = v
     }
 
-    @inlinable @inline(__always)
-    package mutating func add(_ length: Int) {
+    @inline(__always)
+    public mutating func add(_ length: Int) {
         let v = UInt16(clamping: length)
         let x = Double(v)
         count &+= 1
@@ -74,9 +72,9 @@ package struct LengthStats: Sendable, Equatable {
         if v > maxLength { maxLength = v }
     }
 
-    package var min: Double { Double(minLength) }
-    package var max: Double { Double(maxLength) }
+    public var min: Double { Double(minLength) }
+    public var max: Double { Double(maxLength) }
     /// Sample variance (n − 1); 0 below two values.
-    package var variance: Double { count < 2 ? 0 : Swift.max(0, m2 / Double(count - 1)) }
-    package var std: Double { variance.squareRoot() }
+    public var variance: Double { count < 2 ? 0 : Swift.max(0, m2 / Double(count - 1)) }
+    public var std: Double { variance.squareRoot() }
 }

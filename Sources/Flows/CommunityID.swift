@@ -2,9 +2,9 @@ import Decoding
 
 /// Community ID v1 (corelight/community-id-spec): a SHA-1 over the seed and
 /// the ordered 5-tuple, base64-encoded with a "1:" prefix.
-package enum CommunityID {
+public enum CommunityID {
     /// `sport`/`dport` are ports, or ICMP type and code for ICMP/ICMPv6.
-    package static func compute(src: IPAddress, dst: IPAddress, proto: UInt8,
+    public static func compute(src: IPAddress, dst: IPAddress, proto: UInt8,
                                sport: UInt16, dport: UInt16, seed: UInt16 = 0,
                                base64: Bool = true) -> String {
         var out: [UInt8] = []
@@ -13,7 +13,7 @@ package enum CommunityID {
     }
 
     /// Appends the Community ID ("1:…") to `out` without allocating.
-    package static func append(src: IPAddress, dst: IPAddress, proto: UInt8,
+    public static func append(src: IPAddress, dst: IPAddress, proto: UInt8,
                               sport: UInt16, dport: UInt16, seed: UInt16 = 0,
                               base64: Bool = true, to out: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxLength) { b in
@@ -24,10 +24,10 @@ package enum CommunityID {
     }
 
     /// Longest Community ID: "1:" and 40 hex digits (base64: 28 characters).
-    package static let maxLength = 42
+    public static let maxLength = 42
 
     /// Writes the Community ID at `p` (room for `maxLength` bytes); returns the bytes written.
-    package static func write(src: IPAddress, dst: IPAddress, proto: UInt8,
+    public static func write(src: IPAddress, dst: IPAddress, proto: UInt8,
                              sport: UInt16, dport: UInt16, seed: UInt16 = 0,
                              base64: Bool = true, into p: UnsafeMutablePointer<UInt8>) -> Int {
         var s = src, d = dst
@@ -87,17 +87,17 @@ package enum CommunityID {
 /// Standard base64 with padding (RFC 4648 §4).
 let hexDigitBytes: [UInt8] = Array("0123456789abcdef".utf8)
 
-package enum Base64 {
+public enum Base64 {
     static let table: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    package static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         bytes.withUnsafeBufferPointer { append($0, to: &out) }
         return String(decoding: out, as: UTF8.self)
     }
 
-    package static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         let n = (bytes.count + 2) / 3 * 4
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, n)) { b in
             let k = write(bytes, into: b.baseAddress!)
@@ -106,7 +106,7 @@ package enum Base64 {
     }
 
     /// Writes the encoding of `bytes` at `p` (room for 4 per 3 bytes, rounded up); returns its length.
-    package static func write(_ bytes: UnsafeBufferPointer<UInt8>, into p: UnsafeMutablePointer<UInt8>) -> Int {
+    public static func write(_ bytes: UnsafeBufferPointer<UInt8>, into p: UnsafeMutablePointer<UInt8>) -> Int {
         var k = 0
         func put(_ c: UInt8) { p[k] = c; k += 1 }
         let table = Self.table

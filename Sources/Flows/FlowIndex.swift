@@ -3,7 +3,6 @@
 /// slot number + 1). The tag's low bits are the home position, so deletion
 /// shifts entries back instead of leaving tombstones; the key itself is
 /// compared in the slot only when a tag matches. At most half full.
-@usableFromInline
 struct FlowIndex {
     /// `mask + 1` entries, allocated once (freed by `deallocate`).
     let table: UnsafeMutablePointer<UInt64>

@@ -3,17 +3,17 @@ import Decoding
 /// Canonical bidirectional flow key: endpoints sorted so both directions of
 /// a conversation give the same key (`a` is the smaller (address, port)),
 /// plus protocol and up to two VLAN ids. Fixed size, no heap.
-package struct FlowKey: Hashable, Sendable {
-    package var a: IPAddress
-    package var b: IPAddress
-    package var portA: UInt16
-    package var portB: UInt16
-    package var proto: UInt8
-    package var vlan0: UInt16
-    package var vlan1: UInt16
-    package var vlan2: UInt16
+public struct FlowKey: Hashable, Sendable {
+    public var a: IPAddress
+    public var b: IPAddress
+    public var portA: UInt16
+    public var portB: UInt16
+    public var proto: UInt8
+    public var vlan0: UInt16
+    public var vlan1: UInt16
+    public var vlan2: UInt16
 
-    package init(a: IPAddress, b: IPAddress, portA: UInt16, portB: UInt16, proto: UInt8,
+    public init(a: IPAddress, b: IPAddress, portA: UInt16, portB: UInt16, proto: UInt8,
                 vlan0: UInt16 = 0, vlan1: UInt16 = 0, vlan2: UInt16 = 0) {
         self.a = a; self.b = b; self.portA = portA; self.portB = portB
         self.proto = proto; self.vlan0 = vlan0; self.vlan1 = vlan1; self.vlan2 = vlan2
@@ -21,8 +21,8 @@ package struct FlowKey: Hashable, Sendable {
 
     /// Builds the key for a packet; `fromA` tells whether the packet's
     /// source is endpoint `a`.
-    @inlinable @inline(__always)  // inlined: a call took a copy of the ~200-byte packet
-    package static func make(_ p: DecodedPacket, fromA: inout Bool) -> FlowKey {
+    @inline(__always)  // inlined: a call took a copy of the ~200-byte packet
+    public static func make(_ p: DecodedPacket, fromA: inout Bool) -> FlowKey {
         let sp = p.hasPorts ? p.srcPort : 0, dp = p.hasPorts ? p.dstPort : 0
         let srcFirst = p.src < p.dst || (p.src == p.dst && sp <= dp)
         fromA = srcFirst
@@ -36,34 +36,30 @@ package struct FlowKey: Hashable, Sendable {
             : FlowKey(a: p.dst, b: p.src, portA: dp, portB: sp, proto: p.proto, vlan0: v0, vlan1: v1, vlan2: v2)
     }
 
-    @inlinable
     var packedTail: UInt64 {
         UInt64(portA) | UInt64(portB) << 16 | UInt64(proto) << 32 | UInt64(a.version) << 40
     }
 
-    @inlinable
     var packedVLANs: UInt64 { UInt64(vlan0) | UInt64(vlan1) << 16 | UInt64(vlan2) << 32 }
 
     /// VLAN ids as carried (outermost first), without the internal +1.
-    package var vlans: [UInt16] { [vlan0, vlan1, vlan2].filter { $0 != 0 }.map { $0 &- 1 } }
+    public var vlans: [UInt16] { [vlan0, vlan1, vlan2].filter { $0 != 0 }.map { $0 &- 1 } }
 
     /// One word into the (per-process seeded) Hasher: the stable mix of the
     /// whole key, so the table index costs one SipHash round, not five.
-    @inlinable
-    package func hash(into h: inout Hasher) {
+    public func hash(into h: inout Hasher) {
         h.combine(stableHash())
     }
 
-    @inlinable
-    package static func == (l: FlowKey, r: FlowKey) -> Bool {
+    public static func == (l: FlowKey, r: FlowKey) -> Bool {
         l.a.hi == r.a.hi && l.a.lo == r.a.lo && l.b.hi == r.b.hi && l.b.lo == r.b.lo
             && l.packedTail == r.packedTail && l.packedVLANs == r.packedVLANs
     }
 
     /// A fast, seeded, deterministic hash (for stripe choice and flow ids):
     /// the same key gives the same value in every run.
-    @inlinable @inline(__always)
-    package func stableHash(seed: UInt64 = 0x5157_4C46_5345_4E54) -> UInt64 {
+    @inline(__always)
+    public func stableHash(seed: UInt64 = 0x5157_4C46_5345_4E54) -> UInt64 {
         @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
             var x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
             x ^= x >> 32

@@ -2,14 +2,14 @@ import Decoding
 import Features
 
 /// Why a flow record ended.
-package enum EndReason: UInt8, Sendable, CaseIterable {
+public enum EndReason: UInt8, Sendable, CaseIterable {
     case tcpFin, tcpRst, idleTimeout, activeTimeout, evicted, shutdown, tcpReuse
 
     /// The `flow.reason` value in records. Suricata writes `timeout`,
     /// `forced` or `shutdown`; we keep its words where they mean the same and
     /// are more specific elsewhere (see docs/flow-records.md).
-    package var name: String { String(describing: staticName) }
-    package var staticName: StaticString {
+    public var name: String { String(describing: staticName) }
+    public var staticName: StaticString {
         switch self {
         case .tcpFin: "tcp_fin"
         case .tcpRst: "tcp_rst"
@@ -23,10 +23,10 @@ package enum EndReason: UInt8, Sendable, CaseIterable {
 }
 
 /// TCP/flow state at the end, as Suricata's `flow.state`.
-package enum FlowStateName: UInt8, Sendable {
+public enum FlowStateName: UInt8, Sendable {
     case new, established, closed
-    package var name: String { String(describing: staticName) }
-    package var staticName: StaticString {
+    public var name: String { String(describing: staticName) }
+    public var staticName: StaticString {
         switch self {
         case .new: "new"
         case .established: "established"
@@ -37,40 +37,40 @@ package enum FlowStateName: UInt8, Sendable {
 
 /// One finished flow: identity, counters, end reason and features. A value
 /// (no references) so it can be queued and scored off the capture thread.
-package struct FlowRecord: Sendable {
-    package var key: FlowKey
+public struct FlowRecord: Sendable {
+    public var key: FlowKey
     /// The client (initiator) and server endpoints.
-    package var srcIP: IPAddress
-    package var srcPort: UInt16
-    package var dstIP: IPAddress
-    package var dstPort: UInt16
-    package var proto: UInt8
-    package var hasPorts: Bool
-    package var vlanCount: UInt8
-    package var tunnel: TunnelKind
-    package var tunnelSrc: IPAddress
-    package var tunnelDst: IPAddress
-    package var startNs: Int64
-    package var endNs: Int64
-    package var pktsToServer: UInt64
-    package var pktsToClient: UInt64
-    package var bytesToServer: UInt64
-    package var bytesToClient: UInt64
-    package var state: FlowStateName
-    package var reason: EndReason
+    public var srcIP: IPAddress
+    public var srcPort: UInt16
+    public var dstIP: IPAddress
+    public var dstPort: UInt16
+    public var proto: UInt8
+    public var hasPorts: Bool
+    public var vlanCount: UInt8
+    public var tunnel: TunnelKind
+    public var tunnelSrc: IPAddress
+    public var tunnelDst: IPAddress
+    public var startNs: Int64
+    public var endNs: Int64
+    public var pktsToServer: UInt64
+    public var pktsToClient: UInt64
+    public var bytesToServer: UInt64
+    public var bytesToClient: UInt64
+    public var state: FlowStateName
+    public var reason: EndReason
     /// Which record of a long flow this is (0, then 1, 2, … after active timeouts).
-    package var segment: UInt32
-    package var tcpFlagsToServer: UInt8
-    package var tcpFlagsToClient: UInt8
-    package var flowID: UInt64
-    package var features: FeatureVector
-    package var sequence: PacketSequence
-    package var negativeIATs: UInt32
+    public var segment: UInt32
+    public var tcpFlagsToServer: UInt8
+    public var tcpFlagsToClient: UInt8
+    public var flowID: UInt64
+    public var features: FeatureVector
+    public var sequence: PacketSequence
+    public var negativeIATs: UInt32
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
-    package var endedAtNs: Int64
+    public var endedAtNs: Int64
 
-    package init(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
+    public init(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
                 proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
                 tunnelSrc: IPAddress, tunnelDst: IPAddress, startNs: Int64, endNs: Int64,
                 pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
@@ -96,7 +96,7 @@ package struct FlowRecord: Sendable {
     }
 
     /// An all-zero record (storage for `FlowSink`).
-    package static let blank = FlowRecord(
+    public static let blank = FlowRecord(
         key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0), srcIP: .zero, srcPort: 0, dstIP: .zero,
         dstPort: 0, proto: 0, hasPorts: false, vlanCount: 0, tunnel: .none, tunnelSrc: .zero, tunnelDst: .zero,
         startNs: 0, endNs: 0, pktsToServer: 0, pktsToClient: 0, bytesToServer: 0, bytesToClient: 0,
@@ -106,8 +106,7 @@ package struct FlowRecord: Sendable {
     /// is ~1.3 KB: the flow table writes ended flows into a sink's storage
     /// rather than building and copying them). A test checks that this and
     /// the two inline arrays leave nothing of the record's earlier contents.
-    @inlinable
-    package mutating func set(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
+    public mutating func set(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
                              proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
                              tunnelSrc: IPAddress, tunnelDst: IPAddress, startNs: Int64, endNs: Int64,
                              pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
@@ -129,38 +128,38 @@ package struct FlowRecord: Sendable {
 /// Records are built in place in storage that is kept between drains (it
 /// grows to the largest batch and stays), so steady state neither allocates
 /// nor copies a record into the sink.
-package struct FlowSink: Sendable {
+public struct FlowSink: Sendable {
     /// Entries past `count` are left from earlier batches and never read.
-    @usableFromInline var storage: [FlowRecord] = []
-    @usableFromInline var n = 0
-    package var count: Int { n }
+    var storage: [FlowRecord] = []
+    var n = 0
+    public var count: Int { n }
 
-    package init(reserve: Int = 1024) { storage.reserveCapacity(reserve) }
+    public init(reserve: Int = 1024) { storage.reserveCapacity(reserve) }
 
-    @inlinable package var isEmpty: Bool { n == 0 }
+    public var isEmpty: Bool { n == 0 }
 
     /// The records held, in order.
-    package var records: ArraySlice<FlowRecord> { storage[0..<n] }
+    public var records: ArraySlice<FlowRecord> { storage[0..<n] }
 
-    @inlinable package mutating func append(_ r: FlowRecord) {
+    public mutating func append(_ r: FlowRecord) {
         emplace { $0 = r }
     }
 
     /// Appends a record written by `body` in the sink's storage. `body` gets
     /// a record left from an earlier batch and must set every field
     /// (`FlowRecord.set` and the two inline arrays do).
-    @inlinable package mutating func emplace(_ body: (inout FlowRecord) -> Void) {
+    public mutating func emplace(_ body: (inout FlowRecord) -> Void) {
         if n == storage.count { storage.append(FlowRecord.blank) }
         body(&storage[n])
         n += 1
     }
 
     /// Hands every record to `body`, in order, and empties the sink (keeping storage).
-    package mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
+    public mutating func drain(_ body: (inout FlowRecord) throws -> Void) rethrows {
         defer { n = 0 }
         for i in 0..<n { try body(&storage[i]) }
     }
 
     /// Empties the sink (keeping storage).
-    package mutating func removeAll() { n = 0 }
+    public mutating func removeAll() { n = 0 }
 }

@@ -2,14 +2,12 @@ import Decoding
 import Features
 
 /// Timeout classes; each has its own LRU list so expiry only looks at list heads.
-@usableFromInline
 enum TimeoutClass: Int {
     case tcpNew = 0, tcpEstablished, tcpClosed, udpNew, udpEstablished
     case icmpNew, icmpEstablished, otherNew, otherEstablished
     static let count = 9
 }
 
-@usableFromInline
 enum TCPBits {
     static let synFromClient: UInt8 = 1
     static let synAckFromServer: UInt8 = 2
@@ -20,7 +18,6 @@ enum TCPBits {
     static let halfOpenCounted: UInt8 = 64
 }
 
-@usableFromInline
 struct FlowSlot: Sendable {
     var key: FlowKey
     var clientIsA = true

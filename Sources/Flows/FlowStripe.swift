@@ -7,7 +7,6 @@ import Locking
 /// copy-on-write checks, no reference counting and no slot copies on the
 /// packet path. Slot numbers come only from the stripe's own index, LRU
 /// lists and free list, all below `capacity`.
-@usableFromInline
 struct StripeState: @unchecked Sendable {
     let slots: UnsafeMutablePointer<FlowSlot>
     let capacity: Int

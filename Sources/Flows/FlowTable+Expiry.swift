@@ -2,7 +2,7 @@ import CPrefetch
 import Decoding
 import Features
 import Locking
-import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and code calls it)
 
 extension FlowTable {
     /// Before ending `h` in a sweep (which goes down its LRU list): starts
@@ -47,7 +47,7 @@ extension FlowTable {
     /// (nanoseconds of packet time, or of the wall clock when live and idle).
     /// Records come out stripe by stripe, each timeout class least recently
     /// active first: a deterministic order for the same input.
-    package func expire(now: Int64, sink: inout FlowSink) {
+    public func expire(now: Int64, sink: inout FlowSink) {
         expire(now: now, chunk: Int.max, sink: &sink) { _ in }
     }
 
@@ -55,7 +55,7 @@ extension FlowTable {
     /// stripe's lock is released and `drain` is called (it should empty the
     /// sink), so a sweep that ends the whole table never holds more than a
     /// chunk of records. Same records in the same order.
-    package func expire(now: Int64, chunk: Int, sink: inout FlowSink,
+    public func expire(now: Int64, chunk: Int, sink: inout FlowSink,
                        drain: (inout FlowSink) throws -> Void) rethrows {
         let limit = max(1, chunk)
         var ended = 0
@@ -88,7 +88,7 @@ extension FlowTable {
     /// Ends every flow (end of input, shutdown). TCP flows already closed keep
     /// their FIN/RST reason; the rest end with `reason`. Records come out
     /// ordered by flow start time, all into `sink`.
-    package func flushAll(reason: EndReason = .shutdown, sink: inout FlowSink) {
+    public func flushAll(reason: EndReason = .shutdown, sink: inout FlowSink) {
         flushAll(reason: reason, chunk: Int.max, sink: &sink) { _ in }
     }
 
@@ -98,7 +98,7 @@ extension FlowTable {
     /// therefore never turns into one batch of records: memory beyond the
     /// table stays one chunk, whatever `maxFlows` is. Same records, same
     /// order. Flows created by other threads meanwhile are ended last.
-    package func flushAll(reason: EndReason = .shutdown, chunk: Int, sink: inout FlowSink,
+    public func flushAll(reason: EndReason = .shutdown, chunk: Int, sink: inout FlowSink,
                          drain: (inout FlowSink) throws -> Void) rethrows {
         struct Pending { var start: Int64; var flowID: UInt64; var stripe: Int32; var slot: Int32 }
         var order: [Pending] = []

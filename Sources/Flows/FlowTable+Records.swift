@@ -2,7 +2,7 @@ import CPrefetch
 import Decoding
 import Features
 import Locking
-import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and code calls it)
 
 extension FlowTable {
     /// Ends the flow in slot `idx`: its record goes to `sink`; with `free`

@@ -2,7 +2,7 @@ import CPrefetch
 import Decoding
 import Features
 import Locking
-import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and code calls it)
 
 /// The flow table: lock-striped, fixed capacity, updated in place.
 ///
@@ -19,25 +19,25 @@ import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlin
 /// on eviction when its stripe is full (least recently active first), or
 /// at `flushAll` (shutdown). Time comes only from the packets and from the
 /// `now` passed to `expire`, so replay is deterministic.
-package final class FlowTable: @unchecked Sendable {
+public final class FlowTable: @unchecked Sendable {
     /// `stripeCount` locks, each over its stripe's state; allocated once,
     /// addressed by pointer (no reference count traffic per packet).
-    @usableFromInline let stripes: UnsafeMutablePointer<FSMutex<StripeState>>
-    @usableFromInline let stripeCount: Int
-    @usableFromInline let stripeMask: Int
+    let stripes: UnsafeMutablePointer<FSMutex<StripeState>>
+    let stripeCount: Int
+    let stripeMask: Int
     /// Each stripe's index memory and the (common) index mask, outside the
     /// locks, for `process` to start loading a key's index line before it
     /// takes the lock (these never change; the index is read only under the lock).
     let indexBases: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
     let indexMask: Int
-    package let config: FlowTableConfig
-    package let hosts: HostContextTable
+    public let config: FlowTableConfig
+    public let hosts: HostContextTable
     let fragments: FragmentTracker
-    @usableFromInline let timeoutsNs: InlineArray<9, Int64>
-    @usableFromInline let activeTimeoutNs: Int64
-    package let perStripeCapacity: Int
+    let timeoutsNs: InlineArray<9, Int64>
+    let activeTimeoutNs: Int64
+    public let perStripeCapacity: Int
 
-    package init(config: FlowTableConfig = FlowTableConfig()) {
+    public init(config: FlowTableConfig = FlowTableConfig()) {
         self.config = config
         var n = 1
         while n < max(1, config.stripes) { n <<= 1 }
@@ -72,21 +72,21 @@ package final class FlowTable: @unchecked Sendable {
     }
 
     /// Flows currently held.
-    package var activeFlows: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.active } } }
+    public var activeFlows: Int { (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.active } } }
 
-    package var counters: FlowCounters {
+    public var counters: FlowCounters {
         var c = FlowCounters()
         for i in 0..<stripeCount { c.merge(stripes[i].withLock { $0.counters }) }
         return c
     }
 
     /// Bytes of preallocated flow state per flow slot.
-    package static var bytesPerFlowSlot: Int {
+    public static var bytesPerFlowSlot: Int {
         // The slot, two index entries (the index is at most half full), a free-list entry.
         MemoryLayout<FlowSlot>.stride + 2 * MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride
     }
 
-    package var histogramsExhausted: UInt64 {
+    public var histogramsExhausted: UInt64 {
         (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.pool.exhausted } }
     }
 
@@ -96,7 +96,7 @@ package final class FlowTable: @unchecked Sendable {
     /// (a copy right after decoding also stalled on store forwarding); the
     /// only change made to it: a non-first fragment gets its first
     /// fragment's ports.
-    package func process(_ p: inout DecodedPacket, bytes: ByteView, sink: inout FlowSink) {
+    public func process(_ p: inout DecodedPacket, bytes: ByteView, sink: inout FlowSink) {
         if p.isFragment {
             if p.isNonFirstFragment {
                 if fragments.resolve(&p) {
@@ -116,7 +116,7 @@ package final class FlowTable: @unchecked Sendable {
 
     /// A packet's key, its hash and side, worked out once by `prefetch` and
     /// used again by `process(_:prepared:bytes:sink:)`.
-    package struct Prepared: Sendable {
+    public struct Prepared: Sendable {
         let key: FlowKey
         let hash: UInt64
         let fromA: Bool
@@ -130,12 +130,12 @@ package final class FlowTable: @unchecked Sendable {
     /// a caller that decodes the next packet before processing the current
     /// one overlaps those cache misses with the current packet's work. The
     /// result saves `process(_:prepared:bytes:sink:)` working the key out again.
-    package func prefetch(_ p: UnsafePointer<DecodedPacket>) -> Prepared {
+    public func prefetch(_ p: UnsafePointer<DecodedPacket>) -> Prepared {
         prepare(p, prefetchHosts: true)
     }
 
     /// `process` for a packet `prefetch` has seen (and that has not changed since).
-    package func process(_ p: inout DecodedPacket, prepared k: Prepared, bytes: ByteView, sink: inout FlowSink) {
+    public func process(_ p: inout DecodedPacket, prepared k: Prepared, bytes: ByteView, sink: inout FlowSink) {
         // A fragment's key may change here (a non-first one gets its first
         // fragment's ports): the whole path, key worked out again.
         if p.isFragment { process(&p, bytes: bytes, sink: &sink); return }

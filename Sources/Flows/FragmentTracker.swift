@@ -1,6 +1,6 @@
 import Decoding
 import Locking
-import Synchronization  // FSMutex is Mutex outside sanitizer builds (and @inlinable code calls it)
+import Synchronization  // FSMutex is Mutex outside sanitizer builds (and code calls it)
 
 /// Remembers the ports of first fragments so later fragments of the same
 /// datagram are counted to the right flow. Direct-mapped and bounded: a

@@ -17,15 +17,15 @@ import Decoding
 /// saw without the pipeline, so the output is the same.
 ///
 /// Two packet buffers, allocated once; no allocation per packet.
-package struct PacketPipeline: ~Copyable {
-    @usableFromInline let buffers: UnsafeMutablePointer<DecodedPacket>
-    @usableFromInline var index = 0
-    @usableFromInline var held = false
-    @usableFromInline var heldTimestampNs: Int64 = 0
+public struct PacketPipeline: ~Copyable {
+    let buffers: UnsafeMutablePointer<DecodedPacket>
+    var index = 0
+    var held = false
+    var heldTimestampNs: Int64 = 0
     /// The held packet's key as `FlowTable.prefetch` worked it out.
-    @usableFromInline var heldKey: FlowTable.Prepared?
+    var heldKey: FlowTable.Prepared?
 
-    package init() {
+    public init() {
         buffers = .allocate(capacity: 2)
         buffers.initialize(repeating: DecodedPacket(), count: 2)
     }
@@ -36,17 +36,16 @@ package struct PacketPipeline: ~Copyable {
     }
 
     /// Where the next packet is to be decoded.
-    @inlinable package var current: UnsafeMutablePointer<DecodedPacket> { buffers + index }
+    public var current: UnsafeMutablePointer<DecodedPacket> { buffers + index }
 
     /// Whether a packet is held back (the table has not seen it yet).
-    @inlinable package var holding: Bool { held }
+    public var holding: Bool { held }
 
     /// Takes the packet just decoded into `current` (`decoded` false: it was
     /// skipped) with its captured `bytes` and the capture's `timestampNs`:
     /// the packet held back goes to the table, then `after` runs for it; this
     /// one is held back, or goes to the table and `after` runs for it.
-    @inlinable
-    package mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
+    public mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
                               sink: inout FlowSink, after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         let p = buffers + index
         let k = decoded ? table.prefetch(p) : nil
@@ -65,7 +64,6 @@ package struct PacketPipeline: ~Copyable {
         }
     }
 
-    @inlinable
     mutating func processHeld(table: FlowTable, sink: inout FlowSink) {
         held = false
         // No bytes: a held packet has no payload, and its bytes are gone.
@@ -75,8 +73,7 @@ package struct PacketPipeline: ~Copyable {
     /// Sends the packet held back, if any, to the table and runs `after` for
     /// it: at the end of input, before a read error is reported, and when a
     /// live capture goes quiet.
-    @inlinable
-    package mutating func flush(table: FlowTable, sink: inout FlowSink,
+    public mutating func flush(table: FlowTable, sink: inout FlowSink,
                                after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         guard held else { return }
         processHeld(table: table, sink: &sink)

@@ -15,11 +15,11 @@
 import Glibc
 #endif
 
-package struct FSMutex<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
+public struct FSMutex<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let value: UnsafeMutablePointer<Value>
 
-    package init(_ initialValue: consuming sending Value) {
+    public init(_ initialValue: consuming sending Value) {
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         value = .allocate(capacity: 1)
@@ -34,7 +34,7 @@ package struct FSMutex<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value (as `Mutex.withLock`).
-    package borrowing func withLock<Result: ~Copyable, E: Error>(
+    public borrowing func withLock<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
         pthread_mutex_lock(mutex)
@@ -45,5 +45,5 @@ package struct FSMutex<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
 #else
 import Synchronization
 
-package typealias FSMutex<Value: ~Copyable> = Mutex<Value>
+public typealias FSMutex<Value: ~Copyable> = Mutex<Value>
 #endif

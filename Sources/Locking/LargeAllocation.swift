@@ -8,17 +8,17 @@ import Glibc
 /// the kernel's THP mode is `always` or `madvise`). A flood touches these
 /// tables at random; with 4 KiB pages nearly every new flow also misses the
 /// TLB. Freed with the pointer's `deallocate()`.
-package enum LargeAllocation {
-    package static let hugePage = 2 << 20
+public enum LargeAllocation {
+    public static let hugePage = 2 << 20
 
     /// Uninitialised memory for `count` values of `T`.
-    package static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    public static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         allocateRaw(byteCount: max(1, count * MemoryLayout<T>.stride), alignment: MemoryLayout<T>.alignment)
             .bindMemory(to: T.self, capacity: count)
     }
 
     /// Uninitialised raw memory of `bytes` bytes, aligned to at least `alignment`.
-    package static func allocateRaw(byteCount bytes: Int, alignment: Int) -> UnsafeMutableRawPointer {
+    public static func allocateRaw(byteCount bytes: Int, alignment: Int) -> UnsafeMutableRawPointer {
         guard bytes >= hugePage else { return .allocate(byteCount: bytes, alignment: alignment) }
         let rounded = (bytes + hugePage - 1) / hugePage * hugePage
         let raw = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: max(alignment, hugePage))
