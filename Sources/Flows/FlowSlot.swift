@@ -8,23 +8,13 @@ enum TimeoutClass: Int {
     static let count = 9
 }
 
-enum TCPBits {
-    static let synFromClient: UInt8 = 1
-    static let synAckFromServer: UInt8 = 2
-    static let finFromClient: UInt8 = 4
-    static let finFromServer: UInt8 = 8
-    static let rst: UInt8 = 16
-    static let handshakeDone: UInt8 = 32
-    static let halfOpenCounted: UInt8 = 64
-}
-
 struct FlowSlot: Sendable {
     var key: FlowKey
     var clientIsA = true
     var inUse = false
     var hasPorts = false
     var sawReply = false
-    var tcp: UInt8 = 0
+    var tcp = TCPTracker()
     var cls: UInt8 = 0
     var vlanCount: UInt8 = 0
     var tunnel: TunnelKind = .none
@@ -45,7 +35,7 @@ struct FlowSlot: Sendable {
 
     /// Makes this (free) slot a new flow, in place.
     @inline(__always)
-    mutating func start(key: FlowKey, clientIsA: Bool, hasPorts: Bool, vlanCount: UInt8, tcp: UInt8,
+    mutating func start(key: FlowKey, clientIsA: Bool, hasPorts: Bool, vlanCount: UInt8, tcp: TCPTracker,
                         flowID: UInt64, indexTag: UInt32) {
         self.key = key
         self.clientIsA = clientIsA

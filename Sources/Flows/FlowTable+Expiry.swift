@@ -17,8 +17,7 @@ extension FlowTable {
         let n2 = s1.pointee.next
         if n2 >= 0 { fs_prefetch_range(st.slots + Int(n2), MemoryLayout<FlowSlot>.size) }
         fs_prefetch(st.index.table + st.index.home(s1.pointee.indexTag))
-        let tcp = s1.pointee.tcp
-        if s1.pointee.key.proto == IPProto.tcp && tcp & TCPBits.synFromClient != 0 && tcp & TCPBits.synAckFromServer == 0 {
+        if s1.pointee.tcp.handshakeFailed {
             hosts.prefetchHeld(s1.pointee.clientIsA ? s1.pointee.key.a : s1.pointee.key.b, ts: s1.pointee.acc.lastNs)
         }
     }
@@ -36,11 +35,50 @@ extension FlowTable {
         if best >= 0 { end(&st, best, reason: .evicted, sink: &sink, free: true, now: now) }
     }
 
-    func endReason(_ s: UnsafeMutablePointer<FlowSlot>) -> EndReason {
-        if s.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue) {
-            return s.pointee.tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
+    /// A closed TCP flow ends for its FIN or RST whenever it ends; any
+    /// other flow for `otherwise` (idle timeout, shutdown, end of input).
+    func endReason(_ s: UnsafeMutablePointer<FlowSlot>, otherwise: EndReason) -> EndReason {
+        s.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue) ? s.pointee.tcp.closeReason : otherwise
+    }
+
+    /// Ends flows from the heads of each stripe's LRU lists, stripe by
+    /// stripe and class by class, while `due(head, timeoutNs)` holds: the
+    /// one sweep that both expiry and flush use. After `chunk` ended flows
+    /// the stripe's lock is released and `drain` is called (it should empty
+    /// the sink); it is called once more at the end if anything was ended.
+    /// `endedAt` gives the time recorded as the flow's end.
+    private func sweepHeads(chunk: Int, reason otherwise: EndReason, sink: inout FlowSink,
+                            due: (UnsafeMutablePointer<FlowSlot>, Int64) -> Bool,
+                            endedAt: (UnsafeMutablePointer<FlowSlot>) -> Int64,
+                            drain: (inout FlowSink) throws -> Void) rethrows {
+        let limit = max(1, chunk)
+        var ended = 0
+        for si in 0..<stripeCount {
+            var more = true
+            while more {
+                more = stripes[si].withLock { st -> Bool in
+                    for c in 0..<TimeoutClass.count {
+                        let timeout = timeoutsNs[c]
+                        while st.head[c] >= 0 {
+                            let h = st.head[c]
+                            let slot = st.slots + Int(h)
+                            guard due(slot, timeout) else { break }
+                            if ended >= limit { return true }
+                            prefetchAhead(st, after: h)
+                            end(&st, h, reason: endReason(slot, otherwise: otherwise), sink: &sink, free: true,
+                                now: endedAt(slot))
+                            ended += 1
+                        }
+                    }
+                    return false
+                }
+                if more {
+                    try drain(&sink)
+                    ended = 0
+                }
+            }
         }
-        return .idleTimeout
+        if ended > 0 { try drain(&sink) }
     }
 
     /// Ends every flow whose idle timeout (or TCP linger) has passed at `now`
@@ -57,32 +95,9 @@ extension FlowTable {
     /// chunk of records. Same records in the same order.
     public func expire(now: Int64, chunk: Int, sink: inout FlowSink,
                        drain: (inout FlowSink) throws -> Void) rethrows {
-        let limit = max(1, chunk)
-        var ended = 0
-        for si in 0..<stripeCount {
-            var more = true
-            while more {
-                more = stripes[si].withLock { st -> Bool in
-                    for c in 0..<TimeoutClass.count {
-                        let timeout = timeoutsNs[c]
-                        while st.head[c] >= 0 {
-                            let h = st.head[c]
-                            guard st.slots[Int(h)].acc.lastNs + timeout <= now else { break }
-                            if ended >= limit { return true }
-                            prefetchAhead(st, after: h)
-                            end(&st, h, reason: endReason(st.slots + Int(h)), sink: &sink, free: true, now: now)
-                            ended += 1
-                        }
-                    }
-                    return false
-                }
-                if more {
-                    try drain(&sink)
-                    ended = 0
-                }
-            }
-        }
-        if ended > 0 { try drain(&sink) }
+        try sweepHeads(chunk: chunk, reason: .idleTimeout, sink: &sink,
+                       due: { slot, timeout in slot.pointee.acc.lastNs + timeout <= now },
+                       endedAt: { _ in now }, drain: drain)
     }
 
     /// Ends every flow (end of input, shutdown). TCP flows already closed keep
@@ -125,37 +140,15 @@ extension FlowTable {
                     let h = p.slot
                     // Gone or replaced meanwhile (only when other threads still feed the table).
                     guard st.slots[Int(h)].inUse && st.slots[Int(h)].flowID == p.flowID else { return }
-                    let r = Int(st.slots[Int(h)].cls) == TimeoutClass.tcpClosed.rawValue
-                        ? endReason(st.slots + Int(h)) : reason
-                    end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
+                    end(&st, h, reason: endReason(st.slots + Int(h), otherwise: reason), sink: &sink, free: true,
+                        now: st.slots[Int(h)].acc.lastNs)
                 }
             }
             i = upTo
             try drain(&sink)
         }
         // Anything created after the order was taken.
-        var ended = 0
-        for si in 0..<stripeCount {
-            var more = true
-            while more {
-                more = stripes[si].withLock { st -> Bool in
-                    for c in 0..<TimeoutClass.count {
-                        while st.head[c] >= 0 {
-                            if ended >= limit { return true }
-                            let h = st.head[c]
-                            let r = c == TimeoutClass.tcpClosed.rawValue ? endReason(st.slots + Int(h)) : reason
-                            end(&st, h, reason: r, sink: &sink, free: true, now: st.slots[Int(h)].acc.lastNs)
-                            ended += 1
-                        }
-                    }
-                    return false
-                }
-                if more {
-                    try drain(&sink)
-                    ended = 0
-                }
-            }
-        }
-        if ended > 0 { try drain(&sink) }
+        try sweepHeads(chunk: chunk, reason: reason, sink: &sink, due: { _, _ in true },
+                       endedAt: { $0.pointee.acc.lastNs }, drain: drain)
     }
 }

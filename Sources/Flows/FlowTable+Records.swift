@@ -50,11 +50,8 @@ extension FlowTable {
         st.counters.ended[Int(reason.rawValue)] &+= 1
 
         guard free else { return }
-        if key.proto == IPProto.tcp && tcp & TCPBits.synFromClient != 0
-            && tcp & TCPBits.synAckFromServer == 0 {
-            hosts.handshakeFailed(src: client, ts: lastNs)
-        }
-        if tcp & TCPBits.halfOpenCounted != 0 { hosts.halfOpenClosed(dst: server) }
+        if tcp.handshakeFailed { hosts.handshakeFailed(src: client, ts: lastNs) }
+        if tcp.halfOpenPending { hosts.halfOpenClosed(dst: server) }
         st.unlink(idx)
         st.index.remove(tag: st.slots[i].indexTag, idx: idx)
         st.slots[i].inUse = false

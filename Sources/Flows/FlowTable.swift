@@ -36,9 +36,21 @@ public final class FlowTable: @unchecked Sendable {
     let timeoutsNs: InlineArray<9, Int64>
     let activeTimeoutNs: Int64
     public let perStripeCapacity: Int
+    /// The seed of the key hash that places a key in its stripe's index,
+    /// random per table: where keys land in the index cannot be worked out
+    /// from outside, so crafted keys cannot pile up in one probe run (hash
+    /// flooding). The stripe and the flow id come from the key's stable hash:
+    /// what is written out, and in which order, stays the same in every run.
+    let indexSeed: UInt64
 
-    public init(config: FlowTableConfig = FlowTableConfig()) {
+    public convenience init(config: FlowTableConfig = FlowTableConfig()) {
+        self.init(config: config, indexSeed: UInt64.random(in: .min ... .max))
+    }
+
+    /// A table whose index seed is given (tests show that output does not depend on it).
+    init(config: FlowTableConfig, indexSeed: UInt64) {
         self.config = config
+        self.indexSeed = indexSeed
         var n = 1
         while n < max(1, config.stripes) { n <<= 1 }
         stripeMask = n - 1
@@ -114,12 +126,17 @@ public final class FlowTable: @unchecked Sendable {
         locked(&p, k, bytes: bytes, sink: &sink)
     }
 
-    /// A packet's key, its hash and side, worked out once by `prefetch` and
-    /// used again by `process(_:prepared:bytes:sink:)`.
+    /// What the table works out from a packet before taking a lock, once:
+    /// by `prefetch`, used again by `process(_:prepared:bytes:sink:)`.
     public struct Prepared: Sendable {
         let key: FlowKey
+        /// The key's stable hash: its stripe and flow id.
         let hash: UInt64
+        /// The key's tag in its stripe's index (from the seeded index hash).
+        let tag: UInt32
         let fromA: Bool
+        /// A bare SYN (`TCPTracker.isBareSyn`).
+        let bareSyn: Bool
         /// The hosts' context lines were prefetched (a bare SYN).
         let hostsPrefetched: Bool
     }
@@ -147,17 +164,19 @@ public final class FlowTable: @unchecked Sendable {
         var fromA = true
         let key = FlowKey.make(p.pointee, fromA: &fromA)
         let hash = key.stableHash()
-        fs_prefetch(indexBases[Int(truncatingIfNeeded: hash) & stripeMask] + (Int(FlowIndex.tag(hash)) & indexMask))
-        let bareSyn = p.pointee.proto == IPProto.tcp && p.pointee.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+        let tag = FlowIndex.tag(key.stableHash(seed: indexSeed))
+        fs_prefetch(indexBases[Int(truncatingIfNeeded: hash) & stripeMask] + (Int(tag) & indexMask))
+        let bareSyn = TCPTracker.isBareSyn(proto: p.pointee.proto, flags: p.pointee.tcpFlags,
+                                           nonFirstFragment: p.pointee.isNonFirstFragment)
         if prefetchHosts && bareSyn { hosts.prefetch(p.pointee.src, p.pointee.dst, ts: p.pointee.timestampNs) }
-        return Prepared(key: key, hash: hash, fromA: fromA, hostsPrefetched: prefetchHosts && bareSyn)
+        return Prepared(key: key, hash: hash, tag: tag, fromA: fromA, bareSyn: bareSyn,
+                        hostsPrefetched: prefetchHosts && bareSyn)
     }
 
     @inline(__always)
     private func locked(_ p: inout DecodedPacket, _ k: Prepared, bytes: ByteView, sink: inout FlowSink) {
         stripes[Int(truncatingIfNeeded: k.hash) & stripeMask].withLock { st in
-            update(&st, key: k.key, hash: k.hash, fromA: k.fromA, hostsPrefetched: k.hostsPrefetched,
-                   packet: &p, bytes: bytes, sink: &sink)
+            update(&st, k, packet: &p, bytes: bytes, sink: &sink)
         }
     }
 
@@ -175,29 +194,24 @@ public final class FlowTable: @unchecked Sendable {
         }
     }
 
-    private func update(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, hostsPrefetched: Bool,
-                        packet p: inout DecodedPacket,
+    private func update(_ st: inout StripeState, _ k: Prepared, packet p: inout DecodedPacket,
                         bytes: ByteView, sink: inout FlowSink) {
         let ts = p.timestampNs
         let isTCP = p.proto == IPProto.tcp && !p.isNonFirstFragment
-        let flags = isTCP ? p.tcpFlags : 0
-        let bareSyn = isTCP && flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
 
         var idx: Int32
-        let tag = FlowIndex.tag(hash)
-        if let found = st.find(key, tag: tag) {
+        if let found = st.find(k.key, tag: k.tag) {
             idx = found
             let i = Int(idx)
             if ts - st.slots[i].acc.lastNs >= timeoutsNs[Int(st.slots[i].cls)] {
                 // Idle past its timeout but not yet swept: that flow is over,
                 // this packet starts a new one.
-                end(&st, idx, reason: endReason(st.slots + i), sink: &sink, free: true, now: ts)
-                idx = create(&st, key: key, hash: hash, fromA: fromA, hostsPrefetched: hostsPrefetched, packet: &p)
-            } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && bareSyn {
+                end(&st, idx, reason: endReason(st.slots + i, otherwise: .idleTimeout), sink: &sink, free: true, now: ts)
+                idx = create(&st, k, packet: &p)
+            } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && k.bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
-                let reason: EndReason = st.slots[i].tcp & TCPBits.rst != 0 ? .tcpRst : .tcpFin
-                end(&st, idx, reason: reason, sink: &sink, free: true, now: ts)
-                idx = create(&st, key: key, hash: hash, fromA: fromA, hostsPrefetched: hostsPrefetched, packet: &p)
+                end(&st, idx, reason: st.slots[i].tcp.closeReason, sink: &sink, free: true, now: ts)
+                idx = create(&st, k, packet: &p)
             } else if ts - st.slots[i].acc.firstNs >= activeTimeoutNs && st.slots[i].acc.totalPackets > 0 {
                 end(&st, idx, reason: .activeTimeout, sink: &sink, free: false, now: ts)
                 st.slots[i].segment &+= 1
@@ -208,11 +222,11 @@ public final class FlowTable: @unchecked Sendable {
             }
         } else {
             if st.freeCount == 0 { evictOne(&st, sink: &sink, now: ts) }
-            idx = create(&st, key: key, hash: hash, fromA: fromA, hostsPrefetched: hostsPrefetched, packet: &p)
+            idx = create(&st, k, packet: &p)
         }
 
         let i = Int(idx)
-        let forward = fromA == st.slots[i].clientIsA
+        let forward = k.fromA == st.slots[i].clientIsA
         let dir: Direction = forward ? .forward : .backward
         if !forward { st.slots[i].sawReply = true }
         if p.tunnel != .none && st.slots[i].tunnel == .none {
@@ -226,23 +240,10 @@ public final class FlowTable: @unchecked Sendable {
 
         var closed = false
         if isTCP {
-            var t = st.slots[i].tcp
-            if flags & TCPFlag.syn != 0 {
-                if flags & TCPFlag.ack == 0 && forward { t |= TCPBits.synFromClient }
-                if flags & TCPFlag.ack != 0 && !forward { t |= TCPBits.synAckFromServer }
-            } else if forward && flags & TCPFlag.ack != 0 && t & TCPBits.synAckFromServer != 0 {
-                t |= TCPBits.handshakeDone
-            }
-            if flags & TCPFlag.fin != 0 { t |= forward ? TCPBits.finFromClient : TCPBits.finFromServer }
-            if flags & TCPFlag.rst != 0 { t |= TCPBits.rst }
-            if t & TCPBits.halfOpenCounted != 0
-                && t & (TCPBits.handshakeDone | TCPBits.rst) != 0 {
-                t &= ~TCPBits.halfOpenCounted
+            if st.slots[i].tcp.observe(flags: p.tcpFlags, fromClient: forward) {
                 hosts.halfOpenClosed(dst: st.slots[i].clientIsA ? st.slots[i].key.b : st.slots[i].key.a)
             }
-            st.slots[i].tcp = t
-            closed = t & TCPBits.rst != 0
-                || (t & TCPBits.finFromClient != 0 && t & TCPBits.finFromServer != 0)
+            closed = st.slots[i].tcp.isClosed
         }
         let cls = classFor(proto: p.proto, established: st.slots[i].sawReply, closed: closed)
         // Most recently active of its class: to the tail of its list, unless
@@ -254,36 +255,30 @@ public final class FlowTable: @unchecked Sendable {
     }
 
 
-    private func create(_ st: inout StripeState, key: FlowKey, hash: UInt64, fromA: Bool, hostsPrefetched: Bool,
-                        packet p: inout DecodedPacket) -> Int32 {
+    private func create(_ st: inout StripeState, _ k: Prepared, packet p: inout DecodedPacket) -> Int32 {
         let idx = st.popFree()
         // The sender of the first packet is the client, unless it is a SYN-ACK.
-        var senderIsClient = true
-        if p.proto == IPProto.tcp && !p.isNonFirstFragment
-            && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == (TCPFlag.syn | TCPFlag.ack) {
-            senderIsClient = false
-        }
-        let bareSyn = p.proto == IPProto.tcp && p.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+        let senderIsClient = !TCPTracker.isSynAck(proto: p.proto, flags: p.tcpFlags,
+                                                  nonFirstFragment: p.isNonFirstFragment)
         let client = senderIsClient ? p.src : p.dst
         let server = senderIsClient ? p.dst : p.src
         let dport = senderIsClient ? p.dstPort : p.srcPort
         // The hosts' lines start loading while the slot is written (its
         // lines were prefetched when the previous new flow took a slot),
         // unless `prefetch` started them a packet ahead.
-        if !hostsPrefetched { hosts.prefetch(client, server, ts: p.timestampNs) }
-        let tag = FlowIndex.tag(hash)
+        if !k.hostsPrefetched { hosts.prefetch(client, server, ts: p.timestampNs) }
         // Written into the slot in place (a slot is ~1 KB: no temporary to copy).
         st.slots[Int(idx)].start(
-            key: key, clientIsA: senderIsClient ? fromA : !fromA, hasPorts: p.hasPorts,
-            vlanCount: min(p.vlanCount, 3), tcp: bareSyn ? TCPBits.halfOpenCounted : 0,
-            flowID: (hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15) & ((1 << 51) - 1),
-            indexTag: tag)
-        st.index.insert(tag: tag, idx: idx)
+            key: k.key, clientIsA: senderIsClient ? k.fromA : !k.fromA, hasPorts: p.hasPorts,
+            vlanCount: min(p.vlanCount, 3), tcp: TCPTracker(openedByBareSyn: k.bareSyn),
+            flowID: (k.hash ^ UInt64(bitPattern: p.timestampNs) &* 0x9E37_79B9_7F4A_7C15) & ((1 << 51) - 1),
+            indexTag: k.tag)
+        st.index.insert(tag: k.tag, idx: idx)
         st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
         st.active += 1
         st.counters.created &+= 1
         st.slots[Int(idx)].acc.context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
-                                                           ts: p.timestampNs, halfOpen: bareSyn)
+                                                           ts: p.timestampNs, halfOpen: k.bareSyn)
         return idx
     }
 
