@@ -7,7 +7,7 @@ public enum Direction: Int, Sendable {
 }
 
 /// Configuration of the per-flow feature accumulators.
-public struct FeatureConfig: Sendable {
+public struct FeatureConfig: Sendable, Equatable {
     /// Payload bytes per direction fed to the byte histogram (bounds the cost
     /// of payload entropy on bulk transfers).
     public var entropyPrefixBytes: Int = 1024

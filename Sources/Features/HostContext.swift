@@ -19,7 +19,7 @@ public struct HostContextSnapshot: Sendable, Equatable {
     public init() {}
 }
 
-public struct HostContextConfig: Sendable {
+public struct HostContextConfig: Sendable, Equatable {
     /// Sliding window length, split into `buckets` equal buckets.
     public var windowSeconds: Int = 60
     public var buckets: Int = 6

@@ -55,7 +55,7 @@ public final class FlowTable: @unchecked Sendable {
         while n < max(1, config.stripes) { n <<= 1 }
         stripeMask = n - 1
         perStripeCapacity = max(1, config.maxFlows / n)
-        let hist = max(0, config.histogramCapacity / n)
+        let hist = max(0, min(config.histogramCapacity, config.maxFlows) / n)
         stripeCount = n
         stripes = .allocate(capacity: n)
         indexBases = .allocate(capacity: n)

@@ -2,7 +2,7 @@ import Features
 
 /// Flow-table limits and timeouts. Timeouts are seconds of packet time.
 /// Defaults follow Suricata's flow-timeouts (new/established per protocol).
-public struct FlowTableConfig: Sendable {
+public struct FlowTableConfig: Sendable, Equatable {
     /// Hard cap on flows held at once, over all stripes.
     public var maxFlows: Int = 131_072
     /// Number of stripes (rounded up to a power of two).
@@ -19,7 +19,8 @@ public struct FlowTableConfig: Sendable {
     public var otherEstablishedTimeout: Double = 300
     /// A flow older than this is cut and continues as a new record.
     public var activeTimeout: Double = 1800
-    /// Flows that may hold a payload byte histogram (1 KiB each) at once.
+    /// Flows that may hold a payload byte histogram (1 KiB each) at once
+    /// (never more than `maxFlows` are allocated).
     public var histogramCapacity: Int = 32_768
     /// Remembered first fragments (to give later fragments their ports).
     public var fragmentSlots: Int = 4096
@@ -36,6 +37,65 @@ public struct FlowTableConfig: Sendable {
         otherNewTimeout = s; otherEstablishedTimeout = s
     }
 
+    /// Checks each setting's range and the settings against each other. The
+    /// error names the setting, so a caller can report it the way its user
+    /// spelled it (flag or config key).
+    public func validate() throws(FlowTableConfigError) {
+        try validateEach()
+        if stripes > maxFlows {
+            throw FlowTableConfigError(setting: .stripes,
+                                       reason: "(\(stripes)) cannot be more than the flows held at once (\(maxFlows))")
+        }
+    }
+
+    /// Checks each setting's own range only: for values that other values
+    /// (a configuration file) will be combined with later.
+    public func validateEach() throws(FlowTableConfigError) {
+        func bad(_ s: FlowTableConfigError.Setting, _ reason: String) -> FlowTableConfigError {
+            FlowTableConfigError(setting: s, reason: reason)
+        }
+        let idle: [(FlowTableConfigError.Setting, Double)] = [
+            (.tcpNewTimeout, tcpNewTimeout), (.tcpEstablishedTimeout, tcpEstablishedTimeout),
+            (.udpNewTimeout, udpNewTimeout), (.udpEstablishedTimeout, udpEstablishedTimeout),
+            (.icmpNewTimeout, icmpNewTimeout), (.icmpEstablishedTimeout, icmpEstablishedTimeout),
+            (.otherNewTimeout, otherNewTimeout), (.otherEstablishedTimeout, otherEstablishedTimeout),
+        ]
+        for (setting, t) in idle where !(t > 0) { throw bad(setting, "must be a positive number of seconds") }
+        if !(activeTimeout > 0) { throw bad(.activeTimeout, "must be a positive number of seconds") }
+        if !(tcpClosedLinger >= 0) { throw bad(.tcpLinger, "must be 0 or more seconds") }
+        if maxFlows < 1 { throw bad(.maxFlows, "must be at least 1") }
+        if stripes < 1 || stripes > 4096 || stripes & (stripes - 1) != 0 {
+            throw bad(.stripes, "must be a power of two between 1 and 4096 (got \(stripes))")
+        }
+        let prefix = features.entropyPrefixBytes
+        if prefix < 0 || prefix > 65535 { throw bad(.entropyPrefix, "must be between 0 and 65535") }
+    }
+
+    /// Values given on top of a configuration (command-line flags): nil
+    /// keeps the configured value.
+    public struct Overrides: Sendable, Equatable {
+        /// One idle timeout for every protocol and state (replaces each class's).
+        public var idleTimeout: Double?
+        public var activeTimeout: Double?
+        public var tcpLinger: Double?
+        public var maxFlows: Int?
+        public var stripes: Int?
+        public var entropyPrefix: Int?
+        public init() {}
+    }
+
+    /// This configuration with `o`'s given values on top.
+    public func applying(_ o: Overrides) -> FlowTableConfig {
+        var c = self
+        if let v = o.idleTimeout { c.setIdleTimeout(v) }
+        if let v = o.activeTimeout { c.activeTimeout = v }
+        if let v = o.tcpLinger { c.tcpClosedLinger = v }
+        if let v = o.maxFlows { c.maxFlows = v }
+        if let v = o.stripes { c.stripes = v }
+        if let v = o.entropyPrefix { c.features.entropyPrefixBytes = v }
+        return c
+    }
+
     /// The longest idle timeout (ns): by packet time T every flow whose last
     /// packet came before T minus this has been ended.
     public var longestIdleTimeoutNs: Int64 { classTimeoutsNs.max() ?? 0 }
@@ -47,6 +107,51 @@ public struct FlowTableConfig: Sendable {
          icmpNewTimeout, icmpEstablishedTimeout,
          otherNewTimeout, otherEstablishedTimeout].map { Int64(($0 * 1e9).rounded()) }
     }
+}
+
+/// A flow-table setting out of range: which one, and why.
+public struct FlowTableConfigError: Error, Sendable, Equatable {
+    public enum Setting: String, Sendable, CaseIterable {
+        case tcpNewTimeout, tcpEstablishedTimeout, udpNewTimeout, udpEstablishedTimeout
+        case icmpNewTimeout, icmpEstablishedTimeout, otherNewTimeout, otherEstablishedTimeout
+        case activeTimeout, tcpLinger, maxFlows, stripes, entropyPrefix
+
+        /// The key under `flow:` in the sensor's YAML configuration.
+        public var configKey: String {
+            switch self {
+            case .tcpNewTimeout: "idle_timeouts.tcp_new"
+            case .tcpEstablishedTimeout: "idle_timeouts.tcp_established"
+            case .udpNewTimeout: "idle_timeouts.udp_new"
+            case .udpEstablishedTimeout: "idle_timeouts.udp_established"
+            case .icmpNewTimeout: "idle_timeouts.icmp_new"
+            case .icmpEstablishedTimeout: "idle_timeouts.icmp_established"
+            case .otherNewTimeout: "idle_timeouts.other_new"
+            case .otherEstablishedTimeout: "idle_timeouts.other_established"
+            case .activeTimeout: "active_timeout"
+            case .tcpLinger: "tcp_linger"
+            case .maxFlows: "max_flows"
+            case .stripes: "stripes"
+            case .entropyPrefix: "entropy_prefix"
+            }
+        }
+
+        /// The command-line flag (the per-class timeouts have one flag for all).
+        public var flag: String {
+            switch self {
+            case .tcpNewTimeout, .tcpEstablishedTimeout, .udpNewTimeout, .udpEstablishedTimeout,
+                 .icmpNewTimeout, .icmpEstablishedTimeout, .otherNewTimeout, .otherEstablishedTimeout:
+                "--idle-timeout"
+            case .activeTimeout: "--active-timeout"
+            case .tcpLinger: "--tcp-linger"
+            case .maxFlows: "--max-flows"
+            case .stripes: "--stripes"
+            case .entropyPrefix: "--entropy-prefix"
+            }
+        }
+    }
+
+    public var setting: Setting
+    public var reason: String
 }
 
 /// Counters a flow table keeps (all 64-bit, never wrapping in practice).

@@ -118,7 +118,7 @@ package final class LiveSensor: @unchecked Sendable {
         } catch {
             throw SensorConfigError(file: nil, key: nil, reason: error.description)
         }
-        table = FlowTable(config: config.tableConfig)
+        table = FlowTable(config: config.flow)
         queue = BoundedQueue(capacity: config.queueCapacity)
         handles = FSMutex(Array(repeating: nil, count: config.workers))
         counters = (0..<config.workers).map { _ in WorkerSlot() }
@@ -425,7 +425,7 @@ package final class LiveSensor: @unchecked Sendable {
     // MARK: output thread
 
     private func outputLoop() {
-        let sweepLagNs = config.tableConfig.longestIdleTimeoutNs
+        let sweepLagNs = config.flow.longestIdleTimeoutNs
         var batch: [FlowRecord] = []
         let spin = Double(config.outputSpinMicros) * 1e-6
         batch.reserveCapacity(4096)

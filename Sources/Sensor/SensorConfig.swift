@@ -36,21 +36,8 @@ package struct SensorConfig: Sendable, Equatable {
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
     package var outputSpinMicros: Int = 250
 
-    // flow
-    package var idleTimeout: Double?
-    package var tcpNewTimeout: Double = 60
-    package var tcpEstablishedTimeout: Double = 600
-    package var udpNewTimeout: Double = 30
-    package var udpEstablishedTimeout: Double = 300
-    package var icmpNewTimeout: Double = 30
-    package var icmpEstablishedTimeout: Double = 300
-    package var otherNewTimeout: Double = 30
-    package var otherEstablishedTimeout: Double = 300
-    package var activeTimeout: Double = 1800
-    package var tcpLinger: Double = 5
-    package var maxFlows: Int = 131_072
-    package var stripes: Int = 16
-    package var entropyPrefix: Int = 1024
+    // flow: limits, timeouts and feature settings of the flow table
+    package var flow = FlowTableConfig()
 
     // detection (kept for the scoring stage; not used by capture/output)
     /// `host:port` of the optional Prometheus endpoint (off when nil).
@@ -68,28 +55,6 @@ package struct SensorConfig: Sendable, Equatable {
         if name == "-" || name.hasPrefix("/") { return name }
         guard let dir = outputDirectory, !dir.isEmpty else { return name }
         return dir.hasSuffix("/") ? dir + name : dir + "/" + name
-    }
-
-    /// The flow-table settings. A single `idleTimeout` (flag or
-    /// `flow.idle_timeout`) replaces every per-class timeout.
-    package var tableConfig: FlowTableConfig {
-        var c = FlowTableConfig()
-        c.tcpNewTimeout = tcpNewTimeout
-        c.tcpEstablishedTimeout = tcpEstablishedTimeout
-        c.udpNewTimeout = udpNewTimeout
-        c.udpEstablishedTimeout = udpEstablishedTimeout
-        c.icmpNewTimeout = icmpNewTimeout
-        c.icmpEstablishedTimeout = icmpEstablishedTimeout
-        c.otherNewTimeout = otherNewTimeout
-        c.otherEstablishedTimeout = otherEstablishedTimeout
-        if let t = idleTimeout { c.setIdleTimeout(t) }
-        c.activeTimeout = activeTimeout
-        c.tcpClosedLinger = tcpLinger
-        c.maxFlows = maxFlows
-        c.stripes = stripes
-        c.histogramCapacity = min(maxFlows, 32_768)
-        c.features.entropyPrefixBytes = entropyPrefix
-        return c
     }
 
     /// Checks combinations and ranges; the message names the setting the
@@ -115,15 +80,9 @@ package struct SensorConfig: Sendable, Equatable {
             throw bad("output_spin_us", "must be between 0 and 100000 microseconds (got \(outputSpinMicros))")
         }
         if fileMode > 0o777 { throw bad("file_mode", "must be an octal mode up to 0777") }
-        if let t = idleTimeout, !(t > 0) { throw bad("idle_timeout", "must be a positive number of seconds") }
-        if !(activeTimeout > 0) { throw bad("active_timeout", "must be a positive number of seconds") }
-        if !(tcpLinger >= 0) { throw bad("tcp_linger", "must be 0 or more seconds") }
-        if maxFlows < 1 { throw bad("max_flows", "must be at least 1") }
-        if stripes < 1 || stripes > 4096 || stripes & (stripes - 1) != 0 {
-            throw bad("stripes", "must be a power of two between 1 and 4096 (got \(stripes))")
+        do throws(FlowTableConfigError) { try flow.validate() } catch {
+            throw bad("flow." + error.setting.configKey, error.reason)
         }
-        if stripes > maxFlows { throw bad("stripes", "(\(stripes)) cannot exceed max_flows (\(maxFlows))") }
-        if entropyPrefix < 0 || entropyPrefix > 65535 { throw bad("entropy_prefix", "must be between 0 and 65535") }
         if alerts == nil && flows == nil && stats == nil {
             throw bad("outputs", "no output: give at least one of --alerts, --flows, --stats")
         }
@@ -165,12 +124,7 @@ package struct SensorOverrides: Sendable, Equatable {
     package var noSequence = false
     package var queueCapacity: Int?
     package var outputSpinMicros: Int?
-    package var idleTimeout: Double?
-    package var activeTimeout: Double?
-    package var tcpLinger: Double?
-    package var maxFlows: Int?
-    package var stripes: Int?
-    package var entropyPrefix: Int?
+    package var flow = FlowTableConfig.Overrides()
     package init() {}
 }
 
@@ -199,12 +153,7 @@ extension SensorConfig {
         if o.noSequence { c.includeSequence = false }
         if let v = o.queueCapacity { c.queueCapacity = v }
         if let v = o.outputSpinMicros { c.outputSpinMicros = v }
-        if let v = o.idleTimeout { c.idleTimeout = v }
-        if let v = o.activeTimeout { c.activeTimeout = v }
-        if let v = o.tcpLinger { c.tcpLinger = v }
-        if let v = o.maxFlows { c.maxFlows = v }
-        if let v = o.stripes { c.stripes = v }
-        if let v = o.entropyPrefix { c.entropyPrefix = v }
+        c.flow = c.flow.applying(o.flow)
         return c
     }
 }

@@ -195,11 +195,13 @@ private struct Walker {
     func flow(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
         let allowed = ["idle_timeout", "idle_timeouts", "active_timeout", "tcp_linger", "max_flows", "stripes",
                        "entropy_prefix"]
+        // One idle timeout replaces every class's, wherever it stands in the section.
+        var idleTimeout: Double?
         for (k, v) in try members(node, "flow") {
             let key = "flow." + k
             switch k {
             case "idle_timeout":
-                c.idleTimeout = isNull(v) ? nil : try seconds(v, key)
+                idleTimeout = isNull(v) ? nil : try seconds(v, key)
             case "idle_timeouts":
                 let classes = ["tcp_new", "tcp_established", "udp_new", "udp_established", "icmp_new",
                                "icmp_established", "other_new", "other_established"]
@@ -207,28 +209,29 @@ private struct Walker {
                     let ckey = key + "." + ck
                     let t = try seconds(cv, ckey)
                     switch ck {
-                    case "tcp_new": c.tcpNewTimeout = t
-                    case "tcp_established": c.tcpEstablishedTimeout = t
-                    case "udp_new": c.udpNewTimeout = t
-                    case "udp_established": c.udpEstablishedTimeout = t
-                    case "icmp_new": c.icmpNewTimeout = t
-                    case "icmp_established": c.icmpEstablishedTimeout = t
-                    case "other_new": c.otherNewTimeout = t
-                    case "other_established": c.otherEstablishedTimeout = t
+                    case "tcp_new": c.flow.tcpNewTimeout = t
+                    case "tcp_established": c.flow.tcpEstablishedTimeout = t
+                    case "udp_new": c.flow.udpNewTimeout = t
+                    case "udp_established": c.flow.udpEstablishedTimeout = t
+                    case "icmp_new": c.flow.icmpNewTimeout = t
+                    case "icmp_established": c.flow.icmpEstablishedTimeout = t
+                    case "other_new": c.flow.otherNewTimeout = t
+                    case "other_established": c.flow.otherEstablishedTimeout = t
                     default: throw unknown(ckey, classes)
                     }
                 }
-            case "active_timeout": c.activeTimeout = try seconds(v, key)
-            case "tcp_linger": c.tcpLinger = try seconds(v, key, allowZero: true)
-            case "max_flows": c.maxFlows = try int(v, key, 1...(1 << 26), "a number of flows between 1 and 67108864")
+            case "active_timeout": c.flow.activeTimeout = try seconds(v, key)
+            case "tcp_linger": c.flow.tcpClosedLinger = try seconds(v, key, allowZero: true)
+            case "max_flows": c.flow.maxFlows = try int(v, key, 1...(1 << 26), "a number of flows between 1 and 67108864")
             case "stripes":
                 let s = try int(v, key, 1...4096, "a power of two between 1 and 4096")
                 guard s & (s - 1) == 0 else { throw fail(key, "must be a power of two between 1 and 4096 (got \"\(s)\")") }
-                c.stripes = s
-            case "entropy_prefix": c.entropyPrefix = try int(v, key, 0...65535, "a number of bytes between 0 and 65535")
+                c.flow.stripes = s
+            case "entropy_prefix": c.flow.features.entropyPrefixBytes = try int(v, key, 0...65535, "a number of bytes between 0 and 65535")
             default: throw unknown(key, allowed)
             }
         }
+        if let t = idleTimeout { c.flow.setIdleTimeout(t) }
     }
 
     func detection(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {

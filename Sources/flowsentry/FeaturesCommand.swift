@@ -23,6 +23,7 @@ struct FeaturesCommand: ParsableCommand {
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
+        try flowOptions.validateOnDefaults()
     }
 
     func run() throws {

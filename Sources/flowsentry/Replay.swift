@@ -40,6 +40,7 @@ struct Replay: ParsableCommand {
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
         if scoring.noScore && alerts != nil { throw ValidationError("--alerts needs scoring; drop --no-score") }
         if flows == "-" && alerts == "-" { throw ValidationError("--flows and --alerts cannot both go to stdout") }
+        try flowOptions.validateOnDefaults()
     }
 
     func run() throws {

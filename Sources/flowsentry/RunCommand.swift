@@ -77,12 +77,6 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on host:port (numeric IPv4, e.g. 127.0.0.1:9560); off by default.")
     var metricsListen: String?
 
-    /// FlowOptions has defaults, so a value equal to the default cannot tell
-    /// "given" from "not given": look at the command line itself.
-    static func given(_ long: String) -> Bool {
-        CommandLine.arguments.contains { $0 == long || $0.hasPrefix(long + "=") }
-    }
-
     var overrides: SensorOverrides {
         var o = SensorOverrides()
         o.interface = interface
@@ -102,12 +96,7 @@ struct RunCommand: ParsableCommand {
         o.noSequence = noSequence
         o.queueCapacity = queueCapacity
         o.outputSpinMicros = outputSpinMicros
-        o.idleTimeout = flowOptions.idleTimeout
-        if Self.given("--active-timeout") { o.activeTimeout = flowOptions.activeTimeout }
-        if Self.given("--tcp-linger") { o.tcpLinger = flowOptions.tcpLinger }
-        if Self.given("--max-flows") { o.maxFlows = flowOptions.maxFlows }
-        if Self.given("--stripes") { o.stripes = flowOptions.stripes }
-        if Self.given("--entropy-prefix") { o.entropyPrefix = flowOptions.entropyPrefix }
+        o.flow = flowOptions.overrides
         return o
     }
 

@@ -38,8 +38,8 @@ struct LiveClosingAlertTests {
         c.flows = lab.path("flows.json")
         c.alerts = lab.path("alerts.json")
         c.stats = lab.path("stats.json")
-        c.idleTimeout = 30  // every flow ends at shutdown
-        c.maxFlows = 4096
+        c.flow.setIdleTimeout(30)  // every flow ends at shutdown
+        c.flow.maxFlows = 4096
         c.bufferMB = 4
         c.statsInterval = 1
         c.warnOffloads = false

@@ -59,7 +59,7 @@ struct LiveReplayTests {
         c.statsInterval = 1
         c.bpfFilter = "ip"
         c.warnOffloads = false
-        c.maxFlows = 16384
+        c.flow.maxFlows = 16384
         c.bufferMB = 16
         let logs = LogLines()
         let sensor = try LiveSensor(config: c, log: logs.sink)

@@ -238,9 +238,9 @@ struct LiveSensorTests {
         c.sensorName = "test-sensor"
         c.workers = workers
         c.fanoutGroup = Int(getpid() % 30000) + 20000 + workers
-        c.idleTimeout = idle
-        c.maxFlows = 4096
-        c.stripes = 16
+        c.flow.setIdleTimeout(idle)
+        c.flow.maxFlows = 4096
+        c.flow.stripes = 16
         // libpcap's TPACKET_V3 ring is made of 256 KiB blocks, and a block is
         // handed over after timeout_ms (10) however little it holds: with these
         // trickle tests 4 MB (16 blocks) covered a ~0.2 s stall of the capture
@@ -418,8 +418,8 @@ struct LiveSensorTests {
         let lab = try SensorLab(tag: 6)
         defer { lab.destroy() }
         var c = config(lab, idle: 60)
-        c.maxFlows = 16
-        c.stripes = 1
+        c.flow.maxFlows = 16
+        c.flow.stripes = 1
         c.queueCapacity = 8
         let sensor = try LiveSensor(config: c, log: LogLines().sink)
         let handled = FSMutex<Int>(0)

@@ -37,8 +37,8 @@ struct MetricsAndScoringStatsTests {
         var c = SensorConfig()
         c.interface = lab.hostIf
         c.flows = lab.path("flows.json"); c.alerts = lab.path("alerts.json"); c.stats = lab.path("stats.json")
-        c.statsInterval = 1; c.idleTimeout = 1; c.bpfFilter = "ip"; c.warnOffloads = false
-        c.maxFlows = 4096; c.bufferMB = 4
+        c.statsInterval = 1; c.flow.setIdleTimeout(1); c.bpfFilter = "ip"; c.warnOffloads = false
+        c.flow.maxFlows = 4096; c.bufferMB = 4
         let sensor = try LiveSensor(config: c, log: LogLines().sink)
         let model = try EnsembleModel.load(path: Repo.root.appendingPathComponent("rules/flowsentry.fsb").path)
         let stage = ScoringStage(model: model, policy: Policy())

@@ -1,6 +1,7 @@
 import Foundation
 import Sensor
 import Testing
+import Flows
 
 @Suite struct SensorConfigTests {
     @Test func goodFileLoadsEveryKey() throws {
@@ -50,12 +51,11 @@ import Testing
         #expect(c.stats == nil)
         #expect(c.fileMode == 0o600 && c.communityIDSeed == 9 && !c.includeSequence && c.queueCapacity == 1000)
         #expect(c.outputSpinMicros == 0 && SensorConfig().outputSpinMicros == 250)
-        #expect(c.tcpEstablishedTimeout == 900 && c.udpNewTimeout == 12.5 && c.tcpNewTimeout == 60)
-        #expect(c.activeTimeout == 60 && c.tcpLinger == 0 && c.maxFlows == 4096 && c.stripes == 8 && c.entropyPrefix == 64)
+        #expect(c.flow.tcpEstablishedTimeout == 900 && c.flow.udpNewTimeout == 12.5 && c.flow.tcpNewTimeout == 60)
+        #expect(c.flow.activeTimeout == 60 && c.flow.tcpClosedLinger == 0 && c.flow.maxFlows == 4096
+                && c.flow.stripes == 8 && c.flow.features.entropyPrefixBytes == 64)
         #expect(c.modelPath == "/m.fsm")
         try c.validate()
-        let t = c.tableConfig
-        #expect(t.tcpEstablishedTimeout == 900 && t.udpNewTimeout == 12.5 && t.tcpClosedLinger == 0 && t.maxFlows == 4096)
     }
 
     @Test func emptyFileIsAllDefaults() throws {
@@ -115,18 +115,42 @@ import Testing
         o.workers = 3
         o.filterFile = "/etc/f.bpf"
         o.noPromisc = true
-        o.idleTimeout = 7
+        o.flow.idleTimeout = 7
         o.alerts = ""
         let c = file.applying(o)
         #expect(c.interface == "eth9" && c.workers == 3 && !c.promiscuous)
         // A filter of either kind on the command line replaces the file's.
         #expect(c.bpfFilter == nil && c.bpfFilterFile == "/etc/f.bpf")
-        #expect(c.idleTimeout == 7 && c.tableConfig.udpEstablishedTimeout == 7)
+        #expect(c.flow.udpEstablishedTimeout == 7 && c.flow.tcpNewTimeout == 7)
         #expect(c.alerts == nil)  // '' disables
         // Not given on the command line: the file's values stay.
-        #expect(c.sensorName == "from-file" && c.activeTimeout == 900 && c.maxFlows == 2048 && c.flows == "f.json")
+        #expect(c.sensorName == "from-file" && c.flow.activeTimeout == 900 && c.flow.maxFlows == 2048 && c.flows == "f.json")
         // No flags at all: the file unchanged.
         #expect(file.applying(SensorOverrides()) == file)
+    }
+
+    @Test func oneIdleTimeoutReplacesEveryClassWhereverItStands() throws {
+        let c = try SensorConfig.parse(yaml: """
+            flow:
+              idle_timeout: 100
+              idle_timeouts: {tcp_new: 5, udp_established: 9}
+              tcp_linger: 2
+            """)
+        #expect(c.flow.tcpNewTimeout == 100 && c.flow.udpEstablishedTimeout == 100 && c.flow.otherNewTimeout == 100)
+        #expect(c.flow.tcpClosedLinger == 2)
+        let perClass = try SensorConfig.parse(yaml: "flow: {idle_timeout: null, idle_timeouts: {tcp_new: 5}}")
+        #expect(perClass.flow.tcpNewTimeout == 5 && perClass.flow.udpNewTimeout == FlowTableConfig().udpNewTimeout)
+    }
+
+    @Test func aBadFlowSettingIsNamedByItsConfigKey() {
+        var c = SensorConfig()
+        c.interface = "eth0"
+        c.flows = "f.json"
+        c.flow.maxFlows = 8
+        #expect(throws: SensorConfigError(file: nil, key: "flow.stripes",
+                                          reason: "(16) cannot be more than the flows held at once (8)")) {
+            try c.validate()
+        }
     }
 
     @Test func validationCatchesBadCombinations() {
@@ -143,8 +167,8 @@ import Testing
         d.flows = nil
         #expect(throws: SensorConfigError.self) { try d.validate() }  // no output at all
         d = c
-        d.stripes = 256
-        d.maxFlows = 128
+        d.flow.stripes = 256
+        d.flow.maxFlows = 128
         #expect(throws: SensorConfigError.self) { try d.validate() }
     }
 

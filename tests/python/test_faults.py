@@ -168,6 +168,31 @@ def test_run_with_a_corrupt_model_or_policy_stops_before_capture(tmp_path, flows
     assert "capturing on" not in p.stderr
 
 
+def test_run_flags_override_only_the_settings_they_name(tmp_path, flowsentry_bin):
+    """`run` puts the flags given on top of the file: a flag changes its
+    setting, and a flag left out keeps the file's value (not the built-in
+    default). An interface that does not exist stops each run after its
+    settings were accepted."""
+    cfg = tmp_path / "flowsentry.yaml"
+    cfg.write_text(f"outputs:\n  flows: {tmp_path / 'f.json'}\nflow:\n  max_flows: 8\n  stripes: 8\n")
+    base = ["run", "--config", str(cfg), "--interface", "fsnoif0", "--no-score"]
+    # --max-flows replaces the file's 8: its 8 stripes no longer fit 4 flows.
+    p = run(flowsentry_bin, *base, "--max-flows", "4", timeout=20)
+    assert p.returncode != 0 and "flow.stripes" in p.stderr and "(4)" in p.stderr, p.stderr
+    # The file's 2 stripes fit 4 flows although the default (16) would not.
+    cfg.write_text(f"outputs:\n  flows: {tmp_path / 'f.json'}\nflow:\n  max_flows: 8\n  stripes: 2\n")
+    p = run(flowsentry_bin, *base, "--max-flows", "4", timeout=20)
+    assert p.returncode != 0 and "stripes" not in p.stderr and "fsnoif0" in p.stderr, p.stderr
+    # Flags not given (here --stripes, --max-flows) keep the file's 8 and 8:
+    # the default 16 stripes would not fit 8 flows.
+    cfg.write_text(f"outputs:\n  flows: {tmp_path / 'f.json'}\nflow:\n  max_flows: 8\n  stripes: 8\n")
+    p = run(flowsentry_bin, *base, "--active-timeout", "60", timeout=20)
+    assert p.returncode != 0 and "stripes" not in p.stderr and "fsnoif0" in p.stderr, p.stderr
+    # Out of range on its own: named by the flag.
+    p = run(flowsentry_bin, *base, "--stripes", "6", timeout=20)
+    assert p.returncode != 0 and "--stripes must be a power of two" in p.stderr, p.stderr
+
+
 @pytest.mark.parametrize("text,key", [
     ("capture:\n  workers: 0\n", "capture.workers"),
     ("capture:\n  snaplen: lots\n", "capture.snaplen"),
