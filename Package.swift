@@ -30,12 +30,14 @@ let package = Package(
         .target(name: "Decoding"),
         // The lock for shared state: Synchronization.Mutex, or pthread under -DFLOWSENTRY_TSAN.
         .target(name: "Locking"),
-        .target(name: "Features", dependencies: ["Decoding", "Locking", "CPrefetch"]),
-        .target(name: "Flows", dependencies: ["Decoding", "Features", "Locking", "CPrefetch"]),
+        // What is known about hosts across their flows (host context today).
+        .target(name: "Context", dependencies: ["Decoding", "Locking", "CPrefetch"]),
+        .target(name: "Features", dependencies: ["Decoding", "Context"]),
+        .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Alerts", dependencies: [
-            "Flows", "Features", "Detection", .product(name: "Yams", package: "Yams"),
+            "Decoding", "Flows", "Features", "Detection", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Sensor", dependencies: [
             "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking",
@@ -56,7 +58,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
+        .testTarget(name: "ContextTests", dependencies: ["Context", "Decoding"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Context", "Decoding"]),
         // swift-crypto: the independent SHA-1 that Community ID's own is checked against.
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding",
                                                        .product(name: "Crypto", package: "swift-crypto")],

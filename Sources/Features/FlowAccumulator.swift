@@ -1,3 +1,4 @@
+import Context
 import Decoding
 
 /// Which side sent a packet: the client (flow initiator) or the server.

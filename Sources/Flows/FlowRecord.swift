@@ -133,6 +133,8 @@ public struct FlowSink: Sendable {
     var storage: [FlowRecord] = []
     var n = 0
     public var count: Int { n }
+    /// Host-context changes of the table call in progress (see `HostEventLog`).
+    var hostEvents = HostEventLog()
 
     public init(reserve: Int = 1024) { storage.reserveCapacity(reserve) }
 

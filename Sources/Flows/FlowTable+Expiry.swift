@@ -1,3 +1,4 @@
+import Context
 import CPrefetch
 import Decoding
 import Features
@@ -46,33 +47,38 @@ extension FlowTable {
     /// one sweep that both expiry and flush use. After `chunk` ended flows
     /// the stripe's lock is released and `drain` is called (it should empty
     /// the sink); it is called once more at the end if anything was ended.
-    /// `endedAt` gives the time recorded as the flow's end.
+    /// The lock is also let go whenever the ended flows' host events fill
+    /// their log, to apply them. `endedAt` gives the time recorded as the
+    /// flow's end.
     private func sweepHeads(chunk: Int, reason otherwise: EndReason, sink: inout FlowSink,
                             due: (UnsafeMutablePointer<FlowSlot>, Int64) -> Bool,
                             endedAt: (UnsafeMutablePointer<FlowSlot>) -> Int64,
                             drain: (inout FlowSink) throws -> Void) rethrows {
+        enum Pause { case stripeDone, chunkFull, hostEventsFull }
         let limit = max(1, chunk)
         var ended = 0
         for si in 0..<stripeCount {
-            var more = true
-            while more {
-                more = stripes[si].withLock { st -> Bool in
+            var pause = Pause.chunkFull
+            while pause != .stripeDone {
+                pause = stripes[si].withLock { st -> Pause in
                     for c in 0..<TimeoutClass.count {
                         let timeout = timeoutsNs[c]
                         while st.head[c] >= 0 {
                             let h = st.head[c]
                             let slot = st.slots + Int(h)
                             guard due(slot, timeout) else { break }
-                            if ended >= limit { return true }
+                            if ended >= limit { return .chunkFull }
+                            if sink.hostEvents.isFull { return .hostEventsFull }
                             prefetchAhead(st, after: h)
                             end(&st, h, reason: endReason(slot, otherwise: otherwise), sink: &sink, free: true,
                                 now: endedAt(slot))
                             ended += 1
                         }
                     }
-                    return false
+                    return .stripeDone
                 }
-                if more {
+                if !sink.hostEvents.isEmpty { applyHostEvents(&sink.hostEvents) }
+                if pause == .chunkFull {
                     try drain(&sink)
                     ended = 0
                 }
@@ -143,6 +149,7 @@ extension FlowTable {
                     end(&st, h, reason: endReason(st.slots + Int(h), otherwise: reason), sink: &sink, free: true,
                         now: st.slots[Int(h)].acc.lastNs)
                 }
+                if !sink.hostEvents.isEmpty { applyHostEvents(&sink.hostEvents) }
             }
             i = upTo
             try drain(&sink)

@@ -1,3 +1,4 @@
+import Context
 import CPrefetch
 import Decoding
 import Features
@@ -50,12 +51,35 @@ extension FlowTable {
         st.counters.ended[Int(reason.rawValue)] &+= 1
 
         guard free else { return }
-        if tcp.handshakeFailed { hosts.handshakeFailed(src: client, ts: lastNs) }
-        if tcp.halfOpenPending { hosts.halfOpenClosed(dst: server) }
+        if tcp.handshakeFailed { sink.hostEvents.append(.handshakeFailed(client: client, ts: lastNs)) }
+        if tcp.halfOpenPending { sink.hostEvents.append(.halfOpenClosed(server: server)) }
         st.unlink(idx)
         st.index.remove(tag: st.slots[i].indexTag, idx: idx)
         st.slots[i].inUse = false
         st.pushFree(idx)
         st.active -= 1
+    }
+
+    /// Applies, in order, the host-context changes collected under a
+    /// stripe's lock, with no stripe lock held, and empties the log. A new
+    /// flow's context goes into its slot under its stripe's lock again,
+    /// unless the flow has ended meanwhile (another thread's packet evicted
+    /// it): its record then went out without context.
+    func applyHostEvents(_ log: inout HostEventLog) {
+        for i in 0..<log.count {
+            switch log.events[i] {
+            case let .flowStarted(client, server, dport, ts, halfOpen, stripe, slot, flowID):
+                let context = hosts.flowStarted(src: client, dst: server, dport: dport, ts: ts, halfOpen: halfOpen)
+                stripes[Int(stripe)].withLock { st in
+                    let s = Int(slot)
+                    if st.slots[s].inUse && st.slots[s].flowID == flowID { st.slots[s].acc.context = context }
+                }
+            case let .halfOpenClosed(server):
+                hosts.halfOpenClosed(dst: server)
+            case let .handshakeFailed(client, ts):
+                hosts.handshakeFailed(src: client, ts: ts)
+            }
+        }
+        log.removeAll()
     }
 }

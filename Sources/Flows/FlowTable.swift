@@ -1,3 +1,4 @@
+import Context
 import CPrefetch
 import Decoding
 import Features
@@ -178,6 +179,7 @@ public final class FlowTable: @unchecked Sendable {
         stripes[Int(truncatingIfNeeded: k.hash) & stripeMask].withLock { st in
             update(&st, k, packet: &p, bytes: bytes, sink: &sink)
         }
+        if !sink.hostEvents.isEmpty { applyHostEvents(&sink.hostEvents) }
     }
 
     func classFor(proto: UInt8, established: Bool, closed: Bool) -> Int {
@@ -207,11 +209,11 @@ public final class FlowTable: @unchecked Sendable {
                 // Idle past its timeout but not yet swept: that flow is over,
                 // this packet starts a new one.
                 end(&st, idx, reason: endReason(st.slots + i, otherwise: .idleTimeout), sink: &sink, free: true, now: ts)
-                idx = create(&st, k, packet: &p)
+                idx = create(&st, k, packet: &p, sink: &sink)
             } else if st.slots[i].cls == UInt8(TimeoutClass.tcpClosed.rawValue) && k.bareSyn {
                 // A new connection on a closed flow's ports: end the old one first.
                 end(&st, idx, reason: st.slots[i].tcp.closeReason, sink: &sink, free: true, now: ts)
-                idx = create(&st, k, packet: &p)
+                idx = create(&st, k, packet: &p, sink: &sink)
             } else if ts - st.slots[i].acc.firstNs >= activeTimeoutNs && st.slots[i].acc.totalPackets > 0 {
                 end(&st, idx, reason: .activeTimeout, sink: &sink, free: false, now: ts)
                 st.slots[i].segment &+= 1
@@ -222,7 +224,7 @@ public final class FlowTable: @unchecked Sendable {
             }
         } else {
             if st.freeCount == 0 { evictOne(&st, sink: &sink, now: ts) }
-            idx = create(&st, k, packet: &p)
+            idx = create(&st, k, packet: &p, sink: &sink)
         }
 
         let i = Int(idx)
@@ -241,7 +243,7 @@ public final class FlowTable: @unchecked Sendable {
         var closed = false
         if isTCP {
             if st.slots[i].tcp.observe(flags: p.tcpFlags, fromClient: forward) {
-                hosts.halfOpenClosed(dst: st.slots[i].clientIsA ? st.slots[i].key.b : st.slots[i].key.a)
+                sink.hostEvents.append(.halfOpenClosed(server: st.slots[i].clientIsA ? st.slots[i].key.b : st.slots[i].key.a))
             }
             closed = st.slots[i].tcp.isClosed
         }
@@ -255,7 +257,8 @@ public final class FlowTable: @unchecked Sendable {
     }
 
 
-    private func create(_ st: inout StripeState, _ k: Prepared, packet p: inout DecodedPacket) -> Int32 {
+    private func create(_ st: inout StripeState, _ k: Prepared, packet p: inout DecodedPacket,
+                        sink: inout FlowSink) -> Int32 {
         let idx = st.popFree()
         // The sender of the first packet is the client, unless it is a SYN-ACK.
         let senderIsClient = !TCPTracker.isSynAck(proto: p.proto, flags: p.tcpFlags,
@@ -277,8 +280,11 @@ public final class FlowTable: @unchecked Sendable {
         st.pushTail(idx, cls: classFor(proto: p.proto, established: false, closed: false))
         st.active += 1
         st.counters.created &+= 1
-        st.slots[Int(idx)].acc.context = hosts.flowStarted(src: client, dst: server, dport: p.hasPorts ? dport : 0,
-                                                           ts: p.timestampNs, halfOpen: k.bareSyn)
+        // The hosts' context is written into the slot once the lock is released (`applyHostEvents`).
+        sink.hostEvents.append(.flowStarted(client: client, server: server, dport: p.hasPorts ? dport : 0,
+                                            ts: p.timestampNs, halfOpen: k.bareSyn,
+                                            stripe: Int32(truncatingIfNeeded: Int(truncatingIfNeeded: k.hash) & stripeMask),
+                                            slot: idx, flowID: st.slots[Int(idx)].flowID))
         return idx
     }
 

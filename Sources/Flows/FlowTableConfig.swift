@@ -1,3 +1,4 @@
+import Context
 import Features
 
 /// Flow-table limits and timeouts. Timeouts are seconds of packet time.

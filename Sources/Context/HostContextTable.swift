@@ -6,60 +6,6 @@ import Synchronization  // FSMutex is Mutex outside sanitizer builds (and code c
 import Glibc
 #endif
 
-/// What the sensor knew about a flow's endpoints when the flow started,
-/// over the sliding window (see `HostContextTable`).
-public struct HostContextSnapshot: Sendable, Equatable {
-    public var srcFlows: UInt32 = 0
-    public var srcDistinctDsts: UInt32 = 0
-    public var srcDistinctDports: UInt32 = 0
-    public var srcFailedHandshakes: UInt32 = 0
-    public var dstFlows: UInt32 = 0
-    public var dstDistinctSrcs: UInt32 = 0
-    public var dstHalfOpen: UInt32 = 0
-    public init() {}
-}
-
-public struct HostContextConfig: Sendable, Equatable {
-    /// Sliding window length, split into `buckets` equal buckets.
-    public var windowSeconds: Int = 60
-    public var buckets: Int = 6
-    /// Hosts tracked at once (memory is fixed: about 1.1 KiB a host).
-    public var capacity: Int = 32768
-    public init() {}
-}
-
-/// A 256-bit linear-counting sketch: distinct-count estimates with bounded
-/// memory (exact-ish below ~100 items, ±10% to ~1000, saturating above).
-public struct DistinctSketch: Sendable {
-    var bits = InlineArray<4, UInt64>(repeating: 0)
-    public init() {}
-    public mutating func insert(hash: UInt64) {
-        let i = Int(hash >> 56)  // top 8 bits pick one of 256
-        bits[i >> 6] |= 1 << UInt64(i & 63)
-    }
-    public mutating func formUnion(_ o: DistinctSketch) {
-        for i in 0..<4 { bits[i] |= o.bits[i] }
-    }
-    public var estimate: UInt32 {
-        var set = 0
-        for i in 0..<4 { set += bits[i].nonzeroBitCount }
-        return Self.estimates[set]
-    }
-
-    /// The estimate for `set` bits of 256 set: −256·ln((256 − set)/256),
-    /// rounded; saturated at 256·ln(256) ≈ 1420 when all are set.
-    public static func estimate(setBits set: Int) -> UInt32 {
-        if set <= 0 { return 0 }
-        if set >= 256 { return 1420 }
-        let m = 256.0
-        return UInt32((-m * log(Double(256 - set) / m)).rounded())
-    }
-
-    /// `estimate(setBits:)` for 0…256, worked out once (three estimates per
-    /// new flow: a logarithm each was a tenth of the host-context cost).
-    static let estimates: [UInt32] = (0...256).map { estimate(setBits: $0) }
-}
-
 /// Per-host context over a sliding window with bounded memory, shared by all
 /// flow-table stripes. Striped by address hash, each stripe a `Mutex` over
 /// fixed, cache-line-aligned memory laid out so that a new host touches few
@@ -75,25 +21,6 @@ public struct DistinctSketch: Sendable {
 public final class HostContextTable: @unchecked Sendable {
     static let maxBuckets = 8
     static let probes = 8
-    /// Words per host × bucket: source flows | failed handshakes << 32, destination
-    /// flows, then three 256-bit sketches (destinations, destination ports as a
-    /// source; sources as a destination), then padding to 128 bytes.
-    static let bucketWords = 16
-    static let sketchBase = 2
-
-    /// A host's header: line 0 the bucket epochs, line 1 the rest.
-    struct Header {
-        var epochs: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
-        var address: IPAddress
-        var halfOpen: UInt32
-        init(address: IPAddress) {
-            let unused = Int64.min  // below any window, also near the epoch (packet times close to 1970)
-            epochs = (unused, unused, unused, unused, unused, unused, unused, unused)
-            self.address = address
-            halfOpen = 0
-        }
-    }
-    static let headerStride = 128
 
     struct Stripe: @unchecked Sendable {
         /// Hosts in this stripe.
@@ -102,41 +29,39 @@ public final class HostContextTable: @unchecked Sendable {
         let mask: Int
         /// Probe index: 0 = empty, else tag << 32 | last active epoch (low 32 bits).
         let index: UnsafeMutablePointer<UInt64>
-        let headers: UnsafeMutableRawPointer
-        let buckets: UnsafeMutablePointer<UInt64>
+        /// Host `h`'s header.
+        let headers: UnsafeMutablePointer<HostHeader>
+        /// Host `h`'s bucket slots: `maxBuckets` from `h * maxBuckets`.
+        let buckets: UnsafeMutablePointer<HostBucket>
 
         init(capacity n: Int) {
+            precondition(MemoryLayout<HostHeader>.stride == 128 && MemoryLayout<HostBucket>.stride == 128)
             self.n = n
             mask = n & (n - 1) == 0 ? n - 1 : 0
             index = .allocate(capacity: n)
             index.initialize(repeating: 0, count: n)
-            headers = LargeAllocation.allocateRaw(byteCount: n * HostContextTable.headerStride, alignment: 128)
-            headers.initializeMemory(as: UInt8.self, repeating: 0, count: n * HostContextTable.headerStride)
-            let words = n * HostContextTable.maxBuckets * HostContextTable.bucketWords
-            // A bucket's words are zeroed by `bucket` before their first use (its
-            // epoch starts unused); they are written once here all the same, so
-            // that no page of the table is first touched (faulted in, cleared by
+            headers = LargeAllocation.allocateRaw(byteCount: n * MemoryLayout<HostHeader>.stride, alignment: 128)
+                .bindMemory(to: HostHeader.self, capacity: n)
+            headers.initialize(repeating: HostHeader(address: .zero), count: n)
+            // A bucket is cleared by `bucket` before its first use (its epoch
+            // starts unused); all are written once here all the same, so that
+            // no page of the table is first touched (faulted in, cleared by
             // the kernel) on the packet path when a flood brings new hosts.
-            let raw = LargeAllocation.allocateRaw(byteCount: words * 8, alignment: 128)
-            buckets = raw.initializeMemory(as: UInt64.self, repeating: 0, count: words)
+            let count = n * HostContextTable.maxBuckets
+            buckets = LargeAllocation.allocateRaw(byteCount: count * MemoryLayout<HostBucket>.stride, alignment: 128)
+                .bindMemory(to: HostBucket.self, capacity: count)
+            buckets.initialize(repeating: HostBucket(), count: count)
         }
 
         func deallocate() {
             index.deallocate()
-            headers.deallocate()
-            buckets.deallocate()
+            UnsafeMutableRawPointer(headers).deallocate()
+            UnsafeMutableRawPointer(buckets).deallocate()
         }
 
-        func header(_ h: Int) -> UnsafeMutablePointer<Header> {
-            (headers + h * HostContextTable.headerStride).assumingMemoryBound(to: Header.self)
-        }
-
-        /// The epoch of host `h`'s bucket `k` (Int64.min: unused).
-        func epoch(_ h: Int, _ k: Int) -> Int64 {
-            UnsafeMutableRawPointer(header(h)).load(fromByteOffset: k * 8, as: Int64.self)
-        }
-        func setEpoch(_ h: Int, _ k: Int, _ e: Int64) {
-            UnsafeMutableRawPointer(header(h)).storeBytes(of: e, toByteOffset: k * 8, as: Int64.self)
+        /// Host `h`'s slot for the bucket of `epoch`'s position `k` in the window.
+        func bucket(_ h: Int, _ k: Int) -> UnsafeMutablePointer<HostBucket> {
+            buckets + h * HostContextTable.maxBuckets + k
         }
 
         /// Hosts held now.
@@ -199,17 +124,12 @@ public final class HostContextTable: @unchecked Sendable {
         return (q, Int(r))
     }
 
-    /// Asks the CPU to start loading what `flowStarted` for host `a` at
-    /// `ts` will touch beyond the probe index: the header and current bucket
-    /// of the entry it holds, or of the entry it would take (under a flood
-    /// of new sources, rarely the home position), so that a flow table can
-    /// overlap those cache misses with other work. Takes no lock and changes
-    /// nothing (see `position`).
-    public func prefetch(_ a: IPAddress, ts: Int64) {
-        prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: true)
-    }
-
-    /// `prefetch` for a flow's two hosts (the epoch worked out once).
+    /// Asks the CPU to start loading what `flowStarted` for hosts `a` and
+    /// `b` at `ts` will touch beyond the probe index: the header and current
+    /// bucket of the entry each holds, or of the entry it would take (under a
+    /// flood of new sources, rarely the home position), so that a flow table
+    /// can overlap those cache misses with other work. Takes no lock and
+    /// changes nothing (see `position`).
     public func prefetch(_ a: IPAddress, _ b: IPAddress, ts: Int64) {
         let e = Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient
         prefetch(a, epoch: e, making: true)
@@ -222,17 +142,17 @@ public final class HostContextTable: @unchecked Sendable {
         prefetch(a, epoch: Self.divide(max(0, ts), bucketNs, reciprocal: bucketsPerNs).quotient, making: false)
     }
 
-    func prefetch(_ a: IPAddress, epoch: Int64, making: Bool) {
+    private func prefetch(_ a: IPAddress, epoch: Int64, making: Bool) {
         let h = Self.hash(a)
         let k = Self.divide(epoch, Int64(bucketCount), reciprocal: perBucketCount).remainder
         let s = geometry[Int(h & UInt64(stripeMask))]
         guard let i = Self.position(s, hash: h, epoch: epoch, making: making) else { return }
-        let hp = UnsafeRawPointer(s.header(i))
+        let hp = UnsafeRawPointer(s.headers + i)
         fs_prefetch(hp)
         fs_prefetch(hp + 64)
-        let b = s.buckets + (i * Self.maxBuckets + k) * Self.bucketWords
+        let b = UnsafeRawPointer(s.bucket(i, k))
         fs_prefetch(b)
-        fs_prefetch(b + 8)
+        fs_prefetch(b + 64)
     }
 
     /// The entry `slot` (with `making`) or `find` would return for a host of
@@ -271,7 +191,9 @@ public final class HostContextTable: @unchecked Sendable {
     }
 
     /// Bytes of state per host.
-    public static var bytesPerHost: Int { 8 + headerStride + maxBuckets * bucketWords * 8 }
+    public static var bytesPerHost: Int {
+        MemoryLayout<UInt64>.stride + MemoryLayout<HostHeader>.stride + maxBuckets * MemoryLayout<HostBucket>.stride
+    }
 
     public var memoryBytes: Int { stripeCount * perStripe * Self.bytesPerHost }
 
@@ -312,7 +234,7 @@ public final class HostContextTable: @unchecked Sendable {
             // Entries are never emptied again, and `slot` takes the first
             // empty one of a run: nothing of `a` lies past an empty entry.
             if e == 0 { return nil }
-            if e >> 32 == t && s.header(i).pointee.address == a { return i }
+            if e >> 32 == t && s.headers[i].address == a { return i }
             i += 1
             if i == n { i = 0 }
         }
@@ -322,40 +244,29 @@ public final class HostContextTable: @unchecked Sendable {
     /// Finds or makes the entry for `a` in a stripe; returns its index and
     /// whether it was made now (its buckets all unused).
     static func slot(_ s: Stripe, _ a: IPAddress, hash: UInt64, epoch: Int64) -> (Int, created: Bool) {
-        let r = probe(s, hash: hash, epoch: epoch, load: { s.index[$0] }, isHost: { s.header($0).pointee.address == a })
+        let r = probe(s, hash: hash, epoch: epoch, load: { s.index[$0] }, isHost: { s.headers[$0].address == a })
         if r.found { return (r.index, false) }
         let victim = r.index, t = tag(hash), now = UInt32(truncatingIfNeeded: epoch)
         // Reset in place: stale buckets are recognised by their epoch, so
         // only the epochs need clearing, not the counters and sketches.
         fs_store_relaxed(s.index + victim, t << 32 | UInt64(now))
-        s.header(victim).initialize(to: Header(address: a))
+        s.headers[victim] = HostHeader(address: a)
         return (victim, true)
     }
 
-    /// The current bucket of host `h` (cleared when it starts a new epoch);
-    /// returns the first word of the host × bucket.
-    func bucket(_ s: Stripe, _ h: Int, epoch: Int64) -> UnsafeMutablePointer<UInt64> {
+    /// The current bucket of host `h` (cleared when it starts a new epoch).
+    func bucket(_ s: Stripe, _ h: Int, epoch: Int64) -> UnsafeMutablePointer<HostBucket> {
         let k = Self.divide(epoch, Int64(bucketCount), reciprocal: perBucketCount).remainder
-        let b = s.buckets + (h * Self.maxBuckets + k) * Self.bucketWords
-        if s.epoch(h, k) != epoch {
-            s.setEpoch(h, k, epoch)
-            b.update(repeating: 0, count: Self.sketchBase + 12)
+        let b = s.bucket(h, k)
+        if s.headers[h].epochs[k] != epoch {
+            s.headers[h].epochs[k] = epoch
+            b.pointee = HostBucket()
         }
         let e = s.index[h]
         let last = UInt32(truncatingIfNeeded: e)
         let now = UInt32(truncatingIfNeeded: epoch)
         if Int32(bitPattern: now &- last) > 0 { fs_store_relaxed(s.index + h, e & 0xFFFF_FFFF_0000_0000 | UInt64(now)) }
         return b
-    }
-
-    static func insert(_ b: UnsafeMutablePointer<UInt64>, sketch: Int, hash: UInt64) {
-        let bit = Int(hash >> 56)
-        b[sketchBase + sketch * 4 + (bit >> 6)] |= 1 << UInt64(bit & 63)
-    }
-
-    static func union(_ b: UnsafeMutablePointer<UInt64>, sketch: Int, into d: inout DistinctSketch) {
-        let o = sketchBase + sketch * 4
-        for w in 0..<4 { d.bits[w] |= b[o + w] }
     }
 
     /// Records a new flow from `src` to `dst:dport` at `ts` and returns the
@@ -371,9 +282,9 @@ public final class HostContextTable: @unchecked Sendable {
         stripes[Int(hs & UInt64(stripeMask))].withLock { s in
             let (h, created) = Self.slot(s, src, hash: hs, epoch: epoch)
             let b = bucket(s, h, epoch: epoch)
-            b[0] &+= 1
-            Self.insert(b, sketch: 0, hash: hd)
-            Self.insert(b, sketch: 1, hash: Self.portHash(dport))
+            b.pointee.flowsAsSource &+= 1
+            b.pointee.destinations.insert(hash: hd)
+            b.pointee.destinationPorts.insert(hash: Self.portHash(dport))
             if created {
                 // A host new to the table has one bucket in use, holding this
                 // flow alone (what the loop below would find; a flood of new
@@ -384,13 +295,12 @@ public final class HostContextTable: @unchecked Sendable {
                 return
             }
             var dsts = DistinctSketch(), ports = DistinctSketch()
-            let base = s.buckets + h * Self.maxBuckets * Self.bucketWords
-            for k in 0..<bucketCount where s.epoch(h, k) > live {
-                let bk = base + k * Self.bucketWords
-                snap.srcFlows &+= UInt32(truncatingIfNeeded: bk[0])
-                snap.srcFailedHandshakes &+= UInt32(truncatingIfNeeded: bk[0] >> 32)
-                Self.union(bk, sketch: 0, into: &dsts)
-                Self.union(bk, sketch: 1, into: &ports)
+            for k in 0..<bucketCount where s.headers[h].epochs[k] > live {
+                let bk = s.bucket(h, k)
+                snap.srcFlows &+= bk.pointee.flowsAsSource
+                snap.srcFailedHandshakes &+= bk.pointee.failedHandshakes
+                dsts.formUnion(bk.pointee.destinations)
+                ports.formUnion(bk.pointee.destinationPorts)
             }
             snap.srcDistinctDsts = dsts.estimate
             snap.srcDistinctDports = ports.estimate
@@ -398,25 +308,23 @@ public final class HostContextTable: @unchecked Sendable {
         stripes[Int(hd & UInt64(stripeMask))].withLock { s in
             let (h, created) = Self.slot(s, dst, hash: hd, epoch: epoch)
             let b = bucket(s, h, epoch: epoch)
-            b[1] &+= 1
-            Self.insert(b, sketch: 2, hash: hs)
-            let hp = s.header(h)
-            if halfOpen { hp.pointee.halfOpen &+= 1 }
+            b.pointee.flowsAsDestination &+= 1
+            b.pointee.sources.insert(hash: hs)
+            if halfOpen { s.headers[h].halfOpen &+= 1 }
             if created {
                 snap.dstFlows = 1
                 snap.dstDistinctSrcs = Self.oneDistinct
-                snap.dstHalfOpen = hp.pointee.halfOpen
+                snap.dstHalfOpen = s.headers[h].halfOpen
                 return
             }
             var srcs = DistinctSketch()
-            let base = s.buckets + h * Self.maxBuckets * Self.bucketWords
-            for k in 0..<bucketCount where s.epoch(h, k) > live {
-                let bk = base + k * Self.bucketWords
-                snap.dstFlows &+= UInt32(truncatingIfNeeded: bk[1])
-                Self.union(bk, sketch: 2, into: &srcs)
+            for k in 0..<bucketCount where s.headers[h].epochs[k] > live {
+                let bk = s.bucket(h, k)
+                snap.dstFlows &+= bk.pointee.flowsAsDestination
+                srcs.formUnion(bk.pointee.sources)
             }
             snap.dstDistinctSrcs = srcs.estimate
-            snap.dstHalfOpen = hp.pointee.halfOpen
+            snap.dstHalfOpen = s.headers[h].halfOpen
         }
         return snap
     }
@@ -425,10 +333,7 @@ public final class HostContextTable: @unchecked Sendable {
     public func halfOpenClosed(dst: IPAddress) {
         let hd = Self.hash(dst)
         stripes[Int(hd & UInt64(stripeMask))].withLock { s in
-            if let h = Self.find(s, dst, hash: hd) {
-                let hp = s.header(h)
-                if hp.pointee.halfOpen > 0 { hp.pointee.halfOpen -= 1 }
-            }
+            if let h = Self.find(s, dst, hash: hd), s.headers[h].halfOpen > 0 { s.headers[h].halfOpen -= 1 }
         }
     }
 
@@ -441,8 +346,7 @@ public final class HostContextTable: @unchecked Sendable {
             // making an entry here would push out a host that is still active
             // (under a random-source flood, one for every ended flow).
             guard let h = Self.find(s, src, hash: hs) else { return }
-            let b = bucket(s, h, epoch: epoch)
-            b[0] &+= 1 << 32
+            bucket(s, h, epoch: epoch).pointee.failedHandshakes &+= 1
         }
     }
 }
