@@ -385,14 +385,14 @@ public final class EnsembleScorer {
                             pCNN.withUnsafeMutableBufferPointer { p in
                                 run(width: cf.sequenceFeatureCount,
                                     encode: { cf.encodeSequences(batch, scratch: cnnFloatScratch, into: $0, stride: cf.sequenceFeatureCount) },
-                                    head: { cf.predictHead(features: $0, count: rows, into: $1) }, into: p.baseAddress!)
+                                    head: { cf.predictHead(features: $0, count: rows, scratch: cnnFloatScratch, into: $1) }, into: p.baseAddress!)
                             }
                         }
                         if runLSTM {
                             pLSTM.withUnsafeMutableBufferPointer { p in
                                 run(width: lf.sequenceFeatureCount,
                                     encode: { lf.encodeSequences(batch, scratch: lstmFloatScratch, into: $0, stride: lf.sequenceFeatureCount) },
-                                    head: { lf.predictHead(features: $0, count: rows, into: $1) }, into: p.baseAddress!)
+                                    head: { lf.predictHead(features: $0, count: rows, scratch: lstmFloatScratch, into: $1) }, into: p.baseAddress!)
                             }
                         }
                     } else {
