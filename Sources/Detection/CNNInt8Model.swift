@@ -5,7 +5,7 @@
 /// Flows are processed one at a time and only their valid steps are computed. Sequences are
 /// quantized into rows padded with kernel/2 zero steps on each side, so the convolution window
 /// of a step is a contiguous slice (no im2col copy).
-public struct CNNInt8Model: Sendable, Equatable {
+public struct CNNInt8Model: SequenceClassifier, Equatable {
     public static let magic = "FSCQ"
     public static let version: UInt16 = 1
 
@@ -65,24 +65,10 @@ public struct CNNInt8Model: Sendable, Equatable {
     /// Bytes of the weight tensors only (int8 + per-channel scales).
     public var weightBytes: Int { conv1.byteCount + conv2.byteCount + head.byteCount }
 
-    public var featureCount: Int { 2 * filters2 + shape.statsDim }
-
     // MARK: Inference
 
     /// Width of the sequence part of the head input: [max ‖ mean] of conv2's pooled outputs.
     public var sequenceFeatureCount: Int { 2 * filters2 }
-
-    public func predictProba(_ batch: NNBatch, scratch: CNNInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
-        batch.check(shape)
-        precondition(probs.count >= batch.count * shape.classes)
-        let d = shape.statsDim, fc = featureCount
-        let feats = scratch.feats.ensure(batch.count * fc)
-        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
-        if d > 0 {
-            for n in 0 ..< batch.count { (feats + n * fc + 2 * filters2).update(from: batch.stats.baseAddress! + n * d, count: d) }
-        }
-        predictHead(features: feats, count: batch.count, scratch: scratch, into: probs.baseAddress!)
-    }
 
     /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
     /// `out + n * stride`): conv1 → conv2 → [max ‖ mean] pooling, what `predictProba`
@@ -177,35 +163,11 @@ public struct CNNInt8Model: Sendable, Equatable {
     /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
     public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: CNNInt8Scratch,
                             into probs: UnsafeMutablePointer<Float>) {
-        let k = shape.classes, fc = featureCount
         let acc = scratch.acc.ensure(2 * 128 + 2 * max(conv1.paddedOutputs, conv2.paddedOutputs, head.paddedOutputs))
-        let fq = scratch.fq.ensure(fc + 2)
-        fq[fc] = 0 // pad for odd feature counts
+        let fq = scratch.fq.ensure(featureCount + 2)
         let wh = scratch.widened.weights(head, slot: 2)
-        head.scales.withUnsafeBufferPointer { dqh in
-        headBias.withUnsafeBufferPointer { bh in
-        inverseFeatureScales.withUnsafeBufferPointer { ifs in
-            for n in 0 ..< count {
-                let feats = features + n * fc
-                for i in 0 ..< fc {
-                    var v = feats[i] * ifs[i]
-                    v = v > 127 ? 127 : (v < -127 ? -127 : v)
-                    fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
-                }
-                Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: acc)
-                let logits = probs + n * k
-                for o in 0 ..< k { logits[o] = Float(acc[o]) * dqh[o] + bh[o] }
-                NNMath.softmaxRows(logits, rows: 1, cols: k)
-            }
-        } } }
-    }
-
-    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
-                             scratch: CNNInt8Scratch, into probs: inout [Float]) {
-        if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
-        NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
-            probs.withUnsafeMutableBufferPointer { predictProba(b, scratch: scratch, into: $0) }
-        }
+        Int8Kernels.denseSoftmax(features, count: count, head: head, widened: wh, bias: headBias,
+                                 inverseFeatureScales: inverseFeatureScales, quantized: fq, acc: acc, into: probs)
     }
 
     // MARK: Serialization
@@ -243,7 +205,7 @@ public struct CNNInt8Model: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `CNNInt8Model` (sized per flow, independent of batch size).
-public final class CNNInt8Scratch {
+public final class CNNInt8Scratch: SequenceClassifierScratch {
     let xq = NNBuffer<Int16>(zero: 0), hq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
     let y = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0)
@@ -251,4 +213,6 @@ public final class CNNInt8Scratch {
     public let widened = Int8WidenedWeights()
 
     public init() {}
+
+    public var headInputBuffer: NNBuffer<Float> { feats }
 }

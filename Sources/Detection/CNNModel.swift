@@ -3,7 +3,7 @@
 /// valid packets → concat stats → dense → softmax.
 /// Steps at or past a flow's length are zero, so a truncated flow is scored exactly like a
 /// flow that has only seen its first `length` packets.
-public struct CNNModel: Sendable, Equatable {
+public struct CNNModel: SequenceClassifier, Equatable {
     public static let magic = "FSCN"
     public static let version: UInt16 = 1
 
@@ -18,9 +18,6 @@ public struct CNNModel: Sendable, Equatable {
         self.shape = shape; self.conv1 = conv1; self.conv2 = conv2; self.head = head
     }
 
-    /// Number of head inputs: pooled max, pooled mean, stats.
-    public var featureCount: Int { 2 * conv2.outChannels + shape.statsDim }
-
     public var parameterCount: Int {
         conv1.weight.count + conv1.bias.count + conv2.weight.count + conv2.bias.count
             + head.weight.count + head.bias.count
@@ -31,34 +28,12 @@ public struct CNNModel: Sendable, Equatable {
 
     // MARK: Inference
 
-    /// Scores a batch; writes `count * classes` probabilities into `probs`.
-    public func predictProba(_ batch: NNBatch, scratch: CNNScratch, into probs: UnsafeMutableBufferPointer<Float>) {
-        batch.check(shape)
-        precondition(probs.count >= batch.count * shape.classes)
-        if batch.count == 0 { return }
-        forward(batch, scratch: scratch, logits: probs.baseAddress!)
-        NNMath.softmaxRows(probs.baseAddress!, rows: batch.count, cols: shape.classes)
-    }
-
-    /// Array convenience; resizes `probs` to `count * classes`.
-    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
-                             scratch: CNNScratch, into probs: inout [Float]) {
-        if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
-        NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
-            probs.withUnsafeMutableBufferPointer { predictProba(b, scratch: scratch, into: $0) }
-        }
-    }
-
-    /// Runs the network up to the logits; leaves `scratch.h1` (conv1 output, post-ReLU) and
-    /// `scratch.features` (head input) filled for calibration.
+    /// Runs the network up to the logits; leaves conv1's output (post-ReLU) and the head
+    /// inputs in the scratch for calibration (`conv1Output`, `headInput`).
     public func forward(_ batch: NNBatch, scratch: CNNScratch, logits: UnsafeMutablePointer<Float>) {
-        let n = batch.count, fc = featureCount, d = shape.statsDim, f2 = conv2.outChannels
-        let feats = scratch.feats.ensure(n * fc)
-        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
-        if d > 0, let st = batch.stats.baseAddress {
-            for i in 0 ..< n { (feats + i * fc + 2 * f2).update(from: st + i * d, count: d) }
-        }
-        headLogits(features: feats, count: n, logits: logits)
+        let feats = scratch.feats.ensure(batch.count * featureCount)
+        headInputs(batch, scratch: scratch, into: feats)
+        headLogits(features: feats, count: batch.count, logits: logits)
     }
 
     /// Width of the sequence part of the head input: [max ‖ mean] of conv2's pooled outputs.
@@ -111,8 +86,10 @@ public struct CNNModel: Sendable, Equatable {
         }
     }
 
-    /// `headLogits` followed by softmax: class probabilities, `count × classes`.
-    public func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
+    /// `headLogits` followed by softmax: class probabilities, `count × classes`
+    /// (the float head needs no scratch).
+    public func predictHead(features: UnsafePointer<Float>, count: Int, scratch _: CNNScratch,
+                            into probs: UnsafeMutablePointer<Float>) {
         if count == 0 { return }
         headLogits(features: features, count: count, logits: probs)
         NNMath.softmaxRows(probs, rows: count, cols: shape.classes)
@@ -170,13 +147,15 @@ public struct CNNModel: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `CNNModel` (not Sendable: one per scoring thread).
-public final class CNNScratch {
+public final class CNNScratch: SequenceClassifierScratch {
     let cols1 = NNBuffer<Float>(zero: 0), cols2 = NNBuffer<Float>(zero: 0)
     let y1 = NNBuffer<Float>(zero: 0), y2 = NNBuffer<Float>(zero: 0)
     let feats = NNBuffer<Float>(zero: 0)
     var lastCount = 0
 
     public init() {}
+
+    public var headInputBuffer: NNBuffer<Float> { feats }
 
     /// conv1 outputs (post-ReLU) of the last forward pass, `count * seqLen * F1`.
     public func conv1Output(count: Int, seqLen: Int, channels: Int) -> UnsafeBufferPointer<Float> {

@@ -281,6 +281,36 @@ public enum Int8Kernels {
             for lane in 0 ..< 16 { out[b * 16 + lane] = acc[lane] }
         }
     }
+
+    /// The int8 classifiers' dense head on `count` rows of Float head input
+    /// (`head.inputs` values each): each row quantized per feature with
+    /// `inverseFeatureScales` (the feature scales are folded into `head`'s
+    /// weights), one matrix-vector product, dequantized with `head.scales`,
+    /// plus `bias`, softmax; `head.outputs` probabilities per row into `probs`.
+    /// `quantized` holds `2 * head.pairs` values, `acc` `head.paddedOutputs`.
+    public static func denseSoftmax(_ features: UnsafePointer<Float>, count: Int, head: Int8Matrix,
+                                    widened wh: UnsafePointer<Int16>, bias: [Float], inverseFeatureScales: [Float],
+                                    quantized fq: UnsafeMutablePointer<Int16>, acc: UnsafeMutablePointer<Int32>,
+                                    into probs: UnsafeMutablePointer<Float>) {
+        let fc = head.inputs, k = head.outputs
+        if fc < 2 * head.pairs { fq[fc] = 0 } // the pad of an odd feature count
+        head.scales.withUnsafeBufferPointer { dqh in
+        bias.withUnsafeBufferPointer { bh in
+        inverseFeatureScales.withUnsafeBufferPointer { ifs in
+            for n in 0 ..< count {
+                let f = features + n * fc
+                for i in 0 ..< fc {
+                    var v = f[i] * ifs[i]
+                    v = v > 127 ? 127 : (v < -127 ? -127 : v)
+                    fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
+                }
+                matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: acc)
+                let logits = probs + n * k
+                for o in 0 ..< k { logits[o] = Float(acc[o]) * dqh[o] + bh[o] }
+                NNMath.softmaxRows(logits, rows: 1, cols: k)
+            }
+        } } }
+    }
 }
 
 /// Per-thread cache of widened (Int16) copies of a model's int8 weight matrices, like the

@@ -91,7 +91,7 @@ public struct LOFNeighbour: Sendable, Equatable {
 
 /// Batched LOF scoring with preallocated scratch. Not thread-safe: use one scorer per task
 /// (the model it wraps is immutable and shareable).
-public final class LOFScorer {
+public final class LOFScorer: NoveltyRowScorer {
     public let model: LOFModel
     public let maxBatch: Int
     private let q: UnsafeMutablePointer<Double>
@@ -115,28 +115,7 @@ public final class LOFScorer {
         q.deallocate(); qNorms.deallocate(); dist.deallocate(); nnIdx.deallocate(); nnVal.deallocate()
     }
 
-    /// sklearn `score_samples` for `rows` row-major rows of `model.dim` Floats.
-    public func score(batch: [Float], rows: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows)
-        batch.withUnsafeBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { o in score(batch: b, rows: rows, into: o) }
-        }
-        return out
-    }
-
-    /// Allocation-free variant: writes `rows` scores into `out`.
-    public func score(batch: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
-        let dim = model.dim
-        precondition(batch.count >= rows * dim && out.count >= rows)
-        var start = 0
-        while start < rows {
-            let n = min(maxBatch, rows - start)
-            let src = batch.baseAddress! + start * dim
-            for i in 0..<(n * dim) { q[i] = Double(src[i]) }
-            scoreChunk(rows: n) { i, s in out[start + i] = Float(s) }
-            start += n
-        }
-    }
+    public var dim: Int { model.dim }
 
     /// The `count` (at most k) reference flows nearest to one normalised row,
     /// nearest first: their row in the reference set, Euclidean distance and
@@ -166,23 +145,14 @@ public final class LOFScorer {
         return out
     }
 
-    /// Double-precision variant (used to check agreement with scikit-learn).
-    public func scoreSamples(batch: [Double], rows: Int) -> [Double] {
-        let dim = model.dim
-        precondition(batch.count >= rows * dim)
-        var out = [Double](repeating: 0, count: rows)
-        var start = 0
-        while start < rows {
-            let n = min(maxBatch, rows - start)
-            for i in 0..<(n * dim) { q[i] = batch[start * dim + i] }
-            scoreChunk(rows: n) { i, s in out[start + i] = s }
-            start += n
-        }
-        return out
-    }
+    /// sklearn `score_samples` in double precision (used to check agreement with scikit-learn).
+    public func scoreSamples(batch: [Double], rows: Int) -> [Double] { scoreDoubles(batch: batch, rows: rows) }
 
+    /// sklearn `score_samples` of `n` rows loaded into the query buffer.
     @inline(__always)
-    private func scoreChunk(rows n: Int, emit: (Int, Double) -> Void) {
+    public func scoreChunk(rows n: Int, load: (UnsafeMutablePointer<Double>) -> Void, emit: (Int, Double) -> Void) {
+        precondition(n <= maxBatch)
+        load(q)
         let dim = model.dim, refRows = model.rows, k = model.k
         MatrixDistance.rowSquaredNorms(q, rows: n, dim: dim, into: qNorms)
         model.reference.withUnsafeBufferPointer { ref in

@@ -6,7 +6,7 @@
 /// single int32 accumulator per gate is dequantized with one factor. Gate nonlinearities and
 /// the cell state stay in Float; h is requantized for the next step. Two flows are stepped
 /// together so each widened weight vector is used twice.
-public struct LSTMInt8Model: Sendable, Equatable {
+public struct LSTMInt8Model: SequenceClassifier, Equatable {
     public static let magic = "FSLQ"
     public static let version: UInt16 = 1
 
@@ -40,8 +40,6 @@ public struct LSTMInt8Model: Sendable, Equatable {
         inverseFeatureScales = featureScales.map { $0 > 0 ? 1 / $0 : 0 }
     }
 
-    public var featureCount: Int { hidden + shape.statsDim }
-
     public var parameterBytes: Int {
         gates.byteCount + head.byteCount + 4 * (gateBias.count + headBias.count + featureScales.count + 2)
     }
@@ -52,18 +50,6 @@ public struct LSTMInt8Model: Sendable, Equatable {
 
     /// Width of the sequence part of the head input: the hidden state after the last packet.
     public var sequenceFeatureCount: Int { hidden }
-
-    public func predictProba(_ batch: NNBatch, scratch: LSTMInt8Scratch, into probs: UnsafeMutableBufferPointer<Float>) {
-        batch.check(shape)
-        precondition(probs.count >= batch.count * shape.classes)
-        let fc = featureCount, d = shape.statsDim, h = hidden
-        let feats = scratch.feats.ensure(batch.count * fc)
-        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
-        if d > 0 {
-            for n in 0 ..< batch.count { (feats + n * fc + h).update(from: batch.stats.baseAddress! + n * d, count: d) }
-        }
-        predictHead(features: feats, count: batch.count, scratch: scratch, into: probs.baseAddress!)
-    }
 
     /// The sequence part of each flow's head input (`sequenceFeatureCount` values at
     /// `out + n * stride`): the hidden state after the flow's last valid packet (zeros for
@@ -147,7 +133,7 @@ public struct LSTMInt8Model: Sendable, Equatable {
         gateBias.withUnsafeBufferPointer { bg in
             let cst = fbuf + 2 * g4, hst = cst + 2 * h
             let a0 = acc, a1 = acc + gates.paddedOutputs
-            /// One step of row r (0 or 1) on input packet `x`, or of both rows at once.
+            /// Finishes a step of row r (0 or 1) from its gate accumulators `a`.
             func finish(_ r: Int, _ a: UnsafeMutablePointer<Int32>) {
                 let g = fbuf + r * g4
                 for o in 0 ..< g4 { g[o] = Float(a[o]) * dqg[o] + bg[o] }
@@ -219,36 +205,12 @@ public struct LSTMInt8Model: Sendable, Equatable {
     /// values each): per-feature quantization (scales folded into the weights), dense, softmax.
     public func predictHead(features: UnsafePointer<Float>, count: Int, scratch: LSTMInt8Scratch,
                             into probs: UnsafeMutablePointer<Float>) {
-        let fc = featureCount, k = shape.classes
         let acc = scratch.acc.ensure(2 * gates.paddedOutputs + head.paddedOutputs)
         let fq = scratch.fq.ensure(2 * head.pairs)
         let wh = scratch.widened.weights(head, slot: 1)
-        head.scales.withUnsafeBufferPointer { dqh in
-        headBias.withUnsafeBufferPointer { bh in
-        inverseFeatureScales.withUnsafeBufferPointer { ifs in
-            for n in 0 ..< count {
-                let f = features + n * fc
-                fq[2 * head.pairs - 1] = 0
-                for i in 0 ..< fc {
-                    var v = f[i] * ifs[i]
-                    v = v > 127 ? 127 : (v < -127 ? -127 : v)
-                    fq[i] = Int16(truncatingIfNeeded: NNMath.roundToInt32(v))
-                }
-                let ah = acc + 2 * gates.paddedOutputs
-                Int8Kernels.matvec(fq, widened: wh, pairs: head.pairs, blocks: head.blocks, into: ah)
-                let logits = probs + n * k
-                for o in 0 ..< k { logits[o] = Float(ah[o]) * dqh[o] + bh[o] }
-                NNMath.softmaxRows(logits, rows: 1, cols: k)
-            }
-        } } }
-    }
-
-    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
-                             scratch: LSTMInt8Scratch, into probs: inout [Float]) {
-        if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
-        NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
-            probs.withUnsafeMutableBufferPointer { predictProba(b, scratch: scratch, into: $0) }
-        }
+        Int8Kernels.denseSoftmax(features, count: count, head: head, widened: wh, bias: headBias,
+                                 inverseFeatureScales: inverseFeatureScales, quantized: fq,
+                                 acc: acc + 2 * gates.paddedOutputs, into: probs)
     }
 
     // MARK: Serialization
@@ -283,7 +245,7 @@ public struct LSTMInt8Model: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `LSTMInt8Model` (sized per flow pair, independent of batch size).
-public final class LSTMInt8Scratch {
+public final class LSTMInt8Scratch: SequenceClassifierScratch {
     let zq = NNBuffer<Int16>(zero: 0), fq = NNBuffer<Int16>(zero: 0)
     let acc = NNBuffer<Int32>(zero: 0)
     let f = NNBuffer<Float>(zero: 0), feats = NNBuffer<Float>(zero: 0), states = NNBuffer<Float>(zero: 0)
@@ -291,4 +253,6 @@ public final class LSTMInt8Scratch {
     public let widened = Int8WidenedWeights()
 
     public init() {}
+
+    public var headInputBuffer: NNBuffer<Float> { feats }
 }

@@ -1,6 +1,6 @@
 /// Float LSTM flow classifier: one LSTM layer over the packet sequence, the hidden state after
 /// the flow's last valid packet (‖ stats) → dense → softmax.
-public struct LSTMModel: Sendable, Equatable {
+public struct LSTMModel: SequenceClassifier, Equatable {
     public static let magic = "FSLN"
     public static let version: UInt16 = 1
 
@@ -14,8 +14,6 @@ public struct LSTMModel: Sendable, Equatable {
         self.shape = shape; self.lstm = lstm; self.head = head
     }
 
-    public var featureCount: Int { lstm.hidden + shape.statsDim }
-
     public var parameterCount: Int {
         lstm.wx.count + lstm.wh.count + lstm.bias.count + head.weight.count + head.bias.count
     }
@@ -24,32 +22,12 @@ public struct LSTMModel: Sendable, Equatable {
 
     // MARK: Inference
 
-    public func predictProba(_ batch: NNBatch, scratch: LSTMScratch, into probs: UnsafeMutableBufferPointer<Float>) {
-        batch.check(shape)
-        precondition(probs.count >= batch.count * shape.classes)
-        if batch.count == 0 { return }
-        forward(batch, scratch: scratch, logits: probs.baseAddress!)
-        NNMath.softmaxRows(probs.baseAddress!, rows: batch.count, cols: shape.classes)
-    }
-
-    public func predictProba(sequences: [Float], lengths: [Int], stats: [Float] = [], count: Int,
-                             scratch: LSTMScratch, into probs: inout [Float]) {
-        if probs.count != count * shape.classes { probs = [Float](repeating: 0, count: count * shape.classes) }
-        NNBatch.with(sequences: sequences, lengths: lengths, stats: stats, count: count) { b in
-            probs.withUnsafeMutableBufferPointer { predictProba(b, scratch: scratch, into: $0) }
-        }
-    }
-
     /// Runs up to the logits; leaves the head input in the scratch and, when
     /// `scratch.recordHiddenRange` is set, the max |h| seen in `scratch.hiddenAbsMax`.
     public func forward(_ batch: NNBatch, scratch: LSTMScratch, logits: UnsafeMutablePointer<Float>) {
-        let n = batch.count, h = lstm.hidden, fc = featureCount
-        let feats = scratch.feats.ensure(n * fc)
-        encodeSequences(batch, scratch: scratch, into: feats, stride: fc)
-        if shape.statsDim > 0, let st = batch.stats.baseAddress {
-            for i in 0 ..< n { (feats + i * fc + h).update(from: st + i * shape.statsDim, count: shape.statsDim) }
-        }
-        headLogits(features: feats, count: n, logits: logits)
+        let feats = scratch.feats.ensure(batch.count * featureCount)
+        headInputs(batch, scratch: scratch, into: feats)
+        headLogits(features: feats, count: batch.count, logits: logits)
     }
 
     /// Width of the sequence part of the head input: the hidden state after the last packet.
@@ -110,8 +88,10 @@ public struct LSTMModel: Sendable, Equatable {
         }
     }
 
-    /// `headLogits` followed by softmax: class probabilities, `count × classes`.
-    public func predictHead(features: UnsafePointer<Float>, count: Int, into probs: UnsafeMutablePointer<Float>) {
+    /// `headLogits` followed by softmax: class probabilities, `count × classes`
+    /// (the float head needs no scratch).
+    public func predictHead(features: UnsafePointer<Float>, count: Int, scratch _: LSTMScratch,
+                            into probs: UnsafeMutablePointer<Float>) {
         if count == 0 { return }
         headLogits(features: features, count: count, logits: probs)
         NNMath.softmaxRows(probs, rows: count, cols: shape.classes)
@@ -178,7 +158,7 @@ public struct LSTMModel: Sendable, Equatable {
 }
 
 /// Per-thread scratch for `LSTMModel`.
-public final class LSTMScratch {
+public final class LSTMScratch: SequenceClassifierScratch {
     let gates = NNBuffer<Float>(zero: 0), h = NNBuffer<Float>(zero: 0), c = NNBuffer<Float>(zero: 0)
     let feats = NNBuffer<Float>(zero: 0)
     /// When true, `forward` tracks the largest |h| into `hiddenAbsMax` (for calibration).
@@ -186,6 +166,8 @@ public final class LSTMScratch {
     public var hiddenAbsMax: Float = 0
 
     public init() {}
+
+    public var headInputBuffer: NNBuffer<Float> { feats }
 
     public func headInput(count: Int, width: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: feats.pointer, count: count * width)

@@ -67,7 +67,7 @@ public struct OCSVMModel: Sendable, Equatable {
 }
 
 /// Batched OCSVM decision values with preallocated scratch. Not thread-safe; one per task.
-public final class OCSVMScorer {
+public final class OCSVMScorer: NoveltyRowScorer {
     public let model: OCSVMModel
     public let maxBatch: Int
     private let q: UnsafeMutablePointer<Double>
@@ -85,44 +85,16 @@ public final class OCSVMScorer {
 
     deinit { q.deallocate(); qNorms.deallocate(); dist.deallocate() }
 
-    public func score(batch: [Float], rows: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows)
-        batch.withUnsafeBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { o in score(batch: b, rows: rows, into: o) }
-        }
-        return out
-    }
+    public var dim: Int { model.dim }
 
-    /// Allocation-free: writes `rows` decision values into `out`.
-    public func score(batch: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
-        let dim = model.dim
-        precondition(batch.count >= rows * dim && out.count >= rows)
-        var start = 0
-        while start < rows {
-            let n = min(maxBatch, rows - start)
-            let src = batch.baseAddress! + start * dim
-            for i in 0..<(n * dim) { q[i] = Double(src[i]) }
-            scoreChunk(rows: n) { i, s in out[start + i] = Float(s) }
-            start += n
-        }
-    }
+    /// Decision values in double precision (used to check agreement with libsvm).
+    public func decisionValues(batch: [Double], rows: Int) -> [Double] { scoreDoubles(batch: batch, rows: rows) }
 
-    public func decisionValues(batch: [Double], rows: Int) -> [Double] {
-        let dim = model.dim
-        precondition(batch.count >= rows * dim)
-        var out = [Double](repeating: 0, count: rows)
-        var start = 0
-        while start < rows {
-            let n = min(maxBatch, rows - start)
-            for i in 0..<(n * dim) { q[i] = batch[start * dim + i] }
-            scoreChunk(rows: n) { i, s in out[start + i] = s }
-            start += n
-        }
-        return out
-    }
-
+    /// Decision values of `n` rows loaded into the query buffer.
     @inline(__always)
-    private func scoreChunk(rows n: Int, emit: (Int, Double) -> Void) {
+    public func scoreChunk(rows n: Int, load: (UnsafeMutablePointer<Double>) -> Void, emit: (Int, Double) -> Void) {
+        precondition(n <= maxBatch)
+        load(q)
         let dim = model.dim, nsv = model.supportVectorCount, g = model.gamma, rho = model.rho
         MatrixDistance.rowSquaredNorms(q, rows: n, dim: dim, into: qNorms)
         model.supportVectors.withUnsafeBufferPointer { sv in
