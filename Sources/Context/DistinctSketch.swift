@@ -30,6 +30,6 @@ public struct DistinctSketch: Sendable {
     }
 
     /// `estimate(setBits:)` for 0…256, worked out once (three estimates per
-    /// new flow: a logarithm each was a tenth of the host-context cost).
+    /// new flow: no logarithm on the packet path).
     static let estimates: [UInt32] = (0...256).map { estimate(setBits: $0) }
 }

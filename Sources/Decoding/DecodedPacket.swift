@@ -108,8 +108,8 @@ public struct DecodedPacket: Sendable {
 
     /// Back to `DecodedPacket()`, by zeroing the bytes: every field's default
     /// is all-zero bytes (numbers, `IPAddress.zero`, `false`, and the enums'
-    /// first cases `.none`). Assigning a fresh value built it on the stack and
-    /// copied it in, per packet (tested field by field against `init()`).
+    /// first cases `.none`), in place, with no fresh value built and copied in
+    /// (tested field by field against `init()`).
     public mutating func reset() {
         withUnsafeMutableBytes(of: &self) { $0.initializeMemory(as: UInt8.self, repeating: 0) }
     }

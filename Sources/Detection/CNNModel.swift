@@ -77,13 +77,7 @@ public struct CNNModel: SequenceClassifier, Equatable {
     /// The dense head alone on `count` rows of head input ([max ‖ mean ‖ stats],
     /// `featureCount` values each) into logits.
     public func headLogits(features: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>) {
-        if n == 0 { return }
-        let fc = featureCount
-        head.bias.withUnsafeBufferPointer { NNKernels.fillRows(logits, with: $0.baseAddress!, rows: n, cols: shape.classes) }
-        head.weight.withUnsafeBufferPointer { w in
-            NNKernels.gemm(transB: true, m: n, n: shape.classes, k: fc, a: features, lda: fc,
-                           b: w.baseAddress!, ldb: fc, beta: 1, c: logits, ldc: shape.classes)
-        }
+        head.apply(features, rows: n, into: logits)
     }
 
     /// `headLogits` followed by softmax: class probabilities, `count × classes`

@@ -114,6 +114,19 @@ public enum Int8Kernels {
         }
     }
 
+    #if arch(x86_64)
+    /// One block's four accumulators: 16 outputs at `out`.
+    @inline(__always)
+    static func storeBlock(_ a0: __m128i, _ a1: __m128i, _ a2: __m128i, _ a3: __m128i,
+                           to out: UnsafeMutablePointer<Int32>) {
+        let o = UnsafeMutableRawPointer(out)
+        o.storeBytes(of: a0, as: __m128i.self)
+        o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self)
+        o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self)
+        o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self)
+    }
+    #endif
+
     /// out[o] = Σ_i x[i]·W[o][i] for all padded outputs of `w` (one activation row).
     @inline(__always)
     public static func matvec(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, pairs: Int, blocks: Int,
@@ -135,11 +148,7 @@ public enum Int8Kernels {
                 a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, _mm_unpacklo_epi8(v1, s1)))
                 a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, _mm_unpackhi_epi8(v1, s1)))
             }
-            let o = UnsafeMutableRawPointer(out + b * 16)
-            o.storeBytes(of: a0, as: __m128i.self)
-            o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self)
-            o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self)
-            o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self)
+            storeBlock(a0, a1, a2, a3, to: out + b * 16)
         }
         #else
         matvecPortable(x, w, pairs: pairs, blocks: blocks, into: out)
@@ -172,11 +181,8 @@ public enum Int8Kernels {
                 a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, w2)); c2 = _mm_add_epi32(c2, _mm_madd_epi16(yv, w2))
                 a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, w3)); c3 = _mm_add_epi32(c3, _mm_madd_epi16(yv, w3))
             }
-            let o = UnsafeMutableRawPointer(out0 + b * 16), q = UnsafeMutableRawPointer(out1 + b * 16)
-            o.storeBytes(of: a0, as: __m128i.self); q.storeBytes(of: c0, as: __m128i.self)
-            o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self); q.storeBytes(of: c1, toByteOffset: 16, as: __m128i.self)
-            o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self); q.storeBytes(of: c2, toByteOffset: 32, as: __m128i.self)
-            o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self); q.storeBytes(of: c3, toByteOffset: 48, as: __m128i.self)
+            storeBlock(a0, a1, a2, a3, to: out0 + b * 16)
+            storeBlock(c0, c1, c2, c3, to: out1 + b * 16)
         }
         #else
         matvecPortable(x0, w, pairs: pairs, blocks: blocks, into: out0)
@@ -203,11 +209,7 @@ public enum Int8Kernels {
                 a3 = _mm_add_epi32(a3, _mm_madd_epi16(wp.loadUnaligned(fromByteOffset: 48, as: __m128i.self), xv))
                 wp += 64
             }
-            let o = UnsafeMutableRawPointer(out + b * 16)
-            o.storeBytes(of: a0, as: __m128i.self)
-            o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self)
-            o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self)
-            o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self)
+            storeBlock(a0, a1, a2, a3, to: out + b * 16)
         }
         #else
         matvecWidenedPortable(x, w, pairs: pairs, blocks: blocks, into: out)
@@ -239,11 +241,8 @@ public enum Int8Kernels {
                 a2 = _mm_add_epi32(a2, _mm_madd_epi16(w2, xv)); c2 = _mm_add_epi32(c2, _mm_madd_epi16(w2, yv))
                 a3 = _mm_add_epi32(a3, _mm_madd_epi16(w3, xv)); c3 = _mm_add_epi32(c3, _mm_madd_epi16(w3, yv))
             }
-            let o = UnsafeMutableRawPointer(out0 + b * 16), q = UnsafeMutableRawPointer(out1 + b * 16)
-            o.storeBytes(of: a0, as: __m128i.self); q.storeBytes(of: c0, as: __m128i.self)
-            o.storeBytes(of: a1, toByteOffset: 16, as: __m128i.self); q.storeBytes(of: c1, toByteOffset: 16, as: __m128i.self)
-            o.storeBytes(of: a2, toByteOffset: 32, as: __m128i.self); q.storeBytes(of: c2, toByteOffset: 32, as: __m128i.self)
-            o.storeBytes(of: a3, toByteOffset: 48, as: __m128i.self); q.storeBytes(of: c3, toByteOffset: 48, as: __m128i.self)
+            storeBlock(a0, a1, a2, a3, to: out0 + b * 16)
+            storeBlock(c0, c1, c2, c3, to: out1 + b * 16)
         }
         #else
         matvecWidenedPortable(x0, w, pairs: pairs, blocks: blocks, into: out0)

@@ -12,6 +12,17 @@ public struct DenseLayer: Sendable, Equatable {
         self.inputs = inputs; self.outputs = outputs; self.weight = weight; self.bias = bias
     }
 
+    /// `y = W x + b` for `rows` inputs of `inputs` values each, into `out`
+    /// (`outputs` values each).
+    public func apply(_ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>) {
+        if n == 0 { return }
+        bias.withUnsafeBufferPointer { NNKernels.fillRows(out, with: $0.baseAddress!, rows: n, cols: outputs) }
+        weight.withUnsafeBufferPointer { w in
+            NNKernels.gemm(transB: true, m: n, n: outputs, k: inputs, a: x, lda: inputs,
+                           b: w.baseAddress!, ldb: inputs, beta: 1, c: out, ldc: outputs)
+        }
+    }
+
     func encode(into w: inout NNByteWriter) {
         w.int(inputs); w.int(outputs); w.floats(weight); w.floats(bias)
     }

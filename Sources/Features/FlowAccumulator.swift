@@ -170,9 +170,8 @@ public struct FlowAccumulator: Sendable {
 
     /// `finish(pool:)` of the accumulator at `a`, written into `out` (every
     /// value is set): straight from a flow slot into a record in a sink's
-    /// storage. Through pointers because a method called on a slot in place
-    /// copied the whole accumulator first (the record being written might,
-    /// for all the compiler knew, overlap it).
+    /// storage. Through pointers, so the accumulator is read where it lies and
+    /// never copied (to the compiler, the record being written might overlap it).
     public static func finish(_ a: UnsafePointer<FlowAccumulator>, pool: borrowing ByteHistogramPool,
                               into out: UnsafeMutablePointer<FeatureVector>) {
         func set(_ f: Feature, _ x: Double) { out.pointee.storage[f.rawValue] = x }

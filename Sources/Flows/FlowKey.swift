@@ -21,7 +21,7 @@ public struct FlowKey: Hashable, Sendable {
 
     /// Builds the key for a packet; `fromA` tells whether the packet's
     /// source is endpoint `a`.
-    @inline(__always)  // inlined: a call took a copy of the ~200-byte packet
+    @inline(__always)  // inlined, so the ~200-byte packet is read in place, not copied
     public static func make(_ p: DecodedPacket, fromA: inout Bool) -> FlowKey {
         let sp = p.hasPorts ? p.srcPort : 0, dp = p.hasPorts ? p.dstPort : 0
         let srcFirst = p.src < p.dst || (p.src == p.dst && sp <= dp)

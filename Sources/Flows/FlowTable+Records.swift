@@ -11,8 +11,8 @@ extension FlowTable {
     func end(_ st: inout StripeState, _ idx: Int32, reason: EndReason, sink: inout FlowSink,
                      free: Bool, now: Int64) {
         let i = Int(idx)
-        // Fields are read from the slot where it lies, through pointers: a
-        // method called on a slot copied the whole ~1 KB slot first.
+        // Fields are read through pointers from the slot where it lies: the
+        // ~1 KB slot is never copied.
         precondition(i >= 0 && i < st.capacity)
         let slot = st.slots + i
         let acc = UnsafeRawPointer(slot).advanced(by: MemoryLayout<FlowSlot>.offset(of: \.acc).unsafelyUnwrapped)

@@ -105,10 +105,9 @@ public final class FlowTable: @unchecked Sendable {
 
     /// Accounts one decoded packet to its flow. `bytes` are the packet's
     /// captured bytes (for payload entropy). Records of flows this ends go to `sink`.
-    /// The packet is taken `inout` so its ~200 bytes are not copied per call
-    /// (a copy right after decoding also stalled on store forwarding); the
-    /// only change made to it: a non-first fragment gets its first
-    /// fragment's ports.
+    /// The packet is taken `inout` and read in place (its ~200 bytes are not
+    /// copied per call); the only change made to it: a non-first fragment
+    /// gets its first fragment's ports.
     public func process(_ p: inout DecodedPacket, bytes: ByteView, sink: inout FlowSink) {
         if p.isFragment {
             if p.isNonFirstFragment {
