@@ -8,55 +8,25 @@ import Synchronization
 import Glibc
 #endif
 
-/// libpcap's filter compiler is not thread-safe: every open (and the BPF
-/// compile inside it) happens under this lock, one handle after another.
-let pcapOpenLock = FSMutex<Int>(0)
-
-/// What one capture worker publishes (about once a second) for stats.
-struct WorkerCounters: Sendable {
-    var packets: UInt64 = 0
-    var decoded: UInt64 = 0
-    var bytes: UInt64 = 0
-    var anomalies = AnomalyCounters()
-    var kernel = CaptureStats()
-    var reopens: UInt64 = 0
-}
-
-final class WorkerSlot: Sendable {
-    let value = FSMutex(WorkerCounters())
-    /// The timestamp of the worker's latest packet, and the wall clock (ns)
-    /// when it last had packets to work on (checked every 32 packets): the
-    /// expiry clock follows a busy worker's packet time (see `sweepClock`).
-    let lastPacketNs = Atomic<Int64>(0)
-    let busyAtNs = Atomic<Int64>(0)
-}
-
 /// The live sensor: N capture threads feeding one shared `FlowTable`, a
-/// bounded queue of ended flow records, and one output thread that formats
-/// and writes them, expires idle flows (on the wall clock, held back to a busy worker's packet time), writes stats
-/// records and pings the systemd watchdog.
+/// bounded queue of ended flow records, and one output thread that hands
+/// them to the `RecordWriter` (scoring, alerts, EVE lines), expires idle
+/// flows (on the wall clock, held back to a busy worker's packet time),
+/// writes stats records and pings the systemd watchdog.
 ///
 /// ```
 /// worker 0: LiveCapture → decode → table.process ─┐
-/// worker 1: LiveCapture → decode → table.process ─┼→ BoundedQueue<FlowRecord> → output thread → onRecords → files
+/// worker 1: LiveCapture → decode → table.process ─┼→ BoundedQueue<FlowRecord> → output thread → RecordWriter → files
 ///                                  table.expire(now: wall clock) every 0.5 s ──┘ (output thread)
 /// ```
 ///
-/// Use: `init` (validates, opens the log files) → set `onRecords` /
-/// `onReload` → `start()` (opens every capture handle, then READY=1) →
-/// `stop()` from any thread (or a signal) → `wait()`.
+/// A service in the ServiceLifecycle sense, on threads: `init` (validates,
+/// opens the log files, loads the model) → `start()` (opens every capture
+/// handle, then READY=1) → `stop()` from any thread or a signal (graceful
+/// shutdown: every open flow is written, the files synced) → `wait()`.
+/// `run(signals:)` does all of it under SIGTERM/SIGINT/SIGHUP/SIGUSR2.
+/// The jobs live in `LiveCaptureWorker` and `LiveOutputLoop`.
 package final class LiveSensor: @unchecked Sendable {
-    /// Called on the output thread with each batch of ended flow records.
-    /// The default writes EVE flow records to `outputs.flows`. Scoring and
-    /// alerts plug in here (write alerts to `outputs.alerts`).
-    package typealias RecordHandler = (inout [FlowRecord], inout JSONBuffer, OutputFiles) -> Void
-    /// Called on the output thread after each expiry sweep (`final` false)
-    /// with a flow time by which every flow that ended before it has been
-    /// handed to `onRecords`: the sweep's wall clock minus the longest idle
-    /// timeout. Once more at shutdown after the last records were handled
-    /// (`final` true). The scoring stage writes closing alerts here.
-    package typealias SweepHandler = (_ nowNs: Int64, _ final: Bool, OutputFiles) -> Void
-
     package let config: SensorConfig
     package let interface: String
     package let filter: String?
@@ -66,31 +36,40 @@ package final class LiveSensor: @unchecked Sendable {
     package let notify: SystemdNotify
     package let log: @Sendable (String) -> Void
     package let eveContext: EveContext
+    /// Scores (when a model was loaded), formats and writes every batch of records.
+    package let writer: RecordWriter
+    /// Where SIGUSR2 reloads the model and policy from; nil without scoring.
+    package let modelSource: ModelSource?
 
-    /// Set before `start()`.
-    package var onRecords: RecordHandler
-    /// Set before `start()`; see `SweepHandler`.
-    package var onSweep: SweepHandler?
-    /// Called on the output thread for SIGUSR2 (between RELOADING=1 and READY=1).
-    package var onReload: (() -> Void)?
-    /// Adds fields to each stats record (the scoring stage's counters); runs on the output thread.
-    package var statsExtra: ((inout JSONBuffer) -> Void)?
-    /// Called once a second on the output thread with a fresh snapshot (metrics endpoint).
-    package var onTick: ((SensorStats) -> Void)?
-    /// Test hook: every decoded packet with the index of the worker that read it.
-    package var onPacket: (@Sendable (Int, DecodedPacket) -> Void)?
+    /// The Prometheus endpoint to refresh once a second; set before `start()`.
+    package var metrics: MetricsEndpoint?
     /// Seconds between wall-clock expiry sweeps.
     package var expireInterval: Double = 0.5
     /// Seconds between attempts to reopen a vanished/down interface.
     package var reopenInterval: Double = 0.5
 
+    /// Observation points for tests; set before `start()`, nil in the product.
+    package struct TestHooks {
+        /// Every decoded packet with the index of the worker that read it (capture threads).
+        package var onPacket: (@Sendable (Int, DecodedPacket) -> Void)?
+        /// Before each batch of this many records is written (output thread).
+        package var onBatch: ((Int) -> Void)?
+        /// After each expiry sweep (`final` false) and once at shutdown after
+        /// the last records and closing alerts (`final` true), with the flow
+        /// time by which every flow that ended before it has been written
+        /// (output thread).
+        package var onSweep: ((_ nowNs: Int64, _ final: Bool) -> Void)?
+        package init() {}
+    }
+    package var testHooks = TestHooks()
+
     private let stopping = Atomic<Bool>(false)
-    private let captureDone = Atomic<Bool>(false)
-    private let reopenRequested = Atomic<Bool>(false)
-    private let reloadRequested = Atomic<Bool>(false)
+    let captureDone = Atomic<Bool>(false)
+    let reopenRequested = Atomic<Bool>(false)
+    let reloadRequested = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let handles: FSMutex<[LiveCapture?]>
-    private let counters: [WorkerSlot]
+    let counters: [WorkerSlot]
     private var threads: [pthread_t] = []
     private var outputThread: pthread_t?
     private var startMono: Double = 0
@@ -103,9 +82,11 @@ package final class LiveSensor: @unchecked Sendable {
     }
 
     /// Validates `config`, reads the filter file, opens the log files
-    /// (append, never truncated) and allocates the flow table.
-    package init(config: SensorConfig, notify: SystemdNotify = SystemdNotify(socketPath: nil),
-                log: @escaping @Sendable (String) -> Void = LiveSensor.stderrLog) throws(SensorConfigError) {
+    /// (append, never truncated), allocates the flow table and, given
+    /// `scoring`, loads the model and policy (a bad bundle stops the start,
+    /// before any packet).
+    package init(config: SensorConfig, scoring: ModelSource? = nil, notify: SystemdNotify = SystemdNotify(socketPath: nil),
+                log: @escaping @Sendable (String) -> Void = LiveSensor.stderrLog) throws {
         try config.validate()
         self.config = config
         self.interface = config.interface!
@@ -128,18 +109,15 @@ package final class LiveSensor: @unchecked Sendable {
         ctx.communityIDSeed = config.communityIDSeed
         ctx.includeSequence = config.includeSequence
         eveContext = ctx
-        onRecords = LiveSensor.flowRecordWriter(context: ctx)
-    }
-
-    /// The default output stage: every record as an EVE flow event to `outputs.flows`.
-    package static func flowRecordWriter(context: EveContext) -> RecordHandler {
-        let formatter = EveFlowFormatter(context: context)
-        return { records, json, out in
-            guard let flows = out.flows else { return }
-            json.reset()
-            for r in records { formatter.append(r, into: &json) }
-            out.write(flows, json.bytes, records: records.count)
+        var stage: ScoringStage?
+        if let scoring {
+            let (m, p) = try scoring.load()
+            stage = ScoringStage(model: m, policy: p)
+            log("flowsentry: scoring with \(m.meta.modelVersion) (threshold \(m.threshold))")
         }
+        modelSource = scoring
+        writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs)
+        writer.notesLatency = true
     }
 
     var captureOptions: LiveCaptureOptions {
@@ -160,6 +138,23 @@ package final class LiveSensor: @unchecked Sendable {
             try LiveCapture(interface: iface, options: opts)
         }
     }
+
+    /// Forgets worker `index`'s handle (it failed).
+    func setHandle(_ c: LiveCapture?, at index: Int) {
+        handles.withLock { $0[index] = c }
+    }
+
+    /// Registers worker `index`'s reopened handle, so `stop()` can break its
+    /// loop; false (not registered) once the sensor is stopping.
+    func registerHandle(_ c: LiveCapture, at index: Int) -> Bool {
+        handles.withLock { h -> Bool in
+            if stopping.load(ordering: .acquiring) { return false }
+            h[index] = c
+            return true
+        }
+    }
+
+    func setFinalStats(_ s: SensorStats) { finalStats.withLock { $0 = s } }
 
     /// Opens every capture handle (one after another; joined to one fanout
     /// group when workers > 1), starts the threads, then sends READY=1.
@@ -183,11 +178,11 @@ package final class LiveSensor: @unchecked Sendable {
             opened.append(c)
         }
         handles.withLock { h in for (i, c) in opened.enumerated() { h[i] = c } }
-        let me = self
-        outputThread = spawnThread(name: "fs-output") { me.outputLoop() }
+        let loop = LiveOutputLoop(sensor: self)
+        outputThread = spawnThread(name: "fs-output") { loop.run() }
         for (i, c) in opened.enumerated() {
-            let cap = c
-            threads.append(spawnThread(name: "fs-capture-\(i)") { me.workerLoop(index: i, initial: cap) })
+            let worker = LiveCaptureWorker(index: i, sensor: self), cap = c
+            threads.append(spawnThread(name: "fs-capture-\(i)") { worker.run(initial: cap) })
         }
         var msg = "flowsentry: capturing on \(interface) (\(opened[0].linkTypeName)) with \(config.workers) worker"
         msg += config.workers == 1 ? "" : "s in fanout group \(config.fanoutGroup) (hash, defrag)"
@@ -207,6 +202,8 @@ package final class LiveSensor: @unchecked Sendable {
     }
 
     package var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    /// `isStopping` for the capture loop's per-packet check.
+    var isStoppingRelaxed: Bool { stopping.load(ordering: .relaxed) }
     /// True once `wait()` has everything written.
     package var isFinished: Bool { finished.load(ordering: .acquiring) }
 
@@ -216,7 +213,8 @@ package final class LiveSensor: @unchecked Sendable {
         queue.wake()
     }
 
-    /// Runs `onReload` on the output thread (SIGUSR2).
+    /// Loads the model and policy again from `modelSource`, on the output
+    /// thread (SIGUSR2); a bad bundle is rejected and the running one stays.
     package func requestReload() {
         reloadRequested.store(true, ordering: .releasing)
         queue.wake()
@@ -264,9 +262,6 @@ package final class LiveSensor: @unchecked Sendable {
         return s
     }
 
-    /// Most records an expiry sweep or the shutdown flush builds before handing them on.
-    static let flushChunk = 4096
-
     /// The time expiry sweeps use: the wall clock, except that a worker busy
     /// with packets (it had some within the last 200 ms) holds it back to its
     /// latest packet's timestamp, as Suricata's flow manager follows its
@@ -298,236 +293,5 @@ package final class LiveSensor: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    // MARK: capture workers
-
-    private func workerLoop(index: Int, initial: LiveCapture) {
-        var cap: LiveCapture? = initial
-        var decoder = PacketDecoder(linkType: initial.linkType)
-        // Packets reach the table one behind the decoder (see PacketPipeline);
-        // nothing stays held while the capture is idle, fails or stops.
-        var pipe = PacketPipeline()
-        var sink = FlowSink(reserve: 256)
-        var local = WorkerCounters()
-        var kernelBase = CaptureStats()
-        var kernelCur = CaptureStats()
-        var nextPublish = monotonicSeconds() + 1
-        var nextRetry = 0.0
-        var lastWarn = -Double.infinity
-        var downSince = 0.0
-        var sincePoll = 0
-        var sawPacket = false
-        let slot = counters[index]
-        let hook = onPacket
-
-        func publish() {
-            local.kernel = CaptureStats(received: kernelBase.received &+ kernelCur.received,
-                                        dropped: kernelBase.dropped &+ kernelCur.dropped,
-                                        ifDropped: kernelBase.ifDropped &+ kernelCur.ifDropped)
-            let snap = local
-            counters[index].value.withLock { $0 = snap }
-        }
-
-        // After the table has seen a packet (`seen`: it was decoded).
-        func after(_ ts: Int64, _ seen: Bool, _ sink: inout FlowSink) {
-            guard seen else { return }
-            if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
-            slot.lastPacketNs.store(ts, ordering: .relaxed)
-            sawPacket = true
-        }
-
-        while !stopping.load(ordering: .relaxed) {
-            if let c = cap {
-                do {
-                    if let cp = try c.next() {
-                        local.packets &+= 1
-                        local.bytes &+= UInt64(cp.wireLength)
-                        if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
-                        let ok = decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs,
-                                                into: &pipe.current.pointee)
-                        if ok {
-                            local.decoded &+= 1
-                            hook?(index, pipe.current.pointee)
-                        } else {
-                            local.anomalies.bump(pipe.current.pointee.anomaly)
-                        }
-                        pipe.step(decoded: ok, bytes: cp.bytes, timestampNs: cp.timestampNs, table: table,
-                                  sink: &sink, after: after)
-                        sincePoll &+= 1
-                        if sincePoll < 32 { continue }
-                    } else {
-                        pipe.flush(table: table, sink: &sink, after: after)  // idle
-                    }
-                    sincePoll = 0
-                    if sawPacket { slot.busyAtNs.store(Self.wallClockNs(), ordering: .relaxed); sawPacket = false }
-                } catch {
-                    pipe.flush(table: table, sink: &sink, after: after)
-                    if stopping.load(ordering: .relaxed) { break }
-                    if let s = try? c.stats() { kernelCur = s }
-                    kernelBase = CaptureStats(received: kernelBase.received &+ kernelCur.received,
-                                              dropped: kernelBase.dropped &+ kernelCur.dropped,
-                                              ifDropped: kernelBase.ifDropped &+ kernelCur.ifDropped)
-                    kernelCur = CaptureStats()
-                    handles.withLock { $0[index] = nil }
-                    cap = nil
-                    let now = monotonicSeconds()
-                    downSince = now
-                    nextRetry = now + reopenInterval
-                    if index == 0 || !error.isInterfaceUnavailable {
-                        log("flowsentry: warning: worker \(index): \(error); retrying every \(formatFixed(reopenInterval, 1)) s, flow state kept")
-                    }
-                    lastWarn = now
-                    publish()
-                    continue
-                }
-            } else {
-                let now = monotonicSeconds()
-                if now < nextRetry {
-                    usleep(UInt32(min(50_000, max(1_000, (nextRetry - now) * 1e6))))
-                    continue
-                }
-                nextRetry = now + reopenInterval
-                do {
-                    let c = try openHandle()
-                    let registered = handles.withLock { h -> Bool in
-                        if stopping.load(ordering: .acquiring) { return false }
-                        h[index] = c
-                        return true
-                    }
-                    if !registered { break }
-                    cap = c
-                    decoder = PacketDecoder(linkType: c.linkType)
-                    local.reopens &+= 1
-                    if index == 0 || config.workers == 1 {
-                        log("flowsentry: \(interface): interface recovered after \(formatFixed(now - downSince, 1)) s (worker \(index) reopened)")
-                    }
-                } catch {
-                    if now - lastWarn >= 30 {
-                        lastWarn = now
-                        if index == 0 { log("flowsentry: warning: \(interface) still unavailable: \(error)") }
-                    }
-                }
-            }
-            let now = monotonicSeconds()
-            if now >= nextPublish {
-                nextPublish = now + 1
-                if let c = cap, let s = try? c.stats() { kernelCur = s }
-                publish()
-            }
-        }
-        pipe.flush(table: table, sink: &sink, after: after)
-        if let c = cap, let s = try? c.stats() { kernelCur = s }
-        publish()
-        if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
-    }
-
-    // MARK: output thread
-
-    private func outputLoop() {
-        let sweepLagNs = config.flow.longestIdleTimeoutNs
-        var batch: [FlowRecord] = []
-        let spin = Double(config.outputSpinMicros) * 1e-6
-        batch.reserveCapacity(4096)
-        var json = JSONBuffer(reserve: 1 << 18)
-        var sink = FlowSink(reserve: 1024)
-        var lastSweepClock = Int64.min
-        let start = monotonicSeconds()
-        var nextExpire = start + expireInterval
-        var nextStats = start + config.statsInterval
-        var nextDropCheck = start + 1
-        var nextWatchdog = notify.watchdogInterval.map { start + $0 } ?? Double.infinity
-        var lastDrops: UInt64 = 0
-        var lastIfDrops: UInt64 = 0
-        var dropWarnAt = -Double.infinity
-        var unreportedDrops: UInt64 = 0
-        var lastOverflow: UInt64 = 0
-        var overflowWarnAt = -Double.infinity
-
-        func handle(_ records: inout [FlowRecord]) {
-            if records.isEmpty { return }
-            onRecords(&records, &json, outputs)
-            records.removeAll(keepingCapacity: true)
-        }
-        var swept: [FlowRecord] = []
-        func handle(_ s: inout FlowSink) {
-            if s.isEmpty { return }
-            swept.append(contentsOf: s.records)
-            s.removeAll()
-            handle(&swept)
-        }
-
-        func writeStats() {
-            guard let f = outputs.stats else { return }
-            var j = JSONBuffer(reserve: 2048)
-            snapshot().appendRecord(timestampNs: Self.wallClockNs(), host: config.sensorName, interface: interface,
-                                    extra: statsExtra, into: &j)
-            outputs.write(f, j.bytes)
-        }
-
-        while true {
-            let done = captureDone.load(ordering: .acquiring)
-            let now0 = monotonicSeconds()
-            let untilTick = min(nextExpire, nextStats, nextDropCheck, nextWatchdog) - now0
-            queue.popAll(into: &batch, timeout: done ? 0 : max(0.001, min(0.1, untilTick)), spin: spin)
-            handle(&batch)
-            if reopenRequested.exchange(false, ordering: .acquiringAndReleasing) {
-                outputs.reopenAll()
-                log("flowsentry: reopened log files")
-            }
-            if reloadRequested.exchange(false, ordering: .acquiringAndReleasing) {
-                notify.send("RELOADING=1")
-                if let r = onReload { r() } else { log("flowsentry: reload requested (no model loaded yet; nothing to reload)") }
-                notify.send("READY=1")
-            }
-            let now = monotonicSeconds()
-            if now >= nextExpire {
-                let clock = sweepClock(wall: Self.wallClockNs(), last: &lastSweepClock)
-                table.expire(now: clock, chunk: Self.flushChunk, sink: &sink) { handle(&$0) }
-                handle(&sink)
-                onSweep?(clock - sweepLagNs, false, outputs)
-                nextExpire = now + expireInterval
-            }
-            if now >= nextDropCheck {
-                nextDropCheck = now + 1
-                let s = snapshot()
-                onTick?(s)
-                if s.kernel.dropped > lastDrops || s.kernel.ifDropped > lastIfDrops {
-                    unreportedDrops &+= (s.kernel.dropped - lastDrops) &+ (s.kernel.ifDropped - lastIfDrops)
-                    lastDrops = s.kernel.dropped
-                    lastIfDrops = s.kernel.ifDropped
-                    if now - dropWarnAt >= 10 {
-                        dropWarnAt = now
-                        log("flowsentry: warning: \(interface): the kernel dropped \(unreportedDrops) packets since the last warning "
-                            + "(kernel_drops \(s.kernel.dropped), kernel_ifdrops \(s.kernel.ifDropped), "
-                            + formatFixed(s.dropPercent, 2) + "% of kernel_packets); raise capture.buffer_mb, add workers, or filter traffic")
-                        unreportedDrops = 0
-                    }
-                }
-                if s.queueOverflow > lastOverflow && now - overflowWarnAt >= 10 {
-                    overflowWarnAt = now
-                    log("flowsentry: warning: output queue full: \(s.queueOverflow - lastOverflow) flow records dropped (queue_overflow \(s.queueOverflow), capacity \(s.queueCapacity))")
-                    lastOverflow = s.queueOverflow
-                }
-            }
-            if now >= nextStats {
-                writeStats()
-                nextStats = now + config.statsInterval
-            }
-            if now >= nextWatchdog {
-                notify.send("WATCHDOG=1")
-                nextWatchdog = now + (notify.watchdogInterval ?? 1)
-            }
-            outputs.flushAll()
-            if done && queue.depth == 0 { break }
-        }
-        // Shutdown: every open flow, then the final stats, all on disk.
-        table.flushAll(reason: .shutdown, chunk: Self.flushChunk, sink: &sink) { handle(&$0) }
-        handle(&sink)
-        onSweep?(Self.wallClockNs() - sweepLagNs, true, outputs)
-        queue.close()
-        writeStats()
-        outputs.syncAll(final: true)
-        finalStats.withLock { $0 = snapshot() }
     }
 }

@@ -165,3 +165,37 @@ package func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
+
+extension ReplayPipeline {
+    /// Replays `files` into `writer` on two threads: this one reads, decodes
+    /// and keeps the flow table; a writer thread scores, formats and writes
+    /// finished flows, batch by batch in order (back-pressure, nothing
+    /// dropped), so replay runs at the pace of the slower side instead of
+    /// the sum of both. Ends with the writer's closing alerts and a flush; the
+    /// summary's wall time runs up to the last record written, not only read.
+    package func run(files: [String], writer: RecordWriter) {
+        let channel = BatchChannel<RecordBatch>(capacity: 4)
+        let writerThread = spawnThread(name: "fs-replay-out") {
+            while let batch = channel.receive() {
+                writer.write(batch)
+                channel.recycle(batch)
+            }
+        }
+        let start = monotonicSeconds()
+        var batch = RecordBatch()
+        run(files: files) { record, file in
+            batch.records.append(record)
+            batch.files.append(file)
+            if batch.records.count >= RecordBatch.size {
+                channel.send(batch)
+                batch = channel.takeEmpty() ?? RecordBatch()
+            }
+        }
+        if !batch.isEmpty { channel.send(batch) }
+        channel.close()
+        pthread_join(writerThread, nil)
+        writer.finish()
+        writer.outputs.flush()
+        summary.wallSeconds = monotonicSeconds() - start
+    }
+}

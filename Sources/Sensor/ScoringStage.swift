@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Alerts
 import Decoding
 import Detection
@@ -8,7 +5,8 @@ import Features
 import Flows
 
 /// Scores finished flows in batches, applies the policy and the alert
-/// aggregation, and writes flow records (with their verdict) and alerts.
+/// aggregation; the `RecordWriter` that holds it writes the flow records
+/// (with their verdicts), the alerts and the closing alerts.
 /// Not thread-safe: one per output thread.
 package final class ScoringStage {
     package private(set) var model: EnsembleModel
@@ -184,63 +182,6 @@ package final class ScoringStage {
             let n = closing.count
             aggregator.expire(now: flowTimeNs, into: &closing)
             noteClosing(from: n, position: records.count)
-        }
-    }
-}
-
-/// The scoring output stage for `run`: flow records with their verdicts to
-/// the flows log, alerts to the alerts log.
-extension ScoringStage {
-    package static func writer(_ stage: ScoringStage, context: EveContext) -> LiveSensor.RecordHandler {
-    let flows = EveFlowFormatter(context: context)
-    var scored: [ScoredVerdict] = []
-    var alertJSON = JSONBuffer(reserve: 1 << 14)
-    return { records, json, out in
-        let alerts = EveAlertFormatter(context: context, modelVersion: stage.model.meta.modelVersion)
-        stage.score(records, into: &scored)
-        json.reset()
-        alertJSON.reset()
-        var nAlerts = 0
-        var c = 0
-        for (i, r) in records.enumerated() {
-            while c < stage.closing.count && stage.closing[c].position <= i {
-                alerts.appendClosing(stage.closing[c], into: &alertJSON); c += 1; nAlerts += 1
-            }
-            let s = scored[i]
-            if out.flows != nil {
-                flows.append(r, verdict: { writeVerdictSummary(s, into: &$0) }, alerted: s.alerted, into: &json)
-            }
-            if s.alerted {
-                alerts.append(r, s, into: &alertJSON)
-                nAlerts += 1
-            }
-        }
-        while c < stage.closing.count { alerts.appendClosing(stage.closing[c], into: &alertJSON); c += 1; nAlerts += 1 }
-        if c > 0 { stage.clearClosing() }
-        if let f = out.flows { out.write(f, json.bytes, records: records.count) }
-        if nAlerts > 0, let a = out.alerts { out.write(a, alertJSON.bytes, records: nAlerts) }
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        stage.noteWritten(records, nowNs: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
-    }
-    }
-
-    /// The live sensor's sweep hook for scoring: after each expiry sweep, keys
-    /// quiet for two intervals (by the sweep's flow time: every flow that ended
-    /// before it has been scored) get their closing alerts; at
-    /// shutdown (`final`, after the last flows were scored) every key with
-    /// folded flows does.
-    package static func sweeper(_ stage: ScoringStage, context: EveContext) -> LiveSensor.SweepHandler {
-        var alertJSON = JSONBuffer(reserve: 1 << 12)
-        return { nowNs, final, out in
-            if final { stage.finish() } else { stage.expire(nowNs: nowNs) }
-            let n = stage.closing.count
-            guard n > 0 else { return }
-            let alerts = EveAlertFormatter(context: context, modelVersion: stage.model.meta.modelVersion)
-            alertJSON.reset()
-            for c in stage.closing { alerts.appendClosing(c, into: &alertJSON) }
-            stage.clearClosing()
-            if let a = out.alerts { out.write(a, alertJSON.bytes, records: n) }
         }
     }
 }

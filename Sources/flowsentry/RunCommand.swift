@@ -1,10 +1,5 @@
-import Alerts
 import ArgumentParser
 import Sensor
-import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -123,46 +118,20 @@ struct RunCommand: ParsableCommand {
         let sensor: LiveSensor
         do {
             cfg = try resolvedConfig()
-            sensor = try LiveSensor(config: cfg, notify: SystemdNotify.fromEnvironment(), log: log)
+            // With scoring, a bad bundle or policy stops the start, before any packet.
+            let source = !scoring.noScore && cfg.scoring
+                ? ModelSource(model: scoring.model ?? cfg.modelPath, policy: scoring.policy ?? cfg.policyPath) : nil
+            sensor = try LiveSensor(config: cfg, scoring: source, notify: SystemdNotify.fromEnvironment(), log: log)
         } catch {
             log("flowsentry: error: \(error)")
             throw ExitCode(1)
-        }
-        var stageRef: ScoringStage?
-        if !scoring.noScore && cfg.scoring {
-            // A bad bundle or policy stops the start, before any packet.
-            let modelPath = scoring.model ?? cfg.modelPath, policyPath = scoring.policy ?? cfg.policyPath
-            let stage: ScoringStage
-            do {
-                let (m, p) = try loadModelAndPolicy(model: modelPath, policy: policyPath)
-                stage = ScoringStage(model: m, policy: p)
-                log("flowsentry: scoring with \(m.meta.modelVersion) (threshold \(m.threshold))")
-            } catch {
-                log("flowsentry: error: \(error)")
-                throw ExitCode(1)
-            }
-            sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
-            sensor.onSweep = ScoringStage.sweeper(stage, context: sensor.eveContext)
-            sensor.statsExtra = { stage.appendStats(into: &$0) }
-            stageRef = stage
-            // SIGUSR2: load the new bundle and policy; a bad one is rejected and the running one stays.
-            sensor.onReload = {
-                do {
-                    let (m, p) = try loadModelAndPolicy(model: modelPath, policy: policyPath)
-                    stage.reload(model: m, policy: p)
-                    log("flowsentry: reloaded \(m.meta.modelVersion) and its policy")
-                } catch {
-                    log("flowsentry: error: reload rejected, keeping \(stage.model.meta.modelVersion): \(error)")
-                }
-            }
         }
         var metrics: MetricsEndpoint?
         if let listen = metricsListen ?? cfg.metricsListen {
             do {
                 let m = try MetricsEndpoint(listen: listen)
                 metrics = m
-                let stage = stageRef
-                sensor.onTick = { s in m.update(s, scoring: stage?.counters) }
+                sensor.metrics = m
                 log("flowsentry: Prometheus metrics on http://\(listen.split(separator: ":")[0]):\(m.port)/metrics")
             } catch {
                 log("flowsentry: error: \(error)")
@@ -170,59 +139,14 @@ struct RunCommand: ParsableCommand {
             }
         }
         defer { metrics?.stop() }
-        let drain = DrainDeadline()
-        let watcher: SignalWatcher
+        let final: SensorStats
         do {
-            watcher = try SignalWatcher(tick: {
-                let d = drain.deadline.load(ordering: .acquiring)
-                if d != 0 && monotonicMillis() > d {
-                    log("flowsentry: error: drain took longer than \(DrainDeadline.seconds) s; exiting without finishing")
-                    _exit(1)
-                }
-            }) { sig in
-                switch sig {
-                case SIGHUP:
-                    sensor.reopenLogs()
-                case SIGUSR2:
-                    log("flowsentry: SIGUSR2: reload requested")
-                    sensor.requestReload()
-                default:
-                    if sensor.isStopping {
-                        log("flowsentry: second \(SignalWatcher.name(sig)) while draining: exiting now")
-                        _exit(1)
-                    }
-                    log("flowsentry: \(SignalWatcher.name(sig)): stopping; writing open flows")
-                    drain.deadline.store(monotonicMillis() + Int64(DrainDeadline.seconds * 1000), ordering: .releasing)
-                    sensor.stop()
-                }
-            }
+            final = try sensor.runUntilStopped()
         } catch {
             log("flowsentry: error: \(error)")
             throw ExitCode(1)
         }
-        do {
-            try sensor.start()
-        } catch {
-            watcher.stop()
-            log("flowsentry: error: \(error)")
-            throw ExitCode(1)
-        }
-        let final = sensor.wait()
-        watcher.stop()
         log(final.summary)
         if final.writeErrors > 0 { throw ExitCode(1) }
     }
 }
-
-final class DrainDeadline: Sendable {
-    static let seconds = 10.0
-    /// Monotonic milliseconds after which the drain is abandoned; 0 = not draining.
-    let deadline = Atomic<Int64>(0)
-}
-
-func monotonicMillis() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
-

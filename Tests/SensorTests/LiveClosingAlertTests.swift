@@ -24,8 +24,8 @@ for port in range(1, n + 1):
 """
 
 /// The live sensor with the scoring stage: flows folded into an alert of a
-/// scan are written on the closing alert at shutdown, and the sweep hook gets
-/// the sweep's flow time (wall clock less the longest idle timeout).
+/// scan are written on the closing alert at shutdown, and the sweep test hook
+/// gets the sweep's flow time (wall clock less the longest idle timeout).
 @Suite(.serialized, .enabled(if: SensorLab.available, SensorLab.skipReason))
 struct LiveClosingAlertTests {
     static let bundle = Repo.root.appendingPathComponent("rules/flowsentry.fsb").path
@@ -44,15 +44,11 @@ struct LiveClosingAlertTests {
         c.statsInterval = 1
         c.warnOffloads = false
         c.bpfFilter = "ip"
-        let sensor = try LiveSensor(config: c, log: LogLines().sink)
-        let stage = ScoringStage(model: try EnsembleModel.load(path: Self.bundle), policy: Policy())
-        sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
-        sensor.statsExtra = { stage.appendStats(into: &$0) }
-        let scoringSweep = ScoringStage.sweeper(stage, context: sensor.eveContext)
+        let sensor = try LiveSensor(config: c, scoring: ModelSource(model: Self.bundle, policy: nil), log: LogLines().sink)
+        let stage = try #require(sensor.writer.scoring)
         let sweeps = SweepLog()
-        sensor.onSweep = { now, final, out in
+        sensor.testHooks.onSweep = { now, final in
             sweeps.note(now: now, final: final, scored: stage.counters.flowsScored)
-            scoringSweep(now, final, out)
         }
         sensor.expireInterval = 0.2
         try sensor.start()

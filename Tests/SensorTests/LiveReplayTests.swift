@@ -62,9 +62,7 @@ struct LiveReplayTests {
         c.flow.maxFlows = 16384
         c.bufferMB = 16
         let logs = LogLines()
-        let sensor = try LiveSensor(config: c, log: logs.sink)
-        let stage = ScoringStage(model: model, policy: Policy())
-        sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
+        let sensor = try LiveSensor(config: c, scoring: ModelSource(model: Self.bundle, policy: nil), log: logs.sink)
         try sensor.start()
         // 1,601 packets over 72 s, sent at the recorded pace.
         _ = try SensorLab.exec(SensorLab.ip!, ["netns", "exec", lab.ns, tcpreplayPath!, "-q", "-i", lab.nsIf,

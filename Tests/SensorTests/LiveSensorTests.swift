@@ -357,7 +357,7 @@ struct LiveSensorTests {
         let sensor = try LiveSensor(config: config(lab, workers: 2, idle: 60), log: LogLines().sink)
         let seen = FSMutex<[String: Set<Int>]>([:])
         let perWorker = FSMutex<[Int: Int]>([:])
-        sensor.onPacket = { worker, p in
+        sensor.testHooks.onPacket = { worker, p in
             let key = "\(min(p.srcPort, p.dstPort))-\(max(p.srcPort, p.dstPort))"
             _ = seen.withLock { $0[key, default: []].insert(worker) }
             perWorker.withLock { $0[worker, default: 0] += 1 }
@@ -425,9 +425,9 @@ struct LiveSensorTests {
         let handled = FSMutex<Int>(0)
         // A slow "model": 200 ms per batch. Every new flow past 16 evicts one,
         // so ended records arrive much faster than this stage takes them.
-        sensor.onRecords = { records, _, _ in
+        sensor.testHooks.onBatch = { count in
             usleep(200_000)
-            handled.withLock { $0 += records.count }
+            handled.withLock { $0 += count }
         }
         try sensor.start()
         let flows = (0..<200).map { TestFlow(sport: 47000 + $0, dport: 7300, rounds: 1, bothWays: false) }

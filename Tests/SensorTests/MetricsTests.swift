@@ -39,14 +39,12 @@ struct MetricsAndScoringStatsTests {
         c.flows = lab.path("flows.json"); c.alerts = lab.path("alerts.json"); c.stats = lab.path("stats.json")
         c.statsInterval = 1; c.flow.setIdleTimeout(1); c.bpfFilter = "ip"; c.warnOffloads = false
         c.flow.maxFlows = 4096; c.bufferMB = 4
-        let sensor = try LiveSensor(config: c, log: LogLines().sink)
-        let model = try EnsembleModel.load(path: Repo.root.appendingPathComponent("rules/flowsentry.fsb").path)
-        let stage = ScoringStage(model: model, policy: Policy())
-        sensor.onRecords = ScoringStage.writer(stage, context: sensor.eveContext)
-        sensor.statsExtra = { stage.appendStats(into: &$0) }
+        let bundle = Repo.root.appendingPathComponent("rules/flowsentry.fsb").path
+        let sensor = try LiveSensor(config: c, scoring: ModelSource(model: bundle, policy: nil), log: LogLines().sink)
+        let model = try EnsembleModel.load(path: bundle)
         let metrics = try MetricsEndpoint(listen: "127.0.0.1:0")
         defer { metrics.stop() }
-        sensor.onTick = { s in metrics.update(s, scoring: stage.counters) }
+        sensor.metrics = metrics
         try sensor.start()
         try lab.send([TestFlow(sport: 43001, dport: 53, rounds: 3), TestFlow(tcp: true, sport: 43002, dport: 80, rounds: 4, fin: true)])
         // Idle timeout 1 s: both flows are scored within a few seconds.

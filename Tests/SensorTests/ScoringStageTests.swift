@@ -5,9 +5,9 @@ import Foundation
 import Sensor
 import Testing
 
-/// The live sensor's scoring output stage (`ScoringStage.writer` for each
-/// batch, `ScoringStage.sweeper` after each expiry sweep and at shutdown),
-/// driven as the output thread drives it, on a lab capture with floods of
+/// The scoring stage in the record writer (`write` for each batch, `sweep`
+/// after each expiry sweep, `finish` at shutdown), driven as the live
+/// output thread drives it, on a lab capture with floods of
 /// suspicious flows: every folded flow ends up counted on exactly one alert line.
 @Suite(.serialized) struct ScoringStageTests {
     static let bundle = Repo.root.appendingPathComponent("rules/flowsentry.fsb").path
@@ -27,27 +27,25 @@ import Testing
 
     /// Batches of 256 records through the writer; `between` runs after each batch (sweeps, reloads).
     static func run(_ dir: URL, policy: Policy = Policy(),
-                    between: (ScoringStage, LiveSensor.SweepHandler, OutputFiles, Int64) -> Void = { _, _, _, _ in }) throws -> Run {
+                    between: (RecordWriter, Int64) -> Void = { _, _ in }) throws -> Run {
         let model = try EnsembleModel.load(path: bundle)
         let alertsPath = dir.appendingPathComponent("alerts.json").path
         let flowsPath = dir.appendingPathComponent("flows.json").path
         let out = try OutputFiles(alerts: alertsPath, flows: flowsPath, stats: nil)
         let stage = ScoringStage(model: model, policy: policy)
         stage.explain = false
-        let ctx = EveContext()
-        let writer = ScoringStage.writer(stage, context: ctx)
-        let sweeper = ScoringStage.sweeper(stage, context: ctx)
-        var json = JSONBuffer(reserve: 1 << 16)
+        let writer = RecordWriter(context: EveContext(), scoring: stage, outputs: out)
         var all: [FlowRecord] = []
         ReplayPipeline(config: .init()).run(files: captures) { r, _ in all.append(r) }
         var lastEnd = Int64.min
+        let batch = RecordBatch()
         for start in stride(from: 0, to: all.count, by: 256) {
-            var batch = Array(all[start..<min(all.count, start + 256)])
-            lastEnd = max(lastEnd, batch.map(\.endNs).max()!)
-            writer(&batch, &json, out)
-            between(stage, sweeper, out, lastEnd)
+            batch.records = Array(all[start..<min(all.count, start + 256)])
+            lastEnd = max(lastEnd, batch.records.map(\.endNs).max()!)
+            writer.write(batch)
+            between(writer, lastEnd)
         }
-        sweeper(0, true, out)  // shutdown
+        writer.finish()  // shutdown
         out.syncAll(final: true)
         var r = Run()
         r.alertLines = lines(alertsPath)
@@ -108,13 +106,13 @@ import Testing
         // A sweep two intervals after the flows (the wall clock of a live
         // sweep), after the last batch: every pending key is quiet by then.
         var batches = 0
-        let counted = try Self.run(dir) { _, _, _, _ in batches += 1 }
+        let counted = try Self.run(dir) { _, _ in batches += 1 }
         let dir2 = try tempDir()
         defer { try? FileManager.default.removeItem(at: dir2) }
         var seen = 0
-        let q = try Self.run(dir2) { _, sweeper, out, lastEnd in
+        let q = try Self.run(dir2) { writer, lastEnd in
             seen += 1
-            if seen == batches { sweeper(lastEnd + 121_000_000_000, false, out) }
+            if seen == batches { writer.sweep(nowNs: lastEnd + 121_000_000_000) }
         }
         let cs = Self.closing(q)
         #expect(!cs.isEmpty && cs.allSatisfy { Self.ml($0)["closing_reason"] as? String == "quiet" })
@@ -128,11 +126,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = try EnsembleModel.load(path: Self.bundle)
         var batches = 0
-        let r = try Self.run(dir) { stage, sweeper, out, _ in
+        let r = try Self.run(dir) { writer, _ in
             batches += 1
             if batches == 2 {
-                stage.reload(model: model, policy: Policy())
-                sweeper(0, false, out)  // the next sweep writes them
+                writer.reload(model: model, policy: Policy())
+                writer.sweep(nowNs: 0)  // the next sweep writes them
             }
         }
         let reloads = Self.closing(r).filter { Self.ml($0)["closing_reason"] as? String == "reload" }

@@ -5,7 +5,7 @@ import Foundation
 /// Where the default rules live: ./rules, then next to the executable's
 /// package checkout (.build/release/flowsentry → ../../rules), then the
 /// installed locations.
-func defaultRulesDirectories() -> [String] {
+package func defaultRulesDirectories() -> [String] {
     var dirs = ["rules"]
     // A checkout's rules/ above the executable (.build/<triple>/release/flowsentry).
     var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -17,12 +17,12 @@ func defaultRulesDirectories() -> [String] {
     return dirs
 }
 
-struct ModelLoadError: Error, CustomStringConvertible {
-    let description: String
+package struct ModelLoadError: Error, CustomStringConvertible {
+    package let description: String
 }
 
 /// Loads and validates the bundle and policy (defaults from the rules directory).
-func loadModelAndPolicy(model: String?, policy: String?) throws -> (EnsembleModel, Policy) {
+package func loadModelAndPolicy(model: String?, policy: String?) throws -> (EnsembleModel, Policy) {
     let fm = FileManager.default
     var modelPath = model
     if modelPath == nil {
@@ -41,4 +41,20 @@ func loadModelAndPolicy(model: String?, policy: String?) throws -> (EnsembleMode
     known.append("anomaly")
     let p = try policyPath.map { try Policy.load(path: $0, knownClasses: known) } ?? Policy()
     return (m, p)
+}
+
+/// Where the scoring stage's model bundle and policy come from: the paths
+/// given (nil: the defaults above), loaded at start and again on each reload.
+package struct ModelSource: Sendable {
+    package var model: String?
+    package var policy: String?
+
+    package init(model: String?, policy: String?) {
+        self.model = model
+        self.policy = policy
+    }
+
+    package func load() throws -> (EnsembleModel, Policy) {
+        try loadModelAndPolicy(model: model, policy: policy)
+    }
 }

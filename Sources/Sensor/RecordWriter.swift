@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Alerts
+import Detection
+import Flows
+
+/// Where a `RecordWriter`'s lines go: the flows log and the alerts log,
+/// each optional. `write` never throws: each kind of output deals with its
+/// own errors (live: counted and logged, the sensor keeps running; replay:
+/// the first kept for the summary and the exit code).
+package protocol RecordOutputs: AnyObject {
+    var flows: OutputFile? { get }
+    var alerts: OutputFile? { get }
+    /// True: each record is its own `write` (replay: a failing file refuses,
+    /// and counts, records one at a time, and each line is copied while it
+    /// is in cache). False: one `write` per log per batch (live: one counter
+    /// update per batch).
+    var writesEachRecord: Bool { get }
+    /// Queues `bytes`, `records` complete lines, for `file` (nothing when nil).
+    func write(_ file: OutputFile?, _ bytes: [UInt8], records: Int)
+    /// Hands what is buffered to the kernel.
+    func flush()
+}
+
+extension OutputFiles: RecordOutputs {
+    package var writesEachRecord: Bool { false }
+    package func flush() { flushAll() }
+}
+
+/// The one writer of flow records and alerts, for `replay` and `run` alike:
+/// scores each batch (when it has a scoring stage), formats the EVE flow
+/// records with their verdicts and the alerts, puts each closing aggregate
+/// alert after the flow records it follows, and hands the lines to its
+/// outputs (a write per record or per batch, as the outputs ask).
+///
+/// Not thread-safe: used by one thread at a time (replay's writer thread,
+/// then the main thread for `finish`; live, the output thread).
+package final class RecordWriter: @unchecked Sendable {
+    /// Scores, applies the policy and aggregates alerts; nil: flow records only.
+    package let scoring: ScoringStage?
+    package let outputs: any RecordOutputs
+    /// Notes each record's end → written latency in the scoring counters
+    /// (live, where flow times are wall-clock times; replay's are not).
+    package var notesLatency = false
+
+    private var flowFormatter: EveFlowFormatter
+    private var alertFormatter: EveAlertFormatter
+    private var flowJSON = JSONBuffer(reserve: 1 << 18)
+    private var alertJSON = JSONBuffer(reserve: 1 << 14)
+    private var scored: [ScoredVerdict] = []
+    /// Capture files in the order read (replay). A record's source is its
+    /// file's index here; a closing alert names its flow's file by it.
+    private var files: [String] = []
+    private var sources: [Int32] = []
+
+    package init(context: EveContext, scoring: ScoringStage?, outputs: any RecordOutputs) {
+        self.scoring = scoring
+        self.outputs = outputs
+        flowFormatter = EveFlowFormatter(context: context)
+        alertFormatter = EveAlertFormatter(context: context, modelVersion: scoring?.model.meta.modelVersion ?? "")
+    }
+
+    /// Scores and writes one batch, then empties it. A closing alert due
+    /// before record i (its key's next alert folded nothing more, or the
+    /// flow time moved two intervals past it) is written before record i's
+    /// alert; the ones due after the batch follow its last record's.
+    package func write(_ batch: RecordBatch) {
+        guard !batch.isEmpty else { return }
+        let tagged = !batch.files.isEmpty
+        if tagged {
+            sources.removeAll(keepingCapacity: true)
+            for f in batch.files {
+                if files.last != f { files.append(f) }
+                sources.append(Int32(files.count - 1))
+            }
+        }
+        if let scoring {
+            syncModelVersion(scoring)
+            // batch.records is used in place: a second reference to its
+            // storage would make emptying it below copy.
+            scoring.score(batch.records, sources: tagged ? sources : nil, into: &scored)
+        }
+        let flowsOut = outputs.flows != nil, alertsOut = outputs.alerts != nil
+        let eachRecord = outputs.writesEachRecord
+        flowJSON.reset()
+        alertJSON.reset()
+        var flows = 0, alerts = 0
+        var c = 0
+        for i in batch.records.indices {
+            if let scoring, !scoring.closing.isEmpty { alerts += appendClosing(scoring, &c, before: i) }
+            if tagged && flowFormatter.context.pcapFilename != batch.files[i] {
+                // Encoded once per file, not per record.
+                flowFormatter.context.pcapFilename = batch.files[i]
+                alertFormatter.context.pcapFilename = batch.files[i]
+            }
+            if scoring != nil {
+                let s = scored[i]
+                if flowsOut {
+                    flowFormatter.append(batch.records[i], verdict: { writeVerdictSummary(s, into: &$0) },
+                                         alerted: s.alerted, into: &flowJSON)
+                    flows += 1
+                    if eachRecord { writeFlows(&flows) }
+                }
+                if alertsOut && s.alerted {
+                    alertFormatter.append(batch.records[i], s, into: &alertJSON)
+                    alerts += 1
+                    if eachRecord { writeAlerts(&alerts) }
+                }
+            } else if flowsOut {
+                flowFormatter.append(batch.records[i], into: &flowJSON)
+                flows += 1
+                if eachRecord { writeFlows(&flows) }
+            }
+        }
+        if let scoring, !scoring.closing.isEmpty {
+            alerts += appendClosing(scoring, &c, before: nil)
+            scoring.clearClosing()
+        }
+        writeFlows(&flows)
+        writeAlerts(&alerts)
+        if notesLatency, let scoring {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            scoring.noteWritten(batch.records, nowNs: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+        }
+        batch.removeAll()
+    }
+
+    /// After a live expiry sweep: keys quiet for two intervals at flow time
+    /// `nowNs` (every flow that ended before it has been written) get their
+    /// closing alerts.
+    package func sweep(nowNs: Int64) {
+        guard let scoring else { return }
+        scoring.expire(nowNs: nowNs)
+        writeClosing(scoring)
+    }
+
+    /// End of input or shutdown, after the last batch: every key with folded
+    /// flows gets its closing alert. The outputs are not flushed here.
+    package func finish() {
+        guard let scoring else { return }
+        scoring.finish()
+        writeClosing(scoring)
+    }
+
+    /// Swaps in a new model and policy (SIGUSR2; both already validated).
+    /// The keys pending under the old model are closed; their alerts go out
+    /// with the next batch or sweep.
+    package func reload(model: EnsembleModel, policy: Policy) {
+        scoring?.reload(model: model, policy: policy)
+    }
+
+    /// The `scoring {…}` object of stats records (nothing without scoring).
+    package func appendStats(into j: inout JSONBuffer) {
+        scoring?.appendStats(into: &j)
+    }
+
+    /// Hands the `n` flow records formatted so far to the flows log.
+    private func writeFlows(_ n: inout Int) {
+        guard n > 0 else { return }
+        outputs.write(outputs.flows, flowJSON.bytes, records: n)
+        flowJSON.reset()
+        n = 0
+    }
+
+    /// Hands the `n` alerts formatted so far to the alerts log.
+    private func writeAlerts(_ n: inout Int) {
+        guard n > 0 else { return }
+        outputs.write(outputs.alerts, alertJSON.bytes, records: n)
+        alertJSON.reset()
+        n = 0
+    }
+
+    private func syncModelVersion(_ scoring: ScoringStage) {
+        let v = scoring.model.meta.modelVersion
+        if alertFormatter.modelVersion != v { alertFormatter.modelVersion = v }
+    }
+
+    /// Writes every pending closing alert on its own.
+    private func writeClosing(_ scoring: ScoringStage) {
+        guard !scoring.closing.isEmpty else { return }
+        syncModelVersion(scoring)
+        alertJSON.reset()
+        var c = 0
+        var n = appendClosing(scoring, &c, before: nil)
+        scoring.clearClosing()
+        writeAlerts(&n)
+    }
+
+    /// Formats the closing alerts from `c` on that are due before record
+    /// `position` (all of them when nil); returns how many wait in
+    /// `alertJSON` to be written (none without an alerts log, nor when
+    /// each record is written at once).
+    private func appendClosing(_ scoring: ScoringStage, _ c: inout Int, before position: Int?) -> Int {
+        let closing = scoring.closing
+        let start = c
+        let formatting = outputs.alerts != nil
+        while c < closing.count && (position.map { closing[c].position <= $0 } ?? true) {
+            if formatting {
+                if !files.isEmpty {
+                    let f = Int(closing[c].flow.source)
+                    alertFormatter.context.pcapFilename = f < files.count ? files[f] : nil
+                }
+                alertFormatter.appendClosing(closing[c], into: &alertJSON)
+                if outputs.writesEachRecord { var one = 1; writeAlerts(&one) }
+            }
+            c += 1
+        }
+        if !files.isEmpty && c > start { alertFormatter.context.pcapFilename = flowFormatter.context.pcapFilename }
+        return formatting && !outputs.writesEachRecord ? c - start : 0
+    }
+}
+
+/// `replay`'s outputs: the flows and alerts files, with the first write
+/// error kept (replay reports it after the summary and exits 1).
+package final class ReplayOutputs: RecordOutputs {
+    package let flows: OutputFile?
+    package let alerts: OutputFile?
+    package private(set) var firstError: OutputError?
+
+    package init(flows: OutputFile?, alerts: OutputFile?) {
+        self.flows = flows
+        self.alerts = alerts
+    }
+
+    package var writesEachRecord: Bool { true }
+
+    package func write(_ file: OutputFile?, _ bytes: [UInt8], records: Int) {
+        guard let file else { return }
+        do { try file.write(bytes, records: records) } catch { keep(error) }
+    }
+
+    /// Hands what is buffered to the kernel (the flows file first; a failure
+    /// there leaves the alerts file to its deinit).
+    package func flush() {
+        do { try flows?.flush(); try alerts?.flush() } catch { keep(error) }
+    }
+
+    private func keep(_ e: OutputError) { if firstError == nil { firstError = e } }
+}
