@@ -4,81 +4,6 @@ import Testing
 @testable import Context
 @testable import Features
 
-/// A decoded TCP packet for feeding accumulators by hand.
-func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UInt16 = 0,
-            proto: UInt8 = 6, payloadOffset: Int = 0) -> DecodedPacket {
-    var p = DecodedPacket()
-    p.timestampNs = Int64((ts * 1e9).rounded())
-    p.ipLength = len
-    p.payloadLength = payload
-    p.payloadOffset = payloadOffset
-    p.proto = proto
-    p.tcpFlags = flags
-    p.tcpWindow = window
-    p.hasPorts = true
-    return p
-}
-
-@Suite struct RunningStatsTests {
-    @Test func matchesTwoPassComputation() {
-        let xs: [Double] = [2, 4, 4, 4, 5, 5, 7, 9]
-        var s = RunningStats()
-        for x in xs { s.add(x) }
-        let mean = xs.reduce(0, +) / Double(xs.count)
-        let ss = xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
-        #expect(s.count == 8 && s.min == 2 && s.max == 9)
-        #expect(abs(s.mean - 5) < 1e-12)
-        #expect(abs(s.variance - ss / 7) < 1e-12)   // sample variance 32/7
-        #expect(abs(s.std - (32.0 / 7).squareRoot()) < 1e-12)
-    }
-
-    @Test func stableForLargeOffsets() {
-        // E[x²] − mean² would lose everything here; Welford keeps it.
-        var s = RunningStats()
-        for x in [1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16] { s.add(x) }
-        #expect(abs(s.variance - 30) < 1e-6)
-    }
-
-    @Test func fewerThanTwoValuesHaveZeroSpread() {
-        var s = RunningStats()
-        #expect(s.std == 0)
-        s.add(3)
-        #expect(s.std == 0 && s.mean == 3)
-        var l = LengthStats()
-        l.add(1500)
-        #expect(l.std == 0 && l.min == 1500 && l.max == 1500)
-    }
-
-    @Test func lengthStatsAgreeWithRunningStats() {
-        var a = RunningStats(), b = LengthStats()
-        for x in [40, 1500, 52, 52, 576, 1500, 40] { a.add(Double(x)); b.add(x) }
-        #expect(a.mean == b.mean && a.std == b.std && a.min == b.min && a.max == b.max)
-    }
-}
-
-@Suite struct EntropyTests {
-    @Test func knownDistributions() {
-        #expect(Entropy.bits(counts: [5]) == 0)
-        #expect(abs(Entropy.bits(counts: [3, 3]) - 1) < 1e-12)
-        #expect(abs(Entropy.bits(counts: [1, 1, 1, 1]) - 2) < 1e-12)
-        // p = (3/4, 1/4): −(.75·log2 .75 + .25·log2 .25) = 0.811278…
-        #expect(abs(Entropy.bits(counts: [6, 2]) - 0.8112781244591328) < 1e-12)
-        #expect(Entropy.bits(counts: [Int]()) == 0)
-        #expect(abs(Entropy.bits(counts: [UInt16](repeating: 4, count: 256)) - 8) < 1e-12)
-    }
-
-    @Test func flagComboEntropyWithOverflow() {
-        var c = FlagComboCounts()
-        for f: UInt8 in [0x02, 0x12, 0x10, 0x11] { c.add(f) }
-        #expect(abs(c.entropyBits - 2) < 1e-12)
-        // Ten distinct combinations: eight exact bins, two folded into one.
-        var d = FlagComboCounts()
-        for f in UInt8(0)..<10 { d.add(f) }
-        let expected = Entropy.bits(counts: [1, 1, 1, 1, 1, 1, 1, 1, 2])
-        #expect(abs(d.entropyBits - expected) < 1e-12)
-    }
-}
-
 @Suite struct FlowAccumulatorTests {
     /// The flow table reuses slots with `reset()` instead of a new
     /// accumulator: a reset one must compute exactly what a fresh one does,
@@ -242,27 +167,5 @@ func packet(ts: Double, len: Int, payload: Int = 0, flags: UInt8 = 0, window: UI
         }
         #expect(acc.sequence.count == 32)
         #expect(acc.sequence[31].ipLength == 71)
-    }
-}
-
-@Suite struct SchemaTests {
-    @Test func requiredNamesArePresentAndUnique() {
-        let required = ["duration_s", "pkt_len_mean", "pkt_len_std", "pkt_len_min", "pkt_len_max",
-                        "iat_mean_s", "iat_std_s", "iat_min_s", "iat_max_s", "tcp_flag_entropy",
-                        "payload_entropy", "syn_count", "fin_count", "rst_count", "ack_count", "psh_count"]
-        for r in required { #expect(Feature.schema.contains(r), "missing \(r)") }
-        #expect(Set(Feature.schema).count == Feature.count)
-        #expect(Feature.count == FeatureVector.storageCount)
-        for n in Feature.schema { #expect(n == n.lowercased() && !n.contains(" ")) }
-    }
-
-    @Test func flagFeaturesAreInBitOrder() {
-        // finish() relies on FIN SYN RST PSH ACK URG ECE CWR being consecutive.
-        let names = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"]
-        for (i, n) in names.enumerated() {
-            #expect(Feature.schema[Feature.fin_count.rawValue + i] == "\(n)_count")
-            #expect(Feature.schema[Feature.fwd_fin_count.rawValue + i] == "fwd_\(n)_count")
-            #expect(Feature.schema[Feature.bwd_fin_count.rawValue + i] == "bwd_\(n)_count")
-        }
     }
 }
