@@ -48,12 +48,20 @@ let package = Package(
         ]),
 
         // Benchmarks: packet rates against a bare libpcap read loop, and
-        // allocations counted by the malloc interposer (LD_PRELOADed).
+        // allocations counted by the malloc interposer (LD_PRELOADed). The
+        // measurements live in BenchSupport, outside the modules flowsentry links.
+        .target(name: "BenchSupport", dependencies: [
+            "CPcap", "Capture", "Decoding", "Flows", "Alerts", "Detection", "Training", "Sensor", "ModelFixtures",
+        ]),
         .executableTarget(name: "flowsentry-bench", dependencies: [
-            "Sensor", "Capture", "Decoding", "Flows", "Alerts", "Detection",
+            "BenchSupport", "Sensor", "Flows", "Detection",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Test support: fixtures for the model tests (synthetic labelled flows,
+        // also the input of the NN benchmark).
+        .target(name: "ModelFixtures", dependencies: ["Detection", "Training"], path: "Tests/ModelFixtures"),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
@@ -63,9 +71,9 @@ let package = Package(
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
-        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features", "Locking"],
+        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features", "Detection", "Locking"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Sensor", "Flows", "Features"],
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Features", "ModelFixtures"],
                     resources: [.copy("Data")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 /// The trainer learns a small synthetic task (flag, size, direction and timing patterns).

@@ -1,5 +1,6 @@
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 /// Small trained models shared by the quantization and serialization tests.
