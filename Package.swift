@@ -60,7 +60,7 @@ let package = Package(
         ]),
 
         // Test support: fixtures for the model tests (synthetic labelled flows,
-        // also the input of the NN benchmark).
+        // small trained networks; also the input of the NN benchmark).
         .target(name: "ModelFixtures", dependencies: ["Detection", "Training"], path: "Tests/ModelFixtures"),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
@@ -73,8 +73,11 @@ let package = Package(
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features", "Detection", "Locking"],
                     resources: [.copy("Golden")]),
+        // Training fits the models some Detection tests score (fixtures); the
+        // tests of Training itself are in TrainingTests.
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Features", "ModelFixtures"],
                     resources: [.copy("Data")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Features", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
