@@ -60,8 +60,10 @@ let package = Package(
         ]),
 
         // Test support: fixtures for the model tests (synthetic labelled flows,
-        // small trained networks; also the input of the NN benchmark).
+        // small trained networks; also the input of the NN benchmark), and the
+        // network-namespace lab the live capture and sensor tests share.
         .target(name: "ModelFixtures", dependencies: ["Detection", "Training"], path: "Tests/ModelFixtures"),
+        .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Decoding"]),
@@ -69,9 +71,10 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding",
                                                        .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Data")]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "NetnsTestSupport"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
-        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features", "Detection", "Locking"],
+        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
+                                                        "Detection", "Locking", "NetnsTestSupport"],
                     resources: [.copy("Golden")]),
         // Training fits the models some Detection tests score (fixtures); the
         // tests of Training itself are in TrainingTests.
