@@ -50,26 +50,40 @@ let package = Package(
         ]),
 
         // Benchmarks: packet rates against a bare libpcap read loop, and
-        // allocations counted by the malloc interposer (LD_PRELOADed).
+        // allocations counted by the malloc interposer (LD_PRELOADed). The
+        // measurements live in BenchSupport, outside the modules flowsentry links.
+        .target(name: "BenchSupport", dependencies: [
+            "CPcap", "Capture", "Decoding", "Flows", "Alerts", "Detection", "Training", "Sensor", "ModelFixtures",
+        ]),
         .executableTarget(name: "flowsentry-bench", dependencies: [
-            "Sensor", "Capture", "Decoding", "Flows", "Alerts", "Detection",
+            "BenchSupport", "Sensor", "Flows", "Detection",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Test support: fixtures for the model tests (synthetic labelled flows,
+        // small trained networks; also the input of the NN benchmark), and the
+        // network-namespace lab the live capture and sensor tests share.
+        .target(name: "ModelFixtures", dependencies: ["Detection", "Training"], path: "Tests/ModelFixtures"),
+        .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "ContextTests", dependencies: ["Context", "Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Context", "Decoding"]),
         // swift-crypto: the independent SHA-1 that Community ID's own is checked against.
-        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Features", "Decoding",
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Context", "Features", "Decoding",
                                                        .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Data")]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "NetnsTestSupport"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
-        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Flows", "Alerts", "Features", "Locking"],
+        .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
+                                                        "Detection", "Locking", "NetnsTestSupport"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Sensor", "Flows", "Features"],
+        // Training fits the models some Detection tests score (fixtures); the
+        // tests of Training itself are in TrainingTests.
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Features", "ModelFixtures"],
                     resources: [.copy("Data")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Features", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Detection
 import Flows
 import MallocInterposerSwift
@@ -10,15 +11,16 @@ import Glibc
 /// `flowsentry-bench CAPTURE`: packets/s of a bare libpcap read loop, of
 /// decode only and of the whole spine on the same file, in one run, as
 /// ratios; allocations per packet (malloc interposer, LD_PRELOADed by
-/// re-executing itself) and bytes per active flow.
+/// re-executing itself) and bytes per active flow. `--model`: scoring
+/// throughput and latency; `--nn`: the neural classifiers alone, float vs int8.
 @main
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowsentry-bench",
         abstract: "Measure the packet path against a bare libpcap read loop on one capture.")
 
-    @Argument(help: "The capture to measure on.")
-    var capture: String
+    @Argument(help: "The capture to measure on (not needed with --nn).")
+    var capture: String?
 
     @Option(help: "Runs per stage; the best run is reported.")
     var repeats: Int = 3
@@ -37,6 +39,17 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(name: .customLong("latency-only"), help: "With --model: measure only the end-to-alert latency (every alerted flow's latency listed).")
     var latencyOnly = false
+
+    @Flag(name: .customLong("nn"), help: "Measure the neural classifiers alone (CNN and LSTM, float vs int8, batch 1 and 256) on synthetic flows; no capture.")
+    var nn = false
+
+    func validate() throws {
+        if nn {
+            if capture != nil || model != nil || stage != nil { throw ValidationError("--nn takes no capture, --model or --stage") }
+        } else if capture == nil {
+            throw ValidationError("missing the capture to measure on (or --nn)")
+        }
+    }
 
     func run() throws {
         let preloadName = "libMallocInterposerSwift.so"
@@ -62,6 +75,12 @@ struct BenchCommand: ParsableCommand {
             execv(exe, &args)
         }
         MallocInterposerSwift.initialize()
+        if nn {
+            print("neural classifiers on synthetic flows, one core, best of 3 rounds")
+            for r in NNBench.run() { print("  \(r)") }
+            return
+        }
+        let capture = capture!
         if let model {
             try scoringBench(model)
             return
@@ -138,6 +157,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func scoringBench(_ path: String) throws {
+        let capture = capture!
         let m = try EnsembleModel.load(path: path)
         let recs = ScoringBench.records(capture, limit: 20_000)
         print("scoring \(recs.count) flow records of \(capture) with \(m.meta.modelVersion), one core")

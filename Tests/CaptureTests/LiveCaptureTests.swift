@@ -2,101 +2,12 @@ import Decoding
 import Foundation
 import Testing
 @testable import Capture
+import NetnsTestSupport
 
-/// A throwaway network namespace joined to the root namespace by a veth pair.
-/// The root-side end (`hostIf`) has no address, so nothing reaches the root
-/// namespace's IP stack: frames are sent to a made-up MAC (PACKET_OTHERHOST
-/// here) and only packet sockets see them. Addresses are from 198.18.0.0/15.
-struct NetnsLab {
-    static let ip: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let available = geteuid() == 0 && ip != nil && python != nil
-    static let skipReason: Comment = "needs root, the ip command and python3 (creates a network namespace and a veth pair)"
-    /// A made-up unicast MAC the namespace sends to: no host owns it.
-    static let fakeMAC = "02:00:5e:10:00:01"
-
-    let ns: String
-    let hostIf: String
-    let nsIf: String
-    let nsAddr: String
-    let peerAddr: String
-
-    /// `tag` (0…25) keeps names and the /24 unique per test.
-    init(tag: Int) throws {
-        let pid = getpid()
-        let letter = String(UnicodeScalar(UInt8(97 + tag)))
-        ns = "fsltest\(pid)\(letter)"
-        hostIf = "fs\(pid)\(letter)h"
-        nsIf = "fs\(pid)\(letter)n"
-        nsAddr = "198.18.\(100 + tag).2"
-        peerAddr = "198.18.\(100 + tag).1"
-        destroy()
-        do {
-            try Self.run(["netns", "add", ns])
-            try Self.run(["link", "add", hostIf, "type", "veth", "peer", "name", nsIf])
-            try Self.run(["link", "set", nsIf, "netns", ns])
-            try? Self.sysctl("net.ipv6.conf.\(hostIf).disable_ipv6=1")
-            try Self.run(["link", "set", hostIf, "up"])
-            try Self.run(["-n", ns, "link", "set", "lo", "up"])
-            try Self.run(["-n", ns, "addr", "add", "\(nsAddr)/24", "dev", nsIf])
-            try Self.run(["-n", ns, "link", "set", nsIf, "up"])
-            try Self.run(["-n", ns, "neigh", "replace", peerAddr, "lladdr", Self.fakeMAC, "nud", "permanent", "dev", nsIf])
-        } catch {
-            destroy()
-            throw error
-        }
-    }
-
-    /// Deletes the namespace and the veth (either end takes the pair along).
-    func destroy() {
-        _ = try? Self.run(["link", "del", hostIf], quiet: true)
-        _ = try? Self.run(["netns", "del", ns], quiet: true)
-    }
-
-    struct CommandFailed: Error, CustomStringConvertible {
-        let command: String
-        let status: Int32
-        let output: String
-        var description: String { "'\(command)' exited \(status): \(output)" }
-    }
-
-    @discardableResult
-    static func run(_ args: [String], quiet: Bool = false) throws -> String {
-        try exec(ip!, args, quiet: quiet)
-    }
-
-    static func sysctl(_ setting: String) throws {
-        try exec("/sbin/sysctl", ["-q", "-w", setting], quiet: true)
-    }
-
-    /// Runs a command with a time limit (10 s); returns its output.
-    @discardableResult
-    static func exec(_ path: String, _ args: [String], quiet: Bool = false, timeout: Double = 10) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        if p.terminationStatus != 0 {
-            throw CommandFailed(command: ([path] + args).joined(separator: " "), status: p.terminationStatus, output: out)
-        }
-        return out
-    }
-
-    /// Runs a Python script inside the namespace (bounded by `timeout`).
-    @discardableResult
-    func python(_ script: String, _ args: [String], timeout: Double = 10) throws -> String {
-        try Self.exec(Self.ip!, ["netns", "exec", ns, Self.python!, "-c", script] + args, timeout: timeout)
-    }
+extension NetnsLab {
+    /// The capture tests' labs: 198.18.(100 + tag).0/24, the peer address
+    /// reachable through a permanent neighbour entry.
+    init(tag: Int) throws { try self.init(prefix: "fsl", tag: tag, subnet: 100 + tag, neighbour: true) }
 }
 
 /// Sends `count` UDP datagrams from the namespace; payload "FSL" + 4-byte sequence.
@@ -157,7 +68,7 @@ private func decodeTestPacket(_ pkt: CapturedPacket, decoder: PacketDecoder, int
     return SeenPacket(seq: seq, flow: flow, direction: dir, src: p.src, dst: p.dst, srcPort: p.srcPort, dstPort: p.dstPort)
 }
 
-@Suite(.serialized, .enabled(if: NetnsLab.available, NetnsLab.skipReason))
+@Suite(.serialized, .enabled(if: NetnsLab.available, Comment(rawValue: NetnsLab.skipReason)))
 struct LiveCaptureTests {
     @Test func capturesUDPFromANamespace() throws {
         let lab = try NetnsLab(tag: 0)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 @Suite struct BundleTests {

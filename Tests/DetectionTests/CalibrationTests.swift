@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Detection
-import Training
+import ModelFixtures
 
 @Suite struct CalibrationTests {
     @Test func monotoneAndMatchesEmpiricalCDF() {

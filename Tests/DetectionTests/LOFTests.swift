@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 /// Committed reference data written by scripts/make_lof_reference.py (scikit-learn).
@@ -43,32 +44,6 @@ func bestOf(_ runs: Int, _ body: () -> Void) -> Duration {
 
 func maxRelativeError(_ a: [Double], _ b: [Double]) -> Double {
     zip(a, b).map { abs($0 - $1) / max(abs($1), 1e-12) }.max() ?? 0
-}
-
-/// Deterministic pseudo-random rows for tests and timing (SplitMix64).
-struct TestRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normal() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-    mutating func rows(_ n: Int, _ dim: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: n * dim)
-        for i in 0..<(n * dim) {
-            let spread: Double = 1.0 + Double(i % dim) * 0.1
-            let shift = Double(i % 3)
-            out[i] = Float(normal() * spread + shift)
-        }
-        return out
-    }
 }
 
 @Suite struct LOFTests {

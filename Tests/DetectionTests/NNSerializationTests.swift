@@ -1,5 +1,6 @@
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 @Suite struct NNSerializationTests {

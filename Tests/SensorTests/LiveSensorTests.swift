@@ -1,115 +1,69 @@
 import Decoding
 import Locking
+import NetnsTestSupport
 import Foundation
 import Sensor
 import Synchronization
 import Testing
 
-/// A throwaway network namespace joined to the root namespace by a veth pair
-/// (as in Tests/CaptureTests/LiveCaptureTests.swift). The root-side end
-/// (`hostIf`) has no address; the namespace writes raw Ethernet frames (both
-/// directions of each flow, to made-up MACs) out of its end, so the frames
-/// reach `hostIf` as PACKET_OTHERHOST and only packet sockets see them.
-/// Addresses only exist inside the namespace (198.18.0.0/15).
+/// The sensor tests' lab: a `NetnsLab` (Tests/NetnsTestSupport) on
+/// 198.18.(120 + tag).0/24 and a scratch directory for the sensor's files.
+/// The namespace writes raw Ethernet frames (both directions of each flow,
+/// to made-up MACs) out of its end, so they reach `hostIf` as
+/// PACKET_OTHERHOST and only packet sockets see them.
 struct SensorLab {
-    static let ip: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let available = geteuid() == 0 && ip != nil && python != nil
-    static let skipReason: Comment = "needs root, the ip command and python3 (creates a network namespace and a veth pair)"
+    static var ip: String? { NetnsLab.ip }
+    static var python: String? { NetnsLab.python }
+    static var available: Bool { NetnsLab.available }
+    static var skipReason: Comment { Comment(rawValue: NetnsLab.skipReason) }
+    typealias CommandFailed = NetnsLab.CommandFailed
 
-    let ns: String
-    let hostIf: String
-    let nsIf: String
-    let a: String  // "client" address (namespace side)
-    let b: String  // "server" address (made up, reached through a static neighbour)
+    let net: NetnsLab
     let dir: URL
+    var ns: String { net.ns }
+    var hostIf: String { net.hostIf }
+    var nsIf: String { net.nsIf }
+    var a: String { net.nsAddr }    // "client" address (namespace side)
+    var b: String { net.peerAddr }  // "server" address (made up)
 
     init(tag: Int) throws {
-        let pid = getpid()
-        let letter = String(UnicodeScalar(UInt8(97 + tag)))
-        ns = "fsstest\(pid)\(letter)"
-        hostIf = "fss\(pid)\(letter)h"
-        nsIf = "fss\(pid)\(letter)n"
-        a = "198.18.\(120 + tag).2"
-        b = "198.18.\(120 + tag).1"
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("fs-live-\(pid)-\(letter)")
-        destroy()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        net = try NetnsLab(prefix: "fss", tag: tag, subnet: 120 + tag, neighbour: false)
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("fs-live-\(getpid())-\(net.ns.suffix(1))")
+        try? FileManager.default.removeItem(at: dir)
         do {
-            try Self.run(["netns", "add", ns])
-            try Self.run(["-n", ns, "link", "set", "lo", "up"])
-            try addLink()
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
-            destroy()
+            net.destroy()
             throw error
         }
     }
 
-    /// Creates the veth pair (again, after a test deleted it).
-    func addLink() throws {
-        try Self.run(["link", "add", hostIf, "type", "veth", "peer", "name", nsIf])
-        try Self.run(["link", "set", nsIf, "netns", ns])
-        _ = try? Self.exec("/sbin/sysctl", ["-q", "-w", "net.ipv6.conf.\(hostIf).disable_ipv6=1"])
-        try Self.run(["link", "set", hostIf, "up"])
-        try Self.run(["-n", ns, "addr", "add", "\(a)/24", "dev", nsIf])
-        try Self.run(["-n", ns, "link", "set", nsIf, "up"])
-    }
+    /// Creates the veth pair again, after a test deleted it.
+    func addLink() throws { try net.addLink() }
 
     func destroy() {
-        _ = try? Self.run(["link", "del", hostIf])
-        _ = try? Self.run(["netns", "del", ns])
+        net.destroy()
         try? FileManager.default.removeItem(at: dir)
     }
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    struct CommandFailed: Error, CustomStringConvertible {
-        let command: String
-        let status: Int32
-        let output: String
-        var description: String { "'\(command)' exited \(status): \(output)" }
-    }
-
     @discardableResult
-    static func run(_ args: [String]) throws -> String { try exec(ip!, args) }
+    static func run(_ args: [String]) throws -> String { try NetnsLab.run(args) }
 
-    /// Runs a command with a time limit; returns its output.
     @discardableResult
     static func exec(_ path: String, _ args: [String], timeout: Double = 10) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        if p.terminationStatus != 0 {
-            throw CommandFailed(command: ([path] + args).joined(separator: " "), status: p.terminationStatus, output: out)
-        }
-        return out
+        try NetnsLab.exec(path, args, timeout: timeout)
     }
 
     /// Sends `flows` (see `trafficScript`) from the namespace and waits (bounded).
     func send(_ flows: [TestFlow], gap: Double = 0, timeout: Double = 20) throws {
-        try Self.exec(Self.ip!, ["netns", "exec", ns, Self.python!, "-c", trafficScript, nsIf, a, b,
-                                 TestFlow.spec(flows), String(gap)], timeout: timeout)
+        try net.python(trafficScript, [nsIf, a, b, TestFlow.spec(flows), String(gap)], timeout: timeout)
     }
 
     /// Starts sending in the background; the caller waits on the process.
     func sendInBackground(_ flows: [TestFlow], gap: Double) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.ip!)
-        p.arguments = ["netns", "exec", ns, Self.python!, "-c", trafficScript, nsIf, a, b, TestFlow.spec(flows), String(gap)]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        return p
+        try net.start(Self.python!, ["-c", trafficScript, nsIf, a, b, TestFlow.spec(flows), String(gap)])
     }
 }
 

@@ -17,7 +17,10 @@ import Sensor
 
     /// Flows of a capture: up to `suspicious` the model alerts on and `benign` it does not.
     static func flows(_ capture: String, suspicious: Int, benign: Int) -> [FlowRecord] {
-        let recs = ScoringBench.records(root.appendingPathComponent("captures/\(capture)").path, limit: 20_000)
+        var recs: [FlowRecord] = []
+        ReplayPipeline(config: .init()).run(files: [root.appendingPathComponent("captures/\(capture)").path]) { r, _ in
+            if recs.count < 20_000 { recs.append(r) }
+        }
         let scorer = EnsembleScorer(model: model)
         var v: [Verdict] = []
         scorer.score(features: { recs[$0].features }, sequences: { recs[$0].sequence }, count: recs.count, into: &v)

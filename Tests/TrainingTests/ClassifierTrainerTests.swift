@@ -1,9 +1,10 @@
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 /// The trainer learns a small synthetic task (flag, size, direction and timing patterns).
-@Suite struct ClassifierTrainingTests {
+@Suite struct ClassifierTrainerTests {
     static func config() -> ClassifierTrainingConfig {
         var c = ClassifierTrainingConfig()
         c.epochs = 8

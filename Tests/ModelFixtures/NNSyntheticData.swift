@@ -1,4 +1,5 @@
 import Detection
+import Training
 
 /// Synthetic flows whose class depends on flag, size, direction and timing patterns — used
 /// by tests and benchmarks of the neural classifiers (not real traffic).

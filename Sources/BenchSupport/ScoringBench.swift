@@ -1,6 +1,7 @@
 import Alerts
 import Detection
 import Flows
+import Sensor
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,7 @@ import Alerts
 import Capture
 import Decoding
 import Flows
+import Sensor
 
 /// Measurements of the packet path over one capture, each stage timed on
 /// the same file in the same run so they can be compared as ratios.

@@ -1,5 +1,6 @@
 import Testing
 import Detection
+import ModelFixtures
 import Training
 
 /// Finite-difference checks of every layer's backward pass (central differences in Float).

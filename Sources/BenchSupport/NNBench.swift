@@ -1,8 +1,10 @@
 import Detection
+import ModelFixtures
+import Training
 
 /// Throughput measurement of the neural classifiers, float (OpenBLAS sgemm) vs int8, at
-/// batch 1 and batch 256 on one core. Meant for release builds (`swift build -c release`);
-/// called by the `FLOWSENTRY_BENCH=1` test and later by the CLI.
+/// batch 1 and batch 256 on one core, on synthetic flows (`NNSyntheticData`). Meant for
+/// release builds: `flowsentry-bench --nn`.
 package enum NNBench {
     package struct Result: Sendable, CustomStringConvertible {
         package var model: String
