@@ -75,3 +75,49 @@ func udp(sport: UInt16 = 5353, dport: UInt16 = 53, _ payload: [UInt8] = []) -> [
     return [UInt8(sport >> 8), UInt8(sport & 0xff), UInt8(dport >> 8), UInt8(dport & 0xff),
             UInt8(len >> 8), UInt8(len & 0xff), 0, 0] + payload
 }
+
+/// Ethernet II / IPv4 with options / TCP SYN with options, byte by byte.
+let synFrame = hex("""
+    00 11 22 33 44 55        # dst MAC
+    66 77 88 99 aa bb        # src MAC
+    08 00                    # EtherType IPv4
+    46                       # version 4, IHL 6 (24 bytes: one option word)
+    00                       # DSCP/ECN
+    00 40                    # total length 64 = 24 IP + 40 TCP
+    ab cd                    # identification
+    40 00                    # flags DF, fragment offset 0
+    40                       # TTL 64
+    06                       # protocol TCP
+    00 00                    # header checksum (not verified)
+    c0 a8 01 0a              # src 192.168.1.10
+    c0 a8 01 14              # dst 192.168.1.20
+    01 01 01 00              # options: NOP NOP NOP EOL
+    d4 31                    # src port 54321
+    01 bb                    # dst port 443
+    00 00 00 64              # seq 100
+    00 00 00 00              # ack 0
+    a0                       # data offset 10 (40 bytes), reserved
+    c2                       # flags CWR ECE SYN
+    fa f0                    # window 64240
+    00 00 00 00              # checksum, urgent pointer
+    02 04 05 b4              # MSS 1460
+    04 02 08 0a              # SACK permitted, timestamps kind/len
+    00 00 00 01 00 00 00 00  # timestamp values
+    01 03 03 07              # NOP, window scale 7
+    """)
+
+/// IPv6 with hop-by-hop, routing, destination options and a first
+/// fragment header, then UDP.
+func ipv6ExtensionChain() -> [UInt8] {
+    let u = udp(sport: 1000, dport: 2000, [1, 2, 3, 4])
+    let ext = hex("""
+        2b 00 01 04 00 00 00 00     # hop-by-hop: next routing(43), len 0, PadN
+        3c 02 00 01                 # routing: next dest-opts(60), len 2 (24 bytes), type 0, segments left 1
+        00 00 00 00                 #   reserved
+        20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 99   # one address
+        2c 00 01 04 00 00 00 00     # destination options: next fragment(44), len 0, PadN
+        11 00 00 01                 # fragment: next UDP(17), offset 0, M=1
+        00 00 be ef                 #   identification 0xbeef
+        """)
+    return ether(0x86DD, ipv6(next: 0, ext + u))
+}

@@ -1,41 +1,25 @@
 import Testing
 @testable import Decoding
 
-@Suite struct IPv6Tests {
-    /// IPv6 with hop-by-hop, routing, destination options and a first
-    /// fragment header, then UDP.
-    func chain() -> [UInt8] {
-        let u = udp(sport: 1000, dport: 2000, [1, 2, 3, 4])
-        let ext = hex("""
-            2b 00 01 04 00 00 00 00     # hop-by-hop: next routing(43), len 0, PadN
-            3c 02 00 01                 # routing: next dest-opts(60), len 2 (24 bytes), type 0, segments left 1
-            00 00 00 00                 #   reserved
-            20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 99   # one address
-            2c 00 01 04 00 00 00 00     # destination options: next fragment(44), len 0, PadN
-            11 00 00 01                 # fragment: next UDP(17), offset 0, M=1
-            00 00 be ef                 #   identification 0xbeef
-            """)
-        return ether(0x86DD, ipv6(next: 0, ext + u))
-    }
-
+@Suite struct PacketDecoderIPv6Tests {
     @Test func walksExtensionHeaders() {
-        let (ok, p) = decode(chain())
+        let (ok, p) = decode(ipv6ExtensionChain())
         #expect(ok)
         #expect(p.ipVersion == 6 && p.proto == 17)
         #expect(p.src.description == "2001:0db8:0000:0000:0000:0000:0000:0001")
         #expect(p.srcPort == 1000 && p.dstPort == 2000)
         #expect(p.isFragment && p.moreFragments && p.fragmentOffset == 0 && p.fragmentID == 0xbeef)
-        #expect(p.ipLength == chain().count - 14)
+        #expect(p.ipLength == ipv6ExtensionChain().count - 14)
         #expect(p.payloadLength == 4)
     }
 
     @Test func truncatedFixedHeader() {
-        #expect(decode(Array(chain().prefix(14 + 39))).p.anomaly == .truncatedIPv6)
+        #expect(decode(Array(ipv6ExtensionChain().prefix(14 + 39))).p.anomaly == .truncatedIPv6)
     }
 
     @Test func truncatedExtensionHeader() {
         // Cut inside the routing header's address.
-        #expect(decode(Array(chain().prefix(14 + 40 + 8 + 12)), wire: chain().count).p.anomaly
+        #expect(decode(Array(ipv6ExtensionChain().prefix(14 + 40 + 8 + 12)), wire: ipv6ExtensionChain().count).p.anomaly
                 == .truncatedIPv6Extension)
     }
 

@@ -1,7 +1,7 @@
 import Testing
 @testable import Decoding
 
-@Suite struct TunnelTests {
+@Suite struct PacketDecoderTunnelsTests {
     let innerTCP = ipv4(proto: 6, src: [172, 16, 0, 1], dst: [172, 16, 0, 2], tcp(dport: 22))
 
     @Test func greCarriesIPv4AndKeepsOuterEndpoints() {

@@ -1,7 +1,26 @@
 import Testing
 @testable import Decoding
 
-@Suite struct TransportTests {
+@Suite struct PacketDecoderTransportTests {
+    @Test func tcpHeaderCutOff() {
+        // IP header whole, TCP fixed header cut after 10 bytes.
+        #expect(decode(Array(synFrame.prefix(14 + 24 + 10)), wire: synFrame.count).p.anomaly == .truncatedTCP)
+        // TCP fixed header whole but its options cut.
+        #expect(decode(Array(synFrame.prefix(14 + 24 + 30)), wire: synFrame.count).p.anomaly == .truncatedTCP)
+    }
+
+    @Test func tcpDataOffsetBelowMinimum() {
+        var f = synFrame
+        f[14 + 24 + 12] = 0x40  // data offset 4
+        #expect(decode(f).p.anomaly == .tcpBadDataOffset)
+    }
+
+    @Test func tcpDataOffsetBeyondDatagram() {
+        var f = synFrame
+        f[14 + 24 + 12] = 0xf0  // 60 bytes of header in a 40-byte segment
+        #expect(decode(f).p.anomaly == .tcpBadDataOffset)
+    }
+
     @Test func udpFields() {
         let (ok, p) = decode(ether(0x0800, ipv4(proto: 17, udp(sport: 5353, dport: 53, [9, 9, 9]))))
         #expect(ok && p.srcPort == 5353 && p.dstPort == 53 && p.payloadLength == 3)
@@ -39,13 +58,6 @@ import Testing
     @Test func otherProtocolIsProtocolOnly() {
         let (ok, p) = decode(ether(0x0800, ipv4(proto: 89, [UInt8](repeating: 0, count: 44))))  // OSPF
         #expect(ok && p.proto == 89 && !p.hasPorts && p.payloadLength == 44)
-    }
-
-    @Test func ipv4FragmentsCarryIDAndOffset() {
-        let first = decode(ether(0x0800, ipv4(proto: 17, flagsFrag: 0x2000, id: 77, udp(sport: 1, dport: 2, [UInt8](repeating: 0, count: 24))))).p
-        #expect(first.isFragment && first.moreFragments && first.fragmentOffset == 0 && first.hasPorts)
-        let later = decode(ether(0x0800, ipv4(proto: 17, flagsFrag: 0x0004, id: 77, [UInt8](repeating: 0, count: 16)))).p
-        #expect(later.isNonFirstFragment && later.fragmentID == 77 && !later.hasPorts && later.payloadLength == 16)
     }
 }
 
