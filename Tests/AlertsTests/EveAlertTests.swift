@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Alerts
 @testable import Decoding
@@ -193,5 +194,86 @@ private let s = Int64(1_000_000_000)
         var j3 = JSONBuffer(reserve: 1024)
         fmt.appendClosing(r, into: &j3)
         #expect(String(decoding: j3.bytes, as: UTF8.self).contains("\"model_version\":\"m0\""))
+    }
+}
+
+@Suite struct EveAlertFormatterTests {
+    func verdict(_ cls: Int = 0, _ name: String = "scan", score: Float = 0.75, threshold: Float = 0.5) -> Verdict {
+        Verdict(classIndex: cls, className: name, score: score, threshold: threshold, cnn: 0.5, lstm: 0.25, lof: 0.125, ocsvm: 1)
+    }
+
+    func alert(_ v: Verdict, severity: Int = 2, folded: Int = 0, context: EveContext = EveContext()) throws -> [String: Any] {
+        var j = JSONBuffer(reserve: 4096)
+        let s = ScoredVerdict(verdict: v, decision: .alert(severity: severity), severity: severity, alerted: true, folded: folded)
+        EveAlertFormatter(context: context, modelVersion: "m7").append(testRecord(), s, into: &j)
+        return try parseLine(j.bytes)
+    }
+
+    @Test func signatureIDsAndCategories() {
+        #expect(signatureID(for: -1) == 9_000_000)
+        #expect(signatureID(for: 0) == 9_000_001 && signatureID(for: 5) == 9_000_006)
+        #expect(alertCategory("scan") == "Detection of a Network Scan")
+        #expect(alertCategory("dos") == "Detection of a Denial of Service Attack")
+        #expect(alertCategory("c2") == "A Network Trojan was detected")
+        #expect(alertCategory("something-new") == "Misc activity")
+    }
+
+    @Test func alertLineShape() throws {
+        var v = verdict()
+        v.explanation = [.init(feature: "fwd_pkts", value: 120, contribution: 0.5)]
+        let o = try alert(v)
+        #expect(o["event_type"] as? String == "alert" && o["direction"] as? String == "to_server")
+        #expect(o["src_ip"] as? String == "192.0.2.7" && o["dest_port"] as? Int == 443)
+        let a = try #require(o["alert"] as? [String: Any])
+        #expect(a["action"] as? String == "allowed" && a["gid"] as? Int == 1 && a["rev"] as? Int == 1)
+        #expect(a["signature_id"] as? Int == 9_000_001 && a["severity"] as? Int == 2)
+        #expect(a["signature"] as? String == "FlowSentry ML: scan (m7)")
+        #expect(a["category"] as? String == "Detection of a Network Scan")
+        let ml = try #require(o["ml"] as? [String: Any])
+        #expect(ml["class"] as? String == "scan" && ml["model_version"] as? String == "m7")
+        #expect((ml["score"] as? NSNumber)?.doubleValue == 0.75 && (ml["threshold"] as? NSNumber)?.doubleValue == 0.5)
+        let models = try #require(ml["models"] as? [String: Any])
+        #expect(models.mapValues { ($0 as? NSNumber)?.doubleValue ?? -1 } == ["cnn": 0.5, "lstm": 0.25, "lof": 0.125, "ocsvm": 1])
+        let ex = try #require(ml["explanation"] as? [[String: Any]])
+        #expect(ex.count == 1 && ex[0]["feature"] as? String == "fwd_pkts")
+        #expect((ex[0]["value"] as? NSNumber)?.doubleValue == 120 && (ex[0]["contribution"] as? NSNumber)?.doubleValue == 0.5)
+        for k in ["aggregated_flows", "aggregate", "closing_reason", "lof_nearest"] { #expect(ml[k] == nil, "\(k)") }
+        #expect((o["flow"] as? [String: Any])?["alerted"] as? Bool == true)
+        // An alert carries no features or sequence (those are in the flow record).
+        #expect(o["features"] == nil && o["sequence"] == nil)
+    }
+
+    @Test func anomalyClassFoldedCountAndNearestNeighbours() throws {
+        var v = verdict(-1, "anomaly")
+        v.lofNearest = [LOFNeighbour(reference: 12, distance: 0.5, kDistance: 0.25)]
+        let o = try alert(v, severity: 3, folded: 4)
+        #expect((o["alert"] as? [String: Any])?["signature_id"] as? Int == 9_000_000)
+        #expect((o["alert"] as? [String: Any])?["category"] as? String == "Misc activity")
+        let ml = try #require(o["ml"] as? [String: Any])
+        #expect(ml["aggregated_flows"] as? Int == 4 && ml["aggregate"] == nil)
+        let n = try #require(ml["lof_nearest"] as? [[String: Any]])
+        #expect(n.count == 1 && n[0]["reference"] as? Int == 12)
+        #expect((n[0]["distance"] as? NSNumber)?.doubleValue == 0.5 && (n[0]["k_distance"] as? NSNumber)?.doubleValue == 0.25)
+    }
+
+    @Test func verdictSummaryForFlowRecords() throws {
+        func summary(_ v: Verdict, _ d: Policy.Decision) throws -> [String: Any] {
+            var j = JSONBuffer(reserve: 256)
+            j.beginObject()
+            writeVerdictSummary(ScoredVerdict(verdict: v, decision: d, severity: 1, alerted: false), into: &j)
+            j.endObject()
+            j.newline()
+            return try #require(try parseLine(j.bytes)["ml"] as? [String: Any])
+        }
+        // Below its threshold a flow is "benign", whatever class scored highest.
+        let low = try summary(verdict(score: 0.25), .belowThreshold)
+        #expect(low["class"] as? String == "benign" && (low["score"] as? NSNumber)?.doubleValue == 0.25)
+        #expect(low.count == 3)
+        #expect(try summary(verdict(), .alert(severity: 1))["class"] as? String == "scan")
+        let sup = try summary(verdict(), .suppressed("lab scanner"))
+        #expect(sup["suppressed"] as? Bool == true && sup["policy_note"] as? String == "lab scanner")
+        let allowed = try summary(verdict(), .allowed(""))
+        #expect(allowed["allowed"] as? Bool == true && allowed["policy_note"] == nil)
+        #expect(try summary(verdict(), .disabled)["class_disabled"] as? Bool == true)
     }
 }
