@@ -25,4 +25,39 @@ import Testing
         // The dirtying above reached every field, so the check can fail.
         for (i, d) in dirty.enumerated() where i < b.count { #expect(d != b[i].1, "field \(b[i].0) was not dirtied") }
     }
+
+    @Test func protocolNumbersAreIANAs() {
+        // /etc/protocols (IANA "Assigned Internet Protocol Numbers").
+        #expect(IPProto.icmp == 1 && IPProto.ipip == 4 && IPProto.tcp == 6 && IPProto.udp == 17)
+        #expect(IPProto.ipv6 == 41 && IPProto.gre == 47 && IPProto.esp == 50 && IPProto.ah == 51)
+        #expect(IPProto.icmpv6 == 58 && IPProto.sctp == 132)
+    }
+
+    @Test func tcpFlagBitsAreTheHeaderByte() {
+        // RFC 9293 §3.1 (control bits, low to high: FIN SYN RST PSH ACK URG) and RFC 3168 (ECE, CWR).
+        let bits = [TCPFlag.fin, TCPFlag.syn, TCPFlag.rst, TCPFlag.psh, TCPFlag.ack, TCPFlag.urg, TCPFlag.ece, TCPFlag.cwr]
+        #expect(bits == [1, 2, 4, 8, 16, 32, 64, 128])
+    }
+
+    @Test func timeClampAndFragmentPredicate() {
+        #expect(PacketTime.clamp(-1) == 0 && PacketTime.clamp(5) == 5)
+        #expect(PacketTime.clamp(.max) == PacketTime.maxNs && PacketTime.maxNs == 1 << 62)
+        #expect(PacketTime.maxSeconds == 4_611_686_018)
+        var p = DecodedPacket()
+        #expect(!p.isNonFirstFragment)
+        p.isFragment = true
+        #expect(!p.isNonFirstFragment)  // first fragment: offset 0
+        p.fragmentOffset = 1
+        #expect(p.isNonFirstFragment)
+        p.isFragment = false
+        #expect(!p.isNonFirstFragment)
+    }
+
+    @Test func tunnelNames() {
+        #expect(TunnelKind.allCasesForTest.map(\.name) == ["none", "GRE", "VXLAN", "IP-in-IP", "ERSPAN"])
+    }
+}
+
+extension TunnelKind {
+    static var allCasesForTest: [TunnelKind] { (0...4).map { TunnelKind(rawValue: $0)! } }
 }
