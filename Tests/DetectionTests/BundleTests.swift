@@ -50,11 +50,6 @@ import Training
         #expect(throws: BundleError.self) { try loaded.floats("cnn.shape") }  // wrong payload length
     }
 
-    @Test func crc32KnownVector() {
-        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
-        #expect(CRC32.checksum([UInt8]()) == 0)
-    }
-
     @Test func fileRoundTripPreservesSectionsAndScores() throws {
         let (bundle, model, queries) = try Self.sampleBundle()
         let path = Self.tempPath("roundtrip.fsb")
