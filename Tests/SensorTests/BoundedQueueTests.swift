@@ -1,5 +1,6 @@
 import Foundation
 import Sensor
+import Synchronization
 import Testing
 
 @Suite struct BoundedQueueTests {
@@ -75,5 +76,79 @@ import Testing
         t0 = Date()
         #expect(q.popAll(into: &out, timeout: 10, spin: 10) == 0)
         #expect(Date().timeIntervalSince(t0) < 8)
+    }
+}
+
+extension BoundedQueueTests {
+    /// Producers race to fill a queue nobody reads: exactly `capacity` get in,
+    /// every other push is counted, whichever thread made it.
+    @Test func racingProducersFillToCapacityAndCountEveryDrop() {
+        let q = BoundedQueue<Int>(capacity: 1000)
+        let accepted = Mutex<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { w in
+            var mine = 0
+            for i in 0..<700 {
+                if i % 2 == 0 {
+                    if q.push(w * 1000 + i) { mine += 1 }
+                } else {
+                    mine += 1 - q.push([w * 1000 + i][...])
+                }
+            }
+            accepted.withLock { $0 += mine }
+        }
+        #expect(q.depth == 1000 && q.overflow == 2800 - 1000)
+        #expect(accepted.withLock { $0 } == 1000)
+        var out: [Int] = []
+        #expect(q.popAll(into: &out, timeout: 0) == 1000)
+        #expect(Set(out).count == 1000)
+    }
+
+    /// With a consumer draining concurrently, every element is either taken
+    /// once or counted as dropped, and each producer's elements keep their order.
+    @Test func concurrentConsumerTakesOrCountsEveryElementInOrder() {
+        let q = BoundedQueue<Int>(capacity: 64)
+        let producers = 3, perProducer = 20_000
+        let done = DispatchGroup()
+        for w in 0..<producers {
+            done.enter()
+            Thread.detachNewThread {
+                var batch: [Int] = []
+                for i in 0..<perProducer {
+                    batch.append(w * perProducer + i)
+                    if batch.count == 8 { q.push(contentsOf: &batch) }
+                }
+                q.push(contentsOf: &batch)
+                done.leave()
+            }
+        }
+        var taken: [Int] = []
+        var producing = true
+        while producing || q.depth > 0 {
+            if producing && done.wait(timeout: .now()) == .success { producing = false }
+            var got: [Int] = []
+            q.popAll(into: &got, timeout: 0.01)
+            taken += got
+        }
+        #expect(UInt64(taken.count) + q.overflow == UInt64(producers * perProducer))
+        #expect(Set(taken).count == taken.count)
+        for w in 0..<producers {
+            let mine = taken.filter { $0 / perProducer == w }
+            #expect(mine == mine.sorted(), "producer \(w) out of order")
+        }
+    }
+
+    @Test func aClosedQueueRefusesSlicesAndCountsThem() {
+        let q = BoundedQueue<Int>(capacity: 8)
+        #expect(q.push([1, 2, 3][...]) == 0)
+        q.close()
+        #expect(q.push([4, 5][...]) == 2)
+        var e = [6]
+        #expect(q.push(contentsOf: &e) == 1 && e.isEmpty)
+        #expect(q.push([Int]()[...]) == 0)
+        #expect(q.overflow == 3 && q.depth == 3)
+        // What was in before the close is still handed out.
+        var out = [0]
+        #expect(q.popAll(into: &out, timeout: 1) == 3)
+        #expect(out == [0, 1, 2, 3])
     }
 }

@@ -50,3 +50,38 @@ import Testing
         #expect(s.summary.contains("kernel_drops 10 (0.99%)"))
     }
 }
+
+extension StatsRecordTests {
+    static func json(_ s: SensorStats, host: String? = nil,
+                     extra: ((inout JSONBuffer) -> Void)? = nil) throws -> [String: Any] {
+        var j = JSONBuffer()
+        s.appendRecord(timestampNs: 0, host: host, interface: "lo", extra: extra, into: &j)
+        return try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any])
+    }
+
+    @Test func anomaliesAppearOnlyWhenCountedAndExtraGoesInsideStats() throws {
+        var s = SensorStats()
+        s.packets = 5; s.decoded = 2; s.bytes = 300
+        s.anomalies.bump(.notIP); s.anomalies.bump(.notIP); s.anomalies.bump(.truncatedVLAN)
+        let obj = try Self.json(s, extra: { j in j.key("scoring"); j.beginObject(); j.key("flows"); j.uint(9); j.endObject() })
+        #expect(obj["host"] == nil)  // no host: no key
+        #expect(obj["timestamp"] as? String == "1970-01-01T00:00:00.000000+0000")
+        let st = try #require(obj["stats"] as? [String: Any])
+        let dec = try #require(st["decoder"] as? [String: Int])
+        #expect(dec == ["packets": 5, "bytes": 300, "decoded": 2, "invalid": 3, "not_ip": 2, "truncated_vlan": 1])
+        #expect((st["scoring"] as? [String: Int]) == ["flows": 9])
+        let flow = try #require(st["flow"] as? [String: Any])
+        #expect(flow["evicted"] as? Int == 0)
+    }
+
+    @Test func dropPercentAndSummary() {
+        var s = SensorStats()
+        #expect(s.dropPercent == 0)  // nothing seen: 0, not NaN
+        s.kernel = CaptureStats(received: 300, dropped: 100, ifDropped: 0)
+        #expect(s.dropPercent == 25)  // 100 of 400 the kernel saw
+        s.recordsPending = 2; s.recordsDropped = 7
+        #expect(s.summary.contains("kernel_drops 100 (25.00%)"))
+        #expect(s.summary.contains("records not written: 2 still held at exit, 7 dropped (output full)"))
+        #expect(!SensorStats().summary.contains("records not written"))
+    }
+}
