@@ -7,6 +7,13 @@ import Training
 @Suite struct BundleTests {
     static let schema = (0..<6).map { "feature_\($0)" }
 
+    /// Removes a file made under `tempPath`, and the directory once it is empty
+    /// (rmdir fails harmlessly while another test's file is still in it).
+    static func removeTemp(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+        rmdir(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
     static func tempPath(_ name: String) -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowsentry-bundle-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -50,14 +57,10 @@ import Training
         #expect(throws: BundleError.self) { try loaded.floats("cnn.shape") }  // wrong payload length
     }
 
-    @Test func crc32KnownVector() {
-        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
-        #expect(CRC32.checksum([UInt8]()) == 0)
-    }
-
     @Test func fileRoundTripPreservesSectionsAndScores() throws {
         let (bundle, model, queries) = try Self.sampleBundle()
         let path = Self.tempPath("roundtrip.fsb")
+        defer { Self.removeTemp(path) }
         try bundle.write(to: path)
         let loaded = try ModelBundle.load(path: path)
         #expect(loaded == bundle)
@@ -83,6 +86,7 @@ import Training
         let (bundle, _, _) = try Self.sampleBundle()
         let bytes = bundle.serialised()
         let path = Self.tempPath("truncated.fsb")
+        defer { Self.removeTemp(path) }
         for cut in [0, 3, 8, 11, 20, 27, 28, 40, bytes.count / 2, bytes.count - 1] {
             try Data(bytes[0..<cut]).write(to: URL(fileURLWithPath: path))
             do {
