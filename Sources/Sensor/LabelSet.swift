@@ -48,7 +48,8 @@ package struct LabelSet: Sendable {
         while getline(&lineBuf, &cap, f) > 0 {
             lineNo += 1
             var line = String(cString: lineBuf!)
-            while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+            // Line ends are stripped by Unicode scalar: "\r\n" is one Character.
+            while let last = line.unicodeScalars.last, last == "\n" || last == "\r" { line.unicodeScalars.removeLast() }
             if line.isEmpty { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             if columns.isEmpty {

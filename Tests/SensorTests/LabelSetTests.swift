@@ -50,26 +50,19 @@ import Testing
         #expect(set.rows[0].key == set.rows[1].key)
     }
 
-    /// Ground-truth files from Windows tools end lines in CRLF. The reader
-    /// means to strip "\r" and "\n", but Swift treats "\r\n" as one Character,
-    /// so neither `hasSuffix("\n")` nor `hasSuffix("\r")` matches: a blank
-    /// line is read as a row ("bad address"), the last header name becomes
-    /// "scenario\r\n" (the column is lost) and the last field of every row
-    /// keeps "\r\n" (a label "dos\r\n" equals no class name).
-    @Test func crlfLineEndingsAreStripped() {
+    /// Ground-truth files from Windows tools end lines in CRLF; Swift
+    /// treats "\r\n" as one Character, so stripping by Character suffix
+    /// misses it (a blank line read as a row, the last header name and the
+    /// last field of every row keeping "\r\n").
+    @Test func crlfLineEndingsAreStripped() throws {
         let crlf = Self.csv.replacingOccurrences(of: "\n", with: "\r\n")
-        withKnownIssue("LabelSet keeps CRLF line ends (String.hasSuffix compares Characters; \"\\r\\n\" is one)") {
-            let set = try Self.withCSV(crlf) { try LabelSet(csvPath: $0) }
-            #expect(set.rows.map(\.label) == ["benign", "scan", "benign", "dos"])
-            #expect(set.rows.map(\.scenario) == ["web", "nmap", "", ""])
-        }
-        // Without the blank lines the file loads, with the damage above.
+        let set = try Self.withCSV(crlf) { try LabelSet(csvPath: $0) }
+        #expect(set.rows.map(\.label) == ["benign", "scan", "benign", "dos"])
+        #expect(set.rows.map(\.scenario) == ["web", "nmap", "", ""])
         let noBlank = crlf.replacingOccurrences(of: "\r\n\r\n", with: "\r\n")
-        withKnownIssue("LabelSet keeps CRLF line ends") {
-            let set = try Self.withCSV(noBlank) { try LabelSet(csvPath: $0) }
-            #expect(set.rows.map(\.label) == ["benign", "scan", "benign", "dos"])
-            #expect(set.rows.map(\.scenario) == ["web", "nmap", "", ""])
-        }
+        let other = try Self.withCSV(noBlank) { try LabelSet(csvPath: $0) }
+        #expect(other.rows.map(\.label) == ["benign", "scan", "benign", "dos"])
+        #expect(other.rows.map(\.scenario) == ["web", "nmap", "", ""])
     }
 
     @Test func aRecordTakesTheRowItOverlapsMostInEitherDirection() throws {
