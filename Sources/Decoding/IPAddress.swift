@@ -44,18 +44,33 @@ public struct IPAddress: Hashable, Sendable, Comparable {
             withUnsafeMutableBytes(of: &lo) { for i in 0..<8 { $0[i] = b[8 + i] } }
             self.init(hi: hi, lo: lo, version: 6)
         } else {
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 4 else { return nil }
-            var b = [UInt8]()
-            for p in parts {
-                guard let v = UInt8(p) else { return nil }
-                b.append(v)
-            }
+            guard let b = IPAddress.parseV4(Substring(text)) else { return nil }
             self.init(v4: b[0], b[1], b[2], b[3])
         }
     }
 
-    private static func parseV6(_ text: String) -> [UInt8]? {
+    /// Four decimal parts of 1–3 digits, 0–255, no sign and no leading zero
+    /// (`010` could mean octal to another tool).
+    private static func parseV4(_ text: Substring) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var b = [UInt8]()
+        for p in parts {
+            guard (1...3).contains(p.utf8.count), p.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                  p.utf8.count == 1 || p.utf8.first != 48, let v = UInt8(p) else { return nil }
+            b.append(v)
+        }
+        return b
+    }
+
+    private static func parseV6(_ whole: String) -> [UInt8]? {
+        // RFC 4291 §2.2 (3): the last 32 bits may be written as a dotted quad.
+        var text = whole
+        if let colon = whole.lastIndex(of: ":"), whole[whole.index(after: colon)...].contains(".") {
+            guard let q = parseV4(whole[whole.index(after: colon)...]) else { return nil }
+            text = String(whole[...colon]) + String(UInt16(q[0]) << 8 | UInt16(q[1]), radix: 16) + ":"
+                + String(UInt16(q[2]) << 8 | UInt16(q[3]), radix: 16)
+        }
         var halves: [String] = []
         let u = Array(text.utf8)
         if let i = u.indices.dropLast().first(where: { u[$0] == 58 && u[$0 + 1] == 58 }) {

@@ -80,11 +80,22 @@ import Testing
         #expect(String(decoding: buf, as: UTF8.self) == "ip=2001:0db8:0000:0000:0000:0000:0000:0001")
     }
 
-    /// RFC 4291 §2.2 (3): the last 32 bits may be written as a dotted quad.
-    /// The doc comment promises RFC 4291 text, but the parser rejects this form.
+    /// RFC 4291 §2.2 (3): the last 32 bits may be written as a dotted quad
+    /// (expected values from Python's ipaddress module).
     @Test func ipv6WithEmbeddedDottedQuad() {
-        withKnownIssue("IPAddress(String) rejects the RFC 4291 mixed form ::ffff:d.d.d.d") {
-            #expect(IPAddress("::ffff:192.0.2.1")?.description == "0000:0000:0000:0000:0000:ffff:c000:0201")
+        #expect(IPAddress("::ffff:192.0.2.1")?.description == "0000:0000:0000:0000:0000:ffff:c000:0201")
+        #expect(IPAddress("64:ff9b::10.0.0.1")?.description == "0064:ff9b:0000:0000:0000:0000:0a00:0001")
+        #expect(IPAddress("1:2:3:4:5:6:1.2.3.4")?.description == "0001:0002:0003:0004:0005:0006:0102:0304")
+        #expect(IPAddress("::ffff:192.0.2") == nil && IPAddress("::ffff:1.2.3.256") == nil)
+        #expect(IPAddress("1.2.3.4::") == nil)
+    }
+
+    /// Python's ipaddress rejects these; so do we.
+    @Test func ipv4TextIsStrict() {
+        for bad in ["01.2.3.4", "+1.2.3.4", "1.2.3.-4", "1.2.3", "1.2.3.4.5", "1..3.4", "256.1.1.1", "1.2.3.4 ", "0x1.2.3.4"] {
+            #expect(IPAddress(bad) == nil, "\(bad)")
         }
+        #expect(IPAddress("0.0.0.0")?.description == "0.0.0.0")
+        #expect(IPAddress("10.0.0.255")?.description == "10.0.0.255")
     }
 }
