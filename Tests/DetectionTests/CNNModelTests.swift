@@ -49,12 +49,7 @@ import ModelFixtures
         var mx = [Double](repeating: 0, count: f), mean = [Double](repeating: 0, count: f)
         for s in 0..<len { for j in 0..<f { mx[j] = max(mx[j], y2[s][j]); mean[j] += y2[s][j] / Double(len) } }
         let input = mx + mean + stats.map(Double.init)
-        let logits = (0..<m.head.outputs).map { o in
-            (0..<m.head.inputs).reduce(Double(m.head.bias[o])) { $0 + Double(m.head.weight[o * m.head.inputs + $1]) * input[$1] }
-        }
-        let top = logits.max()!
-        let e = logits.map { exp($0 - top) }
-        return e.map { $0 / e.reduce(0, +) }
+        return referenceHeadProbabilities(m.head, input)
     }
 
     @Test func probabilitiesMatchTheDefinition() {

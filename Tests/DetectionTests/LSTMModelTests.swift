@@ -40,12 +40,7 @@ import ModelFixtures
             }
         }
         let input = hs + stats.map(Double.init)
-        let logits = (0..<m.head.outputs).map { o in
-            (0..<m.head.inputs).reduce(Double(m.head.bias[o])) { $0 + Double(m.head.weight[o * m.head.inputs + $1]) * input[$1] }
-        }
-        let top = logits.max()!
-        let e = logits.map { exp($0 - top) }
-        return e.map { $0 / e.reduce(0, +) }
+        return referenceHeadProbabilities(m.head, input)
     }
 
     @Test func probabilitiesMatchTheDefinition() {
