@@ -32,20 +32,22 @@ let package = Package(
         .target(name: "Locking"),
         // What is known about hosts across their flows (host context today).
         .target(name: "Context", dependencies: ["Decoding", "Locking", "CPrefetch"]),
+        // Behaviour across flows: pair series and per-client scan state, scored at each flow's end.
+        .target(name: "Behaviour", dependencies: ["Decoding"]),
         .target(name: "Features", dependencies: ["Decoding", "Context"]),
         .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Alerts", dependencies: [
-            "Decoding", "Flows", "Features", "Detection", .product(name: "Yams", package: "Yams"),
+            "Decoding", "Flows", "Features", "Detection", "Behaviour", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Sensor", dependencies: [
-            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking",
+            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking", "Behaviour",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
-            "Sensor", "Training", "Capture", "Flows", "Features", "Alerts", "Detection",
+            "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,6 +70,7 @@ let package = Package(
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
+        .testTarget(name: "BehaviourTests", dependencies: ["Behaviour", "Decoding"]),
         .testTarget(name: "ContextTests", dependencies: ["Context", "Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Context", "Decoding"]),
         // swift-crypto: the independent SHA-1 that Community ID's own is checked against.

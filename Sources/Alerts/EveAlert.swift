@@ -1,3 +1,4 @@
+import Behaviour
 import Decoding
 import Detection
 import Features
@@ -12,6 +13,15 @@ public struct ScoredVerdict: Sendable {
     public var alerted: Bool
     /// Alerts of the same (destination, class) folded into this one.
     public var folded: Int = 0
+    /// A behaviour of the flow's series or client reached its threshold.
+    /// When the models did not find the flow suspicious, `verdict` carries
+    /// the behaviour's class, score and threshold (`fusedBehaviour`).
+    public var behaviour: BehaviourVerdict?
+    public var fusedBehaviour = false
+    /// The strongest behaviour's policy decision.
+    public var behaviourDecision: Policy.Decision = .belowThreshold
+    /// Behaviour campaigns this flow opened: one alert line each.
+    public var behaviourAlerts: [BehaviourVerdict] = []
 
     public init(verdict: Verdict, decision: Policy.Decision, severity: Int, alerted: Bool, folded: Int = 0) {
         self.verdict = verdict; self.decision = decision; self.severity = severity
@@ -42,6 +52,7 @@ public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
     j.key("class"); j.string(s.verdict.isSuspicious ? s.verdict.className : "benign")
     j.key("score"); j.double(Double(s.verdict.score))
     j.key("threshold"); j.double(Double(s.verdict.threshold))
+    if s.fusedBehaviour, let b = s.behaviour { j.key("source"); j.string("behaviour"); j.key("behaviour"); j.string(b.kind.name) }
     switch s.decision {
     case .suppressed(let note): j.key("suppressed"); j.bool(true); if !note.isEmpty { j.key("policy_note"); j.string(note) }
     case .allowed(let note): j.key("allowed"); j.bool(true); if !note.isEmpty { j.key("policy_note"); j.string(note) }

@@ -1,3 +1,4 @@
+import Behaviour
 import Decoding
 import Features
 import Flows
@@ -131,9 +132,10 @@ public struct EveFlowFormatter: Sendable {
     public init(context: EveContext = EveContext()) { self.context = context }
 
     /// Appends one record (with a trailing newline) to `j.bytes`.
-    /// `verdict` writes the flow's ML verdict when scoring ran.
+    /// `verdict` writes the flow's ML verdict when scoring ran; `behaviour`
+    /// the values of its pair series and client at its end.
     public func append(_ r: FlowRecord, verdict: ((inout JSONBuffer) -> Void)? = nil,
-                       alerted: Bool = false, into j: inout JSONBuffer) {
+                       behaviour: BehaviourValues? = nil, alerted: Bool = false, into j: inout JSONBuffer) {
         j.beginObject()
         writeEveHeader(r, eventType: "flow", context: context, into: &j)
         writeEveFlowSummary(r, alerted: alerted, into: &j)
@@ -159,6 +161,7 @@ public struct EveFlowFormatter: Sendable {
             }
         }
         if let verdict { verdict(&j) }
+        if let behaviour { writeBehaviourValues(behaviour, into: &j) }
         // Features and sequence: numbers only, each written as one block.
         j.key("features")
         j.rawValue(capacity: Feature.count * (RawJSONWriter.chunk + RawJSONWriter.maxNumber) + 2) { w in

@@ -1,3 +1,4 @@
+import Behaviour
 import Decoding
 import Yams
 
@@ -53,13 +54,17 @@ public struct Policy: Sendable {
     /// One suppression or allow rule: every field given must match.
     public struct Match: Sendable {
         public var classes: [String] = []      // empty: any class
+        /// Behaviours (`BehaviourKind.name`): non-empty, the rule matches only those behaviour verdicts.
+        public var behaviours: [String] = []
         public var src: [CIDR] = []
         public var dst: [CIDR] = []
         public var either: [CIDR] = []         // address on either side
         public var dstPorts: [ClosedRange<UInt16>] = []
         public var note: String = ""
 
-        public func matches(className: String, src s: IPAddress, dst d: IPAddress, dstPort: UInt16?) -> Bool {
+        public func matches(className: String, behaviour: String? = nil, src s: IPAddress, dst d: IPAddress,
+                            dstPort: UInt16?) -> Bool {
+            if !behaviours.isEmpty { guard let b = behaviour, behaviours.contains(b) else { return false } }
             if !classes.isEmpty && !classes.contains(className) { return false }
             if !src.isEmpty && !src.contains(where: { $0.contains(s) }) { return false }
             if !dst.isEmpty && !dst.contains(where: { $0.contains(d) }) { return false }
@@ -72,6 +77,14 @@ public struct Policy: Sendable {
     }
 
     public var classes: [String: ClassRule] = [:]
+    /// Per-behaviour rules (`behaviours:` in the file): threshold on the
+    /// behaviour's score, severity, enabled. Suppression and allow rules
+    /// match a behaviour verdict by the class it carries (`BehaviourKind.className`).
+    public var behaviours: [String: ClassRule] = [:]
+    /// Thresholds of the behaviour scores when the policy sets none (docs/features.md).
+    public static let defaultBehaviourThresholds: [BehaviourKind: Double] = [
+        .repetition: 0.8, .beaconing: 0.85, .scanning: 1.0,
+    ]
     public var suppress: [Match] = []
     public var allow: [Match] = []
     /// Alert aggregation: at most one alert per (destination, class) per
@@ -105,6 +118,27 @@ public struct Policy: Sendable {
         return .alert(severity: rule?.severity ?? defaultSeverity)
     }
 
+    /// The threshold a behaviour's score must reach, and whether the behaviour raises verdicts at all.
+    public func behaviourThreshold(_ k: BehaviourKind) -> Double? {
+        let rule = behaviours[k.name]
+        if rule?.enabled == false { return nil }
+        return rule?.threshold ?? Self.defaultBehaviourThresholds[k] ?? 1
+    }
+
+    /// What to do with a behaviour verdict whose score reached its threshold:
+    /// allow and suppress rules as for the class the behaviour carries, then
+    /// the behaviour's severity (else the class's, else the default).
+    public func decideBehaviour(_ k: BehaviourKind, src: IPAddress, dst: IPAddress, dstPort: UInt16?) -> Decision {
+        let cls = k.className
+        for a in allow where a.matches(className: cls, behaviour: k.name, src: src, dst: dst, dstPort: dstPort) {
+            return .allowed(a.note)
+        }
+        for s in suppress where s.matches(className: cls, behaviour: k.name, src: src, dst: dst, dstPort: dstPort) {
+            return .suppressed(s.note)
+        }
+        return .alert(severity: behaviours[k.name]?.severity ?? classes[cls]?.severity ?? defaultSeverity)
+    }
+
     /// Loads and validates a policy file; every error names the file, key and reason.
     public static func load(path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
         let text: String
@@ -132,17 +166,19 @@ public struct Policy: Sendable {
             case "aggregate_seconds":
                 guard let s = v.float, s >= 0 else { throw fail(k, "must be a number of seconds >= 0") }
                 p.aggregateSeconds = s
-            case "classes":
-                guard let cm = v.mapping else { throw fail(k, "must be a mapping of class name to settings") }
+            case "classes", "behaviours":
+                let behaviourNames = BehaviourKind.allCases.map(\.name)
+                let known = k == "classes" ? knownClasses : behaviourNames
+                guard let cm = v.mapping else { throw fail(k, "must be a mapping of \(k == "classes" ? "class" : "behaviour") name to settings") }
                 for (cn, cv) in cm {
                     let name = cn.string ?? "?"
-                    guard knownClasses.contains(name) else {
-                        throw fail("classes.\(name)", "unknown class (known: \(knownClasses.joined(separator: ", ")))")
+                    guard known.contains(name) else {
+                        throw fail("\(k).\(name)", "unknown \(k == "classes" ? "class" : "behaviour") (known: \(known.joined(separator: ", ")))")
                     }
-                    guard let settings = cv.mapping else { throw fail("classes.\(name)", "must be a mapping") }
+                    guard let settings = cv.mapping else { throw fail("\(k).\(name)", "must be a mapping") }
                     var rule = ClassRule()
                     for (sk, sv) in settings {
-                        let key = "classes.\(name).\(sk.string ?? "?")"
+                        let key = "\(k).\(name).\(sk.string ?? "?")"
                         switch sk.string {
                         case "threshold":
                             guard let t = sv.float, t >= 0, t <= 1 else { throw fail(key, "must be a number between 0 and 1") }
@@ -156,7 +192,7 @@ public struct Policy: Sendable {
                         default: throw fail(key, "unknown key (known: threshold, severity, enabled)")
                         }
                     }
-                    p.classes[name] = rule
+                    if k == "classes" { p.classes[name] = rule } else { p.behaviours[name] = rule }
                 }
             case "suppress", "allow":
                 guard let seq = v.sequence else { throw fail(k, "must be a list of rules") }
@@ -165,7 +201,7 @@ public struct Policy: Sendable {
                     if k == "suppress" { p.suppress.append(m) } else { p.allow.append(m) }
                 }
             default:
-                throw fail(k, "unknown key (known: version, default_severity, aggregate_seconds, classes, suppress, allow)")
+                throw fail(k, "unknown key (known: version, default_severity, aggregate_seconds, classes, behaviours, suppress, allow)")
             }
         }
         return p
@@ -203,14 +239,20 @@ public struct Policy: Sendable {
                     else if parts.count == 2, let a = parts[0], let b = parts[1], a <= b { m.dstPorts.append(a...b) }
                     else { throw fail(k, "'\(t)' is not a port or port range (e.g. 53 or 1024-2048)") }
                 }
+            case "behaviour":
+                let names = BehaviourKind.allCases.map(\.name)
+                for b in list(v) {
+                    guard names.contains(b) else { throw fail(k, "unknown behaviour '\(b)' (known: \(names.joined(separator: ", ")))") }
+                    m.behaviours.append(b)
+                }
             case "note":
                 m.note = v.string ?? ""
             default:
-                throw fail(k, "unknown key (known: class, src, dst, address, dst_port, note)")
+                throw fail(k, "unknown key (known: class, behaviour, src, dst, address, dst_port, note)")
             }
         }
-        if m.classes.isEmpty && m.src.isEmpty && m.dst.isEmpty && m.either.isEmpty && m.dstPorts.isEmpty {
-            throw fail(key, "a rule must match on at least one of class, src, dst, address, dst_port")
+        if m.classes.isEmpty && m.behaviours.isEmpty && m.src.isEmpty && m.dst.isEmpty && m.either.isEmpty && m.dstPorts.isEmpty {
+            throw fail(key, "a rule must match on at least one of class, behaviour, src, dst, address, dst_port")
         }
         return m
     }

@@ -112,11 +112,12 @@ package final class LiveSensor: @unchecked Sendable {
         var stage: ScoringStage?
         if let scoring {
             let (m, p) = try scoring.load()
-            stage = ScoringStage(model: m, policy: p)
+            stage = ScoringStage(model: m, policy: p, behaviourWindowSeconds: config.behaviour.windowSeconds)
             log("flowsentry: scoring with \(m.meta.modelVersion) (threshold \(m.threshold))")
         }
         modelSource = scoring
-        writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs)
+        writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,
+                              behaviour: BehaviourStage(config: config.behaviour))
         writer.notesLatency = true
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Alerts
+import Behaviour
 import Detection
 import Flows
 
@@ -40,6 +41,8 @@ package final class RecordWriter: @unchecked Sendable {
     /// Scores, applies the policy and aggregates alerts; nil: flow records only.
     package let scoring: ScoringStage?
     package let outputs: any RecordOutputs
+    /// The behaviour table's stage: values for every flow record, verdicts through `scoring`; nil: none kept.
+    package let behaviour: BehaviourStage?
     /// Notes each record's end → written latency in the scoring counters
     /// (live, where flow times are wall-clock times; replay's are not).
     package var notesLatency = false
@@ -54,9 +57,12 @@ package final class RecordWriter: @unchecked Sendable {
     private var files: [String] = []
     private var sources: [Int32] = []
 
-    package init(context: EveContext, scoring: ScoringStage?, outputs: any RecordOutputs) {
+    package init(context: EveContext, scoring: ScoringStage?, outputs: any RecordOutputs,
+                 behaviour: BehaviourStage? = nil) {
         self.scoring = scoring
         self.outputs = outputs
+        self.behaviour = behaviour
+        behaviour?.communityIDSeed = context.communityIDSeed
         flowFormatter = EveFlowFormatter(context: context)
         alertFormatter = EveAlertFormatter(context: context, modelVersion: scoring?.model.meta.modelVersion ?? "")
     }
@@ -75,11 +81,12 @@ package final class RecordWriter: @unchecked Sendable {
                 sources.append(Int32(files.count - 1))
             }
         }
+        behaviour?.observe(batch.records)
         if let scoring {
             syncModelVersion(scoring)
             // batch.records is used in place: a second reference to its
             // storage would make emptying it below copy.
-            scoring.score(batch.records, sources: tagged ? sources : nil, into: &scored)
+            scoring.score(batch.records, sources: tagged ? sources : nil, behaviour: behaviour, into: &scored)
         }
         let flowsOut = outputs.flows != nil, alertsOut = outputs.alerts != nil
         let eachRecord = outputs.writesEachRecord
@@ -94,11 +101,12 @@ package final class RecordWriter: @unchecked Sendable {
                 flowFormatter.context.pcapFilename = batch.files[i]
                 alertFormatter.context.pcapFilename = batch.files[i]
             }
-            if scoring != nil {
+            let values = behaviour.flatMap { i < $0.values.count ? $0.values[i] : nil }
+            if let scoring {
                 let s = scored[i]
                 if flowsOut {
                     flowFormatter.append(batch.records[i], verdict: { writeVerdictSummary(s, into: &$0) },
-                                         alerted: s.alerted, into: &flowJSON)
+                                         behaviour: values, alerted: s.alerted || !s.behaviourAlerts.isEmpty, into: &flowJSON)
                     flows += 1
                     if eachRecord { writeFlows(&flows) }
                 }
@@ -107,14 +115,21 @@ package final class RecordWriter: @unchecked Sendable {
                     alerts += 1
                     if eachRecord { writeAlerts(&alerts) }
                 }
+                for b in s.behaviourAlerts where alertsOut {
+                    alertFormatter.appendBehaviour(batch.records[i], b, severity: b.severity,
+                                                   windowSeconds: scoring.behaviourWindowSeconds, into: &alertJSON)
+                    alerts += 1
+                    if eachRecord { writeAlerts(&alerts) }
+                }
             } else if flowsOut {
-                flowFormatter.append(batch.records[i], into: &flowJSON)
+                flowFormatter.append(batch.records[i], behaviour: values, into: &flowJSON)
                 flows += 1
                 if eachRecord { writeFlows(&flows) }
             }
         }
-        if let scoring, !scoring.closing.isEmpty {
+        if let scoring, !scoring.closing.isEmpty || !scoring.behaviourClosing.isEmpty {
             alerts += appendClosing(scoring, &c, before: nil)
+            alerts += appendBehaviourClosing(scoring)
             scoring.clearClosing()
         }
         writeFlows(&flows)
@@ -154,6 +169,7 @@ package final class RecordWriter: @unchecked Sendable {
     /// The `scoring {…}` object of stats records (nothing without scoring).
     package func appendStats(into j: inout JSONBuffer) {
         scoring?.appendStats(into: &j)
+        behaviour?.appendStats(into: &j)
     }
 
     /// Hands the `n` flow records formatted so far to the flows log.
@@ -179,13 +195,29 @@ package final class RecordWriter: @unchecked Sendable {
 
     /// Writes every pending closing alert on its own.
     private func writeClosing(_ scoring: ScoringStage) {
-        guard !scoring.closing.isEmpty else { return }
+        guard !scoring.closing.isEmpty || !scoring.behaviourClosing.isEmpty else { return }
         syncModelVersion(scoring)
         alertJSON.reset()
         var c = 0
         var n = appendClosing(scoring, &c, before: nil)
+        n += appendBehaviourClosing(scoring)
         scoring.clearClosing()
         writeAlerts(&n)
+    }
+
+    /// Formats the pending behaviour closing lines; returns how many wait in `alertJSON`.
+    private func appendBehaviourClosing(_ scoring: ScoringStage) -> Int {
+        guard outputs.alerts != nil else { return 0 }
+        for b in scoring.behaviourClosing {
+            if !files.isEmpty {
+                let f = Int(b.last.source)
+                alertFormatter.context.pcapFilename = f < files.count ? files[f] : nil
+            }
+            alertFormatter.appendBehaviourClosing(b, windowSeconds: scoring.behaviourWindowSeconds, into: &alertJSON)
+            if outputs.writesEachRecord { var one = 1; writeAlerts(&one) }
+        }
+        if !files.isEmpty { alertFormatter.context.pcapFilename = flowFormatter.context.pcapFilename }
+        return outputs.writesEachRecord ? 0 : scoring.behaviourClosing.count
     }
 
     /// Formats the closing alerts from `c` on that are due before record

@@ -1,4 +1,5 @@
 import Alerts
+import Behaviour
 import Decoding
 import Detection
 import Features
@@ -18,6 +19,10 @@ package final class ScoringStage {
     /// Closing aggregate alerts to write (with the batch just scored, or on
     /// their own after `expire`/`finish`/`reload`), in order; the writer empties it.
     package private(set) var closing: [ClosingAlert] = []
+    /// Behaviour campaigns: one alert line when a key opens, a closing line with the count.
+    private var behaviourFolder: BehaviourAlertFolder
+    package private(set) var behaviourClosing: [BehaviourClosing] = []
+    package let behaviourWindowSeconds: Int
 
     package struct Counters: Sendable {
         package var flowsScored: UInt64 = 0
@@ -28,6 +33,10 @@ package final class ScoringStage {
         package var folded: UInt64 = 0
         /// Closing aggregate alerts (flows folded after a key's last alert, written when no later alert will carry them).
         package var closingAlerts: UInt64 = 0
+        /// Behaviour verdicts by behaviour, behaviour alert lines (opening and closing), and flows folded into them.
+        package var behaviourVerdicts: [String: UInt64] = [:]
+        package var behaviourAlerts: UInt64 = 0
+        package var behaviourFolded: UInt64 = 0
         /// Flow ended by the table → record written, seconds; bucket upper bounds in `latencyBounds`.
         package var latencyCounts = [UInt64](repeating: 0, count: ScoringStage.latencyBounds.count + 1)
         package var latencySum: Double = 0
@@ -73,6 +82,11 @@ package final class ScoringStage {
         j.endObject()
         j.key("folded"); j.uint(c.folded)
         j.key("closing_alerts"); j.uint(c.closingAlerts)
+        j.key("behaviour_verdicts"); j.beginObject()
+        for (k, v) in c.behaviourVerdicts.sorted(by: { $0.key < $1.key }) { j.key(k); j.uint(v) }
+        j.endObject()
+        j.key("behaviour_alerts"); j.uint(c.behaviourAlerts)
+        j.key("behaviour_folded"); j.uint(c.behaviourFolded)
         j.key("suppressed"); j.uint(c.suppressed)
         j.key("allowed"); j.uint(c.allowed)
         j.key("latency_p50_s"); j.double(c.latencyQuantile(0.5))
@@ -81,9 +95,11 @@ package final class ScoringStage {
     }
     package private(set) var counters = Counters()
 
-    package init(model: EnsembleModel, policy: Policy) {
+    package init(model: EnsembleModel, policy: Policy, behaviourWindowSeconds: Int = BehaviourConfig().windowSeconds) {
         self.model = model
         self.policy = policy
+        self.behaviourWindowSeconds = behaviourWindowSeconds
+        behaviourFolder = BehaviourAlertFolder(quietSeconds: behaviourWindowSeconds)
         scorer = EnsembleScorer(model: model)
         aggregator = AlertAggregator(intervalSeconds: policy.aggregateSeconds)
     }
@@ -104,18 +120,24 @@ package final class ScoringStage {
         let n = closing.count
         aggregator.expire(now: nowNs, into: &closing)
         noteClosing(from: n, position: 0)
+        behaviourFolder.expire(now: nowNs, into: &behaviourClosing)
     }
 
     /// End of input / shutdown: every key with folded flows gets its closing alert.
     package func finish() { close(.end, position: 0) }
 
     /// Empties `closing` (after the writer wrote it).
-    package func clearClosing() { closing.removeAll(keepingCapacity: true) }
+    package func clearClosing() {
+        closing.removeAll(keepingCapacity: true)
+        counters.behaviourAlerts &+= UInt64(behaviourClosing.count)
+        behaviourClosing.removeAll(keepingCapacity: true)
+    }
 
     private func close(_ cause: ClosingAlert.Cause, position: Int) {
         let n = closing.count
         aggregator.closeAll(cause: cause, into: &closing)
         noteClosing(from: n, position: position)
+        behaviourFolder.closeAll(into: &behaviourClosing)
     }
 
     private func noteClosing(from n: Int, position: Int) {
@@ -131,7 +153,9 @@ package final class ScoringStage {
     /// `sources` tags each record for its closing alert (replay: the capture file).
     /// Closing alerts owed after this batch are appended to `closing`, each
     /// with the index of the record it goes before (`records.count`: after all).
-    package func score(_ records: [FlowRecord], sources: [Int32]? = nil, into out: inout [ScoredVerdict]) {
+    /// `behaviour`: the batch's behaviour values (one per record, in order), when the sensor keeps them.
+    package func score(_ records: [FlowRecord], sources: [Int32]? = nil, behaviour: BehaviourStage? = nil,
+                       into out: inout [ScoredVerdict]) {
         out.removeAll(keepingCapacity: true)
         // The batch's latest flow end (flow time) drives the aggregator's expiry:
         // deterministic in replay, and a capture whose clock goes back (files out
@@ -175,6 +199,9 @@ package final class ScoringStage {
                     default: break
                     }
                 }
+                if let b = behaviour, i < b.values.count, let values = b.values[i] {
+                    judgeBehaviour(values, examples: b.examples[i] ?? [], record: recs[i], source: sources?[i] ?? 0, into: &s)
+                }
                 out.append(s)
             }
         }
@@ -182,6 +209,52 @@ package final class ScoringStage {
             let n = closing.count
             aggregator.expire(now: flowTimeNs, into: &closing)
             noteClosing(from: n, position: records.count)
+            behaviourFolder.expire(now: flowTimeNs, into: &behaviourClosing)
+        }
+    }
+
+    /// Every behaviour over its threshold gets its policy decision and its
+    /// campaign (an alert line when the campaign opens); the strongest
+    /// (score / threshold) becomes the flow's verdict when the models did
+    /// not find the flow suspicious.
+    private func judgeBehaviour(_ v: BehaviourValues, examples: [(flowID: UInt64, communityID: String)],
+                                record r: FlowRecord, source: Int32, into s: inout ScoredVerdict) {
+        var strongest: BehaviourVerdict?
+        var strongestDecision = Policy.Decision.belowThreshold
+        var bestRatio = 0.0
+        for k in BehaviourKind.allCases {
+            guard let t = policy.behaviourThreshold(k) else { continue }
+            let score = k.score(v)
+            guard score > 0, score >= t else { continue }
+            var b = BehaviourVerdict(kind: k, score: score, threshold: t, values: v)
+            counters.behaviourVerdicts[k.name, default: 0] &+= 1
+            let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasPorts ? r.dstPort : nil)
+            if case .alert(let sev) = decision {
+                let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: r.dstIP, port: r.dstPort, proto: r.proto)
+                b.examples = examples
+                b.severity = sev
+                b.alerted = behaviourFolder.admit(key, at: r.endNs, verdict: b, folded: FoldedFlow(
+                    r, verdict: s.verdict, severity: sev, source: source), closed: &behaviourClosing)
+                if b.alerted { counters.behaviourAlerts &+= 1; s.behaviourAlerts.append(b) } else { counters.behaviourFolded &+= 1 }
+            }
+            let ratio = score / max(t, 1e-9)
+            if ratio > bestRatio { bestRatio = ratio; strongest = b; strongestDecision = decision }
+        }
+        guard let b = strongest else { return }
+        s.behaviour = b
+        s.behaviourDecision = strongestDecision
+        // An allow rule says the behaviour is expected there (a mail client
+        // polling): the values stay in the record's `behaviour`, the verdict
+        // stays the models'. Suppressed verdicts stay on the record, marked.
+        if case .allowed = strongestDecision { return }
+        if !s.verdict.isSuspicious {
+            s.fusedBehaviour = true
+            s.verdict.className = b.kind.className
+            s.verdict.classIndex = model.classes.firstIndex(of: b.kind.className) ?? -1
+            s.verdict.score = Float(b.score)
+            s.verdict.threshold = Float(b.threshold)
+            s.decision = strongestDecision
+            if case .alert(let sev) = strongestDecision { s.severity = sev }
         }
     }
 }

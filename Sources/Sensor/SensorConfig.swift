@@ -1,3 +1,4 @@
+import Behaviour
 import Flows
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,8 @@ package struct SensorConfig: Sendable, Equatable {
 
     // flow: limits, timeouts and feature settings of the flow table
     package var flow = FlowTableConfig()
+    /// The behaviour table (docs/features.md, "Behaviour across flows").
+    package var behaviour = BehaviourConfig()
 
     // detection (kept for the scoring stage; not used by capture/output)
     /// `host:port` of the optional Prometheus endpoint (off when nil).

@@ -1,3 +1,4 @@
+import Behaviour
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -108,7 +109,7 @@ private struct Walker {
     }
 
     mutating func root(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
-        let allowed = ["sensor_name", "stats_interval", "capture", "outputs", "flow", "detection", "metrics_listen"]
+        let allowed = ["sensor_name", "stats_interval", "capture", "outputs", "flow", "behaviour", "detection", "metrics_listen"]
         for (k, v) in try members(node, "") {
             switch k {
             case "sensor_name":
@@ -118,6 +119,7 @@ private struct Walker {
             case "capture": try capture(v, into: &c)
             case "outputs": try outputs(v, into: &c)
             case "flow": try flow(v, into: &c)
+            case "behaviour": try behaviour(v, into: &c)
             case "detection": try detection(v, into: &c)
             case "metrics_listen":
                 let l = try string(v, k) ?? ""
@@ -128,6 +130,28 @@ private struct Walker {
             default: throw unknown(k, allowed)
             }
         }
+    }
+
+    /// The behaviour table's sizes and window (docs/features.md, "Behaviour across flows").
+    func behaviour(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        let allowed = ["window_seconds", "pair_capacity", "client_capacity", "scan_state_seconds", "beacon_horizon_seconds"]
+        for (k, v) in try members(node, "behaviour") {
+            let key = "behaviour." + k
+            switch k {
+            case "window_seconds":
+                c.behaviour.windowSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
+            case "pair_capacity":
+                c.behaviour.pairCapacity = try int(v, key, 16...(1 << 24), "a number of pair series between 16 and 16777216")
+            case "client_capacity":
+                c.behaviour.clientCapacity = try int(v, key, 16...(1 << 24), "a number of clients between 16 and 16777216")
+            case "scan_state_seconds":
+                c.behaviour.scanStateSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
+            case "beacon_horizon_seconds":
+                c.behaviour.beaconHorizonSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
+            default: throw unknown(key, allowed)
+            }
+        }
+        if let bad = c.behaviour.invalidSetting() { throw fail(bad.key, bad.reason) }
     }
 
     func capture(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {

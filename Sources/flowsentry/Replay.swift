@@ -1,3 +1,4 @@
+import Behaviour
 import Alerts
 import ArgumentParser
 import Sensor
@@ -69,7 +70,8 @@ struct Replay: ParsableCommand {
         context.includeSequence = !noSequence
         let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
-        let writer = RecordWriter(context: context, scoring: stage, outputs: outputs)
+        let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
+                                  behaviour: BehaviourStage(config: BehaviourConfig()))
         pipeline.run(files: captures, writer: writer)
         let writeError = outputs.firstError
         for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }

@@ -71,8 +71,14 @@ struct LiveClosingAlertTests {
             .split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
             .map { (($0["flow_id"] as! NSNumber).uint64Value, $0) }, uniquingKeysWith: { a, _ in a })
         #expect(flows.count == n)
-        let alerts = ((try? String(contentsOfFile: lab.path("alerts.json"), encoding: .utf8)) ?? "")
+        let lines = ((try? String(contentsOfFile: lab.path("alerts.json"), encoding: .utf8)) ?? "")
             .split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        // The alerts log holds the models' alerts (`ml`) and behaviour alerts (`behaviour`):
+        // the scan is also one scanning campaign from lab.a, opened and closed.
+        let alerts = lines.filter { $0["ml"] != nil }
+        let campaign = lines.filter { ($0["behaviour"] as? [String: Any])?["kind"] as? String == "scanning" }
+        #expect(alerts.count + campaign.count == lines.count)
+        #expect(campaign.count == 2 && campaign.allSatisfy { $0["src_ip"] as? String == lab.a })
         let ml = { (a: [String: Any]) in a["ml"] as! [String: Any] }
         let folded = stage.counters.folded
         print("live SYN scan: \(flows.count) flows, \(stage.counters.suspicious) suspicious, \(alerts.count) alert lines, \(folded) folded, \(stage.counters.closingAlerts) closing")

@@ -40,3 +40,32 @@ def test_floods_scans_and_tunnels_from_elsewhere_are_flagged(evaluation, capture
     row = next(c for c in evaluation["captures"] if c["capture"] == capture)
     assert row["flows"] > 0
     assert row["flagged"] >= 0.9 * row["flows"], row
+
+
+def test_ssh_password_guessing_from_elsewhere_is_one_behaviour_campaign(tmp_path):
+    """Zeek's own SSH guessing trace (11 logins from one client in 70 s, each an
+    ordinary short SSH session): the attack is only visible across the flows.
+    The behaviour table must call it password guessing, as one campaign (an
+    opening and a closing alert line), and flag the flows from the fifth on."""
+    binary = os.environ.get("FLOWSENTRY_BIN", str(REPO / ".build" / "release" / "flowsentry"))
+    if not os.path.exists(binary):
+        pytest.skip("flowsentry binary not built")
+    cap = PUBLIC_DIR / "atk_bruteforce_ssh_guessing.pcap"
+    flows, alerts = tmp_path / "flows.json", tmp_path / "alerts.json"
+    subprocess.run([binary, "replay", str(cap), "--flows", str(flows), "--alerts", str(alerts)],
+                   capture_output=True, text=True, check=True, cwd=REPO)
+    records = [json.loads(line) for line in open(flows)]
+    lines = [json.loads(line) for line in open(alerts)]
+    campaign = [a for a in lines if a.get("behaviour", {}).get("kind") == "repetition"]
+    assert len(campaign) == 2, lines
+    assert all(a["alert"]["signature"] == "FlowSentry behaviour: SSH password guessing" for a in campaign)
+    assert all(a["src_ip"] == "192.168.56.1" and a["dest_port"] == 22 for a in campaign)
+    opening, closing = campaign
+    assert "aggregate" not in opening["behaviour"] and closing["behaviour"]["aggregate"] == "closing"
+    assert closing["behaviour"]["sessions"] == len(records) == 11
+    # Flagged: every flow from the fifth short session on, as bruteforce.
+    flagged = [r for r in records if r["ml"]["score"] >= r["ml"]["threshold"]]
+    assert len(flagged) == 7 and all(r["ml"]["class"] == "bruteforce" for r in flagged)
+    assert 1 + closing["behaviour"]["aggregated_flows"] == len(flagged)
+    ids = {r["flow_id"] for r in records}
+    assert all(e["flow_id"] in ids for e in opening["behaviour"]["example_flows"])

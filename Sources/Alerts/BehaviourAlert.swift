@@ -1,0 +1,267 @@
+import Behaviour
+import Decoding
+import Flows
+
+/// A behaviour verdict on one flow: which behaviour of its series or client
+/// reached its threshold, with the values at the flow's end.
+public struct BehaviourVerdict: Sendable {
+    public var kind: BehaviourKind
+    public var score: Double
+    public var threshold: Double
+    public var values: BehaviourValues
+    /// An alert line is due for this flow (the first of its campaign key).
+    public var alerted = false
+    /// The policy's severity for an alert.
+    public var severity = 0
+    /// Example flows of the series (flow id, community id), newest last.
+    public var examples: [(flowID: UInt64, communityID: String)] = []
+
+    public init(kind: BehaviourKind, score: Double, threshold: Double, values: BehaviourValues) {
+        self.kind = kind; self.score = score; self.threshold = threshold; self.values = values
+    }
+}
+
+/// Signature ids of behaviour alerts: 9100001 + the behaviour's number.
+public func behaviourSignatureID(_ k: BehaviourKind) -> Int { 9_100_001 + Int(k.rawValue) }
+
+/// The signature text, naming the service for repeated short sessions.
+public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -> String {
+    switch k {
+    case .scanning: return "FlowSentry behaviour: scanning (threshold random walk over first contacts)"
+    case .beaconing: return "FlowSentry behaviour: periodic beacon (possible C2)"
+    case .repetition:
+        guard proto == IPProto.tcp else { return "FlowSentry behaviour: repeated short sessions to one service (brute force)" }
+        let service: String? = switch port {
+        case 22: "SSH password guessing"
+        case 21: "FTP brute force"
+        case 23: "Telnet password guessing"
+        case 25, 465, 587: "SMTP AUTH guessing"
+        case 110, 995: "POP3 login guessing"
+        case 143, 993: "IMAP login guessing"
+        case 3389: "RDP password guessing"
+        case 3306, 5432, 1433: "database login guessing"
+        case 5900: "VNC password guessing"
+        case 80, 443, 8080, 8443: "HTTP login guessing"
+        default: nil
+        }
+        return "FlowSentry behaviour: " + (service ?? "repeated short sessions to one service (brute force)")
+    }
+}
+
+/// One line of plain text saying why a behaviour verdict was made
+/// ("11 similar short sessions to 192.168.56.103:22 in 62 s").
+public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt16) -> String {
+    let v = b.values
+    func secs(_ s: Double) -> String {
+        s >= 120 ? "\(Int((s / 60).rounded())) min" : "\(Int(s.rounded())) s"
+    }
+    let target = "\(server):\(port)"
+    switch b.kind {
+    case .repetition:
+        return "\(v.shortSessions) similar short sessions to \(target) in \(secs(v.spanSeconds))"
+            + " (median gap \(secs(v.medianGapSeconds)))"
+    case .beaconing:
+        return "sessions to \(target) every \(secs(v.medianGapSeconds)) (median), timing score \(v.tsScore), size score \(v.dsScore)"
+    case .scanning:
+        return "\(v.failedFirstContacts) of \(v.firstContacts) first contacts failed"
+            + (v.scanner ? " (threshold random walk decided: scanner)" : "")
+    }
+}
+
+/// What a behaviour alert is folded under: one line per campaign.
+/// Scanning is per source; the others per pair series.
+public struct BehaviourAlertKey: Hashable, Sendable {
+    public var kind: BehaviourKind
+    public var src: IPAddress
+    public var dst: IPAddress
+    public var port: UInt16
+    public var proto: UInt8
+
+    public init(kind: BehaviourKind, src: IPAddress, dst: IPAddress, port: UInt16, proto: UInt8) {
+        self.kind = kind; self.src = src
+        if kind == .scanning { self.dst = .zero; self.port = 0; self.proto = 0 }
+        else { self.dst = dst; self.port = port; self.proto = proto }
+    }
+}
+
+/// The closing line of a behaviour campaign: the flows folded after its
+/// first alert, the last of them described.
+public struct BehaviourClosing: Sendable {
+    public var key: BehaviourAlertKey
+    public var last: FoldedFlow
+    public var verdict: BehaviourVerdict
+    public var folded: Int
+    public var firstAlertNs: Int64
+}
+
+/// Folds behaviour verdicts into one alert per campaign key: the first
+/// verdict of a key is an alert line; later ones are counted; when the key
+/// has been quiet for `quietNs` of flow time (the behaviour window), is
+/// evicted (more than `capacity` keys), or at the end, a closing line
+/// carries the count, if anything was folded. Not thread-safe.
+public struct BehaviourAlertFolder: Sendable {
+    struct State: Sendable {
+        var firstAlertNs: Int64
+        var lastNs: Int64
+        var folded: Int
+        var last: FoldedFlow?
+        var verdict: BehaviourVerdict
+    }
+
+    public let quietNs: Int64
+    public let capacity: Int
+    private var keys: [BehaviourAlertKey: State] = [:]
+    public private(set) var evictions: UInt64 = 0
+
+    public init(quietSeconds: Int, capacity: Int = 4096) {
+        quietNs = Int64(quietSeconds) * 1_000_000_000
+        self.capacity = capacity
+    }
+
+    public var count: Int { keys.count }
+
+    /// True when the verdict opens its key (an alert line is due); false when folded.
+    public mutating func admit(_ key: BehaviourAlertKey, at ns: Int64, verdict: BehaviourVerdict,
+                               folded flow: @autoclosure () -> FoldedFlow, closed: inout [BehaviourClosing]) -> Bool {
+        if var s = keys[key] {
+            s.folded += 1
+            s.lastNs = max(s.lastNs, ns)
+            s.last = flow()
+            s.verdict = verdict
+            keys[key] = s
+            return false
+        }
+        if keys.count >= capacity, let oldest = keys.min(by: { $0.value.lastNs < $1.value.lastNs })?.key {
+            close(oldest, into: &closed)
+            evictions &+= 1
+        }
+        keys[key] = State(firstAlertNs: ns, lastNs: ns, folded: 0, last: nil, verdict: verdict)
+        return true
+    }
+
+    /// Closes the keys quiet for `quietNs` at flow time `now`, oldest first.
+    public mutating func expire(now: Int64, into closed: inout [BehaviourClosing]) {
+        let quiet = keys.filter { now - $0.value.lastNs > quietNs }.sorted { $0.value.lastNs < $1.value.lastNs }
+        for (k, _) in quiet { close(k, into: &closed) }
+    }
+
+    /// Closes every key (end of input, shutdown, reload).
+    public mutating func closeAll(into closed: inout [BehaviourClosing]) {
+        for (k, _) in keys.sorted(by: { $0.value.lastNs < $1.value.lastNs }) { close(k, into: &closed) }
+    }
+
+    private mutating func close(_ k: BehaviourAlertKey, into closed: inout [BehaviourClosing]) {
+        guard let s = keys.removeValue(forKey: k) else { return }
+        if s.folded > 0, let last = s.last {
+            closed.append(BehaviourClosing(key: k, last: last, verdict: s.verdict, folded: s.folded, firstAlertNs: s.firstAlertNs))
+        }
+    }
+}
+
+extension EveAlertFormatter {
+    /// A behaviour alert line for `r`: EVE header, `alert {…}` with the
+    /// behaviour's signature, `behaviour {kind, score, threshold, reason,
+    /// sessions, window_s, components, example_flows}` and the flow summary.
+    public func appendBehaviour(_ r: FlowRecord, _ b: BehaviourVerdict, severity: Int, windowSeconds: Int,
+                                folded: Int = 0, closing: Bool = false, into j: inout JSONBuffer) {
+        j.beginObject()
+        writeEveHeader(r, eventType: "alert", context: context, into: &j)
+        j.key("direction"); j.string("to_server")
+        j.key("alert"); j.beginObject()
+        j.key("action"); j.string("allowed")
+        j.key("gid"); j.int(1)
+        j.key("signature_id"); j.int(behaviourSignatureID(b.kind))
+        j.key("rev"); j.int(1)
+        j.key("signature"); j.string(behaviourSignature(b.kind, port: r.dstPort, proto: r.proto))
+        j.key("category"); j.string(alertCategory(b.kind.className))
+        j.key("severity"); j.int(severity)
+        j.endObject()
+        let v = b.values
+        j.key("behaviour"); j.beginObject()
+        j.key("kind"); j.string(b.kind.name)
+        j.key("class"); j.string(b.kind.className)
+        j.key("score"); j.double(b.score)
+        j.key("threshold"); j.double(b.threshold)
+        j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort))
+        j.key("sessions"); j.int(Int(v.sessions))
+        j.key("window_s"); j.double(Double(windowSeconds))
+        j.key("components"); j.beginObject()
+        writeBehaviourComponents(b.kind, v, into: &j)
+        j.endObject()
+        j.key("example_flows"); j.beginArray()
+        for e in b.examples {
+            j.beginObject(); j.key("flow_id"); j.uint(e.flowID); j.key("community_id"); j.string(e.communityID); j.endObject()
+        }
+        j.endArray()
+        if folded > 0 { j.key("aggregated_flows"); j.int(folded) }
+        if closing { j.key("aggregate"); j.string("closing") }
+        j.endObject()
+        writeEveFlowSummary(r, alerted: true, into: &j)
+        j.endObject()
+        j.newline()
+    }
+
+    /// The closing line of a behaviour campaign.
+    public func appendBehaviourClosing(_ c: BehaviourClosing, windowSeconds: Int, into j: inout JSONBuffer) {
+        appendBehaviour(c.last.record(), c.verdict, severity: Int(c.last.severity), windowSeconds: windowSeconds,
+                        folded: c.folded, closing: true, into: &j)
+    }
+}
+
+/// The numbers behind a behaviour's score, by behaviour.
+func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: inout JSONBuffer) {
+    switch k {
+    case .repetition:
+        j.key("short_sessions"); j.int(Int(v.shortSessions))
+        j.key("failed_sessions"); j.int(Int(v.failedSessions))
+        j.key("client_bytes_cv"); j.double(v.clientBytesCV)
+        j.key("server_bytes_cv"); j.double(v.serverBytesCV)
+        j.key("modal_size_share"); j.double(v.modalSizeShare)
+        j.key("median_gap_s"); j.double(v.medianGapSeconds)
+        j.key("clock_spread"); j.double(v.clockSpread)
+        j.key("span_s"); j.double(v.spanSeconds)
+    case .beaconing:
+        j.key("ts_score"); j.double(v.tsScore)
+        j.key("ds_score"); j.double(v.dsScore)
+        j.key("count_score"); j.double(v.countScore)
+        j.key("gap_skew"); j.double(v.gapSkew)
+        j.key("gap_mad_s"); j.double(v.gapMAD)
+        j.key("median_gap_s"); j.double(v.medianGapSeconds)
+    case .scanning:
+        j.key("first_contacts"); j.int(Int(v.firstContacts))
+        j.key("failed_first_contacts"); j.int(Int(v.failedFirstContacts))
+        j.key("trw_llr"); j.double(v.scanLLR)
+        j.key("scanner"); j.bool(v.scanner)
+    }
+}
+
+/// The `behaviour {…}` object of a flow record: the series' and client's
+/// values at the flow's end (docs/features.md).
+public func writeBehaviourValues(_ v: BehaviourValues, into j: inout JSONBuffer) {
+    j.key("behaviour"); j.beginObject()
+    j.key("repetition"); j.double(v.repetition)
+    j.key("beaconing"); j.double(v.beaconing)
+    j.key("scanning"); j.double(v.scanning)
+    j.key("sessions"); j.int(Int(v.sessions))
+    j.key("short_sessions"); j.int(Int(v.shortSessions))
+    j.key("failed_sessions"); j.int(Int(v.failedSessions))
+    j.key("reset_sessions"); j.int(Int(v.resetSessions))
+    j.key("client_bytes_cv"); j.double(v.clientBytesCV)
+    j.key("server_bytes_cv"); j.double(v.serverBytesCV)
+    j.key("modal_size_share"); j.double(v.modalSizeShare)
+    j.key("median_duration_s"); j.double(v.medianDurationSeconds)
+    j.key("median_gap_s"); j.double(v.medianGapSeconds)
+    j.key("components"); j.beginObject()
+    j.key("clock_spread"); j.double(v.clockSpread)
+    j.key("ts_score"); j.double(v.tsScore)
+    j.key("ds_score"); j.double(v.dsScore)
+    j.key("count_score"); j.double(v.countScore)
+    j.key("gap_skew"); j.double(v.gapSkew)
+    j.key("gap_mad_s"); j.double(v.gapMAD)
+    if v.beaconExempt != .none { j.key("beacon_exempt"); j.string(v.beaconExempt.name) }
+    j.key("first_contacts"); j.int(Int(v.firstContacts))
+    j.key("failed_first_contacts"); j.int(Int(v.failedFirstContacts))
+    j.key("trw_llr"); j.double(v.scanLLR)
+    j.endObject()
+    j.endObject()
+}

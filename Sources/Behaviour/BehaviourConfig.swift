@@ -1,0 +1,65 @@
+/// Sizes, windows and score constants of the behaviour table. Memory is
+/// fixed at start by `pairCapacity` and `clientCapacity` (see
+/// `BehaviourTable.bytesPerPair` / `bytesPerClient`; docs/features.md).
+public struct BehaviourConfig: Sendable, Equatable {
+    /// Window of packet time over which sessions are counted (repetition, counts).
+    public var windowSeconds: Int = 1800
+    /// Pair series — (client, server, server port, protocol) — held at once.
+    public var pairCapacity: Int = 16384
+    /// Clients (scan state) held at once.
+    public var clientCapacity: Int = 16384
+    /// A client's scan state is forgotten after this long without a new first contact.
+    public var scanStateSeconds: Int = 4 * 3600
+    /// A pair's session ring is forgotten after this long without a session
+    /// (beacons slower than the window are still scored).
+    public var beaconHorizonSeconds: Int = 4 * 3600
+
+    // Short sessions (Bro 2.x SSH guessing rule, generalised).
+    public var shortMinSpokenBytes: Int = 10
+    public var shortMaxServerBytes: Int = 4000
+    public var shortMaxServerPackets: Int = 40
+
+    // Repetition: count, similarity and pace.
+    /// Short sessions in the window at which the count component reaches 1.
+    public var repetitionSessions: Int = 5
+    /// Median gap between attempts at or below which the pace component is 1 …
+    public var repetitionFullPaceSeconds: Double = 45
+    /// … and at or above which it is 0 (linear between).
+    public var repetitionNoPaceSeconds: Double = 90
+    /// Bin width for the modal share of the server's bytes per session.
+    public var sizeBinBytes: Double = 64
+
+    // Beaconing.
+    /// Sessions at which the connection-count component reaches 1 (at least 4 are scored).
+    public var beaconSessions: Int = 12
+    /// Time a series must cover before its count component reaches 1.
+    public var beaconMinSpanSeconds: Double = 120
+    /// Shortest median interval scored as a beacon (RITA works in whole seconds).
+    public var beaconMinIntervalSeconds: Double = 1
+
+    // Threshold random walk (Jung et al. 2004).
+    public var trwTheta0: Double = 0.8
+    public var trwTheta1: Double = 0.2
+    public var trwAlpha: Double = 0.01
+    public var trwBeta: Double = 0.99
+
+    public init() {}
+
+    /// The first key whose value cannot work, with the reason; nil when all can.
+    public func invalidSetting() -> (key: String, reason: String)? {
+        if windowSeconds < 60 { return ("behaviour.window_seconds", "must be at least 60") }
+        if pairCapacity < 16 { return ("behaviour.pair_capacity", "must be at least 16") }
+        if clientCapacity < 16 { return ("behaviour.client_capacity", "must be at least 16") }
+        if scanStateSeconds < windowSeconds { return ("behaviour.scan_state_seconds", "must be at least window_seconds") }
+        if beaconHorizonSeconds < windowSeconds { return ("behaviour.beacon_horizon_seconds", "must be at least window_seconds") }
+        if repetitionSessions < 3 { return ("behaviour.repetition_sessions", "must be at least 3") }
+        if beaconSessions < 4 { return ("behaviour.beacon_sessions", "must be at least 4") }
+        if !(repetitionNoPaceSeconds > repetitionFullPaceSeconds) {
+            return ("behaviour.repetition_no_pace_seconds", "must be above repetition_full_pace_seconds")
+        }
+        if !(trwTheta0 > trwTheta1 && trwTheta1 > 0 && trwTheta0 < 1) {
+            return ("behaviour.trw_theta", "needs 0 < theta1 < theta0 < 1")
+        }
+        return nil
+    }
+}

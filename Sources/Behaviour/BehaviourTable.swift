@@ -1,0 +1,397 @@
+import Decoding
+
+/// What is known about behaviour across flows, with memory fixed at start:
+/// per pair series — (client, server, server port, protocol) — the counts
+/// of sessions in a sliding window of packet time and a ring of the last
+/// sessions; per client, the threshold random walk over its first contacts
+/// and the periodic series it keeps. Fed one finished flow at a time (its
+/// first record) by the record writer, which is off the capture path; each
+/// observation returns the values the flow's record carries.
+///
+/// Both tables are open-addressed with a probe window of `probes` slots:
+/// a key not found takes an empty or stale slot in its window, else the
+/// least recently active entry there is evicted (approximate LRU, counted in
+/// `counters`). Entries go stale after `beaconHorizonSeconds` (pairs) or
+/// `scanStateSeconds` (clients) without activity. Not thread-safe: one
+/// writer thread owns it.
+public final class BehaviourTable {
+    public static let ringLength = 32
+    public static let probes = 8
+    static let bucketCount = 6
+
+    /// One session in a pair's ring.
+    struct Sample {
+        var startNs: Int64 = 0
+        var endNs: Int64 = 0
+        var clientBytes: UInt32 = 0
+        var serverBytes: UInt32 = 0
+        var clientIPBytes: UInt32 = 0
+        var flowID: UInt64 = 0
+        var clientPort: UInt16 = 0
+    }
+
+    /// One bucket of a pair's window (1/`bucketCount` of it).
+    struct Bucket {
+        var epoch: Int64 = -1
+        var sessions: UInt32 = 0
+        var short: UInt32 = 0
+        var failed: UInt32 = 0
+        var reset: UInt32 = 0
+    }
+
+    struct Pair {
+        var used = false
+        var client = IPAddress.zero
+        var server = IPAddress.zero
+        var port: UInt16 = 0
+        var proto: UInt8 = 0
+        var lastNs: Int64 = 0
+        var ringNext: UInt8 = 0
+        var ringCount: UInt8 = 0
+        var buckets = InlineArray<6, Bucket>(repeating: Bucket())
+    }
+
+    /// A periodic series a client keeps (for the poller exemption).
+    struct Periodic {
+        var server: UInt64 = 0
+        var gapSeconds: Double = 0
+        var lastNs: Int64 = 0
+    }
+
+    struct Client {
+        var used = false
+        var address = IPAddress.zero
+        var lastNs: Int64 = 0
+        var llr: Double = 0
+        var scanner = false
+        var firstContacts: UInt32 = 0
+        var failedFirstContacts: UInt32 = 0
+        /// Bloom filter (2 hashes, 2048 bits) of the (server, port) pairs contacted.
+        var contacted = InlineArray<32, UInt64>(repeating: 0)
+        var periodic = InlineArray<4, Periodic>(repeating: Periodic())
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var observed: UInt64 = 0
+        public var pairsHeld: Int = 0
+        public var clientsHeld: Int = 0
+        /// Live entries pushed out by a new key (the table was full in its probe window).
+        public var pairEvictions: UInt64 = 0
+        public var clientEvictions: UInt64 = 0
+    }
+
+    public let config: BehaviourConfig
+    public private(set) var counters = Counters()
+    private var pairs: [Pair]
+    private var ring: [Sample]
+    private var clients: [Client]
+    private let trw: ThresholdRandomWalk
+    private let bucketNs: Int64
+    private let horizonNs: Int64
+    private let scanStateNs: Int64
+
+    // Scratch arrays reused across observations (no allocation per flow once grown).
+    private var starts: [Double] = []
+    private var gaps: [Double] = []
+    private var scored: [Double] = []
+    private var clientSizes: [Double] = []
+    private var serverSizes: [Double] = []
+    private var ipSizes: [Double] = []
+    private var durations: [Double] = []
+
+    /// Memory per pair series and per client (the tables' whole memory is
+    /// `pairCapacity × bytesPerPair + clientCapacity × bytesPerClient`).
+    public static var bytesPerPair: Int { MemoryLayout<Pair>.stride + ringLength * MemoryLayout<Sample>.stride }
+    public static var bytesPerClient: Int { MemoryLayout<Client>.stride }
+
+    public init(config: BehaviourConfig = BehaviourConfig()) {
+        self.config = config
+        pairs = [Pair](repeating: Pair(), count: max(Self.probes, config.pairCapacity))
+        ring = [Sample](repeating: Sample(), count: pairs.count * Self.ringLength)
+        clients = [Client](repeating: Client(), count: max(Self.probes, config.clientCapacity))
+        trw = ThresholdRandomWalk(theta0: config.trwTheta0, theta1: config.trwTheta1,
+                                  alpha: config.trwAlpha, beta: config.trwBeta)
+        bucketNs = Int64(config.windowSeconds) * 1_000_000_000 / Int64(Self.bucketCount)
+        horizonNs = Int64(config.beaconHorizonSeconds) * 1_000_000_000
+        scanStateNs = Int64(config.scanStateSeconds) * 1_000_000_000
+        starts.reserveCapacity(Self.ringLength); gaps.reserveCapacity(Self.ringLength)
+        scored.reserveCapacity(Self.ringLength); clientSizes.reserveCapacity(Self.ringLength)
+        serverSizes.reserveCapacity(Self.ringLength); ipSizes.reserveCapacity(Self.ringLength)
+        durations.reserveCapacity(Self.ringLength)
+    }
+
+    /// Adds one session to its pair series and its client's scan state and
+    /// returns the values at its end.
+    public func observe(_ o: SessionObservation) -> BehaviourValues {
+        counters.observed &+= 1
+        var v = BehaviourValues()
+        let p = pairSlot(o)
+        record(o, pair: p)
+        seriesValues(o, pair: p, into: &v)
+        scanValues(o, into: &v)
+        return v
+    }
+
+    /// The flows of `o`'s pair series in the ring (flow id, client port),
+    /// newest last, at most `limit`: example flows for an alert.
+    public func recentFlows(of o: SessionObservation, limit: Int) -> [(flowID: UInt64, clientPort: UInt16)] {
+        let n = pairs.count
+        let home = Int(Self.pairHash(o) % UInt64(n))
+        for k in 0..<Self.probes {
+            let i = (home + k) % n
+            let e = pairs[i]
+            guard e.used && e.client == o.client && e.server == o.server && e.port == o.serverPort && e.proto == o.proto
+            else { continue }
+            let count = Int(e.ringCount)
+            var out: [(flowID: UInt64, clientPort: UInt16)] = []
+            for back in stride(from: min(limit, count), through: 1, by: -1) {
+                let r = (Int(e.ringNext) - back + Self.ringLength) % Self.ringLength
+                let s = ring[i * Self.ringLength + r]
+                out.append((s.flowID, s.clientPort))
+            }
+            return out
+        }
+        return []
+    }
+
+    // MARK: Pair series
+
+    static func mix(_ a: IPAddress) -> UInt64 {
+        var h = a.hi &* 0x9E37_79B9_7F4A_7C15
+        h ^= (a.lo &+ UInt64(a.version)) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 32)
+    }
+
+    static func pairHash(_ o: SessionObservation) -> UInt64 {
+        var h = mix(o.client) ^ (mix(o.server) &* 0x94D0_49BB_1331_11EB)
+        h ^= (UInt64(o.serverPort) << 8 | UInt64(o.proto)) &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 31
+        return h &* 0xBF58_476D_1CE4_E5B9
+    }
+
+    /// The slot of `o`'s pair series, taken (and cleared) if new.
+    private func pairSlot(_ o: SessionObservation) -> Int {
+        let n = pairs.count
+        let home = Int(Self.pairHash(o) % UInt64(n))
+        var victim = home, victimNs = Int64.max
+        for k in 0..<Self.probes {
+            let i = (home + k) % n
+            let e = pairs[i]
+            if e.used && e.client == o.client && e.server == o.server && e.port == o.serverPort && e.proto == o.proto {
+                return i
+            }
+            let stale = !e.used || o.startNs - e.lastNs > horizonNs
+            let rank = stale ? Int64.min : e.lastNs
+            if rank < victimNs { victim = i; victimNs = rank }
+        }
+        if pairs[victim].used {
+            if victimNs == Int64.min { counters.pairsHeld -= 1 } else { counters.pairEvictions &+= 1; counters.pairsHeld -= 1 }
+        }
+        var e = Pair()
+        e.used = true; e.client = o.client; e.server = o.server; e.port = o.serverPort; e.proto = o.proto
+        e.lastNs = o.startNs
+        pairs[victim] = e
+        counters.pairsHeld += 1
+        return victim
+    }
+
+    private func record(_ o: SessionObservation, pair i: Int) {
+        let epoch = max(0, o.startNs) / bucketNs
+        var e = pairs[i]
+        let k = Int(epoch % Int64(Self.bucketCount))
+        if e.buckets[k].epoch < epoch { e.buckets[k] = Bucket(); e.buckets[k].epoch = epoch }
+        if e.buckets[k].epoch == epoch {
+            e.buckets[k].sessions &+= 1
+            if o.isShort(config) { e.buckets[k].short &+= 1 }
+            if o.outcome == .failed { e.buckets[k].failed &+= 1 }
+            if o.reset { e.buckets[k].reset &+= 1 }
+        }
+        let slot = i * Self.ringLength + Int(e.ringNext)
+        ring[slot] = Sample(startNs: o.startNs, endNs: o.endNs, clientBytes: UInt32(clamping: o.clientBytes),
+                            serverBytes: UInt32(clamping: o.serverBytes), clientIPBytes: UInt32(clamping: o.clientIPBytes),
+                            flowID: o.flowID, clientPort: o.clientPort)
+        e.ringNext = UInt8((Int(e.ringNext) + 1) % Self.ringLength)
+        e.ringCount = UInt8(min(Self.ringLength, Int(e.ringCount) + 1))
+        e.lastNs = max(e.lastNs, o.startNs)
+        pairs[i] = e
+    }
+
+    private func seriesValues(_ o: SessionObservation, pair i: Int, into v: inout BehaviourValues) {
+        let e = pairs[i]
+        let epoch = max(0, o.startNs) / bucketNs
+        for b in 0..<Self.bucketCount {
+            let bk = e.buckets[b]
+            guard bk.epoch > epoch - Int64(Self.bucketCount), bk.epoch <= epoch else { continue }
+            v.sessions &+= bk.sessions; v.shortSessions &+= bk.short
+            v.failedSessions &+= bk.failed; v.resetSessions &+= bk.reset
+        }
+        // The ring's sessions within the beacon horizon of this one, by start.
+        starts.removeAll(keepingCapacity: true); clientSizes.removeAll(keepingCapacity: true)
+        serverSizes.removeAll(keepingCapacity: true); ipSizes.removeAll(keepingCapacity: true)
+        durations.removeAll(keepingCapacity: true)
+        var earliestInWindow = o.startNs
+        let windowNs = Int64(config.windowSeconds) * 1_000_000_000
+        for r in 0..<Int(e.ringCount) {
+            let s = ring[i * Self.ringLength + r]
+            guard o.startNs - s.startNs <= horizonNs, s.startNs - o.startNs <= horizonNs else { continue }
+            starts.append(Double(s.startNs) * 1e-9)
+            durations.append(Double(max(0, s.endNs - s.startNs)) * 1e-9)
+            if o.startNs - s.startNs <= windowNs {
+                clientSizes.append(Double(s.clientBytes)); serverSizes.append(Double(s.serverBytes))
+                earliestInWindow = min(earliestInWindow, s.startNs)
+            }
+            ipSizes.append(Double(s.clientIPBytes))
+        }
+        starts.sort(); durations.sort(); ipSizes.sort()
+        v.spanSeconds = Double(o.startNs - earliestInWindow) * 1e-9
+        v.clientBytesCV = SeriesStatistics.coefficientOfVariation(clientSizes)
+        v.serverBytesCV = SeriesStatistics.coefficientOfVariation(serverSizes)
+        v.modalSizeShare = SeriesStatistics.modalShare(serverSizes, binWidth: config.sizeBinBytes)
+        v.medianDurationSeconds = SeriesStatistics.median(sorted: durations[...])
+        gaps.removeAll(keepingCapacity: true); scored.removeAll(keepingCapacity: true)
+        for k in starts.indices.dropFirst() {
+            let g = starts[k] - starts[k - 1]
+            gaps.append(g)
+            if g >= config.beaconMinIntervalSeconds { scored.append(g) }
+        }
+        gaps.sort(); scored.sort()
+        v.medianGapSeconds = SeriesStatistics.median(sorted: gaps[...])
+
+        // Beaconing: RITA v5's timestamp and data-size scores, with a connection-count component.
+        var periodicity = 0.0
+        // A resolver's port carries every name its clients look up: one
+        // series of unrelated queries, not a beacon (DNS C2 is scored per
+        // registered domain). A series whose typical gap is below the
+        // shortest interval is a burst, not a beacon.
+        let resolver = o.serverPort == 53 && (o.proto == IPProto.udp || o.proto == IPProto.tcp)
+        if !resolver && starts.count >= 4 && scored.count >= 3 && v.medianGapSeconds >= config.beaconMinIntervalSeconds {
+            let ts = SeriesStatistics.regularityScore(sorted: scored, minIQR: 10, defaultMADScore: 1)
+            let ds = SeriesStatistics.regularityScore(sorted: ipSizes, minIQR: 10, defaultMADScore: 0)
+            v.tsScore = ts.score; v.gapSkew = ts.skew; v.gapMAD = ts.mad; v.dsScore = ds.score
+            // The count component needs both enough sessions and enough time
+            // (a page load's burst of requests is not a schedule).
+            let span = starts[starts.count - 1] - starts[0]
+            v.countScore = min(1, max(0, Double(starts.count - 3) / Double(config.beaconSessions - 3)),
+                               span / config.beaconMinSpanSeconds)
+            v.beaconing = SeriesStatistics.round3(v.countScore * (2 * v.tsScore + v.dsScore) / 3)
+            v.beaconExempt = beaconExemption(o, values: v)
+            if v.beaconExempt != .none { v.beaconing = 0 }
+        }
+
+        // Repetition: many similar short sessions at an attacker's pace, not a clock's.
+        periodicity = clockLikeness()
+        v.clockSpread = lastClockSpread
+        let count = min(1, max(0, Double(Int(v.shortSessions) - 2) / Double(config.repetitionSessions - 2)))
+        let similarity = max(0, 1 - max(v.clientBytesCV, v.serverBytesCV))
+        let full = config.repetitionFullPaceSeconds, none = config.repetitionNoPaceSeconds
+        let pace = gaps.isEmpty ? 0 : min(1, max(0, (none - v.medianGapSeconds) / (none - full)))
+        v.repetition = SeriesStatistics.round3(count * similarity * pace * (1 - periodicity))
+    }
+
+    private var lastClockSpread = 0.0
+    private var recentGaps: [Double] = []
+
+    /// How much the series' recent gaps look like a clock's schedule, in
+    /// [0, 1]: the spread (max − min) / median of the last up to 8 gaps
+    /// between starts (in start order) is 1 at ≤ 10 % and 0 at ≥ 20 %.
+    /// Pollers and mail clients keep time; password guessers go as fast as
+    /// the server's answers let them, or wait a randomised time. Gaps under
+    /// 10 s are never taken as a clock (a schedule that fast is a burst).
+    private func clockLikeness() -> Double {
+        lastClockSpread = 0
+        guard starts.count >= 4 else { return 0 }
+        recentGaps.removeAll(keepingCapacity: true)
+        for k in max(1, starts.count - 8)..<starts.count { recentGaps.append(starts[k] - starts[k - 1]) }
+        recentGaps.sort()
+        let median = SeriesStatistics.median(sorted: recentGaps[...])
+        guard median >= 10 else { return 0 }
+        let spread = (recentGaps[recentGaps.count - 1] - recentGaps[0]) / median
+        lastClockSpread = spread
+        return min(1, max(0, (0.2 - spread) / 0.1))
+    }
+
+    /// Periodic series that are not beacons by their shape: NTP's fixed
+    /// 48-byte exchange with a server on port 123 (time synchronisation),
+    /// or a client polling three or more servers on one schedule (within
+    /// 10 % of this series' interval: monitoring).
+    private func beaconExemption(_ o: SessionObservation, values v: BehaviourValues) -> BeaconExemption {
+        if o.proto == IPProto.udp && o.serverPort == 123 && o.clientPackets > 0 && o.serverPackets > 0
+            && o.clientBytes == 48 * o.clientPackets && o.serverBytes == 48 * o.serverPackets {
+            return .timeSync
+        }
+        guard v.tsScore >= 0.9, v.countScore >= 0.5 else { return .none }
+        let c = clientSlot(o.client, at: o.startNs)
+        let me = Self.mix(o.server) ^ UInt64(o.serverPort)
+        var others = 0, stalest = 0, stalestNs = Int64.max, mine = -1
+        let gap = v.medianGapSeconds
+        for k in 0..<4 {
+            let q = clients[c].periodic[k]
+            if q.server == me { mine = k; continue }
+            if q.lastNs < stalestNs { stalest = k; stalestNs = q.lastNs }
+            if q.server != 0 && o.startNs - q.lastNs <= horizonNs && abs(q.gapSeconds - gap) <= 0.1 * gap { others += 1 }
+        }
+        clients[c].periodic[mine >= 0 ? mine : stalest] = Periodic(server: me, gapSeconds: gap, lastNs: o.startNs)
+        return others >= 2 ? .poller : .none
+    }
+
+    // MARK: Clients
+
+    /// The slot of `address`'s client state, taken (and cleared) if new.
+    private func clientSlot(_ address: IPAddress, at ns: Int64) -> Int {
+        let n = clients.count
+        let home = Int(Self.mix(address) % UInt64(n))
+        var victim = home, victimNs = Int64.max
+        for k in 0..<Self.probes {
+            let i = (home + k) % n
+            let e = clients[i]
+            if e.used && e.address == address { return i }
+            let stale = !e.used || ns - e.lastNs > scanStateNs
+            let rank = stale ? Int64.min : e.lastNs
+            if rank < victimNs { victim = i; victimNs = rank }
+        }
+        if clients[victim].used {
+            counters.clientsHeld -= 1
+            if victimNs != Int64.min { counters.clientEvictions &+= 1 }
+        }
+        var e = Client()
+        e.used = true; e.address = address; e.lastNs = ns
+        clients[victim] = e
+        counters.clientsHeld += 1
+        return victim
+    }
+
+    /// The threshold random walk over first contacts: TCP sessions to a
+    /// unicast server whose outcome is known, each (server, port) once per
+    /// client (a Bloom filter; once it fills, repeats may pass as seen).
+    private func scanValues(_ o: SessionObservation, into v: inout BehaviourValues) {
+        let counts = o.proto == IPProto.tcp && o.outcome != .unknown && o.serverIsUnicast
+        let c = clientSlot(o.client, at: o.startNs)
+        var e = clients[c]
+        if counts {
+            let h = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
+            let b1 = Int(h & 2047), b2 = Int((h >> 11) & 2047)
+            let seen = e.contacted[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0
+                && e.contacted[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
+            if !seen {
+                e.contacted[b1 >> 6] |= 1 << UInt64(b1 & 63)
+                e.contacted[b2 >> 6] |= 1 << UInt64(b2 & 63)
+                e.firstContacts &+= 1
+                v.firstContact = true
+                let failed = o.outcome == .failed
+                if failed { e.failedFirstContacts &+= 1 }
+                let s = trw.step(e.llr, failed: failed)
+                e.llr = s.llr
+                if s.scanner { e.scanner = true }
+                e.lastNs = max(e.lastNs, o.startNs)
+            }
+        }
+        clients[c] = e
+        v.scanLLR = e.llr; v.scanner = e.scanner
+        // The scan score belongs to the probes, not to everything the
+        // scanning host does (its DNS look-ups, its other sessions).
+        if v.firstContact { v.scanning = e.scanner ? 1 : trw.score(e.llr) }
+        v.firstContacts = e.firstContacts; v.failedFirstContacts = e.failedFirstContacts
+    }
+}

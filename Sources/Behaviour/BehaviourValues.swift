@@ -1,0 +1,93 @@
+/// A pair series' and its client's behaviour at the end of one flow: what
+/// every flow record carries (`behaviour {…}`) and what behaviour verdicts
+/// and alerts are made of. Scores are in [0, 1]; definitions in docs/features.md.
+public struct BehaviourValues: Sendable, Equatable {
+    // The pair series (client, server, server port, protocol) in the window.
+    /// Sessions started in the window, this one included.
+    public var sessions: UInt32 = 0
+    /// Of those, sessions that ended short (see `SessionObservation.isShort`).
+    public var shortSessions: UInt32 = 0
+    /// Of those, sessions the server never answered or refused.
+    public var failedSessions: UInt32 = 0
+    /// Of those, sessions ended by a reset.
+    public var resetSessions: UInt32 = 0
+    /// Over the ring (the last sessions, at most `BehaviourTable.ringLength`):
+    /// coefficient of variation of client and server application bytes per session,
+    /// share of the modal server size, median session duration and median gap between starts.
+    public var clientBytesCV: Double = 0
+    public var serverBytesCV: Double = 0
+    public var modalSizeShare: Double = 0
+    public var medianDurationSeconds: Double = 0
+    public var medianGapSeconds: Double = 0
+    /// (max − min) / median of the last up to 8 gaps (0 when under 4 sessions or a median under 10 s):
+    /// at or below 0.1 the series keeps a clock's time and is not repetition.
+    public var clockSpread: Double = 0
+    /// Packet time from the series' first session in the window to this one's start.
+    public var spanSeconds: Double = 0
+
+    // Beaconing components (RITA v5 definitions).
+    public var tsScore: Double = 0
+    public var dsScore: Double = 0
+    public var countScore: Double = 0
+    public var gapSkew: Double = 0
+    public var gapMAD: Double = 0
+    /// The series is exempt from beacon verdicts: time synchronisation or
+    /// one poller's schedule over several servers (see docs/features.md).
+    public var beaconExempt: BeaconExemption = .none
+
+    // The client's scan state.
+    public var scanLLR: Double = 0
+    public var firstContacts: UInt32 = 0
+    public var failedFirstContacts: UInt32 = 0
+    /// This session was a first contact of its client (it took a step of the walk).
+    public var firstContact: Bool = false
+    /// The client passed the TRW's scanner threshold while this state was held.
+    public var scanner: Bool = false
+
+    public var repetition: Double = 0
+    public var beaconing: Double = 0
+    public var scanning: Double = 0
+
+    public init() {}
+}
+
+public enum BeaconExemption: UInt8, Sendable {
+    case none, timeSync, poller
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .timeSync: "time_sync"
+        case .poller: "poller"
+        }
+    }
+}
+
+/// The behaviours a verdict or an alert can name.
+public enum BehaviourKind: UInt8, Sendable, CaseIterable {
+    case repetition, beaconing, scanning
+
+    public var name: String {
+        switch self {
+        case .repetition: "repetition"
+        case .beaconing: "beaconing"
+        case .scanning: "scanning"
+        }
+    }
+
+    /// The model class whose meaning the behaviour carries (its verdicts use the class's policy too).
+    public var className: String {
+        switch self {
+        case .repetition: "bruteforce"
+        case .beaconing: "c2"
+        case .scanning: "scan"
+        }
+    }
+
+    public func score(_ v: BehaviourValues) -> Double {
+        switch self {
+        case .repetition: v.repetition
+        case .beaconing: v.beaconing
+        case .scanning: v.scanning
+        }
+    }
+}

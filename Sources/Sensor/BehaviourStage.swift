@@ -1,0 +1,94 @@
+import Alerts
+import Behaviour
+import Decoding
+import Flows
+
+extension SessionObservation {
+    /// What a flow's first record tells the behaviour table. TCP: answered
+    /// when the server sent SYN-ACK; failed when the client sent nothing but
+    /// SYNs (the server silent or refusing); unknown otherwise (mid-stream,
+    /// one side missing). Other protocols: answered when the server sent anything.
+    init(_ r: FlowRecord) {
+        let outcome: SessionOutcome
+        let synAck = TCPFlag.syn | TCPFlag.ack
+        if r.proto == IPProto.tcp {
+            if r.tcpFlagsToClient & synAck == synAck { outcome = .answered }
+            else if r.tcpFlagsToServer & ~(TCPFlag.syn | TCPFlag.ece | TCPFlag.cwr) == 0 && r.tcpFlagsToServer & TCPFlag.syn != 0 {
+                outcome = .failed
+            } else { outcome = .unknown }
+        } else {
+            outcome = r.pktsToClient > 0 ? .answered : .unknown
+        }
+        let f = r.features
+        self.init(client: r.srcIP, server: r.dstIP, serverPort: r.hasPorts ? r.dstPort : 0, proto: r.proto,
+                  startNs: r.startNs, endNs: r.endNs,
+                  clientBytes: UInt64(max(0, f[.fwd_payload_bytes])), serverBytes: UInt64(max(0, f[.bwd_payload_bytes])),
+                  clientIPBytes: r.bytesToServer, clientPackets: r.pktsToServer, serverPackets: r.pktsToClient,
+                  outcome: outcome, reset: (r.tcpFlagsToServer | r.tcpFlagsToClient) & TCPFlag.rst != 0,
+                  serverIsUnicast: r.dstIP.isUnicast)
+        clientPort = r.hasPorts ? r.srcPort : 0
+        flowID = r.flowID
+    }
+}
+
+extension IPAddress {
+    /// Not multicast, not the IPv4 limited broadcast, not unspecified.
+    var isUnicast: Bool {
+        let first = UInt8(truncatingIfNeeded: hi)
+        switch version {
+        case 4: return first < 224 && hi & 0xFFFF_FFFF != 0
+        case 6: return first != 0xFF && (hi | lo) != 0
+        default: return false
+        }
+    }
+}
+
+/// Feeds each batch's flows to the behaviour table, in order, and keeps
+/// what the writer needs: the values per record and, for records whose
+/// behaviour may raise a verdict, example flows of their series.
+/// Continuation records (a long flow's later segments) are not new
+/// sessions: they carry no behaviour values.
+package final class BehaviourStage {
+    package let table: BehaviourTable
+    package private(set) var values: [BehaviourValues?] = []
+    package private(set) var examples: [Int: [(flowID: UInt64, communityID: String)]] = [:]
+    package var communityIDSeed: UInt16 = 0
+
+    package init(config: BehaviourConfig) { table = BehaviourTable(config: config) }
+
+    package func observe(_ records: [FlowRecord]) {
+        values.removeAll(keepingCapacity: true)
+        examples.removeAll(keepingCapacity: true)
+        records.withUnsafeBufferPointer { recs in
+            for i in recs.indices {
+                guard recs[i].segment == 0 else { values.append(nil); continue }
+                let o = SessionObservation(recs[i])
+                let v = table.observe(o)
+                values.append(v)
+                if max(v.repetition, v.beaconing, v.scanning) >= 0.5 {
+                    let r = recs[i]
+                    let flows = v.scanning >= 0.5 && max(v.repetition, v.beaconing) < 0.5
+                        ? [(r.flowID, r.srcPort)] : table.recentFlows(of: o, limit: 5).map { ($0.flowID, $0.clientPort) }
+                    examples[i] = flows.map { f in
+                        (f.0, CommunityID.compute(src: r.srcIP, dst: r.dstIP, proto: r.proto, sport: f.1,
+                                                  dport: r.dstPort, seed: communityIDSeed))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `behaviour {…}` object of stats records.
+    package func appendStats(into j: inout JSONBuffer) {
+        let c = table.counters
+        j.key("behaviour"); j.beginObject()
+        j.key("observed"); j.uint(c.observed)
+        j.key("pairs"); j.int(c.pairsHeld)
+        j.key("pair_capacity"); j.int(table.config.pairCapacity)
+        j.key("pair_evictions"); j.uint(c.pairEvictions)
+        j.key("clients"); j.int(c.clientsHeld)
+        j.key("client_capacity"); j.int(table.config.clientCapacity)
+        j.key("client_evictions"); j.uint(c.clientEvictions)
+        j.endObject()
+    }
+}
