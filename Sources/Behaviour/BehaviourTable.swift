@@ -78,6 +78,7 @@ public final class BehaviourTable {
         /// Live entries pushed out by a new key (the table was full in its probe window).
         public var pairEvictions: UInt64 = 0
         public var clientEvictions: UInt64 = 0
+        public init() {}
     }
 
     public let config: BehaviourConfig

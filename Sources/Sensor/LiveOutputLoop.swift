@@ -94,7 +94,7 @@ final class LiveOutputLoop: @unchecked Sendable {
             if now >= schedule.dropCheck {
                 schedule.dropCheck = now + 1
                 let s = sensor.snapshot()
-                sensor.metrics?.update(s, scoring: writer.scoring?.counters)
+                sensor.metrics?.update(s, scoring: writer.scoring?.counters, behaviour: writer.behaviour?.table.counters)
                 for w in warnings.check(s, now: now, interface: sensor.interface) { sensor.log(w) }
             }
             if now >= schedule.stats {

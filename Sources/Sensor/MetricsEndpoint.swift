@@ -1,3 +1,4 @@
+import Behaviour
 import Prometheus
 import Synchronization
 #if canImport(Glibc)
@@ -19,6 +20,7 @@ package final class MetricsEndpoint: @unchecked Sendable {
     let kernelPackets, kernelDrops, kernelIfDrops, packets, decoded, flowsCreated, queueOverflow,
         recordsWritten, flowsScored, alerts: Gauge
     let flowsActive, queueDepth, uptime: Gauge
+    let behaviourPairs, behaviourClients, behaviourPairEvictions, behaviourClientEvictions, behaviourAlerts: Gauge
     let latency: ValueHistogram
     private var lastLatency: [UInt64] = []
 
@@ -72,6 +74,13 @@ package final class MetricsEndpoint: @unchecked Sendable {
         flowsActive = r.makeGauge(name: "flowsentry_flows_active", help: "Flows in the table.")
         queueDepth = r.makeGauge(name: "flowsentry_queue_depth", help: "Records waiting for output.")
         uptime = r.makeGauge(name: "flowsentry_uptime_seconds", help: "Seconds since start.")
+        behaviourPairs = r.makeGauge(name: "flowsentry_behaviour_pairs", help: "Pair series in the behaviour table.")
+        behaviourClients = r.makeGauge(name: "flowsentry_behaviour_clients", help: "Clients in the behaviour table.")
+        behaviourPairEvictions = r.makeGauge(name: "flowsentry_behaviour_pair_evictions_total",
+                                             help: "Pair series evicted from the full behaviour table.")
+        behaviourClientEvictions = r.makeGauge(name: "flowsentry_behaviour_client_evictions_total",
+                                               help: "Clients evicted from the full behaviour table.")
+        behaviourAlerts = r.makeGauge(name: "flowsentry_behaviour_alerts_total", help: "Behaviour alert lines written (opening and closing).")
         latency = r.makeValueHistogram(name: "flowsentry_ml_flow_to_output_seconds", buckets: ScoringStage.latencyBounds,
                                        help: "Flow end to record written, seconds.")
         thread = spawnThread(name: "fs-metrics") { [self] in serve() }
@@ -85,7 +94,11 @@ package final class MetricsEndpoint: @unchecked Sendable {
     }
 
     /// Refreshes the metrics from a stats snapshot and the scoring counters.
-    package func update(_ s: SensorStats, scoring: ScoringStage.Counters?) {
+    package func update(_ s: SensorStats, scoring: ScoringStage.Counters?, behaviour: BehaviourTable.Counters? = nil) {
+        if let b = behaviour {
+            behaviourPairs.set(Double(b.pairsHeld)); behaviourClients.set(Double(b.clientsHeld))
+            behaviourPairEvictions.set(Double(b.pairEvictions)); behaviourClientEvictions.set(Double(b.clientEvictions))
+        }
         kernelPackets.set(Double(s.kernel.received)); kernelDrops.set(Double(s.kernel.dropped))
         kernelIfDrops.set(Double(s.kernel.ifDropped)); packets.set(Double(s.packets)); decoded.set(Double(s.decoded))
         flowsCreated.set(Double(s.flows.created)); queueOverflow.set(Double(s.queueOverflow))
@@ -93,6 +106,7 @@ package final class MetricsEndpoint: @unchecked Sendable {
         queueDepth.set(Double(s.queueDepth)); uptime.set(s.uptimeSeconds)
         if let c = scoring {
             flowsScored.set(Double(c.flowsScored)); alerts.set(Double(c.alerts.values.reduce(0, +) + c.closingAlerts))
+            behaviourAlerts.set(Double(c.behaviourAlerts))
             // Feed the histogram the flows added since the last update, at their bucket's bound.
             if lastLatency.count != c.latencyCounts.count { lastLatency = Array(repeating: 0, count: c.latencyCounts.count) }
             for (i, n) in c.latencyCounts.enumerated() where n > lastLatency[i] {

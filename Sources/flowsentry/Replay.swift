@@ -85,6 +85,11 @@ struct Replay: ParsableCommand {
         if let c = writer.scoring?.counters {
             let byClass = c.alerts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             FileHandleStderr.write("  scored \(c.flowsScored) flows: \(c.suspicious) suspicious, \(c.alerts.values.reduce(0, +)) alerts\(byClass.isEmpty ? "" : " (" + byClass + ")"), \(c.folded) folded into aggregated alerts, \(c.suppressed) suppressed, \(c.allowed) allow-listed, \(c.closingAlerts) closing alerts for flows folded after their key's last alert\n")
+            let byBehaviour = c.behaviourVerdicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let t = writer.behaviour?.table.counters ?? BehaviourTable.Counters()
+            FileHandleStderr.write("  behaviour: \(c.behaviourVerdicts.values.reduce(0, +)) verdicts\(byBehaviour.isEmpty ? "" : " (" + byBehaviour + ")"), "
+                                   + "\(c.behaviourAlerts) alert lines (opening and closing), \(c.behaviourFolded) flows folded into campaigns; "
+                                   + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
         }
         if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitCode(1) }
     }

@@ -1,6 +1,8 @@
+import Foundation
 import Testing
 @testable import Alerts
 @testable import Decoding
+import Behaviour
 
 @Suite struct PolicyTests {
     let classes = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack", "anomaly"]
@@ -59,5 +61,58 @@ import Testing
         #expect(!CIDR("2001:db8::/32")!.contains(IPAddress("10.0.0.1")!))
         #expect(CIDR("10.1.2.3")!.contains(IPAddress("10.1.2.3")!) && !CIDR("10.1.2.3")!.contains(IPAddress("10.1.2.4")!))
         #expect(CIDR("10.0.0.0/7") != nil && CIDR("300.1.1.1") == nil)
+    }
+}
+
+/// The `behaviours:` section and behaviour-specific allow/suppress rules.
+@Suite struct PolicyBehaviourTests {
+    let classes = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack", "anomaly"]
+    let a = IPAddress("10.0.0.5")!, b = IPAddress("192.168.1.9")!
+
+    @Test func thresholdsSeveritiesAndRulesByBehaviour() throws {
+        let p = try Policy.parse("""
+            version: 1
+            classes:
+              bruteforce: {severity: 1}
+            behaviours:
+              beaconing: {threshold: 0.9, severity: 3}
+              scanning: {enabled: false}
+            allow:
+              - {behaviour: beaconing, dst_port: [143, 993], note: mail polling}
+            suppress:
+              - {class: bruteforce, src: 10.0.0.0/24, note: pentest}
+            """, path: "policy.yaml", knownClasses: classes)
+        #expect(p.behaviourThreshold(.beaconing) == 0.9)
+        #expect(p.behaviourThreshold(.repetition) == Policy.defaultBehaviourThresholds[.repetition])
+        #expect(p.behaviourThreshold(.scanning) == nil)
+        #expect(p.decideBehaviour(.beaconing, src: b, dst: a, dstPort: 993) == .allowed("mail polling"))
+        #expect(p.decideBehaviour(.beaconing, src: b, dst: a, dstPort: 443) == .alert(severity: 3))
+        // Class rules match the behaviour's class; its severity falls back to the class's.
+        #expect(p.decideBehaviour(.repetition, src: a, dst: b, dstPort: 22) == .suppressed("pentest"))
+        #expect(p.decideBehaviour(.repetition, src: b, dst: a, dstPort: 22) == .alert(severity: 1))
+        // A behaviour rule never matches the models' verdicts.
+        #expect(p.decide(className: "c2", score: 0.99, bundleThreshold: 0.5, src: b, dst: a, dstPort: 993) == .alert(severity: 2))
+    }
+
+    @Test(arguments: [
+        ("behaviours:\n  beacon: {severity: 1}\n", "behaviours.beacon", "unknown behaviour"),
+        ("behaviours:\n  beaconing: {threshold: 2}\n", "behaviours.beaconing.threshold", "between 0 and 1"),
+        ("allow:\n  - {behaviour: polling}\n", "allow[0].behaviour", "unknown behaviour 'polling'"),
+    ])
+    func badBehaviourKeysAreNamed(_ text: String, _ key: String, _ reason: String) {
+        do {
+            _ = try Policy.parse(text, path: "p.yaml", knownClasses: classes)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.key == key && error.reason.contains(reason), "\(error)")
+        }
+    }
+
+    @Test func theShippedPolicyLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("rules/policy.yaml").path
+        let p = try Policy.load(path: path, knownClasses: classes)
+        #expect(p.decideBehaviour(.beaconing, src: b, dst: a, dstPort: 993) == .allowed("mail client polling"))
+        #expect(p.decideBehaviour(.beaconing, src: b, dst: a, dstPort: 443) == .alert(severity: 2))
     }
 }

@@ -96,6 +96,23 @@ import Flows
         #expect(error("outputs:\n  output_spin_us: 200000\n").hasPrefix("flowsentry.yaml: outputs.output_spin_us: must be a number of microseconds between 0 and 100000 (got \"200000\")"))
     }
 
+    @Test func behaviourSectionSetsTheTableAndNamesBadKeys() throws {
+        let c = try SensorConfig.parse(yaml: """
+            behaviour:
+              window_seconds: 600
+              pair_capacity: 1024
+              client_capacity: 512
+              scan_state_seconds: 3600
+              beacon_horizon_seconds: 7200
+            """, file: "flowsentry.yaml")
+        #expect(c.behaviour.windowSeconds == 600 && c.behaviour.pairCapacity == 1024 && c.behaviour.clientCapacity == 512)
+        #expect(c.behaviour.scanStateSeconds == 3600 && c.behaviour.beaconHorizonSeconds == 7200)
+        #expect(error("behaviour:\n  pair_capacity: 3\n").hasPrefix("flowsentry.yaml: behaviour.pair_capacity: must be a number of pair series between 16"))
+        #expect(error("behaviour:\n  window_seconds: 7200\n  scan_state_seconds: 600\n")
+            == "flowsentry.yaml: behaviour.scan_state_seconds: must be at least window_seconds")
+        #expect(error("behaviour:\n  windows: 1\n").hasPrefix("flowsentry.yaml: behaviour.windows: unknown key"))
+    }
+
     @Test func unknownKeysAreRejectedAtEveryLevel() {
         #expect(error("sensor: x\n").hasPrefix("flowsentry.yaml: sensor: unknown key (allowed here: sensor_name,"))
         #expect(error("capture:\n  wrokers: 2\n").hasPrefix("flowsentry.yaml: capture.wrokers: unknown key (allowed here: interface,"))
