@@ -33,7 +33,7 @@ let package = Package(
         // What is known about hosts across their flows (host context today).
         .target(name: "Context", dependencies: ["Decoding", "Locking", "CPrefetch"]),
         // Behaviour across flows: pair series and per-client scan state, scored at each flow's end.
-        .target(name: "Behaviour", dependencies: ["Decoding"]),
+        .target(name: "Behaviour", dependencies: ["Decoding", "CPrefetch"]),
         .target(name: "Features", dependencies: ["Decoding", "Context"]),
         .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),

@@ -236,32 +236,37 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 }
 
 /// The `behaviour {…}` object of a flow record: the series' and client's
-/// values at the flow's end (docs/features.md).
+/// values at the flow's end (docs/features.md), written as one raw block
+/// (keys are literals; on the record path for every flow).
 public func writeBehaviourValues(_ v: BehaviourValues, into j: inout JSONBuffer) {
-    j.key("behaviour"); j.beginObject()
-    j.key("repetition"); j.double(v.repetition)
-    j.key("beaconing"); j.double(v.beaconing)
-    j.key("scanning"); j.double(v.scanning)
-    j.key("sessions"); j.int(Int(v.sessions))
-    j.key("short_sessions"); j.int(Int(v.shortSessions))
-    j.key("failed_sessions"); j.int(Int(v.failedSessions))
-    j.key("reset_sessions"); j.int(Int(v.resetSessions))
-    j.key("client_bytes_cv"); j.double(v.clientBytesCV)
-    j.key("server_bytes_cv"); j.double(v.serverBytesCV)
-    j.key("modal_size_share"); j.double(v.modalSizeShare)
-    j.key("median_duration_s"); j.double(v.medianDurationSeconds)
-    j.key("median_gap_s"); j.double(v.medianGapSeconds)
-    j.key("components"); j.beginObject()
-    j.key("clock_spread"); j.double(v.clockSpread)
-    j.key("ts_score"); j.double(v.tsScore)
-    j.key("ds_score"); j.double(v.dsScore)
-    j.key("count_score"); j.double(v.countScore)
-    j.key("gap_skew"); j.double(v.gapSkew)
-    j.key("gap_mad_s"); j.double(v.gapMAD)
-    if v.beaconExempt != .none { j.key("beacon_exempt"); j.string(v.beaconExempt.name) }
-    j.key("first_contacts"); j.int(Int(v.firstContacts))
-    j.key("failed_first_contacts"); j.int(Int(v.failedFirstContacts))
-    j.key("trw_llr"); j.double(v.scanLLR)
-    j.endObject()
-    j.endObject()
+    j.key("behaviour")
+    j.rawValue(capacity: 24 * (RawJSONWriter.maxNumber + 24) + 64) { w in
+        w.lit(#"{"repetition":"#); w.double(v.repetition)
+        w.lit(#","beaconing":"#); w.double(v.beaconing)
+        w.lit(#","scanning":"#); w.double(v.scanning)
+        w.lit(#","sessions":"#); w.unsigned(UInt64(v.sessions))
+        w.lit(#","short_sessions":"#); w.unsigned(UInt64(v.shortSessions))
+        w.lit(#","failed_sessions":"#); w.unsigned(UInt64(v.failedSessions))
+        w.lit(#","reset_sessions":"#); w.unsigned(UInt64(v.resetSessions))
+        w.lit(#","client_bytes_cv":"#); w.double(v.clientBytesCV)
+        w.lit(#","server_bytes_cv":"#); w.double(v.serverBytesCV)
+        w.lit(#","modal_size_share":"#); w.double(v.modalSizeShare)
+        w.lit(#","median_duration_s":"#); w.double(v.medianDurationSeconds)
+        w.lit(#","median_gap_s":"#); w.double(v.medianGapSeconds)
+        w.lit(#","components":{"clock_spread":"#); w.double(v.clockSpread)
+        w.lit(#","ts_score":"#); w.double(v.tsScore)
+        w.lit(#","ds_score":"#); w.double(v.dsScore)
+        w.lit(#","count_score":"#); w.double(v.countScore)
+        w.lit(#","gap_skew":"#); w.double(v.gapSkew)
+        w.lit(#","gap_mad_s":"#); w.double(v.gapMAD)
+        switch v.beaconExempt {
+        case .none: break
+        case .timeSync: w.lit(#","beacon_exempt":"time_sync""#)
+        case .poller: w.lit(#","beacon_exempt":"poller""#)
+        }
+        w.lit(#","first_contacts":"#); w.unsigned(UInt64(v.firstContacts))
+        w.lit(#","failed_first_contacts":"#); w.unsigned(UInt64(v.failedFirstContacts))
+        w.lit(#","trw_llr":"#); w.double(v.scanLLR)
+        w.lit("}}")
+    }
 }

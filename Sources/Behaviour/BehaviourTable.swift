@@ -1,3 +1,4 @@
+import CPrefetch
 import Decoding
 
 /// What is known about behaviour across flows, with memory fixed at start:
@@ -71,6 +72,11 @@ public final class BehaviourTable {
         var periodic = InlineArray<4, Periodic>(repeating: Periodic())
     }
 
+    struct Slot {
+        var hash: UInt64 = 0
+        var lastNs: Int64 = 0
+    }
+
     public struct Counters: Sendable, Equatable {
         public var observed: UInt64 = 0
         public var pairsHeld: Int = 0
@@ -83,9 +89,17 @@ public final class BehaviourTable {
 
     public let config: BehaviourConfig
     public private(set) var counters = Counters()
-    private var pairs: [Pair]
-    private var ring: [Sample]
-    private var clients: [Client]
+    // Fixed storage, allocated and initialised once (no page is first
+    // touched on the record path), read and written in place.
+    private let pairs: UnsafeMutablePointer<Pair>
+    /// Probe index beside each table, 16 bytes a slot (a probe window is two
+    /// cache lines): the key's hash (0: empty) and the entry's last activity.
+    private let pairIndex: UnsafeMutablePointer<Slot>
+    private let clientIndex: UnsafeMutablePointer<Slot>
+    private let pairCount: Int
+    private let ring: UnsafeMutablePointer<Sample>
+    private let clients: UnsafeMutablePointer<Client>
+    private let clientCount: Int
     private let trw: ThresholdRandomWalk
     private let bucketNs: Int64
     private let horizonNs: Int64
@@ -99,17 +113,29 @@ public final class BehaviourTable {
     private var serverSizes: [Double] = []
     private var ipSizes: [Double] = []
     private var durations: [Double] = []
+    private var scratch: [Double] = []
 
     /// Memory per pair series and per client (the tables' whole memory is
     /// `pairCapacity × bytesPerPair + clientCapacity × bytesPerClient`).
-    public static var bytesPerPair: Int { MemoryLayout<Pair>.stride + ringLength * MemoryLayout<Sample>.stride }
-    public static var bytesPerClient: Int { MemoryLayout<Client>.stride }
+    public static var bytesPerPair: Int {
+        MemoryLayout<Pair>.stride + MemoryLayout<Slot>.stride + ringLength * MemoryLayout<Sample>.stride
+    }
+    public static var bytesPerClient: Int { MemoryLayout<Client>.stride + MemoryLayout<Slot>.stride }
 
     public init(config: BehaviourConfig = BehaviourConfig()) {
         self.config = config
-        pairs = [Pair](repeating: Pair(), count: max(Self.probes, config.pairCapacity))
-        ring = [Sample](repeating: Sample(), count: pairs.count * Self.ringLength)
-        clients = [Client](repeating: Client(), count: max(Self.probes, config.clientCapacity))
+        pairCount = max(Self.probes, config.pairCapacity)
+        clientCount = max(Self.probes, config.clientCapacity)
+        pairs = .allocate(capacity: pairCount)
+        pairIndex = .allocate(capacity: pairCount)
+        pairIndex.initialize(repeating: Slot(), count: pairCount)
+        clientIndex = .allocate(capacity: clientCount)
+        clientIndex.initialize(repeating: Slot(), count: clientCount)
+        pairs.initialize(repeating: Pair(), count: pairCount)
+        ring = .allocate(capacity: pairCount * Self.ringLength)
+        ring.initialize(repeating: Sample(), count: pairCount * Self.ringLength)
+        clients = .allocate(capacity: clientCount)
+        clients.initialize(repeating: Client(), count: clientCount)
         trw = ThresholdRandomWalk(theta0: config.trwTheta0, theta1: config.trwTheta1,
                                   alpha: config.trwAlpha, beta: config.trwBeta)
         bucketNs = Int64(config.windowSeconds) * 1_000_000_000 / Int64(Self.bucketCount)
@@ -118,7 +144,27 @@ public final class BehaviourTable {
         starts.reserveCapacity(Self.ringLength); gaps.reserveCapacity(Self.ringLength)
         scored.reserveCapacity(Self.ringLength); clientSizes.reserveCapacity(Self.ringLength)
         serverSizes.reserveCapacity(Self.ringLength); ipSizes.reserveCapacity(Self.ringLength)
-        durations.reserveCapacity(Self.ringLength)
+        durations.reserveCapacity(Self.ringLength); scratch.reserveCapacity(Self.ringLength)
+    }
+
+    deinit {
+        pairs.deinitialize(count: pairCount); pairs.deallocate()
+        pairIndex.deallocate(); clientIndex.deallocate()
+        ring.deinitialize(count: pairCount * Self.ringLength); ring.deallocate()
+        clients.deinitialize(count: clientCount); clients.deallocate()
+    }
+
+    /// Asks the CPU to start loading what `observe(o)` will touch first (the
+    /// probe windows and home entries of its pair and client), so that a
+    /// caller walking a batch can overlap those misses with the previous
+    /// observation. Changes nothing.
+    public func prefetch(_ o: SessionObservation) {
+        let ph = Int((Self.pairHash(o) | 1) % UInt64(pairCount))
+        fs_prefetch_range(pairIndex + ph, Self.probes * MemoryLayout<Slot>.stride)
+        fs_prefetch_range(pairs + ph, MemoryLayout<Pair>.stride)
+        let ch = Int((Self.mix(o.client) | 1) % UInt64(clientCount))
+        fs_prefetch_range(clientIndex + ch, Self.probes * MemoryLayout<Slot>.stride)
+        fs_prefetch_range(clients + ch, MemoryLayout<Client>.stride)
     }
 
     /// Adds one session to its pair series and its client's scan state and
@@ -136,17 +182,17 @@ public final class BehaviourTable {
     /// The flows of `o`'s pair series in the ring (flow id, client port),
     /// newest last, at most `limit`: example flows for an alert.
     public func recentFlows(of o: SessionObservation, limit: Int) -> [(flowID: UInt64, clientPort: UInt16)] {
-        let n = pairs.count
-        let home = Int(Self.pairHash(o) % UInt64(n))
+        let n = pairCount
+        let h = Self.pairHash(o) | 1
+        let home = Int(h % UInt64(n))
         for k in 0..<Self.probes {
             let i = (home + k) % n
-            let e = pairs[i]
-            guard e.used && e.client == o.client && e.server == o.server && e.port == o.serverPort && e.proto == o.proto
-            else { continue }
-            let count = Int(e.ringCount)
+            guard pairIndex[i].hash == h && holds(pairs + i, o) else { continue }
+            let e = pairs + i
+            let count = Int(e.pointee.ringCount)
             var out: [(flowID: UInt64, clientPort: UInt16)] = []
             for back in stride(from: min(limit, count), through: 1, by: -1) {
-                let r = (Int(e.ringNext) - back + Self.ringLength) % Self.ringLength
+                let r = (Int(e.pointee.ringNext) - back + Self.ringLength) % Self.ringLength
                 let s = ring[i * Self.ringLength + r]
                 out.append((s.flowID, s.clientPort))
             }
@@ -172,69 +218,76 @@ public final class BehaviourTable {
         return h &* 0xBF58_476D_1CE4_E5B9
     }
 
+    private func holds(_ e: UnsafeMutablePointer<Pair>, _ o: SessionObservation) -> Bool {
+        e.pointee.used && e.pointee.client == o.client && e.pointee.server == o.server
+            && e.pointee.port == o.serverPort && e.pointee.proto == o.proto
+    }
+
     /// The slot of `o`'s pair series, taken (and cleared) if new.
     private func pairSlot(_ o: SessionObservation) -> Int {
-        let n = pairs.count
-        let home = Int(Self.pairHash(o) % UInt64(n))
+        let n = pairCount
+        let h = Self.pairHash(o) | 1
+        let home = Int(h % UInt64(n))
         var victim = home, victimNs = Int64.max
         for k in 0..<Self.probes {
             let i = (home + k) % n
-            let e = pairs[i]
-            if e.used && e.client == o.client && e.server == o.server && e.port == o.serverPort && e.proto == o.proto {
-                return i
-            }
-            let stale = !e.used || o.startNs - e.lastNs > horizonNs
-            let rank = stale ? Int64.min : e.lastNs
+            let slot = pairIndex[i]
+            if slot.hash == h && holds(pairs + i, o) { return i }
+            let stale = slot.hash == 0 || o.startNs - slot.lastNs > horizonNs
+            let rank = stale ? Int64.min : slot.lastNs
             if rank < victimNs { victim = i; victimNs = rank }
         }
+        pairIndex[victim] = Slot(hash: h, lastNs: o.startNs)
         if pairs[victim].used {
             if victimNs == Int64.min { counters.pairsHeld -= 1 } else { counters.pairEvictions &+= 1; counters.pairsHeld -= 1 }
         }
-        var e = Pair()
-        e.used = true; e.client = o.client; e.server = o.server; e.port = o.serverPort; e.proto = o.proto
-        e.lastNs = o.startNs
-        pairs[victim] = e
+        let e = pairs + victim
+        e.pointee = Pair()
+        e.pointee.used = true; e.pointee.client = o.client; e.pointee.server = o.server
+        e.pointee.port = o.serverPort; e.pointee.proto = o.proto; e.pointee.lastNs = o.startNs
         counters.pairsHeld += 1
         return victim
     }
 
     private func record(_ o: SessionObservation, pair i: Int) {
         let epoch = max(0, o.startNs) / bucketNs
-        var e = pairs[i]
+        let e = pairs + i
         let k = Int(epoch % Int64(Self.bucketCount))
-        if e.buckets[k].epoch < epoch { e.buckets[k] = Bucket(); e.buckets[k].epoch = epoch }
-        if e.buckets[k].epoch == epoch {
-            e.buckets[k].sessions &+= 1
-            if o.isShort(config) { e.buckets[k].short &+= 1 }
-            if o.outcome == .failed { e.buckets[k].failed &+= 1 }
-            if o.reset { e.buckets[k].reset &+= 1 }
+        if e.pointee.buckets[k].epoch < epoch { e.pointee.buckets[k] = Bucket(); e.pointee.buckets[k].epoch = epoch }
+        if e.pointee.buckets[k].epoch == epoch {
+            e.pointee.buckets[k].sessions &+= 1
+            if o.isShort(config) { e.pointee.buckets[k].short &+= 1 }
+            if o.outcome == .failed { e.pointee.buckets[k].failed &+= 1 }
+            if o.reset { e.pointee.buckets[k].reset &+= 1 }
         }
-        let slot = i * Self.ringLength + Int(e.ringNext)
+        let slot = i * Self.ringLength + Int(e.pointee.ringNext)
         ring[slot] = Sample(startNs: o.startNs, endNs: o.endNs, clientBytes: UInt32(clamping: o.clientBytes),
                             serverBytes: UInt32(clamping: o.serverBytes), clientIPBytes: UInt32(clamping: o.clientIPBytes),
                             flowID: o.flowID, clientPort: o.clientPort)
-        e.ringNext = UInt8((Int(e.ringNext) + 1) % Self.ringLength)
-        e.ringCount = UInt8(min(Self.ringLength, Int(e.ringCount) + 1))
-        e.lastNs = max(e.lastNs, o.startNs)
-        pairs[i] = e
+        e.pointee.ringNext = UInt8((Int(e.pointee.ringNext) + 1) % Self.ringLength)
+        e.pointee.ringCount = UInt8(min(Self.ringLength, Int(e.pointee.ringCount) + 1))
+        e.pointee.lastNs = max(e.pointee.lastNs, o.startNs)
+        pairIndex[i].lastNs = e.pointee.lastNs
     }
 
     private func seriesValues(_ o: SessionObservation, pair i: Int, into v: inout BehaviourValues) {
-        let e = pairs[i]
+        let e = pairs + i
         let epoch = max(0, o.startNs) / bucketNs
         for b in 0..<Self.bucketCount {
-            let bk = e.buckets[b]
+            let bk = e.pointee.buckets[b]
             guard bk.epoch > epoch - Int64(Self.bucketCount), bk.epoch <= epoch else { continue }
             v.sessions &+= bk.sessions; v.shortSessions &+= bk.short
             v.failedSessions &+= bk.failed; v.resetSessions &+= bk.reset
         }
+        // A series' first session: nothing to compare it with.
+        if e.pointee.ringCount == 1 { return }
         // The ring's sessions within the beacon horizon of this one, by start.
         starts.removeAll(keepingCapacity: true); clientSizes.removeAll(keepingCapacity: true)
         serverSizes.removeAll(keepingCapacity: true); ipSizes.removeAll(keepingCapacity: true)
         durations.removeAll(keepingCapacity: true)
         var earliestInWindow = o.startNs
         let windowNs = Int64(config.windowSeconds) * 1_000_000_000
-        for r in 0..<Int(e.ringCount) {
+        for r in 0..<Int(e.pointee.ringCount) {
             let s = ring[i * Self.ringLength + r]
             guard o.startNs - s.startNs <= horizonNs, s.startNs - o.startNs <= horizonNs else { continue }
             starts.append(Double(s.startNs) * 1e-9)
@@ -249,7 +302,7 @@ public final class BehaviourTable {
         v.spanSeconds = Double(o.startNs - earliestInWindow) * 1e-9
         v.clientBytesCV = SeriesStatistics.coefficientOfVariation(clientSizes)
         v.serverBytesCV = SeriesStatistics.coefficientOfVariation(serverSizes)
-        v.modalSizeShare = SeriesStatistics.modalShare(serverSizes, binWidth: config.sizeBinBytes)
+        v.modalSizeShare = SeriesStatistics.modalShare(serverSizes, binWidth: config.sizeBinBytes, scratch: &scratch)
         v.medianDurationSeconds = SeriesStatistics.median(sorted: durations[...])
         gaps.removeAll(keepingCapacity: true); scored.removeAll(keepingCapacity: true)
         for k in starts.indices.dropFirst() {
@@ -268,8 +321,8 @@ public final class BehaviourTable {
         // shortest interval is a burst, not a beacon.
         let resolver = o.serverPort == 53 && (o.proto == IPProto.udp || o.proto == IPProto.tcp)
         if !resolver && starts.count >= 4 && scored.count >= 3 && v.medianGapSeconds >= config.beaconMinIntervalSeconds {
-            let ts = SeriesStatistics.regularityScore(sorted: scored, minIQR: 10, defaultMADScore: 1)
-            let ds = SeriesStatistics.regularityScore(sorted: ipSizes, minIQR: 10, defaultMADScore: 0)
+            let ts = SeriesStatistics.regularityScore(sorted: scored, minIQR: 10, defaultMADScore: 1, scratch: &scratch)
+            let ds = SeriesStatistics.regularityScore(sorted: ipSizes, minIQR: 10, defaultMADScore: 0, scratch: &scratch)
             v.tsScore = ts.score; v.gapSkew = ts.skew; v.gapMAD = ts.mad; v.dsScore = ds.score
             // The count component needs both enough sessions and enough time
             // (a page load's burst of requests is not a schedule).
@@ -298,8 +351,8 @@ public final class BehaviourTable {
     /// [0, 1]: the spread (max − min) / median of the last up to 8 gaps
     /// between starts (in start order) is 1 at ≤ 10 % and 0 at ≥ 20 %.
     /// Pollers and mail clients keep time; password guessers go as fast as
-    /// the server's answers let them, or wait a randomised time. Gaps under
-    /// 10 s are never taken as a clock (a schedule that fast is a burst).
+    /// the server's answers let them, or wait a randomised time. A median gap
+    /// under 1 s is never taken as a clock (a schedule that fast is a burst).
     private func clockLikeness() -> Double {
         lastClockSpread = 0
         guard starts.count >= 4 else { return 0 }
@@ -307,7 +360,7 @@ public final class BehaviourTable {
         for k in max(1, starts.count - 8)..<starts.count { recentGaps.append(starts[k] - starts[k - 1]) }
         recentGaps.sort()
         let median = SeriesStatistics.median(sorted: recentGaps[...])
-        guard median >= 10 else { return 0 }
+        guard median >= config.beaconMinIntervalSeconds else { return 0 }
         let spread = (recentGaps[recentGaps.count - 1] - recentGaps[0]) / median
         lastClockSpread = spread
         return min(1, max(0, (0.2 - spread) / 0.1))
@@ -341,24 +394,26 @@ public final class BehaviourTable {
 
     /// The slot of `address`'s client state, taken (and cleared) if new.
     private func clientSlot(_ address: IPAddress, at ns: Int64) -> Int {
-        let n = clients.count
-        let home = Int(Self.mix(address) % UInt64(n))
+        let n = clientCount
+        let h = Self.mix(address) | 1
+        let home = Int(h % UInt64(n))
         var victim = home, victimNs = Int64.max
         for k in 0..<Self.probes {
             let i = (home + k) % n
-            let e = clients[i]
-            if e.used && e.address == address { return i }
-            let stale = !e.used || ns - e.lastNs > scanStateNs
-            let rank = stale ? Int64.min : e.lastNs
+            let slot = clientIndex[i]
+            if slot.hash == h && clients[i].address == address { return i }
+            let stale = slot.hash == 0 || ns - slot.lastNs > scanStateNs
+            let rank = stale ? Int64.min : slot.lastNs
             if rank < victimNs { victim = i; victimNs = rank }
         }
+        clientIndex[victim] = Slot(hash: h, lastNs: ns)
         if clients[victim].used {
             counters.clientsHeld -= 1
             if victimNs != Int64.min { counters.clientEvictions &+= 1 }
         }
-        var e = Client()
-        e.used = true; e.address = address; e.lastNs = ns
-        clients[victim] = e
+        let e = clients + victim
+        e.pointee = Client()
+        e.pointee.used = true; e.pointee.address = address; e.pointee.lastNs = ns
         counters.clientsHeld += 1
         return victim
     }
@@ -369,30 +424,30 @@ public final class BehaviourTable {
     private func scanValues(_ o: SessionObservation, into v: inout BehaviourValues) {
         let counts = o.proto == IPProto.tcp && o.outcome != .unknown && o.serverIsUnicast
         let c = clientSlot(o.client, at: o.startNs)
-        var e = clients[c]
+        let e = clients + c
         if counts {
             let h = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
             let b1 = Int(h & 2047), b2 = Int((h >> 11) & 2047)
-            let seen = e.contacted[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0
-                && e.contacted[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
+            let seen = e.pointee.contacted[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0
+                && e.pointee.contacted[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
             if !seen {
-                e.contacted[b1 >> 6] |= 1 << UInt64(b1 & 63)
-                e.contacted[b2 >> 6] |= 1 << UInt64(b2 & 63)
-                e.firstContacts &+= 1
+                e.pointee.contacted[b1 >> 6] |= 1 << UInt64(b1 & 63)
+                e.pointee.contacted[b2 >> 6] |= 1 << UInt64(b2 & 63)
+                e.pointee.firstContacts &+= 1
                 v.firstContact = true
                 let failed = o.outcome == .failed
-                if failed { e.failedFirstContacts &+= 1 }
-                let s = trw.step(e.llr, failed: failed)
-                e.llr = s.llr
-                if s.scanner { e.scanner = true }
-                e.lastNs = max(e.lastNs, o.startNs)
+                if failed { e.pointee.failedFirstContacts &+= 1 }
+                let s = trw.step(e.pointee.llr, failed: failed)
+                e.pointee.llr = s.llr
+                if s.scanner { e.pointee.scanner = true }
+                e.pointee.lastNs = max(e.pointee.lastNs, o.startNs)
+                clientIndex[c].lastNs = e.pointee.lastNs
             }
         }
-        clients[c] = e
-        v.scanLLR = e.llr; v.scanner = e.scanner
+        v.scanLLR = e.pointee.llr; v.scanner = e.pointee.scanner
         // The scan score belongs to the probes, not to everything the
         // scanning host does (its DNS look-ups, its other sessions).
-        if v.firstContact { v.scanning = e.scanner ? 1 : trw.score(e.llr) }
-        v.firstContacts = e.firstContacts; v.failedFirstContacts = e.failedFirstContacts
+        if v.firstContact { v.scanning = e.pointee.scanner ? 1 : trw.score(e.pointee.llr) }
+        v.firstContacts = e.pointee.firstContacts; v.failedFirstContacts = e.pointee.failedFirstContacts
     }
 }

@@ -34,10 +34,18 @@ public enum SeriesStatistics {
 
     /// Median absolute deviation about the median: median(|xᵢ − median(x)|).
     public static func medianAbsoluteDeviation(sorted x: [Double]) -> Double {
+        var scratch: [Double] = []
+        return medianAbsoluteDeviation(sorted: x, scratch: &scratch)
+    }
+
+    /// The same, with the deviations sorted in `scratch` (reused storage).
+    public static func medianAbsoluteDeviation(sorted x: [Double], scratch: inout [Double]) -> Double {
         guard !x.isEmpty else { return 0 }
         let m = median(sorted: x[...])
-        let d = x.map { abs($0 - m) }.sorted()
-        return median(sorted: d[...])
+        scratch.removeAll(keepingCapacity: true)
+        for v in x { scratch.append(abs(v - m)) }
+        scratch.sort()
+        return median(sorted: scratch[...])
     }
 
     /// RITA's statistical regularity score of a series, in [0, 1]:
@@ -47,9 +55,16 @@ public enum SeriesStatistics {
     public static func regularityScore(sorted x: [Double], minIQR: Double, defaultMADScore: Double)
         -> (score: Double, skew: Double, mad: Double)
     {
+        var scratch: [Double] = []
+        return regularityScore(sorted: x, minIQR: minIQR, defaultMADScore: defaultMADScore, scratch: &scratch)
+    }
+
+    /// The same, with reused scratch storage.
+    public static func regularityScore(sorted x: [Double], minIQR: Double, defaultMADScore: Double,
+                                       scratch: inout [Double]) -> (score: Double, skew: Double, mad: Double) {
         let skew = bowleySkewness(sorted: x, minIQR: minIQR)
         let med = median(sorted: x[...])
-        let mad = medianAbsoluteDeviation(sorted: x)
+        let mad = medianAbsoluteDeviation(sorted: x, scratch: &scratch)
         var madScore = med >= 1 ? (med - mad) / med : defaultMADScore
         if !(madScore >= 0) { madScore = 0 }
         let score = round3(((1 - abs(skew)) + madScore) / 2)
@@ -68,11 +83,19 @@ public enum SeriesStatistics {
     /// Share of the values in the most common bin of width `binWidth`
     /// (⌊x / binWidth⌋); 0 for an empty series.
     public static func modalShare(_ x: [Double], binWidth: Double) -> Double {
+        var scratch: [Double] = []
+        return modalShare(x, binWidth: binWidth, scratch: &scratch)
+    }
+
+    /// The same, with the bins sorted in `scratch` (reused storage).
+    public static func modalShare(_ x: [Double], binWidth: Double, scratch: inout [Double]) -> Double {
         guard !x.isEmpty else { return 0 }
-        let bins = x.map { Int(($0 / binWidth).rounded(.down)) }.sorted()
+        scratch.removeAll(keepingCapacity: true)
+        for v in x { scratch.append((v / binWidth).rounded(.down)) }
+        scratch.sort()
         var best = 1, run = 1
-        for i in 1..<max(1, bins.count) {
-            run = bins[i] == bins[i - 1] ? run + 1 : 1
+        for i in 1..<max(1, scratch.count) {
+            run = scratch[i] == scratch[i - 1] ? run + 1 : 1
             best = max(best, run)
         }
         return Double(best) / Double(x.count)

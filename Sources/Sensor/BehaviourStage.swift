@@ -19,10 +19,10 @@ extension SessionObservation {
         } else {
             outcome = r.pktsToClient > 0 ? .answered : .unknown
         }
-        let f = r.features
         self.init(client: r.srcIP, server: r.dstIP, serverPort: r.hasPorts ? r.dstPort : 0, proto: r.proto,
                   startNs: r.startNs, endNs: r.endNs,
-                  clientBytes: UInt64(max(0, f[.fwd_payload_bytes])), serverBytes: UInt64(max(0, f[.bwd_payload_bytes])),
+                  clientBytes: UInt64(max(0, r.features[.fwd_payload_bytes])),
+                  serverBytes: UInt64(max(0, r.features[.bwd_payload_bytes])),
                   clientIPBytes: r.bytesToServer, clientPackets: r.pktsToServer, serverPackets: r.pktsToClient,
                   outcome: outcome, reset: (r.tcpFlagsToServer | r.tcpFlagsToClient) & TCPFlag.rst != 0,
                   serverIsUnicast: r.dstIP.isUnicast)
@@ -43,35 +43,45 @@ extension IPAddress {
     }
 }
 
-/// Feeds each batch's flows to the behaviour table, in order, and keeps
-/// what the writer needs: the values per record and, for records whose
-/// behaviour may raise a verdict, example flows of their series.
+/// Feeds each batch's flows to the behaviour table, in order, and puts in
+/// the batch what the writer needs: the values per record and, for records
+/// whose behaviour may raise a verdict, example flows of their series.
 /// Continuation records (a long flow's later segments) are not new
-/// sessions: they carry no behaviour values.
-package final class BehaviourStage {
+/// sessions: they carry no behaviour values. Used by one thread at a time
+/// (replay: the reading thread; live: the output thread).
+package final class BehaviourStage: @unchecked Sendable {
     package let table: BehaviourTable
-    package private(set) var values: [BehaviourValues?] = []
-    package private(set) var examples: [Int: [(flowID: UInt64, communityID: String)]] = [:]
     package var communityIDSeed: UInt16 = 0
 
     package init(config: BehaviourConfig) { table = BehaviourTable(config: config) }
 
-    package func observe(_ records: [FlowRecord]) {
-        values.removeAll(keepingCapacity: true)
-        examples.removeAll(keepingCapacity: true)
+    /// Observes the batch's records unless that was done already.
+    package func observe(_ batch: RecordBatch) {
+        guard batch.behaviour.count != batch.records.count else { return }
+        batch.behaviour.removeAll(keepingCapacity: true)
+        batch.examples.removeAll(keepingCapacity: true)
+        observe(batch.records, values: &batch.behaviour, examples: &batch.examples)
+    }
+
+    private func observe(_ records: [FlowRecord], values: inout [BehaviourValues?],
+                         examples: inout [Int: [(flowID: UInt64, communityID: String)]]) {
         records.withUnsafeBufferPointer { recs in
+            // One observation ahead, prefetched while the current one is scored.
+            var next = recs.isEmpty ? nil : SessionObservation(recs[0])
             for i in recs.indices {
-                guard recs[i].segment == 0 else { values.append(nil); continue }
-                let o = SessionObservation(recs[i])
+                let current = next
+                next = i + 1 < recs.count ? SessionObservation(recs[i + 1]) : nil
+                if let n = next, recs[i + 1].segment == 0 { table.prefetch(n) }
+                guard recs[i].segment == 0, let o = current else { values.append(nil); continue }
                 let v = table.observe(o)
                 values.append(v)
                 if max(v.repetition, v.beaconing, v.scanning) >= 0.5 {
-                    let r = recs[i]
+                    let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~1.3 KB)
                     let flows = v.scanning >= 0.5 && max(v.repetition, v.beaconing) < 0.5
-                        ? [(r.flowID, r.srcPort)] : table.recentFlows(of: o, limit: 5).map { ($0.flowID, $0.clientPort) }
+                        ? [(r.pointee.flowID, r.pointee.srcPort)] : table.recentFlows(of: o, limit: 5).map { ($0.flowID, $0.clientPort) }
                     examples[i] = flows.map { f in
-                        (f.0, CommunityID.compute(src: r.srcIP, dst: r.dstIP, proto: r.proto, sport: f.1,
-                                                  dport: r.dstPort, seed: communityIDSeed))
+                        (f.0, CommunityID.compute(src: r.pointee.srcIP, dst: r.pointee.dstIP, proto: r.pointee.proto,
+                                                  sport: f.1, dport: r.pointee.dstPort, seed: communityIDSeed))
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import Behaviour
 import Flows
 
 /// Ended flow records on their way to the `RecordWriter`, with the capture
@@ -10,6 +11,12 @@ package final class RecordBatch: @unchecked Sendable {
     package var records: [FlowRecord] = []
     /// Empty, or one capture file name per record.
     package var files: [String] = []
+    /// Filled by `BehaviourStage.observe(_:)` (replay: on the reading thread
+    /// before the batch is handed over; live: by the writer): one value per
+    /// record (nil for a long flow's later segments), and example flows of
+    /// the series for the records whose behaviour may raise a verdict.
+    package var behaviour: [BehaviourValues?] = []
+    package var examples: [Int: [(flowID: UInt64, communityID: String)]] = [:]
 
     package init(reserve: Int = RecordBatch.size) {
         records.reserveCapacity(reserve)
@@ -23,5 +30,7 @@ package final class RecordBatch: @unchecked Sendable {
     package func removeAll() {
         records.removeAll(keepingCapacity: true)
         files.removeAll(keepingCapacity: true)
+        behaviour.removeAll(keepingCapacity: true)
+        examples.removeAll(keepingCapacity: true)
     }
 }

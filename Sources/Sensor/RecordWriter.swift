@@ -81,12 +81,13 @@ package final class RecordWriter: @unchecked Sendable {
                 sources.append(Int32(files.count - 1))
             }
         }
-        behaviour?.observe(batch.records)
+        behaviour?.observe(batch)
         if let scoring {
             syncModelVersion(scoring)
             // batch.records is used in place: a second reference to its
             // storage would make emptying it below copy.
-            scoring.score(batch.records, sources: tagged ? sources : nil, behaviour: behaviour, into: &scored)
+            scoring.score(batch.records, sources: tagged ? sources : nil, behaviour: batch.behaviour,
+                          examples: batch.examples, into: &scored)
         }
         let flowsOut = outputs.flows != nil, alertsOut = outputs.alerts != nil
         let eachRecord = outputs.writesEachRecord
@@ -101,7 +102,7 @@ package final class RecordWriter: @unchecked Sendable {
                 flowFormatter.context.pcapFilename = batch.files[i]
                 alertFormatter.context.pcapFilename = batch.files[i]
             }
-            let values = behaviour.flatMap { i < $0.values.count ? $0.values[i] : nil }
+            let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
             if let scoring {
                 let s = scored[i]
                 if flowsOut {

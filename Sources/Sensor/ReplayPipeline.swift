@@ -183,15 +183,19 @@ extension ReplayPipeline {
         }
         let start = monotonicSeconds()
         var batch = RecordBatch()
+        // The behaviour table follows the records on this thread (it is one
+        // stage of the record path: here it shares the work with the writer's).
+        let behaviour = writer.behaviour
         run(files: files) { record, file in
             batch.records.append(record)
             batch.files.append(file)
             if batch.records.count >= RecordBatch.size {
+                behaviour?.observe(batch)
                 channel.send(batch)
                 batch = channel.takeEmpty() ?? RecordBatch()
             }
         }
-        if !batch.isEmpty { channel.send(batch) }
+        if !batch.isEmpty { behaviour?.observe(batch); channel.send(batch) }
         channel.close()
         pthread_join(writerThread, nil)
         writer.finish()

@@ -23,6 +23,9 @@ package final class ScoringStage {
     private var behaviourFolder: BehaviourAlertFolder
     package private(set) var behaviourClosing: [BehaviourClosing] = []
     package let behaviourWindowSeconds: Int
+    /// The policy's behaviour thresholds by `BehaviourKind.rawValue` (nil: disabled), and the lowest.
+    private var behaviourThresholds: [Double?] = []
+    private var lowestBehaviourThreshold = 0.0
 
     package struct Counters: Sendable {
         package var flowsScored: UInt64 = 0
@@ -102,6 +105,7 @@ package final class ScoringStage {
         behaviourFolder = BehaviourAlertFolder(quietSeconds: behaviourWindowSeconds)
         scorer = EnsembleScorer(model: model)
         aggregator = AlertAggregator(intervalSeconds: policy.aggregateSeconds)
+        noteBehaviourThresholds()
     }
 
     /// Swaps in a new model and policy (SIGUSR2 reload); the caller has already validated both.
@@ -111,6 +115,12 @@ package final class ScoringStage {
         self.policy = policy
         scorer = EnsembleScorer(model: model)
         aggregator = AlertAggregator(intervalSeconds: policy.aggregateSeconds)
+        noteBehaviourThresholds()
+    }
+
+    private func noteBehaviourThresholds() {
+        behaviourThresholds = BehaviourKind.allCases.map { policy.behaviourThreshold($0) }
+        lowestBehaviourThreshold = behaviourThresholds.compactMap { $0 }.min() ?? .infinity
     }
 
     /// Closes the keys of the aggregator that have been quiet for two
@@ -153,8 +163,10 @@ package final class ScoringStage {
     /// `sources` tags each record for its closing alert (replay: the capture file).
     /// Closing alerts owed after this batch are appended to `closing`, each
     /// with the index of the record it goes before (`records.count`: after all).
-    /// `behaviour`: the batch's behaviour values (one per record, in order), when the sensor keeps them.
-    package func score(_ records: [FlowRecord], sources: [Int32]? = nil, behaviour: BehaviourStage? = nil,
+    /// `behaviour`: the batch's behaviour values (one per record, in order, or
+    /// empty) and `examples` the example flows of records that may raise a verdict.
+    package func score(_ records: [FlowRecord], sources: [Int32]? = nil, behaviour: [BehaviourValues?] = [],
+                       examples: [Int: [(flowID: UInt64, communityID: String)]] = [:],
                        into out: inout [ScoredVerdict]) {
         out.removeAll(keepingCapacity: true)
         // The batch's latest flow end (flow time) drives the aggregator's expiry:
@@ -199,8 +211,8 @@ package final class ScoringStage {
                     default: break
                     }
                 }
-                if let b = behaviour, i < b.values.count, let values = b.values[i] {
-                    judgeBehaviour(values, examples: b.examples[i] ?? [], record: recs[i], source: sources?[i] ?? 0, into: &s)
+                if i < behaviour.count, let values = behaviour[i] {
+                    judgeBehaviour(values, examples: examples[i] ?? [], record: recs[i], source: sources?[i] ?? 0, into: &s)
                 }
                 out.append(s)
             }
@@ -219,11 +231,12 @@ package final class ScoringStage {
     /// not find the flow suspicious.
     private func judgeBehaviour(_ v: BehaviourValues, examples: [(flowID: UInt64, communityID: String)],
                                 record r: FlowRecord, source: Int32, into s: inout ScoredVerdict) {
+        guard max(v.repetition, v.beaconing, v.scanning) >= lowestBehaviourThreshold else { return }
         var strongest: BehaviourVerdict?
         var strongestDecision = Policy.Decision.belowThreshold
         var bestRatio = 0.0
         for k in BehaviourKind.allCases {
-            guard let t = policy.behaviourThreshold(k) else { continue }
+            guard let t = behaviourThresholds[Int(k.rawValue)] else { continue }
             let score = k.score(v)
             guard score > 0, score >= t else { continue }
             var b = BehaviourVerdict(kind: k, score: score, threshold: t, values: v)
