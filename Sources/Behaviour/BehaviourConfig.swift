@@ -26,6 +26,8 @@ public struct BehaviourConfig: Sendable, Equatable {
     public var repetitionFullPaceSeconds: Double = 45
     /// … and at or above which it is 0 (linear between).
     public var repetitionNoPaceSeconds: Double = 90
+    /// Time the short sessions must cover before the repetition score is whole (linear below).
+    public var repetitionMinSpanSeconds: Double = 20
     /// Bin width for the modal share of the server's bytes per session.
     public var sizeBinBytes: Double = 64
 

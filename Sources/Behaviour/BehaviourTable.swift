@@ -341,7 +341,9 @@ public final class BehaviourTable {
         let similarity = max(0, 1 - max(v.clientBytesCV, v.serverBytesCV))
         let full = config.repetitionFullPaceSeconds, none = config.repetitionNoPaceSeconds
         let pace = gaps.isEmpty ? 0 : min(1, max(0, (none - v.medianGapSeconds) / (none - full)))
-        v.repetition = SeriesStatistics.round3(count * similarity * pace * (1 - periodicity))
+        // A campaign, not a burst: a page load's parallel connections end within seconds.
+        let campaign = min(1, v.spanSeconds / config.repetitionMinSpanSeconds)
+        v.repetition = SeriesStatistics.round3(count * similarity * pace * (1 - periodicity) * campaign)
     }
 
     private var lastClockSpread = 0.0

@@ -17,15 +17,18 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
 @Suite struct BehaviourTableTests {
     @Test func similarShortSessionsAtAnAttackersPaceRepeat() {
         // Gaps alternate 4 s and 7 s: median 5.5, MAD 1.5, IQR 3 (< 10: no skew)
-        // → ts = (1 + 4/5.5)/2 = 0.864, not clock-like (periodicity 0); sizes equal
-        // (similarity 1); pace 1 (5.5 s ≤ 45 s); count (s − 2)/3 → 1 from the 5th.
+        // → ts = (1 + 4/5.5)/2 = 0.864; spread (7 − 4)/5.5 > 0.2: not a clock;
+        // sizes equal (similarity 1); pace 1 (5.5 s ≤ 45 s); count (s − 2)/3 → 1
+        // from the 5th; campaign span/20 s: the 3rd starts at 11 s (0.55 × 1/3 =
+        // 0.183), the 4th at 15 s (0.75 × 2/3 = 0.5), the 5th at 22 s (1).
         let t = BehaviourTable()
         var at = 0.0, last = BehaviourValues()
         for i in 0..<11 {
             last = t.observe(session(at: at))
             at += i % 2 == 0 ? 4 : 7
-            if i == 2 { #expect(last.repetition == 0.333) }
-            if i == 3 { #expect(last.repetition == 0.667) }
+            if i == 2 { #expect(last.repetition == 0.183) }
+            if i == 3 { #expect(last.repetition == 0.5) }
+            if i == 4 { #expect(last.repetition == 1) }
         }
         #expect(last.sessions == 11 && last.shortSessions == 11)
         #expect(last.tsScore == 0.864)
