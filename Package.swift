@@ -33,13 +33,15 @@ let package = Package(
         // What is known about hosts across their flows (host context today).
         .target(name: "Context", dependencies: ["Decoding", "Locking", "CPrefetch"]),
         // Behaviour across flows: pair series and per-client scan state, scored at each flow's end.
-        .target(name: "Behaviour", dependencies: ["Decoding", "CPrefetch"]),
-        .target(name: "Features", dependencies: ["Decoding", "Context"]),
-        .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "Locking", "CPrefetch"]),
+        .target(name: "Behaviour", dependencies: ["Decoding", "AppLayer", "CPrefetch"]),
+        // Application-layer parsing of a conversation's first bytes (DNS questions today).
+        .target(name: "AppLayer", dependencies: ["Decoding"]),
+        .target(name: "Features", dependencies: ["Decoding", "Context", "AppLayer"]),
+        .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "AppLayer", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Alerts", dependencies: [
-            "Decoding", "Flows", "Features", "Detection", "Behaviour", .product(name: "Yams", package: "Yams"),
+            "Decoding", "Flows", "Features", "Detection", "Behaviour", "AppLayer", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Sensor", dependencies: [
             "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking", "Behaviour",
@@ -70,7 +72,8 @@ let package = Package(
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
-        .testTarget(name: "BehaviourTests", dependencies: ["Behaviour", "Decoding"]),
+        .testTarget(name: "BehaviourTests", dependencies: ["Behaviour", "Decoding", "AppLayer"]),
+        .testTarget(name: "AppLayerTests", dependencies: ["AppLayer", "Decoding"]),
         .testTarget(name: "ContextTests", dependencies: ["Context", "Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Context", "Decoding"]),
         // swift-crypto: the independent SHA-1 that Community ID's own is checked against.

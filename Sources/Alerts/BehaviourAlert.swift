@@ -1,3 +1,4 @@
+import AppLayer
 import Behaviour
 import Decoding
 import Flows
@@ -28,6 +29,7 @@ public func behaviourSignatureID(_ k: BehaviourKind) -> Int { 9_100_001 + Int(k.
 public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -> String {
     switch k {
     case .scanning: return "FlowSentry behaviour: scanning (threshold random walk over first contacts)"
+    case .dnsTunnel: return "FlowSentry behaviour: DNS tunnel or C2 over DNS"
     case .beaconing: return "FlowSentry behaviour: periodic beacon (possible C2)"
     case .repetition:
         guard proto == IPProto.tcp else { return "FlowSentry behaviour: repeated short sessions to one service (brute force)" }
@@ -50,7 +52,7 @@ public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -
 
 /// One line of plain text saying why a behaviour verdict was made
 /// ("11 similar short sessions to 192.168.56.103:22 in 62 s").
-public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt16) -> String {
+public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt16, domain: String = "") -> String {
     let v = b.values
     func secs(_ s: Double) -> String {
         s >= 120 ? "\(Int((s / 60).rounded())) min" : "\(Int(s.rounded())) s"
@@ -65,6 +67,9 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
     case .scanning:
         return "\(v.failedFirstContacts) of \(v.firstContacts) first contacts failed"
             + (v.scanner ? " (threshold random walk decided: scanner)" : "")
+    case .dnsTunnel:
+        return "\(Int(v.dnsDistinctSubdomains.rounded())) distinct names under \(domain) in \(v.dnsQueries) queries"
+            + " (mean subdomain \(Int(v.dnsMeanSubdomainLength.rounded())) characters, TXT/NULL share \(SeriesRound.r3(v.dnsDataTypeShare)))"
     }
 }
 
@@ -76,12 +81,21 @@ public struct BehaviourAlertKey: Hashable, Sendable {
     public var dst: IPAddress
     public var port: UInt16
     public var proto: UInt8
+    /// The registered domain's hash (DNS tunnels: per client and domain, whichever resolver carries them).
+    public var domain: UInt64
 
-    public init(kind: BehaviourKind, src: IPAddress, dst: IPAddress, port: UInt16, proto: UInt8) {
-        self.kind = kind; self.src = src
-        if kind == .scanning { self.dst = .zero; self.port = 0; self.proto = 0 }
-        else { self.dst = dst; self.port = port; self.proto = proto }
+    public init(kind: BehaviourKind, src: IPAddress, dst: IPAddress, port: UInt16, proto: UInt8, domain: UInt64 = 0) {
+        self.kind = kind; self.src = src; self.domain = 0
+        switch kind {
+        case .scanning: self.dst = .zero; self.port = 0; self.proto = 0
+        case .dnsTunnel: self.dst = .zero; self.port = 0; self.proto = 0; self.domain = domain
+        default: self.dst = dst; self.port = port; self.proto = proto
+        }
     }
+}
+
+enum SeriesRound {
+    static func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 }
 
 /// The closing line of a behaviour campaign: the flows folded after its
@@ -182,7 +196,8 @@ extension EveAlertFormatter {
         j.key("class"); j.string(b.kind.className)
         j.key("score"); j.double(b.score)
         j.key("threshold"); j.double(b.threshold)
-        j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort))
+        j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: r.dns.domainText))
+        if b.kind == .dnsTunnel { j.key("domain"); j.string(r.dns.domainText) }
         j.key("sessions"); j.int(Int(v.sessions))
         j.key("window_s"); j.double(Double(windowSeconds))
         j.key("components"); j.beginObject()
@@ -227,6 +242,12 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
         j.key("gap_skew"); j.double(v.gapSkew)
         j.key("gap_mad_s"); j.double(v.gapMAD)
         j.key("median_gap_s"); j.double(v.medianGapSeconds)
+    case .dnsTunnel:
+        j.key("queries"); j.int(Int(v.dnsQueries))
+        j.key("distinct_subdomains"); j.double(v.dnsDistinctSubdomains)
+        j.key("mean_subdomain_length"); j.double(v.dnsMeanSubdomainLength)
+        j.key("mean_entropy"); j.double(v.dnsMeanEntropy)
+        j.key("data_type_share"); j.double(v.dnsDataTypeShare)
     case .scanning:
         j.key("first_contacts"); j.int(Int(v.firstContacts))
         j.key("failed_first_contacts"); j.int(Int(v.failedFirstContacts))
@@ -238,7 +259,7 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 /// The `behaviour {…}` object of a flow record: the series' and client's
 /// values at the flow's end (docs/features.md), written as one raw block
 /// (keys are literals; on the record path for every flow).
-public func writeBehaviourValues(_ v: BehaviourValues, into j: inout JSONBuffer) {
+public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQuestion(), into j: inout JSONBuffer) {
     j.key("behaviour")
     j.rawValue(capacity: 24 * (RawJSONWriter.maxNumber + 24) + 64) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
@@ -267,6 +288,22 @@ public func writeBehaviourValues(_ v: BehaviourValues, into j: inout JSONBuffer)
         w.lit(#","first_contacts":"#); w.unsigned(UInt64(v.firstContacts))
         w.lit(#","failed_first_contacts":"#); w.unsigned(UInt64(v.failedFirstContacts))
         w.lit(#","trw_llr":"#); w.double(v.scanLLR)
-        w.lit("}}")
+        w.lit("}")
+        if v.dnsQueries > 0 {
+            w.lit(#","dns_tunnel":"#); w.double(v.dnsTunnel)
+            w.lit(#","dns":{"queries":"#); w.unsigned(UInt64(v.dnsQueries))
+            w.lit(#","distinct_subdomains":"#); w.double(v.dnsDistinctSubdomains)
+            w.lit(#","mean_subdomain_length":"#); w.double(v.dnsMeanSubdomainLength)
+            w.lit(#","mean_entropy":"#); w.double(v.dnsMeanEntropy)
+            w.lit(#","data_type_share":"#); w.double(v.dnsDataTypeShare)
+            // This flow's own question.
+            w.lit(#","qtype":"#); w.unsigned(UInt64(q.qtype))
+            w.lit(#","subdomain_length":"#); w.unsigned(UInt64(q.subdomainLength))
+            w.lit(#","subdomain_entropy":"#); w.double(Double(q.subdomainEntropy))
+            w.byte(UInt8(ascii: "}"))
+        } else {
+            w.lit(#","dns_tunnel":"#); w.double(0)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 }

@@ -161,7 +161,7 @@ public struct EveFlowFormatter: Sendable {
             }
         }
         if let verdict { verdict(&j) }
-        if let behaviour { writeBehaviourValues(behaviour, into: &j) }
+        if let behaviour { writeBehaviourValues(behaviour, dns: r.dns, into: &j) }
         // Features and sequence: numbers only, each written as one block.
         j.key("features")
         j.rawValue(capacity: Feature.count * (RawJSONWriter.chunk + RawJSONWriter.maxNumber) + 2) { w in

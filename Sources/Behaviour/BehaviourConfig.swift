@@ -8,6 +8,8 @@ public struct BehaviourConfig: Sendable, Equatable {
     public var pairCapacity: Int = 16384
     /// Clients (scan state) held at once.
     public var clientCapacity: Int = 16384
+    /// (client, registered domain) DNS series held at once.
+    public var dnsCapacity: Int = 16384
     /// A client's scan state is forgotten after this long without a new first contact.
     public var scanStateSeconds: Int = 4 * 3600
     /// A pair's session ring is forgotten after this long without a session
@@ -39,6 +41,13 @@ public struct BehaviourConfig: Sendable, Equatable {
     /// Shortest median interval scored as a beacon (RITA works in whole seconds).
     public var beaconMinIntervalSeconds: Double = 1
 
+    // DNS tunnelling: distinct subdomains at which the volume component starts and is whole,
+    // and the mean subdomain length at which the long-random component starts and is whole.
+    public var dnsDistinctLow: Double = 8
+    public var dnsDistinctHigh: Double = 64
+    public var dnsLengthLow: Double = 10
+    public var dnsLengthHigh: Double = 30
+
     // Threshold random walk (Jung et al. 2004).
     public var trwTheta0: Double = 0.8
     public var trwTheta1: Double = 0.2
@@ -52,6 +61,7 @@ public struct BehaviourConfig: Sendable, Equatable {
         if windowSeconds < 60 { return ("behaviour.window_seconds", "must be at least 60") }
         if pairCapacity < 16 { return ("behaviour.pair_capacity", "must be at least 16") }
         if clientCapacity < 16 { return ("behaviour.client_capacity", "must be at least 16") }
+        if dnsCapacity < 16 { return ("behaviour.dns_capacity", "must be at least 16") }
         if scanStateSeconds < windowSeconds { return ("behaviour.scan_state_seconds", "must be at least window_seconds") }
         if beaconHorizonSeconds < windowSeconds { return ("behaviour.beacon_horizon_seconds", "must be at least window_seconds") }
         if repetitionSessions < 3 { return ("behaviour.repetition_sessions", "must be at least 3") }

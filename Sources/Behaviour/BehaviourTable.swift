@@ -84,11 +84,13 @@ public final class BehaviourTable {
         /// Live entries pushed out by a new key (the table was full in its probe window).
         public var pairEvictions: UInt64 = 0
         public var clientEvictions: UInt64 = 0
+        public var dnsSeriesHeld: Int = 0
+        public var dnsEvictions: UInt64 = 0
         public init() {}
     }
 
     public let config: BehaviourConfig
-    public private(set) var counters = Counters()
+    public internal(set) var counters = Counters()
     // Fixed storage, allocated and initialised once (no page is first
     // touched on the record path), read and written in place.
     private let pairs: UnsafeMutablePointer<Pair>
@@ -100,6 +102,10 @@ public final class BehaviourTable {
     private let ring: UnsafeMutablePointer<Sample>
     private let clients: UnsafeMutablePointer<Client>
     private let clientCount: Int
+    let dnsSeries: UnsafeMutablePointer<DNSSeries>
+    let dnsIndex: UnsafeMutablePointer<Slot>
+    let dnsCount: Int
+    let windowNs: Int64
     private let trw: ThresholdRandomWalk
     private let bucketNs: Int64
     private let horizonNs: Int64
@@ -121,6 +127,7 @@ public final class BehaviourTable {
         MemoryLayout<Pair>.stride + MemoryLayout<Slot>.stride + ringLength * MemoryLayout<Sample>.stride
     }
     public static var bytesPerClient: Int { MemoryLayout<Client>.stride + MemoryLayout<Slot>.stride }
+    public static var bytesPerDNSSeries: Int { MemoryLayout<DNSSeries>.stride + MemoryLayout<Slot>.stride }
 
     public init(config: BehaviourConfig = BehaviourConfig()) {
         self.config = config
@@ -136,6 +143,12 @@ public final class BehaviourTable {
         ring.initialize(repeating: Sample(), count: pairCount * Self.ringLength)
         clients = .allocate(capacity: clientCount)
         clients.initialize(repeating: Client(), count: clientCount)
+        dnsCount = max(Self.probes, config.dnsCapacity)
+        dnsSeries = .allocate(capacity: dnsCount)
+        dnsSeries.initialize(repeating: DNSSeries(), count: dnsCount)
+        dnsIndex = .allocate(capacity: dnsCount)
+        dnsIndex.initialize(repeating: Slot(), count: dnsCount)
+        windowNs = Int64(config.windowSeconds) * 1_000_000_000
         trw = ThresholdRandomWalk(theta0: config.trwTheta0, theta1: config.trwTheta1,
                                   alpha: config.trwAlpha, beta: config.trwBeta)
         bucketNs = Int64(config.windowSeconds) * 1_000_000_000 / Int64(Self.bucketCount)
@@ -152,6 +165,7 @@ public final class BehaviourTable {
         pairIndex.deallocate(); clientIndex.deallocate()
         ring.deinitialize(count: pairCount * Self.ringLength); ring.deallocate()
         clients.deinitialize(count: clientCount); clients.deallocate()
+        dnsSeries.deinitialize(count: dnsCount); dnsSeries.deallocate(); dnsIndex.deallocate()
     }
 
     /// Asks the CPU to start loading what `observe(o)` will touch first (the
@@ -176,6 +190,7 @@ public final class BehaviourTable {
         record(o, pair: p)
         seriesValues(o, pair: p, into: &v)
         scanValues(o, into: &v)
+        if o.dns.present && !o.dns.isArpa { dnsValues(o, into: &v) }
         return v
     }
 

@@ -44,9 +44,20 @@ public struct BehaviourValues: Sendable, Equatable {
     /// The client passed the TRW's scanner threshold while this state was held.
     public var scanner: Bool = false
 
+    // The client's queries under the flow's registered domain (DNS flows only).
+    public var dnsQueries: UInt32 = 0
+    /// Distinct names below the domain over the last one to two windows (linear counting, approximate).
+    public var dnsDistinctSubdomains: Double = 0
+    public var dnsMeanSubdomainLength: Double = 0
+    /// Mean of each name's subdomain entropy over its bound log2(min(length, 36)).
+    public var dnsMeanEntropy: Double = 0
+    /// Share of TXT, NULL and ANY queries.
+    public var dnsDataTypeShare: Double = 0
+
     public var repetition: Double = 0
     public var beaconing: Double = 0
     public var scanning: Double = 0
+    public var dnsTunnel: Double = 0
 
     public init() {}
 }
@@ -64,13 +75,14 @@ public enum BeaconExemption: UInt8, Sendable {
 
 /// The behaviours a verdict or an alert can name.
 public enum BehaviourKind: UInt8, Sendable, CaseIterable {
-    case repetition, beaconing, scanning
+    case repetition, beaconing, scanning, dnsTunnel
 
     public var name: String {
         switch self {
         case .repetition: "repetition"
         case .beaconing: "beaconing"
         case .scanning: "scanning"
+        case .dnsTunnel: "dns_tunnel"
         }
     }
 
@@ -80,6 +92,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .repetition: "bruteforce"
         case .beaconing: "c2"
         case .scanning: "scan"
+        case .dnsTunnel: "tunnel"
         }
     }
 
@@ -88,6 +101,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .repetition: v.repetition
         case .beaconing: v.beaconing
         case .scanning: v.scanning
+        case .dnsTunnel: v.dnsTunnel
         }
     }
 }

@@ -1,3 +1,4 @@
+import AppLayer
 import Decoding
 
 /// How a session (one flow, its first record) ended, as far as its flow
@@ -23,6 +24,8 @@ public struct SessionObservation: Sendable {
     public var clientPort: UInt16 = 0
     /// The flow's id (for example flows in alerts).
     public var flowID: UInt64 = 0
+    /// The flow's first DNS question, when it is a DNS query (`present`).
+    public var dns = DNSQuestion()
     public var proto: UInt8
     public var startNs: Int64
     public var endNs: Int64

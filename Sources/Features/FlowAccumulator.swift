@@ -1,3 +1,4 @@
+import AppLayer
 import Context
 import Decoding
 
@@ -47,6 +48,10 @@ public struct FlowAccumulator: Sendable {
     var len = LengthStats()
     var lenDir = InlineArray<2, LengthStats>(repeating: LengthStats())
     public var sequence = PacketSequence()
+    /// The first question of the client's first datagram, for UDP flows on
+    /// port 53 (`DNSQuestionParser`); one attempt per flow.
+    public var dns = DNSQuestion()
+    var dnsTried = false
     var iat = RunningStats()
     var iatDir = InlineArray<2, RunningStats>(repeating: RunningStats())
 
@@ -76,6 +81,7 @@ public struct FlowAccumulator: Sendable {
         combos = FlagComboCounts()
         flags = InlineArray(repeating: FlagCounts())
         sequence.count = 0
+        if dnsTried { dns = DNSQuestion(); dnsTried = false }  // only DNS flows wrote it
     }
 
     public var totalPackets: UInt64 { UInt64(pkts[0]) + UInt64(pkts[1]) }
@@ -137,6 +143,12 @@ public struct FlowAccumulator: Sendable {
             ipLength: UInt16(clamping: p.ipLength),
             payloadLength: UInt16(clamping: payload),
             iat: Float(gap)))
+
+        if d == 0 && !dnsTried && payload > 0 && p.proto == IPProto.udp && (p.dstPort == 53 || p.srcPort == 53) {
+            dnsTried = true
+            let available = Swift.min(payload, bytes.count - p.payloadOffset)
+            if available > 0, let q = DNSQuestionParser.parse(bytes, at: p.payloadOffset, length: available) { dns = q }
+        }
 
         // Payload byte histogram over a bounded prefix of each direction.
         let room = config.entropyPrefixBytes - fed

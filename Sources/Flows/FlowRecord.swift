@@ -1,3 +1,4 @@
+import AppLayer
 import Decoding
 import Features
 
@@ -66,6 +67,8 @@ public struct FlowRecord: Sendable {
     public var features: FeatureVector
     public var sequence: PacketSequence
     public var negativeIATs: UInt32
+    /// The first DNS question of a UDP flow on port 53 (`present` false otherwise).
+    public var dns = DNSQuestion()
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
     public var endedAtNs: Int64

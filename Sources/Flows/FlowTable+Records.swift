@@ -45,6 +45,7 @@ extension FlowTable {
                   flowID: slot.pointee.flowID, negativeIATs: slot.pointee.acc.negativeIATs, endedAtNs: now)
             withUnsafeMutablePointer(to: &r.features) { FlowAccumulator.finish(acc, pool: st.pool, into: $0) }
             r.sequence.copyPrefix(of: seq)
+            r.dns = slot.pointee.acc.dns
         }
         st.pool.release(st.slots[i].acc.histogram)
         st.slots[i].acc.histogram = -1

@@ -28,6 +28,7 @@ extension SessionObservation {
                   serverIsUnicast: r.dstIP.isUnicast)
         clientPort = r.hasPorts ? r.srcPort : 0
         flowID = r.flowID
+        dns = r.dns
     }
 }
 
@@ -75,9 +76,9 @@ package final class BehaviourStage: @unchecked Sendable {
                 guard recs[i].segment == 0, let o = current else { values.append(nil); continue }
                 let v = table.observe(o)
                 values.append(v)
-                if max(v.repetition, v.beaconing, v.scanning) >= 0.5 {
+                if max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= 0.5 {
                     let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~1.3 KB)
-                    let flows = v.scanning >= 0.5 && max(v.repetition, v.beaconing) < 0.5
+                    let flows = max(v.scanning, v.dnsTunnel) >= 0.5 && max(v.repetition, v.beaconing) < 0.5
                         ? [(r.pointee.flowID, r.pointee.srcPort)] : table.recentFlows(of: o, limit: 5).map { ($0.flowID, $0.clientPort) }
                     examples[i] = flows.map { f in
                         (f.0, CommunityID.compute(src: r.pointee.srcIP, dst: r.pointee.dstIP, proto: r.pointee.proto,
@@ -99,6 +100,9 @@ package final class BehaviourStage: @unchecked Sendable {
         j.key("clients"); j.int(c.clientsHeld)
         j.key("client_capacity"); j.int(table.config.clientCapacity)
         j.key("client_evictions"); j.uint(c.clientEvictions)
+        j.key("dns_series"); j.int(c.dnsSeriesHeld)
+        j.key("dns_capacity"); j.int(table.config.dnsCapacity)
+        j.key("dns_evictions"); j.uint(c.dnsEvictions)
         j.endObject()
     }
 }

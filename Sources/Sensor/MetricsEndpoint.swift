@@ -21,6 +21,7 @@ package final class MetricsEndpoint: @unchecked Sendable {
         recordsWritten, flowsScored, alerts: Gauge
     let flowsActive, queueDepth, uptime: Gauge
     let behaviourPairs, behaviourClients, behaviourPairEvictions, behaviourClientEvictions, behaviourAlerts: Gauge
+    let behaviourDNSSeries, behaviourDNSEvictions: Gauge
     let latency: ValueHistogram
     private var lastLatency: [UInt64] = []
 
@@ -80,6 +81,9 @@ package final class MetricsEndpoint: @unchecked Sendable {
                                              help: "Pair series evicted from the full behaviour table.")
         behaviourClientEvictions = r.makeGauge(name: "flowsentry_behaviour_client_evictions_total",
                                                help: "Clients evicted from the full behaviour table.")
+        behaviourDNSSeries = r.makeGauge(name: "flowsentry_behaviour_dns_series", help: "(client, domain) DNS series in the behaviour table.")
+        behaviourDNSEvictions = r.makeGauge(name: "flowsentry_behaviour_dns_evictions_total",
+                                            help: "DNS series evicted from the full behaviour table.")
         behaviourAlerts = r.makeGauge(name: "flowsentry_behaviour_alerts_total", help: "Behaviour alert lines written (opening and closing).")
         latency = r.makeValueHistogram(name: "flowsentry_ml_flow_to_output_seconds", buckets: ScoringStage.latencyBounds,
                                        help: "Flow end to record written, seconds.")
@@ -98,6 +102,7 @@ package final class MetricsEndpoint: @unchecked Sendable {
         if let b = behaviour {
             behaviourPairs.set(Double(b.pairsHeld)); behaviourClients.set(Double(b.clientsHeld))
             behaviourPairEvictions.set(Double(b.pairEvictions)); behaviourClientEvictions.set(Double(b.clientEvictions))
+            behaviourDNSSeries.set(Double(b.dnsSeriesHeld)); behaviourDNSEvictions.set(Double(b.dnsEvictions))
         }
         kernelPackets.set(Double(s.kernel.received)); kernelDrops.set(Double(s.kernel.dropped))
         kernelIfDrops.set(Double(s.kernel.ifDropped)); packets.set(Double(s.packets)); decoded.set(Double(s.decoded))

@@ -231,7 +231,7 @@ package final class ScoringStage {
     /// not find the flow suspicious.
     private func judgeBehaviour(_ v: BehaviourValues, examples: [(flowID: UInt64, communityID: String)],
                                 record r: FlowRecord, source: Int32, into s: inout ScoredVerdict) {
-        guard max(v.repetition, v.beaconing, v.scanning) >= lowestBehaviourThreshold else { return }
+        guard max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= lowestBehaviourThreshold else { return }
         var strongest: BehaviourVerdict?
         var strongestDecision = Policy.Decision.belowThreshold
         var bestRatio = 0.0
@@ -243,7 +243,8 @@ package final class ScoringStage {
             counters.behaviourVerdicts[k.name, default: 0] &+= 1
             let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasPorts ? r.dstPort : nil)
             if case .alert(let sev) = decision {
-                let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: r.dstIP, port: r.dstPort, proto: r.proto)
+                let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: r.dstIP, port: r.dstPort, proto: r.proto,
+                                            domain: r.dns.domainHash)
                 b.examples = examples
                 b.severity = sev
                 b.alerted = behaviourFolder.admit(key, at: r.endNs, verdict: b, folded: FoldedFlow(

@@ -134,7 +134,8 @@ private struct Walker {
 
     /// The behaviour table's sizes and window (docs/features.md, "Behaviour across flows").
     func behaviour(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
-        let allowed = ["window_seconds", "pair_capacity", "client_capacity", "scan_state_seconds", "beacon_horizon_seconds"]
+        let allowed = ["window_seconds", "pair_capacity", "client_capacity", "dns_capacity", "scan_state_seconds",
+                       "beacon_horizon_seconds"]
         for (k, v) in try members(node, "behaviour") {
             let key = "behaviour." + k
             switch k {
@@ -144,6 +145,8 @@ private struct Walker {
                 c.behaviour.pairCapacity = try int(v, key, 16...(1 << 24), "a number of pair series between 16 and 16777216")
             case "client_capacity":
                 c.behaviour.clientCapacity = try int(v, key, 16...(1 << 24), "a number of clients between 16 and 16777216")
+            case "dns_capacity":
+                c.behaviour.dnsCapacity = try int(v, key, 16...(1 << 24), "a number of DNS series between 16 and 16777216")
             case "scan_state_seconds":
                 c.behaviour.scanStateSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
             case "beacon_horizon_seconds":

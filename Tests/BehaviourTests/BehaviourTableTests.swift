@@ -140,6 +140,13 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(t.counters.pairEvictions == 84)
     }
 
+    @Test func memoryPerEntryIsAsDocumented() {
+        // docs/features.md: about 1.7 KiB a pair series, 0.4 KiB a client, 0.2 KiB a DNS series.
+        #expect(BehaviourTable.bytesPerPair > 1_024 && BehaviourTable.bytesPerPair <= 1_800, "\(BehaviourTable.bytesPerPair) \(BehaviourTable.bytesPerClient) \(BehaviourTable.bytesPerDNSSeries)")
+        #expect(BehaviourTable.bytesPerClient > 256 && BehaviourTable.bytesPerClient <= 512)
+        #expect(BehaviourTable.bytesPerDNSSeries > 128 && BehaviourTable.bytesPerDNSSeries <= 256)
+    }
+
     @Test func invalidSettingsAreNamed() {
         var c = BehaviourConfig()
         #expect(c.invalidSetting() == nil)

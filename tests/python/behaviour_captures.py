@@ -25,6 +25,7 @@ or "benign".
 from __future__ import annotations
 
 import math
+import ipaddress
 import random
 import struct
 from dataclasses import dataclass, field
@@ -743,6 +744,84 @@ def write_monitoring_poller(path, seed: int = 11) -> CaptureInfo:
     return info
 
 
+
+def dns_message(qid: int, name: str, qtype: int, response: bool = False, answer: bytes = b"") -> bytes:
+    """A DNS message (RFC 1035 §4.1) with one question; a response carries
+    `answer` (already encoded RRs, counted as one)."""
+    flags = 0x8180 if response else 0x0100
+    q = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
+    q += struct.pack("!HH", qtype, 1)
+    return struct.pack("!HHHHHH", qid, flags, 1, 1 if answer else 0, 0, 0) + q + answer
+
+
+def _txt_rr(text: bytes) -> bytes:
+    return b"\xc0\x0c" + struct.pack("!HHIH", 16, 1, 0, len(text) + 1) + bytes([len(text)]) + text
+
+
+def _a_rr(addr: str) -> bytes:
+    return b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + ipaddress.ip_address(addr).packed
+
+
+def _dns_exchange(cap: Capture, rng, info: CaptureInfo, client: str, resolver: str, t: float, name: str,
+                  qtype: int, answer: bytes, label: str) -> None:
+    sp = rng.randrange(32768, 61000)
+    qid = rng.randrange(65536)
+    cap.add(t, _frame(cap, rng, client, resolver, udp(client, resolver, sp, 53, dns_message(qid, name, qtype)), 17, True))
+    rt = t + rng.uniform(0.002, 0.030)
+    reply = dns_message(qid, name, qtype, response=True, answer=answer)
+    cap.add(rt, _frame(cap, rng, resolver, client, udp(resolver, client, 53, sp, reply), 17, False))
+    info.sessions.append(Session(client, sp, resolver, 53, "UDP", _ts(t), label))
+
+
+def write_dns_txt_c2(path, seed: int = 12) -> CaptureInfo:
+    """A DNS command channel: 10.9.0.66 asks its resolver 10.9.0.53 for TXT
+    records of 100 names under c2.example.net, each a random 16–28 character
+    base32 label (a session id and a counter, as dnscat-style tools encode
+    them), one every 3–9 s; the answers carry 60–180 bytes of base64 text."""
+    rng = random.Random(seed)
+    cap = Capture()
+    info = CaptureInfo("dns_txt_c2", "attack:dns_tunnel", ATTACKER)
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    t = BASE_TS + rng.uniform(0.1, 1.0)
+    for _ in range(100):
+        label = "".join(rng.choice(alphabet) for _ in range(rng.randint(16, 28)))
+        text = bytes(rng.choice(b64) for _ in range(rng.randint(60, 180)))
+        _dns_exchange(cap, rng, info, ATTACKER, "10.9.0.53", t, f"{label}.c2.example.net", 16, _txt_rr(text), "attack")
+        t += rng.uniform(3, 9)
+    info.packets = cap.write(path)
+    return info
+
+
+def write_dns_browsing(path, seed: int = 13) -> CaptureInfo:
+    """A browsing client 10.9.2.60 resolving, over 20 minutes, 160 A/AAAA
+    look-ups of CDN and site names: video CDN hosts with random-looking
+    labels (r3---sn-abc12de.googlevideo.com), image and script hosts, some
+    repeated, a few TXT look-ups (SPF-style) — the DNS of ordinary browsing."""
+    rng = random.Random(seed)
+    cap = Capture()
+    info = CaptureInfo("dns_browsing", "benign", None)
+    client = "10.9.2.60"
+    names = ["www.wikipedia.org", "en.wikipedia.org", "upload.wikimedia.org", "login.wikimedia.org",
+             "www.bbc.co.uk", "static.files.bbci.co.uk", "ichef.bbci.co.uk", "www.example.com",
+             "fonts.googleapis.com", "fonts.gstatic.com", "www.google.com", "apis.google.com",
+             "images-na.ssl-images-amazon.com", "m.media-amazon.com", "www.amazon.com",
+             "cdn.jsdelivr.net", "ajax.googleapis.com", "platform.twitter.com", "abs.twimg.com"]
+    alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+    for _ in range(12):
+        names.append(f"r{rng.randint(1, 9)}---sn-{''.join(rng.choice(alnum) for _ in range(8))}.googlevideo.com")
+    for _ in range(8):
+        names.append(f"d{''.join(rng.choice(alnum) for _ in range(12))}.cloudfront.net")
+    t = BASE_TS + rng.uniform(0.1, 1.0)
+    for _ in range(160):
+        name = rng.choice(names)
+        qtype = rng.choice([1, 1, 28]) if rng.random() > 0.03 else 16
+        ans = _a_rr(f"10.9.{rng.randint(3, 9)}.{rng.randint(1, 250)}") if qtype == 1 else b""
+        _dns_exchange(cap, rng, info, client, "10.9.0.53", t, name, qtype, ans, "benign")
+        t += rng.expovariate(1 / 7.5)
+    info.packets = cap.write(path)
+    return info
+
 SCENARIOS = {
     "ssh_guessing_fast": (write_ssh_guessing_fast, "attack:repetition"),
     "ssh_guessing_slow": (write_ssh_guessing_slow, "attack:repetition"),
@@ -750,11 +829,13 @@ SCENARIOS = {
     "https_beacon": (write_https_beacon, "attack:beaconing"),
     "slow_syn_scan": (write_slow_syn_scan, "attack:scanning"),
     "vertical_slow_scan": (write_vertical_slow_scan, "attack:scanning"),
+    "dns_txt_c2": (write_dns_txt_c2, "attack:dns_tunnel"),
     "ntp_polling": (write_ntp_polling, "benign"),
     "imap_mail_check": (write_imap_mail_check, "benign"),
     "ssh_typo": (write_ssh_typo, "benign"),
     "browser_cdn_burst": (write_browser_cdn_burst, "benign"),
     "monitoring_poller": (write_monitoring_poller, "benign"),
+    "dns_browsing": (write_dns_browsing, "benign"),
 }
 
 
