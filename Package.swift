@@ -81,7 +81,7 @@ let package = Package(
                                                        .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "NetnsTestSupport"]),
-        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
                                                         "Detection", "Locking", "NetnsTestSupport"],
                     resources: [.copy("Golden")]),

@@ -198,6 +198,9 @@ public struct AlertSummary: Sendable, Equatable {
     /// a closing aggregate alert (`ml.aggregate: "closing"`, its reason).
     public var aggregatedFlows: Int? = nil
     public var closingReason: String? = nil
+    /// Behaviour alerts: the behaviour (`behaviour.kind`) and why (`behaviour.reason`).
+    public var behaviour: String? = nil
+    public var reason: String? = nil
 
     public enum ParseResult: Sendable, Equatable {
         case alert(AlertSummary)
@@ -212,7 +215,9 @@ public struct AlertSummary: Sendable, Equatable {
               let dict = obj as? [String: Any] else { return .notJSON }
         guard dict["event_type"] as? String == "alert" else { return .notAlert }
         let alert = dict["alert"] as? [String: Any] ?? [:]
-        let ml = dict["ml"] as? [String: Any] ?? [:]
+        // A behaviour alert carries its class, score and folding in `behaviour {…}`.
+        let behaviour = dict["behaviour"] as? [String: Any]
+        let ml = dict["ml"] as? [String: Any] ?? behaviour ?? [:]
         let ts = dict["timestamp"] as? String ?? ""
         return .alert(AlertSummary(
             timestamp: ts,
@@ -227,7 +232,9 @@ public struct AlertSummary: Sendable, Equatable {
             destPort: int(dict["dest_port"]),
             proto: dict["proto"] as? String ?? (int(dict["proto"]).map(String.init) ?? "?"),
             aggregatedFlows: int(ml["aggregated_flows"]),
-            closingReason: ml["aggregate"] as? String == "closing" ? (ml["closing_reason"] as? String ?? "") : nil))
+            closingReason: ml["aggregate"] as? String == "closing" ? (ml["closing_reason"] as? String ?? "") : nil,
+            behaviour: behaviour?["kind"] as? String,
+            reason: behaviour?["reason"] as? String))
     }
 
     private static func int(_ v: Any?) -> Int? {
@@ -247,15 +254,18 @@ public struct AlertSummary: Sendable, Equatable {
 public struct AlertFilter: Sendable, Equatable {
     /// Keep alerts with `alert.severity <= minSeverity` (1 is most severe).
     public var minSeverity: Int?
-    /// Keep alerts whose `ml.class` equals this.
+    /// Keep alerts whose class (`ml.class`, or `behaviour.class`) equals this.
     public var mlClass: String?
     /// Keep alerts at or after this time (seconds since the epoch).
     public var since: Double?
+    /// Keep behaviour alerts of this behaviour (`behaviour.kind`) only.
+    public var behaviour: String?
 
-    public init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil) {
+    public init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil, behaviour: String? = nil) {
         self.minSeverity = minSeverity
         self.mlClass = mlClass
         self.since = since
+        self.behaviour = behaviour
     }
 
     public func matches(_ a: AlertSummary) -> Bool {
@@ -263,6 +273,7 @@ public struct AlertFilter: Sendable, Equatable {
             guard let s = a.severity, s <= minSeverity else { return false }
         }
         if let mlClass, a.mlClass != mlClass { return false }
+        if let behaviour, a.behaviour != behaviour { return false }
         if let since {
             guard let t = a.time, t >= since else { return false }
         }
@@ -284,6 +295,7 @@ public enum AlertLineFormatter {
             + "\(endpoint(a.srcIP, a.srcPort)) -> \(endpoint(a.destIP, a.destPort)) \(a.proto)  \(a.signature)"
         if let n = a.aggregatedFlows, n > 0 { line += "  +\(n) flows folded" }
         if let why = a.closingReason { line += why.isEmpty ? "  (closing)" : "  (closing: \(why))" }
+        if let why = a.reason { line += "  [\(why)]" }
         if color {
             let code: String
             switch a.severity {

@@ -1,3 +1,4 @@
+import Behaviour
 import Alerts
 import ArgumentParser
 import Foundation
@@ -24,8 +25,11 @@ struct AlertsCommand: ParsableCommand {
     @Option(name: .customLong("min-severity"), help: "Keep alerts with alert.severity <= N (1 is most severe).")
     var minSeverity: Int?
 
-    @Option(name: .customLong("class"), help: "Keep alerts whose ml.class is C.")
+    @Option(name: .customLong("class"), help: "Keep alerts whose class is C (ml.class; behaviour alerts: the class their behaviour carries).")
     var mlClass: String?
+
+    @Option(help: "Keep behaviour alerts of this behaviour only: repetition, beaconing, scanning or dns_tunnel.")
+    var behaviour: String?
 
     @Option(parsing: .unconditional, help: "Keep alerts from this time on: ISO 8601 (2026-11-22T10:00:00+0000; no offset = UTC) or relative (-1h, -30m, -2d).")
     var since: String?
@@ -38,12 +42,16 @@ struct AlertsCommand: ParsableCommand {
             throw ValidationError("--since: cannot read '\(since)' as an ISO 8601 time or a relative time like -1h")
         }
         if let minSeverity, minSeverity < 1 { throw ValidationError("--min-severity must be 1 or more") }
+        let kinds = BehaviourKind.allCases.map(\.name)
+        if let behaviour, !kinds.contains(behaviour) {
+            throw ValidationError("--behaviour: '\(behaviour)' is not one of \(kinds.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
         let filter = AlertFilter(
             minSeverity: minSeverity, mlClass: mlClass,
-            since: since.flatMap { EveTimestamp.parseSince($0, now: Date().timeIntervalSince1970) })
+            since: since.flatMap { EveTimestamp.parseSince($0, now: Date().timeIntervalSince1970) }, behaviour: behaviour)
         let follower: AlertFollower
         do { follower = try AlertFollower(path: file, follow: follow) } catch {
             FileHandleStderr.write("flowsentry: \(error)\n")
