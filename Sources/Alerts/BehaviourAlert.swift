@@ -269,23 +269,30 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
         w.lit(#","short_sessions":"#); w.unsigned(UInt64(v.shortSessions))
         w.lit(#","failed_sessions":"#); w.unsigned(UInt64(v.failedSessions))
         w.lit(#","reset_sessions":"#); w.unsigned(UInt64(v.resetSessions))
-        w.lit(#","client_bytes_cv":"#); w.double(v.clientBytesCV)
-        w.lit(#","server_bytes_cv":"#); w.double(v.serverBytesCV)
-        w.lit(#","modal_size_share":"#); w.double(v.modalSizeShare)
-        w.lit(#","median_duration_s":"#); w.double(v.medianDurationSeconds)
-        w.lit(#","median_gap_s":"#); w.double(v.medianGapSeconds)
-        w.lit(#","components":{"clock_spread":"#); w.double(v.clockSpread)
-        w.lit(#","ts_score":"#); w.double(v.tsScore)
-        w.lit(#","ds_score":"#); w.double(v.dsScore)
-        w.lit(#","count_score":"#); w.double(v.countScore)
-        w.lit(#","gap_skew":"#); w.double(v.gapSkew)
-        w.lit(#","gap_mad_s":"#); w.double(v.gapMAD)
-        switch v.beaconExempt {
-        case .none: break
-        case .timeSync: w.lit(#","beacon_exempt":"time_sync""#)
-        case .poller: w.lit(#","beacon_exempt":"poller""#)
+        // The distribution of the series, once it has two sessions to compare.
+        if v.hasSeriesStatistics {
+            w.lit(#","client_bytes_cv":"#); w.double(v.clientBytesCV)
+            w.lit(#","server_bytes_cv":"#); w.double(v.serverBytesCV)
+            w.lit(#","modal_size_share":"#); w.double(v.modalSizeShare)
+            w.lit(#","median_duration_s":"#); w.double(v.medianDurationSeconds)
+            w.lit(#","median_gap_s":"#); w.double(v.medianGapSeconds)
         }
-        w.lit(#","first_contacts":"#); w.unsigned(UInt64(v.firstContacts))
+        w.lit(#","components":{"#)
+        if v.hasSeriesStatistics {
+            w.lit(#""clock_spread":"#); w.double(v.clockSpread)
+            w.lit(#","ts_score":"#); w.double(v.tsScore)
+            w.lit(#","ds_score":"#); w.double(v.dsScore)
+            w.lit(#","count_score":"#); w.double(v.countScore)
+            w.lit(#","gap_skew":"#); w.double(v.gapSkew)
+            w.lit(#","gap_mad_s":"#); w.double(v.gapMAD)
+            switch v.beaconExempt {
+            case .none: break
+            case .timeSync: w.lit(#","beacon_exempt":"time_sync""#)
+            case .poller: w.lit(#","beacon_exempt":"poller""#)
+            }
+            w.byte(UInt8(ascii: ","))
+        }
+        w.lit(#""first_contacts":"#); w.unsigned(UInt64(v.firstContacts))
         w.lit(#","failed_first_contacts":"#); w.unsigned(UInt64(v.failedFirstContacts))
         w.lit(#","trw_llr":"#); w.double(v.scanLLR)
         w.lit("}")

@@ -296,6 +296,7 @@ public final class BehaviourTable {
         }
         // A series' first session: nothing to compare it with.
         if e.pointee.ringCount == 1 { return }
+        v.hasSeriesStatistics = true
         // The ring's sessions within the beacon horizon of this one, by start.
         starts.removeAll(keepingCapacity: true); clientSizes.removeAll(keepingCapacity: true)
         serverSizes.removeAll(keepingCapacity: true); ipSizes.removeAll(keepingCapacity: true)

@@ -19,6 +19,9 @@ public struct BehaviourValues: Sendable, Equatable {
     public var modalSizeShare: Double = 0
     public var medianDurationSeconds: Double = 0
     public var medianGapSeconds: Double = 0
+    /// The series had an earlier session to compare with: the distribution
+    /// values (CVs, modal share, durations, gaps, beacon components) hold.
+    public var hasSeriesStatistics: Bool = false
     /// (max − min) / median of the last up to 8 gaps (0 when under 4 sessions or a median under 10 s):
     /// at or below 0.1 the series keeps a clock's time and is not repetition.
     public var clockSpread: Double = 0
