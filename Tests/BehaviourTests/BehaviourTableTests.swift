@@ -1,4 +1,6 @@
+import AppLayer
 import Decoding
+import Foundation
 import Testing
 @testable import Behaviour
 
@@ -138,6 +140,46 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         // Entries idle past the horizon are reused without counting an eviction.
         _ = t.observe(session(at: 100 + Double(c.beaconHorizonSeconds) + 1, client: IPAddress(v4: 10, 2, 0, 1)))
         #expect(t.counters.pairEvictions == 84)
+    }
+
+    /// A DNS query flow from 10.0.0.9 to its resolver with a question built by hand.
+    func dnsQuery(at seconds: Double, domain: UInt64 = 7, subdomain: UInt64, length: UInt8, entropy: Float,
+                  qtype: UInt16) -> SessionObservation {
+        var o = session(at: seconds, server: IPAddress(v4: 10, 0, 0, 53), port: 53, proto: IPProto.udp,
+                        clientBytes: 60, serverBytes: 120, serverPackets: 1)
+        o.dns.present = true
+        o.dns.qtype = qtype; o.dns.domainHash = domain; o.dns.subdomainHash = subdomain
+        o.dns.subdomainLength = length; o.dns.subdomainEntropy = entropy
+        return o
+    }
+
+    @Test func dnsTunnelScoreByHand() {
+        // 40 TXT queries for 40 names whose hashes land on 40 different bits:
+        // distinct = −512 ln(472/512) = 41.65; volume = (41.65 − 8)/(64 − 8) = 0.601;
+        // TXT share 1 → dns_tunnel = 0.601.
+        let t = BehaviourTable()
+        var v = BehaviourValues()
+        for i in 0..<40 { v = t.observe(dnsQuery(at: Double(i) * 5, subdomain: UInt64(i + 1), length: 8, entropy: 3, qtype: 16)) }
+        let distinct = -512 * log(472.0 / 512)
+        #expect(abs(v.dnsDistinctSubdomains - (distinct * 10).rounded() / 10) < 1e-9)
+        #expect(v.dnsQueries == 40 && v.dnsDataTypeShare == 1)
+        #expect(v.dnsTunnel == ((distinct - 8) / 56 * 1000).rounded() / 1000)
+        // The same names as A queries, 8 characters long: the shape is long_random =
+        // clamp((8 − 10)/20) = 0 → dns_tunnel 0. With 24-character names of entropy
+        // 4.0 (bound log2 24 = 4.585): long_random = 0.7 × 4/4.585 = 0.611 → 0.601 × 0.611.
+        let u = BehaviourTable()
+        for i in 0..<40 { v = u.observe(dnsQuery(at: Double(i) * 5, subdomain: UInt64(i + 1), length: 8, entropy: 3, qtype: 1)) }
+        #expect(v.dnsTunnel == 0)
+        let w = BehaviourTable()
+        for i in 0..<40 { v = w.observe(dnsQuery(at: Double(i) * 5, subdomain: UInt64(i + 1), length: 24, entropy: 4, qtype: 1)) }
+        let longRandom = 0.7 * Double(Float(4)) / log2(24.0)
+        #expect(abs(v.dnsMeanEntropy - Double(Float(4)) / log2(24.0)) < 1e-9)
+        #expect(v.dnsTunnel == ((distinct - 8) / 56 * longRandom * 1000).rounded() / 1000)
+        // Another domain of the same client is its own series; a repeated name adds no distinct name.
+        v = w.observe(dnsQuery(at: 300, domain: 8, subdomain: 1, length: 24, entropy: 4, qtype: 16))
+        #expect(v.dnsQueries == 1 && v.dnsTunnel == 0)
+        v = w.observe(dnsQuery(at: 301, subdomain: 1, length: 24, entropy: 4, qtype: 1))
+        #expect(v.dnsQueries == 41 && abs(v.dnsDistinctSubdomains - (distinct * 10).rounded() / 10) < 1e-9)
     }
 
     @Test func memoryPerEntryIsAsDocumented() {
