@@ -14,6 +14,8 @@ public struct BehaviourVerdict: Sendable {
     public var alerted = false
     /// The policy's severity for an alert.
     public var severity = 0
+    /// Why, in one line (`behaviourReason`), when the verdict became the flow's.
+    public var reason: String?
     /// Example flows of the series (flow id, community id), newest last.
     public var examples: [(flowID: UInt64, communityID: String)] = []
 

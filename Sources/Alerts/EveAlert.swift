@@ -52,7 +52,10 @@ public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
     j.key("class"); j.string(s.verdict.isSuspicious ? s.verdict.className : "benign")
     j.key("score"); j.double(Double(s.verdict.score))
     j.key("threshold"); j.double(Double(s.verdict.threshold))
-    if s.fusedBehaviour, let b = s.behaviour { j.key("source"); j.string("behaviour"); j.key("behaviour"); j.string(b.kind.name) }
+    if s.fusedBehaviour, let b = s.behaviour {
+        j.key("source"); j.string("behaviour"); j.key("behaviour"); j.string(b.kind.name)
+        if let why = b.reason { j.key("reason"); j.string(why) }
+    }
     switch s.decision {
     case .suppressed(let note): j.key("suppressed"); j.bool(true); if !note.isEmpty { j.key("policy_note"); j.string(note) }
     case .allowed(let note): j.key("allowed"); j.bool(true); if !note.isEmpty { j.key("policy_note"); j.string(note) }

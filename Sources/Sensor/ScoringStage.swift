@@ -254,7 +254,7 @@ package final class ScoringStage {
             let ratio = score / max(t, 1e-9)
             if ratio > bestRatio { bestRatio = ratio; strongest = b; strongestDecision = decision }
         }
-        guard let b = strongest else { return }
+        guard var b = strongest else { return }
         s.behaviour = b
         s.behaviourDecision = strongestDecision
         // An allow rule says the behaviour is expected there (a mail client
@@ -262,6 +262,8 @@ package final class ScoringStage {
         // stays the models'. Suppressed verdicts stay on the record, marked.
         if case .allowed = strongestDecision { return }
         if !s.verdict.isSuspicious {
+            b.reason = behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: r.dns.domainText)
+            s.behaviour = b
             s.fusedBehaviour = true
             s.verdict.className = b.kind.className
             s.verdict.classIndex = model.classes.firstIndex(of: b.kind.className) ?? -1

@@ -66,6 +66,9 @@ def test_ssh_password_guessing_from_elsewhere_is_one_behaviour_campaign(tmp_path
     # Flagged: every flow from the fifth short session on, as bruteforce.
     flagged = [r for r in records if r["ml"]["score"] >= r["ml"]["threshold"]]
     assert len(flagged) == 7 and all(r["ml"]["class"] == "bruteforce" for r in flagged)
+    # Each says why: the count of similar short sessions to the server's port (point 4 of issue 16).
+    assert all(r["ml"]["reason"].endswith(")") and "similar short sessions to 192.168.56.103:22" in r["ml"]["reason"]
+               for r in flagged)
     assert 1 + closing["behaviour"]["aggregated_flows"] == len(flagged)
     ids = {r["flow_id"] for r in records}
     assert all(e["flow_id"] in ids for e in opening["behaviour"]["example_flows"])
