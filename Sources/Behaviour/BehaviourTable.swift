@@ -336,14 +336,19 @@ public final class BehaviourTable {
         // registered domain). A series whose typical gap is below the
         // shortest interval is a burst, not a beacon.
         let resolver = o.serverPort == 53 && (o.proto == IPProto.udp || o.proto == IPProto.tcp)
-        if !resolver && starts.count >= 4 && scored.count >= 3 && v.medianGapSeconds >= config.beaconMinIntervalSeconds {
+        // A beacon calls a server that answers: multicast and broadcast
+        // announcements (SSDP, mDNS) are not.
+        if !resolver && o.serverIsUnicast && starts.count >= 4 && scored.count >= 3
+            && v.medianGapSeconds >= config.beaconMinIntervalSeconds {
+            SeriesStatistics.splitMissedBeats(&scored)
             let ts = SeriesStatistics.regularityScore(sorted: scored, minIQR: 10, defaultMADScore: 1, scratch: &scratch)
             let ds = SeriesStatistics.regularityScore(sorted: ipSizes, minIQR: 10, defaultMADScore: 0, scratch: &scratch)
             v.tsScore = ts.score; v.gapSkew = ts.skew; v.gapMAD = ts.mad; v.dsScore = ds.score
             // The count component needs both enough sessions and enough time
             // (a page load's burst of requests is not a schedule).
+            // Beats, missed ones included (gaps after folding, plus one).
             let span = starts[starts.count - 1] - starts[0]
-            v.countScore = min(1, max(0, Double(starts.count - 3) / Double(config.beaconSessions - 3)),
+            v.countScore = min(1, max(0, Double(scored.count + 1 - 3) / Double(config.beaconSessions - 3)),
                                span / config.beaconMinSpanSeconds)
             v.beaconing = SeriesStatistics.round3(v.countScore * (2 * v.tsScore + v.dsScore) / 3)
             v.beaconExempt = beaconExemption(o, values: v)
@@ -465,7 +470,11 @@ public final class BehaviourTable {
         v.scanLLR = e.pointee.llr; v.scanner = e.pointee.scanner
         // The scan score belongs to the probes, not to everything the
         // scanning host does (its DNS look-ups, its other sessions).
-        if v.firstContact { v.scanning = e.pointee.scanner ? 1 : trw.score(e.pointee.llr) }
+        // Only probes: a failed first contact, or an answered one the client
+        // sent nothing on (a connect scan's SYN, SYN-ACK, RST); a session
+        // with data is the host's own business even when it scans too.
+        let probe = o.outcome == .failed || o.clientBytes == 0
+        if v.firstContact && probe { v.scanning = e.pointee.scanner ? 1 : trw.score(e.pointee.llr) }
         v.firstContacts = e.pointee.firstContacts; v.failedFirstContacts = e.pointee.failedFirstContacts
     }
 }

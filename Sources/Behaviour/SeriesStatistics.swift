@@ -71,6 +71,31 @@ public enum SeriesStatistics {
         return (score, skew, mad)
     }
 
+    /// Missed beats, folded back (ours, not RITA's): in sorted gaps, a gap
+    /// within 10 % of k × the median (k = 2…4) is k beats of gap / k — a
+    /// beacon that skipped a check-in, or a check-in the sensor did not see.
+    /// RITA's 24-hour series are long enough for such outliers to sit beyond
+    /// the quartiles; in a ring of 32 sessions two of them move Q3 and give
+    /// a regular beacon a Bowley skewness near 1. Keeps the array sorted; at
+    /// most `2 × ringLength` values.
+    public static func splitMissedBeats(_ sorted: inout [Double], limit: Int = 64) {
+        guard sorted.count >= 3 else { return }
+        let m = median(sorted: sorted[...])
+        guard m > 0 else { return }
+        var changed = false
+        let n = sorted.count
+        for i in 0..<n {
+            let g = sorted[i]
+            guard g >= 1.5 * m else { continue }
+            let k = (g / m).rounded()
+            guard k >= 2, k <= 4, abs(g / k - m) <= 0.1 * m, sorted.count + Int(k) - 1 <= limit else { continue }
+            sorted[i] = g / k
+            for _ in 1..<Int(k) { sorted.append(g / k) }
+            changed = true
+        }
+        if changed { sorted.sort() }
+    }
+
     /// Coefficient of variation σ/μ (population σ); 0 for an empty series or a zero mean.
     public static func coefficientOfVariation(_ x: [Double]) -> Double {
         guard !x.isEmpty else { return 0 }

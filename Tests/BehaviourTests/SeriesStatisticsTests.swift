@@ -51,3 +51,25 @@ import Testing
         #expect(SeriesStatistics.modalShare([10, 70, 100, 120, 130, 500], binWidth: 64) == 0.5)  // bin 1: 70, 100, 120
     }
 }
+
+@Suite struct MissedBeatTests {
+    @Test func gapsOfTwoOrThreeBeatsAreSplit() {
+        // The lab's HTTP beacon (behaviour-slow.pcap, 30 s, two missed beats), first 9 gaps:
+        // Q1 29.7, Q3 44.5 → IQR 14.8 ≥ 10 and Bowley 0.946: ts 0.52 as RITA computes it.
+        var g = [30.607, 29.691, 59.7, 31.39, 29.496, 57.577, 29.743, 30.131, 30.063].sorted()
+        #expect(SeriesStatistics.regularityScore(sorted: g, minIQR: 10, defaultMADScore: 1).score < 0.6)
+        SeriesStatistics.splitMissedBeats(&g)
+        // 59.7 → 2 × 29.85, 57.577 → 2 × 28.7885: 11 gaps, IQR < 10, MAD 0.405 about the median 29.85.
+        #expect(g.count == 11 && g.contains(29.85) && g.contains(57.577 / 2))
+        #expect(g == g.sorted())
+        let r = SeriesStatistics.regularityScore(sorted: g, minIQR: 10, defaultMADScore: 1)
+        #expect(r.skew == 0 && r.score >= 0.98)
+        // Not a multiple: left alone. Beyond 4 beats: left alone.
+        var h: [Double] = [10, 10, 10, 17]
+        SeriesStatistics.splitMissedBeats(&h)
+        #expect(h == [10, 10, 10, 17])
+        var l: [Double] = [10, 10, 10, 60]
+        SeriesStatistics.splitMissedBeats(&l)
+        #expect(l == [10, 10, 10, 60])
+    }
+}
