@@ -34,6 +34,9 @@ ap.add_argument("--mode", choices=["session", "longlived"], default="session")
 ap.add_argument("--deadline", type=float, default=25)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--ua", default="Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
+ap.add_argument("--conns", type=int, default=0,
+                help="connections per navigation (default: 2-8 at random); e.g. 30 for a page with many objects "
+                     "from one CDN host, as browsers without HTTP/2 coalescing open")
 a = ap.parse_args()
 rng = random.Random(a.seed)
 port = a.port or (443 if a.tls else 80)
@@ -249,6 +252,8 @@ def session():
             break
         live = [c for c in conns if c.alive and not c.speculative]
         want = rng.randint(2, 8)
+        if a.conns:
+            want = a.conns
         new = max(0, want - len(live))
         nspec = min(new - (0 if live else 1), rng.choice([0, 0, 1, 1, 2, 3]))
         fresh = [Conn(addr, speculative=i < nspec) for i in range(new)]
@@ -273,7 +278,10 @@ def session():
             if not work:
                 break
         url = f"{scheme}://{a.host}{page}"
-        todo = [p for p in rng.sample(objs, min(len(objs), rng.randint(0, 14)))
+        nobj = rng.randint(0, 14)
+        if a.conns:   # a page with many objects: most of the connections carry some
+            nobj = rng.randint(a.conns * 2 // 3, a.conns)
+        todo = [p for p in rng.sample(objs, min(len(objs), nobj))
                 if p not in cache or rng.random() < 0.3]  # cached ones are mostly not asked again
         if rng.random() < 0.5 and nav == 0:
             todo.append("/favicon.ico")
@@ -282,7 +290,7 @@ def session():
         work = [c for c in work if c.alive]
         if todo and work:
             # a subset of the connections carries the subresources; the rest stay idle
-            k = rng.randint(1, len(work))
+            k = rng.randint(1, len(work)) if not a.conns else rng.randint(max(1, len(work) * 2 // 3), len(work))
             queues = {c: [] for c in work[:k]}
             for i, p in enumerate(todo):
                 queues[work[i % k]].append(p)

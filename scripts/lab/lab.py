@@ -30,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import pcapflows  # noqa: E402
+import behaviour  # noqa: E402
 
 NET = ipaddress.IPv4Network("10.77.0.0/16")
 SERVERS = ["web", "dns", "files", "ntp", "ext", "tun"]
@@ -88,6 +89,9 @@ class Lab:
         self.extra = {}          # host -> extra addresses (server pools: web, ext, ntp)
         self.bg_end = float("inf")  # nominal end of the current capture's background
         self.lanname = {}        # client -> its name in LAN chatter (mDNS, SSDP)
+        self.behaviour = False   # behaviour captures requested: mail, HTTP :80 and DNS on fs-ext (behaviour.py)
+        self.bg_think = 1.5      # mean think time of the benign workers (per capture plan)
+        self.bg_skip = set()     # benign actions a plan leaves out (replaced by idle)
 
     # ------------------------------------------------------------------ setup
     def cleanup(self):
@@ -260,16 +264,19 @@ http {{
     root {w}/www;
     location /admin/ {{ auth_basic "admin"; auth_basic_user_file {w}/htpasswd; }}
     location = /generate_204 {{ return 204; }}
+    location = /health {{ default_type application/json; return 200 '{{"status":"up"}}\n'; }}
   }}
   server {{
     listen 80; listen 443 ssl; server_name intranet.lab.test; keepalive_timeout 5;
     root {w}/www;
     location /admin/ {{ auth_basic "admin"; auth_basic_user_file {w}/htpasswd; }}
     location = /generate_204 {{ return 204; }}
+    location = /health {{ default_type application/json; return 200 '{{"status":"up"}}\n'; }}
   }}
   server {{
     listen 80; listen 443 ssl; server_name static.lab.test static.lb.lab.test; keepalive_timeout 12;
     root {w}/www;
+    location = /health {{ default_type application/json; return 200 '{{"status":"up"}}\n'; }}
   }}
 }}
 """)
@@ -335,6 +342,8 @@ xferlog_enable=NO
         time.sleep(2)
         self.spawn("tun", [sys.executable, f"{HERE}/extserver.py", "--port", "8000", "--bind", "172.31.99.1"],
                    "tunhttp")
+        if self.behaviour:   # only for the behaviour captures: the other captures' servers stay as they were
+            behaviour.start_servers(self)
 
     def spawn(self, h, argv, name):
         lf = open(f"{self.work}/{name}.log", "ab")
@@ -369,6 +378,7 @@ xferlog_enable=NO
         p = self.spawn("dns", ["dnsmasq", "-k", "--no-resolv", "--no-hosts", "--user=root",
                                f"--addn-hosts={self.work}/lab.hosts", "--local=/lab.test/",
                                f"--server=/{TUN_DOMAIN}/{a['tun']}", "--cache-size=1000",
+                               *([f"--server=/{behaviour.C2_DOMAIN}/{a['ext']}"] if self.behaviour else []),
                                "--edns-packet-max=1232", "--dns-forward-max=1000",
                                f"--conf-file={self.work}/dnsmasq-rich.conf",
                                f"--pid-file={self.work}/dnsmasq.pid"], "dnsmasq")
@@ -473,6 +483,8 @@ xferlog_enable=NO
                         weights=[2, 0.8, 0.8, 0.3, 2.5, 1, 0.6, 0.5, 1, 0.5, 0.5, 1.5,
                                  2.5, 0.8, 1.2, 0.4], k=1)[0]
         k = force or k
+        if k in self.bg_skip:
+            k = "idle"
         with open(f"{self.work}/bg-actions.log", "a") as f:
             f.write(f"{time.time():.3f} {h} {k}\n")
         ua = rng.choice(["Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
@@ -665,7 +677,7 @@ xferlog_enable=NO
                     self.inflight[h] -= 1
             n += 1
             self.actions += 1
-            time.sleep(rng.expovariate(1 / 1.5))
+            time.sleep(rng.expovariate(1 / self.bg_think))
         for t in side:
             t.join()
 
@@ -694,12 +706,13 @@ xferlog_enable=NO
         with self.lock:
             self.busy.difference_update(hosts)
 
-    def attack(self, kind, rng):
-        """Run one attack scenario; returns its record."""
+    def attack(self, kind, rng, hosts=None):
+        """Run one attack scenario; returns its record. hosts: clients already
+        reserved by the caller (a behaviour group), which also releases them."""
         s, a, ds = self.scale, self.addr, self.dscale
         srv = ["web", "files", "dns", "ntp", "ext"]
-        att = self.reserve(rng, 3 if kind == "c2" and rng.random() < 0.3 else
-                           2 if kind == "c2" and rng.random() < 0.5 else 1)
+        att = hosts or self.reserve(rng, 3 if kind == "c2" and rng.random() < 0.3 else
+                                    2 if kind == "c2" and rng.random() < 0.5 else 1)
         at = att[0]
         ttl = rng.choice([64, 128, 255, 48, 57])
         rec = {"name": kind, "attackers": [a[x] for x in att], "victims": [], "rules": []}
@@ -711,7 +724,9 @@ xferlog_enable=NO
                                  "proto": proto, "bport": bport, "lab": lab})
 
         cmds = []
-        if kind.startswith("nmap") or kind == "masscan":
+        if kind in behaviour.KINDS:
+            cmds = behaviour.scenario(self, kind, rng, att, rec)
+        elif kind.startswith("nmap") or kind == "masscan":
             rec["label"] = "scan"
             pool = srv + [c for c in CLIENTS if c not in att]
             v = rng.choice(srv) if rng.random() < 0.8 else rng.choice(pool)
@@ -895,7 +910,8 @@ xferlog_enable=NO
         log(f"  attack {kind} done in {rec['end'] - rec['start']:.1f}s")
         with self.lock:
             self.scen.append(rec)
-        self.release(att)
+        if not hosts:
+            self.release(att)
         return rec
 
     # ---------------------------------------------------------------- capture
@@ -908,6 +924,8 @@ xferlog_enable=NO
         self.restart_dns()
         self.scen, self.busy, self.actions = [], set(), 0
         self.flood_count = plan.get("flood_count", 1.0)   # multiplies udp-flood counts (small captures)
+        self.bg_think = plan.get("bg_think", 1.5)
+        self.bg_skip = set(plan.get("bg_skip", ()))
         self.stop_bg.clear()
         pcap = os.path.join(outdir, f"{name}.pcap")
         if os.path.exists(pcap):
@@ -926,6 +944,11 @@ xferlog_enable=NO
                    for i in range(int(plan["workers"] * (1 if s <= 1 else min(4, 1 + math.log2(s)))))]
         for w in workers:
             w.start()
+        # behaviour groups (behaviour.py): scenarios sharing one reserved client, long in time
+        groups = [threading.Thread(target=behaviour.run_group, args=(self, g, f"{self.seed}:{name}:{g['name']}"),
+                                   daemon=True) for g in plan.get("groups", [])]
+        for g in groups:
+            g.start()
         attacks = list(plan.get("attacks", []))
         # one RNG per attack: a kind's first run keeps its old seed, repeats get "#2", "#3", ...
         seen = {}
@@ -949,6 +972,8 @@ xferlog_enable=NO
                 ths.append(th)
             for th in ths:
                 th.join()
+        for g in groups:
+            g.join()
         # let the background run to the end of the capture's duration
         while time.time() < t0 + dur:
             time.sleep(0.5)
@@ -1047,10 +1072,14 @@ def main():
     # benchmark capture (not made by default): benign background with every attack,
     # meant for --scale N --out lab-out
     plans["bench"] = {"duration": 60, "workers": 4, "attacks": SCAN + DOS + BRUTE + ["webattack", "dns-tunnel", "c2"]}
+    # behaviour captures (issue 16; not made by default, only with --only): slow attacks
+    # visible only across flows, and benign look-alikes of them (behaviour.py)
+    plans.update(behaviour.PLANS)
+    on_request = {"bench"} | set(behaviour.PLANS)
     if args.attacks:
         plans["probe"] = {"duration": 10, "workers": 1, "sequential": True, "attacks": args.attacks.split(",")}
         args.only = "probe"
-    names = [x for x in args.only.split(",") if x] or [p for p in plans if p != "bench"]
+    names = [x for x in args.only.split(",") if x] or [p for p in plans if p not in on_request]
     for n in names:
         if n not in plans:
             sys.exit(f"unknown capture {n}; known: {', '.join(plans)}")
@@ -1059,6 +1088,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     LOG = open(os.path.join(args.work, "lab.log"), "a")
     lab = Lab(args)
+    lab.behaviour = any(n in behaviour.PLANS or plans[n].get("groups") or
+                        any(k in behaviour.KINDS for k in plans[n].get("attacks", [])) for n in names)
     atexit.register(lab.cleanup)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *a: sys.exit(130))
