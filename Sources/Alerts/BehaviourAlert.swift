@@ -181,17 +181,8 @@ extension EveAlertFormatter {
     public func appendBehaviour(_ r: FlowRecord, _ b: BehaviourVerdict, severity: Int, windowSeconds: Int,
                                 folded: Int = 0, closing: Bool = false, into j: inout JSONBuffer) {
         j.beginObject()
-        writeEveHeader(r, eventType: "alert", context: context, into: &j)
-        j.key("direction"); j.string("to_server")
-        j.key("alert"); j.beginObject()
-        j.key("action"); j.string("allowed")
-        j.key("gid"); j.int(1)
-        j.key("signature_id"); j.int(behaviourSignatureID(b.kind))
-        j.key("rev"); j.int(1)
-        j.key("signature"); j.string(behaviourSignature(b.kind, port: r.dstPort, proto: r.proto))
-        j.key("category"); j.string(alertCategory(b.kind.className))
-        j.key("severity"); j.int(severity)
-        j.endObject()
+        writeAlertHead(r, signatureID: behaviourSignatureID(b.kind), signature: behaviourSignature(b.kind, port: r.dstPort, proto: r.proto),
+                       category: alertCategory(b.kind.className), severity: severity, into: &j)
         let v = b.values
         j.key("behaviour"); j.beginObject()
         j.key("kind"); j.string(b.kind.name)

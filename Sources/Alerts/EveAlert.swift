@@ -29,6 +29,25 @@ public struct ScoredVerdict: Sendable {
     }
 }
 
+extension EveAlertFormatter {
+    /// The EVE header of an alert line on `r`, its direction and its
+    /// `alert {action, gid, signature_id, rev, signature, category, severity}`.
+    func writeAlertHead(_ r: FlowRecord, signatureID: Int, signature: String, category: String, severity: Int,
+                        into j: inout JSONBuffer) {
+        writeEveHeader(r, eventType: "alert", context: context, into: &j)
+        j.key("direction"); j.string("to_server")
+        j.key("alert"); j.beginObject()
+        j.key("action"); j.string("allowed")
+        j.key("gid"); j.int(1)
+        j.key("signature_id"); j.int(signatureID)
+        j.key("rev"); j.int(1)
+        j.key("signature"); j.string(signature)
+        j.key("category"); j.string(category)
+        j.key("severity"); j.int(severity)
+        j.endObject()
+    }
+}
+
 /// Signature ids: 9000001 + class index; "anomaly" is 9000000.
 public func signatureID(for classIndex: Int) -> Int { classIndex < 0 ? 9_000_000 : 9_000_001 + classIndex }
 
@@ -97,17 +116,9 @@ public struct EveAlertFormatter: Sendable {
     func append(_ r: FlowRecord, _ s: ScoredVerdict, closing: ClosingAlert.Cause?, into j: inout JSONBuffer) {
         let v = s.verdict
         j.beginObject()
-        writeEveHeader(r, eventType: "alert", context: context, into: &j)
-        j.key("direction"); j.string("to_server")
-        j.key("alert"); j.beginObject()
-        j.key("action"); j.string("allowed")
-        j.key("gid"); j.int(1)
-        j.key("signature_id"); j.int(signatureID(for: v.classIndex))
-        j.key("rev"); j.int(1)
-        j.key("signature"); j.string("FlowSentry ML: \(v.className) (\(modelVersion))")
-        j.key("category"); j.string(alertCategory(v.className))
-        j.key("severity"); j.int(s.severity)
-        j.endObject()
+        writeAlertHead(r, signatureID: signatureID(for: v.classIndex),
+                       signature: "FlowSentry ML: \(v.className) (\(modelVersion))",
+                       category: alertCategory(v.className), severity: s.severity, into: &j)
         j.key("ml"); j.beginObject()
         j.key("class"); j.string(v.className)
         j.key("score"); j.double(Double(v.score))
