@@ -5,8 +5,9 @@ import Decoding
 /// per pair series — (client, server, server port, protocol) — the counts
 /// of sessions in a sliding window of packet time and a ring of the last
 /// sessions; per client, the threshold random walk over its first contacts
-/// and the periodic series it keeps. Fed one finished flow at a time (its
-/// first record) by the record writer, which is off the capture path; each
+/// and the periodic series it keeps; per (client, registered domain), the
+/// DNS series (`BehaviourTable+DNS.swift`). Fed one finished flow at a time
+/// (its first record) off the capture threads (`BehaviourStage`); each
 /// observation returns the values the flow's record carries.
 ///
 /// Both tables are open-addressed with a probe window of `probes` slots:
