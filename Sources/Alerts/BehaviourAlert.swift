@@ -71,7 +71,7 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
             + (v.scanner ? " (threshold random walk decided: scanner)" : "")
     case .dnsTunnel:
         return "\(Int(v.dnsDistinctSubdomains.rounded())) distinct names under \(domain) in \(v.dnsQueries) queries"
-            + " (mean subdomain \(Int(v.dnsMeanSubdomainLength.rounded())) characters, TXT/NULL share \(SeriesRound.r3(v.dnsDataTypeShare)))"
+            + " (mean subdomain \(Int(v.dnsMeanSubdomainLength.rounded())) characters, TXT/NULL share \(SeriesStatistics.round3(v.dnsDataTypeShare)))"
     }
 }
 
@@ -94,10 +94,6 @@ public struct BehaviourAlertKey: Hashable, Sendable {
         default: self.dst = dst; self.port = port; self.proto = proto
         }
     }
-}
-
-enum SeriesRound {
-    static func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 }
 
 /// The closing line of a behaviour campaign: the flows folded after its

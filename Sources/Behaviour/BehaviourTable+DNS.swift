@@ -82,28 +82,17 @@ extension BehaviourTable {
 
     /// The slot of (client, domain)'s series, taken (and cleared) if new.
     private func dnsSlot(_ client: IPAddress, domain: UInt64, at ns: Int64) -> Int {
-        let n = dnsCount
         let h = (Self.mix(client) ^ (domain &* 0x9E37_79B9_7F4A_7C15)) | 1
-        let home = Int(h % UInt64(n))
-        var victim = home, victimNs = Int64.max
-        for k in 0..<Self.probes {
-            let i = (home + k) % n
-            let slot = dnsIndex[i]
-            if slot.hash == h && dnsSeries[i].client == client && dnsSeries[i].domain == domain {
-                dnsIndex[i].lastNs = max(slot.lastNs, ns)
-                return i
-            }
-            let stale = slot.hash == 0 || ns - slot.lastNs > 2 * windowNs
-            let rank = stale ? Int64.min : slot.lastNs
-            if rank < victimNs { victim = i; victimNs = rank }
+        let (i, probed) = probe(dnsIndex, count: dnsCount, hash: h, at: ns, staleAfter: 2 * windowNs) {
+            dnsSeries[$0].client == client && dnsSeries[$0].domain == domain
         }
-        if dnsIndex[victim].hash != 0 {
-            counters.dnsSeriesHeld -= 1
-            if victimNs != Int64.min { counters.dnsEvictions &+= 1 }
+        if probed == .found {
+            dnsIndex[i].lastNs = max(dnsIndex[i].lastNs, ns)
+            return i
         }
-        dnsIndex[victim] = Slot(hash: h, lastNs: ns)
-        dnsSeries[victim] = DNSSeries(client: client, domain: domain)
-        counters.dnsSeriesHeld += 1
-        return victim
+        let d = Self.change(probed)
+        counters.dnsSeriesHeld += d.held; counters.dnsEvictions &+= d.evicted
+        dnsSeries[i] = DNSSeries(client: client, domain: domain)
+        return i
     }
 }

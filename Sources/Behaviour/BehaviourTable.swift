@@ -239,30 +239,52 @@ public final class BehaviourTable {
             && e.pointee.port == o.serverPort && e.pointee.proto == o.proto
     }
 
-    /// The slot of `o`'s pair series, taken (and cleared) if new.
-    private func pairSlot(_ o: SessionObservation) -> Int {
-        let n = pairCount
-        let h = Self.pairHash(o) | 1
+    /// What `probe` found or replaced.
+    enum Probed { case found, empty, stale, live }
+
+    /// The slot of the key with hash `h` in a table's probe window (`holds`
+    /// says whether slot i holds the key), or the slot it takes: an empty
+    /// one, else one idle longer than `staleAfter` at `ns`, else the least
+    /// recently active (its index entry is rewritten for the new key; the
+    /// caller clears the entry and counts with `change`).
+    func probe(_ index: UnsafeMutablePointer<Slot>, count n: Int, hash h: UInt64, at ns: Int64, staleAfter: Int64,
+               holds: (Int) -> Bool) -> (slot: Int, probed: Probed) {
         let home = Int(h % UInt64(n))
         var victim = home, victimNs = Int64.max
         for k in 0..<Self.probes {
             let i = (home + k) % n
-            let slot = pairIndex[i]
-            if slot.hash == h && holds(pairs + i, o) { return i }
-            let stale = slot.hash == 0 || o.startNs - slot.lastNs > horizonNs
+            let slot = index[i]
+            if slot.hash == h && holds(i) { return (i, .found) }
+            let stale = slot.hash == 0 || ns - slot.lastNs > staleAfter
             let rank = stale ? Int64.min : slot.lastNs
             if rank < victimNs { victim = i; victimNs = rank }
         }
-        pairIndex[victim] = Slot(hash: h, lastNs: o.startNs)
-        if pairs[victim].used {
-            if victimNs == Int64.min { counters.pairsHeld -= 1 } else { counters.pairEvictions &+= 1; counters.pairsHeld -= 1 }
+        let probed: Probed = index[victim].hash == 0 ? .empty : (victimNs == Int64.min ? .stale : .live)
+        index[victim] = Slot(hash: h, lastNs: ns)
+        return (victim, probed)
+    }
+
+    /// How entries held and evictions change when `probe` took a slot.
+    static func change(_ p: Probed) -> (held: Int, evicted: UInt64) {
+        switch p {
+        case .empty: (1, 0)
+        case .live: (0, 1)
+        case .found, .stale: (0, 0)
         }
-        let e = pairs + victim
+    }
+
+    /// The slot of `o`'s pair series, taken (and cleared) if new.
+    private func pairSlot(_ o: SessionObservation) -> Int {
+        let (i, probed) = probe(pairIndex, count: pairCount, hash: Self.pairHash(o) | 1, at: o.startNs,
+                                staleAfter: horizonNs) { holds(pairs + $0, o) }
+        guard probed != .found else { return i }
+        let d = Self.change(probed)
+        counters.pairsHeld += d.held; counters.pairEvictions &+= d.evicted
+        let e = pairs + i
         e.pointee = Pair()
         e.pointee.used = true; e.pointee.client = o.client; e.pointee.server = o.server
         e.pointee.port = o.serverPort; e.pointee.proto = o.proto; e.pointee.lastNs = o.startNs
-        counters.pairsHeld += 1
-        return victim
+        return i
     }
 
     private func record(_ o: SessionObservation, pair i: Int) {
@@ -418,28 +440,15 @@ public final class BehaviourTable {
 
     /// The slot of `address`'s client state, taken (and cleared) if new.
     private func clientSlot(_ address: IPAddress, at ns: Int64) -> Int {
-        let n = clientCount
-        let h = Self.mix(address) | 1
-        let home = Int(h % UInt64(n))
-        var victim = home, victimNs = Int64.max
-        for k in 0..<Self.probes {
-            let i = (home + k) % n
-            let slot = clientIndex[i]
-            if slot.hash == h && clients[i].address == address { return i }
-            let stale = slot.hash == 0 || ns - slot.lastNs > scanStateNs
-            let rank = stale ? Int64.min : slot.lastNs
-            if rank < victimNs { victim = i; victimNs = rank }
-        }
-        clientIndex[victim] = Slot(hash: h, lastNs: ns)
-        if clients[victim].used {
-            counters.clientsHeld -= 1
-            if victimNs != Int64.min { counters.clientEvictions &+= 1 }
-        }
-        let e = clients + victim
+        let (i, probed) = probe(clientIndex, count: clientCount, hash: Self.mix(address) | 1, at: ns,
+                                staleAfter: scanStateNs) { clients[$0].address == address }
+        guard probed != .found else { return i }
+        let d = Self.change(probed)
+        counters.clientsHeld += d.held; counters.clientEvictions &+= d.evicted
+        let e = clients + i
         e.pointee = Client()
         e.pointee.used = true; e.pointee.address = address; e.pointee.lastNs = ns
-        counters.clientsHeld += 1
-        return victim
+        return i
     }
 
     /// The threshold random walk over first contacts: TCP sessions to a

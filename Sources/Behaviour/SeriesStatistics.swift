@@ -126,5 +126,6 @@ public enum SeriesStatistics {
         return Double(best) / Double(x.count)
     }
 
-    static func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+    /// Rounded to 3 decimals, as RITA reports its scores.
+    public static func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 }
