@@ -35,7 +35,7 @@ let package = Package(
         // Behaviour across flows: pair series and per-client scan state, scored at each flow's end.
         .target(name: "Behaviour", dependencies: ["Decoding", "AppLayer", "CPrefetch"]),
         // Application-layer parsing of a conversation's first bytes (DNS questions today).
-        .target(name: "AppLayer", dependencies: ["Decoding"]),
+        .target(name: "AppLayer", dependencies: ["Decoding", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Features", dependencies: ["Decoding", "Context", "AppLayer"]),
         .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "AppLayer", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
@@ -81,7 +81,7 @@ let package = Package(
                                                        .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "NetnsTestSupport"]),
-        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour", "AppLayer"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
                                                         "Detection", "Locking", "NetnsTestSupport"],
                     resources: [.copy("Golden")]),

@@ -8,17 +8,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 out=.build/fuzz
-mkdir -p "$out" Fuzz/findings Fuzz/corpus/decoder Fuzz/corpus/flowtable
+targets=(decoder flowtable streamprefix tls http ssh dns)
+for t in "${targets[@]}"; do mkdir -p "$out" Fuzz/findings "Fuzz/corpus/$t"; done
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name FlowSentry)
 swiftc "${flags[@]}" -module-name FuzzDecoder Sources/Decoding/*.swift Fuzz/DecoderFuzz.swift -o "$out/decoder" 2>&1 | grep -v "ld.gold: warning" || true
-# One module from four: drop the cross-module imports (and Community ID, the
-# one file that needs swift-crypto and is not on the table's path).
-src="$out/flowtable-src"; rm -rf "$src"; mkdir -p "$src"
-for f in Sources/Decoding/*.swift Sources/Locking/*.swift Sources/Features/*.swift Sources/Flows/*.swift; do
-  [ "$(basename "$f")" = CommunityID.swift ] && continue
-  sed -E '/^import (Decoding|Locking|Features|Flows)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"
+# One module from several: drop the cross-module imports, and the files that
+# need swift-crypto and are not on the parsers' or the table's path
+# (Community ID; the JA3/JA4/HASSH/certificate hashes, computed for output only).
+merge() {  # merge DIR MODULES...: copies the modules' sources into DIR
+  local dir=$1; shift; rm -rf "$dir"; mkdir -p "$dir"
+  for m in "$@"; do
+    for f in Sources/$m/*.swift; do
+      case "$(basename "$f")" in CommunityID.swift|*Fingerprints.swift) continue;; esac
+      sed -E '/^import (Decoding|Locking|Context|CPrefetch|AppLayer|Features|Flows|Crypto)$/d' "$f" > "$dir/$m-$(basename "$f")"
+    done
+  done
+}
+merge "$out/flowtable-src" Decoding Locking AppLayer Features Flows
+swiftc "${flags[@]}" -module-name FuzzFlowTable "$out/flowtable-src"/*.swift Fuzz/FlowTableFuzz.swift -o "$out/flowtable" 2>&1 | grep -v "ld.gold: warning" || true
+merge "$out/applayer-src" Decoding AppLayer
+for t in tls http ssh dns; do
+  f=$(ls Fuzz/ | grep -i "^${t}Fuzz.swift$")
+  swiftc "${flags[@]}" -module-name "Fuzz$t" "$out/applayer-src"/*.swift "Fuzz/$f" -o "$out/$t" 2>&1 | grep -v "ld.gold: warning" || true
 done
-swiftc "${flags[@]}" -module-name FuzzFlowTable "$src"/*.swift Fuzz/FlowTableFuzz.swift -o "$out/flowtable" 2>&1 | grep -v "ld.gold: warning" || true
+swiftc "${flags[@]}" -module-name FuzzStreamPrefix Sources/Decoding/*.swift \
+  <(sed -E '/^import Decoding$/d' Sources/Features/StreamPrefixPool.swift) Fuzz/StreamPrefixFuzz.swift \
+  -o "$out/streamprefix" 2>&1 | grep -v "ld.gold: warning" || true
 # Seeds: the first packets of every capture, one file per packet, prefixed
 # with a link-type selector byte (0 = Ethernet).
 python3 - <<'PY'
@@ -40,9 +55,32 @@ for path in sorted(glob.glob("captures/*.pcap") + glob.glob("Tests/SensorTests/C
         open(f"Fuzz/corpus/decoder/seed-{n:06d}", "wb").write(bytes([sel, 0]) + pkt[:600]); n += 1
 print(f"fuzz: {n} decoder seeds")
 PY
-for t in decoder flowtable; do
+# Parser seeds: each TCP stream's first client and server bytes (tshark),
+# split as the targets read them.
+python3 - <<'PY'
+import glob, subprocess, struct, os
+n = 0
+for path in ["captures/benign-2.pcap", "captures/attack-bruteforce-web.pcap", "captures/attack-tunnel-c2.pcap"]:
+    if not os.path.exists(path): continue
+    for s in range(0, 25):
+        r = subprocess.run(["tshark", "-r", path, "-q", "-z", f"follow,tcp,raw,{s}"], capture_output=True, text=True).stdout
+        c, sv = b"", b""
+        for line in r.splitlines():
+            t = line.strip()
+            if not t or any(ch not in "0123456789abcdef" for ch in t): continue
+            if line.startswith("\t"): sv += bytes.fromhex(t)
+            else: c += bytes.fromhex(t)
+        if not c and not sv: break
+        c, sv = c[:4096], sv[:4096]
+        for t in ("tls", "http", "ssh"):
+            open(f"Fuzz/corpus/{t}/seed-{n:05d}", "wb").write(struct.pack(">H", len(c)) + c + sv)
+        open(f"Fuzz/corpus/dns/seed-{n:05d}", "wb").write(b"\x01" + struct.pack(">H", len(c)) + c + sv)
+        n += 1
+print(f"fuzz: {n} parser seeds")
+PY
+for t in "${targets[@]}"; do
   echo "fuzz: $t for ${secs}s"
   "$out/$t" -max_total_time="$secs" -artifact_prefix=Fuzz/findings/"$t"- -print_final_stats=1 \
-    -max_len=2048 Fuzz/corpus/$t 2>&1 | grep -E "stat::|Done|ERROR|SUMMARY" || true
+    -max_len=$([ "$t" = decoder ] || [ "$t" = flowtable ] && echo 2048 || echo 8300) Fuzz/corpus/$t 2>&1 | grep -E "stat::|Done|ERROR|SUMMARY" || true
 done
 ls Fuzz/findings | grep -q . && { echo "fuzz: findings in Fuzz/findings"; exit 1; } || echo "fuzz: no findings"

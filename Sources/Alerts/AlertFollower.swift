@@ -201,6 +201,14 @@ public struct AlertSummary: Sendable, Equatable {
     /// Behaviour alerts: the behaviour (`behaviour.kind`) and why (`behaviour.reason`).
     public var behaviour: String? = nil
     public var reason: String? = nil
+    /// The flow's application protocol (`app_proto`) and what an analyst
+    /// pivots on first: the TLS server name, the DNS query, the HTTP host
+    /// and URL, or the SSH client software.
+    public var appProto: String? = nil
+    public var appDetail: String? = nil
+    /// Every scalar of the line by its dotted path (`tls.sni`, `alert.severity`),
+    /// array elements under their array's path: what `--match` looks at.
+    public var fields: [String: [String]] = [:]
 
     public enum ParseResult: Sendable, Equatable {
         case alert(AlertSummary)
@@ -234,7 +242,50 @@ public struct AlertSummary: Sendable, Equatable {
             aggregatedFlows: int(ml["aggregated_flows"]),
             closingReason: ml["aggregate"] as? String == "closing" ? (ml["closing_reason"] as? String ?? "") : nil,
             behaviour: behaviour?["kind"] as? String,
-            reason: behaviour?["reason"] as? String))
+            reason: behaviour?["reason"] as? String,
+            appProto: dict["app_proto"] as? String,
+            appDetail: appDetail(dict),
+            fields: flatten(dict)))
+    }
+
+    /// The application-layer detail shown on an alert's line.
+    static func appDetail(_ d: [String: Any]) -> String? {
+        if let t = d["tls"] as? [String: Any] {
+            if let sni = t["sni"] as? String { return "sni \(sni)" }
+            if let ja3 = (t["ja3"] as? [String: Any])?["hash"] as? String { return "ja3 \(ja3)" }
+        }
+        if let dns = d["dns"] as? [String: Any], let q = (dns["queries"] as? [[String: Any]])?.first,
+           let name = q["rrname"] as? String {
+            return "query \(name) \(q["rrtype"] as? String ?? "")" + ((dns["rcode"] as? String).map { " \($0)" } ?? "")
+        }
+        if let h = d["http"] as? [String: Any] {
+            let method = h["http_method"] as? String ?? "?"
+            let host = h["hostname"] as? String ?? ""
+            return "\(method) \(host)\(h["url"] as? String ?? "")" + (int(h["status"]).map { " \($0)" } ?? "")
+        }
+        if let ssh = d["ssh"] as? [String: Any], let c = ssh["client"] as? [String: Any] {
+            return "ssh client \(c["software_version"] as? String ?? "?")"
+        }
+        return nil
+    }
+
+    /// Scalars by dotted path; numbers and booleans as JSON writes them.
+    static func flatten(_ d: [String: Any]) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        func walk(_ v: Any, _ path: String) {
+            switch v {
+            case let o as [String: Any]: for (k, x) in o { walk(x, path.isEmpty ? k : path + "." + k) }
+            case let a as [Any]: for x in a { walk(x, path) }
+            case let s as String: out[path, default: []].append(s)
+            case let n as NSNumber:
+                // JSON booleans arrive as NSNumbers of C type `char`.
+                let text = String(cString: n.objCType) == "c" ? (n.boolValue ? "true" : "false") : n.stringValue
+                out[path, default: []].append(text)
+            default: break
+            }
+        }
+        walk(d, "")
+        return out
     }
 
     private static func int(_ v: Any?) -> Int? {
@@ -260,12 +311,16 @@ public struct AlertFilter: Sendable, Equatable {
     public var since: Double?
     /// Keep behaviour alerts of this behaviour (`behaviour.kind`) only.
     public var behaviour: String?
+    /// Keep alerts where every one of these fields has a value matching its glob.
+    public var fieldMatches: [FieldMatch]
 
-    public init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil, behaviour: String? = nil) {
+    public init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil, behaviour: String? = nil,
+                fieldMatches: [FieldMatch] = []) {
         self.minSeverity = minSeverity
         self.mlClass = mlClass
         self.since = since
         self.behaviour = behaviour
+        self.fieldMatches = fieldMatches
     }
 
     public func matches(_ a: AlertSummary) -> Bool {
@@ -277,8 +332,36 @@ public struct AlertFilter: Sendable, Equatable {
         if let since {
             guard let t = a.time, t >= since else { return false }
         }
+        for m in fieldMatches where !m.matches(a.fields) { return false }
         return true
     }
+}
+
+/// `--match PATH=GLOB`: a field of the alert line, by its dotted path
+/// (`tls.sni`, `dns.queries.rrname`, `http.url`, `ssh.client.software_version`),
+/// holding a value that matches a shell glob (`*`, `?`, `[…]`), letters in
+/// either case. An array matches when one of its elements does.
+public struct FieldMatch: Sendable, Equatable {
+    public var path: String
+    public var glob: String
+
+    /// Reads `PATH=GLOB`; nil when there is no `=` or the path is empty.
+    public init?(_ text: String) {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else { return nil }
+        path = String(text[..<eq])
+        var g = String(text[text.index(after: eq)...])
+        // A glob quoted for the shell twice ('*.org' inside "…") keeps its quotes.
+        if g.count >= 2, let f = g.first, f == "'" || f == "\"", g.last == f { g = String(g.dropFirst().dropLast()) }
+        glob = g
+    }
+
+    public func matches(_ fields: [String: [String]]) -> Bool {
+        guard let values = fields[path] else { return false }
+        return values.contains { fnmatch(glob, $0, Self.caseFold) == 0 }
+    }
+
+    /// glibc's FNM_CASEFOLD, a GNU extension the Glibc module does not export.
+    static let caseFold: Int32 = 1 << 4
 }
 
 /// One readable line per alert, coloured by severity when asked.
@@ -296,6 +379,7 @@ public enum AlertLineFormatter {
         if let n = a.aggregatedFlows, n > 0 { line += "  +\(n) flows folded" }
         if let why = a.closingReason { line += why.isEmpty ? "  (closing)" : "  (closing: \(why))" }
         if let why = a.reason { line += "  [\(why)]" }
+        if let detail = a.appDetail { line += "  \(a.appProto ?? "?"): \(detail)" } else if let p = a.appProto, p != "failed" { line += "  \(p)" }
         if color {
             let code: String
             switch a.severity {

@@ -201,6 +201,7 @@ extension EveAlertFormatter {
         if closing { j.key("aggregate"); j.string("closing") }
         j.endObject()
         writeEveFlowSummary(r, alerted: true, into: &j)
+        writeEveAppLayer(r, into: &j)
         j.endObject()
         j.newline()
     }

@@ -158,6 +158,7 @@ public struct EveAlertFormatter: Sendable {
         j.key("model_version"); j.string(modelVersion)
         j.endObject()
         writeEveFlowSummary(r, alerted: true, into: &j)
+        writeEveAppLayer(r, into: &j)
         j.endObject()
         j.newline()
     }

@@ -90,6 +90,7 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
         }
         w.byte(UInt8(ascii: "\""))
         if let h = context.encodedHost { w.lit(#","host":"#); w.bytes(h) }
+        if let app = r.app { w.lit(#","app_proto":""#); w.lit(app.proto.staticName); w.byte(UInt8(ascii: "\"")) }
     }
 }
 
@@ -160,6 +161,7 @@ public struct EveFlowFormatter: Sendable {
                 w.byte(UInt8(ascii: "}"))
             }
         }
+        writeEveAppLayer(r, into: &j)
         if let verdict { verdict(&j) }
         if let behaviour { writeBehaviourValues(behaviour, dns: r.dns, into: &j) }
         // Features and sequence: numbers only, each written as one block.
@@ -169,7 +171,8 @@ public struct EveFlowFormatter: Sendable {
                 featureKeyLengths.withUnsafeBufferPointer { lengths in
                     r.features.withValues { values in
                         w.byte(UInt8(ascii: "{"))
-                        for i in 0..<Feature.count {
+                        // The application-layer features only for flows that have an app_proto.
+                        for i in 0..<(r.app == nil ? Feature.firstAppLayer.rawValue : Feature.count) {
                             w.chunk(keys.baseAddress! + i * RawJSONWriter.chunk, length: lengths[i])
                             w.double(values[i])
                         }

@@ -4,13 +4,32 @@ import Features
 /// statistics the models use (by name, from the bundle's schema) and the
 /// first-packets sequence in raw form.
 public enum ModelInput {
-    /// Features the models use by default. Left out on purpose: the initial
-    /// TCP windows (they name the operating system, not the behaviour) —
-    /// learning them would make a detector trained in one lab fire on every
-    /// host elsewhere.
-    public static let defaultFeatures: [String] = Feature.schema.filter {
-        !["fwd_init_win_bytes", "bwd_init_win_bytes"].contains($0)
-    }
+    /// Features the models use by default: every feature but those that
+    /// name the software at either end rather than what the flow does.
+    /// Learnt in one lab, they make a detector fire on every unfamiliar
+    /// client elsewhere (docs/model-card.md measured it: with the User-Agent
+    /// length as an input, a Zabbix health poller's flows became web attacks).
+    public static let defaultFeatures: [String] = Feature.schema.filter { !softwareFingerprints.contains($0) }
+
+    /// Computed and written, not learnt by default: the initial TCP windows
+    /// (the operating system); the application protocol itself (which the
+    /// lab's attacks and benign hosts happen to split, as ports would); and
+    /// the application-layer values that describe the client or server
+    /// software — TLS version, cipher and extension counts, server name,
+    /// certificate, SSH software, User-Agent, method, requests per
+    /// connection, URL length and encoding, DNS answer TTL. What stays are the
+    /// values that describe the content: query-name shape and type, answer
+    /// count and rcode; quotes, angle brackets, semicolons and traversal in a
+    /// URL; the status class; heartbeat records and their size ratio.
+    public static let softwareFingerprints: Set<String> = [
+        "fwd_init_win_bytes", "bwd_init_win_bytes",
+        "app_dns", "app_tls", "app_http", "app_ssh", "app_failed",
+        "dns_min_ttl",
+        "http_uri_len", "http_uri_pct_share", "http_uri_params", "http_requests", "http_ua_len", "http_method",
+        "tls_version", "tls_ciphers", "tls_extensions", "tls_sni_present", "tls_sni_len", "tls_sni_entropy",
+        "tls_cert_days", "tls_cert_self_signed",
+        "ssh_client_known", "ssh_banner_len",
+    ]
 
     /// Indices into `Feature` for schema names; nil names an unknown feature.
     public static func indices(of names: [String]) -> [Int]? {

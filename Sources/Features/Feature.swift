@@ -23,6 +23,15 @@ public enum Feature: Int, CaseIterable, Sendable {
     case fwd_init_win_bytes, bwd_init_win_bytes
     case src_flows, src_distinct_dsts, src_distinct_dports, src_failed_handshakes
     case dst_flows, dst_distinct_srcs, dst_half_open
+    // Application layer (`AppLayerFeatures`): 0 for flows with no app_proto.
+    case app_dns, app_tls, app_http, app_ssh, app_failed
+    case dns_qname_len, dns_qname_labels, dns_qname_entropy, dns_qname_digit_share, dns_qtype_class
+    case dns_answers, dns_min_ttl, dns_rcode
+    case http_uri_len, http_uri_pct_share, http_uri_quotes, http_uri_angles, http_uri_semicolons
+    case http_uri_traversals, http_uri_params, http_status_class, http_requests, http_ua_len, http_method
+    case tls_version, tls_ciphers, tls_extensions, tls_sni_present, tls_sni_len, tls_sni_entropy
+    case tls_cert_days, tls_cert_self_signed, tls_heartbeats, tls_heartbeat_ratio
+    case ssh_client_known, ssh_banner_len
 
     public var name: String { String(describing: self) }
 
@@ -30,14 +39,18 @@ public enum Feature: Int, CaseIterable, Sendable {
 
     /// Feature names in schema order (what a model bundle records).
     public static let schema: [String] = Feature.allCases.map(\.name)
+
+    /// The first application-layer feature: those from here on are written
+    /// to flow records only for flows with an `app_proto`.
+    public static let firstAppLayer = Feature.app_dns
 }
 
 /// The finished values of one flow's features, indexed by `Feature`.
 /// Stored inline (no heap), so finishing a flow allocates nothing.
 public struct FeatureVector: Sendable {
     /// Must equal `Feature.count` (checked by a test and at start-up).
-    public static let storageCount = 70
-    var storage = InlineArray<70, Double>(repeating: 0)
+    public static let storageCount = 106
+    var storage = InlineArray<106, Double>(repeating: 0)
 
     public init() { precondition(Feature.count == Self.storageCount) }
 

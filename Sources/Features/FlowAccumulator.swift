@@ -13,6 +13,9 @@ public struct FeatureConfig: Sendable, Equatable {
     /// Payload bytes per direction fed to the byte histogram (bounds the cost
     /// of payload entropy on bulk transfers).
     public var entropyPrefixBytes: Int = 1024
+    /// Stream bytes per direction kept for the application-layer parsers
+    /// (`StreamPrefixPool`); 0 turns application-layer parsing off.
+    public var appPrefixBytes: Int = 4096
     public init() {}
 }
 
@@ -35,6 +38,12 @@ public struct FlowAccumulator: Sendable {
     var tcpPackets: UInt32 = 0
     /// Handle into a `ByteHistogramPool`, or −1 when the flow has none (yet).
     public var histogram: Int32 = -1
+    /// Handle into a `StreamPrefixPool`, or −1 when the flow has none (yet).
+    public var streams: Int32 = -1
+    /// Each direction's SYN sequence number (`synSeen` bit 1 << direction
+    /// says which are set): where its stream's byte 0 lies.
+    public var synSequence = InlineArray<2, UInt32>(repeating: 0)
+    public var synSeen: UInt8 = 0
     /// Inter-arrival times that would have been negative (timestamps going
     /// backwards) and were clamped to zero.
     public var negativeIATs: UInt32 = 0
@@ -74,6 +83,8 @@ public struct FlowAccumulator: Sendable {
         payloadBytes = InlineArray(repeating: 0)
         tcpPackets = 0
         histogram = -1
+        streams = -1
+        synSeen = 0
         negativeIATs = 0
         initWindow = InlineArray(repeating: -1)
         started = 0
@@ -135,6 +146,10 @@ public struct FlowAccumulator: Sendable {
             flags[d].add(p.tcpFlags)
             combos.add(p.tcpFlags)
             if initWindow[d] < 0 { initWindow[d] = Int32(p.tcpWindow) }
+            if p.tcpFlags & TCPFlag.syn != 0 && synSeen & (1 << UInt8(d)) == 0 {
+                synSequence[d] = p.tcpSeq
+                synSeen |= 1 << UInt8(d)
+            }
         }
 
         sequence.append(SequenceEntry(
@@ -244,6 +259,9 @@ public struct FlowAccumulator: Sendable {
         set(.dst_flows, Double(c.dstFlows))
         set(.dst_distinct_srcs, Double(c.dstDistinctSrcs))
         set(.dst_half_open, Double(c.dstHalfOpen))
+        // The application-layer features: zero here, set from the parsers'
+        // results when the flow's record is written (`AppLayerFeatures.fill`).
+        for i in Feature.firstAppLayer.rawValue..<Feature.count { out.pointee.storage[i] = 0 }
     }
 
     /// TCP flags seen in each direction, OR-ed (for the record's tcp object).

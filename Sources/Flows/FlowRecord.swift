@@ -69,6 +69,10 @@ public struct FlowRecord: Sendable {
     public var negativeIATs: UInt32
     /// The first DNS question of a UDP flow on port 53 (`present` false otherwise).
     public var dns = DNSQuestion()
+    /// What the application-layer parsers made of the flow's first bytes:
+    /// nil when the flow carried no payload, parsing is off, or no stream
+    /// prefix was free (and for a long flow's later segments).
+    public var app: AppLayerInfo?
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
     public var endedAtNs: Int64

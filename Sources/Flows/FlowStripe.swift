@@ -17,10 +17,11 @@ struct StripeState: @unchecked Sendable {
     var head = InlineArray<9, Int32>(repeating: -1)
     var tail = InlineArray<9, Int32>(repeating: -1)
     var pool: ByteHistogramPool
+    var streams: StreamPrefixPool
     var counters = FlowCounters()
     var active = 0
 
-    init(capacity: Int, histograms: Int) {
+    init(capacity: Int, histograms: Int, streams streamCapacity: Int = 0, prefixBytes: Int = 0) {
         let empty = FlowSlot(key: FlowKey(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0))
         self.capacity = capacity
         slots = LargeAllocation.allocate(FlowSlot.self, count: capacity)
@@ -30,6 +31,7 @@ struct StripeState: @unchecked Sendable {
         for i in 0..<capacity { free[i] = Int32(capacity - 1 - i) }
         freeCount = capacity
         pool = ByteHistogramPool(capacity: histograms)
+        streams = StreamPrefixPool(capacity: streamCapacity, prefixBytes: prefixBytes)
     }
 
     func deallocate() {

@@ -57,12 +57,14 @@ public final class FlowTable: @unchecked Sendable {
         stripeMask = n - 1
         perStripeCapacity = max(1, config.maxFlows / n)
         let hist = max(0, min(config.histogramCapacity, config.maxFlows) / n)
+        let streams = max(0, min(config.appStreamCapacity, config.maxFlows) / n)
         stripeCount = n
         stripes = .allocate(capacity: n)
         indexBases = .allocate(capacity: n)
         var mask = 0
         for i in 0..<n {
-            let st = StripeState(capacity: perStripeCapacity, histograms: hist)
+            let st = StripeState(capacity: perStripeCapacity, histograms: hist, streams: streams,
+                                 prefixBytes: config.features.appPrefixBytes)
             (indexBases + i).initialize(to: st.index.table)
             mask = st.index.mask
             (stripes + i).initialize(to: FSMutex(st))
@@ -101,6 +103,11 @@ public final class FlowTable: @unchecked Sendable {
 
     public var histogramsExhausted: UInt64 {
         (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.pool.exhausted } }
+    }
+
+    /// Flows that carried payload but found no free application-layer stream prefix.
+    public var appStreamsExhausted: UInt64 {
+        (0..<stripeCount).reduce(0) { n, i in n + stripes[i].withLock { $0.streams.exhausted } }
     }
 
     /// Accounts one decoded packet to its flow. `bytes` are the packet's
@@ -236,7 +243,14 @@ public final class FlowTable: @unchecked Sendable {
             st.slots[i].tunnelDst = p.tunnelDst
         }
         let negBefore = st.slots[i].acc.negativeIATs
-        withUnsafePointer(to: &p) { st.slots[i].acc.add($0, direction: dir, bytes: bytes, pool: &st.pool, config: config.features) }
+        withUnsafePointer(to: &p) { packet in
+            st.slots[i].acc.add(packet, direction: dir, bytes: bytes, pool: &st.pool, config: config.features)
+            if packet.pointee.payloadLength > 0 && !packet.pointee.isFragment && st.streams.isEnabled {
+                let d = dir.rawValue
+                let syn: UInt32? = st.slots[i].acc.synSeen & (1 << UInt8(d)) != 0 ? st.slots[i].acc.synSequence[d] : nil
+                st.streams.add(&st.slots[i].acc.streams, packet: packet, direction: d, isn: syn, bytes: bytes)
+            }
+        }
         if st.slots[i].acc.negativeIATs != negBefore { st.counters.negativeIATs &+= 1 }
 
         var closed = false

@@ -23,6 +23,10 @@ public struct FlowTableConfig: Sendable, Equatable {
     /// Flows that may hold a payload byte histogram (1 KiB each) at once
     /// (never more than `maxFlows` are allocated).
     public var histogramCapacity: Int = 32_768
+    /// Flows that may hold an application-layer stream prefix (2 ×
+    /// `features.appPrefixBytes`, 8 KiB by default) at once, from their first
+    /// payload to their end (never more than `maxFlows`).
+    public var appStreamCapacity: Int = 16_384
     /// Remembered first fragments (to give later fragments their ports).
     public var fragmentSlots: Int = 4096
     public var features = FeatureConfig()
@@ -70,6 +74,9 @@ public struct FlowTableConfig: Sendable, Equatable {
         }
         let prefix = features.entropyPrefixBytes
         if prefix < 0 || prefix > 65535 { throw bad(.entropyPrefix, "must be between 0 and 65535") }
+        let app = features.appPrefixBytes
+        if app < 0 || app > 65535 { throw bad(.appPrefix, "must be between 0 and 65535") }
+        if appStreamCapacity < 0 { throw bad(.appStreams, "must be 0 or more") }
     }
 
     /// Values given on top of a configuration (command-line flags): nil
@@ -82,6 +89,8 @@ public struct FlowTableConfig: Sendable, Equatable {
         public var maxFlows: Int?
         public var stripes: Int?
         public var entropyPrefix: Int?
+        public var appPrefix: Int?
+        public var appStreams: Int?
         public init() {}
     }
 
@@ -94,6 +103,8 @@ public struct FlowTableConfig: Sendable, Equatable {
         if let v = o.maxFlows { c.maxFlows = v }
         if let v = o.stripes { c.stripes = v }
         if let v = o.entropyPrefix { c.features.entropyPrefixBytes = v }
+        if let v = o.appPrefix { c.features.appPrefixBytes = v }
+        if let v = o.appStreams { c.appStreamCapacity = v }
         return c
     }
 
@@ -115,7 +126,7 @@ public struct FlowTableConfigError: Error, Sendable, Equatable {
     public enum Setting: String, Sendable, CaseIterable {
         case tcpNewTimeout, tcpEstablishedTimeout, udpNewTimeout, udpEstablishedTimeout
         case icmpNewTimeout, icmpEstablishedTimeout, otherNewTimeout, otherEstablishedTimeout
-        case activeTimeout, tcpLinger, maxFlows, stripes, entropyPrefix
+        case activeTimeout, tcpLinger, maxFlows, stripes, entropyPrefix, appPrefix, appStreams
 
         /// The key under `flow:` in the sensor's YAML configuration.
         public var configKey: String {
@@ -133,6 +144,8 @@ public struct FlowTableConfigError: Error, Sendable, Equatable {
             case .maxFlows: "max_flows"
             case .stripes: "stripes"
             case .entropyPrefix: "entropy_prefix"
+            case .appPrefix: "app_prefix_bytes"
+            case .appStreams: "app_streams"
             }
         }
 
@@ -147,6 +160,8 @@ public struct FlowTableConfigError: Error, Sendable, Equatable {
             case .maxFlows: "--max-flows"
             case .stripes: "--stripes"
             case .entropyPrefix: "--entropy-prefix"
+            case .appPrefix: "--app-prefix"
+            case .appStreams: "--app-streams"
             }
         }
     }

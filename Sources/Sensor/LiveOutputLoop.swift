@@ -94,7 +94,8 @@ final class LiveOutputLoop: @unchecked Sendable {
             if now >= schedule.dropCheck {
                 schedule.dropCheck = now + 1
                 let s = sensor.snapshot()
-                sensor.metrics?.update(s, scoring: writer.scoring?.counters, behaviour: writer.behaviour?.table.counters)
+                sensor.metrics?.update(s, scoring: writer.scoring?.counters, behaviour: writer.behaviour?.table.counters,
+                                       appLayer: writer.appLayer, appStreamsExhausted: sensor.table.appStreamsExhausted)
                 for w in warnings.check(s, now: now, interface: sensor.interface) { sensor.log(w) }
             }
             if now >= schedule.stats {
@@ -170,9 +171,13 @@ final class LiveOutputLoop: @unchecked Sendable {
         guard let f = sensor.outputs.stats else { return }
         var j = JSONBuffer(reserve: 2048)
         let writer = self.writer
+        let exhausted = sensor.table.appStreamsExhausted
         sensor.snapshot().appendRecord(timestampNs: LiveSensor.wallClockNs(), host: sensor.config.sensorName,
                                        interface: sensor.interface,
-                                       extra: writer.scoring == nil ? nil : { writer.appendStats(into: &$0) }, into: &j)
+                                       extra: { j in
+                                           writer.appendStats(into: &j)
+                                           writer.appLayer.appendStats(exhausted: exhausted, into: &j)
+                                       }, into: &j)
         sensor.outputs.write(f, j.bytes)
     }
 

@@ -1,3 +1,4 @@
+import AppLayer
 import Behaviour
 import Prometheus
 import Synchronization
@@ -22,6 +23,9 @@ package final class MetricsEndpoint: @unchecked Sendable {
     let flowsActive, queueDepth, uptime: Gauge
     let behaviourPairs, behaviourClients, behaviourPairEvictions, behaviourClientEvictions, behaviourAlerts: Gauge
     let behaviourDNSSeries, behaviourDNSEvictions: Gauge
+    /// Flows per app_proto, malformed application-layer messages, flows with no free stream prefix.
+    let appFlows: [Gauge]
+    let appMalformed, appNoBuffer: Gauge
     let latency: ValueHistogram
     private var lastLatency: [UInt64] = []
 
@@ -85,6 +89,14 @@ package final class MetricsEndpoint: @unchecked Sendable {
         behaviourDNSEvictions = r.makeGauge(name: "flowsentry_behaviour_dns_evictions_total",
                                             help: "DNS series evicted from the full behaviour table.")
         behaviourAlerts = r.makeGauge(name: "flowsentry_behaviour_alerts_total", help: "Behaviour alert lines written (opening and closing).")
+        appFlows = AppProto.allCases.map {
+            r.makeGauge(name: "flowsentry_app_layer_flows_total", labels: [("app_proto", $0.name)],
+                        help: "Flow records by application protocol (found by content).")
+        }
+        appMalformed = r.makeGauge(name: "flowsentry_app_layer_malformed_total",
+                                   help: "Flows whose application-layer messages were malformed (stats records give the reasons).")
+        appNoBuffer = r.makeGauge(name: "flowsentry_app_layer_no_buffer_total",
+                                  help: "Flows with payload that found no free stream prefix (flow.app_streams).")
         latency = r.makeValueHistogram(name: "flowsentry_ml_flow_to_output_seconds", buckets: ScoringStage.latencyBounds,
                                        help: "Flow end to record written, seconds.")
         thread = spawnThread(name: "fs-metrics") { [self] in serve() }
@@ -98,7 +110,13 @@ package final class MetricsEndpoint: @unchecked Sendable {
     }
 
     /// Refreshes the metrics from a stats snapshot and the scoring counters.
-    package func update(_ s: SensorStats, scoring: ScoringStage.Counters?, behaviour: BehaviourTable.Counters? = nil) {
+    package func update(_ s: SensorStats, scoring: ScoringStage.Counters?, behaviour: BehaviourTable.Counters? = nil,
+                        appLayer: AppLayerCounters? = nil, appStreamsExhausted: UInt64 = 0) {
+        if let a = appLayer {
+            for (i, g) in appFlows.enumerated() { g.set(Double(a.flows[i])) }
+            appMalformed.set(Double(a.malformedTotal))
+        }
+        appNoBuffer.set(Double(appStreamsExhausted))
         if let b = behaviour {
             behaviourPairs.set(Double(b.pairsHeld)); behaviourClients.set(Double(b.clientsHeld))
             behaviourPairEvictions.set(Double(b.pairEvictions)); behaviourClientEvictions.set(Double(b.clientEvictions))

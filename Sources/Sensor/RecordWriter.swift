@@ -46,6 +46,8 @@ package final class RecordWriter: @unchecked Sendable {
     /// Notes each record's end → written latency in the scoring counters
     /// (live, where flow times are wall-clock times; replay's are not).
     package var notesLatency = false
+    /// What the application-layer parsers made of the records written.
+    package private(set) var appLayer = AppLayerCounters()
 
     private var flowFormatter: EveFlowFormatter
     private var alertFormatter: EveAlertFormatter
@@ -96,6 +98,7 @@ package final class RecordWriter: @unchecked Sendable {
         var flows = 0, alerts = 0
         var c = 0
         for i in batch.records.indices {
+            appLayer.count(batch.records[i])
             if let scoring, !scoring.closing.isEmpty { alerts += appendClosing(scoring, &c, before: i) }
             if tagged && flowFormatter.context.pcapFilename != batch.files[i] {
                 // Encoded once per file, not per record.

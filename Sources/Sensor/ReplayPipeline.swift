@@ -19,6 +19,8 @@ package struct RunSummary: Sendable {
     package var wallSeconds: Double = 0
     package var errors: [String] = []
     package var histogramsExhausted: UInt64 = 0
+    /// Flows that carried payload but found no free application-layer stream prefix.
+    package var appStreamsExhausted: UInt64 = 0
     package init() {}
 
     package var packetsPerSecond: Double { wallSeconds > 0 ? Double(packetsRead) / wallSeconds : 0 }
@@ -148,6 +150,7 @@ package final class ReplayPipeline {
         try drain(&sink, lastFile, onRecord)
         summary.flows = table.counters
         summary.histogramsExhausted = table.histogramsExhausted
+        summary.appStreamsExhausted = table.appStreamsExhausted
         summary.wallSeconds = monotonicSeconds() - start
     }
 

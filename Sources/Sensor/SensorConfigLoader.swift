@@ -221,7 +221,7 @@ private struct Walker {
 
     func flow(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
         let allowed = ["idle_timeout", "idle_timeouts", "active_timeout", "tcp_linger", "max_flows", "stripes",
-                       "entropy_prefix"]
+                       "entropy_prefix", "app_prefix_bytes", "app_streams"]
         // One idle timeout replaces every class's, wherever it stands in the section.
         var idleTimeout: Double?
         for (k, v) in try members(node, "flow") {
@@ -255,6 +255,8 @@ private struct Walker {
                 guard s & (s - 1) == 0 else { throw fail(key, "must be a power of two between 1 and 4096 (got \"\(s)\")") }
                 c.flow.stripes = s
             case "entropy_prefix": c.flow.features.entropyPrefixBytes = try int(v, key, 0...65535, "a number of bytes between 0 and 65535")
+            case "app_prefix_bytes": c.flow.features.appPrefixBytes = try int(v, key, 0...65535, "a number of bytes between 0 and 65535")
+            case "app_streams": c.flow.appStreamCapacity = try int(v, key, 0...(1 << 24), "a number of flows between 0 and 16777216")
             default: throw unknown(key, allowed)
             }
         }

@@ -31,6 +31,9 @@ struct AlertsCommand: ParsableCommand {
     @Option(help: "Keep behaviour alerts of this behaviour only: repetition, beaconing, scanning or dns_tunnel.")
     var behaviour: String?
 
+    @Option(name: .customLong("match"), help: ArgumentHelp("Keep alerts with a field matching a glob, e.g. tls.sni='*.example.org', dns.queries.rrname='*.xyz', http.url='*../*', ssh.client.software_version='libssh*' (dotted path into the alert line; letters in either case; repeat to require several).", valueName: "PATH=GLOB"))
+    var matches: [String] = []
+
     @Option(parsing: .unconditional, help: "Keep alerts from this time on: ISO 8601 (2026-11-22T10:00:00+0000; no offset = UTC) or relative (-1h, -30m, -2d).")
     var since: String?
 
@@ -46,12 +49,16 @@ struct AlertsCommand: ParsableCommand {
         if let behaviour, !kinds.contains(behaviour) {
             throw ValidationError("--behaviour: '\(behaviour)' is not one of \(kinds.joined(separator: ", "))")
         }
+        for m in matches where FieldMatch(m) == nil {
+            throw ValidationError("--match: '\(m)' is not PATH=GLOB (e.g. tls.sni='*.example.org')")
+        }
     }
 
     func run() throws {
         let filter = AlertFilter(
             minSeverity: minSeverity, mlClass: mlClass,
-            since: since.flatMap { EveTimestamp.parseSince($0, now: Date().timeIntervalSince1970) }, behaviour: behaviour)
+            since: since.flatMap { EveTimestamp.parseSince($0, now: Date().timeIntervalSince1970) }, behaviour: behaviour,
+            fieldMatches: matches.compactMap(FieldMatch.init))
         let follower: AlertFollower
         do { follower = try AlertFollower(path: file, follow: follow) } catch {
             FileHandleStderr.write("flowsentry: \(error)\n")

@@ -28,6 +28,12 @@ struct FlowOptions: ParsableArguments {
     @Option(name: .customLong("entropy-prefix"), help: "Payload bytes per direction fed to the payload-entropy histogram (default \(defaults.features.entropyPrefixBytes)).")
     var entropyPrefix: Int?
 
+    @Option(name: .customLong("app-prefix"), help: "Stream bytes per direction kept for the application-layer parsers (TLS, HTTP, SSH, DNS); 0 turns them off (default \(defaults.features.appPrefixBytes)).")
+    var appPrefix: Int?
+
+    @Option(name: .customLong("app-streams"), help: "Flows that may hold an application-layer stream prefix at once (default \(defaults.appStreamCapacity)).")
+    var appStreams: Int?
+
     /// The flags given, to apply on top of a configuration.
     var overrides: FlowTableConfig.Overrides {
         var o = FlowTableConfig.Overrides()
@@ -37,6 +43,8 @@ struct FlowOptions: ParsableArguments {
         o.maxFlows = maxFlows
         o.stripes = stripes
         o.entropyPrefix = entropyPrefix
+        o.appPrefix = appPrefix
+        o.appStreams = appStreams
         return o
     }
 

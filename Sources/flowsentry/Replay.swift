@@ -82,6 +82,7 @@ struct Replay: ParsableCommand {
                                    + (f.failure.map { " (\($0))" } ?? "") + "\n")
         }
         FileHandleStderr.write(pipeline.summary.text + "\n")
+        FileHandleStderr.write("  " + writer.appLayer.summary(exhausted: pipeline.summary.appStreamsExhausted) + "\n")
         if let c = writer.scoring?.counters {
             let byClass = c.alerts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             FileHandleStderr.write("  scored \(c.flowsScored) flows: \(c.suspicious) suspicious, \(c.alerts.values.reduce(0, +)) alerts\(byClass.isEmpty ? "" : " (" + byClass + ")"), \(c.folded) folded into aggregated alerts, \(c.suppressed) suppressed, \(c.allowed) allow-listed, \(c.closingAlerts) closing alerts for flows folded after their key's last alert\n")

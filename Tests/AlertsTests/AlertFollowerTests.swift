@@ -207,3 +207,33 @@ func waitFor(_ cond: () -> Bool, timeout: Double = 10) -> Bool {
         #expect(EveTimestamp.parseSince("1970-01-01T00:00:10Z", now: 0) == 10)
     }
 }
+
+@Suite struct AlertAppLayerTests {
+    static let tlsLine = #"{"timestamp":"2026-12-06T10:00:00.000000+0000","event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":443,"proto":"TCP","app_proto":"tls","alert":{"severity":2,"signature":"FlowSentry ML c2"},"tls":{"sni":"Beacon.Example.ORG","ja3":{"hash":"abc","string":"771,1-2,,,"},"client_alpns":["h2","http/1.1"]}}"#
+    static let dnsLine = #"{"timestamp":"2026-12-06T10:00:00.000000+0000","event_type":"alert","src_ip":"10.0.0.1","dest_ip":"10.0.0.53","proto":"UDP","app_proto":"dns","alert":{"severity":1,"signature":"x"},"dns":{"rcode":"NXDOMAIN","queries":[{"rrname":"a1b2.tunnel.xyz","rrtype":"TXT"}]}}"#
+
+    @Test func lineShowsTheApplicationDetail() throws {
+        guard case let .alert(t) = AlertSummary.parse(Self.tlsLine), case let .alert(d) = AlertSummary.parse(Self.dnsLine)
+        else { Issue.record("not parsed"); return }
+        #expect(t.appProto == "tls" && t.appDetail == "sni Beacon.Example.ORG")
+        #expect(AlertLineFormatter.format(t, color: false).hasSuffix("tls: sni Beacon.Example.ORG"))
+        #expect(d.appDetail == "query a1b2.tunnel.xyz TXT NXDOMAIN")
+    }
+
+    @Test func matchFiltersOnAnyFieldByGlob() throws {
+        guard case let .alert(t) = AlertSummary.parse(Self.tlsLine), case let .alert(d) = AlertSummary.parse(Self.dnsLine)
+        else { Issue.record("not parsed"); return }
+        func keep(_ m: String...) -> (Bool, Bool) {
+            let f = AlertFilter(fieldMatches: m.compactMap(FieldMatch.init))
+            return (f.matches(t), f.matches(d))
+        }
+        #expect(keep("tls.sni=*.example.org") == (true, false))          // letters in either case
+        #expect(keep("tls.sni='*.example.org'") == (true, false))        // shell quotes kept by the caller
+        #expect(keep("tls.client_alpns=h2") == (true, false))            // any array element
+        #expect(keep("dns.queries.rrname=*.xyz") == (false, true))
+        #expect(keep("dns.queries.rrname=*.xyz", "dns.rcode=NOERROR") == (false, false))  // all must hold
+        #expect(keep("alert.severity=[12]") == (true, true))              // numbers as JSON writes them
+        #expect(keep("tls.sni=other.org") == (false, false))
+        #expect(FieldMatch("no-equals") == nil && FieldMatch("=x") == nil)
+    }
+}

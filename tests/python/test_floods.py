@@ -8,13 +8,16 @@ child's ru_maxrss (wait4); Linux carries the parent's high-water mark across
 fork and exec into it, so this process never holds a flood in memory. The memory bound is derived from the
 configured table, not from a previous run:
 
-  peak RSS <= R0 + max_flows * (INDEX_ENTRY + HISTOGRAM if payload) + SLACK
+  peak RSS <= R0 + max_flows * (INDEX_ENTRY + (HISTOGRAM + STREAM_PAGE) if payload) + SLACK
 
 where R0 is the same command's peak on a ten-packet prefix of the same
 flood (binary, model, the preallocated flow slots and host table already
 resident); a held flow may add beyond its preallocated slot only its
 key-index entry (about 64 B; 128 allowed) and, when it carries payload, a
-1 KiB payload-byte histogram; SLACK is one chunk of ended records (4,096 of
+1 KiB payload-byte histogram and the one 4 KiB page of its application-layer
+stream prefix its first datagram is written to (the prefix pool is
+allocated at start, never zeroed, so only written pages become resident);
+SLACK is one chunk of ended records (4,096 of
 them, under 2 KiB each, is 8 MiB: the end-of-input flush and expiry sweeps
 build no more at a time) plus output buffers and allocator slack. Before
 the flush was chunked, the end of input alone added max_flows records of
@@ -41,6 +44,7 @@ MODEL = REPO / "rules" / "flowsentry.fsb"
 MAX_FLOWS = 16384
 INDEX_ENTRY = 128              # bytes per held flow: its key-index entry (~64 B), rounded up
 HISTOGRAM = 1024               # bytes per held flow with payload: its payload-byte histogram
+STREAM_PAGE = 4096             # bytes per held flow with payload: one page of a flow's stream prefix (StreamPrefixPool)
 SLACK = 16 * 1024 * 1024       # one 4,096-record chunk (< 8 MiB) + buffers + allocator slack
 AGGREGATE_SECONDS = 60         # rules/policy.yaml aggregate_seconds
 
@@ -189,7 +193,7 @@ def check_flood(tmp_path: Path, flowsentry_bin: str, kind: str, count: int, rate
     # Flows are folded only into a key that alerted first.
     assert set(r.last_folded) <= set(keys)
     # Memory: bounded by the table's configuration, not by the flood's size.
-    bound = r0.max_rss + MAX_FLOWS * (INDEX_ENTRY + (HISTOGRAM if payload else 0)) + SLACK
+    bound = r0.max_rss + MAX_FLOWS * (INDEX_ENTRY + (HISTOGRAM + STREAM_PAGE if payload else 0)) + SLACK
     mib = 1 << 20
     print(f"\n{kind}: {count} packets, {r.lines} flows ({r.summary_ends}), {len(r.alerts)} alerts "
           f"({ {k[1]: len(v) for k, v in keys.items()} }), {r.folded} folded ({reported} reported on alerts, {r.closing_count} closing), "

@@ -1,0 +1,58 @@
+/// The application protocol of a flow, named as Suricata's `app_proto`
+/// names it. `failed`: the flow carried payload that no parser recognised.
+public enum AppProto: UInt8, Sendable, CaseIterable {
+    case dns, tls, http, ssh, failed
+
+    public var name: String { String(describing: staticName) }
+    public var staticName: StaticString {
+        switch self {
+        case .dns: "dns"
+        case .tls: "tls"
+        case .http: "http"
+        case .ssh: "ssh"
+        case .failed: "failed"
+        }
+    }
+}
+
+/// How one direction's stream prefix was put together (`StreamPrefixPool`).
+public struct AppStreamStats: Sendable, Equatable {
+    /// Contiguous bytes from the stream's start handed to the parsers.
+    public var bytes = 0
+    /// The direction sent more than the prefix holds.
+    public var truncated = false
+    /// The TCP handshake was not seen.
+    public var midstream = false
+    public var outOfOrder: UInt32 = 0
+    public var overlaps: UInt32 = 0
+    /// Out-of-order segments with no room to wait, and holes left by the
+    /// snapshot length or never filled: the parsers saw less than was sent.
+    public var dropped: UInt32 = 0
+    public var gaps: UInt32 = 0
+
+    public init() {}
+}
+
+/// What the application-layer parsers made of a flow's first bytes. A class
+/// so a flow record holds one reference (nil for flows with no payload) and
+/// not several hundred bytes of optional protocol objects; immutable, so it
+/// is shared between threads freely.
+public final class AppLayerInfo: Sendable {
+    public let proto: AppProto
+    public let dns: DNSInfo?
+    public let tls: TLSInfo?
+    public let http: HTTPInfo?
+    public let ssh: SSHInfo?
+    public let client: AppStreamStats
+    public let server: AppStreamStats
+
+    public init(proto: AppProto, dns: DNSInfo? = nil, tls: TLSInfo? = nil, http: HTTPInfo? = nil, ssh: SSHInfo? = nil,
+                client: AppStreamStats, server: AppStreamStats) {
+        self.proto = proto; self.dns = dns; self.tls = tls; self.http = http; self.ssh = ssh
+        self.client = client; self.server = server
+    }
+
+    /// The parser's reason when the protocol was recognised but its
+    /// messages were malformed (`tls.record_length`, …), else nil.
+    public var malformed: String? { tls?.malformed ?? http?.malformed ?? ssh?.malformed ?? dns?.malformed }
+}

@@ -1,0 +1,224 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Decoding
+
+/// The first bytes of each direction of a conversation, in order, for the
+/// application-layer parsers (TLS, HTTP, SSH, DNS over TCP): at most
+/// `prefixBytes` per direction, handed out only to flows that carry payload.
+///
+/// TCP segments are placed by sequence number relative to the direction's
+/// first byte (the SYN's sequence + 1, or the first data segment's when the
+/// handshake was missed), so out-of-order segments land where they belong
+/// and retransmissions and overlaps keep the bytes seen first. Bytes past a
+/// hole wait in up to `maxPendingRanges` ranges until the hole fills; the
+/// parsers read only the contiguous part from byte 0. UDP keeps each
+/// direction's first datagram.
+///
+/// Memory: `capacity` handles of 2 × `prefixBytes` bytes plus
+/// `MemoryLayout<StreamPrefixState>.stride` bytes of state, allocated at
+/// start and never zeroed: the allocator maps fresh pages, and a page
+/// becomes resident only when bytes are first written to it (a flow that
+/// sends one small datagram makes one page resident; only `contiguous`
+/// bytes are ever read). Handles are reused through a free list. When every
+/// handle is taken a flow simply gets none and `exhausted` is counted.
+public struct StreamPrefixPool: Sendable {
+    public static let maxPendingRanges = 4
+    public let prefixBytes: Int
+    public let capacity: Int32
+    var bytes: [UInt8] = []
+    var state: [StreamPrefixState] = []
+    var free: [Int32] = []
+    public var exhausted: UInt64 = 0
+
+    public init(capacity: Int, prefixBytes: Int) {
+        self.prefixBytes = Swift.max(0, prefixBytes)
+        self.capacity = prefixBytes > 0 ? Int32(clamping: Swift.max(0, capacity)) : 0
+        let total = Int(self.capacity) * 2 * self.prefixBytes
+        // Not initialised on purpose (see above): a byte is read only after it is written.
+        bytes = [UInt8](unsafeUninitializedCapacity: total) { _, count in count = total }
+        state.reserveCapacity(Int(self.capacity))
+        free.reserveCapacity(Int(self.capacity))
+    }
+
+    public var isEnabled: Bool { capacity > 0 }
+
+    /// A fresh handle, or -1 when the pool is exhausted (or disabled).
+    mutating func acquire() -> Int32 {
+        if let h = free.popLast() {
+            state[Int(h)] = StreamPrefixState()
+            return h
+        }
+        guard Int32(state.count) < capacity else {
+            if capacity > 0 { exhausted &+= 1 }
+            return -1
+        }
+        state.append(StreamPrefixState())
+        return Int32(state.count - 1)
+    }
+
+    public mutating func release(_ h: Int32) {
+        guard h >= 0 else { return }
+        free.append(h)
+    }
+
+    /// Adds one packet's payload to direction `d` (0 client, 1 server) of the
+    /// flow whose handle is `handle` (acquired here on the first payload).
+    /// `isn` is the direction's SYN sequence number when one was seen.
+    public mutating func add(_ handle: inout Int32, packet p: UnsafePointer<DecodedPacket>, direction d: Int,
+                             isn: UInt32?, bytes view: ByteView) {
+        let payload = p.pointee.payloadLength
+        guard payload > 0, capacity > 0 else { return }
+        if handle < 0 {
+            handle = acquire()
+            if handle < 0 { return }
+        }
+        let h = Int(handle)
+        let offset = p.pointee.payloadOffset
+        let captured = Swift.max(0, Swift.min(payload, view.count - offset))
+        let base = (h * 2 + d) * prefixBytes
+        let limit = prefixBytes
+        if p.pointee.proto != IPProto.tcp {
+            // One datagram per direction: the first.
+            state[h].dir[d].datagrams &+= 1
+            guard state[h].dir[d].contiguous == 0 else { return }
+            let take = Swift.min(captured, limit)
+            copy(view, from: offset, count: take, to: base)
+            state[h].dir[d].contiguous = Int32(take)
+            if payload > limit { state[h].dir[d].truncated = true }
+            if captured < Swift.min(payload, limit) { state[h].dir[d].gaps &+= 1 }
+            return
+        }
+        let seq = p.pointee.tcpSeq
+        if !state[h].dir[d].hasBase {
+            state[h].dir[d].hasBase = true
+            if let isn { state[h].dir[d].base = isn &+ 1 } else {
+                state[h].dir[d].base = seq
+                state[h].dir[d].midstream = true
+            }
+        }
+        // Signed offset of the segment from the direction's first byte
+        // (sequence numbers wrap: the difference is taken modulo 2^32).
+        var start = Int(Int32(bitPattern: seq &- state[h].dir[d].base))
+        var end = start + payload
+        if end > limit { state[h].dir[d].truncated = true }
+        if end <= 0 || start >= limit { return }
+        // Bytes the snapshot length cut off are a hole in the stream.
+        if captured < payload { end = start + captured; state[h].dir[d].gaps &+= 1 }
+        var skip = 0
+        if start < 0 { skip = -start; start = 0 }
+        end = Swift.min(end, limit)
+        guard end > start else { return }
+        let contiguous = Int(state[h].dir[d].contiguous)
+        if start < contiguous {
+            // A retransmission or overlap: keep what arrived first, take only the new tail.
+            state[h].dir[d].overlaps &+= 1
+            guard end > contiguous else { return }
+            skip += contiguous - start
+            start = contiguous
+        }
+        if start == contiguous {
+            copy(view, from: offset + skip, count: end - start, to: base + start)
+            state[h].dir[d].contiguous = Int32(end)
+            mergePending(h, d, base: base)
+        } else {
+            // Out of order: park it past the hole, if a range is free.
+            state[h].dir[d].outOfOrder &+= 1
+            guard state[h].dir[d].pendingCount < Self.maxPendingRanges else {
+                state[h].dir[d].dropped &+= 1
+                return
+            }
+            copy(view, from: offset + skip, count: end - start, to: base + start)
+            let k = Int(state[h].dir[d].pendingCount)
+            state[h].dir[d].pendingStart[k] = Int32(start)
+            state[h].dir[d].pendingEnd[k] = Int32(end)
+            state[h].dir[d].pendingCount += 1
+        }
+    }
+
+    /// Extends the contiguous run over parked ranges it now reaches.
+    private mutating func mergePending(_ h: Int, _ d: Int, base: Int) {
+        var moved = true
+        while moved && state[h].dir[d].pendingCount > 0 {
+            moved = false
+            var k = 0
+            while k < Int(state[h].dir[d].pendingCount) {
+                let s = Int(state[h].dir[d].pendingStart[k]), e = Int(state[h].dir[d].pendingEnd[k])
+                let c = Int(state[h].dir[d].contiguous)
+                if s <= c {
+                    // Where a parked range and the in-order bytes overlap,
+                    // the in-order copy (written last) is what stays.
+                    if e > c { state[h].dir[d].contiguous = Int32(e) }
+                    let last = Int(state[h].dir[d].pendingCount) - 1
+                    state[h].dir[d].pendingStart[k] = state[h].dir[d].pendingStart[last]
+                    state[h].dir[d].pendingEnd[k] = state[h].dir[d].pendingEnd[last]
+                    state[h].dir[d].pendingCount -= 1
+                    moved = true
+                } else {
+                    k += 1
+                }
+            }
+        }
+    }
+
+    private mutating func copy(_ view: ByteView, from offset: Int, count: Int, to at: Int) {
+        guard count > 0 else { return }
+        view.withBytes(from: offset, length: count) { src in
+            bytes.withUnsafeMutableBytes { dst in
+                let n = Swift.min(src.count, dst.count - at)
+                guard n > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+                (d + at).copyMemory(from: s, byteCount: n)
+            }
+        }
+    }
+
+    /// The contiguous bytes of direction `d` and what happened on the way,
+    /// handed to `body` (valid only inside it).
+    public func withStream<R>(_ handle: Int32, direction d: Int, _ body: (ByteView, StreamPrefixState.Direction) -> R) -> R {
+        guard handle >= 0 else { return body(ByteView(base: nil, count: 0), StreamPrefixState.Direction()) }
+        let h = Int(handle)
+        let s = state[h].dir[d]
+        return bytes.withUnsafeBytes { all in
+            let base = (h * 2 + d) * prefixBytes
+            return body(ByteView(base: all.baseAddress.map { $0 + base }, count: Int(s.contiguous)), s)
+        }
+    }
+
+    /// Bytes currently reserved by the pool.
+    public var memoryBytes: Int {
+        bytes.capacity + state.capacity * MemoryLayout<StreamPrefixState>.stride + free.capacity * 4
+    }
+}
+
+/// Reassembly state of one flow's two directions.
+public struct StreamPrefixState: Sendable {
+    public struct Direction: Sendable {
+        /// Sequence number of byte 0 of the stream (TCP).
+        var base: UInt32 = 0
+        var hasBase = false
+        /// Bytes from 0 with no hole: what the parsers read.
+        public internal(set) var contiguous: Int32 = 0
+        var pendingStart = InlineArray<4, Int32>(repeating: 0)
+        var pendingEnd = InlineArray<4, Int32>(repeating: 0)
+        var pendingCount: UInt8 = 0
+        /// The direction sent more than the prefix holds.
+        public internal(set) var truncated = false
+        /// The handshake was not seen: byte 0 is the first data segment seen.
+        public internal(set) var midstream = false
+        /// Segments that arrived ahead of a hole; retransmitted or
+        /// overlapping segments; out-of-order segments dropped because
+        /// every pending range was taken; holes left by the snapshot length.
+        public internal(set) var outOfOrder: UInt32 = 0
+        public internal(set) var overlaps: UInt32 = 0
+        public internal(set) var dropped: UInt32 = 0
+        public internal(set) var gaps: UInt32 = 0
+        /// UDP: datagrams seen in this direction (the first is kept).
+        public internal(set) var datagrams: UInt32 = 0
+
+        public init() {}
+
+        /// Bytes parked past a hole that never filled.
+        public var hasHole: Bool { pendingCount > 0 }
+    }
+    var dir = InlineArray<2, Direction>(repeating: Direction())
+}

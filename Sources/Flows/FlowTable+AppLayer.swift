@@ -1,0 +1,35 @@
+import AppLayer
+import Decoding
+import Features
+
+extension FlowTable {
+    /// Runs the application-layer parsers over the stream prefix of the flow
+    /// in `slot` (nil when it has none). Called as the flow's record is
+    /// written, under its stripe's lock: the prefix is reused once the flow ends.
+    func appLayer(_ st: borrowing StripeState, _ slot: UnsafeMutablePointer<FlowSlot>) -> AppLayerInfo? {
+        let handle = slot.pointee.acc.streams
+        guard handle >= 0 else { return nil }
+        let key = slot.pointee.key
+        let clientIsA = slot.pointee.clientIsA
+        return st.streams.withStream(handle, direction: 0) { clientBytes, c in
+            st.streams.withStream(handle, direction: 1) { serverBytes, s in
+                AppLayerDetector.analyse(client: clientBytes, server: serverBytes, transport: key.proto,
+                                         clientPort: clientIsA ? key.portA : key.portB,
+                                         serverPort: clientIsA ? key.portB : key.portA,
+                                         clientStats: Self.stats(c), serverStats: Self.stats(s))
+            }
+        }
+    }
+
+    static func stats(_ d: StreamPrefixState.Direction) -> AppStreamStats {
+        var s = AppStreamStats()
+        s.bytes = Int(d.contiguous)
+        s.truncated = d.truncated
+        s.midstream = d.midstream
+        s.outOfOrder = d.outOfOrder
+        s.overlaps = d.overlaps
+        s.dropped = d.dropped + (d.hasHole ? 1 : 0)
+        s.gaps = d.gaps
+        return s
+    }
+}

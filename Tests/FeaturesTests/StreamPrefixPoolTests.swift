@@ -1,0 +1,149 @@
+import Testing
+@testable import Decoding
+@testable import Features
+
+/// Segments handed to a `StreamPrefixPool` as the flow table hands them:
+/// a decoded packet whose payload lies at `payloadOffset` of its bytes.
+private struct Stream {
+    var pool: StreamPrefixPool
+    var handle: Int32 = -1
+
+    init(prefix: Int = 16, capacity: Int = 4) { pool = StreamPrefixPool(capacity: capacity, prefixBytes: prefix) }
+
+    mutating func segment(_ payload: [UInt8], seq: UInt32, dir: Int = 0, isn: UInt32? = 999, proto: UInt8 = IPProto.tcp,
+                          captured: Int? = nil) {
+        let header = [UInt8](repeating: 0xEE, count: 8)
+        let bytes = header + payload.prefix(captured ?? payload.count)
+        var p = DecodedPacket()
+        p.proto = proto
+        p.tcpSeq = seq
+        p.payloadOffset = header.count
+        p.payloadLength = payload.count
+        bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: p) { pool.add(&handle, packet: $0, direction: dir, isn: isn, bytes: ByteView(raw)) }
+        }
+    }
+
+    func text(_ dir: Int = 0) -> String {
+        pool.withStream(handle, direction: dir) { view, _ in
+            String(decoding: (0..<view.count).map { view.u8($0)! }, as: UTF8.self)
+        }
+    }
+
+    func state(_ dir: Int = 0) -> StreamPrefixState.Direction { pool.withStream(handle, direction: dir) { $1 } }
+}
+
+private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+@Suite struct StreamPrefixPoolTests {
+    @Test func inOrderSegmentsFromTheSynSequence() {
+        var s = Stream()
+        s.segment(b("GET "), seq: 1000)          // ISN 999: byte 0 is 1000
+        s.segment(b("/ HTTP"), seq: 1004)
+        #expect(s.text() == "GET / HTTP")
+        #expect(s.state().outOfOrder == 0 && s.state().overlaps == 0 && !s.state().midstream)
+    }
+
+    @Test func outOfOrderSegmentWaitsForTheHole() {
+        var s = Stream()
+        s.segment(b("CDEF"), seq: 1002)
+        #expect(s.text() == "")                  // a hole at 0–1: nothing contiguous yet
+        s.segment(b("AB"), seq: 1000)
+        #expect(s.text() == "ABCDEF")
+        #expect(s.state().outOfOrder == 1 && !s.state().hasHole)
+    }
+
+    @Test func retransmissionKeepsTheBytesSeenFirstAndTakesTheNewTail() {
+        var s = Stream()
+        s.segment(b("ABCD"), seq: 1000)
+        s.segment(b("xxCDEF"), seq: 1000)        // overlaps 0–3 with other bytes, adds 4–5
+        #expect(s.text() == "ABCDEF")
+        s.segment(b("AB"), seq: 1000)             // a pure retransmission
+        #expect(s.text() == "ABCDEF" && s.state().overlaps == 2)
+    }
+
+    @Test func prefixCutsTheStreamAndSaysSo() {
+        var s = Stream(prefix: 8)
+        s.segment(b("0123456789"), seq: 1000)
+        #expect(s.text() == "01234567" && s.state().truncated)
+        s.segment(b("zz"), seq: 1020)             // wholly past the prefix
+        #expect(s.text() == "01234567")
+    }
+
+    @Test func sequenceNumbersWrapAroundZero() {
+        var s = Stream()
+        s.segment(b("AB"), seq: UInt32.max, isn: UInt32.max - 1)
+        s.segment(b("CD"), seq: 1)                // UInt32.max + 2 wraps to 1
+        #expect(s.text() == "ABCD")
+    }
+
+    @Test func withoutAHandshakeTheFirstSegmentStartsTheStream() {
+        var s = Stream()
+        s.segment(b("CD"), seq: 5002, isn: nil)
+        s.segment(b("AB"), seq: 5000, isn: nil)   // before byte 0: dropped as old data
+        s.segment(b("EF"), seq: 5004, isn: nil)
+        #expect(s.text() == "CDEF" && s.state().midstream)
+    }
+
+    @Test func snapshotLengthLeavesAHole() {
+        var s = Stream()
+        s.segment(b("ABCD"), seq: 1000, captured: 2)
+        s.segment(b("EF"), seq: 1004)
+        #expect(s.text() == "AB" && s.state().gaps == 1 && s.state().hasHole)
+    }
+
+    @Test func pendingRangesAreBounded() {
+        var s = Stream(prefix: 64)
+        for k in 0..<6 { s.segment(b("x"), seq: UInt32(1002 + 2 * k)) }
+        #expect(s.state().outOfOrder == 6 && s.state().dropped == 2)
+        #expect(s.text() == "")
+    }
+
+    @Test func directionsAreSeparateAndUDPKeepsTheFirstDatagram() {
+        var s = Stream()
+        s.segment(b("query"), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+        s.segment(b("again"), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+        s.segment(b("answer"), seq: 0, dir: 1, isn: nil, proto: IPProto.udp)
+        #expect(s.text(0) == "query" && s.text(1) == "answer" && s.state(0).datagrams == 2)
+    }
+
+    @Test func exhaustedPoolCountsAndReleasedHandlesAreReusedClean() {
+        var pool = StreamPrefixPool(capacity: 1, prefixBytes: 8)
+        var p = DecodedPacket()
+        p.proto = IPProto.udp; p.payloadLength = 3
+        let bytes: [UInt8] = [1, 2, 3]
+        var h1: Int32 = -1, h2: Int32 = -1
+        bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: p) {
+                pool.add(&h1, packet: $0, direction: 0, isn: nil, bytes: ByteView(raw))
+                pool.add(&h2, packet: $0, direction: 0, isn: nil, bytes: ByteView(raw))
+            }
+        }
+        #expect(h1 == 0 && h2 == -1 && pool.exhausted == 1)
+        pool.release(h1)
+        var h3: Int32 = -1
+        #expect(pool.withStream(h1, direction: 0) { v, _ in v.count } == 3)
+        bytes.withUnsafeBytes { raw in
+            var q = p; q.payloadLength = 1
+            withUnsafePointer(to: q) { pool.add(&h3, packet: $0, direction: 1, isn: nil, bytes: ByteView(raw)) }
+        }
+        #expect(h3 == 0)
+        #expect(pool.withStream(h3, direction: 0) { v, _ in v.count } == 0)  // the old flow's bytes are gone
+        #expect(pool.withStream(h3, direction: 1) { v, _ in v.count } == 1)
+    }
+
+    @Test func disabledPoolTakesNothing() {
+        var s = Stream(prefix: 0)
+        s.segment(b("ABC"), seq: 1000)
+        #expect(s.handle == -1 && s.pool.exhausted == 0)
+    }
+}
+
+@Suite struct StreamPrefixMemoryTests {
+    /// docs/flow-records.md states the state per flow; keep it true.
+    @Test func statePerFlowIsAsDocumented() {
+        #expect(MemoryLayout<StreamPrefixState>.stride == 136)
+        let pool = StreamPrefixPool(capacity: 16, prefixBytes: 4096)
+        #expect(pool.memoryBytes >= 16 * 2 * 4096)
+    }
+}
