@@ -112,9 +112,12 @@ public struct DNSInfo: Sendable, Equatable {
                 return m.length == 12 && m.answerCount == 0 && m.authorityCount == 0 && m.additionalCount == 0
                     && (m.opcode == 0 || m.opcode == 2) && m.flags & 0x07FF == 0
             }
-            // A response without questions (e.g. FORMERR, later AXFR messages) only next to its query.
-            guard let query, query.id == m.id else { return false }
-            return true
+            // A response without questions (e.g. FORMERR, later AXFR messages) next to its query;
+            // or an unsolicited announcement (mDNS, RFC 6762 §8.3: id 0, answers and no
+            // question), whose answer records must then have parsed.
+            if let query { return query.id == m.id }
+            return m.id == 0 && m.answerCount > 0 && m.answersParsed > 0 && m.malformed == nil
+                && m.opcode == 0 && m.rcode == 0
         }
         guard let q = m.questions.first, knownClasses.contains(q.rrclass & 0x7FFF) else { return false }
         if asRequest {

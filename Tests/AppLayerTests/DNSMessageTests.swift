@@ -333,4 +333,22 @@ fileprivate struct DNSTestRandom {
         #expect(DNSMessage.typeName(41) == "OPT" && DNSMessage.typeName(65280) == "65280")
         #expect(DNSMessage.rcodeName(3) == "NXDOMAIN" && DNSMessage.rcodeName(10) == "NOTZONE" && DNSMessage.rcodeName(11) == "11")
     }
+
+    /// An mDNS announcement (RFC 6762 §8.3): id 0, no question, answers, sent
+    /// unasked — tshark's DNS response; a lone question-less message with
+    /// another id or no parsable answer is not DNS.
+    @Test func unsolicitedMDNSAnnouncementIsAResponse() throws {
+        func announcement(id: UInt16, answers: Bool) -> [UInt8] {
+            var m = DNSWire(id: id, flags: 0x8400, qd: 0, an: answers ? 1 : 0)
+            if answers {
+                _ = m.name("printer.local")
+                _ = m.record(type: 1, ttl: 120) { $0.bytes += [10, 77, 25, 152] }
+            }
+            return m.bytes
+        }
+        let d = try #require(dnsInfo(announcement(id: 0, answers: true), []))
+        #expect(d.response?.answers.first?.rdata == "10.77.25.152" && d.request == nil)
+        #expect(dnsInfo(announcement(id: 7, answers: true), []) == nil)
+        #expect(dnsInfo(announcement(id: 0, answers: false), []) == nil)
+    }
 }

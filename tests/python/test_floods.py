@@ -217,9 +217,12 @@ def test_syn_flood_million_random_sources(tmp_path, flowsentry_bin):
     regular = len(r.alerts) - r.closing_count
     assert 1 <= regular <= 4 * len(keys)
     assert r.suspicious > n * 0.9 and reported > 0
-    # The flows folded after the last alert are on the end-of-input closing alert.
-    assert r.closing_count == 1 and r.alerts[-1]["ml"]["closing_reason"] == "end"
-    assert r.alerts[-1]["ml"]["aggregated_flows"] > 0
+    # The flows folded after each key's last alert are on its end-of-input
+    # closing alert: one per (victim, class) key at most (a bare SYN from a new
+    # source may be named dos or scan; both keys then close at the end).
+    closing = [a for a in r.alerts if a["ml"].get("aggregate") == "closing"]
+    assert 1 <= len(closing) <= len(keys)
+    assert all(a["ml"]["closing_reason"] == "end" and a["ml"]["aggregated_flows"] > 0 for a in closing)
 
 
 def test_udp_flood_with_payloads(tmp_path, flowsentry_bin):
