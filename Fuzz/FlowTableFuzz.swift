@@ -18,7 +18,7 @@ public func fuzzFlowTable(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     func drain(_ s: inout FlowSink) {
         precondition(s.records.count <= chunk, "a chunk holds at most \(chunk) records")
         out += s.records
-        s.records.removeAll(keepingCapacity: true)
+        s.removeAll()
     }
     var i = 0
     var ts: Int64 = 1_000_000_000
@@ -45,10 +45,10 @@ public func fuzzFlowTable(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if frag & 0xC0 == 0xC0 { p.isFragment = true; p.fragmentID = UInt32(frag & 3); p.fragmentOffset = UInt16(frag & 0x10) }
         p.vlanCount = frag & 0x20 != 0 ? 1 : 0
         p.vlan0 = UInt16(byte() & 3)
-        payload.withUnsafeBytes { t.process(p, bytes: ByteView($0), sink: &sink) }
+        payload.withUnsafeBytes { t.process(&p, bytes: ByteView($0), sink: &sink) }
         packets += 1
         out += sink.records
-        sink.records.removeAll(keepingCapacity: true)
+        sink.removeAll()
         if b0 & 0x40 != 0 { t.expire(now: ts, chunk: chunk, sink: &sink, drain: drain) }
     }
     let flushedFrom = out.count

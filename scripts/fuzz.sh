@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 out=.build/fuzz
 targets=(decoder flowtable streamprefix tls http ssh dns)
+[ -n "${FUZZ_TARGETS:-}" ] && read -r -a targets <<< "$FUZZ_TARGETS"  # e.g. FUZZ_TARGETS="tls dns" 
 for t in "${targets[@]}"; do mkdir -p "$out" Fuzz/findings "Fuzz/corpus/$t"; done
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name FlowSentry)
 swiftc "${flags[@]}" -module-name FuzzDecoder Sources/Decoding/*.swift Fuzz/DecoderFuzz.swift -o "$out/decoder" 2>&1 | grep -v "ld.gold: warning" || true
@@ -20,20 +21,20 @@ merge() {  # merge DIR MODULES...: copies the modules' sources into DIR
   for m in "$@"; do
     for f in Sources/$m/*.swift; do
       case "$(basename "$f")" in CommunityID.swift|*Fingerprints.swift) continue;; esac
-      sed -E '/^import (Decoding|Locking|Context|CPrefetch|AppLayer|Features|Flows|Crypto)$/d' "$f" > "$dir/$m-$(basename "$f")"
+      sed -E '/^import (Decoding|Locking|Context|AppLayer|Features|Flows|Crypto)$/d' "$f" > "$dir/$m-$(basename "$f")"
     done
   done
 }
-merge "$out/flowtable-src" Decoding Locking AppLayer Features Flows
-swiftc "${flags[@]}" -module-name FuzzFlowTable "$out/flowtable-src"/*.swift Fuzz/FlowTableFuzz.swift -o "$out/flowtable" 2>&1 | grep -v "ld.gold: warning" || true
+merge "$out/flowtable-src" Decoding Locking Context AppLayer Features Flows
+swiftc "${flags[@]}" -I Sources/CPrefetch -module-name FuzzFlowTable "$out/flowtable-src"/*.swift Fuzz/FlowTableFuzz.swift -o "$out/flowtable" 2>&1 | grep -v "ld.gold: warning" || true
 merge "$out/applayer-src" Decoding AppLayer
 for t in tls http ssh dns; do
   f=$(ls Fuzz/ | grep -i "^${t}Fuzz.swift$")
   swiftc "${flags[@]}" -module-name "Fuzz$t" "$out/applayer-src"/*.swift "Fuzz/$f" -o "$out/$t" 2>&1 | grep -v "ld.gold: warning" || true
 done
-swiftc "${flags[@]}" -module-name FuzzStreamPrefix Sources/Decoding/*.swift \
-  <(sed -E '/^import Decoding$/d' Sources/Features/StreamPrefixPool.swift) Fuzz/StreamPrefixFuzz.swift \
-  -o "$out/streamprefix" 2>&1 | grep -v "ld.gold: warning" || true
+sed -E '/^import Decoding$/d' Sources/Features/StreamPrefixPool.swift > "$out/StreamPrefixPool.swift"
+swiftc "${flags[@]}" -module-name FuzzStreamPrefix Sources/Decoding/*.swift "$out/StreamPrefixPool.swift" \
+  Fuzz/StreamPrefixFuzz.swift -o "$out/streamprefix" 2>&1 | grep -v "ld.gold: warning" || true
 # Seeds: the first packets of every capture, one file per packet, prefixed
 # with a link-type selector byte (0 = Ethernet).
 python3 - <<'PY'

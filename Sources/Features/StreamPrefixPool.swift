@@ -15,30 +15,44 @@ import Decoding
 /// parsers read only the contiguous part from byte 0. UDP keeps each
 /// direction's first datagram.
 ///
-/// Memory: `capacity` handles of 2 × `prefixBytes` bytes plus
-/// `MemoryLayout<StreamPrefixState>.stride` bytes of state, allocated at
-/// start and never zeroed: the allocator maps fresh pages, and a page
-/// becomes resident only when bytes are first written to it (a flow that
-/// sends one small datagram makes one page resident; only `contiguous`
-/// bytes are ever read). Handles are reused through a free list. When every
-/// handle is taken a flow simply gets none and `exhausted` is counted.
+/// Memory: each direction starts in a small area of `smallBytes` (512)
+/// bytes, four handles' worth to a page, and moves to a block of
+/// `prefixBytes` the first time its bytes reach past it (most DNS messages
+/// and many requests never do). `capacity` handles hold 2 × `smallBytes`
+/// bytes and `MemoryLayout<StreamPrefixState>.stride` bytes of state;
+/// 2 × `capacity` blocks of `prefixBytes` back them. All of it is allocated
+/// at start and never zeroed: the allocator maps fresh pages, and a page
+/// becomes resident only when bytes are first written to it (only
+/// `contiguous` bytes are ever read), so small flows cost a quarter page
+/// and a first touch of a page is paid once per page, not per flow. Handles
+/// and blocks are reused through free lists. When every handle is taken a
+/// flow simply gets none and `exhausted` is counted.
 public struct StreamPrefixPool: Sendable {
     public static let maxPendingRanges = 4
+    /// Bytes of a direction's first area (less when the prefix is smaller).
+    public let smallBytes: Int
     public let prefixBytes: Int
     public let capacity: Int32
+    /// The small areas (2 per handle), then the blocks.
     var bytes: [UInt8] = []
+    let blocksStart: Int
     var state: [StreamPrefixState] = []
     var free: [Int32] = []
+    var blocksUsed: Int32 = 0
+    var freeBlocks: [Int32] = []
     public var exhausted: UInt64 = 0
 
     public init(capacity: Int, prefixBytes: Int) {
         self.prefixBytes = Swift.max(0, prefixBytes)
         self.capacity = prefixBytes > 0 ? Int32(clamping: Swift.max(0, capacity)) : 0
-        let total = Int(self.capacity) * 2 * self.prefixBytes
+        smallBytes = Swift.min(512, self.prefixBytes)
+        blocksStart = Int(self.capacity) * 2 * smallBytes
+        let total = blocksStart + (self.prefixBytes > smallBytes ? Int(self.capacity) * 2 * self.prefixBytes : 0)
         // Not initialised on purpose (see above): a byte is read only after it is written.
         bytes = [UInt8](unsafeUninitializedCapacity: total) { _, count in count = total }
         state.reserveCapacity(Int(self.capacity))
         free.reserveCapacity(Int(self.capacity))
+        freeBlocks.reserveCapacity(2 * Int(self.capacity))
     }
 
     public var isEnabled: Bool { capacity > 0 }
@@ -59,7 +73,32 @@ public struct StreamPrefixPool: Sendable {
 
     public mutating func release(_ h: Int32) {
         guard h >= 0 else { return }
+        for d in 0..<2 where state[Int(h)].dir[d].block >= 0 { freeBlocks.append(state[Int(h)].dir[d].block) }
         free.append(h)
+    }
+
+    /// Where direction `d` of handle `h` keeps byte 0, and how far it may
+    /// write, for bytes up to `end`: its small area, or its block, taken
+    /// (and the small area's bytes copied over) when `end` is past the
+    /// small area. There are two blocks per handle, so one is always free;
+    /// were none, the small area would be all the direction gets.
+    private mutating func location(_ h: Int, _ d: Int, upTo end: Int) -> (base: Int, limit: Int) {
+        let block = state[h].dir[d].block
+        if block >= 0 { return (blocksStart + Int(block) * prefixBytes, prefixBytes) }
+        let small = (h * 2 + d) * smallBytes
+        guard end > smallBytes, prefixBytes > smallBytes else { return (small, smallBytes) }
+        let b: Int32
+        if let f = freeBlocks.popLast() { b = f } else if blocksUsed < 2 * capacity { b = blocksUsed; blocksUsed += 1 } else {
+            return (small, smallBytes)
+        }
+        state[h].dir[d].block = b
+        let base = blocksStart + Int(b) * prefixBytes
+        let n = smallBytes
+        bytes.withUnsafeMutableBytes { all in
+            guard let p = all.baseAddress else { return }
+            (p + base).copyMemory(from: p + small, byteCount: n)
+        }
+        return (base, prefixBytes)
     }
 
     /// Adds one packet's payload to direction `d` (0 client, 1 server) of the
@@ -76,12 +115,11 @@ public struct StreamPrefixPool: Sendable {
         let h = Int(handle)
         let offset = p.pointee.payloadOffset
         let captured = Swift.max(0, Swift.min(payload, view.count - offset))
-        let base = (h * 2 + d) * prefixBytes
-        let limit = prefixBytes
         if p.pointee.proto != IPProto.tcp {
             // One datagram per direction: the first.
             state[h].dir[d].datagrams &+= 1
             guard state[h].dir[d].contiguous == 0 else { return }
+            let (base, limit) = location(h, d, upTo: Swift.min(captured, prefixBytes))
             let take = Swift.min(captured, limit)
             copy(view, from: offset, count: take, to: base)
             state[h].dir[d].contiguous = Int32(take)
@@ -101,14 +139,21 @@ public struct StreamPrefixPool: Sendable {
         // (sequence numbers wrap: the difference is taken modulo 2^32).
         var start = Int(Int32(bitPattern: seq &- state[h].dir[d].base))
         var end = start + payload
-        if end > limit { state[h].dir[d].truncated = true }
-        if end <= 0 || start >= limit { return }
+        if end > prefixBytes { state[h].dir[d].truncated = true }
+        if end <= 0 || start >= prefixBytes { return }
         // Bytes the snapshot length cut off are a hole in the stream.
         if captured < payload { end = start + captured; state[h].dir[d].gaps &+= 1 }
         var skip = 0
         if start < 0 { skip = -start; start = 0 }
-        end = Swift.min(end, limit)
+        end = Swift.min(end, prefixBytes)
         guard end > start else { return }
+        let (base, limit) = location(h, d, upTo: end)
+        if end > limit {
+            // No block free: the stream stops at the small area.
+            state[h].dir[d].truncated = true
+            end = limit
+            guard end > start else { return }
+        }
         let contiguous = Int(state[h].dir[d].contiguous)
         if start < contiguous {
             // A retransmission or overlap: keep what arrived first, take only the new tail.
@@ -120,7 +165,7 @@ public struct StreamPrefixPool: Sendable {
         if start == contiguous {
             copy(view, from: offset + skip, count: end - start, to: base + start)
             state[h].dir[d].contiguous = Int32(end)
-            mergePending(h, d, base: base)
+            mergePending(h, d)
         } else {
             // Out of order: park it past the hole, if a range is free.
             state[h].dir[d].outOfOrder &+= 1
@@ -137,7 +182,7 @@ public struct StreamPrefixPool: Sendable {
     }
 
     /// Extends the contiguous run over parked ranges it now reaches.
-    private mutating func mergePending(_ h: Int, _ d: Int, base: Int) {
+    private mutating func mergePending(_ h: Int, _ d: Int) {
         var moved = true
         while moved && state[h].dir[d].pendingCount > 0 {
             moved = false
@@ -179,7 +224,7 @@ public struct StreamPrefixPool: Sendable {
         let h = Int(handle)
         let s = state[h].dir[d]
         return bytes.withUnsafeBytes { all in
-            let base = (h * 2 + d) * prefixBytes
+            let base = s.block >= 0 ? blocksStart + Int(s.block) * prefixBytes : (h * 2 + d) * smallBytes
             return body(ByteView(base: all.baseAddress.map { $0 + base }, count: Int(s.contiguous)), s)
         }
     }
@@ -187,6 +232,7 @@ public struct StreamPrefixPool: Sendable {
     /// Bytes currently reserved by the pool.
     public var memoryBytes: Int {
         bytes.capacity + state.capacity * MemoryLayout<StreamPrefixState>.stride + free.capacity * 4
+            + freeBlocks.capacity * 4
     }
 }
 
@@ -214,6 +260,8 @@ public struct StreamPrefixState: Sendable {
         public internal(set) var gaps: UInt32 = 0
         /// UDP: datagrams seen in this direction (the first is kept).
         public internal(set) var datagrams: UInt32 = 0
+        /// The block the bytes moved to once past the small area, or −1.
+        var block: Int32 = -1
 
         public init() {}
 

@@ -142,8 +142,56 @@ private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 @Suite struct StreamPrefixMemoryTests {
     /// docs/flow-records.md states the state per flow; keep it true.
     @Test func statePerFlowIsAsDocumented() {
-        #expect(MemoryLayout<StreamPrefixState>.stride == 136)
+        #expect(MemoryLayout<StreamPrefixState>.stride == 144)
         let pool = StreamPrefixPool(capacity: 16, prefixBytes: 4096)
         #expect(pool.memoryBytes >= 16 * 2 * 4096)
+    }
+}
+
+@Suite struct StreamPrefixPromotionTests {
+    /// A direction starts in its small area and moves to a block when its
+    /// bytes pass it, with the bytes (and the ranges parked past a hole) intact.
+    @Test func bytesMoveToABlockPastTheSmallArea() {
+        var pool = StreamPrefixPool(capacity: 2, prefixBytes: 2048)
+        #expect(pool.smallBytes == 512)
+        var h: Int32 = -1
+        func seg(_ byte: UInt8, at offset: Int, count: Int) {
+            var p = DecodedPacket()
+            p.proto = IPProto.tcp; p.tcpSeq = UInt32(1000 + offset); p.payloadOffset = 0; p.payloadLength = count
+            let b = [UInt8](repeating: byte, count: count)
+            b.withUnsafeBytes { raw in withUnsafePointer(to: p) { pool.add(&h, packet: $0, direction: 0, isn: 999, bytes: ByteView(raw)) } }
+        }
+        seg(1, at: 0, count: 300)
+        seg(3, at: 400, count: 100)          // parked in the small area
+        seg(4, at: 900, count: 100)          // parked past it: the direction moves to a block
+        seg(2, at: 300, count: 100)          // fills the first hole
+        seg(5, at: 500, count: 400)          // and the second
+        let bytes: [UInt8] = pool.withStream(h, direction: 0) { v, _ in (0..<v.count).map { v.u8($0)! } }
+        let want = [UInt8](repeating: 1, count: 300) + [UInt8](repeating: 2, count: 100) + [UInt8](repeating: 3, count: 100)
+            + [UInt8](repeating: 5, count: 400) + [UInt8](repeating: 4, count: 100)
+        #expect(bytes == want)
+        // The block comes back with the handle; the next flow starts small again.
+        pool.release(h)
+        var h2: Int32 = -1
+        var p = DecodedPacket(); p.proto = IPProto.udp; p.payloadLength = 3
+        [UInt8](repeating: 9, count: 3).withUnsafeBytes { raw in
+            withUnsafePointer(to: p) { pool.add(&h2, packet: $0, direction: 0, isn: nil, bytes: ByteView(raw)) }
+        }
+        #expect(h2 == h && pool.withStream(h2, direction: 0) { v, _ in v.count } == 3)
+        #expect(pool.freeBlocks.count == 1)
+    }
+
+    /// There are two blocks per handle: both directions of a flow always get one.
+    @Test func bothDirectionsOfAFlowGetABlock() {
+        var pool = StreamPrefixPool(capacity: 1, prefixBytes: 4096)
+        var h: Int32 = -1
+        for (d, n) in [(0, 3000), (1, 3000)] {
+            var p = DecodedPacket(); p.proto = IPProto.udp; p.payloadLength = n
+            [UInt8](repeating: 7, count: n).withUnsafeBytes { raw in
+                withUnsafePointer(to: p) { pool.add(&h, packet: $0, direction: d, isn: nil, bytes: ByteView(raw)) }
+            }
+        }
+        #expect(pool.withStream(h, direction: 0) { v, _ in v.count } == 3000)
+        #expect(pool.withStream(h, direction: 1) { v, _ in v.count } == 3000)
     }
 }

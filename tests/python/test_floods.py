@@ -66,6 +66,17 @@ def pcap_prefix(src: Path, dst: Path, packets: int) -> None:
     dst.write_bytes(data[:off])
 
 
+# Runs argv[2:] and writes its peak RSS in bytes (wait4) to argv[1]; exits
+# with its exit code. Its stdout and stderr are the child's.
+SPAWN_SHIM = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[2:])
+_, status, ru = os.wait4(p.pid, 0)
+open(sys.argv[1], "w").write(str(ru.ru_maxrss * 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 class Replay:
     """One `flowsentry replay` with flows streamed through a pipe and counted."""
 
@@ -73,8 +84,13 @@ class Replay:
         cmd = [binary, "replay", str(capture), "--flows", "-", "--alerts", str(alerts), "--model", str(MODEL),
                "--max-flows", str(MAX_FLOWS), "--no-sequence", "--no-explain"]
         err = alerts.with_suffix(".stderr")
+        rss_file = alerts.with_suffix(".maxrss")
         with open(err, "wb") as ef:
-            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=ef)
+            # Started from a fresh, small interpreter (SPAWN_SHIM): a child's
+            # ru_maxrss starts at its parent's resident size when it forked,
+            # and this pytest process may have grown in earlier tests.
+            p = subprocess.Popen([sys.executable, "-c", SPAWN_SHIM, str(rss_file), *cmd],
+                                 stdout=subprocess.PIPE, stderr=ef)
             self.lines = 0
             self.reasons: dict[str, int] = {}
             self.scored_lines = 0
@@ -109,10 +125,9 @@ class Replay:
                 m = pkts.search(line)
                 if m:
                     self.packets += int(m.group(1)) + int(m.group(2))
-            _, status, ru = os.wait4(p.pid, 0)
-            p.returncode = os.waitstatus_to_exitcode(status)
+            p.wait()
         self.rc = p.returncode
-        self.max_rss = ru.ru_maxrss * 1024
+        self.max_rss = int(rss_file.read_text())
         self.stderr = err.read_text()
         lines = [json.loads(x) for x in alerts.read_text().splitlines()] if alerts.exists() else []
         # The models' alerts carry `ml`; behaviour campaigns (docs/features.md) carry `behaviour`.
