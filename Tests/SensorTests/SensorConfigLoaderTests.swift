@@ -37,6 +37,8 @@ import Flows
               max_flows: 4096
               stripes: 8
               entropy_prefix: 64
+              app_prefix_bytes: 2048
+              app_streams: 100
             detection:
               model: /m.fsm
             """, file: "t.yaml")
@@ -54,6 +56,7 @@ import Flows
         #expect(c.flow.tcpEstablishedTimeout == 900 && c.flow.udpNewTimeout == 12.5 && c.flow.tcpNewTimeout == 60)
         #expect(c.flow.activeTimeout == 60 && c.flow.tcpClosedLinger == 0 && c.flow.maxFlows == 4096
                 && c.flow.stripes == 8 && c.flow.features.entropyPrefixBytes == 64)
+        #expect(c.flow.features.appPrefixBytes == 2048 && c.flow.appStreamCapacity == 100)
         #expect(c.modelPath == "/m.fsm")
         try c.validate()
     }
@@ -87,6 +90,8 @@ import Flows
             == #"flowsentry.yaml: capture.promiscuous: must be true or false (got "maybe")"#)
         #expect(error("outputs:\n  file_mode: \"0999\"\n").hasPrefix("flowsentry.yaml: outputs.file_mode: must be an octal file mode"))
         #expect(error("flow:\n  stripes: 6\n").hasPrefix("flowsentry.yaml: flow.stripes: must be a power of two"))
+        #expect(error("flow:\n  app_prefix_bytes: 70000\n").hasPrefix("flowsentry.yaml: flow.app_prefix_bytes: must be a number of bytes between 0 and 65535"))
+        #expect(error("flow:\n  app_streams: -1\n").hasPrefix("flowsentry.yaml: flow.app_streams: must be a number of flows"))
         #expect(error("flow:\n  tcp_linger: -1\n").hasPrefix("flowsentry.yaml: flow.tcp_linger: must be a number of seconds, 0 or more"))
         #expect(error("capture: [1, 2]\n").hasPrefix("flowsentry.yaml: capture: must be a mapping"))
         #expect(error("capture:\n  snaplen: {a: 1}\n").hasPrefix("flowsentry.yaml: capture.snaplen: must be a whole number"))
