@@ -1,3 +1,5 @@
+import Decoding
+
 /// The application protocol of a flow, named as Suricata's `app_proto`
 /// names it. `failed`: the flow carried payload that no parser recognised.
 public enum AppProto: UInt8, Sendable, CaseIterable {
@@ -55,4 +57,46 @@ public final class AppLayerInfo: Sendable {
     /// The parser's reason when the protocol was recognised but its
     /// messages were malformed (`tls.record_length`, …), else nil.
     public var malformed: String? { tls?.malformed ?? http?.malformed ?? ssh?.malformed ?? dns?.malformed }
+}
+
+/// A flow's stream prefixes as the flow table hands them over when the flow
+/// ends: the bytes only, parsed later (`analyse`) off the capture path —
+/// on the record writer's thread in replay and live — so the table's lock
+/// and the capture thread pay one copy per flow, not the parsers.
+public final class AppStreamCapture: Sendable {
+    /// The client's bytes, then the server's.
+    let bytes: [UInt8]
+    let clientCount: Int
+    let transport: UInt8
+    let clientPort: UInt16
+    let serverPort: UInt16
+    let clientStats: AppStreamStats
+    let serverStats: AppStreamStats
+
+    public init(client: ByteView, server: ByteView, transport: UInt8, clientPort: UInt16, serverPort: UInt16,
+                clientStats: AppStreamStats, serverStats: AppStreamStats) {
+        var b = [UInt8]()
+        b.reserveCapacity(client.count + server.count)
+        client.withBytes(from: 0, length: client.count) { b.append(contentsOf: $0) }
+        clientCount = b.count
+        server.withBytes(from: 0, length: server.count) { b.append(contentsOf: $0) }
+        bytes = b
+        self.transport = transport; self.clientPort = clientPort; self.serverPort = serverPort
+        self.clientStats = clientStats; self.serverStats = serverStats
+    }
+
+    /// Bytes held (client and server).
+    public var count: Int { bytes.count }
+
+    /// Names the protocol and runs its parser (`AppLayerDetector`).
+    public func analyse() -> AppLayerInfo? {
+        bytes.withUnsafeBytes { all in
+            let base = all.baseAddress
+            let client = ByteView(base: base, count: clientCount)
+            let server = ByteView(base: base.map { $0 + clientCount }, count: all.count - clientCount)
+            return AppLayerDetector.analyse(client: client, server: server, transport: transport,
+                                            clientPort: clientPort, serverPort: serverPort,
+                                            clientStats: clientStats, serverStats: serverStats)
+        }
+    }
 }

@@ -71,8 +71,12 @@ public struct FlowRecord: Sendable {
     public var dns = DNSQuestion()
     /// What the application-layer parsers made of the flow's first bytes:
     /// nil when the flow carried no payload, parsing is off, or no stream
-    /// prefix was free (and for a long flow's later segments).
+    /// prefix was free (and for a long flow's later segments), and until
+    /// `resolveAppLayer()` has run.
     public var app: AppLayerInfo?
+    /// The flow's stream prefixes as the table handed them over, until
+    /// `resolveAppLayer()` parses them.
+    public var appCapture: AppStreamCapture?
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
     public var endedAtNs: Int64
@@ -128,6 +132,20 @@ public struct FlowRecord: Sendable {
         self.state = state; self.reason = reason; self.segment = segment
         self.tcpFlagsToServer = tcpFlagsToServer; self.tcpFlagsToClient = tcpFlagsToClient; self.flowID = flowID
         self.negativeIATs = negativeIATs; self.endedAtNs = endedAtNs
+    }
+}
+
+extension FlowRecord {
+    /// Parses the stream prefixes the table handed over (once): sets `app`
+    /// and the application-layer features. Every consumer of records calls
+    /// it before reading either: the record writer (replay and live, off the
+    /// capture thread), and `ReplayPipeline.run(files:onRecord:)` for the
+    /// commands that read records themselves (train, evaluate, features).
+    public mutating func resolveAppLayer() {
+        guard let capture = appCapture else { return }
+        appCapture = nil
+        app = capture.analyse()
+        AppLayerFeatures.fill(&features, from: app)
     }
 }
 

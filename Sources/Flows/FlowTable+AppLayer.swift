@@ -3,20 +3,21 @@ import Decoding
 import Features
 
 extension FlowTable {
-    /// Runs the application-layer parsers over the stream prefix of the flow
-    /// in `slot` (nil when it has none). Called as the flow's record is
+    /// A copy of the stream prefixes of the flow in `slot` (nil when it has
+    /// none), for the parsers to read after the record leaves the table
+    /// (`FlowRecord.resolveAppLayer`). Called as the flow's record is
     /// written, under its stripe's lock: the prefix is reused once the flow ends.
-    func appLayer(_ st: borrowing StripeState, _ slot: UnsafeMutablePointer<FlowSlot>) -> AppLayerInfo? {
+    func appCapture(_ st: borrowing StripeState, _ slot: UnsafeMutablePointer<FlowSlot>) -> AppStreamCapture? {
         let handle = slot.pointee.acc.streams
         guard handle >= 0 else { return nil }
         let key = slot.pointee.key
         let clientIsA = slot.pointee.clientIsA
         return st.streams.withStream(handle, direction: 0) { clientBytes, c in
             st.streams.withStream(handle, direction: 1) { serverBytes, s in
-                AppLayerDetector.analyse(client: clientBytes, server: serverBytes, transport: key.proto,
-                                         clientPort: clientIsA ? key.portA : key.portB,
-                                         serverPort: clientIsA ? key.portB : key.portA,
-                                         clientStats: Self.stats(c), serverStats: Self.stats(s))
+                AppStreamCapture(client: clientBytes, server: serverBytes, transport: key.proto,
+                                 clientPort: clientIsA ? key.portA : key.portB,
+                                 serverPort: clientIsA ? key.portB : key.portA,
+                                 clientStats: Self.stats(c), serverStats: Self.stats(s))
             }
         }
     }

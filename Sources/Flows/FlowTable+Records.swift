@@ -27,7 +27,7 @@ extension FlowTable {
         let lastNs = slot.pointee.acc.lastNs
         let closed = slot.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
         let tunnel = slot.pointee.tunnel
-        let app = appLayer(st, slot)
+        let capture = appCapture(st, slot)
         // Written straight into the sink's storage: no ~1.3 KB record built
         // here and copied there.
         sink.emplace { r in
@@ -45,10 +45,10 @@ extension FlowTable {
                   tcpFlagsToClient: FlowAccumulator.flagUnion(acc, .backward),
                   flowID: slot.pointee.flowID, negativeIATs: slot.pointee.acc.negativeIATs, endedAtNs: now)
             withUnsafeMutablePointer(to: &r.features) { FlowAccumulator.finish(acc, pool: st.pool, into: $0) }
-            AppLayerFeatures.fill(&r.features, from: app)
             r.sequence.copyPrefix(of: seq)
             r.dns = slot.pointee.acc.dns
-            r.app = app
+            r.app = nil
+            r.appCapture = capture
         }
         st.pool.release(st.slots[i].acc.histogram)
         st.slots[i].acc.histogram = -1

@@ -84,6 +84,8 @@ package final class RecordWriter: @unchecked Sendable {
             }
         }
         behaviour?.observe(batch)
+        // The application layer is parsed here, off the capture path, before scoring reads its features.
+        for i in batch.records.indices { batch.records[i].resolveAppLayer() }
         if let scoring {
             syncModelVersion(scoring)
             // batch.records is used in place: a second reference to its

@@ -87,7 +87,11 @@ package final class ReplayPipeline {
     /// Replays `files`. Errors (unreadable file, cut-off capture) are
     /// recorded in the summary and reading moves on; every flow read so far
     /// is still ended and handed over.
-    package func run(files: [String], onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
+    /// With `resolveAppLayer` (the default) each record's application layer
+    /// is parsed before `onRecord` sees it; the two-thread replay leaves that
+    /// to its writer.
+    package func run(files: [String], resolveAppLayer: Bool = true,
+                     onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
         var pipe = PacketPipeline()
         var nextSweep: Int64 = Int64.min
@@ -108,13 +112,13 @@ package final class ReplayPipeline {
                 if ts >= nextSweep {
                     if nextSweep != Int64.min {
                         try table.expire(now: ts, chunk: Self.chunk, sink: &sink) { s in
-                            try drain(&s, path, onRecord)
+                            try drain(&s, path, resolve: resolveAppLayer, onRecord)
                         }
                     }
                     nextSweep = ts + 1_000_000_000
                 }
                 if !sink.isEmpty {
-                    try drain(&sink, path, onRecord)
+                    try drain(&sink, path, resolve: resolveAppLayer, onRecord)
                 }
             }
             while true {
@@ -145,19 +149,20 @@ package final class ReplayPipeline {
         // End of input: every open flow, a chunk at a time, each chunk handed
         // over before the next is built (no table-sized batch of records).
         try table.flushAll(reason: .shutdown, chunk: Self.chunk, sink: &sink) { s in
-            try drain(&s, lastFile, onRecord)
+            try drain(&s, lastFile, resolve: resolveAppLayer, onRecord)
         }
-        try drain(&sink, lastFile, onRecord)
+        try drain(&sink, lastFile, resolve: resolveAppLayer, onRecord)
         summary.flows = table.counters
         summary.histogramsExhausted = table.histogramsExhausted
         summary.appStreamsExhausted = table.appStreamsExhausted
         summary.wallSeconds = monotonicSeconds() - start
     }
 
-    private func drain(_ sink: inout FlowSink, _ path: String,
+    private func drain(_ sink: inout FlowSink, _ path: String, resolve: Bool,
                        _ onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         try sink.drain { r in
             summary.flowsWritten &+= 1
+            if resolve { r.resolveAppLayer() }
             try onRecord(&r, path)
         }
     }
@@ -189,7 +194,7 @@ extension ReplayPipeline {
         // The behaviour table follows the records on this thread (it is one
         // stage of the record path: here it shares the work with the writer's).
         let behaviour = writer.behaviour
-        run(files: files) { record, file in
+        run(files: files, resolveAppLayer: false) { record, file in
             batch.records.append(record)
             batch.files.append(file)
             if batch.records.count >= RecordBatch.size {
