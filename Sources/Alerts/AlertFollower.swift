@@ -264,7 +264,7 @@ public struct AlertSummary: Sendable, Equatable {
             return "\(method) \(host)\(h["url"] as? String ?? "")" + (int(h["status"]).map { " \($0)" } ?? "")
         }
         if let ssh = d["ssh"] as? [String: Any], let c = ssh["client"] as? [String: Any] {
-            return "ssh client \(c["software_version"] as? String ?? "?")"
+            return "client \(c["software_version"] as? String ?? "?")"
         }
         return nil
     }

@@ -218,6 +218,9 @@ func waitFor(_ cond: () -> Bool, timeout: Double = 10) -> Bool {
         #expect(t.appProto == "tls" && t.appDetail == "sni Beacon.Example.ORG")
         #expect(AlertLineFormatter.format(t, color: false).hasSuffix("tls: sni Beacon.Example.ORG"))
         #expect(d.appDetail == "query a1b2.tunnel.xyz TXT NXDOMAIN")
+        let ssh = #"{"event_type":"alert","src_ip":"a","dest_ip":"b","proto":"TCP","app_proto":"ssh","alert":{"severity":1,"signature":"x"},"ssh":{"client":{"proto_version":"2.0","software_version":"libssh_0.10.6"}}}"#
+        guard case let .alert(s) = AlertSummary.parse(ssh) else { Issue.record("not parsed"); return }
+        #expect(AlertLineFormatter.format(s, color: false).hasSuffix("ssh: client libssh_0.10.6"))
     }
 
     @Test func matchFiltersOnAnyFieldByGlob() throws {
