@@ -363,17 +363,9 @@ public final class BehaviourTable {
         // announcements (SSDP, mDNS) are not.
         if !resolver && o.serverIsUnicast && starts.count >= 4 && scored.count >= 3
             && v.medianGapSeconds >= config.beaconMinIntervalSeconds {
-            SeriesStatistics.splitMissedBeats(&scored)
-            let ts = SeriesStatistics.regularityScore(sorted: scored, minIQR: 10, defaultMADScore: 1, scratch: &scratch)
-            let ds = SeriesStatistics.regularityScore(sorted: ipSizes, minIQR: 10, defaultMADScore: 0, scratch: &scratch)
-            v.tsScore = ts.score; v.gapSkew = ts.skew; v.gapMAD = ts.mad; v.dsScore = ds.score
-            // The count component needs both enough sessions and enough time
-            // (a page load's burst of requests is not a schedule).
-            // Beats, missed ones included (gaps after folding, plus one).
-            let span = starts[starts.count - 1] - starts[0]
-            v.countScore = min(1, max(0, Double(scored.count + 1 - 3) / Double(config.beaconSessions - 3)),
-                               span / config.beaconMinSpanSeconds)
-            v.beaconing = SeriesStatistics.round3(v.countScore * (2 * v.tsScore + v.dsScore) / 3)
+            let b = beaconComponents(gaps: &scored, sizes: ipSizes, span: starts[starts.count - 1] - starts[0])
+            v.tsScore = b.ts; v.gapSkew = b.skew; v.gapMAD = b.mad; v.dsScore = b.ds
+            v.countScore = b.count; v.beaconing = b.beaconing
             v.beaconExempt = beaconExemption(o, values: v)
             if v.beaconExempt != .none { v.beaconing = 0 }
         }
@@ -388,6 +380,31 @@ public final class BehaviourTable {
         // A campaign, not a burst: a page load's parallel connections end within seconds.
         let campaign = min(1, v.spanSeconds / config.repetitionMinSpanSeconds)
         v.repetition = SeriesStatistics.round3(count * similarity * pace * (1 - periodicity) * campaign)
+    }
+
+    /// RITA v5's beacon components of one series (docs/features.md,
+    /// "Beaconing"), the one formula both the pair series and the DNS series
+    /// (`dnsBeaconValues`) are scored with.
+    struct BeaconComponents {
+        var ts = 0.0, ds = 0.0, count = 0.0, skew = 0.0, mad = 0.0, beaconing = 0.0
+    }
+
+    /// The beacon components of a series whose sorted gaps of at least
+    /// `beaconMinIntervalSeconds` are `gaps` (missed beats are folded in
+    /// place), whose sorted client IP bytes per session are `sizes` and whose
+    /// starts cover `span` seconds. Uses `scratch`; allocates nothing once
+    /// the scratch arrays have grown.
+    func beaconComponents(gaps: inout [Double], sizes: [Double], span: Double) -> BeaconComponents {
+        SeriesStatistics.splitMissedBeats(&gaps)
+        let ts = SeriesStatistics.regularityScore(sorted: gaps, minIQR: 10, defaultMADScore: 1, scratch: &scratch)
+        let ds = SeriesStatistics.regularityScore(sorted: sizes, minIQR: 10, defaultMADScore: 0, scratch: &scratch)
+        // The count component needs both enough sessions and enough time
+        // (a page load's burst of requests is not a schedule).
+        // Beats, missed ones included (gaps after folding, plus one).
+        let count = min(1, max(0, Double(gaps.count + 1 - 3) / Double(config.beaconSessions - 3)),
+                        span / config.beaconMinSpanSeconds)
+        return BeaconComponents(ts: ts.score, ds: ds.score, count: count, skew: ts.skew, mad: ts.mad,
+                                beaconing: SeriesStatistics.round3(count * (2 * ts.score + ds.score) / 3))
     }
 
     private var lastClockSpread = 0.0
