@@ -279,6 +279,7 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
             case .none: break
             case .timeSync: w.lit(#","beacon_exempt":"time_sync""#)
             case .poller: w.lit(#","beacon_exempt":"poller""#)
+            case .lookups: w.lit(#","beacon_exempt":"lookups""#)  // DNS series only
             }
             w.byte(UInt8(ascii: ","))
         }

@@ -15,16 +15,44 @@ struct DNSWindow {
     var names = InlineArray<8, UInt64>(repeating: 0)
 }
 
+/// One beat of a DNS series: a run of look-ups, each starting less than
+/// `beaconMinIntervalSeconds` after the one before (a resolver retry, the A
+/// and AAAA queries of one look-up on two sockets, a data burst after a
+/// check-in): one beat, as the pair series drops gaps under that interval.
+/// 16 bytes.
+struct DNSBeat {
+    /// The run's first query's start.
+    var startNs: Int64 = 0
+    /// The client's IP bytes over the run's queries (RITA's src_ip_bytes of the beat).
+    var clientIPBytes: UInt32 = 0
+    /// The run's last query's start after its first, in ms (a run stops growing at 65.5 s).
+    var runMs: UInt16 = 0
+    /// The low 16 bits of the first query's subdomain hash: which name the
+    /// beat looked up (the poller test's per-name schedule).
+    var name: UInt16 = 0
+
+    var lastNs: Int64 { startNs + Int64(runMs) * 1_000_000 }
+}
+
 /// A client's queries under one registered domain: the current window and
 /// the one before (distinct names are counted over both: a bitmap cannot
-/// forget one name, so the window tumbles and two are kept).
+/// forget one name, so the window tumbles and two are kept), and a ring of
+/// the last `BehaviourTable.dnsRingLength` beats for the DNS beacon score.
 struct DNSSeries {
     var client = IPAddress.zero
     var domain: UInt64 = 0
     var windows = InlineArray<2, DNSWindow>(repeating: DNSWindow())
+    var beats = InlineArray<16, DNSBeat>(repeating: DNSBeat())
+    var beatNext: UInt8 = 0
+    var beatCount: UInt8 = 0
 }
 
 extension BehaviourTable {
+    /// Beats a DNS series keeps (`DNSSeries.beats`).
+    public static let dnsRingLength = 16
+    /// Marks a DNS series' entry in a client's periodic series (`Periodic.server`).
+    static let dnsPeriodicTag: UInt64 = 1 << 63
+
     /// DNS tunnelling / DNS C2 per client and registered domain (docs/features.md):
     ///   volume = clamp((distinct − 8) / (64 − 8), 0, 1)
     ///   shape  = max(TXT/NULL/ANY share, clamp((mean subdomain length − 10) / (30 − 10), 0, 1) × mean normalised entropy)
@@ -78,6 +106,140 @@ extension BehaviourTable {
         let longRandom = min(1, max(0, (v.dnsMeanSubdomainLength - c.dnsLengthLow) / (c.dnsLengthHigh - c.dnsLengthLow)))
             * v.dnsMeanEntropy
         v.dnsTunnel = SeriesStatistics.round3(volume * max(v.dnsDataTypeShare, longRandom))
+        dnsBeaconValues(o, series: s, into: &v)
+    }
+
+    /// Beaconing per client and registered domain (docs/features.md,
+    /// "Beaconing"): the look-up joins the series' ring of beats, and the
+    /// beats within the beacon horizon are scored with the pair series'
+    /// formula (`beaconComponents`): gaps from a beat's last query to the
+    /// next beat's first, the client's IP bytes per beat. At least 4 beats,
+    /// 3 gaps of at least `beaconMinIntervalSeconds` and a median gap of at
+    /// least that. `beaconing` becomes the larger of the pair series' and
+    /// this one.
+    func dnsBeaconValues(_ o: SessionObservation, series s: UnsafeMutablePointer<DNSSeries>,
+                         into v: inout BehaviourValues) {
+        recordBeat(o, series: s)
+        // The beats within the horizon of this look-up, by start.
+        beatScratch.removeAll(keepingCapacity: true)
+        for r in 0..<Int(s.pointee.beatCount) {
+            let b = s.pointee.beats[r]
+            guard o.startNs - b.startNs <= horizonNs, b.startNs - o.startNs <= horizonNs else { continue }
+            beatScratch.append(b)
+        }
+        beatScratch.sort { $0.startNs < $1.startNs }
+        let n = beatScratch.count
+        v.dnsBeats = UInt32(n)
+        guard n >= 2 else { return }
+        // The pair series is done with these scratch arrays.
+        gaps.removeAll(keepingCapacity: true); scored.removeAll(keepingCapacity: true)
+        ipSizes.removeAll(keepingCapacity: true)
+        for k in 0..<n {
+            ipSizes.append(Double(beatScratch[k].clientIPBytes))
+            guard k > 0 else { continue }
+            let g = Double(beatScratch[k].startNs - beatScratch[k - 1].lastNs) * 1e-9
+            gaps.append(g)
+            if g >= config.beaconMinIntervalSeconds { scored.append(g) }
+        }
+        gaps.sort(); scored.sort(); ipSizes.sort()
+        v.dnsMedianGapSeconds = SeriesStatistics.median(sorted: gaps[...])
+        guard n >= 4, scored.count >= 3, v.dnsMedianGapSeconds >= config.beaconMinIntervalSeconds else { return }
+        let span = Double(beatScratch[n - 1].lastNs - beatScratch[0].startNs) * 1e-9
+        let b = beaconComponents(gaps: &scored, sizes: ipSizes, span: span)
+        v.dnsTsScore = b.ts; v.dnsDsScore = b.ds; v.dnsCountScore = b.count
+        v.dnsGapSkew = b.skew; v.dnsGapMAD = b.mad; v.dnsBeaconing = b.beaconing
+        v.dnsBeaconExempt = dnsBeaconExemption(o, values: v)
+        if v.dnsBeaconExempt != .none { v.dnsBeaconing = 0 }
+        v.beaconing = max(v.beaconing, v.dnsBeaconing)
+    }
+
+    /// Adds `o` to the newest beat when it starts less than
+    /// `beaconMinIntervalSeconds` after that beat's last query (or within
+    /// its run, or just before it: flows end, and are observed, a little out
+    /// of order), else starts a beat in the ring.
+    private func recordBeat(_ o: SessionObservation, series s: UnsafeMutablePointer<DNSSeries>) {
+        let minNs = Int64(config.beaconMinIntervalSeconds * 1e9)
+        let bytes = UInt32(clamping: o.clientIPBytes)
+        let L = Self.dnsRingLength
+        if s.pointee.beatCount > 0 {
+            let h = (Int(s.pointee.beatNext) + L - 1) % L
+            let b = s.pointee.beats[h]
+            let first = min(b.startNs, o.startNs), last = max(b.lastNs, o.startNs)
+            if o.startNs > b.startNs - minNs && o.startNs < b.lastNs + minNs && last - first <= Int64(UInt16.max) * 1_000_000 {
+                s.pointee.beats[h].startNs = first
+                s.pointee.beats[h].runMs = UInt16((last - first) / 1_000_000)
+                s.pointee.beats[h].clientIPBytes = b.clientIPBytes.addingReportingOverflow(bytes).overflow
+                    ? .max : b.clientIPBytes + bytes
+                return
+            }
+        }
+        s.pointee.beats[Int(s.pointee.beatNext)] = DNSBeat(startNs: o.startNs, clientIPBytes: bytes, runMs: 0,
+                                                          name: UInt16(truncatingIfNeeded: o.dns.subdomainHash))
+        s.pointee.beatNext = UInt8((Int(s.pointee.beatNext) + 1) % L)
+        s.pointee.beatCount = UInt8(min(L, Int(s.pointee.beatCount) + 1))
+    }
+
+    /// DNS series that are not beacons by their shape: the pair series'
+    /// poller test, with the names of a DNS series counted as the periodic
+    /// series they are. The series' schedule is the median gap between
+    /// look-ups of one name when names repeat in the ring (a poller resolving
+    /// two hosts under one domain every 15 s has a look-up every 7.5 s but a
+    /// schedule of 15 s), else the median gap between beats. A client keeping
+    /// three or more periodic things on that schedule within 10 % — names of
+    /// this series, other DNS series, pair series — is a poller; a DNS series
+    /// on the schedule of one of the client's periodic pair series is that
+    /// series' look-ups (`lookups`: the pair series is scored, and allowed
+    /// or exempted, on its own). Regular series (ts ≥ 0.9, count ≥ 0.5)
+    /// enter the client's periodic series, as pair series do.
+    private func dnsBeaconExemption(_ o: SessionObservation, values v: BehaviourValues) -> BeaconExemption {
+        guard v.dnsTsScore >= 0.9, v.dnsCountScore >= 0.5 else { return .none }
+        // Gaps between look-ups of one name (beat to beat), by name.
+        nameTags.removeAll(keepingCapacity: true); nameGaps.removeAll(keepingCapacity: true)
+        let n = beatScratch.count
+        for k in 1..<n {
+            for j in stride(from: k - 1, through: 0, by: -1) where beatScratch[j].name == beatScratch[k].name {
+                nameTags.append(beatScratch[k].name)
+                nameGaps.append(Double(beatScratch[k].startNs - beatScratch[j].startNs) * 1e-9)
+                break
+            }
+        }
+        var schedule = v.dnsMedianGapSeconds, names = 1
+        // Names repeat for at least half the gaps: a schedule of names, not
+        // a fresh name per check-in with a chance repeat of 16 bits.
+        if 2 * nameGaps.count >= n - 1 {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: nameGaps)
+            scratch.sort()
+            schedule = SeriesStatistics.median(sorted: scratch[...])
+            // Distinct names with a look-up on that schedule.
+            names = 0
+            for i in nameGaps.indices where abs(nameGaps[i] - schedule) <= 0.1 * schedule {
+                var seen = false
+                for j in 0..<i where nameTags[j] == nameTags[i] && abs(nameGaps[j] - schedule) <= 0.1 * schedule {
+                    seen = true; break
+                }
+                if !seen { names += 1 }
+            }
+        }
+        let c = clientSlot(o.client, at: o.startNs)
+        let me = o.dns.domainHash | Self.dnsPeriodicTag
+        var pairs = 0, others = 0, mine = -1, victim = -1, victimNs = Int64.max
+        for k in 0..<4 {
+            let q = clients[c].periodic[k]
+            if q.server == me { mine = k; continue }
+            let live = q.server != 0 && o.startNs - q.lastNs <= horizonNs
+            let dns = q.server & Self.dnsPeriodicTag != 0
+            if live && abs(q.gapSeconds - schedule) <= 0.1 * schedule {
+                if dns { others += 1 } else { pairs += 1 }
+            }
+            // A DNS series takes an empty or stale slot or another DNS
+            // series' slot, never a live pair series' (the pair poller test counts those).
+            if (!live || dns) && q.lastNs < victimNs { victim = k; victimNs = q.lastNs }
+        }
+        let slot = mine >= 0 ? mine : victim
+        if slot >= 0 { clients[c].periodic[slot] = Periodic(server: me, gapSeconds: schedule, lastNs: o.startNs) }
+        if names + pairs + others >= 3 { return .poller }
+        return pairs >= 1 ? .lookups : .none
     }
 
     /// The slot of (client, domain)'s series, taken (and cleared) if new.

@@ -53,7 +53,9 @@ public final class BehaviourTable {
         var buckets = InlineArray<6, Bucket>(repeating: Bucket())
     }
 
-    /// A periodic series a client keeps (for the poller exemption).
+    /// A periodic series a client keeps (for the poller exemption): a pair
+    /// series (key: its server and port) or a DNS series (key: its registered
+    /// domain with `dnsPeriodicTag` set); 0: empty.
     struct Periodic {
         var server: UInt64 = 0
         var gapSeconds: Double = 0
@@ -101,7 +103,7 @@ public final class BehaviourTable {
     private let clientIndex: UnsafeMutablePointer<Slot>
     private let pairCount: Int
     private let ring: UnsafeMutablePointer<Sample>
-    private let clients: UnsafeMutablePointer<Client>
+    let clients: UnsafeMutablePointer<Client>
     private let clientCount: Int
     let dnsSeries: UnsafeMutablePointer<DNSSeries>
     let dnsIndex: UnsafeMutablePointer<Slot>
@@ -109,18 +111,23 @@ public final class BehaviourTable {
     let windowNs: Int64
     private let trw: ThresholdRandomWalk
     private let bucketNs: Int64
-    private let horizonNs: Int64
+    let horizonNs: Int64
     private let scanStateNs: Int64
 
     // Scratch arrays reused across observations (no allocation per flow once grown).
+    // `gaps`, `scored` and `ipSizes` serve the DNS series too, after the pair series is done with them.
     private var starts: [Double] = []
-    private var gaps: [Double] = []
-    private var scored: [Double] = []
+    var gaps: [Double] = []
+    var scored: [Double] = []
     private var clientSizes: [Double] = []
     private var serverSizes: [Double] = []
-    private var ipSizes: [Double] = []
+    var ipSizes: [Double] = []
     private var durations: [Double] = []
-    private var scratch: [Double] = []
+    var scratch: [Double] = []
+    // The DNS series' beats by start, and the gaps between look-ups of one name (`BehaviourTable+DNS.swift`).
+    var beatScratch: [DNSBeat] = []
+    var nameTags: [UInt16] = []
+    var nameGaps: [Double] = []
 
     /// Memory per pair series and per client (the tables' whole memory is
     /// `pairCapacity × bytesPerPair + clientCapacity × bytesPerClient`).
@@ -159,6 +166,8 @@ public final class BehaviourTable {
         scored.reserveCapacity(Self.ringLength); clientSizes.reserveCapacity(Self.ringLength)
         serverSizes.reserveCapacity(Self.ringLength); ipSizes.reserveCapacity(Self.ringLength)
         durations.reserveCapacity(Self.ringLength); scratch.reserveCapacity(Self.ringLength)
+        beatScratch.reserveCapacity(Self.dnsRingLength); nameTags.reserveCapacity(Self.dnsRingLength)
+        nameGaps.reserveCapacity(Self.dnsRingLength)
     }
 
     deinit {
@@ -440,14 +449,20 @@ public final class BehaviourTable {
         }
         guard v.tsScore >= 0.9, v.countScore >= 0.5 else { return .none }
         let c = clientSlot(o.client, at: o.startNs)
-        let me = Self.mix(o.server) ^ UInt64(o.serverPort)
-        var others = 0, stalest = 0, stalestNs = Int64.max, mine = -1
+        let me = (Self.mix(o.server) ^ UInt64(o.serverPort)) & ~Self.dnsPeriodicTag
+        var others = 0, stalest = 0, stalestRank = (tier: 3, ns: Int64.max), mine = -1
         let gap = v.medianGapSeconds
         for k in 0..<4 {
             let q = clients[c].periodic[k]
             if q.server == me { mine = k; continue }
-            if q.lastNs < stalestNs { stalest = k; stalestNs = q.lastNs }
-            if q.server != 0 && o.startNs - q.lastNs <= horizonNs && abs(q.gapSeconds - gap) <= 0.1 * gap { others += 1 }
+            // DNS series are neither counted here nor kept over a pair series:
+            // an empty slot is taken first, then the stalest DNS series', then
+            // the stalest pair series', so the pair series of a poller hold
+            // their slots as they would without DNS series.
+            let dns = q.server & Self.dnsPeriodicTag != 0
+            let rank = (tier: q.server == 0 ? 0 : dns ? 1 : 2, ns: q.lastNs)
+            if rank < stalestRank { stalest = k; stalestRank = rank }
+            if !dns && q.server != 0 && o.startNs - q.lastNs <= horizonNs && abs(q.gapSeconds - gap) <= 0.1 * gap { others += 1 }
         }
         clients[c].periodic[mine >= 0 ? mine : stalest] = Periodic(server: me, gapSeconds: gap, lastNs: o.startNs)
         return others >= 2 ? .poller : .none
@@ -456,7 +471,7 @@ public final class BehaviourTable {
     // MARK: Clients
 
     /// The slot of `address`'s client state, taken (and cleared) if new.
-    private func clientSlot(_ address: IPAddress, at ns: Int64) -> Int {
+    func clientSlot(_ address: IPAddress, at ns: Int64) -> Int {
         let (i, probed) = probe(clientIndex, count: clientCount, hash: Self.mix(address) | 1, at: ns,
                                 staleAfter: scanStateNs) { clients[$0].address == address }
         guard probed != .found else { return i }

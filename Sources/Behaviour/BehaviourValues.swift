@@ -57,21 +57,50 @@ public struct BehaviourValues: Sendable, Equatable {
     /// Share of TXT, NULL and ANY queries.
     public var dnsDataTypeShare: Double = 0
 
+    // The client's look-ups under the flow's registered domain as a beacon
+    // (DNS flows only): RITA v5's components, as for a pair series, over the
+    // series' ring of beats (a beat: a run of queries each under
+    // `beaconMinIntervalSeconds` after the one before).
+    /// Beats in the ring within the beacon horizon, this flow's included.
+    public var dnsBeats: UInt32 = 0
+    /// Median gap between beats (from a beat's last query to the next beat's first).
+    public var dnsMedianGapSeconds: Double = 0
+    public var dnsTsScore: Double = 0
+    public var dnsDsScore: Double = 0
+    public var dnsCountScore: Double = 0
+    public var dnsGapSkew: Double = 0
+    public var dnsGapMAD: Double = 0
+    /// The DNS series is exempt from beacon verdicts: one poller's schedule
+    /// over several names or domains, or the look-ups of a periodic pair series.
+    public var dnsBeaconExempt: BeaconExemption = .none
+    /// round3(dns_count_score × (2·dns_ts_score + dns_ds_score) / 3); 0 when exempt.
+    public var dnsBeaconing: Double = 0
+
     public var repetition: Double = 0
+    /// max(the pair series' beacon score, `dnsBeaconing`).
     public var beaconing: Double = 0
     public var scanning: Double = 0
     public var dnsTunnel: Double = 0
 
     public init() {}
+
+    /// The beacon score is the DNS series' (the client's look-ups under one
+    /// registered domain), not the pair series': its campaign is per
+    /// (client, registered domain), whichever resolver carries it.
+    public var beaconingIsDNS: Bool { dnsBeaconing > 0 && dnsBeaconing >= beaconing }
 }
 
 public enum BeaconExemption: UInt8, Sendable {
-    case none, timeSync, poller
+    /// `lookups`: a DNS series on the schedule of a periodic pair series of
+    /// the same client (the look-ups before its connections: that series is
+    /// the one scored, and allowed or exempted).
+    case none, timeSync, poller, lookups
     public var name: String {
         switch self {
         case .none: "none"
         case .timeSync: "time_sync"
         case .poller: "poller"
+        case .lookups: "lookups"
         }
     }
 }

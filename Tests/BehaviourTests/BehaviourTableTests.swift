@@ -182,11 +182,218 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(v.dnsQueries == 41 && abs(v.dnsDistinctSubdomains - (distinct * 10).rounded() / 10) < 1e-9)
     }
 
+    /// A look-up of name `name` under domain `domain` by `client` (A, 8 characters below the domain).
+    func lookUp(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9), domain: UInt64 = 7,
+                name: UInt64) -> SessionObservation {
+        var o = dnsQuery(at: seconds, domain: domain, subdomain: name, length: 8, entropy: 3, qtype: 1)
+        o.client = client
+        return o
+    }
+
+    @Test func aDNSBeaconEveryTenSecondsScoresByHand() {
+        // One look-up every 10 s, a fresh name each time, 540 client IP bytes
+        // each: 16 beats, 15 gaps of 10 s. ts: IQR 0 → Bowley 0, MADM 0 →
+        // (1 + 10/10)/2 = 1; ds 1 the same way; count = min((beats − 3)/9,
+        // span/120, 1): 4 beats over 30 s → min(1/9, 0.25) = 0.111; 12 beats
+        // over 110 s → min(1, 0.917) = 0.917; 13 beats over 120 s → 1.
+        let t = BehaviourTable()
+        var v = BehaviourValues()
+        for i in 0..<16 {
+            v = t.observe(lookUp(at: Double(i) * 10, name: UInt64(i + 1)))
+            if i == 2 { #expect(v.dnsBeats == 3 && v.dnsBeaconing == 0 && v.dnsTsScore == 0) }
+            if i == 3 { #expect(v.dnsBeaconing == 0.111 && v.beaconing == 0.111) }
+            if i == 11 { #expect(v.dnsBeaconing == 0.917) }
+            if i == 12 { #expect(v.dnsBeaconing == 1) }
+        }
+        #expect(v.dnsBeats == 16 && v.dnsMedianGapSeconds == 10)
+        #expect(v.dnsTsScore == 1 && v.dnsDsScore == 1 && v.dnsCountScore == 1 && v.dnsGapSkew == 0 && v.dnsGapMAD == 0)
+        #expect(v.dnsBeaconing == 1 && v.beaconing == 1 && v.beaconingIsDNS && v.dnsBeaconExempt == .none)
+        // The ring keeps 16 beats: the 17th look-up pushes the first out.
+        v = t.observe(lookUp(at: 160, name: 17))
+        #expect(v.dnsBeats == 16)
+    }
+
+    @Test func aJitteredDNSBeaconScoresByHandAndAsAPairSeriesWould() {
+        // ±2 s around 10 s, 15 gaps: sorted 8 8 8 9 9 9 10 10 10 11 11 11 12 12 12.
+        // Q2 = 10, Q1 = median(8 8 8 9 9 9 10) = 9, Q3 = median(10 11 11 11 12 12 12) = 11:
+        // IQR 2 < 10 → Bowley 0. |x − 10|: 2×3, 1×6, 0×3, 2×3 → sorted 0 0 0 1 1 1 1 1 1 2 2 2 2 2 2,
+        // MADM = 1 → ts = ((1 − 0) + (10 − 1)/10)/2 = 0.95; ds 1; span 150 s → count 1;
+        // beaconing = (2 × 0.95 + 1)/3 = 0.967.
+        let jittered: [Double] = [8, 12, 9, 11, 10, 8, 12, 9, 11, 10, 8, 12, 9, 11, 10]
+        let t = BehaviourTable()
+        var v = t.observe(lookUp(at: 0, name: 1))
+        var at = 0.0
+        for (k, g) in jittered.enumerated() { at += g; v = t.observe(lookUp(at: at, name: UInt64(k + 2))) }
+        #expect(v.dnsTsScore == 0.95 && v.dnsGapSkew == 0 && v.dnsGapMAD == 1 && v.dnsMedianGapSeconds == 10)
+        #expect(v.dnsDsScore == 1 && v.dnsCountScore == 1 && v.dnsBeaconing == 0.967)
+        // A 60 s beacon with a skewed jitter, gaps (in order) 55 80 45 70 50 65 47 72 52 60 49 75 53 68 54:
+        // sorted 45 47 49 50 52 53 54 | 55 | 60 65 68 70 72 75 80. Q2 = 55, Q1 = 50, Q3 = 70, IQR 20 ≥ 10:
+        // Bowley = (50 + 70 − 2·55)/20 = 0.5. |x − 55| sorted 0 1 2 3 5 5 6 8 10 10 13 15 17 20 25: MADM 8
+        // → ts = round3(((1 − 0.5) + 47/55)/2) = round3(0.67727) = 0.677 (no gap is within 10 % of
+        // 2…4 × 55: none folded); ds 1; span 895 s → count 1; beaconing = round3((2 × 0.677 + 1)/3) = 0.785.
+        let skewed: [Double] = [55, 80, 45, 70, 50, 65, 47, 72, 52, 60, 49, 75, 53, 68, 54]
+        let u = BehaviourTable(), pair = BehaviourTable()
+        var p = BehaviourValues()
+        at = 0
+        v = u.observe(lookUp(at: 0, name: 1))
+        p = pair.observe(session(at: 0, port: 443, clientBytes: 60, serverBytes: 9000, serverPackets: 20))
+        for (k, g) in skewed.enumerated() {
+            at += g
+            v = u.observe(lookUp(at: at, name: UInt64(k + 2)))
+            p = pair.observe(session(at: at, port: 443, clientBytes: 60, serverBytes: 9000, serverPackets: 20))
+        }
+        #expect(v.dnsGapSkew == 0.5 && v.dnsGapMAD == 8 && v.dnsTsScore == 0.677)
+        #expect(v.dnsDsScore == 1 && v.dnsCountScore == 1 && v.dnsBeaconing == 0.785)
+        // The same starts and client IP bytes as a pair series (to port 443) give the same
+        // components: one formula for both.
+        #expect(p.tsScore == v.dnsTsScore && p.gapSkew == v.dnsGapSkew && p.gapMAD == v.dnsGapMAD)
+        #expect(p.dsScore == v.dnsDsScore && p.countScore == v.dnsCountScore && p.beaconing == v.dnsBeaconing)
+    }
+
+    @Test func lookUpsWithinASecondOfEachOtherAreOneBeat() {
+        // Every 10 s an A look-up and, 0.2 s later, its AAAA on a second socket
+        // (a second flow); at 50 s a retry chain 0 → +0.6 → +1.2 s (each under
+        // 1 s after the one before: one beat). 33 flows, 16 beats: gaps from a
+        // beat's last query to the next one's first are 9.8 s, 8.8 s after the
+        // chain. Sorted gaps: 8.8 then 14 × 9.8: median 9.8, MADM 0, IQR 0 → ts 1.
+        // Bytes per beat 2 × 540 (3 × 540 for the chain): median 1,080, MADM 0 → ds 1.
+        // Span 150.2 s → count 1: beaconing 1. Kept apart, the 32-flow ring of 16
+        // would hold 8 look-ups (count (8 − 3)/9 = 0.556).
+        let t = BehaviourTable()
+        var v = BehaviourValues()
+        for i in 0..<16 {
+            let at = Double(i) * 10
+            v = t.observe(lookUp(at: at, name: UInt64(i + 1)))
+            v = t.observe(lookUp(at: at + 0.2, name: UInt64(i + 1)))
+            if i == 5 { v = t.observe(lookUp(at: at + 1.2, name: UInt64(i + 1))) }
+        }
+        #expect(v.dnsBeats == 16 && v.dnsQueries == 33)
+        #expect(abs(v.dnsMedianGapSeconds - 9.8) < 1e-6)
+        #expect(v.dnsTsScore == 1 && v.dnsDsScore == 1 && v.dnsCountScore == 1 && v.dnsBeaconing == 1)
+        // A query 1 s or more after the last one of a run is a new beat.
+        let u = BehaviourTable()
+        _ = u.observe(lookUp(at: 0, name: 1))
+        v = u.observe(lookUp(at: 0.9, name: 1))
+        #expect(v.dnsBeats == 1)
+        v = u.observe(lookUp(at: 1.9, name: 1))
+        #expect(v.dnsBeats == 2 && abs(v.dnsMedianGapSeconds - 1) < 1e-6)
+    }
+
+    @Test func theResolverStaysExemptWhileTheDNSBeaconScores() {
+        // The client's look-ups of a beacon domain every 10 s and, between them,
+        // of other domains at other times, all through one resolver: the pair
+        // series to port 53 stays unscored (its components 0), the DNS series
+        // of the beacon domain scores 1 as in the 10 s test.
+        let t = BehaviourTable()
+        var v = BehaviourValues()
+        for i in 0..<16 {
+            let at = Double(i) * 10
+            _ = t.observe(lookUp(at: at + 3 + Double(i % 4), domain: 100 + UInt64(i), name: 1))
+            v = t.observe(lookUp(at: at, name: UInt64(i + 1)))
+        }
+        #expect(v.sessions == 32 && v.hasSeriesStatistics)
+        #expect(v.tsScore == 0 && v.dsScore == 0 && v.countScore == 0 && v.beaconExempt == .none)
+        #expect(v.dnsBeaconing == 1 && v.beaconing == 1 && v.beaconingIsDNS)
+        // The other domains are single look-ups: no beats to score.
+        v = t.observe(lookUp(at: 200, domain: 100, name: 1))
+        #expect(v.dnsBeats == 2 && v.dnsBeaconing == 0 && v.beaconing == 0 && !v.beaconingIsDNS)
+    }
+
+    @Test func aPollerOfThreeDomainsOnOneScheduleIsExempt() {
+        // Three domains looked up every 30 s (1 s apart), one name each. Each
+        // series: ts 1, ds 1, count (beats − 3)/9. At the 8th beat (count 5/9 =
+        // 0.556 ≥ 0.5) each enters the client's periodic series: the first two
+        // find 0 and 1 others on the schedule (not exempt, score 0.556), the
+        // third finds 2 (poller); from the 9th beat all three are exempt.
+        let t = BehaviourTable()
+        var v = BehaviourValues(), highest = 0.0
+        for i in 0..<20 {
+            for d in 0..<3 {
+                v = t.observe(lookUp(at: Double(i) * 30 + Double(d), domain: 7 + UInt64(d), name: 1))
+                highest = max(highest, v.dnsBeaconing)
+                if i == 7 { #expect(v.dnsBeaconExempt == (d == 2 ? .poller : .none)) }
+                if i >= 8 { #expect(v.dnsBeaconExempt == .poller && v.dnsBeaconing == 0 && v.beaconing == 0) }
+            }
+        }
+        #expect(highest == 0.556)
+        #expect(v.dnsTsScore == 1 && v.dnsCountScore == 1)
+    }
+
+    @Test func aPollerResolvingTwoNamesUnderOneDomainIsExempt() {
+        // A health poller: every 15 s it resolves portal (name 1) and, 8.5 s
+        // later, intranet (name 2) under one domain, and polls three HTTP
+        // servers. The DNS series' beats alternate 8.5 s and 6.5 s apart (ts 1:
+        // eight gaps of one, seven of the other, MADM 0), but each name is
+        // looked up every 15 s: two names on the schedule of three periodic
+        // pair series → poller. Alone, the same look-ups score as a beacon: the
+        // ring's 16 beats, from 180 s to 293.5 s, span 113.5 s → count
+        // 113.5/120, ts 1, ds 1 → beaconing round3(0.9458) = 0.946.
+        let t = BehaviourTable(), alone = BehaviourTable()
+        var v = BehaviourValues(), w = BehaviourValues(), highest = 0.0
+        for i in 0..<20 {
+            let at = Double(i) * 15
+            for s in 1...3 {
+                _ = t.observe(session(at: at + 0.1 * Double(s), server: IPAddress(v4: 10, 0, 1, UInt8(s)), port: 80,
+                                      serverBytes: 5000, serverPackets: 10))
+            }
+            v = t.observe(lookUp(at: at, name: 1)); highest = max(highest, v.dnsBeaconing)
+            v = t.observe(lookUp(at: at + 8.5, name: 2)); highest = max(highest, v.dnsBeaconing)
+            _ = alone.observe(lookUp(at: at, name: 1))
+            w = alone.observe(lookUp(at: at + 8.5, name: 2))
+        }
+        #expect(v.dnsTsScore == 1 && v.dnsBeaconExempt == .poller && v.dnsBeaconing == 0)
+        #expect(highest < 0.85)
+        #expect(w.dnsTsScore == 1 && w.dnsBeaconExempt == .none && w.dnsBeaconing == 0.946)
+    }
+
+    @Test func theLookUpsOfAPeriodicSeriesAreThatSeries() {
+        // A mail client resolves its server, then checks the mailbox (port 993),
+        // every 60 s: the pair series is periodic (count ≥ 0.5 from its 8th
+        // session), and from then on the DNS series on its schedule is its
+        // look-ups (`lookups`), not a second beacon. Before: count ≤ 0.556.
+        let t = BehaviourTable()
+        var v = BehaviourValues(), highest = 0.0
+        for i in 0..<16 {
+            v = t.observe(lookUp(at: Double(i) * 60, name: 1))
+            highest = max(highest, v.dnsBeaconing)
+            _ = t.observe(session(at: Double(i) * 60 + 0.05, port: 993, serverBytes: 3000, serverPackets: 8))
+        }
+        #expect(v.dnsBeaconExempt == .lookups && v.dnsBeaconing == 0 && v.dnsTsScore == 1)
+        #expect(highest == 0.556)
+    }
+
+    @Test func randomLookUpsAndRareTimeSyncDoNotBeacon() {
+        // Browsing: one domain looked up (fresh names) at irregular gaps, in
+        // order 14 2 130 5 35 1.5 240 11 4 48 19 3 90 7 23. Sorted:
+        // 1.5 2 3 4 5 7 11 | 14 | 19 23 35 48 90 130 240: Q2 14, Q1 4, Q3 48,
+        // Bowley = (4 + 48 − 28)/44 = 0.545; |x − 14| sorted 0 3 5 7 9 9 10 11 12
+        // 12.5 21 34 76 116 226: MADM 11 → (14 − 11)/14 = 0.214; no gap within
+        // 10 % of 2…4 × 14 (none folded) → ts = round3((0.455 + 0.214)/2) = 0.334;
+        // ds 1; span 632.5 s → count 1; beaconing = round3((2 × 0.334 + 1)/3) = 0.556.
+        let irregular: [Double] = [14, 2, 130, 5, 35, 1.5, 240, 11, 4, 48, 19, 3, 90, 7, 23]
+        let t = BehaviourTable()
+        var v = t.observe(lookUp(at: 0, name: 1))
+        var at = 0.0
+        for (k, g) in irregular.enumerated() { at += g; v = t.observe(lookUp(at: at, name: UInt64(k + 2))) }
+        #expect(abs(v.dnsGapSkew - 24.0 / 44) < 1e-12 && v.dnsGapMAD == 11 && v.dnsTsScore == 0.334)
+        #expect(v.dnsCountScore == 1 && v.dnsBeaconing == 0.556 && v.beaconing < 0.85)
+        // Time sync: the pool name resolved 4 times, 64 s apart: 3 gaps, count
+        // min((4 − 3)/9, 192/120) = 0.111 → 0.111; three times: no score at all.
+        let u = BehaviourTable()
+        for i in 0..<4 { v = u.observe(lookUp(at: Double(i) * 64, domain: 123, name: 1)) }
+        #expect(v.dnsTsScore == 1 && v.dnsBeaconing == 0.111)
+        let w = BehaviourTable()
+        for i in 0..<3 { v = w.observe(lookUp(at: Double(i) * 64, domain: 123, name: 1)) }
+        #expect(v.dnsBeats == 3 && v.dnsBeaconing == 0)
+    }
+
     @Test func memoryPerEntryIsAsDocumented() {
-        // docs/features.md: about 1.7 KiB a pair series, 0.4 KiB a client, 0.2 KiB a DNS series.
+        // docs/features.md: about 1.7 KiB a pair series, 0.4 KiB a client, 0.5 KiB a DNS series
+        // (224 B of windows and key, 16 beats of 16 B, the ring's head and count, a 16 B index slot).
         #expect(BehaviourTable.bytesPerPair > 1_024 && BehaviourTable.bytesPerPair <= 1_800, "\(BehaviourTable.bytesPerPair) \(BehaviourTable.bytesPerClient) \(BehaviourTable.bytesPerDNSSeries)")
         #expect(BehaviourTable.bytesPerClient > 256 && BehaviourTable.bytesPerClient <= 512)
-        #expect(BehaviourTable.bytesPerDNSSeries > 128 && BehaviourTable.bytesPerDNSSeries <= 256)
+        #expect(MemoryLayout<DNSBeat>.stride == 16)
+        #expect(BehaviourTable.bytesPerDNSSeries > 384 && BehaviourTable.bytesPerDNSSeries <= 512, "\(BehaviourTable.bytesPerDNSSeries)")
     }
 
     @Test func invalidSettingsAreNamed() {
