@@ -53,7 +53,8 @@ public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -
 }
 
 /// One line of plain text saying why a behaviour verdict was made
-/// ("11 similar short sessions to 192.168.56.103:22 in 62 s").
+/// ("11 similar short sessions to 192.168.56.103:22 in 62 s"); `domain`: the
+/// flow's registered domain (DNS tunnels and DNS beacons).
 public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt16, domain: String = "") -> String {
     let v = b.values
     func secs(_ s: Double) -> String {
@@ -64,6 +65,8 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
     case .repetition:
         return "\(v.shortSessions) similar short sessions to \(target) in \(secs(v.spanSeconds))"
             + " (median gap \(secs(v.medianGapSeconds)))"
+    case .beaconing where v.beaconingIsDNS:
+        return "look-ups under \(domain) every \(secs(v.dnsMedianGapSeconds)) (median), timing score \(v.dnsTsScore), size score \(v.dnsDsScore)"
     case .beaconing:
         return "sessions to \(target) every \(secs(v.medianGapSeconds)) (median), timing score \(v.tsScore), size score \(v.dsScore)"
     case .scanning:
@@ -76,21 +79,26 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
 }
 
 /// What a behaviour alert is folded under: one line per campaign.
-/// Scanning is per source; the others per pair series.
+/// Scanning is per source; DNS tunnels, and beacons whose score is their DNS
+/// series', per source and registered domain; the others per pair series.
 public struct BehaviourAlertKey: Hashable, Sendable {
     public var kind: BehaviourKind
     public var src: IPAddress
     public var dst: IPAddress
     public var port: UInt16
     public var proto: UInt8
-    /// The registered domain's hash (DNS tunnels: per client and domain, whichever resolver carries them).
+    /// The registered domain's hash (DNS tunnels and DNS beacons: per client
+    /// and domain, whichever resolver carries them).
     public var domain: UInt64
 
-    public init(kind: BehaviourKind, src: IPAddress, dst: IPAddress, port: UInt16, proto: UInt8, domain: UInt64 = 0) {
+    /// `dnsBeacon`: a beaconing verdict whose score is the DNS series' (`BehaviourValues.beaconingIsDNS`).
+    public init(kind: BehaviourKind, src: IPAddress, dst: IPAddress, port: UInt16, proto: UInt8, domain: UInt64 = 0,
+                dnsBeacon: Bool = false) {
         self.kind = kind; self.src = src; self.domain = 0
         switch kind {
         case .scanning: self.dst = .zero; self.port = 0; self.proto = 0
         case .dnsTunnel: self.dst = .zero; self.port = 0; self.proto = 0; self.domain = domain
+        case .beaconing where dnsBeacon: self.dst = .zero; self.port = 0; self.proto = 0; self.domain = domain
         default: self.dst = dst; self.port = port; self.proto = proto
         }
     }
@@ -186,7 +194,7 @@ extension EveAlertFormatter {
         j.key("score"); j.double(b.score)
         j.key("threshold"); j.double(b.threshold)
         j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: r.dns.domainText))
-        if b.kind == .dnsTunnel { j.key("domain"); j.string(r.dns.domainText) }
+        if b.kind == .dnsTunnel || (b.kind == .beaconing && v.beaconingIsDNS) { j.key("domain"); j.string(r.dns.domainText) }
         j.key("sessions"); j.int(Int(v.sessions))
         j.key("window_s"); j.double(Double(windowSeconds))
         j.key("components"); j.beginObject()
@@ -225,6 +233,16 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
         j.key("median_gap_s"); j.double(v.medianGapSeconds)
         j.key("clock_spread"); j.double(v.clockSpread)
         j.key("span_s"); j.double(v.spanSeconds)
+    case .beaconing where v.beaconingIsDNS:
+        // The DNS series' components (the client's look-ups under the domain), under the same keys.
+        j.key("series"); j.string("dns")
+        j.key("beats"); j.int(Int(v.dnsBeats))
+        j.key("ts_score"); j.double(v.dnsTsScore)
+        j.key("ds_score"); j.double(v.dnsDsScore)
+        j.key("count_score"); j.double(v.dnsCountScore)
+        j.key("gap_skew"); j.double(v.dnsGapSkew)
+        j.key("gap_mad_s"); j.double(v.dnsGapMAD)
+        j.key("median_gap_s"); j.double(v.dnsMedianGapSeconds)
     case .beaconing:
         j.key("ts_score"); j.double(v.tsScore)
         j.key("ds_score"); j.double(v.dsScore)
@@ -251,7 +269,9 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 /// (keys are literals; on the record path for every flow).
 public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQuestion(), into j: inout JSONBuffer) {
     j.key("behaviour")
-    j.rawValue(capacity: 24 * (RawJSONWriter.maxNumber + 24) + 64) { w in
+    // At most 40 numbers and 1 KB of keys and punctuation (the writer does
+    // not check its bound as it goes: this must hold for every value).
+    j.rawValue(capacity: 40 * RawJSONWriter.maxNumber + 1024) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
         w.lit(#","beaconing":"#); w.double(v.beaconing)
         w.lit(#","scanning":"#); w.double(v.scanning)
@@ -294,6 +314,20 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
             w.lit(#","mean_subdomain_length":"#); w.double(v.dnsMeanSubdomainLength)
             w.lit(#","mean_entropy":"#); w.double(v.dnsMeanEntropy)
             w.lit(#","data_type_share":"#); w.double(v.dnsDataTypeShare)
+            // The series' look-ups as a beacon (its beats: runs of look-ups under 1 s apart).
+            w.lit(#","beats":"#); w.unsigned(UInt64(v.dnsBeats))
+            w.lit(#","median_gap_s":"#); w.double(v.dnsMedianGapSeconds)
+            w.lit(#","ts_score":"#); w.double(v.dnsTsScore)
+            w.lit(#","ds_score":"#); w.double(v.dnsDsScore)
+            w.lit(#","count_score":"#); w.double(v.dnsCountScore)
+            w.lit(#","gap_skew":"#); w.double(v.dnsGapSkew)
+            w.lit(#","gap_mad_s":"#); w.double(v.dnsGapMAD)
+            w.lit(#","beaconing":"#); w.double(v.dnsBeaconing)
+            switch v.dnsBeaconExempt {
+            case .none, .timeSync: break  // time sync is a pair series' exemption
+            case .poller: w.lit(#","beacon_exempt":"poller""#)
+            case .lookups: w.lit(#","beacon_exempt":"lookups""#)
+            }
             // This flow's own question.
             w.lit(#","qtype":"#); w.unsigned(UInt64(q.qtype))
             w.lit(#","subdomain_length":"#); w.unsigned(UInt64(q.subdomainLength))

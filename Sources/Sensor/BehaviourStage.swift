@@ -78,7 +78,12 @@ package final class BehaviourStage: @unchecked Sendable {
                 values.append(v)
                 if max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= 0.5 {
                     let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~1.3 KB)
-                    let flows = max(v.scanning, v.dnsTunnel) >= 0.5 && max(v.repetition, v.beaconing) < 0.5
+                    // The pair series' last sessions for its own behaviours;
+                    // the flow itself for the client's (scanning) and the DNS
+                    // series' (a tunnel, a DNS beacon: the resolver's pair
+                    // series holds every name its clients look up).
+                    let pairSeries = v.repetition >= 0.5 || (v.beaconing >= 0.5 && !v.beaconingIsDNS)
+                    let flows = !pairSeries
                         ? [(r.pointee.flowID, r.pointee.srcPort)] : table.recentFlows(of: o, limit: 5).map { ($0.flowID, $0.clientPort) }
                     examples[i] = flows.map { f in
                         (f.0, CommunityID.compute(src: r.pointee.srcIP, dst: r.pointee.dstIP, proto: r.pointee.proto,

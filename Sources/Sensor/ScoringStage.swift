@@ -244,7 +244,7 @@ package final class ScoringStage {
             let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasPorts ? r.dstPort : nil)
             if case .alert(let sev) = decision {
                 let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: r.dstIP, port: r.dstPort, proto: r.proto,
-                                            domain: r.dns.domainHash)
+                                            domain: r.dns.domainHash, dnsBeacon: v.beaconingIsDNS)
                 b.examples = examples
                 b.severity = sev
                 b.alerted = behaviourFolder.admit(key, at: r.endNs, verdict: b, folded: FoldedFlow(

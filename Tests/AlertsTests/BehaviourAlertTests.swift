@@ -68,6 +68,87 @@ import Flows
         #expect(d1 == d2 && d1 != d3)
     }
 
+    /// A DNS flow from 192.0.2.7 to its resolver asking for a name under `domain`.
+    func dnsRecord(_ domain: String, resolver: String = "198.51.100.53") -> FlowRecord {
+        var r = testRecord(dst: resolver, dport: 53, proto: 17)
+        r.dns.present = true; r.dns.qtype = 16; r.dns.domainHash = 42
+        for (i, b) in domain.utf8.enumerated() { r.dns.domain[i] = b }
+        r.dns.domainLength = UInt8(domain.utf8.count)
+        return r
+    }
+
+    /// Look-ups under one domain every 10 s: the DNS series' beacon components.
+    func dnsBeacon() -> BehaviourVerdict {
+        var v = BehaviourValues()
+        v.sessions = 40; v.dnsQueries = 16; v.dnsBeats = 16
+        v.dnsMedianGapSeconds = 9.6; v.dnsTsScore = 0.88; v.dnsDsScore = 1; v.dnsCountScore = 1
+        v.dnsGapSkew = 0.1; v.dnsGapMAD = 1.2; v.dnsBeaconing = 0.92; v.beaconing = 0.92
+        return BehaviourVerdict(kind: .beaconing, score: 0.92, threshold: 0.85, values: v)
+    }
+
+    @Test func aDNSBeaconIsPerClientAndDomainAndSaysSo() throws {
+        let b = dnsBeacon()
+        #expect(b.values.beaconingIsDNS)
+        #expect(behaviourReason(b, server: IPAddress("198.51.100.53")!, port: 53, domain: "example.com")
+                == "look-ups under example.com every 10 s (median), timing score 0.88, size score 1.0")
+        // Keyed on the domain whichever resolver carries it; a pair series' beacon stays per pair.
+        let src = IPAddress("10.0.0.9")!
+        let k1 = BehaviourAlertKey(kind: .beaconing, src: src, dst: IPAddress("10.0.0.53")!, port: 53, proto: 17, domain: 42, dnsBeacon: true)
+        let k2 = BehaviourAlertKey(kind: .beaconing, src: src, dst: IPAddress("8.8.8.8")!, port: 53, proto: 17, domain: 42, dnsBeacon: true)
+        let k3 = BehaviourAlertKey(kind: .beaconing, src: src, dst: IPAddress("8.8.8.8")!, port: 53, proto: 17, domain: 43, dnsBeacon: true)
+        let p1 = BehaviourAlertKey(kind: .beaconing, src: src, dst: IPAddress("10.0.0.5")!, port: 443, proto: 6, domain: 42)
+        let p2 = BehaviourAlertKey(kind: .beaconing, src: src, dst: IPAddress("10.0.0.6")!, port: 443, proto: 6, domain: 42)
+        #expect(k1 == k2 && k1 != k3 && p1 != p2 && p1.domain == 0 && k1.dst == .zero)
+        // A pair series' beacon stronger than the DNS series': the pair's reason.
+        var pair = b
+        pair.values.beaconing = 0.95; pair.values.tsScore = 0.97; pair.values.dsScore = 0.9; pair.values.medianGapSeconds = 30
+        #expect(!pair.values.beaconingIsDNS)
+        #expect(behaviourReason(pair, server: IPAddress("198.51.100.53")!, port: 53, domain: "example.com")
+                == "sessions to 198.51.100.53:53 every 30 s (median), timing score 0.97, size score 0.9")
+
+        // The alert line names the domain and gives the DNS series' components.
+        var j = JSONBuffer()
+        let f = EveAlertFormatter(context: EveContext(), modelVersion: "m")
+        f.appendBehaviour(dnsRecord("example.com"), b, severity: 2, windowSeconds: 1800, into: &j)
+        let o = try parseLine(j.bytes)
+        let beh = try #require(o["behaviour"] as? [String: Any])
+        #expect(beh["kind"] as? String == "beaconing" && beh["domain"] as? String == "example.com")
+        let c = try #require(beh["components"] as? [String: Any])
+        #expect(c["series"] as? String == "dns" && c["beats"] as? Int == 16 && c["ts_score"] as? Double == 0.88)
+        #expect(c["median_gap_s"] as? Double == 9.6 && c["gap_mad_s"] as? Double == 1.2 && c["count_score"] as? Double == 1)
+    }
+
+    @Test func aDNSFlowRecordCarriesItsSeriesBeaconComponents() throws {
+        var v = dnsBeacon().values
+        v.dnsBeaconExempt = .poller; v.dnsBeaconing = 0; v.beaconing = 0
+        var j = JSONBuffer()
+        j.beginObject(); writeBehaviourValues(v, dns: dnsRecord("example.com").dns, into: &j); j.endObject()
+        let top = try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any])
+        let beh = try #require(top["behaviour"] as? [String: Any])
+        let d = try #require(beh["dns"] as? [String: Any])
+        #expect(d["beats"] as? Int == 16 && d["median_gap_s"] as? Double == 9.6 && d["ts_score"] as? Double == 0.88)
+        #expect(d["ds_score"] as? Double == 1 && d["count_score"] as? Double == 1 && d["gap_skew"] as? Double == 0.1)
+        #expect(d["gap_mad_s"] as? Double == 1.2 && d["beaconing"] as? Double == 0 && d["beacon_exempt"] as? String == "poller")
+        #expect(d["qtype"] as? Int == 16 && beh["beaconing"] as? Double == 0)
+        // Every field at its widest fits the writer's bound.
+        var w = BehaviourValues()
+        w.dnsQueries = .max; w.dnsBeats = .max; w.sessions = .max; w.shortSessions = .max; w.failedSessions = .max
+        w.resetSessions = .max; w.firstContacts = .max; w.failedFirstContacts = .max; w.hasSeriesStatistics = true
+        w.beaconExempt = .timeSync; w.dnsBeaconExempt = .lookups
+        let x = -1.2345678912345678e-300
+        w.repetition = x; w.beaconing = x; w.scanning = x; w.dnsTunnel = x; w.clientBytesCV = x; w.serverBytesCV = x
+        w.modalSizeShare = x; w.medianDurationSeconds = x; w.medianGapSeconds = x; w.clockSpread = x; w.tsScore = x
+        w.dsScore = x; w.countScore = x; w.gapSkew = x; w.gapMAD = x; w.scanLLR = x; w.dnsDistinctSubdomains = x
+        w.dnsMeanSubdomainLength = x; w.dnsMeanEntropy = x; w.dnsDataTypeShare = x; w.dnsMedianGapSeconds = x
+        w.dnsTsScore = x; w.dnsDsScore = x; w.dnsCountScore = x; w.dnsGapSkew = x; w.dnsGapMAD = x; w.dnsBeaconing = x
+        var q = dnsRecord("example.com").dns
+        q.qtype = .max; q.subdomainLength = .max; q.subdomainEntropy = -Float.greatestFiniteMagnitude
+        var k = JSONBuffer()
+        k.beginObject(); writeBehaviourValues(w, dns: q, into: &k); k.endObject()
+        let wide = try #require(try JSONSerialization.jsonObject(with: Data(k.bytes)) as? [String: Any])
+        #expect((wide["behaviour"] as? [String: Any])?["dns"] != nil)
+    }
+
     @Test func aFullFolderClosesItsOldestCampaign() {
         var folder = BehaviourAlertFolder(quietSeconds: 1800, capacity: 2)
         var closed: [BehaviourClosing] = []
