@@ -237,6 +237,7 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
         // The DNS series' components (the client's look-ups under the domain), under the same keys.
         j.key("series"); j.string("dns")
         j.key("beats"); j.int(Int(v.dnsBeats))
+        j.key("timing"); j.string(v.dnsTimedPerName ? "per_name" : "per_beat")
         j.key("ts_score"); j.double(v.dnsTsScore)
         j.key("ds_score"); j.double(v.dnsDsScore)
         j.key("count_score"); j.double(v.dnsCountScore)
@@ -316,6 +317,7 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
             w.lit(#","data_type_share":"#); w.double(v.dnsDataTypeShare)
             // The series' look-ups as a beacon (its beats: runs of look-ups under 1 s apart).
             w.lit(#","beats":"#); w.unsigned(UInt64(v.dnsBeats))
+            if v.dnsTimedPerName { w.lit(#","timing":"per_name""#) } else { w.lit(#","timing":"per_beat""#) }
             w.lit(#","median_gap_s":"#); w.double(v.dnsMedianGapSeconds)
             w.lit(#","ts_score":"#); w.double(v.dnsTsScore)
             w.lit(#","ds_score":"#); w.double(v.dnsDsScore)

@@ -37,13 +37,13 @@ struct DNSBeat {
 /// A client's queries under one registered domain: the current window and
 /// the one before (distinct names are counted over both: a bitmap cannot
 /// forget one name, so the window tumbles and two are kept), and a ring of
-/// the last `BehaviourTable.dnsRingLength` beats for the DNS beacon score.
+/// the latest `BehaviourTable.dnsRingLength` beats for the DNS beacon score.
 struct DNSSeries {
     var client = IPAddress.zero
     var domain: UInt64 = 0
     var windows = InlineArray<2, DNSWindow>(repeating: DNSWindow())
+    /// The latest beats by start, `beatCount` of them from the first entry (in no order).
     var beats = InlineArray<16, DNSBeat>(repeating: DNSBeat())
-    var beatNext: UInt8 = 0
     var beatCount: UInt8 = 0
 }
 
@@ -112,11 +112,17 @@ extension BehaviourTable {
     /// Beaconing per client and registered domain (docs/features.md,
     /// "Beaconing"): the look-up joins the series' ring of beats, and the
     /// beats within the beacon horizon are scored with the pair series'
-    /// formula (`beaconComponents`): gaps from a beat's last query to the
-    /// next beat's first, the client's IP bytes per beat. At least 4 beats,
-    /// 3 gaps of at least `beaconMinIntervalSeconds` and a median gap of at
-    /// least that. `beaconing` becomes the larger of the pair series' and
-    /// this one.
+    /// formula (`beaconComponents`) over one clock: when look-ups of names
+    /// seen before in the ring make at least half the gaps, each name's own
+    /// (the gap from a beat to the next beat of the same name: a client
+    /// whose look-ups under its organisation's domain mix a mail check every
+    /// 60 s with bursts of web look-ups keeps two clocks, and over its beats
+    /// missed-beat folding would make the 60 s gaps three beats of some
+    /// 20 s gap that happened to be the median), else the beats' (fresh
+    /// names: a nonce per check-in); gaps from a beat's last query to the
+    /// next one's first, client IP bytes per beat. At least 4 beats, 3 gaps
+    /// of at least `beaconMinIntervalSeconds` and a median gap of at least
+    /// that. `beaconing` becomes the larger of the pair series' and this one.
     func dnsBeaconValues(_ o: SessionObservation, series s: UnsafeMutablePointer<DNSSeries>,
                          into v: inout BehaviourValues) {
         recordBeat(o, series: s)
@@ -131,16 +137,27 @@ extension BehaviourTable {
         let n = beatScratch.count
         v.dnsBeats = UInt32(n)
         guard n >= 2 else { return }
+        // Gaps from each beat to the next beat of the same name, by name.
+        nameTags.removeAll(keepingCapacity: true); nameGaps.removeAll(keepingCapacity: true)
+        for k in 1..<n {
+            for j in stride(from: k - 1, through: 0, by: -1) where beatScratch[j].name == beatScratch[k].name {
+                nameTags.append(beatScratch[k].name)
+                nameGaps.append(Double(beatScratch[k].startNs - beatScratch[j].lastNs) * 1e-9)
+                break
+            }
+        }
+        // At least half the gaps: a schedule of recurring names, not fresh
+        // names with a chance repeat of their 16-bit tags.
+        v.dnsTimedPerName = 2 * nameGaps.count >= n - 1
         // The pair series is done with these scratch arrays.
         gaps.removeAll(keepingCapacity: true); scored.removeAll(keepingCapacity: true)
         ipSizes.removeAll(keepingCapacity: true)
         for k in 0..<n {
             ipSizes.append(Double(beatScratch[k].clientIPBytes))
-            guard k > 0 else { continue }
-            let g = Double(beatScratch[k].startNs - beatScratch[k - 1].lastNs) * 1e-9
-            gaps.append(g)
-            if g >= config.beaconMinIntervalSeconds { scored.append(g) }
+            if k > 0 && !v.dnsTimedPerName { gaps.append(Double(beatScratch[k].startNs - beatScratch[k - 1].lastNs) * 1e-9) }
         }
+        if v.dnsTimedPerName { gaps.append(contentsOf: nameGaps) }
+        for g in gaps where g >= config.beaconMinIntervalSeconds { scored.append(g) }
         gaps.sort(); scored.sort(); ipSizes.sort()
         v.dnsMedianGapSeconds = SeriesStatistics.median(sorted: gaps[...])
         guard n >= 4, scored.count >= 3, v.dnsMedianGapSeconds >= config.beaconMinIntervalSeconds else { return }
@@ -153,65 +170,74 @@ extension BehaviourTable {
         v.beaconing = max(v.beaconing, v.dnsBeaconing)
     }
 
-    /// Adds `o` to the newest beat when it starts less than
-    /// `beaconMinIntervalSeconds` after that beat's last query (or within
-    /// its run, or just before it: flows end, and are observed, a little out
-    /// of order), else starts a beat in the ring.
+    /// Adds `o` to the beat it belongs to — one it starts less than
+    /// `beaconMinIntervalSeconds` before or after the queries of (or among
+    /// them), joining the two beats it bridges — else makes it a beat of its
+    /// own, in a free entry or in the oldest beat's (a look-up older than the
+    /// 16 beats of a full ring is left out). Flows end, and are observed,
+    /// out of order (a UDP flow ends at its idle timeout, found by a sweep
+    /// of the flow table: a burst's queries come seconds apart in any
+    /// order), so the beats are the latest 16 by start, not a ring in
+    /// arrival order. Beats stay at least `beaconMinIntervalSeconds` apart
+    /// (but for runs cut at 65.5 s).
     private func recordBeat(_ o: SessionObservation, series s: UnsafeMutablePointer<DNSSeries>) {
-        let minNs = Int64(config.beaconMinIntervalSeconds * 1e9)
+        let minNs = Int64(config.beaconMinIntervalSeconds * 1e9), capNs = Int64(UInt16.max) * 1_000_000
         let bytes = UInt32(clamping: o.clientIPBytes)
-        let L = Self.dnsRingLength
-        if s.pointee.beatCount > 0 {
-            let h = (Int(s.pointee.beatNext) + L - 1) % L
-            let b = s.pointee.beats[h]
-            let first = min(b.startNs, o.startNs), last = max(b.lastNs, o.startNs)
-            if o.startNs > b.startNs - minNs && o.startNs < b.lastNs + minNs && last - first <= Int64(UInt16.max) * 1_000_000 {
-                s.pointee.beats[h].startNs = first
-                s.pointee.beats[h].runMs = UInt16((last - first) / 1_000_000)
-                s.pointee.beats[h].clientIPBytes = b.clientIPBytes.addingReportingOverflow(bytes).overflow
-                    ? .max : b.clientIPBytes + bytes
-                return
+        let name = UInt16(truncatingIfNeeded: o.dns.subdomainHash)
+        var count = Int(s.pointee.beatCount)
+        // The run `o` made so far: itself, then the beat it joined.
+        var joined = -1
+        var run = DNSBeat(startNs: o.startNs, clientIPBytes: bytes, runMs: 0, name: name)
+        for k in 0..<count {
+            let b = s.pointee.beats[k]
+            let first = min(b.startNs, run.startNs), last = max(b.lastNs, run.lastNs)
+            guard run.startNs < b.lastNs + minNs, run.lastNs > b.startNs - minNs, last - first <= capNs else { continue }
+            let sum = b.clientIPBytes.addingReportingOverflow(run.clientIPBytes)
+            let merged = DNSBeat(startNs: first, clientIPBytes: sum.overflow ? .max : sum.partialValue,
+                                 runMs: UInt16((last - first) / 1_000_000), name: run.startNs < b.startNs ? run.name : b.name)
+            if joined < 0 {
+                s.pointee.beats[k] = merged
+                joined = k; run = merged
+                continue
             }
+            // `o` bridges beat `joined` and this one (it cannot bridge more:
+            // beats are 1 s apart): one beat, the last entry moved to the freed one.
+            count -= 1
+            if joined == count { joined = k }  // the joined beat is the last entry: it moves to k's
+            s.pointee.beats[k] = s.pointee.beats[count]
+            s.pointee.beats[joined] = merged
+            s.pointee.beatCount = UInt8(count)
+            return
         }
-        s.pointee.beats[Int(s.pointee.beatNext)] = DNSBeat(startNs: o.startNs, clientIPBytes: bytes, runMs: 0,
-                                                          name: UInt16(truncatingIfNeeded: o.dns.subdomainHash))
-        s.pointee.beatNext = UInt8((Int(s.pointee.beatNext) + 1) % L)
-        s.pointee.beatCount = UInt8(min(L, Int(s.pointee.beatCount) + 1))
+        guard joined < 0 else { return }
+        if count < Self.dnsRingLength {
+            s.pointee.beats[count] = run
+            s.pointee.beatCount = UInt8(count + 1)
+            return
+        }
+        var oldest = 0
+        for k in 1..<count where s.pointee.beats[k].startNs < s.pointee.beats[oldest].startNs { oldest = k }
+        if run.startNs > s.pointee.beats[oldest].startNs { s.pointee.beats[oldest] = run }
     }
 
     /// DNS series that are not beacons by their shape: the pair series'
     /// poller test, with the names of a DNS series counted as the periodic
-    /// series they are. The series' schedule is the median gap between
-    /// look-ups of one name when names repeat in the ring (a poller resolving
-    /// two hosts under one domain every 15 s has a look-up every 7.5 s but a
-    /// schedule of 15 s), else the median gap between beats. A client keeping
-    /// three or more periodic things on that schedule within 10 % — names of
-    /// this series, other DNS series, pair series — is a poller; a DNS series
-    /// on the schedule of one of the client's periodic pair series is that
-    /// series' look-ups (`lookups`: the pair series is scored, and allowed
-    /// or exempted, on its own). Regular series (ts ≥ 0.9, count ≥ 0.5)
-    /// enter the client's periodic series, as pair series do.
+    /// series they are. The series' schedule is its median gap (each name's
+    /// own when names recur: a poller resolving two hosts under one domain
+    /// every 15 s has a look-up every 7.5 s but a schedule of 15 s). A client
+    /// keeping three or more periodic things on that schedule within 10 % —
+    /// names of this series, other DNS series, pair series — is a poller; a
+    /// DNS series on the schedule of one of the client's periodic pair
+    /// series is that series' look-ups (`lookups`: the pair series is
+    /// scored, and allowed or exempted, on its own). Regular series
+    /// (ts ≥ 0.9, count ≥ 0.5) enter the client's periodic series, as pair
+    /// series do.
     private func dnsBeaconExemption(_ o: SessionObservation, values v: BehaviourValues) -> BeaconExemption {
         guard v.dnsTsScore >= 0.9, v.dnsCountScore >= 0.5 else { return .none }
-        // Gaps between look-ups of one name (beat to beat), by name.
-        nameTags.removeAll(keepingCapacity: true); nameGaps.removeAll(keepingCapacity: true)
-        let n = beatScratch.count
-        for k in 1..<n {
-            for j in stride(from: k - 1, through: 0, by: -1) where beatScratch[j].name == beatScratch[k].name {
-                nameTags.append(beatScratch[k].name)
-                nameGaps.append(Double(beatScratch[k].startNs - beatScratch[j].startNs) * 1e-9)
-                break
-            }
-        }
-        var schedule = v.dnsMedianGapSeconds, names = 1
-        // Names repeat for at least half the gaps: a schedule of names, not
-        // a fresh name per check-in with a chance repeat of 16 bits.
-        if 2 * nameGaps.count >= n - 1 {
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: nameGaps)
-            scratch.sort()
-            schedule = SeriesStatistics.median(sorted: scratch[...])
-            // Distinct names with a look-up on that schedule.
+        let schedule = v.dnsMedianGapSeconds
+        var names = 1
+        if v.dnsTimedPerName {
+            // Distinct names with a look-up on the schedule.
             names = 0
             for i in nameGaps.indices where abs(nameGaps[i] - schedule) <= 0.1 * schedule {
                 var seen = false

@@ -63,7 +63,11 @@ public struct BehaviourValues: Sendable, Equatable {
     // `beaconMinIntervalSeconds` after the one before).
     /// Beats in the ring within the beacon horizon, this flow's included.
     public var dnsBeats: UInt32 = 0
-    /// Median gap between beats (from a beat's last query to the next beat's first).
+    /// The gaps are each name's (from a beat to the next beat of the same
+    /// name: names recur for at least half the gaps), not the beats'.
+    public var dnsTimedPerName: Bool = false
+    /// Median gap (from a beat's last query to the next beat's first, or to
+    /// the next beat of the same name when `dnsTimedPerName`).
     public var dnsMedianGapSeconds: Double = 0
     public var dnsTsScore: Double = 0
     public var dnsDsScore: Double = 0

@@ -115,6 +115,7 @@ import Flows
         #expect(beh["kind"] as? String == "beaconing" && beh["domain"] as? String == "example.com")
         let c = try #require(beh["components"] as? [String: Any])
         #expect(c["series"] as? String == "dns" && c["beats"] as? Int == 16 && c["ts_score"] as? Double == 0.88)
+        #expect(c["timing"] as? String == "per_beat")
         #expect(c["median_gap_s"] as? Double == 9.6 && c["gap_mad_s"] as? Double == 1.2 && c["count_score"] as? Double == 1)
     }
 
@@ -127,6 +128,7 @@ import Flows
         let beh = try #require(top["behaviour"] as? [String: Any])
         let d = try #require(beh["dns"] as? [String: Any])
         #expect(d["beats"] as? Int == 16 && d["median_gap_s"] as? Double == 9.6 && d["ts_score"] as? Double == 0.88)
+        #expect(d["timing"] as? String == "per_beat")
         #expect(d["ds_score"] as? Double == 1 && d["count_score"] as? Double == 1 && d["gap_skew"] as? Double == 0.1)
         #expect(d["gap_mad_s"] as? Double == 1.2 && d["beaconing"] as? Double == 0 && d["beacon_exempt"] as? String == "poller")
         #expect(d["qtype"] as? Int == 16 && beh["beaconing"] as? Double == 0)
@@ -134,7 +136,7 @@ import Flows
         var w = BehaviourValues()
         w.dnsQueries = .max; w.dnsBeats = .max; w.sessions = .max; w.shortSessions = .max; w.failedSessions = .max
         w.resetSessions = .max; w.firstContacts = .max; w.failedFirstContacts = .max; w.hasSeriesStatistics = true
-        w.beaconExempt = .timeSync; w.dnsBeaconExempt = .lookups
+        w.beaconExempt = .timeSync; w.dnsBeaconExempt = .lookups; w.dnsTimedPerName = true
         let x = -1.2345678912345678e-300
         w.repetition = x; w.beaconing = x; w.scanning = x; w.dnsTunnel = x; w.clientBytesCV = x; w.serverBytesCV = x
         w.modalSizeShare = x; w.medianDurationSeconds = x; w.medianGapSeconds = x; w.clockSpread = x; w.tsScore = x

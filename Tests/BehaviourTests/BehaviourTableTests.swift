@@ -277,6 +277,23 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(v.dnsBeats == 1)
         v = u.observe(lookUp(at: 1.9, name: 1))
         #expect(v.dnsBeats == 2 && abs(v.dnsMedianGapSeconds - 1) < 1e-6)
+        // Flows are observed out of order (a burst's queries end at their idle
+        // timeouts, found by a sweep): beats at 0, 10, 20, 30, 40 s and a burst
+        // after the third, observed as 0 10 20 21.2 20.6 20.3 20.9 30 40. 21.2 is
+        // a beat of its own (1.2 s after 20) until 20.6 bridges the two: 5 beats,
+        // gaps 10 10 8.8 10 (median 10).
+        let w = BehaviourTable()
+        for (k, at) in [0, 10, 20, 21.2, 20.6, 20.3, 20.9, 30, 40].enumerated() {
+            v = w.observe(lookUp(at: at, name: UInt64(k + 1)))
+            if k == 3 { #expect(v.dnsBeats == 4) }
+            if k == 4 { #expect(v.dnsBeats == 3) }
+        }
+        #expect(v.dnsBeats == 5 && v.dnsMedianGapSeconds == 10)
+        // A look-up older than every beat of a full ring is left out.
+        let x = BehaviourTable()
+        for i in 0..<16 { v = x.observe(lookUp(at: 100 + Double(i) * 10, name: UInt64(i + 1))) }
+        v = x.observe(lookUp(at: 50, name: 99))
+        #expect(v.dnsBeats == 16 && v.dnsMedianGapSeconds == 10)
     }
 
     @Test func theResolverStaysExemptWhileTheDNSBeaconScores() {
@@ -322,12 +339,12 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
     @Test func aPollerResolvingTwoNamesUnderOneDomainIsExempt() {
         // A health poller: every 15 s it resolves portal (name 1) and, 8.5 s
         // later, intranet (name 2) under one domain, and polls three HTTP
-        // servers. The DNS series' beats alternate 8.5 s and 6.5 s apart (ts 1:
-        // eight gaps of one, seven of the other, MADM 0), but each name is
-        // looked up every 15 s: two names on the schedule of three periodic
-        // pair series → poller. Alone, the same look-ups score as a beacon: the
-        // ring's 16 beats, from 180 s to 293.5 s, span 113.5 s → count
-        // 113.5/120, ts 1, ds 1 → beaconing round3(0.9458) = 0.946.
+        // servers. The DNS series' beats alternate 8.5 s and 6.5 s apart, but
+        // the names recur: the timing is each name's, 15 s (ts 1), and two
+        // names on the schedule of three periodic pair series → poller. Alone,
+        // the same look-ups score as a beacon: the ring's 16 beats, from 180 s
+        // to 293.5 s, span 113.5 s → count 113.5/120 (14 gaps: 15 beats, (15 −
+        // 3)/9 > 1), ts 1, ds 1 → beaconing round3(0.9458) = 0.946.
         let t = BehaviourTable(), alone = BehaviourTable()
         var v = BehaviourValues(), w = BehaviourValues(), highest = 0.0
         for i in 0..<20 {
@@ -341,6 +358,7 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
             _ = alone.observe(lookUp(at: at, name: 1))
             w = alone.observe(lookUp(at: at + 8.5, name: 2))
         }
+        #expect(v.dnsTimedPerName && abs(v.dnsMedianGapSeconds - 15) < 1e-6)
         #expect(v.dnsTsScore == 1 && v.dnsBeaconExempt == .poller && v.dnsBeaconing == 0)
         #expect(highest < 0.85)
         #expect(w.dnsTsScore == 1 && w.dnsBeaconExempt == .none && w.dnsBeaconing == 0.946)
@@ -360,6 +378,27 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         }
         #expect(v.dnsBeaconExempt == .lookups && v.dnsBeaconing == 0 && v.dnsTsScore == 1)
         #expect(highest == 0.556)
+    }
+
+    @Test func recurringNamesAreTimedOnTheirOwnClocks() {
+        // Under one domain: web look-ups (name 2) at 0, 2, 4 s, a mail check
+        // (name 1) every 60 s from 14 to 314 s, web look-ups again at 334, 336,
+        // 338 s. Beat gaps 2 2 10 60 60 60 60 60 20 2 2: median 20, and each
+        // 60 s gap folds into three of 20 s (ts 1, 22 beats: beaconing 1). But
+        // 10 of the 11 gaps follow a look-up of the same name: timed per name,
+        // 2 2 330 2 2 (web) and 60 × 5 (mail). Sorted 2 2 2 2 60 60 60 60 60
+        // 330: median 60, Q1 2, Q3 60 = Q2 → Bowley 0; |x − 60|: 0 ×5, 58 ×4,
+        // 270 → MADM (0 + 58)/2 = 29 → ts = round3((1 + 31/60)/2) = 0.758 (330
+        // is 5.5 × 60: not folded). count = min((11 − 3)/9, 338/120) = 0.889;
+        // ds 1 → beaconing = round3(8/9 × (2 × 0.758 + 1)/3) = 0.745.
+        let t = BehaviourTable()
+        var v = BehaviourValues()
+        for at in [0.0, 2, 4] { v = t.observe(lookUp(at: at, name: 2)) }
+        for i in 0..<6 { v = t.observe(lookUp(at: 14 + Double(i) * 60, name: 1)) }
+        for at in [334.0, 336, 338] { v = t.observe(lookUp(at: at, name: 2)) }
+        #expect(v.dnsBeats == 12 && v.dnsTimedPerName && abs(v.dnsMedianGapSeconds - 60) < 1e-6)
+        #expect(v.dnsGapSkew == 0 && abs(v.dnsGapMAD - 29) < 1e-6 && v.dnsTsScore == 0.758)
+        #expect(abs(v.dnsCountScore - 8.0 / 9) < 1e-12 && v.dnsBeaconing == 0.745)
     }
 
     @Test func randomLookUpsAndRareTimeSyncDoNotBeacon() {
