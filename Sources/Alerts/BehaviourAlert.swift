@@ -18,6 +18,10 @@ public struct BehaviourVerdict: Sendable {
     public var reason: String?
     /// Example flows of the series (flow id, community id), newest last.
     public var examples: [(flowID: UInt64, communityID: String)] = []
+    /// The flow's registered domain when the campaign is per (client,
+    /// domain) — DNS tunnels, DNS beacons — kept for the campaign's closing
+    /// line: the folded flow it describes keeps no DNS question.
+    public var domain = ""
 
     public init(kind: BehaviourKind, score: Double, threshold: Double, values: BehaviourValues) {
         self.kind = kind; self.score = score; self.threshold = threshold; self.values = values
@@ -188,13 +192,14 @@ extension EveAlertFormatter {
         writeAlertHead(r, signatureID: behaviourSignatureID(b.kind), signature: behaviourSignature(b.kind, port: r.dstPort, proto: r.proto),
                        category: alertCategory(b.kind.className), severity: severity, into: &j)
         let v = b.values
+        let domain = b.domain.isEmpty ? r.dns.domainText : b.domain
         j.key("behaviour"); j.beginObject()
         j.key("kind"); j.string(b.kind.name)
         j.key("class"); j.string(b.kind.className)
         j.key("score"); j.double(b.score)
         j.key("threshold"); j.double(b.threshold)
-        j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: r.dns.domainText))
-        if b.kind == .dnsTunnel || (b.kind == .beaconing && v.beaconingIsDNS) { j.key("domain"); j.string(r.dns.domainText) }
+        j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: domain))
+        if b.kind == .dnsTunnel || (b.kind == .beaconing && v.beaconingIsDNS) { j.key("domain"); j.string(domain) }
         j.key("sessions"); j.int(Int(v.sessions))
         j.key("window_s"); j.double(Double(windowSeconds))
         j.key("components"); j.beginObject()

@@ -240,6 +240,7 @@ package final class ScoringStage {
             let score = k.score(v)
             guard score > 0, score >= t else { continue }
             var b = BehaviourVerdict(kind: k, score: score, threshold: t, values: v)
+            if k == .dnsTunnel || (k == .beaconing && v.beaconingIsDNS) { b.domain = r.dns.domainText }
             counters.behaviourVerdicts[k.name, default: 0] &+= 1
             let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasPorts ? r.dstPort : nil)
             if case .alert(let sev) = decision {

@@ -119,6 +119,24 @@ import Flows
         #expect(c["median_gap_s"] as? Double == 9.6 && c["gap_mad_s"] as? Double == 1.2 && c["count_score"] as? Double == 1)
     }
 
+    @Test func aDNSCampaignsClosingLineNamesItsDomain() throws {
+        // The closing line describes the last folded flow, which keeps no DNS
+        // question: the domain comes from the verdict.
+        var b = dnsBeacon()
+        b.domain = "example.com"
+        let last = FoldedFlow(dnsRecord("example.com"), verdict: blankVerdict(), severity: 2)
+        #expect(last.record().dns.domainText == "")
+        let c = BehaviourClosing(key: BehaviourAlertKey(kind: .beaconing, src: IPAddress("192.0.2.7")!, dst: .zero, port: 0, proto: 0,
+                                                        domain: 42, dnsBeacon: true),
+                                 last: last, verdict: b, folded: 9, firstAlertNs: 0)
+        var j = JSONBuffer()
+        EveAlertFormatter(context: EveContext(), modelVersion: "m").appendBehaviourClosing(c, windowSeconds: 1800, into: &j)
+        let beh = try #require(try parseLine(j.bytes)["behaviour"] as? [String: Any])
+        #expect(beh["aggregate"] as? String == "closing" && beh["aggregated_flows"] as? Int == 9)
+        #expect(beh["domain"] as? String == "example.com")
+        #expect((beh["reason"] as? String)?.hasPrefix("look-ups under example.com every") == true)
+    }
+
     @Test func aDNSFlowRecordCarriesItsSeriesBeaconComponents() throws {
         var v = dnsBeacon().values
         v.dnsBeaconExempt = .poller; v.dnsBeaconing = 0; v.beaconing = 0
