@@ -120,9 +120,14 @@ extension BehaviourTable {
     /// missed-beat folding would make the 60 s gaps three beats of some
     /// 20 s gap that happened to be the median), else the beats' (fresh
     /// names: a nonce per check-in); gaps from a beat's last query to the
-    /// next one's first, client IP bytes per beat. At least 4 beats, 3 gaps
-    /// of at least `beaconMinIntervalSeconds` and a median gap of at least
-    /// that. `beaconing` becomes the larger of the pair series' and this one.
+    /// next one's first, client IP bytes per beat. Missed beats are not
+    /// folded (RITA does not fold): a client's look-ups under a domain often
+    /// come at random, as a browser's do, and folding the gaps of a Poisson
+    /// series that fall near 2–4 × its median floods the median with copies
+    /// (a synthetic browsing client's CDN domains: ts 0.86–0.98, beaconing up
+    /// to 0.99; unfolded at most 0.835). At least 4 beats, 3 gaps of at least
+    /// `beaconMinIntervalSeconds` and a median gap of at least that.
+    /// `beaconing` becomes the larger of the pair series' and this one.
     func dnsBeaconValues(_ o: SessionObservation, series s: UnsafeMutablePointer<DNSSeries>,
                          into v: inout BehaviourValues) {
         recordBeat(o, series: s)
@@ -162,7 +167,7 @@ extension BehaviourTable {
         v.dnsMedianGapSeconds = SeriesStatistics.median(sorted: gaps[...])
         guard n >= 4, scored.count >= 3, v.dnsMedianGapSeconds >= config.beaconMinIntervalSeconds else { return }
         let span = Double(beatScratch[n - 1].lastNs - beatScratch[0].startNs) * 1e-9
-        let b = beaconComponents(gaps: &scored, sizes: ipSizes, span: span)
+        let b = beaconComponents(gaps: &scored, sizes: ipSizes, span: span, foldMissedBeats: false)  // see above
         v.dnsTsScore = b.ts; v.dnsDsScore = b.ds; v.dnsCountScore = b.count
         v.dnsGapSkew = b.skew; v.dnsGapMAD = b.mad; v.dnsBeaconing = b.beaconing
         v.dnsBeaconExempt = dnsBeaconExemption(o, values: v)

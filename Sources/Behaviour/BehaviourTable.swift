@@ -400,11 +400,12 @@ public final class BehaviourTable {
 
     /// The beacon components of a series whose sorted gaps of at least
     /// `beaconMinIntervalSeconds` are `gaps` (missed beats are folded in
-    /// place), whose sorted client IP bytes per session are `sizes` and whose
-    /// starts cover `span` seconds. Uses `scratch`; allocates nothing once
-    /// the scratch arrays have grown.
-    func beaconComponents(gaps: inout [Double], sizes: [Double], span: Double) -> BeaconComponents {
-        SeriesStatistics.splitMissedBeats(&gaps)
+    /// place when `foldMissedBeats`: pair series; DNS series are scored as
+    /// RITA scores, unfolded, see `dnsBeaconValues`), whose sorted client IP
+    /// bytes per session are `sizes` and whose starts cover `span` seconds.
+    /// Uses `scratch`; allocates nothing once the scratch arrays have grown.
+    func beaconComponents(gaps: inout [Double], sizes: [Double], span: Double, foldMissedBeats: Bool = true) -> BeaconComponents {
+        if foldMissedBeats { SeriesStatistics.splitMissedBeats(&gaps) }
         let ts = SeriesStatistics.regularityScore(sorted: gaps, minIQR: 10, defaultMADScore: 1, scratch: &scratch)
         let ds = SeriesStatistics.regularityScore(sorted: sizes, minIQR: 10, defaultMADScore: 0, scratch: &scratch)
         // The count component needs both enough sessions and enough time

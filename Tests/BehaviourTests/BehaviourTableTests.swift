@@ -230,7 +230,8 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         // sorted 45 47 49 50 52 53 54 | 55 | 60 65 68 70 72 75 80. Q2 = 55, Q1 = 50, Q3 = 70, IQR 20 ≥ 10:
         // Bowley = (50 + 70 − 2·55)/20 = 0.5. |x − 55| sorted 0 1 2 3 5 5 6 8 10 10 13 15 17 20 25: MADM 8
         // → ts = round3(((1 − 0.5) + 47/55)/2) = round3(0.67727) = 0.677 (no gap is within 10 % of
-        // 2…4 × 55: none folded); ds 1; span 895 s → count 1; beaconing = round3((2 × 0.677 + 1)/3) = 0.785.
+        // 2…4 × 55: the pair series folds none either); ds 1; span 895 s → count 1;
+        // beaconing = round3((2 × 0.677 + 1)/3) = 0.785.
         let skewed: [Double] = [55, 80, 45, 70, 50, 65, 47, 72, 52, 60, 49, 75, 53, 68, 54]
         let u = BehaviourTable(), pair = BehaviourTable()
         var p = BehaviourValues()
@@ -245,7 +246,7 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(v.dnsGapSkew == 0.5 && v.dnsGapMAD == 8 && v.dnsTsScore == 0.677)
         #expect(v.dnsDsScore == 1 && v.dnsCountScore == 1 && v.dnsBeaconing == 0.785)
         // The same starts and client IP bytes as a pair series (to port 443) give the same
-        // components: one formula for both.
+        // components: one function for both (DNS series do not fold missed beats; here none would be).
         #expect(p.tsScore == v.dnsTsScore && p.gapSkew == v.dnsGapSkew && p.gapMAD == v.dnsGapMAD)
         #expect(p.dsScore == v.dnsDsScore && p.countScore == v.dnsCountScore && p.beaconing == v.dnsBeaconing)
     }
@@ -380,12 +381,32 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(highest == 0.556)
     }
 
+    @Test func aDNSSeriesDoesNotFoldMissedBeats() {
+        // Fresh names, gaps 9 10 11 10 9 11 10 10 and seven near 20 s: 20 19 21 20 22 18 20.
+        // Sorted 9 9 10 10 10 10 11 | 11 | 18 19 20 20 20 21 22: median 11, Q1 10, Q3 20,
+        // IQR 10 → Bowley (10 + 20 − 22)/10 = 0.8; |x − 11| sorted 0 0 1 1 1 1 2 2 7 8 9 9 9 10 11:
+        // MADM 2 → ts = round3(((1 − 0.8) + 9/11)/2) = 0.509. A pair series with the same starts
+        // folds 20 20 20 21 22 into two beats each (within 10 % of 2 × 11): ts above 0.95.
+        let gaps: [Double] = [9, 10, 11, 10, 9, 11, 10, 10, 20, 19, 21, 20, 22, 18, 20]
+        let t = BehaviourTable(), pair = BehaviourTable()
+        var v = t.observe(lookUp(at: 0, name: 1))
+        var p = pair.observe(session(at: 0, port: 443, clientBytes: 60, serverBytes: 9000, serverPackets: 20))
+        var at = 0.0
+        for (k, g) in gaps.enumerated() {
+            at += g
+            v = t.observe(lookUp(at: at, name: UInt64(k + 2)))
+            p = pair.observe(session(at: at, port: 443, clientBytes: 60, serverBytes: 9000, serverPackets: 20))
+        }
+        #expect(abs(v.dnsGapSkew - 0.8) < 1e-9 && abs(v.dnsGapMAD - 2) < 1e-6 && v.dnsTsScore == 0.509)
+        #expect(p.tsScore > 0.95 && p.countScore == 1)
+    }
+
     @Test func recurringNamesAreTimedOnTheirOwnClocks() {
         // Under one domain: web look-ups (name 2) at 0, 2, 4 s, a mail check
         // (name 1) every 60 s from 14 to 314 s, web look-ups again at 334, 336,
-        // 338 s. Beat gaps 2 2 10 60 60 60 60 60 20 2 2: median 20, and each
-        // 60 s gap folds into three of 20 s (ts 1, 22 beats: beaconing 1). But
-        // 10 of the 11 gaps follow a look-up of the same name: timed per name,
+        // 338 s. Beat gaps 2 2 10 60 60 60 60 60 20 2 2: median 20 (folded as
+        // the pair series folds, each 60 s gap would be three of 20 s: ts 1,
+        // beaconing 1). But 10 of the 11 gaps follow a look-up of the same name: timed per name,
         // 2 2 330 2 2 (web) and 60 × 5 (mail). Sorted 2 2 2 2 60 60 60 60 60
         // 330: median 60, Q1 2, Q3 60 = Q2 → Bowley 0; |x − 60|: 0 ×5, 58 ×4,
         // 270 → MADM (0 + 58)/2 = 29 → ts = round3((1 + 31/60)/2) = 0.758 (330
