@@ -114,11 +114,12 @@ extension BehaviourTable {
     /// beats within the beacon horizon are scored with the pair series'
     /// formula (`beaconComponents`) over one clock: when look-ups of names
     /// seen before in the ring make at least half the gaps, each name's own
-    /// (the gap from a beat to the next beat of the same name: a client
-    /// whose look-ups under its organisation's domain mix a mail check every
-    /// 60 s with bursts of web look-ups keeps two clocks, and over its beats
-    /// missed-beat folding would make the 60 s gaps three beats of some
-    /// 20 s gap that happened to be the median), else the beats' (fresh
+    /// (the gap from a beat to the next beat of the same name: a poller
+    /// resolving two hosts under one domain every 15 s is on a 15 s clock,
+    /// not on its beats' alternating 8.5 s and 6.5 s; a client whose
+    /// look-ups under its organisation's domain mix a mail check every 60 s
+    /// with bursts of web look-ups keeps two clocks, each scored as it
+    /// runs), else the beats' (fresh
     /// names: a nonce per check-in); gaps from a beat's last query to the
     /// next one's first, client IP bytes per beat. Missed beats are not
     /// folded (RITA does not fold): a client's look-ups under a domain often
