@@ -380,7 +380,10 @@ public final class BehaviourTable {
         }
 
         // Repetition: many similar short sessions at an attacker's pace, not a clock's.
-        periodicity = clockLikeness()
+        // A clock excuses only a client that sends the same request each time
+        // (a poller, a mail check); a guesser with a fixed delay between tries
+        // (ncrack's cd=5s, hydra -W) sends a different credential each time.
+        periodicity = clockLikeness() * (v.clientBytesCV <= config.pollerMaxClientBytesCV ? 1 : 0)
         v.clockSpread = lastClockSpread
         let count = min(1, max(0, Double(Int(v.shortSessions) - 2) / Double(config.repetitionSessions - 2)))
         let similarity = max(0, 1 - max(v.clientBytesCV, v.serverBytesCV))

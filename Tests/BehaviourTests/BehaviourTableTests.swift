@@ -50,6 +50,24 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(last.shortSessions == 2 && last.repetition == 0)
     }
 
+    @Test func aGuesserWithAFixedDelayRepeatsAPollerDoesNot() {
+        // Tries every 5 s exactly (a clock: spread 0), each with a credential
+        // of its own length: client bytes 760, 800, 840, 800 repeating — mean
+        // 800, σ = √((40² + 0 + 40² + 0)/4) = 28.28, CV 0.0354 > 0.02, so the
+        // clock excuses nothing: similarity 1 − 0.0354 = 0.965 (server sizes
+        // equal), count, pace and campaign 1 by the 6th try → repetition 0.965.
+        let sizes: [UInt64] = [760, 800, 840, 800]
+        let t = BehaviourTable()
+        var last = BehaviourValues()
+        for i in 0..<12 { last = t.observe(session(at: Double(i) * 5, clientBytes: sizes[i % 4])) }
+        #expect(last.clockSpread == 0)
+        #expect(last.repetition == 0.965)
+        // The same schedule with the same request every time is a poller's.
+        let u = BehaviourTable()
+        for i in 0..<12 { last = u.observe(session(at: Double(i) * 5)) }
+        #expect(last.repetition == 0)
+    }
+
     @Test func slowerThanTheNoPaceGapDoesNotRepeat() {
         let t = BehaviourTable()
         var last = BehaviourValues()
