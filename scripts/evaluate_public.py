@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Scores the public captures in ../shared/captures-public with a model bundle
 and prints, per capture, its file-level label (from MANIFEST.tsv), the flows
-and how many were flagged (verdict over the threshold, before policy), plus
+and how many were flagged (verdict over the threshold, before policy) by the
+models alone and in all (the models or a behaviour verdict), plus
 the benign flow false-positive rate. The labels come from the captures'
 origin (see the MANIFEST's label_source), not from us.
 
@@ -31,11 +32,12 @@ def score(binary, model, capture):
             return None, p.stderr.strip().splitlines()[-1] if p.stderr else "failed"
         flows = [json.loads(line) for line in open(out)]
     flagged = [f for f in flows if f.get("ml", {}).get("score", 0) >= f.get("ml", {}).get("threshold", 1)]
+    by_models = [f for f in flagged if f["ml"].get("source") != "behaviour"]
     classes = {}
     for f in flagged:
         c = f["ml"]["class"]
         classes[c] = classes.get(c, 0) + 1
-    return {"flows": len(flows), "flagged": len(flagged), "classes": classes}, None
+    return {"flows": len(flows), "flagged": len(flagged), "flagged_by_models": len(by_models), "classes": classes}, None
 
 
 def main():
@@ -63,14 +65,14 @@ def main():
     if a.json:
         print(json.dumps({"captures": results, "summary": summary}, indent=1))
         return 0
-    print("| capture | label | flows | flagged | as |")
-    print("|---|---|---|---|---|")
+    print("| capture | label | flows | flagged by the models | flagged in all (with behaviour) | as |")
+    print("|---|---|---|---|---|---|")
     for x in results:
         if "error" in x:
-            print(f"| {x['capture']} | {x['label']} | error: {x['error']} | | |")
+            print(f"| {x['capture']} | {x['label']} | error: {x['error']} | | | |")
             continue
         cls = ", ".join(f"{k} {v}" for k, v in sorted(x["classes"].items()))
-        print(f"| {x['capture']} | {x['label']} | {x['flows']} | {x['flagged']} | {cls} |")
+        print(f"| {x['capture']} | {x['label']} | {x['flows']} | {x['flagged_by_models']} | {x['flagged']} | {cls} |")
     if bf:
         print(f"\nbenign flows flagged: {bp} of {bf} ({100 * bp / bf:.1f} %)")
     return 0

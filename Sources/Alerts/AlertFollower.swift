@@ -242,7 +242,7 @@ public struct AlertSummary: Sendable, Equatable {
             aggregatedFlows: int(ml["aggregated_flows"]),
             closingReason: ml["aggregate"] as? String == "closing" ? (ml["closing_reason"] as? String ?? "") : nil,
             behaviour: behaviour?["kind"] as? String,
-            reason: behaviour?["reason"] as? String,
+            reason: (behaviour ?? ml)["reason"] as? String,
             appProto: dict["app_proto"] as? String,
             appDetail: appDetail(dict),
             fields: flatten(dict)))

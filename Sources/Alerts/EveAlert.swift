@@ -22,6 +22,9 @@ public struct ScoredVerdict: Sendable {
     public var behaviourDecision: Policy.Decision = .belowThreshold
     /// Behaviour campaigns this flow opened: one alert line each.
     public var behaviourAlerts: [BehaviourVerdict] = []
+    /// When behaviour inputs drove the models' score: what they say
+    /// (`behaviourInputReason`), written as the alert's `ml.reason`.
+    public var modelReason: String?
 
     public init(verdict: Verdict, decision: Policy.Decision, severity: Int, alerted: Bool, folded: Int = 0) {
         self.verdict = verdict; self.decision = decision; self.severity = severity
@@ -129,6 +132,7 @@ public struct EveAlertFormatter: Sendable {
         j.key("lof"); j.double(Double(v.lof))
         j.key("ocsvm"); j.double(Double(v.ocsvm))
         j.endObject()
+        if let why = s.modelReason { j.key("reason"); j.string(why) }
         j.key("explanation"); j.beginArray()
         for c in v.explanation {
             j.beginObject()

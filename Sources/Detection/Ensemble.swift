@@ -83,6 +83,9 @@ public struct Verdict: Sendable {
         public var feature: String
         public var value: Double
         public var contribution: Float
+        public init(feature: String, value: Double, contribution: Float) {
+            self.feature = feature; self.value = value; self.contribution = contribution
+        }
     }
 }
 

@@ -23,6 +23,11 @@ public enum Feature: Int, CaseIterable, Sendable {
     case fwd_init_win_bytes, bwd_init_win_bytes
     case src_flows, src_distinct_dsts, src_distinct_dports, src_failed_handshakes
     case dst_flows, dst_distinct_srcs, dst_half_open
+    // Behaviour across flows (set from `BehaviourValues` by the record
+    // path's behaviour stage): the four scores of the flow's pair series,
+    // client and DNS series at its end, each in [0, 1]; 0 where no behaviour
+    // stage saw the flow (a long flow's later segments).
+    case beh_repetition, beh_beaconing, beh_scanning, beh_dns_tunnel
     // Application layer (`AppLayerFeatures`): 0 for flows with no app_proto.
     case app_dns, app_tls, app_http, app_ssh, app_failed
     case dns_qname_len, dns_qname_labels, dns_qname_entropy, dns_qname_digit_share, dns_qtype_class
@@ -40,6 +45,10 @@ public enum Feature: Int, CaseIterable, Sendable {
     /// Feature names in schema order (what a model bundle records).
     public static let schema: [String] = Feature.allCases.map(\.name)
 
+    /// The first behaviour feature: those from here on are zero when a flow
+    /// is finished and filled later on the record path.
+    public static let firstBehaviour = Feature.beh_repetition
+
     /// The first application-layer feature: those from here on are written
     /// to flow records only for flows with an `app_proto`.
     public static let firstAppLayer = Feature.app_dns
@@ -49,8 +58,8 @@ public enum Feature: Int, CaseIterable, Sendable {
 /// Stored inline (no heap), so finishing a flow allocates nothing.
 public struct FeatureVector: Sendable {
     /// Must equal `Feature.count` (checked by a test and at start-up).
-    public static let storageCount = 106
-    var storage = InlineArray<106, Double>(repeating: 0)
+    public static let storageCount = 110
+    var storage = InlineArray<110, Double>(repeating: 0)
 
     public init() { precondition(Feature.count == Self.storageCount) }
 

@@ -259,9 +259,9 @@ public struct FlowAccumulator: Sendable {
         set(.dst_flows, Double(c.dstFlows))
         set(.dst_distinct_srcs, Double(c.dstDistinctSrcs))
         set(.dst_half_open, Double(c.dstHalfOpen))
-        // The application-layer features: zero here, set from the parsers'
-        // results when the flow's record is written (`AppLayerFeatures.fill`).
-        for i in Feature.firstAppLayer.rawValue..<Feature.count { out.pointee.storage[i] = 0 }
+        // The behaviour and application-layer features: zero here, set on the
+        // record path (the behaviour stage; `AppLayerFeatures.fill`).
+        for i in Feature.firstBehaviour.rawValue..<Feature.count { out.pointee.storage[i] = 0 }
     }
 
     /// TCP flags seen in each direction, OR-ed (for the record's tcp object).

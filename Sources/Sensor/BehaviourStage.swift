@@ -56,17 +56,29 @@ package final class BehaviourStage: @unchecked Sendable {
 
     package init(config: BehaviourConfig) { table = BehaviourTable(config: config) }
 
-    /// Observes the batch's records unless that was done already.
+    /// Observes the batch's records unless that was done already, and sets
+    /// each observed record's behaviour features.
     package func observe(_ batch: RecordBatch) {
         guard batch.behaviour.count != batch.records.count else { return }
         batch.behaviour.removeAll(keepingCapacity: true)
         batch.examples.removeAll(keepingCapacity: true)
-        observe(batch.records, values: &batch.behaviour, examples: &batch.examples)
+        observe(&batch.records, values: &batch.behaviour, examples: &batch.examples)
     }
 
-    private func observe(_ records: [FlowRecord], values: inout [BehaviourValues?],
+    /// Observes one record (the one-thread replay of train, evaluate and
+    /// features), sets its behaviour features and returns the values; nil for
+    /// a long flow's later segments.
+    @discardableResult
+    package func observe(_ record: inout FlowRecord) -> BehaviourValues? {
+        guard record.segment == 0 else { return nil }
+        let v = table.observe(SessionObservation(record))
+        record.features.setBehaviour(v)
+        return v
+    }
+
+    private func observe(_ records: inout [FlowRecord], values: inout [BehaviourValues?],
                          examples: inout [Int: [(flowID: UInt64, communityID: String)]]) {
-        records.withUnsafeBufferPointer { recs in
+        records.withUnsafeMutableBufferPointer { recs in
             // One observation ahead, prefetched while the current one is scored.
             var next = recs.isEmpty ? nil : SessionObservation(recs[0])
             for i in recs.indices {
@@ -76,8 +88,9 @@ package final class BehaviourStage: @unchecked Sendable {
                 guard recs[i].segment == 0, let o = current else { values.append(nil); continue }
                 let v = table.observe(o)
                 values.append(v)
+                let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~1.3 KB)
+                r.pointee.features.setBehaviour(v)
                 if max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= 0.5 {
-                    let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~1.3 KB)
                     // The pair series' last sessions for its own behaviours;
                     // the flow itself for the client's (scanning) and the DNS
                     // series' (a tunnel, a DNS beacon: the resolver's pair

@@ -1,4 +1,5 @@
 import Alerts
+import Behaviour
 import Capture
 import Decoding
 import Features
@@ -72,6 +73,11 @@ func formatFixed(_ v: Double, _ places: Int) -> String {
 package final class ReplayPipeline {
     package let table: FlowTable
     package let filter: String?
+    /// Observes each record before `run(files:resolveAppLayer:onRecord:)`
+    /// hands it over, so its behaviour features are set as the sensor sets
+    /// them (train, evaluate, features); nil leaves them zero. The two-thread
+    /// replay leaves this to its writer's stage.
+    package let behaviour: BehaviourStage?
     package var summary = RunSummary()
     private var sink = FlowSink(reserve: ReplayPipeline.chunk)
     /// Most records built at once by an expiry sweep or the end-of-input
@@ -79,9 +85,10 @@ package final class ReplayPipeline {
     /// built and being written (4,096 measured 4–7 % slower on mixed traffic).
     package static let chunk = 512
 
-    package init(config: FlowTableConfig, filter: String? = nil) {
+    package init(config: FlowTableConfig, filter: String? = nil, behaviour: BehaviourConfig? = BehaviourConfig()) {
         table = FlowTable(config: config)
         self.filter = filter
+        self.behaviour = behaviour.map { BehaviourStage(config: $0) }
     }
 
     /// Replays `files`. Errors (unreadable file, cut-off capture) are
@@ -91,6 +98,11 @@ package final class ReplayPipeline {
     /// is parsed before `onRecord` sees it; the two-thread replay leaves that
     /// to its writer.
     package func run(files: [String], resolveAppLayer: Bool = true,
+                     onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
+        try run(files: files, resolveAppLayer: resolveAppLayer, behaviour: behaviour, onRecord: onRecord)
+    }
+
+    private func run(files: [String], resolveAppLayer: Bool, behaviour: BehaviourStage?,
                      onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
         var pipe = PacketPipeline()
@@ -112,13 +124,13 @@ package final class ReplayPipeline {
                 if ts >= nextSweep {
                     if nextSweep != Int64.min {
                         try table.expire(now: ts, chunk: Self.chunk, sink: &sink) { s in
-                            try drain(&s, path, resolve: resolveAppLayer, onRecord)
+                            try drain(&s, path, resolve: resolveAppLayer, behaviour, onRecord)
                         }
                     }
                     nextSweep = ts + 1_000_000_000
                 }
                 if !sink.isEmpty {
-                    try drain(&sink, path, resolve: resolveAppLayer, onRecord)
+                    try drain(&sink, path, resolve: resolveAppLayer, behaviour, onRecord)
                 }
             }
             while true {
@@ -149,19 +161,20 @@ package final class ReplayPipeline {
         // End of input: every open flow, a chunk at a time, each chunk handed
         // over before the next is built (no table-sized batch of records).
         try table.flushAll(reason: .shutdown, chunk: Self.chunk, sink: &sink) { s in
-            try drain(&s, lastFile, resolve: resolveAppLayer, onRecord)
+            try drain(&s, lastFile, resolve: resolveAppLayer, behaviour, onRecord)
         }
-        try drain(&sink, lastFile, resolve: resolveAppLayer, onRecord)
+        try drain(&sink, lastFile, resolve: resolveAppLayer, behaviour, onRecord)
         summary.flows = table.counters
         summary.histogramsExhausted = table.histogramsExhausted
         summary.appStreamsExhausted = table.appStreamsExhausted
         summary.wallSeconds = monotonicSeconds() - start
     }
 
-    private func drain(_ sink: inout FlowSink, _ path: String, resolve: Bool,
+    private func drain(_ sink: inout FlowSink, _ path: String, resolve: Bool, _ behaviour: BehaviourStage?,
                        _ onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         try sink.drain { r in
             summary.flowsWritten &+= 1
+            behaviour?.observe(&r)
             if resolve { r.resolveAppLayer() }
             try onRecord(&r, path)
         }
@@ -194,7 +207,7 @@ extension ReplayPipeline {
         // The behaviour table follows the records on this thread (it is one
         // stage of the record path: here it shares the work with the writer's).
         let behaviour = writer.behaviour
-        run(files: files, resolveAppLayer: false) { record, file in
+        run(files: files, resolveAppLayer: false, behaviour: nil) { record, file in
             batch.records.append(record)
             batch.files.append(file)
             if batch.records.count >= RecordBatch.size {

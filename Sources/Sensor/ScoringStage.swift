@@ -202,6 +202,11 @@ package final class ScoringStage {
                             counters.alerts[v.className, default: 0] &+= 1
                             if explain {
                                 scorer.detail(&s.verdict, features: recs[i].features, sequence: recs[i].sequence)
+                                if i < behaviour.count, let values = behaviour[i] {
+                                    s.modelReason = behaviourInputReason(s.verdict.explanation, values: values,
+                                                                         server: recs[i].dstIP, port: recs[i].dstPort,
+                                                                         domain: recs[i].dns.domainText)
+                                }
                             }
                         } else {
                             counters.folded &+= 1

@@ -55,6 +55,14 @@ package struct ClassifierTrainingConfig: Sendable {
     /// Probability that a training sequence is truncated to its first n packets, n uniform in
     /// 1...length (only the length changes: the models ignore steps past it).
     package var truncationProbability: Double = 0.3
+    /// Input dropout for context columns: with this probability a training
+    /// row's `maskColumns` (indices into the statistics) are set to
+    /// `maskValues` (their value when nothing is known), so the classifiers
+    /// also learn each class from the flow itself and do not lean on one
+    /// kind of input alone.
+    package var maskProbability: Double = 0
+    package var maskColumns: [Int] = []
+    package var maskValues: [Float] = []
     package var weightDecay: Float = 0
     package var clipNorm: Float? = 5
     /// Optional wall-clock budget in seconds (checked between epochs).
@@ -117,6 +125,12 @@ package struct ClassifierTrainer: Sendable {
                 var b = train.batch(order[lo ..< hi])
                 for i in 0 ..< b.count where b.lengths[i] > 1 && Double.random(in: 0 ..< 1, using: &rng) < config.truncationProbability {
                     b.lengths[i] = Int.random(in: 1 ... min(b.lengths[i], train.shape.seqLen), using: &rng)
+                }
+                if config.maskProbability > 0 {
+                    let d = train.shape.statsDim
+                    for i in 0 ..< b.count where Double.random(in: 0 ..< 1, using: &rng) < config.maskProbability {
+                        for (c, v) in zip(config.maskColumns, config.maskValues) { b.stats[i * d + c] = v }
+                    }
                 }
                 let (loss, grads) = model.lossAndGradients(b, classWeights: weights)
                 adam.update(&params, gradients: grads)

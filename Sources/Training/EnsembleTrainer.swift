@@ -60,6 +60,12 @@ package struct EnsembleTrainingConfig: Sendable {
     /// Upper bound on each novelty model's weight in the combined score:
     /// novelty learnt in one lab is unfamiliarity, not maliciousness, on another network.
     package var maxNoveltyWeight: Float = 0.1
+    /// Probability that a training row's behaviour inputs (`beh_*`) are
+    /// hidden (set to "no behaviour"): a flow of a campaign's first minutes,
+    /// or on a network where the series is cut short, must still be found
+    /// by what the flow itself shows (docs/model-card.md measured the
+    /// classifiers leaning on them without it).
+    package var behaviourDropout: Double = 0.5
     /// The alert threshold is never below this combined score.
     package var minThreshold: Float = 0.5
     package var modelVersion = "flowsentry-ml-1"
@@ -161,6 +167,11 @@ package enum EnsembleTrainer {
         var cc = ClassifierTrainingConfig()
         cc.epochs = config.epochs; cc.seed = config.seed; cc.truncationProbability = 0.3; cc.patience = config.patience
         cc.learningRate = config.learningRate
+        cc.maskProbability = config.behaviourDropout
+        for (c, name) in data.statFeatures.enumerated() where name.hasPrefix("beh_") {
+            cc.maskColumns.append(c)
+            cc.maskValues.append(max(-clip, min(clip, Float(novelty.normaliser.apply(0, column: c)))))
+        }
         let trainer = ClassifierTrainer(config: cc)
         t0 = now()
         let (cnnF, ch) = trainer.trainCNN(train: trainDS, validation: valDS)

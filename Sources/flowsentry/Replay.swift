@@ -68,7 +68,8 @@ struct Replay: ParsableCommand {
         context.host = sensorName
         context.communityIDSeed = communityIDSeed
         context.includeSequence = !noSequence
-        let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter)
+        // The writer's behaviour stage observes the records (one per batch, beside the reading).
+        let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()))

@@ -38,6 +38,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("model-version"), help: "Version string stored in the bundle and written on alerts.")
     var modelVersion: String?
 
+    @Option(name: .customLong("behaviour-dropout"),
+            help: "Probability that a training flow's behaviour inputs (beh_*) are hidden, so the classifiers also learn from the flow alone (0 to 1).")
+    var behaviourDropout: Double = 0.5
+
     @Option(name: .customLong("max-novelty-weight"),
             help: "Upper bound on the LOF and One-Class SVM weights in the combined score (0: classifiers only; the novelty models still score and explain every alert).")
     var maxNoveltyWeight: Float = 0.1
@@ -48,6 +52,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--captures has \(captures.count) files but --labels has \(labels.count); give one label file per capture")
         }
         if !(targetFPR > 0 && targetFPR < 1) { throw ValidationError("--target-fpr must be between 0 and 1") }
+        if !(behaviourDropout >= 0 && behaviourDropout <= 1) { throw ValidationError("--behaviour-dropout must be between 0 and 1") }
         if !(maxNoveltyWeight >= 0 && maxNoveltyWeight <= 1) { throw ValidationError("--max-novelty-weight must be between 0 and 1") }
     }
 
@@ -80,6 +85,7 @@ struct TrainCommand: ParsableCommand {
         config.maxPerClass = maxPerClass
         config.patience = patience
         config.maxNoveltyWeight = maxNoveltyWeight
+        config.behaviourDropout = behaviourDropout
         let version = modelVersion ?? "flowsentry-ml-\(ISO8601DateFormatter().string(from: t0).prefix(10))"
         config.modelVersion = version
         let trained: (EnsembleModel, EnsembleTrainingReport)

@@ -97,3 +97,52 @@ import Training
         #expect(p1 == p2)
     }
 }
+
+/// Input dropout of context columns (`maskProbability`): a column the
+/// trainer always hides cannot be learnt, one it never hides can.
+@Suite struct ClassifierMaskTests {
+    /// Two classes told apart only by statistics column 0 (±1); the
+    /// sequences are all alike and column 1 is noise.
+    static func data(count: Int, seed: UInt64) -> ClassifierDataset {
+        var rng = NNRandom(seed: seed)
+        let seqLen = 8
+        var raw = [Float](repeating: 0, count: count * seqLen * 5)
+        var stats = [Float](), labels = [Int](), lengths = [Int]()
+        for n in 0 ..< count {
+            let y = n % 2
+            for t in 0 ..< 4 {
+                let b = (n * seqLen + t) * 5
+                raw[b] = 1; raw[b + 1] = 60; raw[b + 4] = 16; raw[b + 3] = t == 0 ? 0 : 0.01
+            }
+            stats += [y == 1 ? 1 : -1, Float.random(in: -1 ... 1, using: &rng)]
+            labels.append(y); lengths.append(4)
+        }
+        let seq = SequenceEncoder(seqLen: seqLen).encode(raw: raw, lengths: lengths, count: count)
+        return ClassifierDataset(shape: NNShape(seqLen: seqLen, channels: SequenceEncoder.channels, statsDim: 2, classes: 2),
+                                 sequences: seq, lengths: lengths, stats: stats, labels: labels)
+    }
+
+    static func accuracy(maskProbability: Double) -> Double {
+        var c = ClassifierTrainerTests.config()
+        c.epochs = 6
+        c.maskProbability = maskProbability
+        c.maskColumns = [0]
+        c.maskValues = [0]
+        let (model, _) = ClassifierTrainer(config: c).trainCNN(train: data(count: 400, seed: 1), validation: data(count: 100, seed: 2),
+                                                               filters1: 8, filters2: 8)
+        let test = data(count: 200, seed: 3)
+        var p: [Float] = []
+        model.predictProba(sequences: test.sequences, lengths: test.lengths, stats: test.stats, count: test.count,
+                           scratch: CNNScratch(), into: &p)
+        return ClassifierTrainerTests.accuracy(p, test.labels, classes: 2)
+    }
+
+    @Test func aColumnNeverHiddenIsLearnt() {
+        #expect(Self.accuracy(maskProbability: 0) > 0.95)
+    }
+
+    @Test func aColumnAlwaysHiddenIsNot() {
+        // Trained on the hiding value only, the model has nothing to tell the classes by.
+        #expect(Self.accuracy(maskProbability: 1) < 0.7)
+    }
+}
