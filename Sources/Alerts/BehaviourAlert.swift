@@ -235,6 +235,7 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
         j.key("client_bytes_cv"); j.double(v.clientBytesCV)
         j.key("server_bytes_cv"); j.double(v.serverBytesCV)
         j.key("modal_size_share"); j.double(v.modalSizeShare)
+        j.key("same_request_share"); j.double(v.sameRequestShare)
         j.key("median_gap_s"); j.double(v.medianGapSeconds)
         j.key("clock_spread"); j.double(v.clockSpread)
         j.key("span_s"); j.double(v.spanSeconds)
@@ -277,7 +278,7 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
     j.key("behaviour")
     // At most 40 numbers and 1 KB of keys and punctuation (the writer does
     // not check its bound as it goes: this must hold for every value).
-    j.rawValue(capacity: 40 * RawJSONWriter.maxNumber + 1024) { w in
+    j.rawValue(capacity: 44 * RawJSONWriter.maxNumber + 1024) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
         w.lit(#","beaconing":"#); w.double(v.beaconing)
         w.lit(#","scanning":"#); w.double(v.scanning)
@@ -296,6 +297,7 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
         w.lit(#","components":{"#)
         if v.hasSeriesStatistics {
             w.lit(#""clock_spread":"#); w.double(v.clockSpread)
+            w.lit(#","same_request_share":"#); w.double(v.sameRequestShare)
             w.lit(#","ts_score":"#); w.double(v.tsScore)
             w.lit(#","ds_score":"#); w.double(v.dsScore)
             w.lit(#","count_score":"#); w.double(v.countScore)

@@ -28,10 +28,10 @@ public struct BehaviourConfig: Sendable, Equatable {
     public var repetitionFullPaceSeconds: Double = 45
     /// … and at or above which it is 0 (linear between).
     public var repetitionNoPaceSeconds: Double = 90
-    /// A series on a clock's schedule is a poller only when the client's
-    /// application bytes per session vary by at most this coefficient of
-    /// variation (the same request every time).
-    public var pollerMaxClientBytesCV: Double = 0.02
+    /// A series on a clock's schedule is a poller only when at least this
+    /// share of its sessions carried exactly the same number of client bytes
+    /// (the same request every time).
+    public var pollerMinSameRequestShare: Double = 0.8
     /// Time the short sessions must cover before the repetition score is whole (linear below).
     public var repetitionMinSpanSeconds: Double = 20
     /// Bin width for the modal share of the server's bytes per session.

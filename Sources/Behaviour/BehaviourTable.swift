@@ -351,6 +351,7 @@ public final class BehaviourTable {
         v.clientBytesCV = SeriesStatistics.coefficientOfVariation(clientSizes)
         v.serverBytesCV = SeriesStatistics.coefficientOfVariation(serverSizes)
         v.modalSizeShare = SeriesStatistics.modalShare(serverSizes, binWidth: config.sizeBinBytes, scratch: &scratch)
+        v.sameRequestShare = SeriesStatistics.modalShare(clientSizes, binWidth: 1, scratch: &scratch)
         v.medianDurationSeconds = SeriesStatistics.median(sorted: durations[...])
         gaps.removeAll(keepingCapacity: true); scored.removeAll(keepingCapacity: true)
         for k in starts.indices.dropFirst() {
@@ -383,7 +384,7 @@ public final class BehaviourTable {
         // A clock excuses only a client that sends the same request each time
         // (a poller, a mail check); a guesser with a fixed delay between tries
         // (ncrack's cd=5s, hydra -W) sends a different credential each time.
-        periodicity = clockLikeness() * (v.clientBytesCV <= config.pollerMaxClientBytesCV ? 1 : 0)
+        periodicity = clockLikeness() * (v.sameRequestShare >= config.pollerMinSameRequestShare ? 1 : 0)
         v.clockSpread = lastClockSpread
         let count = min(1, max(0, Double(Int(v.shortSessions) - 2) / Double(config.repetitionSessions - 2)))
         let similarity = max(0, 1 - max(v.clientBytesCV, v.serverBytesCV))

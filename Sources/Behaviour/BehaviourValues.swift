@@ -17,6 +17,9 @@ public struct BehaviourValues: Sendable, Equatable {
     public var clientBytesCV: Double = 0
     public var serverBytesCV: Double = 0
     public var modalSizeShare: Double = 0
+    /// Share of the sessions in the window whose client sent exactly the most
+    /// common number of application bytes (a poller's same request).
+    public var sameRequestShare: Double = 0
     public var medianDurationSeconds: Double = 0
     public var medianGapSeconds: Double = 0
     /// The series had an earlier session to compare with: the distribution

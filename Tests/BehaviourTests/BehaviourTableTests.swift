@@ -52,19 +52,23 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
 
     @Test func aGuesserWithAFixedDelayRepeatsAPollerDoesNot() {
         // Tries every 5 s exactly (a clock: spread 0), each with a credential
-        // of its own length: client bytes 760, 800, 840, 800 repeating — mean
-        // 800, σ = √((40² + 0 + 40² + 0)/4) = 28.28, CV 0.0354 > 0.02, so the
-        // clock excuses nothing: similarity 1 − 0.0354 = 0.965 (server sizes
-        // equal), count, pace and campaign 1 by the 6th try → repetition 0.965.
+        // of its own length: client bytes 760, 800, 840, 800 repeating, so the
+        // most common count (800) is half the sessions — under 0.8, not the
+        // same request each time: the clock excuses nothing. Similarity is
+        // 1 − CV = 1 − 0.0354 = 0.965 (mean 800, σ = √((40² + 0 + 40² + 0)/4)
+        // = 28.28; server sizes equal); count, pace and campaign are 1 by the
+        // 6th try → repetition 0.965.
         let sizes: [UInt64] = [760, 800, 840, 800]
         let t = BehaviourTable()
         var last = BehaviourValues()
         for i in 0..<12 { last = t.observe(session(at: Double(i) * 5, clientBytes: sizes[i % 4])) }
         #expect(last.clockSpread == 0)
+        #expect(last.sameRequestShare == 0.5)
         #expect(last.repetition == 0.965)
         // The same schedule with the same request every time is a poller's.
         let u = BehaviourTable()
         for i in 0..<12 { last = u.observe(session(at: Double(i) * 5)) }
+        #expect(last.sameRequestShare == 1)
         #expect(last.repetition == 0)
     }
 
