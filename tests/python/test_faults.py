@@ -208,3 +208,29 @@ def test_run_and_check_config_name_the_config_error(tmp_path, flowsentry_bin, te
         out = p.stderr + p.stdout
         assert str(cfg) in out and key in out, (args, out)
         assert "capturing on" not in out
+
+
+@pytest.mark.parametrize("section,key", [
+    ('capture:\n  interface: lo\n  bpf_filter: "tcp prot 80"\n', "capture.bpf_filter"),
+    ("capture:\n  interface: lo\ndetection:\n  model: /nonexistent/flowsentry.fsb\n", "detection.model"),
+])
+def test_check_config_compiles_the_filter_and_loads_the_model(tmp_path, flowsentry_bin, section, key):
+    """check-config refuses what run would refuse: a filter that does not
+    compile, a bundle that cannot be loaded (named by key); with detection
+    off the bundle is not needed, and a good file says which model it loads."""
+    out = tmp_path / "flows.json"
+    cfg = tmp_path / "flowsentry.yaml"
+    cfg.write_text(section + f"outputs:\n  flows: {out}\n")
+    p = run(flowsentry_bin, "check-config", str(cfg), timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert key in p.stderr and str(cfg) in p.stderr, p.stderr
+    assert not out.exists()
+    off = tmp_path / "off.yaml"
+    off.write_text("capture:\n  interface: lo\ndetection:\n  enabled: false\n  model: /nonexistent/flowsentry.fsb\n"
+                   f"outputs:\n  flows: {out}\n")
+    assert run(flowsentry_bin, "check-config", str(off), timeout=20).returncode == 0
+    good = tmp_path / "good.yaml"
+    good.write_text(f'capture:\n  interface: lo\n  bpf_filter: "tcp port 80"\ndetection:\n  model: {MODEL}\n'
+                    f"outputs:\n  flows: {out}\n")
+    p = run(flowsentry_bin, "check-config", str(good), timeout=20)
+    assert p.returncode == 0 and "ok" in p.stdout and "flowsentry-ml-" in p.stdout, p.stdout + p.stderr
