@@ -276,7 +276,7 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 /// (keys are literals; on the record path for every flow).
 public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQuestion(), into j: inout JSONBuffer) {
     j.key("behaviour")
-    // At most 40 numbers and 1 KB of keys and punctuation (the writer does
+    // At most 44 numbers and 1 KB of keys and punctuation (the writer does
     // not check its bound as it goes: this must hold for every value).
     j.rawValue(capacity: 44 * RawJSONWriter.maxNumber + 1024) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
