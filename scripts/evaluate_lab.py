@@ -54,6 +54,12 @@ def match(rows, f):
     return None
 
 
+def over_threshold(ml):
+    """The record's verdict is an alert before policy: over its threshold and
+    not dropped by the support gate (`unsupported_class`)."""
+    return ml.get("score", 0) >= ml.get("threshold", 1) and "unsupported_class" not in ml
+
+
 def test_blocks(matched):
     """The flows in train's test split (LabelledData.swift: blocks 5 and 10 of ten)."""
     groups = collections.defaultdict(list)
@@ -104,7 +110,7 @@ def main():
             matched = test_blocks(matched)
         for f, m in matched:
             ml = f.get("ml", {})
-            over = ml.get("score", 0) >= ml.get("threshold", 1)
+            over = over_threshold(ml)
             models = over and ml.get("source") != "behaviour"
             for key in ((name, m[0], m[1]), (name, m[0], "*"), ("*", m[0], "*")):
                 t = tally[key]

@@ -18,6 +18,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from evaluate_lab import over_threshold  # noqa: E402
 PUBLIC = os.path.join(ROOT, "..", "shared", "captures-public")
 
 
@@ -31,7 +33,7 @@ def score(binary, model, capture):
         if p.returncode != 0 and not os.path.exists(out):
             return None, p.stderr.strip().splitlines()[-1] if p.stderr else "failed"
         flows = [json.loads(line) for line in open(out)]
-    flagged = [f for f in flows if f.get("ml", {}).get("score", 0) >= f.get("ml", {}).get("threshold", 1)]
+    flagged = [f for f in flows if over_threshold(f.get("ml", {}))]
     by_models = [f for f in flagged if f["ml"].get("source") != "behaviour"]
     classes = {}
     for f in flagged:
