@@ -77,10 +77,10 @@ def test_blocks(matched):
     return [matched[i] for i in sorted(keep)]
 
 
-def score(binary, model, capture):
+def score(binary, model, capture, extra=()):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "flows.json")
-        cmd = [binary, "replay", capture, "--flows", out, "--no-sequence"]
+        cmd = [binary, "replay", capture, "--flows", out, "--no-sequence", *extra]
         if model:
             cmd += ["--model", model]
         p = subprocess.run(cmd, capture_output=True, text=True)
@@ -96,13 +96,14 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, ".build", "release", "flowsentry"))
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--test-blocks", action="store_true")
+    ap.add_argument("--no-evidence-gate", action="store_true", help="replay with --no-evidence-gate")
     a = ap.parse_args()
     tally = collections.defaultdict(lambda: [0, 0, 0])  # flows, models only, with behaviour
     for cap in a.captures:
         rows = load_labels(cap[: -len(".pcap")] + ".labels.csv")
         name = os.path.basename(cap)
         matched = []
-        for f in score(a.bin, a.model, cap):
+        for f in score(a.bin, a.model, cap, ["--no-evidence-gate"] if a.no_evidence_gate else []):
             m = match(rows, f)
             if m is not None:
                 matched.append((f, m))

@@ -23,10 +23,10 @@ from evaluate_lab import over_threshold  # noqa: E402
 PUBLIC = os.path.join(ROOT, "..", "shared", "captures-public")
 
 
-def score(binary, model, capture):
+def score(binary, model, capture, extra=()):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "flows.json")
-        cmd = [binary, "replay", capture, "--flows", out]
+        cmd = [binary, "replay", capture, "--flows", out, *extra]
         if model:
             cmd += ["--model", model]
         p = subprocess.run(cmd, capture_output=True, text=True)
@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--model")
     ap.add_argument("--bin", default=os.path.join(ROOT, ".build", "release", "flowsentry"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-evidence-gate", action="store_true", help="replay with --no-evidence-gate")
     a = ap.parse_args()
     manifest = os.path.join(PUBLIC, "MANIFEST.tsv")
     if not os.path.exists(manifest):
@@ -58,7 +59,7 @@ def main():
         label = r["label"]
         if not (label == "benign" or label.startswith("attack:")):
             continue
-        res, err = score(a.bin, a.model, os.path.join(PUBLIC, r["name"]))
+        res, err = score(a.bin, a.model, os.path.join(PUBLIC, r["name"]), ["--no-evidence-gate"] if a.no_evidence_gate else [])
         results.append({"capture": r["name"], "label": label, **(res or {"error": err})})
     benign = [x for x in results if x["label"] == "benign" and "flows" in x]
     bf = sum(x["flows"] for x in benign)

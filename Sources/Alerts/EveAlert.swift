@@ -25,6 +25,9 @@ public struct ScoredVerdict: Sendable {
     /// When behaviour inputs drove the models' score: what they say
     /// (`behaviourInputReason`), written as the alert's `ml.reason`.
     public var modelReason: String?
+    /// The models' class when the evidence gate dropped their verdict
+    /// (`Verdict.unsupported`), kept also when a behaviour verdict took its place.
+    public var unsupportedClass: String?
 
     public init(verdict: Verdict, decision: Policy.Decision, severity: Int, alerted: Bool, folded: Int = 0) {
         self.verdict = verdict; self.decision = decision; self.severity = severity
@@ -74,6 +77,7 @@ public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
     j.key("class"); j.string(s.verdict.isSuspicious ? s.verdict.className : "benign")
     j.key("score"); j.double(Double(s.verdict.score))
     j.key("threshold"); j.double(Double(s.verdict.threshold))
+    if let c = s.unsupportedClass { j.key("unsupported_class"); j.string(c) }
     if s.fusedBehaviour, let b = s.behaviour {
         j.key("source"); j.string("behaviour"); j.key("behaviour"); j.string(b.kind.name)
         if let why = b.reason { j.key("reason"); j.string(why) }

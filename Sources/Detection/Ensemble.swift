@@ -73,7 +73,11 @@ public struct Verdict: Sendable {
     public var lstm: Float
     public var lof: Float
     public var ocsvm: Float
-    public var isSuspicious: Bool { score >= threshold }
+    /// Over the threshold, but its class lacks the evidence the sensor's
+    /// evidence gate asks of it (`ClassEvidence`): not suspicious; the
+    /// record keeps the class it would have had.
+    public var unsupported = false
+    public var isSuspicious: Bool { score >= threshold && !unsupported }
     /// Filled by `EnsembleScorer.detail` for flows that alert.
     public var explanation: [Contribution] = []
     /// The LOF reference (benign) flows nearest to this one; filled by `detail`.

@@ -113,6 +113,7 @@ package final class LiveSensor: @unchecked Sendable {
         if let scoring {
             let (m, p) = try scoring.load()
             stage = ScoringStage(model: m, policy: p, behaviourWindowSeconds: config.behaviour.windowSeconds)
+            stage?.evidenceGate = config.evidenceGate
             log("flowsentry: scoring with \(m.meta.modelVersion) (threshold \(m.threshold))")
         }
         modelSource = scoring

@@ -16,6 +16,8 @@ package final class ScoringStage {
     private var aggregator: AlertAggregator
     private var verdicts: [Verdict] = []
     package var explain = true
+    /// Drop model verdicts whose class lacks its evidence (`ClassEvidence`).
+    package var evidenceGate = true
     /// Closing aggregate alerts to write (with the batch just scored, or on
     /// their own after `expire`/`finish`/`reload`), in order; the writer empties it.
     package private(set) var closing: [ClosingAlert] = []
@@ -30,6 +32,8 @@ package final class ScoringStage {
     package struct Counters: Sendable {
         package var flowsScored: UInt64 = 0
         package var suspicious: UInt64 = 0
+        /// Model verdicts over the threshold dropped by the evidence gate, by class.
+        package var unsupported: [String: UInt64] = [:]
         package var alerts: [String: UInt64] = [:]
         package var suppressed: UInt64 = 0
         package var allowed: UInt64 = 0
@@ -80,6 +84,9 @@ package final class ScoringStage {
         j.key("model_version"); j.string(model.meta.modelVersion)
         j.key("flows_scored"); j.uint(c.flowsScored)
         j.key("suspicious"); j.uint(c.suspicious)
+        j.key("evidence_dropped"); j.beginObject()
+        for (k, v) in c.unsupported.sorted(by: { $0.key < $1.key }) { j.key(k); j.uint(v) }
+        j.endObject()
         j.key("alerts"); j.beginObject()
         for (k, v) in c.alerts.sorted(by: { $0.key < $1.key }) { j.key(k); j.uint(v) }
         j.endObject()
@@ -177,10 +184,19 @@ package final class ScoringStage {
                      count: records.count, into: &verdicts)
         // Records are read in place (`records[i]` into a local would copy ~1.2 KB per flow).
         records.withUnsafeBufferPointer { recs in
-            for (i, v) in verdicts.enumerated() {
+            for (i, modelVerdict) in verdicts.enumerated() {
                 counters.flowsScored &+= 1
                 if recs[i].endNs > flowTimeNs { flowTimeNs = recs[i].endNs }
+                var v = modelVerdict
+                var unsupportedClass: String?
+                if evidenceGate && v.isSuspicious && v.classIndex >= 0
+                    && !ClassEvidence.supports(v.className, record: recs[i], behaviour: i < behaviour.count ? behaviour[i] : nil) {
+                    v.unsupported = true
+                    unsupportedClass = v.className
+                    counters.unsupported[v.className, default: 0] &+= 1
+                }
                 var s = ScoredVerdict(verdict: v, decision: .belowThreshold, severity: 0, alerted: false)
+                s.unsupportedClass = unsupportedClass
                 if v.isSuspicious {
                     counters.suspicious &+= 1
                     s.decision = policy.decide(className: v.className, score: Double(v.score),
@@ -271,6 +287,7 @@ package final class ScoringStage {
             b.reason = behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: r.dns.domainText)
             s.behaviour = b
             s.fusedBehaviour = true
+            s.verdict.unsupported = false
             s.verdict.className = b.kind.className
             s.verdict.classIndex = model.classes.firstIndex(of: b.kind.className) ?? -1
             s.verdict.score = Float(b.score)

@@ -49,6 +49,8 @@ package struct SensorConfig: Sendable, Equatable {
     package var scoring = true
     package var modelPath: String?
     package var policyPath: String?
+    /// `detection.evidence_gate: false` keeps model verdicts that lack their class's evidence (`ClassEvidence`).
+    package var evidenceGate = true
 
     package init() {}
 

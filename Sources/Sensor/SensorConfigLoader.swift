@@ -270,7 +270,8 @@ private struct Walker {
             case "model": c.modelPath = try string(v, key)
             case "policy": c.policyPath = try string(v, key)
             case "enabled": c.scoring = try bool(v, key)
-            default: throw unknown(key, ["model", "policy", "enabled"])
+            case "evidence_gate": c.evidenceGate = try bool(v, key)
+            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate"])
             }
         }
     }

@@ -51,6 +51,7 @@ struct Replay: ParsableCommand {
                 let (m, p) = try loadModelAndPolicy(model: scoring.model, policy: scoring.policy)
                 stage = ScoringStage(model: m, policy: p)
                 stage?.explain = !noExplain
+                stage?.evidenceGate = !scoring.noEvidenceGate
             } catch {
                 FileHandleStderr.write("flowsentry: error: \(error)\n")
                 throw ExitCode(2)

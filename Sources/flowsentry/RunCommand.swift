@@ -117,7 +117,9 @@ struct RunCommand: ParsableCommand {
         let cfg: SensorConfig
         let sensor: LiveSensor
         do {
-            cfg = try resolvedConfig()
+            var resolved = try resolvedConfig()
+            if scoring.noEvidenceGate { resolved.evidenceGate = false }
+            cfg = resolved
             // With scoring, a bad bundle or policy stops the start, before any packet.
             let source = !scoring.noScore && cfg.scoring
                 ? ModelSource(model: scoring.model ?? cfg.modelPath, policy: scoring.policy ?? cfg.policyPath) : nil

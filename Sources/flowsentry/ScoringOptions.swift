@@ -11,6 +11,10 @@ struct ScoringOptions: ParsableArguments {
     @Flag(name: .customLong("no-score"), help: "Spine only: flow records, no models loaded, no alerts.")
     var noScore = false
 
+    @Flag(name: .customLong("no-evidence-gate"),
+          help: "Keep model verdicts whose class lacks its evidence across flows or in the protocol (a scan's failed contacts, a tunnel's DNS, …; docs/model-card.md).")
+    var noEvidenceGate = false
+
     func validate() throws {
         if noScore && (model != nil || policy != nil) {
             throw ValidationError("--model/--policy make no sense with --no-score")

@@ -41,6 +41,7 @@ import Flows
               app_streams: 100
             detection:
               model: /m.fsm
+              evidence_gate: false
             """, file: "t.yaml")
         #expect(c.sensorName == "s1")
         #expect(c.statsInterval == 2.5)
@@ -58,6 +59,7 @@ import Flows
                 && c.flow.stripes == 8 && c.flow.features.entropyPrefixBytes == 64)
         #expect(c.flow.features.appPrefixBytes == 2048 && c.flow.appStreamCapacity == 100)
         #expect(c.modelPath == "/m.fsm")
+        #expect(!c.evidenceGate && SensorConfig().evidenceGate)
         try c.validate()
     }
 
