@@ -66,6 +66,9 @@ package struct EnsembleTrainingConfig: Sendable {
     /// by what the flow itself shows (docs/model-card.md measured the
     /// classifiers leaning on them without it).
     package var behaviourDropout: Double = 0.5
+    /// Fixed combination weights (cnn, lstm, lof, ocsvm) instead of the grid
+    /// search: for studies of what each member adds (scripts/evaluate_logo.py).
+    package var fixedWeights: [Float]?
     /// The alert threshold is never below this combined score.
     package var minThreshold: Float = 0.5
     package var modelVersion = "flowsentry-ml-1"
@@ -204,7 +207,13 @@ package enum EnsembleTrainer {
         var best: (Double, Double, [Float]) = (-1, -1, [1, 1, 0, 0])
         let grid: [Float] = [0, 0.25, 0.5, 0.75, 1]
         let novGrid: [Float] = [0, config.maxNoveltyWeight / 2, config.maxNoveltyWeight]
-        for a in grid { for b in grid { for c in novGrid { for d in novGrid where a + b > 0 {
+        if let w = config.fixedWeights {
+            model.weights = w
+            let s = valScores.map { Double(model.combine(cnn: $0.0, lstm: $0.1, lof: $0.2, ocsvm: $0.3)) }
+            best = (Metrics.recall(atFPR: config.targetFPR, scores: s, positive: positive) ?? 0,
+                    Metrics.rocAUC(scores: s, positive: positive) ?? 0, w)
+        }
+        for a in grid { for b in grid { for c in novGrid { for d in novGrid where a + b > 0 && config.fixedWeights == nil {
             let w: [Float] = [a, b, c, d]
             model.weights = w
             let s = valScores.map { Double(model.combine(cnn: $0.0, lstm: $0.1, lof: $0.2, ocsvm: $0.3)) }

@@ -46,7 +46,20 @@ struct TrainCommand: ParsableCommand {
             help: "Upper bound on the LOF and One-Class SVM weights in the combined score (0: classifiers only; the novelty models still score and explain every alert).")
     var maxNoveltyWeight: Float = 0.1
 
+    @Option(name: .customLong("weights"),
+            help: "Fixed combination weights cnn,lstm,lof,ocsvm instead of the validation grid search (member studies).")
+    var weights: String?
+
+    var fixedWeights: [Float]? {
+        guard let weights else { return nil }
+        let w = weights.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        return w.count == 4 && w.allSatisfy({ $0 >= 0 && $0.isFinite }) && (w[0] + w[1]) > 0 ? w : []
+    }
+
     func validate() throws {
+        if fixedWeights == [] {
+            throw ValidationError("--weights takes four non-negative numbers cnn,lstm,lof,ocsvm with cnn + lstm > 0 (got '\(weights ?? "")')")
+        }
         if captures.isEmpty { throw ValidationError("give --captures FILE...") }
         if captures.count != labels.count {
             throw ValidationError("--captures has \(captures.count) files but --labels has \(labels.count); give one label file per capture")
@@ -86,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         config.patience = patience
         config.maxNoveltyWeight = maxNoveltyWeight
         config.behaviourDropout = behaviourDropout
+        config.fixedWeights = fixedWeights
         let version = modelVersion ?? "flowsentry-ml-\(ISO8601DateFormatter().string(from: t0).prefix(10))"
         config.modelVersion = version
         let trained: (EnsembleModel, EnsembleTrainingReport)

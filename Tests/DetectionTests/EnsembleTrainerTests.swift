@@ -12,4 +12,19 @@ import Testing
         d.labels = d.labels.map { _ in 0 }
         #expect { _ = try EnsembleTrainer.train(d) } throws: { "\($0)".contains("one class only") }
     }
+
+    @Test func fixedWeightsAreKeptAndTheThresholdStillHoldsTheTargetFPR() throws {
+        var c = EnsembleTrainingConfig()
+        c.epochs = 2; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        c.fixedWeights = [0, 1, 0.1, 0]
+        let data = syntheticFlows(count: 450, seed: 8)
+        let (m, report) = try EnsembleTrainer.train(data, config: c)
+        #expect(m.weights == [0, 1, 0.1, 0] && report.weights == [0, 1, 0.1, 0])
+        // The validation benign flows over the threshold stay within the target rate.
+        let val = data.indices(.validation).filter { data.labels[$0] == 0 }
+        let g = data.gather(val)
+        var v: [Verdict] = []
+        EnsembleScorer(model: m).scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: val.count, into: &v)
+        #expect(v.filter { $0.score >= m.threshold }.count <= Int(c.targetFPR * Double(val.count)))
+    }
 }
