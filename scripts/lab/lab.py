@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import pcapflows  # noqa: E402
 import behaviour  # noqa: E402
+import benignwide  # noqa: E402
 
 NET = ipaddress.IPv4Network("10.77.0.0/16")
 SERVERS = ["web", "dns", "files", "ntp", "ext", "tun"]
@@ -92,6 +93,7 @@ class Lab:
         self.behaviour = False   # behaviour captures requested: mail, HTTP :80 and DNS on fs-ext (behaviour.py)
         self.bg_think = 1.5      # mean think time of the benign workers (per capture plan)
         self.bg_skip = set()     # benign actions a plan leaves out (replaced by idle)
+        self.wide = False        # broad benign captures requested: extra namespaces and servers (benignwide.py)
 
     # ------------------------------------------------------------------ setup
     def cleanup(self):
@@ -138,6 +140,8 @@ class Lab:
         sh(["ip", "netns", "exec", BR, "ethtool", "-K", "br0", "gro", "off", "gso", "off", "tso", "off",
             "lro", "off"], check=False)
         sh(["ip", "netns", "exec", BR, "ip", "link", "set", "br0", "up"])
+        if self.wide:   # only for the broad benign captures: their extra namespaces, a 9000-byte bridge
+            benignwide.build(self)
 
     def readdress(self, rng, tag="boot"):
         """New random addresses, MACs, TTLs and netem for every host (per capture).
@@ -344,6 +348,8 @@ xferlog_enable=NO
                    "tunhttp")
         if self.behaviour:   # only for the behaviour captures: the other captures' servers stay as they were
             behaviour.start_servers(self)
+        if self.wide:        # only for the broad benign captures (benignwide.py)
+            benignwide.start_servers(self)
 
     def spawn(self, h, argv, name):
         lf = open(f"{self.work}/{name}.log", "ab")
@@ -922,6 +928,11 @@ xferlog_enable=NO
         log(f"== capture {name} (seed {self.seed}, scale {s})")
         self.readdress(rng, name)
         self.restart_dns()
+        wide_meta = None
+        if plan.get("wide"):     # broad benign captures: the capture's domain randomisation (benignwide.py)
+            wide_meta = benignwide.randomise(self, name)
+        elif self.wide:
+            benignwide.reset(self)
         self.scen, self.busy, self.actions = [], set(), 0
         self.flood_count = plan.get("flood_count", 1.0)   # multiplies udp-flood counts (small captures)
         self.bg_think = plan.get("bg_think", 1.5)
@@ -949,6 +960,9 @@ xferlog_enable=NO
                                    daemon=True) for g in plan.get("groups", [])]
         for g in groups:
             g.start()
+        wide = threading.Thread(target=benignwide.run, args=(self, name, t0, dur), daemon=True) if plan.get("wide") else None
+        if wide:
+            wide.start()
         attacks = list(plan.get("attacks", []))
         # one RNG per attack: a kind's first run keeps its old seed, repeats get "#2", "#3", ...
         seen = {}
@@ -974,6 +988,8 @@ xferlog_enable=NO
                 th.join()
         for g in groups:
             g.join()
+        if wide:
+            wide.join()
         # let the background run to the end of the capture's duration
         while time.time() < t0 + dur:
             time.sleep(0.5)
@@ -998,7 +1014,8 @@ xferlog_enable=NO
                 "duration_s": round(time.time() - t0, 1), "bytes": os.path.getsize(pcap),
                 "packets": sum(c[1] for c in counts.values()), "flows": len(fls), "counts": counts,
                 "scenarios": [{k: (sorted(v) if isinstance(v, set) else v) for k, v in sc.items() if k != "rules"}
-                              for sc in self.scen]}
+                              for sc in self.scen],
+                **({"randomisation": wide_meta} if wide_meta else {})}
 
 
 PLANS = {
@@ -1035,7 +1052,7 @@ def cleanup_namespaces():
     r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     for line in r.stdout.splitlines():
         n = line.split()[0] if line.strip() else ""
-        if n == BR or (n.startswith("fs-") and n[3:] in HOSTS):
+        if n == BR or (n.startswith("fs-") and (n[3:] in HOSTS or n[3:] in benignwide.HOSTS)):
             # kill whatever still runs inside, then delete
             pids = subprocess.run(["ip", "netns", "pids", n], capture_output=True, text=True).stdout.split()
             for p in pids:
@@ -1075,7 +1092,10 @@ def main():
     # behaviour captures (issue 16; not made by default, only with --only): slow attacks
     # visible only across flows, and benign look-alikes of them (behaviour.py)
     plans.update(behaviour.PLANS)
-    on_request = {"bench"} | set(behaviour.PLANS)
+    # broad benign captures (issue 17; only with --only): many services by real tools, a
+    # domain randomisation per capture (benignwide.py)
+    plans.update(benignwide.plans(args.seed))
+    on_request = {"bench"} | set(behaviour.PLANS) | set(benignwide.NAMES)
     if args.attacks:
         plans["probe"] = {"duration": 10, "workers": 1, "sequential": True, "attacks": args.attacks.split(",")}
         args.only = "probe"
@@ -1090,6 +1110,7 @@ def main():
     lab = Lab(args)
     lab.behaviour = any(n in behaviour.PLANS or plans[n].get("groups") or
                         any(k in behaviour.KINDS for k in plans[n].get("attacks", [])) for n in names)
+    lab.wide = any(plans[n].get("wide") for n in names)
     atexit.register(lab.cleanup)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *a: sys.exit(130))

@@ -13,7 +13,9 @@ if [ "$(id -u)" != 0 ]; then echo "run as root (network namespaces)" >&2; exit 1
 pkgs=(iproute2 ethtool tcpdump tshark nginx dnsmasq openssh-server openssh-client sshpass
       iperf3 nmap masscan hping3 hydra slowhttptest apache2-utils wrk iodine vsftpd chrony
       ntpdate openssl curl dnsutils python3 iputils-ping
-      medusa ncrack dovecot-imapd dovecot-pop3d)
+      medusa ncrack dovecot-imapd dovecot-pop3d
+      unbound nsd samba smbclient rsync mosquitto mosquitto-clients slapd ldap-utils snmpd snmp
+      swaks libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
