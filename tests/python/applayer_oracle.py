@@ -79,6 +79,10 @@ TSHARK_PREFS = [
     # A response's status line and headers are dissected where the headers
     # end, not held back until a body that a cut capture never completes.
     "http.desegment_body:FALSE",
+    # Segments that arrive out of order (a lost segment retransmitted after
+    # later ones, as the broad benign lab's lossy links make) are put in
+    # sequence order, as the sensor's stream prefix does (tcp.reassemble_out_of_order).
+    "tcp.reassemble_out_of_order:TRUE",
 ]
 # Ports tshark dissects as SSH by itself (it has no SSH heuristic); a flow the
 # sensor calls ssh on another port gets `-d tcp.port==P,ssh`, so tshark judges
@@ -688,6 +692,11 @@ def exemption(name: str, theirs, ours, fl: Flow, prefix: int = PREFIX):
         return "http: HTTP over UDP (SSDP), parsed on TCP only"
     _, frame, end, gap, _ = theirs
     proto = name.split(".")[0]
+    if proto == "tls" and fl.rec.get("app_proto") == "failed":
+        # STARTTLS (SMTP, IMAP, POP3, LDAP): the stream starts in plain text
+        # and turns to TLS; the sensor names a flow by its first bytes and
+        # has no parser for those protocols, so it says 'failed' and reads no TLS.
+        return "tls: after a plain-text start (STARTTLS), the sensor names the first bytes"
     if end is not None and end > prefix:
         # tshark reassembles a message however far into the stream it ends;
         # the sensor parses the first `prefix` bytes of each direction.
