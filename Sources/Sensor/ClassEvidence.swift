@@ -62,6 +62,14 @@ package enum ClassEvidence {
         }
     }
 
+    /// Bit c set when class `classes[c]` is supported (the training data's
+    /// evidence mask: the threshold is fitted on what the sensor alerts).
+    package static func mask(classes: [String], record r: FlowRecord, behaviour b: BehaviourValues?) -> UInt8 {
+        var m: UInt8 = 0
+        for (c, name) in classes.prefix(8).enumerated() where supports(name, record: r, behaviour: b) { m |= 1 << UInt8(c) }
+        return m
+    }
+
     static func scanned(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         let f = r.features
         let reach = f[.src_distinct_dports] >= Double(scanReach) || f[.src_distinct_dsts] >= Double(scanReach)

@@ -79,6 +79,9 @@ package final class ReplayPipeline {
     /// replay leaves this to its writer's stage.
     package let behaviour: BehaviourStage?
     package var summary = RunSummary()
+    /// The behaviour values of the record being handed to `onRecord` (the
+    /// one-thread replay; nil without a behaviour stage or for a long flow's later segments).
+    package private(set) var currentBehaviour: BehaviourValues?
     private var sink = FlowSink(reserve: ReplayPipeline.chunk)
     /// Most records built at once by an expiry sweep or the end-of-input
     /// flush: 512 records (~0.7 MB) stay in the core's cache between being
@@ -174,7 +177,7 @@ package final class ReplayPipeline {
                        _ onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         try sink.drain { r in
             summary.flowsWritten &+= 1
-            behaviour?.observe(&r)
+            currentBehaviour = behaviour?.observe(&r)
             if resolve { r.resolveAppLayer() }
             try onRecord(&r, path)
         }

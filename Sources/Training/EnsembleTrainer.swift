@@ -18,6 +18,9 @@ package struct LabelledFlows: Sendable {
     package var split: [Split] = []
     package var source: [Int] = []
     package var sources: [String] = []
+    /// Per flow, bit c set when class c's evidence holds (the sensor's
+    /// evidence gate, computed when the flows were read); all bits set when unknown.
+    package var evidence: [UInt8] = []
 
     package init(classes: [String], statFeatures: [String]) {
         self.classes = classes
@@ -29,9 +32,15 @@ package struct LabelledFlows: Sendable {
     static let rawRow = PacketSequence.length * 5
 
     package mutating func append(stats s: UnsafeBufferPointer<Float>, raw r: UnsafeBufferPointer<Float>, length: Int,
-                                label: Int, split sp: Split, source src: Int) {
+                                label: Int, split sp: Split, source src: Int, evidence ev: UInt8 = 0xFF) {
         stats.append(contentsOf: s); raw.append(contentsOf: r)
         lengths.append(length); labels.append(label); split.append(sp); source.append(src)
+        evidence.append(ev)
+    }
+
+    /// Whether flow `i`'s evidence supports class `c` (classes past the mask's 8 bits always pass).
+    package func supports(_ i: Int, _ c: Int) -> Bool {
+        c < 0 || c >= 8 || i >= evidence.count || evidence[i] & (1 << UInt8(c)) != 0
     }
 
     package func indices(_ s: Split) -> [Int] { (0..<count).filter { split[$0] == s } }
@@ -223,8 +232,13 @@ package enum EnsembleTrainer {
         } } } }
         model.weights = best.2
         report.weights = best.2
-        let benignScores = valScores.enumerated().filter { !positive[$0.offset] }
-            .map { model.combine(cnn: $0.element.0, lstm: $0.element.1, lof: $0.element.2, ocsvm: $0.element.3) }
+        // The threshold holds the target rate for what the sensor alerts: a
+        // benign validation flow whose class lacks its evidence (the
+        // sensor's evidence gate, `LabelledFlows.evidence`) cannot alert
+        // whatever its score, so it does not set the threshold.
+        let valVerdicts = verdicts(model, data, valIdx)
+        let benignScores = zip(valIdx, valVerdicts).filter { i, v in data.labels[i] == benign && data.supports(i, v.classIndex) }
+            .map { $0.1.score }
             .sorted()
         let allowed = Int((config.targetFPR * Double(benignScores.count)).rounded(.down))
         let q = benignScores[max(0, benignScores.count - 1 - allowed)]
@@ -255,6 +269,14 @@ package enum EnsembleTrainer {
             if ra.firstIndex(of: ra.max()!)! == rb.firstIndex(of: rb.max()!)! { same += 1 }
         }
         return Double(same) / Double(n)
+    }
+
+    /// The model's verdicts for some rows (its deciding models, as the sensor scores).
+    static func verdicts(_ model: EnsembleModel, _ data: LabelledFlows, _ idx: [Int]) -> [Verdict] {
+        let g = data.gather(idx)
+        var v: [Verdict] = []
+        EnsembleScorer(model: model).scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: idx.count, into: &v)
+        return v
     }
 
     /// Per-model scores (cnn, lstm, lof, ocsvm) for some rows.

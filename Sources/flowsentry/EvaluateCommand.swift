@@ -15,6 +15,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("labels"), parsing: .upToNextOption) var labels: [String] = []
     @Option(help: "Model bundle (default: rules/flowsentry.fsb).") var model: String?
     @Flag(help: "Print JSON.") var json = false
+    @Flag(name: .customLong("no-evidence-gate"),
+          help: "Count model verdicts whose class lacks its evidence as alerts (the sensor drops them by default).")
+    var noEvidenceGate = false
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give --captures FILE...") }
@@ -28,7 +31,7 @@ struct EvaluateCommand: ParsableCommand {
             let (m, _) = try loadModelAndPolicy(model: model, policy: nil)
             let data = try loadLabelled(captures: captures, labels: labels, statFeatures: m.statFeatures,
                                         flowConfig: .init(), classes: m.classes)
-            let e = Evaluation.run(model: m, data: data.flows, split: nil)
+            let e = Evaluation.run(model: m, data: data.flows, split: nil, evidenceGate: !noEvidenceGate)
             if json {
                 var obj: [String: Any] = e.flatMetrics.reduce(into: [:]) { $0[$1.key.replacingOccurrences(of: "test.", with: "")] = $1.value }
                 obj["confusion"] = e.confusion

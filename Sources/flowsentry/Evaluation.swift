@@ -17,12 +17,18 @@ struct Evaluation {
 
     /// Predicted class: the verdict's class when the flow is suspicious, else benign
     /// ("anomaly" verdicts count as a detection of whatever attack it was).
-    static func run(model: EnsembleModel, data: LabelledFlows, split: LabelledFlows.Split?) -> Evaluation {
+    static func run(model: EnsembleModel, data: LabelledFlows, split: LabelledFlows.Split?, evidenceGate: Bool = true) -> Evaluation {
         let idx = (0..<data.count).filter { split == nil || data.split[$0] == split! }
         let g = data.gather(idx)
         let scorer = EnsembleScorer(model: model)
         var verdicts: [Verdict] = []
         scorer.scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: idx.count, into: &verdicts)
+        // The sensor's evidence gate: a verdict whose class lacks its evidence does not alert.
+        if evidenceGate {
+            for (k, i) in idx.enumerated() where verdicts[k].isSuspicious && !data.supports(i, verdicts[k].classIndex) {
+                verdicts[k].unsupported = true
+            }
+        }
         let benign = data.classes.firstIndex(of: "benign") ?? 0
         var classes = data.classes
         if !classes.contains("anomaly") { classes.append("anomaly") }

@@ -15,7 +15,8 @@ struct LabelledCaptures {
     var errors: [String] = []
 }
 
-/// Replays each capture, matches every finished flow to its ground-truth row,
+/// Replays each capture, matches every finished flow to its ground-truth row
+/// (with its evidence mask: which classes the sensor's evidence gate would let alert),
 /// and splits each (capture, class, scenario) by time into ten contiguous
 /// blocks: blocks 1–3 and 6–8 train, 4 and 9 validate, 5 and 10 test. Never
 /// random flows: neighbours in time stay on one side, and every side sees the
@@ -31,7 +32,7 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
     for (ci, (capture, labelPath)) in zip(captures, labels).enumerated() {
         let set = try LabelSet(csvPath: labelPath)
         for r in set.rows where !classes.contains(r.label) { classes.append(r.label) }
-        var rows: [(start: Int64, label: Int, scenario: String, stats: [Float], raw: [Float], length: Int)] = []
+        var rows: [(start: Int64, label: Int, scenario: String, stats: [Float], raw: [Float], length: Int, evidence: UInt8)] = []
         var total = 0
         let pipeline = ReplayPipeline(config: flowConfig)
         pipeline.run(files: [capture]) { rec, _ in
@@ -39,7 +40,8 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
             guard let row = set.match(rec) else { out.unlabelled += 1; return }
             stats.withUnsafeMutableBufferPointer { ModelInput.stats(rec.features, indices: indices, into: $0.baseAddress!) }
             let n = raw.withUnsafeMutableBufferPointer { ModelInput.sequence(rec.sequence, into: $0.baseAddress!) }
-            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, row.scenario, stats, raw, n))
+            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, row.scenario, stats, raw, n,
+                         ClassEvidence.mask(classes: classes, record: rec, behaviour: pipeline.currentBehaviour)))
         }
         out.errors += pipeline.summary.errors
         if rows.isEmpty {
@@ -66,7 +68,8 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
         for (i, r) in rows.enumerated() {
             r.stats.withUnsafeBufferPointer { s in
                 r.raw.withUnsafeBufferPointer { w in
-                    out.flows.append(stats: s, raw: w, length: r.length, label: r.label, split: split[i], source: ci)
+                    out.flows.append(stats: s, raw: w, length: r.length, label: r.label, split: split[i], source: ci,
+                                     evidence: r.evidence)
                 }
             }
         }

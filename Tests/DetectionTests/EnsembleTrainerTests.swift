@@ -27,4 +27,22 @@ import Testing
         EnsembleScorer(model: m).scoreRaw(stats: g.stats, raw: g.raw, lengths: g.lengths, count: val.count, into: &v)
         #expect(v.filter { $0.score >= m.threshold }.count <= Int(c.targetFPR * Double(val.count)))
     }
+
+    /// Benign validation flows that look like scans (label noise here; on a
+    /// real network a client's one refused connection) push the threshold up
+    /// only when the sensor would let them alert: without their class's
+    /// evidence they cannot, and the threshold is fitted without them.
+    @Test func benignFlowsThatTheEvidenceGateDropsDoNotSetTheThreshold() throws {
+        var c = EnsembleTrainingConfig()
+        c.epochs = 3; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        var data = syntheticFlows(count: 600, seed: 12)
+        let noisy = data.indices(.validation).filter { data.labels[$0] == 1 }.prefix(4)
+        for i in noisy { data.labels[i] = 0 }
+        let (open, _) = try EnsembleTrainer.train(data, config: c)
+        for i in noisy { data.evidence[i] = 0b1 }  // only "benign" is supported: no scan evidence
+        let (gated, _) = try EnsembleTrainer.train(data, config: c)
+        #expect(open.threshold > 0.9, "the scan-like benign flows set the threshold: \(open.threshold)")
+        #expect(gated.threshold < open.threshold)
+        #expect(!data.supports(noisy.first!, 1) && data.supports(noisy.first!, 0) && data.supports(0, 1))
+    }
 }
