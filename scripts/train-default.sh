@@ -9,4 +9,4 @@ swift build -c release --product flowsentry >/dev/null
 caps=(); labs=()
 for c in "${train_captures[@]}"; do caps+=("captures/$c.pcap"); labs+=("captures/$c.labels.csv"); done
 .build/release/flowsentry train --captures "${caps[@]}" --labels "${labs[@]}" \
-  --out rules/flowsentry.fsb "${train_flags[@]}" --model-version "${1:-flowsentry-ml-1.4}"
+  --out rules/flowsentry.fsb "${train_flags[@]}" --model-version "${1:-flowsentry-ml-1.5}"
