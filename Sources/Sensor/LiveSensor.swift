@@ -111,10 +111,10 @@ package final class LiveSensor: @unchecked Sendable {
         eveContext = ctx
         var stage: ScoringStage?
         if let scoring {
-            let (m, p) = try scoring.load()
+            let (m, p, what) = try scoring.loadDescribed()
             stage = ScoringStage(model: m, policy: p, behaviourWindowSeconds: config.behaviour.windowSeconds)
             stage?.evidenceGate = config.evidenceGate
-            log("flowsentry: scoring with \(m.meta.modelVersion) (threshold \(m.threshold))")
+            log("flowsentry: scoring with \(what)")
         }
         modelSource = scoring
         writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,

@@ -48,7 +48,8 @@ struct Replay: ParsableCommand {
         var stage: ScoringStage?
         if !scoring.noScore {
             do {
-                let (m, p) = try loadModelAndPolicy(model: scoring.model, policy: scoring.policy)
+                let (m, p, what) = try loadModelAndPolicyDescribed(model: scoring.model, policy: scoring.policy)
+                FileHandleStderr.write("flowsentry: scoring with \(what)\n")
                 stage = ScoringStage(model: m, policy: p)
                 stage?.explain = !noExplain
                 stage?.evidenceGate = !scoring.noEvidenceGate

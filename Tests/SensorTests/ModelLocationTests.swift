@@ -17,11 +17,17 @@ import Testing
         return try body(dir.appendingPathComponent("m.fsb").path)
     }
 
-    @Test func searchOrderIsWorkingDirectoryCheckoutThenInstalled() {
+    @Test func searchOrderIsInstalledThenWorkingDirectoryThenCheckout() {
         let d = defaultRulesDirectories()
-        #expect(d.first == "rules")
-        #expect(Array(d.suffix(2)) == ["/etc/flowsentry/rules", "/usr/local/share/flowsentry/rules"])
-        #expect(d.count == 7 && d.dropFirst().dropLast(2).allSatisfy { $0.hasSuffix("/rules") })
+        #expect(Array(d.prefix(3)) == ["/etc/flowsentry/rules", "/usr/local/share/flowsentry/rules", "rules"])
+        #expect(d.count == 7 && d.dropFirst(3).allSatisfy { $0.hasSuffix("/rules") })
+    }
+
+    @Test func theStartLineNamesTheBundleAndSaysWhenThereIsNoPolicy() throws {
+        let (_, _, with) = try Self.withModelDirectory(policy: "version: 1\n") { try loadModelAndPolicyDescribed(model: $0, policy: nil) }
+        #expect(with.contains("/m.fsb (flowsentry-ml-") && with.contains("policy.yaml") && !with.contains("built-in"))
+        let (_, _, without) = try Self.withModelDirectory(policy: nil) { try loadModelAndPolicyDescribed(model: $0, policy: nil) }
+        #expect(without.contains("no policy.yaml beside the model") && without.contains("built-in policy"))
     }
 
     @Test func aPolicyNextToTheBundleIsPickedUp() throws {

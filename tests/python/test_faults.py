@@ -210,6 +210,40 @@ def test_run_and_check_config_name_the_config_error(tmp_path, flowsentry_bin, te
         assert "capturing on" not in out
 
 
+def test_check_config_checks_the_interface_and_every_output_path(tmp_path, flowsentry_bin):
+    """An interface that does not exist and an output that cannot be written
+    are refused by key before run would fail on them; a good file says which
+    model and policy it loads, and says when no policy lies beside the model."""
+    missing_if = tmp_path / "if.yaml"
+    missing_if.write_text(f"capture:\n  interface: fs-nosuch0\ndetection:\n  enabled: false\n"
+                          f"outputs:\n  flows: {tmp_path}/flows.json\n")
+    p = run(flowsentry_bin, "check-config", str(missing_if), timeout=20)
+    assert p.returncode == 1 and "capture.interface" in p.stderr and "fs-nosuch0" in p.stderr, p.stderr
+    no_dir = tmp_path / "dir.yaml"
+    no_dir.write_text(f"capture:\n  interface: lo\ndetection:\n  enabled: false\n"
+                      f"outputs:\n  directory: {tmp_path}/gone\n  alerts: alerts.json\n")
+    p = run(flowsentry_bin, "check-config", str(no_dir), timeout=20)
+    assert p.returncode == 1 and "outputs.directory" in p.stderr and "does not exist" in p.stderr, p.stderr
+    (tmp_path / "taken").mkdir()
+    is_dir = tmp_path / "isdir.yaml"
+    is_dir.write_text(f"capture:\n  interface: lo\ndetection:\n  enabled: false\noutputs:\n  flows: {tmp_path}/taken\n")
+    p = run(flowsentry_bin, "check-config", str(is_dir), timeout=20)
+    assert p.returncode == 1 and "outputs.flows" in p.stderr and "is a directory" in p.stderr, p.stderr
+    # A bundle with no policy.yaml beside it: the built-in policy, said at check and at start.
+    lone = tmp_path / "bundle"
+    lone.mkdir()
+    shutil.copy(MODEL, lone / "flowsentry.fsb")
+    good = tmp_path / "good.yaml"
+    good.write_text(f"capture:\n  interface: lo\ndetection:\n  model: {lone}/flowsentry.fsb\n"
+                    f"outputs:\n  flows: {tmp_path}/flows.json\n")
+    p = run(flowsentry_bin, "check-config", str(good), timeout=20)
+    assert p.returncode == 0 and str(lone / "flowsentry.fsb") in p.stdout, p.stdout + p.stderr
+    assert "no policy.yaml beside the model" in p.stdout, p.stdout
+    p = run(flowsentry_bin, "replay", str(REPO / "captures" / "demo.pcap"), "--model", str(MODEL),
+            "--flows", str(tmp_path / "f.json"), timeout=60)
+    assert p.returncode == 0 and f"model {MODEL}" in p.stderr and "policy.yaml" in p.stderr, p.stderr
+
+
 @pytest.mark.parametrize("section,key", [
     ('capture:\n  interface: lo\n  bpf_filter: "tcp prot 80"\n', "capture.bpf_filter"),
     ("capture:\n  interface: lo\ndetection:\n  model: /nonexistent/flowsentry.fsb\n", "detection.model"),
