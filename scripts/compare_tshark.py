@@ -172,9 +172,15 @@ def sensor_totals(records: list[dict]) -> dict:
     for r in records:
         if r.get("event_type") != "flow":
             continue
-        src = endpoint(norm_ip(r["src_ip"]), r.get("src_port"))
-        dst = endpoint(norm_ip(r["dest_ip"]), r.get("dest_port"))
+        sport, dport = r.get("src_port"), r.get("dest_port")
         proto = str(r["proto"])
+        if "icmp_type" in r:
+            # ICMP records carry type and code, not ports; the flow key pairs
+            # them as Community ID does (the type, and its counterpart or the code).
+            pairs = ICMP4_PAIRS if proto == "ICMP" else ICMP6_PAIRS
+            sport, dport = r["icmp_type"], pairs.get(r["icmp_type"], r.get("icmp_code"))
+        src = endpoint(norm_ip(r["src_ip"]), sport)
+        dst = endpoint(norm_ip(r["dest_ip"]), dport)
         key, fwd = ends_key(NAME_TO_NUM[proto] if proto in NAME_TO_NUM else int(proto), src, dst)
         f = r["flow"]
         ts_p, tc_p = f["pkts_toserver"], f["pkts_toclient"]

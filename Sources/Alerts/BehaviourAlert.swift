@@ -190,7 +190,7 @@ extension EveAlertFormatter {
                                 folded: Int = 0, closing: Bool = false, into j: inout JSONBuffer) {
         j.beginObject()
         writeAlertHead(r, signatureID: behaviourSignatureID(b.kind), signature: behaviourSignature(b.kind, port: r.dstPort, proto: r.proto),
-                       category: alertCategory(b.kind.className), severity: severity, into: &j)
+                       className: b.kind.className, severity: severity, detector: "behaviour", into: &j)
         let v = b.values
         let domain = b.domain.isEmpty ? r.dns.domainText : b.domain
         j.key("behaviour"); j.beginObject()

@@ -36,11 +36,14 @@ public struct ScoredVerdict: Sendable {
 }
 
 extension EveAlertFormatter {
-    /// The EVE header of an alert line on `r`, its direction and its
-    /// `alert {action, gid, signature_id, rev, signature, category, severity}`.
-    func writeAlertHead(_ r: FlowRecord, signatureID: Int, signature: String, category: String, severity: Int,
-                        into j: inout JSONBuffer) {
+    /// The EVE header of an alert line on `r`, `pcap_cnt` (the flow's latest
+    /// packet), its direction and its `alert {action, gid, signature_id, rev,
+    /// signature, category, severity, metadata}`; the category is the site's
+    /// for `className` (policy) or `alertCategory`'s.
+    func writeAlertHead(_ r: FlowRecord, signatureID: Int, signature: String, className: String, severity: Int,
+                        detector: StaticString, into j: inout JSONBuffer) {
         writeEveHeader(r, eventType: "alert", context: context, into: &j)
+        if r.lastPacketNumber > 0 { j.key("pcap_cnt"); j.uint(r.lastPacketNumber) }
         j.key("direction"); j.string("to_server")
         j.key("alert"); j.beginObject()
         j.key("action"); j.string("allowed")
@@ -48,8 +51,9 @@ extension EveAlertFormatter {
         j.key("signature_id"); j.int(signatureID)
         j.key("rev"); j.int(1)
         j.key("signature"); j.string(signature)
-        j.key("category"); j.string(category)
+        j.key("category"); j.string(categories[className] ?? alertCategory(className))
         j.key("severity"); j.int(severity)
+        AlertMetadata(detector: detector, className: className, modelVersion: modelVersion).write(into: &j)
         j.endObject()
     }
 }
@@ -95,6 +99,8 @@ public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
 public struct EveAlertFormatter: Sendable {
     public var context: EveContext
     public var modelVersion: String
+    /// The site's alert categories by class (`Policy.categories`).
+    public var categories: [String: String] = [:]
     public init(context: EveContext, modelVersion: String) {
         self.context = context
         self.modelVersion = modelVersion
@@ -125,9 +131,17 @@ public struct EveAlertFormatter: Sendable {
         j.beginObject()
         writeAlertHead(r, signatureID: signatureID(for: v.classIndex),
                        signature: "FlowSentry ML: \(v.className) (\(modelVersion))",
-                       category: alertCategory(v.className), severity: s.severity, into: &j)
+                       className: v.className, severity: s.severity, detector: "ml", into: &j)
         j.key("ml"); j.beginObject()
         j.key("class"); j.string(v.className)
+        if !v.classProbability.isNaN { j.key("class_probability"); j.double(Double(v.classProbability)) }
+        if v.runnerUpIsClose, let u = v.runnerUp {
+            // A near second: the class shown may be the wrong one of the two.
+            j.key("runner_up"); j.beginObject()
+            j.key("class"); j.string(u)
+            j.key("probability"); j.double(Double(v.runnerUpProbability))
+            j.endObject()
+        }
         j.key("score"); j.double(Double(v.score))
         j.key("threshold"); j.double(Double(v.threshold))
         j.key("models"); j.beginObject()
@@ -174,7 +188,7 @@ public struct EveAlertFormatter: Sendable {
 
 /// A compact copy of a folded flow: what a closing alert line says about it
 /// (header, `flow {…}` summary, verdict), without its features, packet
-/// sequence or payload (a `FlowRecord` is ~1.6 KB; this is ~260 bytes, see
+/// sequence or payload (a `FlowRecord` is ~1.6 KB; this is ~300 bytes, see
 /// `AggregatorTests.memoryPerKey`).
 public struct FoldedFlow: Sendable {
     public internal(set) var srcIP: IPAddress
@@ -200,6 +214,9 @@ public struct FoldedFlow: Sendable {
     public internal(set) var vlan2: UInt16
     public internal(set) var proto: UInt8
     public internal(set) var hasPorts: Bool
+    public internal(set) var icmpToServer: UInt32
+    public internal(set) var icmpToClient: UInt32
+    public internal(set) var lastPacketNumber: UInt64
     public internal(set) var vlanCount: UInt8
     public internal(set) var tunnel: TunnelKind
     public internal(set) var state: FlowStateName
@@ -218,6 +235,7 @@ public struct FoldedFlow: Sendable {
         srcPort = r.srcPort; dstPort = r.dstPort
         vlan0 = r.key.vlan0; vlan1 = r.key.vlan1; vlan2 = r.key.vlan2
         proto = r.proto; hasPorts = r.hasPorts; vlanCount = r.vlanCount; tunnel = r.tunnel
+        icmpToServer = r.icmpToServer; icmpToClient = r.icmpToClient; lastPacketNumber = r.lastPacketNumber
         state = r.state; reason = r.reason; self.severity = UInt8(clamping: severity)
     }
 
@@ -229,7 +247,8 @@ public struct FoldedFlow: Sendable {
                    vlanCount: vlanCount, tunnel: tunnel, tunnelSrc: tunnelSrc, tunnelDst: tunnelDst,
                    startNs: startNs, endNs: endNs, pktsToServer: pktsToServer, pktsToClient: pktsToClient,
                    bytesToServer: bytesToServer, bytesToClient: bytesToClient, state: state, reason: reason,
-                   segment: segment, tcpFlagsToServer: 0, tcpFlagsToClient: 0, flowID: flowID, endedAtNs: endNs)
+                   segment: segment, tcpFlagsToServer: 0, tcpFlagsToClient: 0, flowID: flowID, endedAtNs: endNs,
+                   icmpToServer: icmpToServer, icmpToClient: icmpToClient, lastPacketNumber: lastPacketNumber)
     }
 }
 

@@ -63,10 +63,10 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
         }
         w.lit(#","src_ip":""#); w.write { r.srcIP.writeText(into: $0) }
         w.byte(UInt8(ascii: "\""))
-        if r.hasPorts { w.lit(#","src_port":"#); w.unsigned(UInt64(r.srcPort)) }
+        if r.hasTransportPorts { w.lit(#","src_port":"#); w.unsigned(UInt64(r.srcPort)) }
         w.lit(#","dest_ip":""#); w.write { r.dstIP.writeText(into: $0) }
         w.byte(UInt8(ascii: "\""))
-        if r.hasPorts { w.lit(#","dest_port":"#); w.unsigned(UInt64(r.dstPort)) }
+        if r.hasTransportPorts { w.lit(#","dest_port":"#); w.unsigned(UInt64(r.dstPort)) }
         w.lit(#","proto":"#)
         switch r.proto {
         case IPProto.tcp: w.lit(#""TCP""#)
@@ -76,7 +76,17 @@ public func writeEveHeader(_ r: FlowRecord, eventType: StaticString, context: Ev
         default: w.byte(UInt8(ascii: "\"")); w.unsigned(UInt64(r.proto)); w.byte(UInt8(ascii: "\""))
         }
         if r.proto == IPProto.icmp || r.proto == IPProto.icmpv6 {
-            w.lit(#","icmp_type":"#); w.unsigned(UInt64(r.srcPort))
+            // As Suricata: the client's first message, and the first reply when there was one.
+            if let m = ICMPMessage.decode(r.icmpToServer) {
+                w.lit(#","icmp_type":"#); w.unsigned(UInt64(m.type))
+                w.lit(#","icmp_code":"#); w.unsigned(UInt64(m.code))
+            } else if r.hasPorts {
+                w.lit(#","icmp_type":"#); w.unsigned(UInt64(r.srcPort))
+            }
+            if let m = ICMPMessage.decode(r.icmpToClient) {
+                w.lit(#","response_icmp_type":"#); w.unsigned(UInt64(m.type))
+                w.lit(#","response_icmp_code":"#); w.unsigned(UInt64(m.code))
+            }
         }
         if r.tunnel != .none {
             w.lit(#","tunnel":{"src_ip":""#); w.write { r.tunnelSrc.writeText(into: $0) }
@@ -142,7 +152,7 @@ public struct EveFlowFormatter: Sendable {
         writeEveFlowSummary(r, alerted: alerted, into: &j)
         if r.proto == IPProto.tcp {
             let all = r.tcpFlagsToServer | r.tcpFlagsToClient
-            j.rawMembers(capacity: 160) { w in
+            j.rawMembers(capacity: 224) { w in
                 func hex(_ v: UInt8) {
                     w.byte(hexDigits[Int(v >> 4)]); w.byte(hexDigits[Int(v & 0xf)])
                 }
@@ -158,6 +168,7 @@ public struct EveFlowFormatter: Sendable {
                 if all & TCPFlag.urg != 0 { w.lit(#","urg":true"#) }
                 if all & TCPFlag.ece != 0 { w.lit(#","ecn":true"#) }
                 if all & TCPFlag.cwr != 0 { w.lit(#","cwr":true"#) }
+                w.lit(#","state":""#); w.lit(r.tcpState.staticName); w.byte(UInt8(ascii: "\""))
                 w.byte(UInt8(ascii: "}"))
             }
         }

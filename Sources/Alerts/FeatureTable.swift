@@ -50,8 +50,11 @@ public struct FeatureTableFormatter: Sendable {
             if csv { sep(); _ = name(); var t = JSONBuffer(reserve: 24); t.double(v); j.bytes += t.bytes }
             else { j.key(name()); j.double(v) }
         }
-        func opt(_ v: Double?) {
-            if let v { num(v) } else if csv { sep(); _ = name() } else { j.key(name()); j.null() }
+        func int(_ v: Int64) {
+            if csv { sep(); _ = name(); j.bytes += Array(String(v).utf8) } else { j.key(name()); j.int(v) }
+        }
+        func opt(_ v: UInt16?) {
+            if let v { int(Int64(v)) } else if csv { sep(); _ = name() } else { j.key(name()); j.null() }
         }
         func secs(_ ns: Int64) {
             if csv { sep(); _ = name(); var t = JSONBuffer(reserve: 24); t.seconds(ns: ns); j.bytes += t.bytes }
@@ -60,17 +63,17 @@ public struct FeatureTableFormatter: Sendable {
         if csv { sep(); _ = name(); j.bytes += Array(String(r.flowID).utf8) } else { j.key(name()); j.uint(r.flowID) }
         str(pcapFilename)
         secs(r.startNs); secs(r.endNs)
-        str(r.srcIP.description); opt(r.hasPorts ? Double(r.srcPort) : nil)
-        str(r.dstIP.description); opt(r.hasPorts ? Double(r.dstPort) : nil)
-        num(Double(r.proto))
+        str(r.srcIP.description); opt(r.hasTransportPorts ? r.srcPort : nil)
+        str(r.dstIP.description); opt(r.hasTransportPorts ? r.dstPort : nil)
+        int(Int64(r.proto))
         str(r.key.vlans.map(String.init).joined(separator: "."))
         str(r.communityID()); str(r.reason.name)
         r.features.withValues { values in for k in 0..<Feature.count { num(values[k]) } }
         if includeSequence {
             for k in 0..<PacketSequence.length {
                 let e = k < Int(r.sequence.count) ? r.sequence[k] : .empty
-                num(Double(e.direction)); num(Double(e.ipLength)); num(Double(e.payloadLength))
-                num(Double(e.iat)); num(Double(e.tcpFlags))
+                int(Int64(e.direction)); int(Int64(e.ipLength)); int(Int64(e.payloadLength))
+                num(Double(e.iat)); int(Int64(e.tcpFlags))
             }
         }
         if !csv { j.endObject() }

@@ -123,8 +123,8 @@ public struct JSONBuffer: Sendable {
     static let falseBytes: [UInt8] = Array("false".utf8)
     static let nullBytes: [UInt8] = Array("null".utf8)
 
-    /// A double with up to 9 decimal places (trailing zeros trimmed);
-    /// integers print without a fraction; NaN/±inf print as null.
+    /// A double as `RawJSONWriter.double` writes it: always with a fraction
+    /// or an exponent ("3.0"); NaN/±inf print as null.
     public mutating func double(_ v: Double) {
         beforeValue()
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RawJSONWriter.maxNumber) { buf in
@@ -175,7 +175,7 @@ public struct JSONBuffer: Sendable {
         let m = ns.magnitude
         appendUnsigned(m / 1_000_000_000)
         let frac = Int64(m % 1_000_000_000)
-        if frac > 0 { appendFraction(frac) }
+        if frac > 0 { appendFraction(frac) } else { bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")]) }
     }
 
     mutating func appendInteger(_ v: Int64) {
@@ -359,10 +359,12 @@ public struct RawJSONWriter {
         count = last + 1
     }
 
-    /// A double with up to 9 decimal places (trailing zeros trimmed);
-    /// integers print without a fraction; NaN/±inf print as null.
+    /// A double with up to 9 decimal places (trailing zeros trimmed), always
+    /// with a fraction or an exponent ("3.0", "1e+15") so that a consumer
+    /// that types fields by their first value (Elasticsearch's dynamic
+    /// mapping) sees a float; NaN/±inf print as null.
     public mutating func double(_ v: Double) {
-        if v == 0 { byte(UInt8(ascii: "0")); return }  // the commonest value of all (±0 both print "0")
+        if v == 0 { zeroPointZero(); return }  // the commonest value of all (±0 both print "0.0")
         guard v.isFinite else {
             byte(UInt8(ascii: "n")); byte(UInt8(ascii: "u")); byte(UInt8(ascii: "l")); byte(UInt8(ascii: "l"))
             return
@@ -375,6 +377,7 @@ public struct RawJSONWriter {
         if a < 4e9 && v == v.rounded(.towardZero) {
             // Integral (exact below 2^53 / 5^9, where the general path is exact too).
             integer(Int64(v))
+            byte(UInt8(ascii: ".")); byte(UInt8(ascii: "0"))
             return
         }
         let scaled = (a * 1e9).rounded()
@@ -384,6 +387,10 @@ public struct RawJSONWriter {
         if frac >= 1_000_000_000 { ip += 1; frac -= 1_000_000_000 }
         if v < 0 && (ip > 0 || frac > 0) { byte(UInt8(ascii: "-")) }
         integer(Int64(ip))
-        if frac > 0 { fraction(frac) }
+        if frac > 0 { fraction(frac) } else { byte(UInt8(ascii: ".")); byte(UInt8(ascii: "0")) }
+    }
+
+    @inline(__always) mutating func zeroPointZero() {
+        byte(UInt8(ascii: "0")); byte(UInt8(ascii: ".")); byte(UInt8(ascii: "0"))
     }
 }

@@ -49,6 +49,13 @@ public struct Policy: Sendable {
         public var threshold: Double?
         public var severity: Int?
         public var enabled = true
+        /// The site's `alert.category` for the class (else `alertCategory`'s).
+        public var category: String?
+    }
+
+    /// The site's categories by class name (`classes.NAME.category`).
+    public var categories: [String: String] {
+        classes.compactMapValues(\.category)
     }
 
     /// One suppression or allow rule: every field given must match.
@@ -189,7 +196,13 @@ public struct Policy: Sendable {
                         case "enabled":
                             guard let b = sv.bool else { throw fail(key, "must be true or false") }
                             rule.enabled = b
-                        default: throw fail(key, "unknown key (known: threshold, severity, enabled)")
+                        case "category" where k == "classes":
+                            guard let c = sv.string, !c.allSatisfy(\.isWhitespace) else {
+                                throw fail(key, "must be a non-empty text (the alert.category of the class)")
+                            }
+                            rule.category = c
+                        default:
+                            throw fail(key, "unknown key (known: threshold, severity, enabled\(k == "classes" ? ", category" : ""))")
                         }
                     }
                     if k == "classes" { p.classes[name] = rule } else { p.behaviours[name] = rule }

@@ -55,6 +55,9 @@ public enum TunnelKind: UInt8, Sendable {
 /// One instance is reused for every packet; `reset()` clears it in place.
 public struct DecodedPacket: Sendable {
     public var timestampNs: Int64 = 0
+    /// The packet's number in its capture thread's input, from 1 (as
+    /// Suricata's `pcap_cnt`); set by `PacketPipeline`, not by the decoder.
+    public var packetNumber: UInt64 = 0
     public var wireLength: Int = 0
     public var capturedLength: Int = 0
 

@@ -78,6 +78,17 @@ public struct Verdict: Sendable {
     /// record keeps the class it would have had.
     public var unsupported = false
     public var isSuspicious: Bool { score >= threshold && !unsupported }
+    /// When the classifiers lean to attack: their probability of the class
+    /// (mean over the classifiers that ran), and the next most likely attack
+    /// class with its probability (nil / NaN otherwise).
+    public var classProbability: Float = .nan
+    public var runnerUp: String?
+    public var runnerUpProbability: Float = .nan
+    /// The runner-up is close enough to the class to be shown with an alert:
+    /// at least half as likely (`docs/flow-records.md`, "Alert records").
+    public var runnerUpIsClose: Bool {
+        runnerUp != nil && runnerUpProbability >= 0.5 * classProbability
+    }
     /// Filled by `EnsembleScorer.detail` for flows that alert.
     public var explanation: [Contribution] = []
     /// The LOF reference (benign) flows nearest to this one; filled by `detail`.

@@ -212,18 +212,32 @@ public final class EnsembleScorer {
             // Class: the classifiers' most likely attack class when they lean
             // to attack; otherwise benign, or "anomaly" when only novelty drives the score.
             var cls = b
+            var best: Float = -1, second: Float = -1, secondIndex = -1
             let lean = max(c.isNaN ? 0 : c, l.isNaN ? 0 : l)
             if lean >= 0.5 {
-                var best: Float = -1
                 for j in 0..<k where j != b {
                     let p = (m.cnn ? pCNN[i * k + j] : 0) + (m.lstm ? pLSTM[i * k + j] : 0)
-                    if p > best { best = p; cls = j }
+                    if p > best {
+                        second = best; secondIndex = cls == b ? -1 : cls
+                        best = p; cls = j
+                    } else if p > second {
+                        second = p; secondIndex = j
+                    }
                 }
             }
             var name = model.classes[cls]
             if cls == b && s >= model.threshold { name = "anomaly"; cls = -1 }
-            out.append(Verdict(classIndex: cls, className: name, score: s, threshold: model.threshold,
-                               cnn: c, lstm: l, lof: lof, ocsvm: oc))
+            var v = Verdict(classIndex: cls, className: name, score: s, threshold: model.threshold,
+                            cnn: c, lstm: l, lof: lof, ocsvm: oc)
+            if cls >= 0 && cls != b {
+                let runs = Float((m.cnn ? 1 : 0) + (m.lstm ? 1 : 0))
+                v.classProbability = best / runs
+                if secondIndex >= 0 {
+                    v.runnerUp = model.classes[secondIndex]
+                    v.runnerUpProbability = second / runs
+                }
+            }
+            out.append(v)
         }
     }
 }

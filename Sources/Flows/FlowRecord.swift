@@ -80,6 +80,19 @@ public struct FlowRecord: Sendable {
     /// When the table ended the record: the packet time that ended it, or the
     /// `now` of the expiry sweep (the wall clock when live).
     public var endedAtNs: Int64
+    /// ICMP/ICMPv6 flows: the first message to the server and to the client
+    /// (`ICMPMessage.encode`; 0 when none was seen that way).
+    public var icmpToServer: UInt32
+    public var icmpToClient: UInt32
+    /// TCP flows: the connection's state when the record was written.
+    public var tcpState: TCPEndState
+    /// The capture thread's number of the flow's latest packet (`DecodedPacket.packetNumber`; 0: unknown).
+    public var lastPacketNumber: UInt64
+
+    /// Whether the record has transport ports: TCP, UDP and SCTP. ICMP's
+    /// type and code stand in for ports in the flow key (as in Community
+    /// ID) but are written as `icmp_type`/`icmp_code`, never as ports.
+    public var hasTransportPorts: Bool { hasPorts && proto != IPProto.icmp && proto != IPProto.icmpv6 }
 
     public init(key: FlowKey, srcIP: IPAddress, srcPort: UInt16, dstIP: IPAddress, dstPort: UInt16,
                 proto: UInt8, hasPorts: Bool, vlanCount: UInt8, tunnel: TunnelKind,
@@ -88,7 +101,8 @@ public struct FlowRecord: Sendable {
                 state: FlowStateName, reason: EndReason, segment: UInt32,
                 tcpFlagsToServer: UInt8, tcpFlagsToClient: UInt8, flowID: UInt64,
                 features: FeatureVector = FeatureVector(), sequence: PacketSequence = PacketSequence(),
-                negativeIATs: UInt32 = 0, endedAtNs: Int64) {
+                negativeIATs: UInt32 = 0, endedAtNs: Int64, icmpToServer: UInt32 = 0, icmpToClient: UInt32 = 0,
+                tcpState: TCPEndState = .none, lastPacketNumber: UInt64 = 0) {
         // All-zero bytes are a valid record (every enum's first case is 0); `set`
         // then writes each field, so the field list lives in one place.
         self = withUnsafeTemporaryAllocation(of: FlowRecord.self, capacity: 1) { b in
@@ -101,7 +115,9 @@ public struct FlowRecord: Sendable {
             startNs: startNs, endNs: endNs, pktsToServer: pktsToServer, pktsToClient: pktsToClient,
             bytesToServer: bytesToServer, bytesToClient: bytesToClient, state: state, reason: reason,
             segment: segment, tcpFlagsToServer: tcpFlagsToServer, tcpFlagsToClient: tcpFlagsToClient,
-            flowID: flowID, negativeIATs: negativeIATs, endedAtNs: endedAtNs)
+            flowID: flowID, negativeIATs: negativeIATs, endedAtNs: endedAtNs,
+            icmpToServer: icmpToServer, icmpToClient: icmpToClient, tcpState: tcpState,
+            lastPacketNumber: lastPacketNumber)
         self.features = features
         self.sequence = sequence
     }
@@ -123,7 +139,8 @@ public struct FlowRecord: Sendable {
                              pktsToServer: UInt64, pktsToClient: UInt64, bytesToServer: UInt64, bytesToClient: UInt64,
                              state: FlowStateName, reason: EndReason, segment: UInt32,
                              tcpFlagsToServer: UInt8, tcpFlagsToClient: UInt8, flowID: UInt64,
-                             negativeIATs: UInt32, endedAtNs: Int64) {
+                             negativeIATs: UInt32, endedAtNs: Int64, icmpToServer: UInt32 = 0, icmpToClient: UInt32 = 0,
+                             tcpState: TCPEndState = .none, lastPacketNumber: UInt64 = 0) {
         self.key = key; self.srcIP = srcIP; self.srcPort = srcPort; self.dstIP = dstIP; self.dstPort = dstPort
         self.proto = proto; self.hasPorts = hasPorts; self.vlanCount = vlanCount; self.tunnel = tunnel
         self.tunnelSrc = tunnelSrc; self.tunnelDst = tunnelDst; self.startNs = startNs; self.endNs = endNs
@@ -132,6 +149,8 @@ public struct FlowRecord: Sendable {
         self.state = state; self.reason = reason; self.segment = segment
         self.tcpFlagsToServer = tcpFlagsToServer; self.tcpFlagsToClient = tcpFlagsToClient; self.flowID = flowID
         self.negativeIATs = negativeIATs; self.endedAtNs = endedAtNs
+        self.icmpToServer = icmpToServer; self.icmpToClient = icmpToClient; self.tcpState = tcpState
+        self.lastPacketNumber = lastPacketNumber
     }
 }
 

@@ -24,6 +24,12 @@ struct FlowSlot: Sendable {
     /// The key's tag in the stripe's index (see `FlowIndex`).
     var indexTag: UInt32 = 0
     var flowID: UInt64 = 0
+    /// ICMP/ICMPv6: the first message each way as `ICMPMessage.encode`
+    /// (0: none seen that way).
+    var icmpToServer: UInt32 = 0
+    var icmpToClient: UInt32 = 0
+    /// The `packetNumber` of the flow's latest packet.
+    var lastPacketNumber: UInt64 = 0
     var acc = FlowAccumulator()
     /// Outer endpoints, set (with `tunnel`) by a flow's first tunnelled
     /// packet; read only when `tunnel` is not `.none`. Last, and not cleared
@@ -51,6 +57,20 @@ struct FlowSlot: Sendable {
         segment = 0
         self.indexTag = indexTag
         self.flowID = flowID
+        icmpToServer = 0
+        icmpToClient = 0
         acc.reset()  // the context too: the table writes it once the hosts are counted
+    }
+}
+
+extension FlowSlot {
+    /// Keeps the first ICMP message's type and code in each direction.
+    @inline(__always)
+    mutating func noteICMP(type: UInt8, code: UInt8, forward: Bool) {
+        if forward {
+            if icmpToServer == 0 { icmpToServer = ICMPMessage.encode(type: type, code: code) }
+        } else if icmpToClient == 0 {
+            icmpToClient = ICMPMessage.encode(type: type, code: code)
+        }
     }
 }

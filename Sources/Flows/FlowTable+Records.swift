@@ -43,7 +43,9 @@ extension FlowTable {
                   reason: reason, segment: slot.pointee.segment,
                   tcpFlagsToServer: FlowAccumulator.flagUnion(acc, .forward),
                   tcpFlagsToClient: FlowAccumulator.flagUnion(acc, .backward),
-                  flowID: slot.pointee.flowID, negativeIATs: slot.pointee.acc.negativeIATs, endedAtNs: now)
+                  flowID: slot.pointee.flowID, negativeIATs: slot.pointee.acc.negativeIATs, endedAtNs: now,
+                  icmpToServer: slot.pointee.icmpToServer, icmpToClient: slot.pointee.icmpToClient,
+                  tcpState: tcp.endState, lastPacketNumber: slot.pointee.lastPacketNumber)
             withUnsafeMutablePointer(to: &r.features) { FlowAccumulator.finish(acc, pool: st.pool, into: $0) }
             r.sequence.copyPrefix(of: seq)
             r.dns = slot.pointee.acc.dns

@@ -237,6 +237,10 @@ public final class FlowTable: @unchecked Sendable {
         let forward = k.fromA == st.slots[i].clientIsA
         let dir: Direction = forward ? .forward : .backward
         if !forward { st.slots[i].sawReply = true }
+        st.slots[i].lastPacketNumber = p.packetNumber
+        if (p.proto == IPProto.icmp || p.proto == IPProto.icmpv6) && !p.isNonFirstFragment {
+            st.slots[i].noteICMP(type: p.icmpType, code: p.icmpCode, forward: forward)
+        }
         if p.tunnel != .none && st.slots[i].tunnel == .none {
             st.slots[i].tunnel = p.tunnel
             st.slots[i].tunnelSrc = p.tunnelSrc

@@ -24,6 +24,8 @@ public struct PacketPipeline: ~Copyable {
     var heldTimestampNs: Int64 = 0
     /// The held packet's key as `FlowTable.prefetch` worked it out.
     var heldKey: FlowTable.Prepared?
+    /// Packets taken by `step` so far: the next one's `packetNumber` less one.
+    public private(set) var packetsStepped: UInt64 = 0
 
     public init() {
         buffers = .allocate(capacity: 2)
@@ -48,6 +50,8 @@ public struct PacketPipeline: ~Copyable {
     public mutating func step(decoded: Bool, bytes: ByteView, timestampNs: Int64, table: FlowTable,
                               sink: inout FlowSink, after: (Int64, Bool, inout FlowSink) throws -> Void) rethrows {
         let p = buffers + index
+        packetsStepped &+= 1
+        p.pointee.packetNumber = packetsStepped
         let k = decoded ? table.prefetch(p) : nil
         if held {
             processHeld(table: table, sink: &sink)

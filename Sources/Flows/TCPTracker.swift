@@ -75,4 +75,36 @@ struct TCPTracker: Sendable, Equatable {
 
     /// Still counted half-open at the server.
     var halfOpenPending: Bool { bits & Self.halfOpenCounted != 0 }
+
+    /// Where the connection stood when the record was written, in
+    /// Suricata's `tcp.state` words.
+    var endState: TCPEndState {
+        if bits & Self.rst != 0 { return .closed }
+        let fins = bits & (Self.finFromClient | Self.finFromServer)
+        if fins == Self.finFromClient | Self.finFromServer { return .closed }
+        if fins != 0 { return .finWait1 }
+        if bits & Self.handshakeDone != 0 { return .established }
+        if bits & Self.synAckFromServer != 0 { return .synRecv }
+        if bits & Self.synFromClient != 0 { return .synSent }
+        return .none
+    }
+}
+
+/// A TCP flow's state at the end of its record, as Suricata names it in
+/// `tcp.state`: `none` (no handshake seen: picked up mid-stream),
+/// `syn_sent` (SYN unanswered), `syn_recv` (SYN-ACK, no final ACK),
+/// `established`, `fin_wait1` (a FIN one way only), `closed` (FIN both ways,
+/// or a RST).
+public enum TCPEndState: UInt8, Sendable {
+    case none, synSent, synRecv, established, finWait1, closed
+    public var staticName: StaticString {
+        switch self {
+        case .none: "none"
+        case .synSent: "syn_sent"
+        case .synRecv: "syn_recv"
+        case .established: "established"
+        case .finWait1: "fin_wait1"
+        case .closed: "closed"
+        }
+    }
 }

@@ -90,7 +90,8 @@ package struct LabelSet: Sendable {
 
     /// The row labelling `r`, or nil when none matches.
     package func match(_ r: FlowRecord) -> Row? {
-        let k = Self.key(r.srcIP, r.hasPorts ? r.srcPort : 0, r.dstIP, r.hasPorts ? r.dstPort : 0, r.proto)
+        // Ground truth has ports for TCP/UDP/SCTP only (ICMP rows carry 0).
+        let k = Self.key(r.srcIP, r.hasTransportPorts ? r.srcPort : 0, r.dstIP, r.hasTransportPorts ? r.dstPort : 0, r.proto)
         guard let candidates = index[k] else { return nil }
         var best: Row?
         var bestOverlap = Int64.min

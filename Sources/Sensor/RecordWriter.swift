@@ -197,6 +197,8 @@ package final class RecordWriter: @unchecked Sendable {
     private func syncModelVersion(_ scoring: ScoringStage) {
         let v = scoring.model.meta.modelVersion
         if alertFormatter.modelVersion != v { alertFormatter.modelVersion = v }
+        let c = scoring.policy.categories
+        if alertFormatter.categories != c { alertFormatter.categories = c }
     }
 
     /// Writes every pending closing alert on its own.

@@ -201,7 +201,7 @@ package final class ScoringStage {
                     counters.suspicious &+= 1
                     s.decision = policy.decide(className: v.className, score: Double(v.score),
                                                bundleThreshold: Double(v.threshold), src: recs[i].srcIP, dst: recs[i].dstIP,
-                                               dstPort: recs[i].hasPorts ? recs[i].dstPort : nil)
+                                               dstPort: recs[i].hasTransportPorts ? recs[i].dstPort : nil)
                     switch s.decision {
                     case .alert(let sev):
                         s.severity = sev
@@ -263,7 +263,7 @@ package final class ScoringStage {
             var b = BehaviourVerdict(kind: k, score: score, threshold: t, values: v)
             if k == .dnsTunnel || (k == .beaconing && v.beaconingIsDNS) { b.domain = r.dns.domainText }
             counters.behaviourVerdicts[k.name, default: 0] &+= 1
-            let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasPorts ? r.dstPort : nil)
+            let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasTransportPorts ? r.dstPort : nil)
             if case .alert(let sev) = decision {
                 let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: r.dstIP, port: r.dstPort, proto: r.proto,
                                             domain: r.dns.domainHash, dnsBeacon: v.beaconingIsDNS)

@@ -29,6 +29,30 @@ import Testing
         }
     }
 
+    /// A float is always written with a fraction or an exponent, so that
+    /// consumers typing a field by its first value (Elasticsearch's dynamic
+    /// mapping) never take a float field for an integer one.
+    @Test func floatsAlwaysCarryAFractionOrAnExponent() {
+        let cases: [(Double, String)] = [(0, "0.0"), (-0.0, "0.0"), (3, "3.0"), (-7, "-7.0"), (4e9, "4000000000.0"),
+                                         (2.5, "2.5"), (1e-10, "0.0"), (-1e-12, "0.0"), (123_456_789.000_000_000_1, "123456789.0")]
+        for (v, text) in cases {
+            var j = JSONBuffer()
+            j.double(v)
+            #expect(String(decoding: j.bytes, as: UTF8.self) == text, "\(v)")
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let v = (Bool.random(using: &rng) ? 1 : -1) * pow(10, Double.random(in: -12...300, using: &rng)).rounded(.down)
+            var j = JSONBuffer()
+            j.double(v)
+            let text = String(decoding: j.bytes, as: UTF8.self)
+            #expect(text.contains(".") || text.contains("e"), "\(v) → \(text)")
+        }
+        var j = JSONBuffer()
+        j.seconds(ns: 1_700_000_000_000_000_000)
+        #expect(String(decoding: j.bytes, as: UTF8.self) == "1700000000.0")
+    }
+
     /// Every digit count (and each side of every power of ten) against the
     /// standard library's own decimal text.
     @Test func unsignedAndSignedIntegersMatchTheirDecimalText() {

@@ -3,6 +3,7 @@ import Testing
 @testable import Alerts
 @testable import Decoding
 import Behaviour
+import Flows
 
 @Suite struct PolicyTests {
     let classes = ["benign", "scan", "dos", "bruteforce", "tunnel", "c2", "webattack", "anomaly"]
@@ -33,6 +34,30 @@ import Behaviour
         #expect(p.decide(className: "tunnel", score: 1, bundleThreshold: 0.5, src: a, dst: b, dstPort: 53) == .disabled)
     }
 
+    @Test func classesMapToTheSitesCategories() throws {
+        let p = try Policy.parse("""
+            version: 1
+            classes:
+              scan: {severity: 3, category: "Site: reconnaissance"}
+              dos: {severity: 1}
+            """, path: "policy.yaml", knownClasses: classes)
+        #expect(p.categories == ["scan": "Site: reconnaissance"])
+        var f = EveAlertFormatter(context: EveContext(), modelVersion: "m")
+        f.categories = p.categories
+        for (cls, want) in [("scan", "Site: reconnaissance"), ("dos", alertCategory("dos"))] {
+            var j = JSONBuffer()
+            j.beginObject()
+            f.writeAlertHead(FlowRecord.blank, signatureID: 1, signature: "s", className: cls, severity: 1,
+                             detector: "ml", into: &j)
+            j.endObject()
+            let o = try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any]
+            let alert = try #require(o?["alert"] as? [String: Any])
+            #expect(alert["category"] as? String == want)
+            let md = try #require(alert["metadata"] as? [String: [String]])
+            #expect(md["class"] == [cls] && md["detector"] == ["ml"])
+        }
+    }
+
     @Test(arguments: [
         ("classes:\n  scann: {severity: 1}\n", "classes.scann", "unknown class"),
         ("classes:\n  scan: {severity: 7}\n", "classes.scan.severity", "must be 1, 2 or 3"),
@@ -41,6 +66,8 @@ import Behaviour
         ("suppress:\n  - {dst_port: 99999}\n", "suppress[0].dst_port", "not a port"),
         ("allow:\n  - {note: nothing}\n", "allow[0]", "at least one of"),
         ("thresholds: 1\n", "thresholds", "unknown key"),
+        ("classes:\n  scan: {category: \"  \"}\n", "classes.scan.category", "non-empty"),
+        ("behaviours:\n  beaconing: {category: x}\n", "behaviours.beaconing.category", "unknown key"),
         ("version: 2\n", "version", "unsupported"),
     ])
     func errorsNameFileKeyAndReason(yaml: String, key: String, reason: String) {

@@ -6,7 +6,7 @@ import Testing
     /// field (by reflection, so a field added later with a non-zero default fails here).
     @Test func resetEqualsAFreshPacketInEveryField() {
         var p = DecodedPacket()
-        p.timestampNs = -5; p.wireLength = 1500; p.capturedLength = 60
+        p.timestampNs = -5; p.packetNumber = 12; p.wireLength = 1500; p.capturedLength = 60
         p.vlanCount = 2; p.vlan0 = 10; p.vlan1 = 20; p.vlan2 = 30; p.ipVersion = 6
         p.src = IPAddress(v4: 10, 0, 0, 1); p.dst = IPAddress(v4: 10, 0, 0, 2)
         p.proto = 6; p.ttl = 64; p.ipLength = 40; p.ipOffset = 14

@@ -5,6 +5,23 @@ import Testing
 @Suite struct TCPTrackerTests {
     let syn = TCPFlag.syn, ack = TCPFlag.ack, fin = TCPFlag.fin, rst = TCPFlag.rst
 
+    /// Suricata's `tcp.state` words for each stage of a connection.
+    @Test func endStateNamesEachStageOfTheConnection() {
+        func state(_ steps: [(UInt8, Bool)]) -> String {
+            var t = TCPTracker()
+            for (f, c) in steps { _ = t.observe(flags: f, fromClient: c) }
+            return "\(t.endState.staticName)"
+        }
+        #expect(state([]) == "none")
+        #expect(state([(ack, true), (ack, false)]) == "none")  // picked up mid-stream
+        #expect(state([(syn, true)]) == "syn_sent")
+        #expect(state([(syn, true), (syn | ack, false)]) == "syn_recv")
+        #expect(state([(syn, true), (syn | ack, false), (ack, true)]) == "established")
+        #expect(state([(syn, true), (syn | ack, false), (ack, true), (fin | ack, false)]) == "fin_wait1")
+        #expect(state([(syn, true), (syn | ack, false), (ack, true), (fin | ack, true), (fin | ack, false)]) == "closed")
+        #expect(state([(syn, true), (rst | ack, false)]) == "closed")
+    }
+
     @Test func aBareSynIsASynWithoutAckOnTCPOnly() {
         #expect(TCPTracker.isBareSyn(proto: IPProto.tcp, flags: syn, nonFirstFragment: false))
         #expect(!TCPTracker.isBareSyn(proto: IPProto.tcp, flags: syn | ack, nonFirstFragment: false))

@@ -90,6 +90,15 @@ import Testing
         #expect(set.match(icmp)?.label == "dos")
     }
 
+    @Test func icmpRecordsMatchRowsWithPortZeroThoughTheirKeyHoldsTypes() throws {
+        // The flow key carries ICMP's type and counterpart type in its port
+        // slots (as Community ID does); ground truth has no ports for ICMP.
+        let set = try Self.withCSV(Self.csv) { try LabelSet(csvPath: $0) }
+        let icmp = Self.record("2001:db8::2", 128, "2001:db8::1", 129, proto: 1, from: 10.2, to: 10.4)
+        #expect(icmp.hasPorts && !icmp.hasTransportPorts)
+        #expect(set.match(icmp)?.label == "dos")
+    }
+
     @Test func errorsNameTheFileAndLine() {
         #expect(Self.error("src_ip,src_port,dst_ip,dst_port,proto,first_ts,label\n")
             == "FILE:1: missing column 'last_ts'")
