@@ -53,8 +53,9 @@ package func fixedPoint(_ v: Double, _ places: Int) -> String {
     return s
 }
 
-/// A duration as people say it: "8 s", "2 min 05 s", "1 h 04 min".
+/// A duration as people say it: "0.4 s", "8.4 s", "42 s", "2 min 05 s", "1 h 04 min".
 package func readableDuration(_ seconds: Double) -> String {
+    if seconds < 9.95 { return "\(fixedPoint(max(0, seconds), 1)) s" }
     let s = Int(seconds.rounded())
     if s < 60 { return "\(s) s" }
     if s < 3600 { return "\(s / 60) min \(two(s % 60)) s" }

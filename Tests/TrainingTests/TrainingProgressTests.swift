@@ -45,7 +45,7 @@ import ModelFixtures
         #expect(fixedPoint(-0.0004, 3) == "0.000")
         #expect(fixedPoint(-2.5, 1) == "-2.5")
         #expect(fixedPoint(12.5, 0) == "13")
-        #expect(readableDuration(8.4) == "8 s")
+        #expect(readableDuration(0.04) == "0.0 s" && readableDuration(8.44) == "8.4 s" && readableDuration(42.4) == "42 s")
         #expect(readableDuration(125) == "2 min 05 s")
         #expect(readableDuration(3840) == "1 h 04 min")
     }
