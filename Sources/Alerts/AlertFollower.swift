@@ -246,6 +246,8 @@ public final class AlertFollower: @unchecked Sendable {
         if f < 0 { return false }
         var st = stat()
         if fstat(f, &st) != 0 { close(f); return false }
+        // A directory opens but never reads: refused here, so it is said at once.
+        if st.st_mode & S_IFMT == S_IFDIR { close(f); errno = EISDIR; return false }
         fd = f
         inode = (UInt64(st.st_dev), UInt64(st.st_ino))
         offset = 0

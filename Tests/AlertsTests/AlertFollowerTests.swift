@@ -242,6 +242,9 @@ func waitFor(_ cond: () -> Bool, timeout: Double = 10) -> Bool {
         #expect(got.all == [alertLine(1)] && appeared.all == [path] && !f.isWaiting)
         // A file that exists but cannot be read is an error, not a wait.
         #expect(throws: AlertFollowerError.self) { _ = try AlertFollower(path: path + "/below-a-file", follow: true) }
+        #expect(throws: AlertFollowerError.cannotOpen(path: dir.path, reason: "Is a directory")) {
+            _ = try AlertFollower(path: dir.path, follow: true)
+        }
     }
 
     @Test func readableLineAndColour() {

@@ -390,6 +390,7 @@ def exit_code_cases(tmp: Path) -> list[tuple[str, list, int]]:
         ("features", ["features", SMALL, "-o", nowhere], CANNOT_START),
         ("alerts", ["alerts", log], OK),
         ("alerts", ["alerts", tmp / "missing.json"], CANNOT_START),
+        ("alerts", ["alerts", tmp], CANNOT_START),
         ("alerts", ["alerts", log, "--min-severity", "0"], USAGE),
         ("check-config", ["check-config", cfg], OK),
         ("check-config", ["check-config", bad_cfg], CANNOT_START),
