@@ -21,7 +21,7 @@ struct FlowSentry: ParsableCommand {
             let usage = sub.map { usageString(for: $0) } ?? usageString()
             FileHandleStderr.write("Error: \(problem.message)\nUsage: \(usage)\n"
                                    + "  See '\(problem.commandPath.joined(separator: " ")) --help' for more information.\n")
-            exit(withError: ExitCode.validationFailure)
+            exit(withError: ExitStatus.usage)
         }
         main(arguments)
     }
