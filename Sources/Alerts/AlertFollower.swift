@@ -1,3 +1,4 @@
+import Decoding
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -44,19 +45,32 @@ public final class AlertFollower: @unchecked Sendable {
     public private(set) var rotations = 0
     public private(set) var truncations = 0
 
+    /// Called (on the reading thread) when a path that was missing at the
+    /// start appears and is opened.
+    public var onAppear: (@Sendable (String) -> Void)?
+
     /// Opens `path`. Without `follow` a missing file throws; with it the
-    /// follower waits for the file to appear. `fromEnd` skips what is there.
+    /// follower waits for the file to appear (`isWaiting`). `fromEnd` skips
+    /// what is there: reading starts after the last complete line (a line
+    /// still being written is read when it is finished), and
+    /// `scanBackward` reads what was skipped, last line first.
     public init(path: String, follow: Bool = false, fromEnd: Bool = false,
                 retryInterval: Double = 0.2) throws(AlertFollowerError) {
         self.path = path
         self.follow = follow
         self.retryInterval = retryInterval
         if !openPath() {
-            if !follow { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            let e = errno
+            if !follow || e != ENOENT { throw .cannotOpen(path: path, reason: String(cString: strerror(e))) }
+            isWaiting = true
         } else if fromEnd {
-            offset = Int64(lseek(fd, 0, SEEK_END))
+            offset = try endOfLastLine(before: Int64(lseek(fd, 0, SEEK_END)))
+            _ = lseek(fd, off_t(offset), SEEK_SET)
         }
     }
+
+    /// True while the path has not appeared yet (following only).
+    public private(set) var isWaiting = false
 
     deinit { if fd >= 0 { close(fd) } }
 
@@ -90,6 +104,63 @@ public final class AlertFollower: @unchecked Sendable {
             if try checkRotation() { continue }
             usleep(UInt32(retryInterval * 1_000_000))
         }
+    }
+
+    /// Complete lines before the reading position, last first, handed to
+    /// `body` until it returns false or the file's start is reached: `-n N`
+    /// after opening `fromEnd`. Reads backward in blocks, so a long log costs
+    /// only the lines looked at.
+    public func scanBackward(_ body: (String) -> Bool) throws(AlertFollowerError) {
+        guard fd >= 0, offset > 0 else { return }
+        var end = offset - 1       // the newline that ends the last line is left out
+        var carry: [UInt8] = []    // the line that continues after `end`, read so far
+        while end > 0 {
+            let start = max(0, end - Int64(chunk.count))
+            let block = try readAt(start, count: Int(end - start))
+            var lineEnd = block.count
+            var i = block.count - 1
+            while i >= 0 {
+                if block[i] == 0x0A {
+                    let line = String(decoding: block[(i + 1)..<lineEnd] + carry, as: UTF8.self)
+                    carry.removeAll(keepingCapacity: true)
+                    if !body(line) { return }
+                    lineEnd = i
+                }
+                i -= 1
+            }
+            carry = Array(block[0..<lineEnd]) + carry
+            end = start
+        }
+        _ = body(String(decoding: carry, as: UTF8.self))  // the file's first line
+    }
+
+    /// Just after the last newline before `end` (0 when there is none).
+    private func endOfLastLine(before end: Int64) throws(AlertFollowerError) -> Int64 {
+        var stop = end
+        while stop > 0 {
+            let start = max(0, stop - Int64(chunk.count))
+            let block = try readAt(start, count: Int(stop - start))
+            if let i = block.lastIndex(of: 0x0A) { return start + Int64(i) + 1 }
+            stop = start
+        }
+        return 0
+    }
+
+    /// `count` bytes at `position` of the open file (fewer if it shrank).
+    private func readAt(_ position: Int64, count: Int) throws(AlertFollowerError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(position) + off_t(got)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .readFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            got += n
+        }
+        if got < count { out.removeLast(count - got) }
+        return out
     }
 
     /// Reads to the end of the open descriptor; true when any bytes came.
@@ -152,6 +223,10 @@ public final class AlertFollower: @unchecked Sendable {
                 rotations += 1
             }
             if !openPath() { return !ready.isEmpty }
+            if isWaiting {
+                isWaiting = false
+                onAppear?(path)
+            }
             return true
         }
         var fst = stat()
@@ -171,6 +246,8 @@ public final class AlertFollower: @unchecked Sendable {
         if f < 0 { return false }
         var st = stat()
         if fstat(f, &st) != 0 { close(f); return false }
+        // A directory opens but never reads: refused here, so it is said at once.
+        if st.st_mode & S_IFMT == S_IFDIR { close(f); errno = EISDIR; return false }
         fd = f
         inode = (UInt64(st.st_dev), UInt64(st.st_ino))
         offset = 0
@@ -301,36 +378,57 @@ public struct AlertSummary: Sendable, Equatable {
     }
 }
 
-/// Which alerts to show.
+/// Which alerts to show. Each criterion given must hold; a list holds
+/// when any of its entries does (`--class scan --class dos`: either class).
 public struct AlertFilter: Sendable, Equatable {
     /// Keep alerts with `alert.severity <= minSeverity` (1 is most severe).
     public var minSeverity: Int?
-    /// Keep alerts whose class (`ml.class`, or `behaviour.class`) equals this.
-    public var mlClass: String?
+    /// Keep alerts whose class (`ml.class`, or `behaviour.class`) is one of
+    /// these, letters in either case; empty: any class.
+    public var classes: [String]
     /// Keep alerts at or after this time (seconds since the epoch).
     public var since: Double?
     /// Keep behaviour alerts of this behaviour (`behaviour.kind`) only.
     public var behaviour: String?
+    /// Keep alerts with the source or destination address in one of these blocks.
+    public var addresses: [CIDR]
+    /// Keep alerts with the source or destination port one of these.
+    public var ports: [Int]
     /// Keep alerts where every one of these fields has a value matching its glob.
     public var fieldMatches: [FieldMatch]
 
-    public init(minSeverity: Int? = nil, mlClass: String? = nil, since: Double? = nil, behaviour: String? = nil,
-                fieldMatches: [FieldMatch] = []) {
+    public init(minSeverity: Int? = nil, classes: [String] = [], since: Double? = nil, behaviour: String? = nil,
+                addresses: [CIDR] = [], ports: [Int] = [], fieldMatches: [FieldMatch] = []) {
         self.minSeverity = minSeverity
-        self.mlClass = mlClass
+        self.classes = classes.map { $0.lowercased() }
         self.since = since
         self.behaviour = behaviour
+        self.addresses = addresses
+        self.ports = ports
         self.fieldMatches = fieldMatches
     }
+
+    /// The classes an alert can carry: the label vocabulary's attack
+    /// classes and "anomaly" (the novelty models' verdict).
+    public static let knownClasses = ["scan", "dos", "bruteforce", "tunnel", "c2", "webattack", "anomaly"]
 
     public func matches(_ a: AlertSummary) -> Bool {
         if let minSeverity {
             guard let s = a.severity, s <= minSeverity else { return false }
         }
-        if let mlClass, a.mlClass != mlClass { return false }
+        if !classes.isEmpty {
+            guard let c = a.mlClass?.lowercased(), classes.contains(c) else { return false }
+        }
         if let behaviour, a.behaviour != behaviour { return false }
         if let since {
             guard let t = a.time, t >= since else { return false }
+        }
+        if !addresses.isEmpty {
+            let ends = [a.srcIP, a.destIP].compactMap(IPAddress.init)
+            guard addresses.contains(where: { block in ends.contains { block.contains($0) } }) else { return false }
+        }
+        if !ports.isEmpty {
+            guard ports.contains(where: { $0 == a.srcPort || $0 == a.destPort }) else { return false }
         }
         for m in fieldMatches where !m.matches(a.fields) { return false }
         return true

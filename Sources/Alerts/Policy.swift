@@ -7,7 +7,8 @@ public struct PolicyError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let key: String
     public let reason: String
-    public var description: String { "\(path): \(key): \(reason)" }
+    /// An empty `key`: the file itself (it cannot be opened or read).
+    public var description: String { key.isEmpty ? "\(path): \(reason)" : "\(path): \(key): \(reason)" }
 }
 
 /// An address or CIDR block.
@@ -148,8 +149,7 @@ public struct Policy: Sendable {
 
     /// Loads and validates a policy file; every error names the file, key and reason.
     public static func load(path: String, knownClasses: [String]) throws(PolicyError) -> Policy {
-        let text: String
-        do { text = try readText(path) } catch { throw PolicyError(path: path, key: "(file)", reason: "\(error)") }
+        let text = try readText(path)
         return try parse(text, path: path, knownClasses: knownClasses)
     }
 
@@ -275,9 +275,9 @@ public struct Policy: Sendable {
 import Glibc
 #endif
 
-func readText(_ path: String) throws -> String {
+func readText(_ path: String) throws(PolicyError) -> String {
     guard let f = fopen(path, "r") else {
-        throw PolicyError(path: path, key: "(file)", reason: "cannot open: \(String(cString: strerror(errno)))")
+        throw PolicyError(path: path, key: "", reason: "cannot open: \(String(cString: strerror(errno)))")
     }
     defer { fclose(f) }
     var bytes: [UInt8] = []
@@ -287,5 +287,7 @@ func readText(_ path: String) throws -> String {
         if n <= 0 { break }
         bytes += buf[0..<n]
     }
+    // A directory opens but does not read (EISDIR): not an empty policy.
+    if ferror(f) != 0 { throw PolicyError(path: path, key: "", reason: "cannot read: \(String(cString: strerror(errno)))") }
     return String(decoding: bytes, as: UTF8.self)
 }

@@ -14,12 +14,12 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):
-            return "\(path): cannot open capture: \(reason)"
+            return "\(path): \(reason)"
         case let .unsupportedLinkType(path, dlt, name):
             return "\(path): unsupported link type \(dlt) (\(name)); supported: Ethernet, Linux SLL/SLL2, raw IP, BSD loopback/NULL, PPP, PPPoE, Cisco HDLC"
         case let .readFailed(path, offset, reason):
-            if let offset { return "\(path): read error at byte offset \(offset): \(reason)" }
-            return "\(path): read error: \(reason)"
+            if let offset { return "\(path), byte offset \(offset): \(reason)" }
+            return "\(path): \(reason)"
         }
     }
 }
@@ -78,13 +78,13 @@ public final class PcapFileReader {
             // The file opened here, without stdio locking (see fs_fopen_unlocked);
             // libpcap closes it with the handle.
             guard let f = fs_fopen_unlocked(path) else {
-                throw .cannotOpen(path: path, reason: "\(path): \(String(cString: strerror(errno)))")
+                throw .cannotOpen(path: path, reason: "cannot open: " + String(cString: strerror(errno)))
             }
             opened = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
             if opened == nil { fclose(f) }
         }
         guard let h = opened else {
-            throw .cannotOpen(path: path, reason: Self.string(errbuf))
+            throw .cannotOpen(path: path, reason: PcapErrorText.plain(Self.string(errbuf)))
         }
         let d = pcap_datalink(h)
         guard let lt = LinkType(dlt: d) else {
@@ -171,7 +171,7 @@ public final class PcapFileReader {
         }
         if rc == PCAP_ERROR_BREAK || rc == -2 { return nil }
         if rc == 0 { return nil }
-        let reason = String(cString: pcap_geterr(handle))
+        let reason = PcapErrorText.plain(String(cString: pcap_geterr(handle)))
         // For classic pcap, name the start of the record that could not be read.
         throw .readFailed(path: path, offset: isClassicPcap ? nextRecordOffset : offset, reason: reason)
     }

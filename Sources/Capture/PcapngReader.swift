@@ -22,6 +22,11 @@ final class PcapngReader {
         var filter: bpf_program?
     }
 
+    /// No real block is larger: a length beyond it is corruption, not a
+    /// packet to read (a packet is at most 256 KiB; Wireshark's limit for
+    /// any block is 16 MiB).
+    static let largestBlock = 16 << 20
+
     let path: String
     private let base: UnsafeRawPointer
     private let size: Int
@@ -37,12 +42,12 @@ final class PcapngReader {
         self.path = path
         self.filterText = filter
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: "cannot open: " + String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard fstat(fd, &st) == 0 else { throw .cannotOpen(path: path, reason: "cannot open: " + String(cString: strerror(errno))) }
         size = Int(st.st_size)
-        guard size >= 28 else { throw .readFailed(path: path, offset: 0, reason: "pcapng file too short for a section header") }
+        guard size >= 28 else { throw .readFailed(path: path, offset: 0, reason: "cut off: shorter than a pcapng section header") }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
             throw .cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
@@ -68,7 +73,7 @@ final class PcapngReader {
 
     private func readHeaderBlocks() throws(CaptureError) {
         while pos < size {
-            guard size - pos >= 12 else { throw .readFailed(path: path, offset: pos, reason: "truncated pcapng block header") }
+            guard size - pos >= 12 else { throw .readFailed(path: path, offset: pos, reason: "cut off: a pcapng block header needs 12 bytes, only \(size - pos) left") }
             let type = peekType()
             if type == 6 || type == 3 || type == 2 { return }
             try handleNonPacketBlock()
@@ -84,11 +89,12 @@ final class PcapngReader {
     /// Validates the block at `pos` and returns its total length.
     private func blockLength() throws(CaptureError) -> Int {
         let len = Int(u32(pos + 4))
-        guard len >= 12, len % 4 == 0 else {
-            throw .readFailed(path: path, offset: pos, reason: "bad pcapng block length \(len)")
+        guard len >= 12, len % 4 == 0, len <= Self.largestBlock else {
+            throw .readFailed(path: path, offset: pos, reason: "corrupt pcapng block: length \(len) "
+                              + (len > Self.largestBlock ? "(no block is larger than 16 MiB)" : "(must be a multiple of 4, at least 12)"))
         }
         guard len <= size - pos else {
-            throw .readFailed(path: path, offset: pos, reason: "pcapng block cut off (needs \(len) bytes, \(size - pos) left)")
+            throw .readFailed(path: path, offset: pos, reason: "cut off: the pcapng block needs \(len) bytes, only \(size - pos) left")
         }
         return len
     }
@@ -100,7 +106,7 @@ final class PcapngReader {
             let magic = base.loadUnaligned(fromByteOffset: pos + 8, as: UInt32.self)
             if magic == 0x1A2B_3C4D { bigEndian = false }
             else if magic == 0x4D3C_2B1A { bigEndian = true }
-            else { throw .readFailed(path: path, offset: pos + 8, reason: "bad pcapng byte-order magic") }
+            else { throw .readFailed(path: path, offset: pos + 8, reason: "corrupt pcapng section header: bad byte-order magic") }
             let len = try blockLength()
             for i in interfaces.indices where interfaces[i].filter != nil { pcap_freecode(&interfaces[i].filter!) }
             interfaces.removeAll()
@@ -109,7 +115,7 @@ final class PcapngReader {
         }
         let len = try blockLength()
         if type == 1 {
-            guard len >= 20 else { throw .readFailed(path: path, offset: pos, reason: "interface block too short") }
+            guard len >= 20 else { throw .readFailed(path: path, offset: pos, reason: "corrupt interface description block: length \(len), at least 20") }
             let dlt = Int32(u16(pos + 8))
             var iface = Interface(linkType: LinkType(dlt: Self.dltFromLinkType(dlt)), dlt: Self.dltFromLinkType(dlt),
                                   snaplen: Int(u32(pos + 12)))
@@ -159,7 +165,7 @@ final class PcapngReader {
     /// The next packet (with its interface's link type), nil at the end.
     func next() throws(CaptureError) -> (CapturedPacket, LinkType?, Int32)? {
         while pos < size {
-            guard size - pos >= 12 else { throw .readFailed(path: path, offset: pos, reason: "truncated pcapng block header") }
+            guard size - pos >= 12 else { throw .readFailed(path: path, offset: pos, reason: "cut off: a pcapng block header needs 12 bytes, only \(size - pos) left") }
             let type = peekType()
             guard type == 6 || type == 3 || type == 2 else {
                 try handleNonPacketBlock()
@@ -171,17 +177,17 @@ final class PcapngReader {
             var ifIndex = 0, tsRaw: UInt64 = 0, caplen = 0, wire = 0, dataOffset = 0
             switch type {
             case 6:
-                guard len >= 32 else { throw .readFailed(path: path, offset: start, reason: "enhanced packet block too short") }
+                guard len >= 32 else { throw .readFailed(path: path, offset: start, reason: "corrupt enhanced packet block: length \(len), at least 32") }
                 ifIndex = Int(u32(start + 8))
                 tsRaw = UInt64(u32(start + 12)) << 32 | UInt64(u32(start + 16))
                 caplen = Int(u32(start + 20)); wire = Int(u32(start + 24)); dataOffset = start + 28
             case 2:
-                guard len >= 32 else { throw .readFailed(path: path, offset: start, reason: "packet block too short") }
+                guard len >= 32 else { throw .readFailed(path: path, offset: start, reason: "corrupt packet block: length \(len), at least 32") }
                 ifIndex = Int(u16(start + 8))
                 tsRaw = UInt64(u32(start + 12)) << 32 | UInt64(u32(start + 16))
                 caplen = Int(u32(start + 20)); wire = Int(u32(start + 24)); dataOffset = start + 28
             default:  // simple packet block
-                guard len >= 16 else { throw .readFailed(path: path, offset: start, reason: "simple packet block too short") }
+                guard len >= 16 else { throw .readFailed(path: path, offset: start, reason: "corrupt simple packet block: length \(len), at least 16") }
                 wire = Int(u32(start + 8)); dataOffset = start + 12
                 caplen = min(wire, len - 16)
                 if let s = interfaces.first?.snaplen, s > 0 { caplen = min(caplen, s) }
@@ -190,7 +196,7 @@ final class PcapngReader {
                 throw .readFailed(path: path, offset: start, reason: "packet names interface \(ifIndex), but only \(interfaces.count) described")
             }
             guard dataOffset + caplen <= start + len - 4 else {
-                throw .readFailed(path: path, offset: start, reason: "captured length \(caplen) exceeds its block")
+                throw .readFailed(path: path, offset: start, reason: "corrupt packet: captured length \(caplen) exceeds its block")
             }
             let iface = interfaces[ifIndex]
             let timestampNs = PcapFileReader.pcapngTimestampNs(raw: tsRaw, unitsPerSecond: iface.unitsPerSecond,

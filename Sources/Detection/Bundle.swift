@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A FlowSentry model bundle: one binary file holding named sections.
 ///
@@ -140,23 +143,50 @@ public struct ModelBundle: Sendable, Equatable {
         self.init(sections: sections, sourcePath: path)
     }
 
+    /// Writes the bundle to a temporary file beside `path`, then renames it
+    /// over `path`: a reader never sees half a bundle.
     public func write(to path: String) throws(BundleError) {
-        let data = Data(serialised())
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw .io(path: path, reason: "\(error.localizedDescription)")
+        let bytes = serialised()
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = String(cString: strerror(errno))
+                close(fd); unlink(temporary)
+                throw .io(path: path, reason: "cannot write: \(reason)")
+            }
+            written += n
+        }
+        guard fsync(fd) == 0, close(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot write: \(reason)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot replace: \(reason)")
         }
     }
 
     public static func load(path: String) throws(BundleError) -> ModelBundle {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .io(path: path, reason: "\(error.localizedDescription)")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw .io(path: path, reason: "cannot read: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            bytes += buf[0..<n]
         }
-        return try ModelBundle(bytes: [UInt8](data), path: path)
+        return try ModelBundle(bytes: bytes, path: path)
     }
 
     // MARK: Typed section helpers (u64 count + little-endian values)

@@ -25,7 +25,7 @@ public enum BundleError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(path, reason):
-            return "\(path): cannot access bundle: \(reason)"
+            return "\(path): model bundle: \(reason)"
         case let .truncated(path, offset, needed, available):
             return "\(path): truncated bundle at offset \(offset): needed \(needed) bytes, only \(available) available"
         case let .badMagic(path):

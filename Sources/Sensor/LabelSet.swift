@@ -73,6 +73,8 @@ package struct LabelSet: Sendable {
             add(Row(key: Self.key(src, sp, dst, dp, proto), firstNs: Int64(first * 1e9), lastNs: Int64(last * 1e9),
                     label: label, scenario: columns["scenario"] != nil ? col("scenario") : ""))
         }
+        // A directory opens but does not read (EISDIR): not an empty file.
+        if ferror(f) != 0 { throw LabelError(path: path, line: nil, reason: "cannot read: \(String(cString: strerror(errno)))") }
         if rows.isEmpty { throw LabelError(path: path, line: nil, reason: "no labelled flows") }
     }
 

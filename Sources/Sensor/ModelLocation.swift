@@ -56,7 +56,7 @@ package func loadModelAndPolicyDescribed(model: String?, policy: String?) throws
     var known = m.classes
     known.append("anomaly")
     let p = try policyPath.map { try Policy.load(path: $0, knownClasses: known) } ?? Policy()
-    let what = "model \(modelPath) (\(m.meta.modelVersion), threshold \(m.threshold)); "
+    let what = "model \(modelPath) (\(m.meta.modelVersion), threshold \(formatFixed(Double(m.threshold), 4))); "
         + (policyPath.map { "policy \($0)" }
             ?? "no policy.yaml beside the model: the built-in policy (every class alerts at the bundle's threshold, default severities)")
     return (m, p, what)

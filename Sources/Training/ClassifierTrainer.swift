@@ -67,6 +67,8 @@ package struct ClassifierTrainingConfig: Sendable {
     package var clipNorm: Float? = 5
     /// Optional wall-clock budget in seconds (checked between epochs).
     package var timeLimit: Double?
+    /// Called after each epoch (on the training thread), for progress reports.
+    package var onEpoch: (@Sendable (EpochProgress) -> Void)?
 
     package init() {}
 }
@@ -143,6 +145,12 @@ package struct ClassifierTrainer: Sendable {
             let (vl, va) = validation.count > 0 ? Self.evaluate(model, validation, weights: weights) : (trainLoss, 0)
             history.validationLoss.append(vl)
             history.validationAccuracy.append(va)
+            if let onEpoch = config.onEpoch {
+                let elapsed = ContinuousClock.now - start
+                onEpoch(EpochProgress(model: "classifier", epoch: epoch + 1, epochs: config.epochs, trainLoss: trainLoss,
+                                      validationLoss: vl, validationAccuracy: va,
+                                      elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            }
             if vl < bestLoss {
                 bestLoss = vl; best = model; history.bestEpoch = epoch; sinceBest = 0
             } else {

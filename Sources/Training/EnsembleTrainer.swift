@@ -81,6 +81,9 @@ package struct EnsembleTrainingConfig: Sendable {
     /// The alert threshold is never below this combined score.
     package var minThreshold: Float = 0.5
     package var modelVersion = "flowsentry-ml-1"
+    /// Called after each classifier epoch, for progress reports; without it
+    /// the loss curves are logged when each classifier is done.
+    package var onEpoch: (@Sendable (EpochProgress) -> Void)?
     package init() {
         novelty.maxReferenceRows = 2048
     }
@@ -184,18 +187,31 @@ package enum EnsembleTrainer {
             cc.maskColumns.append(c)
             cc.maskValues.append(max(-clip, min(clip, Float(novelty.normaliser.apply(0, column: c)))))
         }
-        let trainer = ClassifierTrainer(config: cc)
+        var trainer = ClassifierTrainer(config: cc)
+        /// Reports each epoch under the model's name.
+        func named(_ model: String) -> (@Sendable (EpochProgress) -> Void)? {
+            guard let report = config.onEpoch else { return nil }
+            return { p in var p = p; p.model = model; report(p) }
+        }
+        func summary(_ model: String, _ h: ClassifierTrainingHistory) {
+            if config.onEpoch == nil {
+                log("\(model) losses train \(h.trainLoss.map { Int($0 * 1000) }) validation \(h.validationLoss.map { Int($0 * 1000) }) (thousandths)")
+            }
+            log("\(model): \(h.trainLoss.count) epochs, best \(h.bestEpoch + 1), validation accuracy "
+                + "\(fixedPoint(Double(h.validationAccuracy[h.bestEpoch]), 3)) (\(readableDuration(report.seconds[model]!)))")
+        }
         t0 = now()
+        trainer.config.onEpoch = named("cnn")
         let (cnnF, ch) = trainer.trainCNN(train: trainDS, validation: valDS)
         report.seconds["cnn"] = now() - t0
         report.cnnHistory = ch
-        log("cnn losses train \(ch.trainLoss.map { Int($0 * 1000) }) validation \(ch.validationLoss.map { Int($0 * 1000) })")
-        log("cnn: \(ch.trainLoss.count) epochs, best \(ch.bestEpoch + 1), validation accuracy \(ch.validationAccuracy[ch.bestEpoch]) (\(Int(report.seconds["cnn"]!)) s)")
+        summary("cnn", ch)
         t0 = now()
+        trainer.config.onEpoch = named("lstm")
         let (lstmF, lh) = trainer.trainLSTM(train: trainDS, validation: valDS)
         report.seconds["lstm"] = now() - t0
         report.lstmHistory = lh
-        log("lstm: \(lh.trainLoss.count) epochs, best \(lh.bestEpoch + 1), validation accuracy \(lh.validationAccuracy[lh.bestEpoch]) (\(Int(report.seconds["lstm"]!)) s)")
+        summary("lstm", lh)
 
         // 3. Quantize, calibrating activations on a training sample.
         let calib = dataset(data, capPerClass(trainIdx, labels: data.labels, cap: 300, seed: config.seed &+ 1),
@@ -244,7 +260,8 @@ package enum EnsembleTrainer {
         let q = benignScores[max(0, benignScores.count - 1 - allowed)]
         model.threshold = max(config.minThreshold, q.nextUp)
         report.validationThreshold = model.threshold
-        log("ensemble: weights cnn \(best.2[0]) lstm \(best.2[1]) lof \(best.2[2]) ocsvm \(best.2[3]); validation recall at FPR \(config.targetFPR): \(best.0); threshold \(model.threshold)")
+        log("ensemble: weights cnn \(best.2[0]) lstm \(best.2[1]) lof \(best.2[2]) ocsvm \(best.2[3]); validation recall at FPR \(config.targetFPR): "
+            + "\(fixedPoint(best.0, 3)); threshold \(fixedPoint(Double(model.threshold), 4))")
 
         // 5. Float vs int8 agreement on the test split.
         if !testIdx.isEmpty {

@@ -10,23 +10,40 @@ struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "Show the alerts of an EVE JSON-lines log, one readable line each; --follow tails it across rotation.",
-        discussion: """
+        discussion: ExitStatus.discussion(after: """
             Lines that are not JSON or not alerts (event_type != "alert") are skipped; \
             without --follow their count goes to stderr at the end. Colour by severity \
-            when stdout is a terminal and NO_COLOR is unset.
-            """)
+            when stdout is a terminal and NO_COLOR is unset. --follow starts at the end \
+            of the file, like 'tail -F': it shows the last 10 matching alerts (-n sets \
+            how many), then each new one; a file not there yet is waited for. \
+            --class, --ip, --port and --match may be repeated: an alert passes when it \
+            matches one of the classes, one of the addresses, one of the ports and every \
+            --match.
+            """))
 
     @Argument(help: "The alert log (EVE JSON lines), e.g. /var/log/flowsentry/alerts.json.")
     var file: String
 
-    @Flag(name: .shortAndLong, help: "Keep reading as the file grows, following rotation like 'tail -F'.")
+    @Flag(name: .shortAndLong, help: "Keep reading as the file grows, following rotation like 'tail -F'; starts at the end.")
     var follow = false
+
+    @Option(name: [.customShort("n"), .customLong("lines")],
+            help: "Show the last N matching alerts first (default: 10 with --follow, all without).")
+    var lines: Int?
 
     @Option(name: .customLong("min-severity"), help: "Keep alerts with alert.severity <= N (1 is most severe).")
     var minSeverity: Int?
 
-    @Option(name: .customLong("class"), help: "Keep alerts whose class is C (ml.class; behaviour alerts: the class their behaviour carries).")
-    var mlClass: String?
+    @Option(name: .customLong("class"),
+            help: ArgumentHelp("Keep alerts of this class (ml.class; behaviour alerts: the class their behaviour carries), letters in either case; repeat for several: \(AlertFilter.knownClasses.joined(separator: ", ")).", valueName: "class"))
+    var classes: [String] = []
+
+    @Option(name: [.customLong("ip"), .customLong("host")],
+            help: ArgumentHelp("Keep alerts with this address as source or destination; a CIDR block (10.0.0.0/8) matches any address in it; repeat for several.", valueName: "address"))
+    var addresses: [String] = []
+
+    @Option(name: .customLong("port"), help: ArgumentHelp("Keep alerts with this source or destination port; repeat for several.", valueName: "port"))
+    var ports: [Int] = []
 
     @Option(help: "Keep behaviour alerts of this behaviour only: repetition, beaconing, scanning or dns_tunnel.")
     var behaviour: String?
@@ -45,6 +62,14 @@ struct AlertsCommand: ParsableCommand {
             throw ValidationError("--since: cannot read '\(since)' as an ISO 8601 time or a relative time like -1h")
         }
         if let minSeverity, minSeverity < 1 { throw ValidationError("--min-severity must be 1 or more") }
+        if let lines, lines < 0 { throw ValidationError("--lines must be 0 or more") }
+        for c in classes where !AlertFilter.knownClasses.contains(c.lowercased()) {
+            throw ValidationError("--class: '\(c)' is not a class; known: \(AlertFilter.knownClasses.joined(separator: ", "))")
+        }
+        for a in addresses where CIDR(a) == nil {
+            throw ValidationError("--ip: '\(a)' is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.5, 10.0.0.0/8, 2001:db8::/32)")
+        }
+        for p in ports where !(0...65535).contains(p) { throw ValidationError("--port: \(p) is not a port (0-65535)") }
         let kinds = BehaviourKind.allCases.map(\.name)
         if let behaviour, !kinds.contains(behaviour) {
             throw ValidationError("--behaviour: '\(behaviour)' is not one of \(kinds.joined(separator: ", "))")
@@ -56,33 +81,54 @@ struct AlertsCommand: ParsableCommand {
 
     func run() throws {
         let filter = AlertFilter(
-            minSeverity: minSeverity, mlClass: mlClass,
+            minSeverity: minSeverity, classes: classes,
             since: since.flatMap { EveTimestamp.parseSince($0, now: Date().timeIntervalSince1970) }, behaviour: behaviour,
+            addresses: addresses.compactMap(CIDR.init), ports: ports,
             fieldMatches: matches.compactMap(FieldMatch.init))
+        // Like tail: following starts at the end and shows the last 10; -n N the last N.
+        let lastN = lines ?? (follow ? 10 : nil)
         let follower: AlertFollower
-        do { follower = try AlertFollower(path: file, follow: follow) } catch {
-            FileHandleStderr.write("flowsentry: \(error)\n")
-            throw ExitCode(2)
+        do { follower = try AlertFollower(path: file, follow: follow, fromEnd: lastN != nil) } catch {
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
+            throw ExitStatus.cannotStart
+        }
+        if follower.isWaiting {
+            FileHandleStderr.write("flowsentry: waiting for \(file) to appear\n")
+            follower.onAppear = { FileHandleStderr.write("flowsentry: \($0) appeared; following it\n") }
         }
         let color = !json && AlertLineFormatter.shouldColor()
         var shown = 0, filtered = 0, notJSON = 0, notAlert = 0
-        while true {
-            let line: String?
-            do { line = try follower.nextLine() } catch {
-                FileHandleStderr.write("flowsentry: \(error)\n")
-                throw ExitCode(1)
-            }
-            guard let line else { break }
-            if line.isEmpty { continue }
+        /// Counts `line` and returns what to print for it, if it passes the filter.
+        func render(_ line: String) -> String? {
+            if line.isEmpty { return nil }
             switch AlertSummary.parse(line) {
             case .notJSON: notJSON += 1
             case .notAlert: notAlert += 1
             case let .alert(a):
-                guard filter.matches(a) else { filtered += 1; continue }
+                guard filter.matches(a) else { filtered += 1; return nil }
                 shown += 1
-                print(json ? line : AlertLineFormatter.format(a, color: color))
+                return json ? line : AlertLineFormatter.format(a, color: color)
+            }
+            return nil
+        }
+        do {
+            if let lastN, lastN > 0 {
+                var last: [String] = []
+                try follower.scanBackward { line in
+                    if let text = render(line) { last.append(text) }
+                    return last.count < lastN
+                }
+                for text in last.reversed() { print(text) }
+                if follow { fflush(nil) }
+            }
+            while let line = try follower.nextLine() {
+                guard let text = render(line) else { continue }
+                print(text)
                 if follow { fflush(nil) }  // all streams: `stdout` is not concurrency-safe to name
             }
+        } catch {
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
+            throw ExitStatus.failed
         }
         if !follow {
             var text = "alerts: \(shown) shown, \(filtered) filtered out"

@@ -7,7 +7,8 @@ import Sensor
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check a YAML configuration file without starting capture — settings, the interface (exists), the BPF filter (compiled), every output path (writable), the model bundle and policy (loaded) — and print 'ok' (exit 0) or the error (exit 1).")
+        abstract: "Check a YAML configuration file without starting capture — settings, the interface (exists), the BPF filter (compiled), every output path (writable), the model bundle and policy (loaded) — and print 'ok' (exit 0) or the error (exit 2, as run would).",
+        discussion: ExitStatus.discussion)
 
     @Argument(help: "The configuration file, e.g. /etc/flowsentry/flowsentry.yaml.")
     var file: String
@@ -52,8 +53,8 @@ struct CheckConfigCommand: ParsableCommand {
         } catch {
             var e = error
             if e.file == nil { e.file = file }
-            FileHandleStderr.write("flowsentry: \(e)\n")
-            throw ExitCode(1)
+            FileHandleStderr.write("flowsentry: error: \(e)\n")
+            throw ExitStatus.cannotStart
         }
         print("\(file): ok")
     }

@@ -9,7 +9,8 @@ import Training
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Score labelled captures and print per-class precision, recall, F1, FPR, ROC-AUC, PR-AUC, recall at fixed FPR and the confusion matrix.")
+        abstract: "Score labelled captures and print per-class precision, recall, F1, FPR, ROC-AUC, PR-AUC, recall at fixed FPR and the confusion matrix.",
+        discussion: ExitStatus.discussion)
 
     @Option(name: .customLong("captures"), parsing: .upToNextOption) var captures: [String] = []
     @Option(name: .customLong("labels"), parsing: .upToNextOption) var labels: [String] = []
@@ -45,8 +46,9 @@ struct EvaluateCommand: ParsableCommand {
                 if data.unlabelled > 0 { print("(\(data.unlabelled) flows matched no label row and were left out)") }
             }
         } catch {
+            // The bundle, a label file, or captures that match no label: nothing was scored.
             FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitCode(1)
+            throw ExitStatus.cannotStart
         }
     }
 }
@@ -54,7 +56,8 @@ struct EvaluateCommand: ParsableCommand {
 struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
-        abstract: "Re-fit the novelty models and the alert threshold on a site's own (benign) traffic, keeping the trained classifiers.")
+        abstract: "Re-fit the novelty models and the alert threshold on a site's own (benign) traffic, keeping the trained classifiers.",
+        discussion: ExitStatus.discussion)
 
     @Option(name: .customLong("captures"), parsing: .upToNextOption) var captures: [String] = []
     @Option(help: "The bundle to start from.") var model: String
@@ -65,8 +68,15 @@ struct BaselineCommand: ParsableCommand {
     }
 
     func run() throws {
+        let m: EnsembleModel
+        do {
+            if let problem = OutputPathCheck.problem(out) { throw TrainingError("\(out): \(problem)") }
+            m = try EnsembleModel.load(path: model)
+        } catch {
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
+            throw ExitStatus.cannotStart
+        }
         do throws(any Error) {
-            let m = try EnsembleModel.load(path: model)
             var stats: [Float] = [], raw: [Float] = [], lengths: [Int] = []
             var rows: [(Int64, [Float], [Float], Int)] = []
             var s = [Float](repeating: 0, count: m.statFeatures.count)
@@ -86,11 +96,11 @@ struct BaselineCommand: ParsableCommand {
             newModel.store(in: &b)
             try b.write(to: out)
             print("baseline: novelty models re-fitted on \(report.fitFlows) flows, calibrated on \(report.calibrationFlows)")
-            print("threshold \(report.oldThreshold) → \(report.newThreshold); held-out site flows flagged: \(fmtPercent(report.flaggedBefore)) before, \(fmtPercent(report.flaggedAfter)) after")
+            print("threshold \(fixedPoint(Double(report.oldThreshold), 4)) → \(fixedPoint(Double(report.newThreshold), 4)); held-out site flows flagged: \(fmtPercent(report.flaggedBefore)) before, \(fmtPercent(report.flaggedAfter)) after")
             print("wrote \(out)")
         } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitCode(1)
+            throw ExitStatus.failed
         }
     }
 }

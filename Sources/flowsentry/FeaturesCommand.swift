@@ -5,7 +5,8 @@ import Sensor
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
-        abstract: "Write the flows of captures as a feature table (one row per flow, a header naming each feature).")
+        abstract: "Write the flows of captures as a feature table (one row per flow, a header naming each feature).",
+        discussion: ExitStatus.discussion)
 
     @Argument(help: "Capture files (pcap or pcapng), read in order.")
     var captures: [String]
@@ -29,8 +30,8 @@ struct FeaturesCommand: ParsableCommand {
     func run() throws {
         let out: OutputFile
         do { out = try OutputFile(path: output) } catch {
-            FileHandleStderr.write("flowsentry: \(error)\n")
-            throw ExitCode(2)
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
+            throw ExitStatus.cannotStart
         }
         let table = FeatureTableFormatter(format: format, includeSequence: !noSequence)
         var writeError: (any Error)?
@@ -46,7 +47,7 @@ struct FeaturesCommand: ParsableCommand {
         for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
         FileHandleStderr.write(pipeline.summary.text + "\n")
-        if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitCode(1) }
+        if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitStatus.failed }
     }
 }
 

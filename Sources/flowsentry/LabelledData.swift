@@ -44,6 +44,8 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
                          ClassEvidence.mask(classes: classes, record: rec, behaviour: pipeline.currentBehaviour)))
         }
         out.errors += pipeline.summary.errors
+        // A capture that could not be read at all: its error, not a label mismatch.
+        if total == 0, let e = pipeline.summary.errors.first { throw TrainingError(e) }
         if rows.isEmpty {
             throw TrainingError("\(labelPath): no label matches any of the \(total) flows of \(capture) (wrong file pair?)")
         }

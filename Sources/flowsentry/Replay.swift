@@ -8,7 +8,8 @@ import Glibc
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replay pcap/pcapng files and write one EVE-style JSON line per finished flow.")
+        abstract: "Replay pcap/pcapng files and write one EVE-style JSON line per finished flow.",
+        discussion: ExitStatus.discussion)
 
     @Argument(help: "Capture files (pcap or pcapng), read in order.")
     var captures: [String]
@@ -55,7 +56,7 @@ struct Replay: ParsableCommand {
                 stage?.evidenceGate = !scoring.noEvidenceGate
             } catch {
                 FileHandleStderr.write("flowsentry: error: \(error)\n")
-                throw ExitCode(2)
+                throw ExitStatus.cannotStart
             }
         }
         let out: OutputFile?, alertOut: OutputFile?
@@ -64,7 +65,7 @@ struct Replay: ParsableCommand {
             alertOut = try alerts.map { try OutputFile(path: $0) }
         } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitCode(2)
+            throw ExitStatus.cannotStart
         }
         var context = EveContext()
         context.host = sensorName
@@ -95,7 +96,7 @@ struct Replay: ParsableCommand {
                                    + "\(c.behaviourAlerts) alert lines (opening and closing), \(c.behaviourFolded) flows folded into campaigns; "
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
         }
-        if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitCode(1) }
+        if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitStatus.failed }
     }
 }
 

@@ -5,16 +5,18 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Capture live on an interface and write flow, alert and stats records until stopped (the systemd service).",
-        discussion: """
+        discussion: ExitStatus.discussion(after: """
+            One interface per process: run one service per interface (flowsentry@eth1, \
+            flowsentry@eth2), each with its own fanout group. \
             Settings come from --config (YAML, see systemd/flowsentry.yaml.example); flags given here \
             override the file. Signals: SIGHUP reopens the log files (after rename rotation), SIGUSR2 \
             reloads model and policy, SIGTERM/SIGINT write every open flow (reason shutdown), flush and \
             exit 0; a second SIGTERM, or a drain longer than 10 s, exits at once with status 1. \
             Under systemd (Type=notify) READY=1 is sent once every capture handle is active, WATCHDOG=1 \
             every WatchdogSec/2.
-            """)
+            """))
 
-    @Option(name: .customLong("interface"), help: "Capture interface (overrides capture.interface).")
+    @Option(name: .customLong("interface"), help: "Capture interface (overrides capture.interface); one per process.")
     var interface: String?
 
     @Option(help: "YAML configuration file.")
@@ -109,7 +111,6 @@ struct RunCommand: ParsableCommand {
         if flowOptions.filter != nil && filterFile != nil {
             throw ValidationError("give --filter or --filter-file, not both")
         }
-        do { _ = try resolvedConfig() } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {
@@ -126,7 +127,7 @@ struct RunCommand: ParsableCommand {
             sensor = try LiveSensor(config: cfg, scoring: source, notify: SystemdNotify.fromEnvironment(), log: log)
         } catch {
             log("flowsentry: error: \(error)")
-            throw ExitCode(1)
+            throw ExitStatus.cannotStart
         }
         var metrics: MetricsEndpoint?
         if let listen = metricsListen ?? cfg.metricsListen {
@@ -137,7 +138,7 @@ struct RunCommand: ParsableCommand {
                 log("flowsentry: Prometheus metrics on http://\(listen.split(separator: ":")[0]):\(m.port)/metrics")
             } catch {
                 log("flowsentry: error: \(error)")
-                throw ExitCode(1)
+                throw ExitStatus.cannotStart
             }
         }
         defer { metrics?.stop() }
@@ -145,10 +146,11 @@ struct RunCommand: ParsableCommand {
         do {
             final = try sensor.runUntilStopped()
         } catch {
+            // Opening the interface (or the signal pipe) at start.
             log("flowsentry: error: \(error)")
-            throw ExitCode(1)
+            throw ExitStatus.cannotStart
         }
         log(final.summary)
-        if final.writeErrors > 0 { throw ExitCode(1) }
+        if final.writeErrors > 0 { throw ExitStatus.failed }
     }
 }

@@ -2,11 +2,19 @@ import ArgumentParser
 import Detection
 import Foundation
 import Training
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train every model from labelled captures and write one versioned model bundle.")
+        abstract: "Train every model from labelled captures and write one versioned model bundle.",
+        discussion: ExitStatus.discussion(after: """
+            Progress goes to stderr: each classifier epoch with its losses, the time taken and \
+            the most left (early stopping may end sooner), on one updating line when stderr \
+            is a terminal, one line per epoch otherwise.
+            """))
 
     @Option(name: .customLong("captures"), parsing: .upToNextOption, help: "Capture files.")
     var captures: [String] = []
@@ -78,13 +86,18 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let t0 = Date()
+        // Training takes minutes: a bundle that could not be written is found out now.
+        if let problem = OutputPathCheck.problem(out) {
+            FileHandleStderr.write("flowsentry: error: \(out): \(problem)\n")
+            throw ExitStatus.cannotStart
+        }
         let data: LabelledCaptures
         do {
             data = try loadLabelled(captures: captures, labels: labels, statFeatures: statFeatures,
                                     flowConfig: .init())
         } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitCode(1)
+            throw ExitStatus.cannotStart
         }
         for e in data.errors { FileHandleStderr.write("flowsentry: warning: \(e)\n") }
         for c in data.perCapture {
@@ -102,12 +115,15 @@ struct TrainCommand: ParsableCommand {
         config.fixedWeights = fixedWeights
         let version = modelVersion ?? "flowsentry-ml-\(ISO8601DateFormatter().string(from: t0).prefix(10))"
         config.modelVersion = version
+        let progress = EpochProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
+        config.onEpoch = { progress.show($0) }
         let trained: (EnsembleModel, EnsembleTrainingReport)
         do {
-            trained = try EnsembleTrainer.train(data.flows, config: config) { FileHandleStderr.write("  \($0)\n") }
+            trained = try EnsembleTrainer.train(data.flows, config: config) { progress.log($0) }
         } catch {
+            progress.log("")
             FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitCode(1)
+            throw ExitStatus.failed
         }
         var (model, report) = trained
         // Held-out evaluation on the test split.
@@ -126,14 +142,44 @@ struct TrainCommand: ParsableCommand {
         model.store(in: &bundle)
         do { try bundle.write(to: out) } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitCode(1)
+            throw ExitStatus.failed
         }
         if ProcessInfo.processInfo.environment["FLOWSENTRY_TRAIN_VERBOSE"] != nil {
             print(Evaluation.run(model: model, data: data.flows, split: .validation).text(title: "validation"))
             print(Evaluation.run(model: model, data: data.flows, split: .train).text(title: "train"))
         }
         print(eval.text(title: "held-out test split"))
-        print("int8 vs float agreement: cnn \(report.int8Agreement["cnn"] ?? 0), lstm \(report.int8Agreement["lstm"] ?? 0); int8 size ratio: cnn \(report.sizeRatio["cnn"] ?? 0), lstm \(report.sizeRatio["lstm"] ?? 0)")
-        print("wrote \(out) (\(version), \(Int(Date().timeIntervalSince(t0))) s)")
+        func r(_ v: Double?) -> String { fixedPoint(v ?? 0, 3) }
+        print("int8 vs float agreement: cnn \(r(report.int8Agreement["cnn"])), lstm \(r(report.int8Agreement["lstm"])); "
+              + "int8 size ratio: cnn \(r(report.sizeRatio["cnn"])), lstm \(r(report.sizeRatio["lstm"]))")
+        print("wrote \(out) (\(version), \(readableDuration(Date().timeIntervalSince(t0))))")
+    }
+}
+
+/// Shows training progress on stderr: on a terminal one line rewritten in
+/// place for each epoch (ended when another message comes), elsewhere one
+/// line per epoch, so a log file gets no carriage returns.
+final class EpochProgressDisplay: @unchecked Sendable {
+    private let terminal: Bool
+    private let lock = NSLock()
+    private var lineOpen = false
+
+    init(terminal: Bool) { self.terminal = terminal }
+
+    func show(_ p: EpochProgress) {
+        lock.lock(); defer { lock.unlock() }
+        if terminal {
+            FileHandleStderr.write("\r  \(p.line)\u{1B}[K")
+            lineOpen = true
+        } else {
+            FileHandleStderr.write("  \(p.line)\n")
+        }
+    }
+
+    /// A message of the trainer: on its own line, after any progress line.
+    func log(_ message: String) {
+        lock.lock(); defer { lock.unlock() }
+        if lineOpen { FileHandleStderr.write("\n"); lineOpen = false }
+        if !message.isEmpty { FileHandleStderr.write("  \(message)\n") }
     }
 }

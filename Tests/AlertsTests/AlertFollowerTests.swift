@@ -164,9 +164,87 @@ func waitFor(_ cond: () -> Bool, timeout: Double = 10) -> Bool {
         #expect(AlertFilter().matches(a1) && AlertFilter().matches(a3))
         #expect(AlertFilter(minSeverity: 2).matches(a1))
         #expect(!AlertFilter(minSeverity: 2).matches(a3))
-        #expect(AlertFilter(mlClass: "scan").matches(a3) && !AlertFilter(mlClass: "scan").matches(a1))
+        #expect(AlertFilter(classes: ["scan"]).matches(a3) && !AlertFilter(classes: ["scan"]).matches(a1))
         let since = EveTimestamp.parse("2026-11-22T11:00:00Z")!
         #expect(!AlertFilter(since: since).matches(a1) && AlertFilter(since: since).matches(a3))
+    }
+
+    @Test func filtersByClassesAddressAndPort() {
+        let v6 = alertLine(3).replacingOccurrences(of: "\"10.0.0.2\"", with: "\"2001:db8::7\"")
+        guard case let .alert(a1) = AlertSummary.parse(alertLine(1, cls: "bruteforce")),  // 10.0.0.1:1001 -> 10.0.0.2:22
+              case let .alert(a2) = AlertSummary.parse(alertLine(2, cls: "scan")),
+              case let .alert(a6) = AlertSummary.parse(v6)
+        else { Issue.record("not parsed"); return }
+        // Several classes: any of them; letters in either case.
+        let two = AlertFilter(classes: ["SCAN", "BruteForce"])
+        #expect(two.matches(a1) && two.matches(a2))
+        #expect(!AlertFilter(classes: ["dos", "c2"]).matches(a1))
+        // Addresses: source or destination, a block matching any address in it.
+        #expect(AlertFilter(addresses: [CIDR("10.0.0.2")!]).matches(a1))
+        #expect(AlertFilter(addresses: [CIDR("10.0.0.1")!]).matches(a1))
+        #expect(!AlertFilter(addresses: [CIDR("10.0.0.3")!]).matches(a1))
+        #expect(AlertFilter(addresses: [CIDR("10.0.0.0/30")!]).matches(a1))
+        #expect(!AlertFilter(addresses: [CIDR("10.0.1.0/24")!]).matches(a1))
+        #expect(AlertFilter(addresses: [CIDR("192.0.2.1")!, CIDR("2001:db8::/32")!]).matches(a6))
+        #expect(!AlertFilter(addresses: [CIDR("2001:db8::/32")!]).matches(a1))
+        // Ports: source or destination.
+        #expect(AlertFilter(ports: [22]).matches(a1) && AlertFilter(ports: [1001]).matches(a1))
+        #expect(!AlertFilter(ports: [1002]).matches(a1) && AlertFilter(ports: [80, 1002]).matches(a2))
+        // Different criteria all hold.
+        #expect(!AlertFilter(classes: ["scan"], ports: [1001]).matches(a1))
+    }
+
+    /// `-n N` after opening at the end: the complete lines before the end,
+    /// last first, read backward across block boundaries; a line still being
+    /// written is not among them and is read when it is finished.
+    @Test func scanBackwardFromTheEnd() throws {
+        let dir = TempDir()
+        let path = dir.path + "/alerts.json"
+        let w = Writer(path)
+        // Long lines, so the 64 KiB blocks split some of them.
+        let lines = (0..<400).map { "\($0) " + String(repeating: "x", count: 300 + $0 % 97) }
+        for l in lines { w.line(l) }
+        w.write("partial")
+        let f = try AlertFollower(path: path, fromEnd: true)
+        var back: [String] = []
+        try f.scanBackward { back.append($0); return true }
+        #expect(back == Array(lines.reversed()))
+        var firstThree: [String] = []
+        try f.scanBackward { firstThree.append($0); return firstThree.count < 3 }
+        #expect(firstThree == Array(lines.suffix(3).reversed()))
+        // Reading on starts with the line that was still open.
+        #expect(try f.nextLine() == "partial")
+        #expect(try f.nextLine() == nil)
+        // An empty file has nothing before its end.
+        let empty = dir.path + "/empty.json"
+        _ = Writer(empty)
+        var none = 0
+        try AlertFollower(path: empty, fromEnd: true).scanBackward { _ in none += 1; return true }
+        #expect(none == 0)
+    }
+
+    @Test func followingAMissingFileWaitsAndSaysSo() throws {
+        let dir = TempDir()
+        let path = dir.path + "/later.json"
+        #expect(throws: AlertFollowerError.self) { _ = try AlertFollower(path: path) }
+        let f = try AlertFollower(path: path, follow: true, fromEnd: true, retryInterval: 0.01)
+        #expect(f.isWaiting)
+        let appeared = Collected()
+        f.onAppear = { appeared.append($0) }
+        let got = Collected()
+        let t = runFollower(f, expected: 1, into: got)
+        let w = Writer(path)
+        w.line(alertLine(1))
+        #expect(waitFor { got.count == 1 })
+        f.stop()
+        while t.isExecuting { usleep(1000) }
+        // A file that appears is read from its start, whatever fromEnd said.
+        #expect(got.all == [alertLine(1)] && appeared.all == [path] && !f.isWaiting)
+        // A file that exists but cannot be read is an error, not a wait.
+        #expect(throws: AlertFollowerError.self) { _ = try AlertFollower(path: path + "/below-a-file", follow: true) }
+        #expect(throws: AlertFollowerError.cannotOpen(path: dir.path, reason: "Is a directory")) {
+            _ = try AlertFollower(path: dir.path, follow: true)
+        }
     }
 
     @Test func readableLineAndColour() {

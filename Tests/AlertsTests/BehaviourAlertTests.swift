@@ -37,7 +37,7 @@ import Flows
         }
         #expect(s.mlClass == "bruteforce" && s.score == 0.955 && s.behaviour == "repetition")
         #expect(AlertFilter(behaviour: "repetition").matches(s) && !AlertFilter(behaviour: "scanning").matches(s))
-        #expect(AlertFilter(mlClass: "bruteforce").matches(s))
+        #expect(AlertFilter(classes: ["bruteforce"]).matches(s))
         #expect(AlertLineFormatter.format(s, color: false).hasSuffix("[\(b["reason"] as! String)]"))
     }
 

@@ -135,6 +135,20 @@ import Flows
         }
     }
 
+    /// A policy file that cannot be read says so once, and a directory is
+    /// not read as an empty policy.
+    @Test func fileProblemsAreSaidOnce() {
+        for (path, reason) in [("/nonexistent/policy.yaml", "cannot open: No such file or directory"),
+                               ("/tmp", "cannot read: Is a directory")] {
+            do {
+                _ = try Policy.load(path: path, knownClasses: classes)
+                Issue.record("loaded \(path)")
+            } catch {
+                #expect(error.description == "\(path): \(reason)")
+            }
+        }
+    }
+
     @Test func theShippedPolicyLoads() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("rules/policy.yaml").path

@@ -63,7 +63,7 @@ import Decoding
             } catch {
                 guard case let .readFailed(p, offset, _) = error else { Issue.record("got \(error)"); return }
                 #expect(p == path && offset == 100)
-                #expect(error.description.hasPrefix(path + ": read error at byte offset 100"))
+                #expect(error.description == path + ", byte offset 100: cut off: the record header needs 16 bytes, only 5 left")
             }
         }
     }
@@ -115,11 +115,41 @@ import Decoding
             let missing = dir + "/nothing-here.pcap"
             do throws(CaptureError) { _ = try PcapFileReader(path: missing); Issue.record("opened a missing file") } catch {
                 guard case .cannotOpen(let p, _) = error else { Issue.record("got \(error)"); return }
-                #expect(p == missing && error.description.hasPrefix(missing + ": cannot open capture"))
+                #expect(p == missing && error.description == missing + ": cannot open: No such file or directory")
             }
             let text = dir + "/notes.txt"
             try write(Array("this is not a capture file at all\n".utf8), to: text)
             #expect(throws: CaptureError.self) { _ = try PcapFileReader(path: text) }
+        }
+    }
+
+    /// libpcap's words for a broken file, said plainly and once: a record
+    /// length no packet has is corrupt (not a read of 4 GB), an empty file or
+    /// a directory is not a capture.
+    @Test func brokenFilesAreDescribedPlainly() throws {
+        try withTempDir { dir in
+            let absurd = dir + "/absurd.pcap"
+            var bytes = classicPcap(records: [(10, 0, 60, udpFrame())])
+            bytes.replaceSubrange(32..<36, with: [0xF0, 0xFF, 0xFF, 0xFF])  // caplen of the first record
+            try write(bytes, to: absurd)
+            let r = try PcapFileReader(path: absurd)
+            do throws(CaptureError) { _ = try r.next(); Issue.record("read a 4 GB record") } catch {
+                #expect(error.description == absurd + ", byte offset 24: corrupt record: captured length 4294967280 "
+                        + "is larger than the file's snapshot length 65535")
+            }
+            let empty = dir + "/empty.pcap"
+            try write([], to: empty)
+            do throws(CaptureError) { _ = try PcapFileReader(path: empty); Issue.record("opened an empty file") } catch {
+                #expect(error.description == empty + ": empty file, not a capture")
+            }
+            do throws(CaptureError) { _ = try PcapFileReader(path: dir); Issue.record("opened a directory") } catch {
+                #expect(error.description == dir + ": is a directory, not a capture file")
+            }
+            let text = dir + "/notes.txt"
+            try write(Array("this is not a capture file at all\n".utf8), to: text)
+            do throws(CaptureError) { _ = try PcapFileReader(path: text); Issue.record("opened a text file") } catch {
+                #expect(error.description == text + ": not a pcap or pcapng file")
+            }
         }
     }
 

@@ -125,6 +125,24 @@ struct Pcapng {
         }
     }
 
+    @Test func absurdBlockLengthIsCorruptNotARead() throws {
+        try withTempDir { dir in
+            var f = Pcapng()
+            f.shb(); f.idb()
+            f.epb(ts: 1, udpFrame())
+            var bytes = f.bytes
+            // The EPB starts at 28 + 20 = 48; its length field follows its type.
+            bytes.replaceSubrange(52..<56, with: [0x00, 0xFF, 0xFF, 0xFF])
+            let path = dir + "/absurd.pcapng"
+            try write(bytes, to: path)
+            let r = try PcapFileReader(path: path)
+            do throws(CaptureError) { _ = try r.next(); Issue.record("read a 4 GB block") } catch {
+                #expect(error.description == path + ", byte offset 48: corrupt pcapng block: length 4294967040 "
+                        + "(no block is larger than 16 MiB)")
+            }
+        }
+    }
+
     @Test func truncatedBlockNamesItsOffset() throws {
         try withTempDir { dir in
             var f = Pcapng()
@@ -141,7 +159,7 @@ struct Pcapng {
                 guard case let .readFailed(p, offset, reason) = error else { Issue.record("got \(error)"); return }
                 #expect(p == path && offset == 140)
                 #expect(reason.contains("cut off"))
-                #expect(error.description.hasPrefix(path + ": read error at byte offset 140"))
+                #expect(error.description.hasPrefix(path + ", byte offset 140: cut off: "))
             }
             // Cut inside the next block's 12-byte minimum.
             try write(Array(f.bytes.prefix(140 + 7)), to: path)

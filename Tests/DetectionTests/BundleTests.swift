@@ -136,11 +136,25 @@ import Training
         version[8] = 2
         #expect(throws: BundleError.unsupportedVersion(path: "v", found: 2, supported: 1)) { try ModelBundle(bytes: version, path: "v") }
         #expect(throws: BundleError.self) { try ModelBundle(bytes: bytes + [0], path: "t") }
+        // File problems say the file and the system's reason once, in plain words.
         do {
             _ = try ModelBundle.load(path: "/nonexistent/dir/b.fsb")
             Issue.record("loading a missing file succeeded")
         } catch {
-            guard case .io = error else { Issue.record("\(error)"); return }
+            #expect(error.description == "/nonexistent/dir/b.fsb: model bundle: cannot open: No such file or directory")
+        }
+        do {
+            _ = try ModelBundle.load(path: "/tmp")
+            Issue.record("loading a directory succeeded")
+        } catch {
+            #expect(error.description == "/tmp: model bundle: cannot read: Is a directory")
+        }
+        do {
+            try bundle.write(to: "/nonexistent/dir/b.fsb")
+            Issue.record("writing into a missing directory succeeded")
+        } catch {
+            #expect(error.description.hasPrefix("/nonexistent/dir/b.fsb: model bundle: cannot create /nonexistent/dir/b.fsb.tmp-"))
+            #expect(error.description.hasSuffix(": No such file or directory"))
         }
 
         var noNorm = bundle

@@ -115,5 +115,12 @@ import Testing
         } catch {
             #expect(error.description == "/nonexistent/labels.csv: cannot open: No such file or directory")
         }
+        // A directory opens but does not read: said as such, not as a file without rows.
+        do {
+            _ = try LabelSet(csvPath: "/tmp")
+            Issue.record("no error")
+        } catch {
+            #expect(error.description == "/tmp: cannot read: Is a directory")
+        }
     }
 }

@@ -91,7 +91,7 @@ def test_run_refuses_to_start_with_an_unwritable_log(tmp_path, readonly_dir, flo
             args.remove("--no-score")
             args += ["--model", str(MODEL)]
         p = run(flowsentry_bin, *args, timeout=20)
-        assert p.returncode == 1, p.stderr
+        assert p.returncode == 2, p.stderr
         e = first_error(p.stderr)
         assert str(target) in e and "cannot open for writing" in e
         assert "capturing on" not in p.stderr
@@ -155,14 +155,14 @@ def test_run_with_a_corrupt_model_or_policy_stops_before_capture(tmp_path, flows
     bad_model.write_bytes(MODEL.read_bytes()[:1000])
     p = run(flowsentry_bin, "run", "--interface", "lo", "--model", str(bad_model), "--flows", str(tmp_path / "f.json"),
             timeout=20)
-    assert p.returncode == 1 and str(bad_model) in first_error(p.stderr)
+    assert p.returncode == 2 and str(bad_model) in first_error(p.stderr)
     assert "capturing on" not in p.stderr
 
     policy = tmp_path / "policy.yaml"
     policy.write_text("version: 1\nclasses:\n  dos: {severity: 7}\n")
     p = run(flowsentry_bin, "run", "--interface", "lo", "--model", str(MODEL), "--policy", str(policy),
             "--flows", str(tmp_path / "f.json"), timeout=20)
-    assert p.returncode == 1
+    assert p.returncode == 2
     e = first_error(p.stderr)
     assert str(policy) in e and "severity" in e
     assert "capturing on" not in p.stderr
@@ -218,17 +218,17 @@ def test_check_config_checks_the_interface_and_every_output_path(tmp_path, flows
     missing_if.write_text(f"capture:\n  interface: fs-nosuch0\ndetection:\n  enabled: false\n"
                           f"outputs:\n  flows: {tmp_path}/flows.json\n")
     p = run(flowsentry_bin, "check-config", str(missing_if), timeout=20)
-    assert p.returncode == 1 and "capture.interface" in p.stderr and "fs-nosuch0" in p.stderr, p.stderr
+    assert p.returncode == 2 and "capture.interface" in p.stderr and "fs-nosuch0" in p.stderr, p.stderr
     no_dir = tmp_path / "dir.yaml"
     no_dir.write_text(f"capture:\n  interface: lo\ndetection:\n  enabled: false\n"
                       f"outputs:\n  directory: {tmp_path}/gone\n  alerts: alerts.json\n")
     p = run(flowsentry_bin, "check-config", str(no_dir), timeout=20)
-    assert p.returncode == 1 and "outputs.directory" in p.stderr and "does not exist" in p.stderr, p.stderr
+    assert p.returncode == 2 and "outputs.directory" in p.stderr and "does not exist" in p.stderr, p.stderr
     (tmp_path / "taken").mkdir()
     is_dir = tmp_path / "isdir.yaml"
     is_dir.write_text(f"capture:\n  interface: lo\ndetection:\n  enabled: false\noutputs:\n  flows: {tmp_path}/taken\n")
     p = run(flowsentry_bin, "check-config", str(is_dir), timeout=20)
-    assert p.returncode == 1 and "outputs.flows" in p.stderr and "is a directory" in p.stderr, p.stderr
+    assert p.returncode == 2 and "outputs.flows" in p.stderr and "is a directory" in p.stderr, p.stderr
     # A bundle with no policy.yaml beside it: the built-in policy, said at check and at start.
     lone = tmp_path / "bundle"
     lone.mkdir()
@@ -256,7 +256,7 @@ def test_check_config_compiles_the_filter_and_loads_the_model(tmp_path, flowsent
     cfg = tmp_path / "flowsentry.yaml"
     cfg.write_text(section + f"outputs:\n  flows: {out}\n")
     p = run(flowsentry_bin, "check-config", str(cfg), timeout=20)
-    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.returncode == 2, p.stdout + p.stderr
     assert key in p.stderr and str(cfg) in p.stderr, p.stderr
     assert not out.exists()
     off = tmp_path / "off.yaml"

@@ -30,7 +30,7 @@ def test_judge_rejects_what_it_should():
     f = "/tmp/x/m1.pcap"
     summary = "flowsentry: read 3 packets from 1 file in 0.001 s (1 packets/s)\n"
     assert fuzz_captures.judge(f, 0, summary) is None
-    assert fuzz_captures.judge(f, 1, f"flowsentry: error: {f}: read error at byte offset 40: x\n" + summary) is None
+    assert fuzz_captures.judge(f, 1, f"flowsentry: error: {f}, byte offset 40: cut off: x\n" + summary) is None
     assert "signal" in fuzz_captures.judge(f, -4, "")
     assert "exit 2" in fuzz_captures.judge(f, 2, "")
     assert "name the file" in fuzz_captures.judge(f, 1, "flowsentry: error: something broke\n" + summary)
