@@ -17,11 +17,13 @@ package struct ProcessMetrics: Equatable, Sendable {
 
     package init() {}
 
-    /// Reads the current values (a few small /proc reads; called per scrape).
-    package static func read() -> ProcessMetrics {
+    /// Reads the current values (a few small /proc reads; called per scrape)
+    /// of this process, or of process `pid` (tests; no descriptor limit then).
+    package static func read(pid: Int32? = nil) -> ProcessMetrics {
         var m = ProcessMetrics()
+        let proc = pid.map { "/proc/\($0)" } ?? "/proc/self"
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        if let stat = readSmallFile("/proc/self/stat"), let f = statFields(stat), ticks > 0 {
+        if let stat = readSmallFile(proc + "/stat"), let f = statFields(stat), ticks > 0 {
             m.cpuSeconds = Double(f.utime + f.stime) / ticks
             m.virtualBytes = f.vsize
             m.residentBytes = f.rssPages &* UInt64(sysconf(Int32(_SC_PAGESIZE)))
@@ -29,9 +31,9 @@ package struct ProcessMetrics: Equatable, Sendable {
                 m.startTimeSeconds = Double(boot) + Double(f.startTicks) / ticks
             }
         }
-        m.openFDs = countEntries("/proc/self/fd")
+        m.openFDs = countEntries(proc + "/fd")
         var lim = rlimit()
-        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &lim) == 0 { m.maxFDs = UInt64(lim.rlim_cur) }
+        if pid == nil, getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &lim) == 0 { m.maxFDs = UInt64(lim.rlim_cur) }
         return m
     }
 
