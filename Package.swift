@@ -12,7 +12,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // Thin system-library shims: the only places C headers enter.
@@ -46,7 +45,6 @@ let package = Package(
         .target(name: "Sensor", dependencies: [
             "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking", "Behaviour",
             .product(name: "Yams", package: "Yams"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
             "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection",

@@ -94,8 +94,7 @@ final class LiveOutputLoop: @unchecked Sendable {
             if now >= schedule.dropCheck {
                 schedule.dropCheck = now + 1
                 let s = sensor.snapshot()
-                sensor.metrics?.update(s, scoring: writer.scoring?.counters, behaviour: writer.behaviour?.table.counters,
-                                       appLayer: writer.appLayer, appStreamsExhausted: sensor.table.appStreamsExhausted)
+                if let metrics = sensor.metrics { metrics.update(metricsSnapshot(s)) }
                 for w in warnings.check(s, now: now, interface: sensor.interface) { sensor.log(w) }
             }
             if now >= schedule.stats {
@@ -110,6 +109,20 @@ final class LiveOutputLoop: @unchecked Sendable {
             if done && queue.depth == 0 { break }
         }
         shutdown()
+    }
+
+    /// What the metrics endpoint shows, from the counters snapshot `s`.
+    private func metricsSnapshot(_ s: SensorStats) -> SensorMetricsSnapshot {
+        var m = SensorMetricsSnapshot(stats: s, interface: sensor.interface)
+        if let scoring = writer.scoring {
+            m.scoring = scoring.counters
+            m.modelVersion = scoring.model.meta.modelVersion
+            m.modelClasses = scoring.model.classes
+        }
+        m.behaviour = writer.behaviour?.table.counters
+        m.appLayer = writer.appLayer
+        m.appStreamsExhausted = sensor.table.appStreamsExhausted
+        return m
     }
 
     /// Writes (and empties) `batch`.

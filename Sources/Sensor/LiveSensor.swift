@@ -240,8 +240,13 @@ package final class LiveSensor: @unchecked Sendable {
     package func snapshot() -> SensorStats {
         var s = SensorStats()
         s.uptimeSeconds = startMono == 0 ? 0 : monotonicSeconds() - startMono
+        s.workers.reserveCapacity(counters.count)
         for c in counters {
             let w = c.value.withLock { $0 }
+            var one = SensorStats.Worker()
+            one.packets = w.packets; one.bytes = w.bytes; one.decoded = w.decoded
+            one.kernel = w.kernel; one.reopens = w.reopens
+            s.workers.append(one)
             s.packets &+= w.packets
             s.decoded &+= w.decoded
             s.bytes &+= w.bytes
@@ -261,6 +266,7 @@ package final class LiveSensor: @unchecked Sendable {
         s.writeErrors = outputs.writeErrors
         s.recordsDropped = outputs.recordsDropped
         s.recordsPending = outputs.recordsPending
+        s.outputs = outputs.perOutput
         return s
     }
 

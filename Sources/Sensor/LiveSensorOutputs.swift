@@ -28,6 +28,26 @@ package final class OutputFiles: @unchecked Sendable {
 
     package var all: [OutputFile] { [alerts, flows, stats].compactMap { $0 } }
 
+    /// Records written and dropped per log file, for the metrics' `output` label.
+    private final class Tally: Sendable {
+        let written = Atomic<UInt64>(0)
+        let dropped = Atomic<UInt64>(0)
+    }
+    private let tallies = (alerts: Tally(), flows: Tally(), stats: Tally())
+
+    private func tally(_ file: OutputFile) -> Tally {
+        file === alerts ? tallies.alerts : file === flows ? tallies.flows : tallies.stats
+    }
+
+    /// Each open log file's records written and dropped (any thread).
+    package var perOutput: [SensorStats.Output] {
+        [("alerts", alerts, tallies.alerts), ("flows", flows, tallies.flows), ("stats", stats, tallies.stats)]
+            .compactMap { name, file, t in
+                file == nil ? nil : SensorStats.Output(name: name, written: t.written.load(ordering: .relaxed),
+                                                       dropped: t.dropped.load(ordering: .relaxed))
+            }
+    }
+
     /// Records accepted by the log files: written, or held in memory for retry.
     package var recordsWritten: UInt64 { written.load(ordering: .relaxed) }
     /// Failed writes (each failed write or flush counts once).
@@ -50,11 +70,14 @@ package final class OutputFiles: @unchecked Sendable {
         do {
             try file.write(bytes, records: records)
             written.add(UInt64(records), ordering: .relaxed)
+            tally(file).written.add(UInt64(records), ordering: .relaxed)
         } catch {
             if file.recordsDropped == droppedBefore {
                 written.add(UInt64(records), ordering: .relaxed)  // accepted, held for retry
+                tally(file).written.add(UInt64(records), ordering: .relaxed)
             } else {
                 dropped.add(file.recordsDropped - droppedBefore, ordering: .relaxed)
+                tally(file).dropped.add(file.recordsDropped - droppedBefore, ordering: .relaxed)
             }
             failed(file, error)
         }

@@ -123,9 +123,7 @@ private struct Walker {
             case "detection": try detection(v, into: &c)
             case "metrics_listen":
                 let l = try string(v, k) ?? ""
-                guard MetricsEndpoint.parse(l) != nil else {
-                    throw fail(k, "must be host:port with a numeric IPv4 host, e.g. 127.0.0.1:9560 (got \"\(l)\")")
-                }
+                do { try MetricsEndpoint.validate(l) } catch { throw fail(k, error.description) }
                 c.metricsListen = l
             default: throw unknown(k, allowed)
             }

@@ -3,8 +3,9 @@ import Capture
 import Decoding
 import Flows
 
-/// One snapshot of the live sensor's counters, written as an EVE-like
-/// `event_type: "stats"` record (totals since start).
+/// One snapshot of the live sensor's counters, written as an EVE
+/// `event_type: "stats"` record (totals since start) and exposed as
+/// Prometheus metrics (MetricsExposition).
 package struct SensorStats: Sendable {
     package var uptimeSeconds: Double = 0
     /// Kernel counters summed over every capture handle (64-bit, wrap-safe),
@@ -28,6 +29,30 @@ package struct SensorStats: Sendable {
     package var recordsDropped: UInt64 = 0
     /// Accepted records held in memory after a failed write, not on disk yet.
     package var recordsPending: UInt64 = 0
+    /// Each capture worker's share of the totals above, by worker index.
+    package var workers: [Worker] = []
+    /// Each log file's share of `recordsWritten` and `recordsDropped`, by output.
+    package var outputs: [Output] = []
+
+    /// One capture worker's counters (its handle's kernel counters across reopens).
+    package struct Worker: Sendable, Equatable {
+        package var packets: UInt64 = 0
+        package var bytes: UInt64 = 0
+        package var decoded: UInt64 = 0
+        package var kernel = CaptureStats()
+        package var reopens: UInt64 = 0
+        package init() {}
+    }
+
+    /// One log file's records: `name` is alerts, flows or stats.
+    package struct Output: Sendable, Equatable {
+        package var name: String
+        package var written: UInt64
+        package var dropped: UInt64
+        package init(name: String, written: UInt64, dropped: UInt64) {
+            self.name = name; self.written = written; self.dropped = dropped
+        }
+    }
 
     package init() {}
 
@@ -40,7 +65,11 @@ package struct SensorStats: Sendable {
     }
 
     /// Appends the record and a newline:
-    /// `{"timestamp","event_type":"stats","host"?,"in_iface","stats":{uptime_s, capture, decoder, flow, queue, output}}`.
+    /// `{"timestamp","event_type":"stats","host"?,"in_iface","stats":{uptime, capture, decoder, flow, queue, output}}`.
+    /// Keys that mean what Suricata's stats keys mean carry Suricata's names
+    /// (`uptime`, `capture.kernel_packets`, `decoder.pkts`, `flow.total`, …;
+    /// see docs/live.md); the others are FlowSentry's own. Every value is an
+    /// integer.
     package func appendRecord(timestampNs: Int64, host: String?, interface: String,
                              extra: ((inout JSONBuffer) -> Void)? = nil, into j: inout JSONBuffer) {
         j.beginObject()
@@ -49,7 +78,7 @@ package struct SensorStats: Sendable {
         if let host { j.key("host"); j.string(host) }
         j.key("in_iface"); j.string(interface)
         j.key("stats"); j.beginObject()
-        j.key("uptime_s"); j.int(Int64(uptimeSeconds.rounded(.down)))
+        j.key("uptime"); j.int(Int64(uptimeSeconds.rounded(.down)))
         j.key("capture"); j.beginObject()
         j.key("kernel_packets"); j.uint(kernel.received)
         j.key("kernel_drops"); j.uint(kernel.dropped)
@@ -57,17 +86,20 @@ package struct SensorStats: Sendable {
         j.key("reopens"); j.uint(reopens)
         j.endObject()
         j.key("decoder"); j.beginObject()
-        j.key("packets"); j.uint(packets)
+        j.key("pkts"); j.uint(packets)
         j.key("bytes"); j.uint(bytes)
-        j.key("decoded"); j.uint(decoded)
         j.key("invalid"); j.uint(invalid)
+        j.key("decoded"); j.uint(decoded)
+        // Skipped packets by reason (the `Anomaly` names), where Suricata keeps its decoder events.
+        j.key("event"); j.beginObject()
         for a in Anomaly.allCases where a != .none && anomalies[a] > 0 {
             j.key(a.name); j.uint(anomalies[a])
         }
         j.endObject()
+        j.endObject()
         j.key("flow"); j.beginObject()
+        j.key("total"); j.uint(flows.created)
         j.key("active"); j.int(flowsActive)
-        j.key("created"); j.uint(flows.created)
         j.key("ended"); j.beginObject()
         for r in EndReason.allCases { j.key(r.name); j.uint(flows.ended(r)) }
         j.endObject()

@@ -7,7 +7,7 @@ import Sensor
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check a YAML configuration file without starting capture — settings, the interface (exists), the BPF filter (compiled), every output path (writable), the model bundle and policy (loaded) — and print 'ok' (exit 0) or the error (exit 2, as run would).",
+        abstract: "Check a YAML configuration file without starting capture — settings, the interface (exists), the BPF filter (compiled), every output path (writable), the metrics address (resolves), the model bundle and policy (loaded) — and print 'ok' (exit 0) or the error (exit 2, as run would).",
         discussion: ExitStatus.discussion)
 
     @Argument(help: "The configuration file, e.g. /etc/flowsentry/flowsentry.yaml.")
@@ -34,6 +34,11 @@ struct CheckConfigCommand: ParsableCommand {
                     // A relative name lives in outputs.directory: a missing or unwritable directory is that key's.
                     let inDirectory = c.outputDirectory != nil && !(name ?? "").hasPrefix("/") && problem.hasPrefix("the directory")
                     throw SensorConfigError(file: file, key: inDirectory ? "outputs.directory" : key, reason: "\(path): \(problem)")
+                }
+            }
+            if let listen = c.metricsListen, let address = try? MetricsListenAddress.parse(listen) {
+                do { _ = try address.resolve() } catch {
+                    throw SensorConfigError(file: file, key: "metrics_listen", reason: "\"\(listen)\": \(error)")
                 }
             }
             if let filter = try c.resolvedFilter(), let problem = BPFCheck.problem(in: filter) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Detection
+import Sensor
 
 @main
 struct FlowSentry: ParsableCommand {
@@ -7,6 +8,7 @@ struct FlowSentry: ParsableCommand {
         commandName: "flowsentry",
         abstract: "A network sensor: rebuilds flows from packets, computes their features, scores them.",
         discussion: ExitStatus.discussion,
+        version: BuildInfo.version,
         subcommands: [Replay.self, RunCommand.self, AlertsCommand.self, CheckConfigCommand.self,
                       FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, BaselineCommand.self])
 

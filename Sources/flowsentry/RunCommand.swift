@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var scoring: ScoringOptions
 
-    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on host:port (numeric IPv4, e.g. 127.0.0.1:9560); off by default.")
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on host:port (127.0.0.1:9560, localhost:9560, [::1]:9560); off by default.")
     var metricsListen: String?
 
     var overrides: SensorOverrides {
@@ -105,8 +105,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if let m = metricsListen, MetricsEndpoint.parse(m) == nil {
-            throw ValidationError("--metrics-listen must be host:port with a numeric IPv4 host, e.g. 127.0.0.1:9560")
+        if let m = metricsListen {
+            do { try MetricsEndpoint.validate(m) } catch { throw ValidationError("--metrics-listen \(error)") }
         }
         if flowOptions.filter != nil && filterFile != nil {
             throw ValidationError("give --filter or --filter-file, not both")
@@ -135,7 +135,7 @@ struct RunCommand: ParsableCommand {
                 let m = try MetricsEndpoint(listen: listen)
                 metrics = m
                 sensor.metrics = m
-                log("flowsentry: Prometheus metrics on http://\(listen.split(separator: ":")[0]):\(m.port)/metrics")
+                log("flowsentry: Prometheus metrics on \(m.url)")
             } catch {
                 log("flowsentry: error: \(error)")
                 throw ExitStatus.cannotStart

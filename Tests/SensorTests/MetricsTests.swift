@@ -4,17 +4,29 @@ import Foundation
 import Sensor
 import Testing
 
-/// GET a path from 127.0.0.1:port with a plain socket; the body, or nil.
-func httpGet(port: UInt16, path: String) -> String? {
-    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+/// GET a path from host:port (a numeric IPv4 or IPv6 address) with a plain socket; the whole response, or nil.
+func httpGet(host: String = "127.0.0.1", port: UInt16, path: String) -> String? {
+    let v6 = host.contains(":")
+    let s = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard s >= 0 else { return nil }
     defer { close(s) }
-    var sa = sockaddr_in()
-    sa.sin_family = sa_family_t(AF_INET)
-    sa.sin_port = port.bigEndian
-    sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &sa) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    let rc: Int32
+    if v6 {
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = port.bigEndian
+        guard inet_pton(AF_INET6, host, &sa.sin6_addr) == 1 else { return nil }
+        rc = withUnsafePointer(to: &sa) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    } else {
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        sa.sin_addr.s_addr = inet_addr(host)
+        rc = withUnsafePointer(to: &sa) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
     guard rc == 0 else { return nil }
     let req = Array("GET \(path) HTTP/1.0\r\n\r\n".utf8)
@@ -55,8 +67,10 @@ struct MetricsAndScoringStatsTests {
         }
         #expect(body.hasPrefix("HTTP/1.0 200 OK"))
         #expect(body.contains("flowsentry_ml_flows_scored_total 2"), "\(body.prefix(2000))")
-        #expect(body.contains("# TYPE flowsentry_capture_kernel_drops_total gauge"))
-        #expect(body.contains("flowsentry_ml_flow_to_output_seconds_bucket"))
+        #expect(body.contains("# TYPE flowsentry_capture_kernel_drops_total counter"))
+        #expect(body.contains("flowsentry_capture_kernel_packets_total{interface=\"\(lab.hostIf)\",worker=\"0\"} "))
+        #expect(body.contains("flowsentry_output_records_total{output=\"flows\"} "))
+        #expect(body.contains("flowsentry_ml_flow_to_output_seconds_count 2"))
         #expect(httpGet(port: metrics.port, path: "/other")?.hasPrefix("HTTP/1.0 404") == true)
         // stop() returns once the serving thread has ended (joined) and closed the port.
         metrics.stop()
