@@ -2,10 +2,10 @@
 # Installs what FlowSentry needs on Debian 12 (idempotent): the system
 # libraries it links (libpcap, OpenBLAS, libsvm) and the independent tools the
 # tests compare against or drive (tshark, tcpdump, tcpreplay, iproute2, zzuf;
-# nfstream from PyPI).
+# nfstream from PyPI), and dpkg-dev for scripts/build-deb.sh.
 set -euo pipefail
 need=()
-for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip zzuf; do
+for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip zzuf dpkg-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 SUDO=""

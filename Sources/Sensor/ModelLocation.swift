@@ -2,12 +2,13 @@ import Alerts
 import Detection
 import Foundation
 
-/// Where the default rules are looked for, in order (README, "Models"): the
-/// installed rules directories first (/etc/flowsentry/rules, then
-/// /usr/local/share/flowsentry/rules), then ./rules, then a source
-/// checkout's rules/ above the executable (.build/release/flowsentry → ../../rules).
+/// Where the default rules are looked for, in order (docs/live.md): the
+/// installed rules directories first — /etc/flowsentry/rules (the site's
+/// own), /usr/share/flowsentry/rules (the Debian package's), then
+/// /usr/local/share/flowsentry/rules (a manual install) — then ./rules, then
+/// a source checkout's rules/ above the executable (.build/release/flowsentry → ../../rules).
 package func defaultRulesDirectories() -> [String] {
-    var dirs = ["/etc/flowsentry/rules", "/usr/local/share/flowsentry/rules", "rules"]
+    var dirs = ["/etc/flowsentry/rules", "/usr/share/flowsentry/rules", "/usr/local/share/flowsentry/rules", "rules"]
     // A checkout's rules/ above the executable (.build/<triple>/release/flowsentry).
     var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     for _ in 0..<4 {

@@ -19,8 +19,8 @@ import Testing
 
     @Test func searchOrderIsInstalledThenWorkingDirectoryThenCheckout() {
         let d = defaultRulesDirectories()
-        #expect(Array(d.prefix(3)) == ["/etc/flowsentry/rules", "/usr/local/share/flowsentry/rules", "rules"])
-        #expect(d.count == 7 && d.dropFirst(3).allSatisfy { $0.hasSuffix("/rules") })
+        #expect(Array(d.prefix(4)) == ["/etc/flowsentry/rules", "/usr/share/flowsentry/rules", "/usr/local/share/flowsentry/rules", "rules"])
+        #expect(d.count == 8 && d.dropFirst(4).allSatisfy { $0.hasSuffix("/rules") })
     }
 
     @Test func theStartLineNamesTheBundleAndSaysWhenThereIsNoPolicy() throws {
