@@ -36,9 +36,8 @@ for tool in dpkg-deb dpkg-shlibdeps dpkg-architecture; do
   command -v "$tool" >/dev/null 2>&1 || { echo "build-deb: $tool not found (apt-get install dpkg-dev)" >&2; exit 1; }
 done
 
-# 1. The binary, with the Swift runtime inside. Only the link step differs
-#    from the plain release build, so after `swift build -c release` this
-#    relinks one executable.
+# 1. The binary, with the Swift runtime inside: the release build every
+#    script makes (scripts/test.sh, demo.sh), so here usually nothing to do.
 log "swift build -c release --static-swift-stdlib --product flowsentry"
 swift build -c release --static-swift-stdlib --product flowsentry >&2
 bin_dir=$(swift build -c release --static-swift-stdlib --show-bin-path)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --product flowsentry
+swift build -c release --static-swift-stdlib --product flowsentry
 capture=captures/demo.pcap
 [ -f "$capture" ] || capture=$(ls captures/*.pcap | head -1)
 mkdir -p out

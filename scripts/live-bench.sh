@@ -37,7 +37,7 @@ done
 for t in ip tcpreplay python3 timeout; do
     command -v $t >/dev/null || { echo "live-bench: $t not found (apt-get install -y tcpreplay iproute2 python3)" >&2; exit 1; }
 done
-[ -x "$BIN" ] || { echo "live-bench: $BIN missing: swift build -c release --product flowsentry" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "live-bench: $BIN missing: swift build -c release --static-swift-stdlib --product flowsentry" >&2; exit 1; }
 [ -r "$CAPTURE" ] || { echo "live-bench: cannot read $CAPTURE" >&2; exit 1; }
 
 NS=fsbench$$; HOSTIF=fsb$$h; NSIF=fsb$$n

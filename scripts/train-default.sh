@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/train-recipe.sh
-swift build -c release --product flowsentry >/dev/null
+swift build -c release --static-swift-stdlib --product flowsentry >/dev/null
 caps=(); labs=()
 for c in "${train_captures[@]}"; do caps+=("captures/$c.pcap"); labs+=("captures/$c.labels.csv"); done
 .build/release/flowsentry train --captures "${caps[@]}" --labels "${labs[@]}" \
