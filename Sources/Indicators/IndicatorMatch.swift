@@ -69,7 +69,7 @@ extension IndicatorSet {
     private func matchAddress(_ ip: IPAddress, _ at: IndicatorWhere, _ hits: inout [IndicatorHit]) {
         guard ip.version == 4 || ip.version == 6 else { return }
         let (h, l, _) = IndicatorBuilder.key(ip, prefix: nil)
-        addresses.lookup(hi: h, lo: l) { e in
+        addresses.lookup(hi: h, lo: l, v4: ip.version == 4) { e in
             add(IndicatorHit(isAddress: true, entry: Int32(e), meta: addresses.meta[e], seenAt: at), &hits)
         }
     }

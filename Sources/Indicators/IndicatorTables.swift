@@ -9,19 +9,25 @@ public struct IndicatorMeta: Sendable, Equatable {
 
 /// Addresses and subnets as 128-bit numbers (IPv4 as IPv4-mapped IPv6,
 /// `::ffff:a.b.c.d`, its prefix length + 96), each entry its masked
-/// network and prefix length; one hash index over all of them, and the
-/// prefix lengths present, so a lookup probes once per length in use.
+/// network and prefix length, with one hash index per (family, prefix
+/// length) present: a lookup probes once per length in use for its family,
+/// and the indexes of the few subnets of one length stay small (in cache)
+/// beside the large one of whole addresses. IPv4 and IPv6 are apart.
 struct AddressTable: Sendable {
     var hi: [UInt64] = []
     var lo: [UInt64] = []
     var prefix: [UInt8] = []
     var meta: [IndicatorMeta] = []
-    var index = SlotIndex(expectedEntries: 0)
-    /// The prefix lengths present, longest first.
-    var prefixLengths: [UInt8] = []
+    /// Index of table t: IPv4 length t (0…32) at t, IPv6 length l at 33 + l.
+    var indexes: [SlotIndex] = []
+    /// The tables in use per family, longest prefix first.
+    var v4Tables: [Int] = []
+    var v6Tables: [Int] = []
 
     var count: Int { hi.count }
-    var bytes: Int { count * (8 + 8 + 1 + MemoryLayout<IndicatorMeta>.stride) + index.bytes }
+    var bytes: Int {
+        count * (8 + 8 + 1 + MemoryLayout<IndicatorMeta>.stride) + (v4Tables + v6Tables).reduce(0) { $0 + indexes[$1].bytes }
+    }
 
     @inline(__always)
     static func masks(_ p: UInt8) -> (UInt64, UInt64) {
@@ -31,39 +37,48 @@ struct AddressTable: Sendable {
         return (~UInt64(0), ~UInt64(0) << UInt64(128 - p))
     }
 
+    /// The table of an entry: IPv4-mapped networks of length ≥ 96 are IPv4's.
+    static func table(hi: UInt64, lo: UInt64, prefix: UInt8) -> Int {
+        hi == 0 && lo >> 32 == 0xFFFF && prefix >= 96 ? Int(prefix) - 96 : 33 + Int(prefix)
+    }
+
     mutating func append(hi h: UInt64, lo l: UInt64, prefix p: UInt8, meta m: IndicatorMeta) {
         let (mh, ml) = Self.masks(p)
         hi.append(h & mh); lo.append(l & ml); prefix.append(p); meta.append(m)
     }
 
-    /// Builds the index; entries equal to an earlier one in value, kind and
-    /// source are left out of it. Returns how many were left out.
+    /// Builds the indexes; entries equal to an earlier one in value, kind
+    /// and source are left out of them. Returns how many were left out.
     mutating func buildIndex() -> Int {
-        index = SlotIndex(expectedEntries: count)
+        var sizes = [Int](repeating: 0, count: 33 + 129)
+        for e in 0..<count { sizes[Self.table(hi: hi[e], lo: lo[e], prefix: prefix[e])] += 1 }
+        indexes = sizes.map { SlotIndex(expectedEntries: $0) }
         var duplicates = 0
-        var lengths = Set<UInt8>()
         for e in 0..<count {
+            let t = Self.table(hi: hi[e], lo: lo[e], prefix: prefix[e])
             let h = IndicatorHash.address(hi: hi[e], lo: lo[e], prefix: prefix[e])
             var dup = false
-            index.forEach(hash: h) { o in
+            indexes[t].forEach(hash: h) { o in
                 if hi[o] == hi[e] && lo[o] == lo[e] && prefix[o] == prefix[e] && meta[o] == meta[e] { dup = true; return false }
                 return true
             }
             if dup { duplicates += 1; continue }
-            index.insert(hash: h, entry: e)
-            lengths.insert(prefix[e])
+            indexes[t].insert(hash: h, entry: e)
         }
-        prefixLengths = lengths.sorted(by: >)
+        v4Tables = (0...32).reversed().filter { sizes[$0] > 0 }
+        v6Tables = (0...128).reversed().map { 33 + $0 }.filter { sizes[$0] > 0 }
         return duplicates
     }
 
-    /// Calls `body` with every entry whose network holds the address (hi, lo).
+    /// Calls `body` with every entry whose network holds the address (hi, lo)
+    /// of family IPv4 (`v4`, as IPv4-mapped) or IPv6, longest prefix first.
     @inline(__always)
-    func lookup(hi h: UInt64, lo l: UInt64, _ body: (Int) -> Void) {
-        for p in prefixLengths {
+    func lookup(hi h: UInt64, lo l: UInt64, v4: Bool, _ body: (Int) -> Void) {
+        for t in v4 ? v4Tables : v6Tables {
+            let p = UInt8(v4 ? 96 + t : t - 33)
             let (mh, ml) = Self.masks(p)
             let nh = h & mh, nl = l & ml
-            index.forEach(hash: IndicatorHash.address(hi: nh, lo: nl, prefix: p)) { e in
+            indexes[t].forEach(hash: IndicatorHash.address(hi: nh, lo: nl, prefix: p)) { e in
                 if hi[e] == nh && lo[e] == nl && prefix[e] == p { body(e) }
                 return true
             }

@@ -38,8 +38,8 @@ import Flows
             "2001:db8::/32\tIntel::SUBNET\tv6\t-",
             "2001:db8:0:1::5\tIntel::ADDR\tv6\t-",
         ])
-        let lengths: [UInt8] = [128, 121, 120, 112, 96, 32]  // IPv4 lengths + 96
-        #expect(s.addresses.prefixLengths == lengths)
+        #expect(s.addresses.v4Tables == [32, 25, 24, 16, 0])
+        #expect(s.addresses.v6Tables == [33 + 128, 33 + 32])
         #expect(Self.hits(s, Self.record("192.0.2.7", "203.0.113.1")) == [
             "192.0.2.7 src_ip a", "0.0.0.0/0 src_ip all", "0.0.0.0/0 dest_ip all",
         ])
@@ -47,7 +47,7 @@ import Flows
             "0.0.0.0/0 src_ip all", "198.51.100.128/25 dest_ip c", "198.51.100.0/24 dest_ip c",
             "198.51.0.0/16 dest_ip b", "0.0.0.0/0 dest_ip all",
         ])
-        // IPv6: the /32 and the address; IPv4's 0.0.0.0/0 holds no IPv6 address.
+        // IPv6: the /32 and the address; IPv4's 0.0.0.0/0 holds no IPv6 address, and no IPv6 subnet an IPv4 one.
         #expect(Self.hits(s, Self.record("2001:db8:0:1::5", "2001:db9::1")) == [
             "2001:0db8:0000:0001:0000:0000:0000:0005 src_ip v6", "2001:0db8:0000:0000:0000:0000:0000:0000/32 src_ip v6",
         ])
