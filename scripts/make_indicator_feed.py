@@ -2,12 +2,15 @@
 """Writes a large synthetic Zeek Intel file for the indicator benchmark
 (docs/performance.md, "Indicators"): N indicators in the mix a threat feed
 has — addresses (IPv4 and IPv6), subnets of every length from /8 to /30,
-domains, URLs, JA3, JA4 and HASSH — from 20 sources, none of them (by
-construction: documentation and reserved ranges, an .invalid TLD) on the
-benchmark captures, so every lookup misses as nearly all do in production.
+domains, URLs, JA3, JA4 and HASSH — from 20 sources. IPv4 addresses are
+spread over public unicast space (private ranges left out), as a feed's
+are; subnets lie in 240.0.0.0/4, IPv6 in 2001:db8::/32, names under
+.invalid: nothing on the lab's captures (a random public address may
+rarely be one of a public capture's: the benchmark prints the hits).
 
 Usage: scripts/make_indicator_feed.py OUT [N]   (N default 2,500,000)
 """
+import ipaddress
 import random
 import sys
 
@@ -15,6 +18,17 @@ out = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 2_500_000
 rng = random.Random(20)
 hexd = "0123456789abcdef"
+
+
+PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+                                                "169.254.0.0/16", "100.64.0.0/10")]
+
+
+def public_v4():
+    while True:
+        a = ipaddress.IPv4Address(rng.randrange(1 << 24, 224 << 24))
+        if not any(a in n for n in PRIVATE):
+            return str(a)
 
 
 def hexs(k):
@@ -28,8 +42,8 @@ with open(out, "w") as f:
     for kind, share in mix:
         for i in range(int(n * share)):
             src = f"feed-{i % 20}"
-            if kind == "addr4":  # 240.0.0.0/4: reserved, never on the wire here
-                v, t = f"{240 + (i >> 24) % 16}.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", "Intel::ADDR"
+            if kind == "addr4":  # anywhere in public unicast space, as a feed's are
+                v, t = public_v4(), "Intel::ADDR"
             elif kind == "addr6":  # 2001:db8::/32: documentation
                 v, t = f"2001:db8:{i >> 16:x}:{i & 0xffff:x}::{rng.randrange(1, 0xffff):x}", "Intel::ADDR"
             elif kind == "subnet":

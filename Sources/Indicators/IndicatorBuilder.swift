@@ -7,10 +7,12 @@ struct IndicatorBuilder {
     var addresses = AddressTable()
     var strings = StringTable()
     var sources: [String] = []
-    var sourceIndex: [[UInt8]: UInt16] = [:]
+    /// Source numbers by the FNV-1a of their bytes (as lower-cased for hashing; compared exactly).
+    private var sourceByHash: [UInt64: [UInt16]] = [:]
     /// Lines skipped by their Zeek type (`Intel::FILE_HASH`, …).
     var skipped: [String: Int] = [:]
     var counts = [Int](repeating: 0, count: IndicatorKind.allCases.count)
+    private var sourceBytes: [[UInt8]] = []
     private var lastSource: [UInt8] = []
     private var lastSourceIndex: UInt16 = 0
 
@@ -43,7 +45,7 @@ struct IndicatorBuilder {
         let text = { String(decoding: v, as: UTF8.self) }
         switch kind {
         case .address:
-            guard let ip = IPAddress(text()) else { return "'\(text())' is not an IPv4 or IPv6 address" }
+            guard let ip = Self.ipv4(v) ?? IPAddress(text()) else { return "'\(text())' is not an IPv4 or IPv6 address" }
             let (h, l, p) = Self.key(ip, prefix: nil)
             addresses.append(hi: h, lo: l, prefix: p, meta: meta)
         case .subnet:
@@ -57,7 +59,7 @@ struct IndicatorBuilder {
         case .domain, .tlsSNI:
             var n = v
             if n.last == UInt8(ascii: ".") { n = UnsafeBufferPointer(rebasing: n.dropLast()) }
-            guard !n.isEmpty, n.count <= 253, !n.contains(where: { $0 <= 0x20 || "/:@?#".utf8.contains($0) }) else {
+            guard !n.isEmpty, n.count <= 253, !n.contains(where: Self.notInName) else {
                 return "'\(text())' is not a domain name"
             }
             strings.append(n, meta: meta)
@@ -98,6 +100,36 @@ struct IndicatorBuilder {
         return nil
     }
 
+    /// Bytes no domain name holds: controls, space, and URL punctuation.
+    static func notInName(_ c: UInt8) -> Bool {
+        switch c {
+        case 0...0x20, UInt8(ascii: "/"), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "?"), UInt8(ascii: "#"): true
+        default: false
+        }
+    }
+
+    /// A dotted quad read from bytes (no String made: feeds hold millions);
+    /// nil for anything else, which `IPAddress(String)` then judges.
+    static func ipv4(_ v: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+        var parts = (0, 0, 0, 0), part = 0, value = 0, digits = 0
+        for c in v {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0, part < 3 else { return nil }
+                switch part { case 0: parts.0 = value; case 1: parts.1 = value; default: parts.2 = value }
+                part += 1; value = 0; digits = 0
+            } else if c >= 48 && c <= 57 {
+                if digits > 0 && value == 0 { return nil }  // a leading zero: left to the strict parser
+                value = value * 10 + Int(c - 48); digits += 1
+                guard value <= 255 else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard part == 3, digits > 0 else { return nil }
+        parts.3 = value
+        return IPAddress(v4: UInt8(parts.0), UInt8(parts.1), UInt8(parts.2), UInt8(parts.3))
+    }
+
     static func isHex(_ c: UInt8) -> Bool {
         (48...57).contains(c) || (97...102).contains(IndicatorHash.lower(c))
     }
@@ -123,17 +155,20 @@ struct IndicatorBuilder {
 
     private mutating func intern(_ s: UnsafeBufferPointer<UInt8>) -> UInt16? {
         if !sources.isEmpty && lastSource.elementsEqual(s) { return lastSourceIndex }
-        let bytes = Array(s)
+        // Found by the hash of its bytes, no key made (feeds have millions of lines).
+        var h = IndicatorHash.offset
+        IndicatorHash.add(&h, s)
         let i: UInt16
-        if let known = sourceIndex[bytes] {
+        if let known = sourceByHash[h]?.first(where: { sourceBytes[Int($0)].elementsEqual(s) }) {
             i = known
         } else {
             guard sources.count < Int(UInt16.max) else { return nil }
             i = UInt16(sources.count)
-            sources.append(String(decoding: bytes, as: UTF8.self))
-            sourceIndex[bytes] = i
+            sources.append(String(decoding: s, as: UTF8.self))
+            sourceBytes.append(Array(s))
+            sourceByHash[h, default: []].append(i)
         }
-        lastSource = bytes
+        lastSource = sourceBytes[Int(i)]
         lastSourceIndex = i
         return i
     }

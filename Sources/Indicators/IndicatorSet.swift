@@ -54,9 +54,7 @@ public final class IndicatorSet: Sendable {
         // Counts without the duplicates left out of the index.
         if dups > 0 {
             counts = [Int](repeating: 0, count: counts.count)
-            for t in a.v4Tables + a.v6Tables {
-                a.indexes[t].slots.forEach { if $0 != 0 { counts[Int(a.meta[Int($0 & 0xFFFF_FFFF) - 1].kind.rawValue)] += 1 } }
-            }
+            a.slots.forEach { if $0 != 0 { counts[Int(a.meta[Int($0 & 0xFFFF_FFFF) - 1].kind.rawValue)] += 1 } }
             s.index.slots.forEach { if $0 != 0 { counts[Int(s.meta[Int($0 & 0xFFFF_FFFF) - 1].kind.rawValue)] += 1 } }
         }
         self.files = files

@@ -13,20 +13,28 @@ public struct IndicatorMeta: Sendable, Equatable {
 /// length) present: a lookup probes once per length in use for its family,
 /// and the indexes of the few subnets of one length stay small (in cache)
 /// beside the large one of whole addresses. IPv4 and IPv6 are apart.
+/// Before any probe, an IPv4 address is checked against a bitmap of the
+/// /24s that any entry touches (2 MiB): most addresses stop there.
 struct AddressTable: Sendable {
     var hi: [UInt64] = []
     var lo: [UInt64] = []
     var prefix: [UInt8] = []
     var meta: [IndicatorMeta] = []
-    /// Index of table t: IPv4 length t (0…32) at t, IPv6 length l at 33 + l.
-    var indexes: [SlotIndex] = []
+    /// The slots of every table in one array (`SlotIndex`'s layout): table t
+    /// (IPv4 length t, 0…32, at t; IPv6 length l at 33 + l) at `offset[t]`,
+    /// `mask[t] + 1` slots.
+    var slots: [UInt64] = []
+    var offset = [Int](repeating: 0, count: 33 + 129)
+    var mask = [Int](repeating: 0, count: 33 + 129)
     /// The tables in use per family, longest prefix first.
     var v4Tables: [Int] = []
     var v6Tables: [Int] = []
+    /// Bit n set: some IPv4 entry holds an address of the /24 numbered n.
+    var v4Filter: [UInt64] = []
 
     var count: Int { hi.count }
     var bytes: Int {
-        count * (8 + 8 + 1 + MemoryLayout<IndicatorMeta>.stride) + (v4Tables + v6Tables).reduce(0) { $0 + indexes[$1].bytes }
+        count * (8 + 8 + 1 + MemoryLayout<IndicatorMeta>.stride) + slots.count * 8 + v4Filter.count * 8
     }
 
     @inline(__always)
@@ -47,38 +55,74 @@ struct AddressTable: Sendable {
         hi.append(h & mh); lo.append(l & ml); prefix.append(p); meta.append(m)
     }
 
-    /// Builds the indexes; entries equal to an earlier one in value, kind
-    /// and source are left out of them. Returns how many were left out.
+    /// Builds the indexes and the IPv4 filter; entries equal to an earlier
+    /// one in value, kind and source are left out. Returns how many were.
     mutating func buildIndex() -> Int {
         var sizes = [Int](repeating: 0, count: 33 + 129)
         for e in 0..<count { sizes[Self.table(hi: hi[e], lo: lo[e], prefix: prefix[e])] += 1 }
-        indexes = sizes.map { SlotIndex(expectedEntries: $0) }
+        var total = 0
+        for t in sizes.indices where sizes[t] > 0 {
+            let capacity = SlotIndex(expectedEntries: sizes[t]).slots.count
+            offset[t] = total
+            mask[t] = capacity - 1
+            total += capacity
+        }
+        slots = [UInt64](repeating: 0, count: total)
         var duplicates = 0
         for e in 0..<count {
             let t = Self.table(hi: hi[e], lo: lo[e], prefix: prefix[e])
             let h = IndicatorHash.address(hi: hi[e], lo: lo[e], prefix: prefix[e])
             var dup = false
-            indexes[t].forEach(hash: h) { o in
+            forEach(table: t, hash: h) { o in
                 if hi[o] == hi[e] && lo[o] == lo[e] && prefix[o] == prefix[e] && meta[o] == meta[e] { dup = true; return false }
                 return true
             }
             if dup { duplicates += 1; continue }
-            indexes[t].insert(hash: h, entry: e)
+            var i = Int(truncatingIfNeeded: h) & mask[t]
+            while slots[offset[t] + i] != 0 { i = (i + 1) & mask[t] }
+            slots[offset[t] + i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
+            if t <= 32 {
+                if v4Filter.isEmpty { v4Filter = [UInt64](repeating: 0, count: (1 << 24) / 64) }
+                let first = Int(truncatingIfNeeded: lo[e] & 0xFFFF_FFFF) >> 8
+                let n = t >= 24 ? 1 : 1 << (24 - t)
+                for b in first..<(first + n) { v4Filter[b >> 6] |= 1 << UInt64(b & 63) }
+            }
         }
         v4Tables = (0...32).reversed().filter { sizes[$0] > 0 }
         v6Tables = (0...128).reversed().map { 33 + $0 }.filter { sizes[$0] > 0 }
         return duplicates
     }
 
+    /// `SlotIndex.forEach` over table t.
+    @inline(__always)
+    func forEach(table t: Int, hash: UInt64, _ body: (Int) -> Bool) {
+        let tag = hash & 0xFFFF_FFFF_0000_0000
+        let m = mask[t], base = offset[t]
+        slots.withUnsafeBufferPointer { s in
+            var i = Int(truncatingIfNeeded: hash) & m
+            while true {
+                let v = s[base + i]
+                if v == 0 { return }
+                if v & 0xFFFF_FFFF_0000_0000 == tag, !body(Int(truncatingIfNeeded: v & 0xFFFF_FFFF) - 1) { return }
+                i = (i + 1) & m
+            }
+        }
+    }
+
     /// Calls `body` with every entry whose network holds the address (hi, lo)
     /// of family IPv4 (`v4`, as IPv4-mapped) or IPv6, longest prefix first.
     @inline(__always)
     func lookup(hi h: UInt64, lo l: UInt64, v4: Bool, _ body: (Int) -> Void) {
+        if v4 {
+            guard !v4Filter.isEmpty else { return }
+            let b = Int(truncatingIfNeeded: l & 0xFFFF_FFFF) >> 8
+            guard v4Filter[b >> 6] & (1 << UInt64(b & 63)) != 0 else { return }
+        }
         for t in v4 ? v4Tables : v6Tables {
             let p = UInt8(v4 ? 96 + t : t - 33)
             let (mh, ml) = Self.masks(p)
             let nh = h & mh, nl = l & ml
-            indexes[t].forEach(hash: IndicatorHash.address(hi: nh, lo: nl, prefix: p)) { e in
+            forEach(table: t, hash: IndicatorHash.address(hi: nh, lo: nl, prefix: p)) { e in
                 if hi[e] == nh && lo[e] == nl && prefix[e] == p { body(e) }
                 return true
             }
@@ -101,7 +145,9 @@ struct StringTable: Sendable {
     mutating func append(_ value: UnsafeBufferPointer<UInt8>, meta m: IndicatorMeta) {
         offset.append(UInt32(arena.count))
         length.append(UInt16(value.count))
-        for c in value { arena.append(IndicatorHash.lower(c)) }
+        let start = arena.count
+        arena.append(contentsOf: value)
+        for i in start..<arena.count { arena[i] = IndicatorHash.lower(arena[i]) }
         meta.append(m)
     }
 
