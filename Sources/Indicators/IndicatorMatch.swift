@@ -12,8 +12,8 @@ extension IndicatorSet {
     /// against domains (the SNI also against TLS_SNI); HTTP host + URL
     /// against URLs; JA3, JA4, the client's and server's HASSH and the
     /// certificate's SHA-1 against theirs. `hits` is emptied first.
-    /// Allocates nothing unless a CERT_HASH or JA3/HASSH indicator is held
-    /// (their hashes are computed for the lookup).
+    /// Allocates nothing unless JA3, JA4, HASSH or CERT_HASH indicators are
+    /// held (the flow's fingerprints are then computed for the lookup).
     public func match(_ r: FlowRecord, into hits: inout [IndicatorHit]) {
         hits.removeAll(keepingCapacity: true)
         if addresses.count > 0 {
