@@ -59,7 +59,7 @@ let package = Package(
         // allocations counted by the malloc interposer (LD_PRELOADed). The
         // measurements live in BenchSupport, outside the modules flowsentry links.
         .target(name: "BenchSupport", dependencies: [
-            "CPcap", "Capture", "Decoding", "Flows", "Alerts", "Detection", "Training", "Sensor", "ModelFixtures",
+            "CPcap", "Capture", "Decoding", "Flows", "Alerts", "Detection", "Training", "Sensor", "ModelFixtures", "Indicators",
         ]),
         .executableTarget(name: "flowsentry-bench", dependencies: [
             "BenchSupport", "Sensor", "Flows", "Detection",

@@ -15,12 +15,18 @@ extension IndicatorSet {
     /// Allocates nothing unless JA3, JA4, HASSH or CERT_HASH indicators are
     /// held (the flow's fingerprints are then computed for the lookup).
     public func match(_ r: FlowRecord, into hits: inout [IndicatorHit]) {
+        match(src: r.srcIP, dst: r.dstIP, app: r.app, into: &hits)
+    }
+
+    /// `match(_:into:)` from the record's fields: the caller reads them in
+    /// place (a record is ~1.3 KB; handing one over by value copies it).
+    public func match(src: IPAddress, dst: IPAddress, app: AppLayerInfo?, into hits: inout [IndicatorHit]) {
         hits.removeAll(keepingCapacity: true)
         if addresses.count > 0 {
-            matchAddress(r.srcIP, .srcIP, &hits)
-            matchAddress(r.dstIP, .destIP, &hits)
+            matchAddress(src, .srcIP, &hits)
+            matchAddress(dst, .destIP, &hits)
         }
-        guard strings.count > 0, let app = r.app else { return }
+        guard strings.count > 0, let app else { return }
         let domains = holds(.domain)
         if domains, let q = app.dns?.query {
             var name = q.rrname

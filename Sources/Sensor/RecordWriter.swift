@@ -117,7 +117,7 @@ package final class RecordWriter: @unchecked Sendable {
             let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
             var matched = false
             if let set = indicators {
-                set.match(batch.records[i], into: &hits)
+                set.match(src: batch.records[i].srcIP, dst: batch.records[i].dstIP, app: batch.records[i].app, into: &hits)
                 if !hits.isEmpty {
                     matched = true
                     indicatorCounters.flowsMatched &+= 1
