@@ -84,7 +84,7 @@ let package = Package(
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "NetnsTestSupport"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "Flows", "AppLayer", "Decoding"]),
-        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour", "AppLayer"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour", "AppLayer", "Indicators"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
                                                         "Detection", "Locking", "NetnsTestSupport"],
                     resources: [.copy("Golden")]),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AppLayer
 import Decoding
@@ -128,6 +129,22 @@ import Flows
             "c2.example tls.sni names", "c2.example tls.sni sni", "\(hello.ja3Hash) tls.ja3.hash ja3s",
             "\(hello.ja4) tls.ja4 ja4s", "c2.example tls.subjectaltname names",
         ])
+    }
+
+    @Test func certificateSHA1WithOrWithoutColons() throws {
+        var cert = X509Summary()
+        cert.der = Array("not a real certificate, only its bytes".utf8)
+        var tls = TLSInfo()
+        tls.certificate = cert
+        let app = AppLayerInfo(proto: .tls, tls: tls, client: AppStreamStats(), server: AppStreamStats())
+        let colons = try #require(cert.fingerprint)  // "aa:bb:…", as EVE's tls.fingerprint
+        let s = try Self.set(["\(colons.uppercased())\tIntel::CERT_HASH\tcerts\t-"])
+        #expect(Self.hits(s, Self.record("10.0.0.1", "192.0.2.1", app: app))
+            == ["\(colons.replacingOccurrences(of: ":", with: "")) tls.fingerprint certs"])
+        cert.truncated = true  // a cut certificate has no fingerprint: nothing to match
+        tls.certificate = cert
+        let cut = AppLayerInfo(proto: .tls, tls: tls, client: AppStreamStats(), server: AppStreamStats())
+        #expect(Self.hits(s, Self.record("10.0.0.1", "192.0.2.1", app: cut)).isEmpty)
     }
 
     @Test func hasshOfEitherSide() throws {
