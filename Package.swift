@@ -38,16 +38,18 @@ let package = Package(
         .target(name: "Features", dependencies: ["Decoding", "Context", "AppLayer"]),
         .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "AppLayer", "Locking", "CPrefetch"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
+        // Indicators (Zeek Intel files): addresses, names, URLs and fingerprints matched on every flow record.
+        .target(name: "Indicators", dependencies: ["Decoding", "AppLayer", "Flows"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
         .target(name: "Alerts", dependencies: [
-            "Decoding", "Flows", "Features", "Detection", "Behaviour", "AppLayer", .product(name: "Yams", package: "Yams"),
+            "Decoding", "Flows", "Features", "Detection", "Behaviour", "AppLayer", "Indicators", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Sensor", dependencies: [
-            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking", "Behaviour",
+            "Capture", "Decoding", "Flows", "Features", "Detection", "Alerts", "Locking", "Behaviour", "Indicators",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
-            "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection",
+            "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection", "Indicators",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -55,7 +57,7 @@ let package = Package(
         // allocations counted by the malloc interposer (LD_PRELOADed). The
         // measurements live in BenchSupport, outside the modules flowsentry links.
         .target(name: "BenchSupport", dependencies: [
-            "CPcap", "Capture", "Decoding", "Flows", "Alerts", "Detection", "Training", "Sensor", "ModelFixtures",
+            "CPcap", "Capture", "Decoding", "Flows", "Alerts", "Detection", "Training", "Sensor", "ModelFixtures", "Indicators",
         ]),
         .executableTarget(name: "flowsentry-bench", dependencies: [
             "BenchSupport", "Sensor", "Flows", "Detection",
@@ -79,7 +81,8 @@ let package = Package(
                                                        .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Data")]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "NetnsTestSupport"]),
-        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour", "AppLayer"]),
+        .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "Flows", "AppLayer", "Decoding"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour", "AppLayer", "Indicators"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
                                                         "Detection", "Locking", "NetnsTestSupport"],
                     resources: [.copy("Golden")]),

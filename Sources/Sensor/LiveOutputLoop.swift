@@ -1,5 +1,6 @@
 import Alerts
 import Flows
+import Indicators
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -165,10 +166,14 @@ final class LiveOutputLoop: @unchecked Sendable {
         }
     }
 
-    /// Loads the model and policy again; a bad one is rejected and the running one stays.
+    /// Loads the indicator files, the model and the policy again; a bad one
+    /// is rejected and the running one stays.
     private func reload() {
+        reloadIndicators()
         guard let scoring = writer.scoring, let source = sensor.modelSource else {
-            sensor.log("flowsentry: reload requested (no model loaded yet; nothing to reload)")
+            if sensor.config.indicatorFiles.isEmpty {
+                sensor.log("flowsentry: reload requested (no model loaded yet; nothing to reload)")
+            }
             return
         }
         do {
@@ -177,6 +182,21 @@ final class LiveOutputLoop: @unchecked Sendable {
             sensor.log("flowsentry: reloaded \(m.meta.modelVersion) and its policy")
         } catch {
             sensor.log("flowsentry: error: reload rejected, keeping \(scoring.model.meta.modelVersion): \(error)")
+        }
+    }
+
+    /// Reads `detection.indicators` again (SIGUSR2, with the policy): a file
+    /// with a bad line keeps the running set, and the error is logged.
+    private func reloadIndicators() {
+        let files = sensor.config.indicatorFiles
+        guard !files.isEmpty else { return }
+        do throws(IndicatorLoadError) {
+            let set = try IndicatorSet.load(paths: files)
+            writer.reloadIndicators(set)
+            sensor.log("flowsentry: reloaded " + set.summary)
+        } catch {
+            let held = writer.indicators.map { "\($0.count) indicators" } ?? "no indicators"
+            sensor.log("flowsentry: error: indicator reload rejected, keeping \(held):\n\(error)")
         }
     }
 

@@ -2,6 +2,7 @@ import Alerts
 import Capture
 import Decoding
 import Flows
+import Indicators
 import Locking
 import Synchronization
 #if canImport(Glibc)
@@ -117,8 +118,17 @@ package final class LiveSensor: @unchecked Sendable {
             log("flowsentry: scoring with \(what)")
         }
         modelSource = scoring
+        var indicators: IndicatorSet?
+        if !config.indicatorFiles.isEmpty {
+            do throws(IndicatorLoadError) {
+                indicators = try IndicatorSet.load(paths: config.indicatorFiles)
+            } catch {
+                throw SensorConfigError(file: nil, key: "detection.indicators", reason: "\n" + error.description)
+            }
+            log("flowsentry: " + indicators!.summary)
+        }
         writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,
-                              behaviour: BehaviourStage(config: config.behaviour))
+                              behaviour: BehaviourStage(config: config.behaviour), indicators: indicators)
         writer.notesLatency = true
     }
 
@@ -215,8 +225,9 @@ package final class LiveSensor: @unchecked Sendable {
         queue.wake()
     }
 
-    /// Loads the model and policy again from `modelSource`, on the output
-    /// thread (SIGUSR2); a bad bundle is rejected and the running one stays.
+    /// Loads the model and policy again from `modelSource`, and the
+    /// indicator files, on the output thread (SIGUSR2); a bad bundle or
+    /// indicator file is rejected and the running one stays.
     package func requestReload() {
         reloadRequested.store(true, ordering: .releasing)
         queue.wake()

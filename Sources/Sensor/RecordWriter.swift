@@ -5,6 +5,7 @@ import Alerts
 import Behaviour
 import Detection
 import Flows
+import Indicators
 
 /// Where a `RecordWriter`'s lines go: the flows log and the alerts log,
 /// each optional. `write` never throws: each kind of output deals with its
@@ -48,6 +49,11 @@ package final class RecordWriter: @unchecked Sendable {
     package var notesLatency = false
     /// What the application-layer parsers made of the records written.
     package private(set) var appLayer = AppLayerCounters()
+    /// Indicators matched on every record (an alert line per hit), scored or
+    /// not; nil: none loaded. Swapped by `reloadIndicators` (SIGUSR2).
+    package private(set) var indicators: IndicatorSet?
+    package private(set) var indicatorCounters = IndicatorCounters()
+    private var hits: [IndicatorHit] = []
 
     private var flowFormatter: EveFlowFormatter
     private var alertFormatter: EveAlertFormatter
@@ -60,10 +66,11 @@ package final class RecordWriter: @unchecked Sendable {
     private var sources: [Int32] = []
 
     package init(context: EveContext, scoring: ScoringStage?, outputs: any RecordOutputs,
-                 behaviour: BehaviourStage? = nil) {
+                 behaviour: BehaviourStage? = nil, indicators: IndicatorSet? = nil) {
         self.scoring = scoring
         self.outputs = outputs
         self.behaviour = behaviour
+        self.indicators = indicators
         behaviour?.communityIDSeed = context.communityIDSeed
         flowFormatter = EveFlowFormatter(context: context)
         alertFormatter = EveAlertFormatter(context: context, modelVersion: scoring?.model.meta.modelVersion ?? "")
@@ -108,11 +115,21 @@ package final class RecordWriter: @unchecked Sendable {
                 alertFormatter.context.pcapFilename = batch.files[i]
             }
             let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
+            var matched = false
+            if let set = indicators {
+                set.match(src: batch.records[i].srcIP, dst: batch.records[i].dstIP, app: batch.records[i].app, into: &hits)
+                if !hits.isEmpty {
+                    matched = true
+                    indicatorCounters.flowsMatched &+= 1
+                    for h in hits { indicatorCounters.hits[Int(h.meta.kind.rawValue)] &+= 1 }
+                }
+            }
             if let scoring {
                 let s = scored[i]
                 if flowsOut {
                     flowFormatter.append(batch.records[i], verdict: { writeVerdictSummary(s, into: &$0) },
-                                         behaviour: values, alerted: s.alerted || !s.behaviourAlerts.isEmpty, into: &flowJSON)
+                                         behaviour: values, alerted: s.alerted || !s.behaviourAlerts.isEmpty || matched,
+                                         into: &flowJSON)
                     flows += 1
                     if eachRecord { writeFlows(&flows) }
                 }
@@ -128,9 +145,16 @@ package final class RecordWriter: @unchecked Sendable {
                     if eachRecord { writeAlerts(&alerts) }
                 }
             } else if flowsOut {
-                flowFormatter.append(batch.records[i], behaviour: values, into: &flowJSON)
+                flowFormatter.append(batch.records[i], behaviour: values, alerted: matched, into: &flowJSON)
                 flows += 1
                 if eachRecord { writeFlows(&flows) }
+            }
+            if matched && alertsOut, let set = indicators {
+                for h in hits {
+                    alertFormatter.appendIndicator(batch.records[i], h, in: set, into: &alertJSON)
+                    alerts += 1
+                    if eachRecord { writeAlerts(&alerts) }
+                }
             }
         }
         if let scoring, !scoring.closing.isEmpty || !scoring.behaviourClosing.isEmpty {
@@ -172,10 +196,28 @@ package final class RecordWriter: @unchecked Sendable {
         scoring?.reload(model: model, policy: policy)
     }
 
-    /// The `scoring {…}` object of stats records (nothing without scoring).
+    /// Swaps in a new indicator set (SIGUSR2; already loaded and checked).
+    package func reloadIndicators(_ set: IndicatorSet?) { indicators = set }
+
+    /// The `scoring {…}` object of stats records (nothing without scoring),
+    /// the behaviour table's, and `indicators {…}` when a set is loaded.
     package func appendStats(into j: inout JSONBuffer) {
         scoring?.appendStats(into: &j)
         behaviour?.appendStats(into: &j)
+        if let set = indicators { appendIndicatorStats(set, into: &j) }
+    }
+
+    /// `indicators {loaded, flows_matched, hits {kind: n}}`.
+    private func appendIndicatorStats(_ set: IndicatorSet, into j: inout JSONBuffer) {
+        j.key("indicators"); j.beginObject()
+        j.key("loaded"); j.int(set.count)
+        j.key("flows_matched"); j.uint(indicatorCounters.flowsMatched)
+        j.key("hits"); j.beginObject()
+        for k in IndicatorKind.allCases where indicatorCounters.hits[Int(k.rawValue)] > 0 {
+            j.key(k.name); j.uint(indicatorCounters.hits[Int(k.rawValue)])
+        }
+        j.endObject()
+        j.endObject()
     }
 
     /// Hands the `n` flow records formatted so far to the flows log.

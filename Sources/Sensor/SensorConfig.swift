@@ -51,6 +51,8 @@ package struct SensorConfig: Sendable, Equatable {
     package var policyPath: String?
     /// `detection.evidence_gate: false` keeps model verdicts that lack their class's evidence (`ClassEvidence`).
     package var evidenceGate = true
+    /// `detection.indicators`: Zeek Intel files matched on every flow (docs/indicators.md).
+    package var indicatorFiles: [String] = []
 
     package init() {}
 
@@ -129,6 +131,8 @@ package struct SensorOverrides: Sendable, Equatable {
     package var noSequence = false
     package var queueCapacity: Int?
     package var outputSpinMicros: Int?
+    /// `--indicators` (every value given): replaces `detection.indicators`.
+    package var indicatorFiles: [String]?
     package var flow = FlowTableConfig.Overrides()
     package init() {}
 }
@@ -158,6 +162,7 @@ extension SensorConfig {
         if o.noSequence { c.includeSequence = false }
         if let v = o.queueCapacity { c.queueCapacity = v }
         if let v = o.outputSpinMicros { c.outputSpinMicros = v }
+        if let v = o.indicatorFiles { c.indicatorFiles = v }
         c.flow = c.flow.applying(o.flow)
         return c
     }

@@ -81,6 +81,20 @@ private struct Walker {
         return s
     }
 
+    /// A list of non-empty strings (one string alone is a list of one; null is empty).
+    func stringList(_ n: Node, _ key: String) throws(SensorConfigError) -> [String] {
+        if isNull(n) { return [] }
+        let items: [Node]
+        if case let .sequence(seq) = n { items = Array(seq) } else { items = [n] }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            let s = try scalar(item, "\(key)[\(i)]", "must be a file name")
+            guard !s.isEmpty else { throw fail("\(key)[\(i)]", "must be a file name (got an empty string)") }
+            out.append(s)
+        }
+        return out
+    }
+
     func bool(_ n: Node, _ key: String) throws(SensorConfigError) -> Bool {
         let s = try scalar(n, key, "must be true or false")
         switch s.lowercased() {
@@ -269,7 +283,8 @@ private struct Walker {
             case "policy": c.policyPath = try string(v, key)
             case "enabled": c.scoring = try bool(v, key)
             case "evidence_gate": c.evidenceGate = try bool(v, key)
-            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate"])
+            case "indicators": c.indicatorFiles = try stringList(v, key)
+            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate", "indicators"])
             }
         }
     }

@@ -40,6 +40,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("latency-only"), help: "With --model: measure only the end-to-alert latency (every alerted flow's latency listed).")
     var latencyOnly = false
 
+    @Option(help: "Measure indicator matching alone: every record of the capture matched against this Zeek Intel file, ns per record against an empty set (docs/performance.md, \"Indicators\").")
+    var indicators: String?
+
     @Flag(name: .customLong("nn"), help: "Measure the neural classifiers alone (CNN and LSTM, float vs int8, batch 1 and 256) on synthetic flows; no capture.")
     var nn = false
 
@@ -83,6 +86,14 @@ struct BenchCommand: ParsableCommand {
         let capture = capture!
         if let model {
             try scoringBench(model)
+            return
+        }
+        if let indicators {
+            let r = try IndicatorBench.run(capture: capture, feed: indicators, passes: max(repeats, 3))
+            print("indicators: \(r.indicators) loaded from \(indicators) in \(String(format: "%.2f", r.loadSeconds)) s, \(r.setBytes >> 20) MiB")
+            print("  matching \(r.records) flow records of \(capture), best of \(max(repeats, 3)) passes: "
+                  + "\(String(format: "%.0f", r.nsPerRecord)) ns/record with the set (\(r.hits) hits), "
+                  + "\(String(format: "%.0f", r.nsPerRecordEmpty)) ns/record with an empty one")
             return
         }
 

@@ -2,12 +2,13 @@ import Alerts
 import ArgumentParser
 import Capture
 import Foundation
+import Indicators
 import Sensor
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check a YAML configuration file without starting capture — settings, the interface (exists), the BPF filter (compiled), every output path (writable), the metrics address (resolves), the model bundle and policy (loaded) — and print 'ok' (exit 0) or the error (exit 2, as run would).",
+        abstract: "Check a YAML configuration file without starting capture — settings, the interface (exists), the BPF filter (compiled), every output path (writable), the metrics address (resolves), the model bundle, policy and indicator files (loaded) — and print 'ok' (exit 0) or the error (exit 2, as run would).",
         discussion: ExitStatus.discussion)
 
     @Argument(help: "The configuration file, e.g. /etc/flowsentry/flowsentry.yaml.")
@@ -44,6 +45,13 @@ struct CheckConfigCommand: ParsableCommand {
             if let filter = try c.resolvedFilter(), let problem = BPFCheck.problem(in: filter) {
                 let key = c.bpfFilterFile != nil ? "capture.bpf_filter_file" : "capture.bpf_filter"
                 throw SensorConfigError(file: file, key: key, reason: "the BPF filter '\(filter)' does not compile: \(problem)")
+            }
+            if !c.indicatorFiles.isEmpty {
+                do throws(IndicatorLoadError) {
+                    print("\(file): " + (try IndicatorSet.load(paths: c.indicatorFiles)).summary)
+                } catch {
+                    throw SensorConfigError(file: file, key: "detection.indicators", reason: "\n\(error)")
+                }
             }
             if c.scoring {
                 do throws(any Error) {

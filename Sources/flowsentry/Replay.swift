@@ -1,6 +1,7 @@
 import Behaviour
 import Alerts
 import ArgumentParser
+import Indicators
 import Sensor
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +40,9 @@ struct Replay: ParsableCommand {
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
-        if scoring.noScore && alerts != nil { throw ValidationError("--alerts needs scoring; drop --no-score") }
+        if scoring.noScore && alerts != nil && scoring.indicators.isEmpty {
+            throw ValidationError("--alerts needs scoring or --indicators; drop --no-score")
+        }
         if flows == "-" && alerts == "-" { throw ValidationError("--flows and --alerts cannot both go to stdout") }
         try flowOptions.validateOnDefaults()
     }
@@ -59,6 +62,16 @@ struct Replay: ParsableCommand {
                 throw ExitStatus.cannotStart
             }
         }
+        var indicators: IndicatorSet?
+        if !scoring.indicators.isEmpty {
+            do throws(IndicatorLoadError) {
+                indicators = try IndicatorSet.load(paths: scoring.indicators)
+                FileHandleStderr.write("flowsentry: \(indicators!.summary)\n")
+            } catch {
+                FileHandleStderr.write("flowsentry: error: \(error)\n")
+                throw ExitCode(2)
+            }
+        }
         let out: OutputFile?, alertOut: OutputFile?
         do {
             out = try flows.map { try OutputFile(path: $0) }
@@ -75,7 +88,7 @@ struct Replay: ParsableCommand {
         let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
-                                  behaviour: BehaviourStage(config: BehaviourConfig()))
+                                  behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
         pipeline.run(files: captures, writer: writer)
         let writeError = outputs.firstError
         for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
@@ -95,6 +108,12 @@ struct Replay: ParsableCommand {
             FileHandleStderr.write("  behaviour: \(c.behaviourVerdicts.values.reduce(0, +)) verdicts\(byBehaviour.isEmpty ? "" : " (" + byBehaviour + ")"), "
                                    + "\(c.behaviourAlerts) alert lines (opening and closing), \(c.behaviourFolded) flows folded into campaigns; "
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
+        }
+        if let set = writer.indicators {
+            let c = writer.indicatorCounters
+            let byKind = IndicatorKind.allCases.filter { c.hits[Int($0.rawValue)] > 0 }
+                .map { "\($0.name) \(c.hits[Int($0.rawValue)])" }.joined(separator: ", ")
+            FileHandleStderr.write("  indicators: \(c.totalHits) hits\(byKind.isEmpty ? "" : " (" + byKind + ")") on \(c.flowsMatched) flows, \(set.count) indicators loaded\n")
         }
         if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitStatus.failed }
     }

@@ -93,6 +93,7 @@ struct RunCommand: ParsableCommand {
         o.noSequence = noSequence
         o.queueCapacity = queueCapacity
         o.outputSpinMicros = outputSpinMicros
+        if !scoring.indicators.isEmpty { o.indicatorFiles = scoring.indicators }
         o.flow = flowOptions.overrides
         return o
     }

@@ -15,6 +15,11 @@ struct ScoringOptions: ParsableArguments {
           help: "Keep model verdicts whose class lacks its evidence across flows or in the protocol (a scan's failed contacts, a tunnel's DNS, …; docs/model-card.md).")
     var noEvidenceGate = false
 
+    @Option(name: .customLong("indicators"),
+            help: ArgumentHelp("Zeek Intel file of indicators matched on every flow, an alert per hit (repeat for several files; for run, replaces detection.indicators; docs/indicators.md).",
+                               valueName: "file"))
+    var indicators: [String] = []
+
     func validate() throws {
         if noScore && (model != nil || policy != nil) {
             throw ValidationError("--model/--policy make no sense with --no-score")

@@ -69,12 +69,19 @@ struct LiveSensorBinaryTests {
         let modelCopy = lab.path("model.fsb")
         let good = try Data(contentsOf: Repo.root.appendingPathComponent("rules/flowsentry.fsb"))
         try good.write(to: URL(fileURLWithPath: modelCopy))
+        // Indicators: the lab's server address, reloaded with the model (docs/indicators.md).
+        let feed = lab.path("feed.intel")
+        func writeFeed(_ source: String, _ line: String? = nil) throws {
+            try ("#fields\tindicator\tindicator_type\tmeta.source\n" + (line ?? "\(lab.b)\tIntel::ADDR\t\(source)\n"))
+                .write(toFile: feed, atomically: true, encoding: .utf8)
+        }
+        try writeFeed("lab-feed-1")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: flowsentryBinary!)
         p.arguments = ["run", "--interface", lab.hostIf, "--flows", lab.path("flows.json"), "--stats", lab.path("stats.json"),
                        "--idle-timeout", "1", "--stats-interval", "1", "--filter", "ip", "--max-flows", "4096",
                        "--buffer-mb", "4", "--sensor-name", "bin-test", "--model", modelCopy,
-                       "--alerts", lab.path("alerts.json")]
+                       "--alerts", lab.path("alerts.json"), "--indicators", feed]
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         env["WATCHDOG_USEC"] = "1000000"
@@ -100,10 +107,12 @@ struct LiveSensorBinaryTests {
 
         // A corrupt bundle is rejected on reload and the running one stays; a good one loads.
         try good.prefix(good.count / 3).write(to: URL(fileURLWithPath: modelCopy))
+        try writeFeed("", "\(lab.b)\tIntel::ADDR\tlab-feed-2\nnot-an-address\tIntel::ADDR\tlab-feed-2\n")
         notify.messages.removeAll()
         kill(p.processIdentifier, SIGUSR2)
         #expect(waitUntil(3) { notify.poll(); return notify.has("RELOADING=1") && notify.has("READY=1") })
         try good.write(to: URL(fileURLWithPath: modelCopy))
+        try writeFeed("lab-feed-2")
         usleep(300_000)
         notify.messages.removeAll()
         kill(p.processIdentifier, SIGUSR2)
@@ -128,6 +137,20 @@ struct LiveSensorBinaryTests {
         #expect(stderr.contains("reload requested"))
         #expect(stderr.contains("reload rejected, keeping flowsentry-ml"), "\(stderr)")
         #expect(stderr.contains("reloaded flowsentry-ml"), "\(stderr)")
+        #expect(stderr.contains("indicator reload rejected, keeping 1 indicators"), "\(stderr)")
+        #expect(stderr.contains("\(feed):3: 'not-an-address' is not an IPv4 or IPv6 address"), "\(stderr)")
+        #expect(stderr.contains("reloaded indicators \(feed): 1 (1 ip) from 1 source"), "\(stderr)")
+        // Every flow to the listed server has its indicator alert; the flows
+        // that began after the good reload, under the new file's source.
+        let indicatorAlerts = (try? String(contentsOfFile: lab.path("alerts.json"), encoding: .utf8))?
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["indicator"] != nil } ?? []
+        let sourceByPort = Dictionary(indicatorAlerts.map { a in
+            ((a["src_port"] as? Int) ?? 0, ((a["indicator"] as? [String: Any])?["source"] as? String) ?? "")
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(Set(sourceByPort.keys) == Set((flows + last).map(\.sport)), "\(sourceByPort.count) indicator alerts")
+        #expect(last.allSatisfy { sourceByPort[$0.sport] == "lab-feed-2" }, "\(sourceByPort)")
+        #expect(Set(sourceByPort.values).isSubset(of: ["lab-feed-1", "lab-feed-2"]))
         #expect(stderr.contains("kernel_drops 0 (0.00%)"))
 
         let before = ReadRecord.read(rotated), after = ReadRecord.read(live)

@@ -84,6 +84,20 @@ import Flows
         } catch { return error.description }
     }
 
+    @Test func detectionIndicatorsIsAListOfFilesTheCommandLineReplaces() throws {
+        let c = try SensorConfig.parse(yaml: "detection:\n  indicators:\n    - /etc/a.intel\n    - b.intel\n")
+        #expect(c.indicatorFiles == ["/etc/a.intel", "b.intel"])
+        #expect(try SensorConfig.parse(yaml: "detection:\n  indicators: one.intel\n").indicatorFiles == ["one.intel"])
+        var o = SensorOverrides()
+        o.indicatorFiles = ["cli.intel"]
+        #expect(c.applying(o).indicatorFiles == ["cli.intel"])
+        #expect(c.applying(SensorOverrides()).indicatorFiles == c.indicatorFiles)
+        #expect(error("detection:\n  indicators:\n    - {a: 1}\n")
+            .hasPrefix("flowsentry.yaml: detection.indicators[0]: must be a file name"))
+        #expect(error("detection:\n  indicators: [\"\"]\n").hasPrefix("flowsentry.yaml: detection.indicators[0]: must be a file name"))
+        #expect(error("detection:\n  indicator: x\n").contains("unknown key (allowed here: model, policy, enabled, evidence_gate, indicators)"))
+    }
+
     @Test func badValuesNameFileKeyAndReason() {
         #expect(error("flow:\n  idle_timeouts:\n    tcp_established: abc\n")
             == #"flowsentry.yaml: flow.idle_timeouts.tcp_established: must be a positive number of seconds (got "abc")"#)

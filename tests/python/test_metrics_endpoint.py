@@ -240,3 +240,32 @@ def test_check_config_resolves_the_metrics_address(flowsentry_bin, tmp_path):
     cfg.write_text(base + "metrics_listen: localhost:9560\n")
     p = subprocess.run([flowsentry_bin, "check-config", str(cfg)], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_grafana_dashboard_queries_only_what_the_sensor_exposes(sensor_factory):
+    # contrib/grafana/flowsentry-dashboard.json: every metric its queries name
+    # is in a real scrape, with every label the queries group or filter by.
+    dash = json.loads((REPO / "contrib" / "grafana" / "flowsentry-dashboard.json").read_text())
+    port = free_udp_port()
+    s = sensor_factory("127.0.0.1:0", port)
+    send_udp(port, 5)
+    fams = wait_for(s, lambda f: value(f, "flowsentry_decoder_packets_total") == 5)
+    labels: dict[str, set] = {}
+    for f in fams.values():
+        for smp in f.samples:
+            labels.setdefault(smp.name, set()).update(smp.labels)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    exprs += [v["query"]["query"] for v in dash["templating"]["list"] if isinstance(v.get("query"), dict)]
+    assert len(exprs) >= 12
+    for expr in exprs:
+        names = re.findall(r"\b((?:flowsentry|process)_[a-z_]+)\b", expr)
+        assert names, expr
+        grouped = set()
+        for g in re.findall(r"by \(([^)]*)\)", expr):
+            grouped |= {x.strip() for x in g.split(",")} - {"le"}
+        for name in names:
+            assert name in labels, f"{name} (in {expr!r}) is not exposed"
+            for lbl in grouped:
+                if lbl == "instance":
+                    continue
+                assert any(lbl in labels.get(n, set()) for n in names), f"{lbl} not a label of {names}"
