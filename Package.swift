@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "Flows", "AppLayer", "Decoding"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "Flows", "Features", "Decoding", "Behaviour", "AppLayer", "Indicators"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "Capture", "Decoding", "Flows", "Alerts", "Features",
-                                                        "Detection", "Locking", "NetnsTestSupport"],
+                                                        "Detection", "Locking", "NetnsTestSupport", "Indicators"],
                     resources: [.copy("Golden")]),
         // Training fits the models some Detection tests score (fixtures); the
         // tests of Training itself are in TrainingTests.

@@ -48,9 +48,10 @@ if ldd "$bin" | grep -q 'libswift\|libFoundation'; then
   exit 1
 fi
 
-# 2. Version: the commit's date and id, so later commits sort higher
-#    (FLOWSENTRY_DEB_VERSION overrides).
-version=${FLOWSENTRY_DEB_VERSION:-0~git$(git log -1 --format=%cd --date=format:%Y%m%d%H%M).$(git rev-parse --short=7 HEAD)}
+# 2. Version: the release the binary says it is (`flowsentry --version`,
+#    BuildInfo.version), then the commit's date and id, so later commits of
+#    one release sort higher (FLOWSENTRY_DEB_VERSION overrides).
+version=${FLOWSENTRY_DEB_VERSION:-$("$bin" --version)+git$(git log -1 --format=%cd --date=format:%Y%m%d%H%M).$(git rev-parse --short=7 HEAD)}
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 maintainer=$(git log -1 --format='%an <%ae>')
 # Reproducible dates (man pages, changelog): the commit's time.

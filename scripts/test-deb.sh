@@ -46,6 +46,8 @@ trap cleanup EXIT
 # --- install ----------------------------------------------------------------
 dpkg -i "$deb" >&2 || fail "dpkg -i $deb"
 [ "$(command -v flowsentry)" = /usr/bin/flowsentry ] || fail "flowsentry is not /usr/bin/flowsentry on PATH"
+pkg_version=$(dpkg-query -W -f='${Version}' flowsentry)
+[[ "$pkg_version" == "$(/usr/bin/flowsentry --version)+git"* ]] || fail "package version $pkg_version is not the binary's ($(/usr/bin/flowsentry --version))"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|')
 has() { grep -qx "$1" <<<"$contents"; }
 for f in /usr/bin/flowsentry /usr/share/flowsentry/rules/flowsentry.fsb /usr/share/flowsentry/rules/policy.yaml \

@@ -123,6 +123,10 @@ final class LiveOutputLoop: @unchecked Sendable {
         m.behaviour = writer.behaviour?.table.counters
         m.appLayer = writer.appLayer
         m.appStreamsExhausted = sensor.table.appStreamsExhausted
+        if let set = writer.indicators {
+            m.indicators = writer.indicatorCounters
+            m.indicatorsLoaded = set.count
+        }
         return m
     }
 

@@ -2,6 +2,7 @@ import AppLayer
 import Behaviour
 import Decoding
 import Flows
+import Indicators
 
 /// What the sensor shows Prometheus, as text exposition: the live sensor's
 /// counters (one snapshot), the scoring, behaviour and application-layer
@@ -19,6 +20,9 @@ package struct SensorMetricsSnapshot: Sendable {
     package var behaviour: BehaviourTable.Counters?
     package var appLayer: AppLayerCounters?
     package var appStreamsExhausted: UInt64 = 0
+    /// Indicator matching, when indicator files are loaded: hits by kind, flows matched, indicators held.
+    package var indicators: IndicatorCounters?
+    package var indicatorsLoaded = 0
 
     package init(stats: SensorStats, interface: String) {
         self.stats = stats
@@ -62,6 +66,15 @@ package struct SensorMetricsSnapshot: Sendable {
         t.sample("flowsentry_queue_capacity", iface, s.queueCapacity)
         t.single("flowsentry_queue_overflow_total", .counter, "Flow records dropped because the output queue was full.",
                  iface, s.queueOverflow)
+
+        if let c = indicators {
+            t.family("flowsentry_indicator_hits_total", .counter, "Indicator matches (docs/indicators.md), by kind of indicator.")
+            for k in IndicatorKind.allCases { t.sample("flowsentry_indicator_hits_total", [("kind", k.name)], c.hits[Int(k.rawValue)]) }
+            t.single("flowsentry_indicator_flows_matched_total", .counter, "Flow records with at least one indicator match.",
+                     [], c.flowsMatched)
+            t.single("flowsentry_indicators_loaded", .gauge, "Indicators held (the loaded files, duplicates once).",
+                     [], UInt64(indicatorsLoaded))
+        }
 
         // The log files.
         t.family("flowsentry_output_records_total", .counter,

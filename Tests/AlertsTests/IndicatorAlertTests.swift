@@ -33,7 +33,7 @@ import Indicators
         #expect(alert["signature"] as? String == "FlowSentry indicator: cidr 198.51.100.0/24 (abuse \"feed\")")
         #expect(alert["severity"] as? Int == 1)
         let metadata = try #require(alert["metadata"] as? [String: [String]])
-        #expect(metadata == ["indicator_source": ["abuse \"feed\""], "indicator_type": ["Intel::SUBNET"]])
+        #expect(metadata == ["detector": ["indicator"], "indicator_source": ["abuse \"feed\""], "indicator_type": ["Intel::SUBNET"]])
         let ind = try #require(a["indicator"] as? [String: Any])
         #expect(ind["value"] as? String == "198.51.100.0/24")
         #expect(ind["kind"] as? String == "cidr")

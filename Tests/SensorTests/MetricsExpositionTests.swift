@@ -1,5 +1,6 @@
 import Capture
 import Flows
+import Indicators
 @testable import Sensor
 import Testing
 
@@ -40,6 +41,26 @@ import Testing
             }
         }
         return out
+    }
+
+    @Test func indicatorHitsByKindWhenIndicatorsAreLoaded() {
+        var m = Self.snapshot()
+        var t0 = PrometheusText()
+        m.append(to: &t0)
+        #expect(Self.families(t0.text)["flowsentry_indicator_hits_total"] == nil)  // no files, no family
+        var c = IndicatorCounters()
+        c.flowsMatched = 3
+        c.hits[Int(IndicatorKind.allCases[0].rawValue)] = 4
+        m.indicators = c
+        m.indicatorsLoaded = 1200
+        var t = PrometheusText()
+        m.append(to: &t)
+        let f = Self.families(t.text)
+        #expect(f["flowsentry_indicator_hits_total"]?.kind == "counter")
+        #expect(f["flowsentry_indicator_hits_total"]?.samples.count == IndicatorKind.allCases.count)
+        #expect(f["flowsentry_indicator_hits_total"]?.samples.first == "flowsentry_indicator_hits_total{kind=\"\(IndicatorKind.allCases[0].name)\"} 4")
+        #expect(f["flowsentry_indicator_flows_matched_total"]?.samples == ["flowsentry_indicator_flows_matched_total 3"])
+        #expect(f["flowsentry_indicators_loaded"]?.samples == ["flowsentry_indicators_loaded 1200"])
     }
 
     @Test func typesLabelsAndValues() {
