@@ -26,9 +26,8 @@ public struct AlertMetadata: Sendable {
         }
     }
 
-    /// Writes `"metadata":{…}` as a member of the open `alert` object.
+    /// Writes the members of the open `alert.metadata` object.
     func write(into j: inout JSONBuffer) {
-        j.key("metadata"); j.beginObject()
         j.key("detector"); j.beginArray(); j.string(detector); j.endArray()
         j.key("class"); j.beginArray(); j.string(className); j.endArray()
         if !modelVersion.isEmpty { j.key("model_version"); j.beginArray(); j.string(modelVersion); j.endArray() }
@@ -38,6 +37,5 @@ public struct AlertMetadata: Sendable {
             j.key("mitre_technique_id"); j.beginArray(); j.string(a.techniqueID); j.endArray()
             j.key("mitre_technique_name"); j.beginArray(); j.string(a.technique); j.endArray()
         }
-        j.endObject()
     }
 }

@@ -38,10 +38,10 @@ public struct ScoredVerdict: Sendable {
 extension EveAlertFormatter {
     /// The EVE header of an alert line on `r`, `pcap_cnt` (the flow's latest
     /// packet), its direction and its `alert {action, gid, signature_id, rev,
-    /// signature, category, severity, metadata}`; the category is the site's
-    /// for `className` (policy) or `alertCategory`'s.
-    func writeAlertHead(_ r: FlowRecord, signatureID: Int, signature: String, className: String, severity: Int,
-                        detector: StaticString, into j: inout JSONBuffer) {
+    /// signature, category, severity, metadata}`, `metadata` writing the
+    /// members of `alert.metadata`.
+    func writeAlertHead(_ r: FlowRecord, signatureID: Int, signature: String, category: String, severity: Int,
+                        metadata: (inout JSONBuffer) -> Void, into j: inout JSONBuffer) {
         writeEveHeader(r, eventType: "alert", context: context, into: &j)
         if r.lastPacketNumber > 0 { j.key("pcap_cnt"); j.uint(r.lastPacketNumber) }
         j.key("direction"); j.string("to_server")
@@ -51,10 +51,23 @@ extension EveAlertFormatter {
         j.key("signature_id"); j.int(signatureID)
         j.key("rev"); j.int(1)
         j.key("signature"); j.string(signature)
-        j.key("category"); j.string(categories[className] ?? alertCategory(className))
+        j.key("category"); j.string(category)
         j.key("severity"); j.int(severity)
-        AlertMetadata(detector: detector, className: className, modelVersion: modelVersion).write(into: &j)
+        j.key("metadata"); j.beginObject()
+        metadata(&j)
         j.endObject()
+        j.endObject()
+    }
+
+    /// The alert head of a class's alert (model or behaviour): the site's
+    /// category for `className` (policy) or `alertCategory`'s, and
+    /// `AlertMetadata`'s members.
+    func writeAlertHead(_ r: FlowRecord, signatureID: Int, signature: String, className: String, severity: Int,
+                        detector: StaticString, into j: inout JSONBuffer) {
+        writeAlertHead(r, signatureID: signatureID, signature: signature,
+                       category: categories[className] ?? alertCategory(className), severity: severity,
+                       metadata: { AlertMetadata(detector: detector, className: className, modelVersion: modelVersion).write(into: &$0) },
+                       into: &j)
     }
 }
 

@@ -17,23 +17,12 @@ extension EveAlertFormatter {
     public func appendIndicator(_ r: FlowRecord, _ hit: IndicatorHit, in set: IndicatorSet, into j: inout JSONBuffer) {
         let value = set.value(of: hit), source = set.source(of: hit), kind = hit.meta.kind
         j.beginObject()
-        writeEveHeader(r, eventType: "alert", context: context, into: &j)
-        if r.lastPacketNumber > 0 { j.key("pcap_cnt"); j.uint(r.lastPacketNumber) }
-        j.key("direction"); j.string("to_server")
-        j.key("alert"); j.beginObject()
-        j.key("action"); j.string("allowed")
-        j.key("gid"); j.int(1)
-        j.key("signature_id"); j.int(indicatorSignatureID(kind))
-        j.key("rev"); j.int(1)
-        j.key("signature"); j.string("FlowSentry indicator: \(kind.name) \(value) (\(source))")
-        j.key("category"); j.string("Potentially Bad Traffic")
-        j.key("severity"); j.int(hit.meta.severity)
-        j.key("metadata"); j.beginObject()
-        j.key("detector"); j.beginArray(); j.string("indicator"); j.endArray()
-        j.key("indicator_source"); j.beginArray(); j.string(source); j.endArray()
-        j.key("indicator_type"); j.beginArray(); j.string(kind.typeName); j.endArray()
-        j.endObject()
-        j.endObject()
+        writeAlertHead(r, signatureID: indicatorSignatureID(kind), signature: "FlowSentry indicator: \(kind.name) \(value) (\(source))",
+                       category: "Potentially Bad Traffic", severity: Int(hit.meta.severity), metadata: { j in
+            j.key("detector"); j.beginArray(); j.string("indicator"); j.endArray()
+            j.key("indicator_source"); j.beginArray(); j.string(source); j.endArray()
+            j.key("indicator_type"); j.beginArray(); j.string(kind.typeName); j.endArray()
+        }, into: &j)
         j.key("indicator"); j.beginObject()
         j.key("value"); j.string(value)
         j.key("type"); j.string(kind.typeName)
