@@ -52,6 +52,17 @@ public final class PcapFileReader {
 
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         self.path = path
+        // A pipe, FIFO, socket or terminal (`-`, `/dev/stdin`, `<(cat x.pcap)`)
+        // cannot be peeked at and read again, nor mapped: libpcap reads it
+        // once, from the front, and tells the format by the first bytes.
+        if CaptureStream.isStream(path) {
+            let h = try Self.openStream(path)
+            // libpcap reports a classic file's own version (2.x) and a
+            // pcapng section's (1.x).
+            isClassicPcap = pcap_major_version(h) == 2
+            (handle, dlt, linkType, snaplen) = try Self.prepare(h, path: path, filter: filter)
+            return
+        }
         isClassicPcap = Self.isClassic(path)
         if Self.isPcapng(path) {
             let r = try PcapngReader(path: path, filter: filter)
@@ -71,45 +82,67 @@ public final class PcapFileReader {
             return
         }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        let opened: OpaquePointer?
-        if path == "-" {
-            opened = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
-        } else {
-            // The file opened here, without stdio locking (see fs_fopen_unlocked);
-            // libpcap closes it with the handle.
-            guard let f = fs_fopen_unlocked(path) else {
-                throw .cannotOpen(path: path, reason: "cannot open: " + String(cString: strerror(errno)))
-            }
-            opened = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
-            if opened == nil { fclose(f) }
+        // The file opened here, without stdio locking (see fs_fopen_unlocked);
+        // libpcap closes it with the handle.
+        guard let f = fs_fopen_unlocked(path) else {
+            throw .cannotOpen(path: path, reason: "cannot open: " + String(cString: strerror(errno)))
         }
-        guard let h = opened else {
+        guard let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            fclose(f)
             throw .cannotOpen(path: path, reason: PcapErrorText.plain(Self.string(errbuf)))
         }
+        (handle, dlt, linkType, snaplen) = try Self.prepare(h, path: path, filter: filter)
+    }
+
+    /// A libpcap handle on the stream `path` names: standard input for `-`,
+    /// else the pipe, FIFO or socket opened here (libpcap closes it).
+    private static func openStream(_ path: String) throws(CaptureError) -> OpaquePointer {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, let f = fdopen(fd, "rb") else {
+            let reason = String(cString: strerror(errno))
+            throw .cannotOpen(path: path, reason: "cannot open: " + reason)
+        }
+        guard let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            fclose(f)
+            throw .cannotOpen(path: path, reason: streamReason(PcapErrorText.plain(Self.string(errbuf))))
+        }
+        return h
+    }
+
+    /// libpcap's reason, with the way out when it refuses a pcapng whose
+    /// interfaces differ in link type (only streams go to libpcap's pcapng
+    /// reader; files go to PcapngReader, which takes them).
+    private static func streamReason(_ reason: String) -> String {
+        guard reason.contains("different from the type of the first interface") else { return reason }
+        return reason + " (a pcapng whose interfaces differ in link type is read from a file, not a pipe)"
+    }
+
+    /// Checks the link type of a freshly opened libpcap handle and sets its
+    /// BPF filter; closes the handle when it throws.
+    private static func prepare(_ h: OpaquePointer, path: String, filter: String?)
+        throws(CaptureError) -> (OpaquePointer, Int32, LinkType, Int) {
         let d = pcap_datalink(h)
         guard let lt = LinkType(dlt: d) else {
             let name = pcap_datalink_val_to_name(d).map { String(cString: $0) } ?? "unknown"
             pcap_close(h)
             throw .unsupportedLinkType(path: path, dlt: d, name: name)
         }
-        handle = h
-        dlt = d
-        linkType = lt
-        snaplen = Int(pcap_snapshot(h))
         if let filter, !filter.isEmpty {
             var prog = bpf_program()
             if pcap_compile(h, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 {
                 let reason = String(cString: pcap_geterr(h))
-                pcap_close(h); handle = nil
+                pcap_close(h)
                 throw .cannotOpen(path: path, reason: "bad BPF filter '\(filter)': \(reason)")
             }
             defer { pcap_freecode(&prog) }
             if pcap_setfilter(h, &prog) != 0 {
                 let reason = String(cString: pcap_geterr(h))
-                pcap_close(h); handle = nil
+                pcap_close(h)
                 throw .cannotOpen(path: path, reason: "cannot set BPF filter: \(reason)")
             }
         }
+        return (h, d, lt, Int(pcap_snapshot(h)))
     }
 
     deinit { if let handle { pcap_close(handle) } }
@@ -171,7 +204,7 @@ public final class PcapFileReader {
         }
         if rc == PCAP_ERROR_BREAK || rc == -2 { return nil }
         if rc == 0 { return nil }
-        let reason = PcapErrorText.plain(String(cString: pcap_geterr(handle)))
+        let reason = Self.streamReason(PcapErrorText.plain(String(cString: pcap_geterr(handle))))
         // For classic pcap, name the start of the record that could not be read.
         throw .readFailed(path: path, offset: isClassicPcap ? nextRecordOffset : offset, reason: reason)
     }

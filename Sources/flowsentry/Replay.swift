@@ -1,6 +1,7 @@
 import Behaviour
 import Alerts
 import ArgumentParser
+import Capture
 import Indicators
 import Sensor
 #if canImport(Glibc)
@@ -9,11 +10,26 @@ import Glibc
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replay pcap/pcapng files and write one EVE-style JSON line per finished flow.",
+        abstract: "Replay pcap/pcapng captures (files, pipes, directories) and write one EVE-style JSON line per finished flow.",
         discussion: ExitStatus.discussion)
 
-    @Argument(help: "Capture files (pcap or pcapng), read in order.")
-    var captures: [String]
+    @Argument(help: ArgumentHelp(
+        "Captures (pcap or pcapng), read in order as one capture: flows continue from one into the next.",
+        discussion: """
+            A capture may be a file; '-', /dev/stdin or a pipe such as <(zcat x.pcap.gz), read once \
+            from the front with the format told by its first bytes; or a directory, whose \
+            captures are read in the order of their first packets (--recursive for its \
+            subdirectories).
+            """))
+    var captures: [String] = []
+
+    @Option(name: .customShort("r"), help: ArgumentHelp(
+        "A capture to read, as tcpdump -r (the same as giving it as an argument; read before those).",
+        valueName: "file"))
+    var read: [String] = []
+
+    @Flag(help: "Read directories given as captures with their subdirectories.")
+    var recursive = false
 
     @Option(help: "Where to write flow records ('-' for stdout).")
     var flows: String?
@@ -38,7 +54,9 @@ struct Replay: ParsableCommand {
     var noSequence = false
 
     func validate() throws {
-        if captures.isEmpty { throw ValidationError("give at least one capture file") }
+        if read.isEmpty && captures.isEmpty {
+            throw ValidationError("give at least one capture: a file, a directory, or '-' for standard input")
+        }
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
         if scoring.noScore && alerts != nil && scoring.indicators.isEmpty {
             throw ValidationError("--alerts needs scoring or --indicators; drop --no-score")
@@ -89,9 +107,10 @@ struct Replay: ParsableCommand {
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
-        pipeline.run(files: captures, writer: writer)
+        let (files, listingErrors) = expandedInputs()
+        pipeline.run(files: files, writer: writer)
         let writeError = outputs.firstError
-        for e in pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
+        for e in listingErrors + pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
         for f in [out, alertOut].compactMap({ $0 }) where f.pendingRecords > 0 || f.recordsDropped > 0 {
             // Disk full or an I/O error: say how many records are missing from the file.
@@ -115,7 +134,35 @@ struct Replay: ParsableCommand {
                 .map { "\($0.name) \(c.hits[Int($0.rawValue)])" }.joined(separator: ", ")
             FileHandleStderr.write("  indicators: \(c.totalHits) hits\(byKind.isEmpty ? "" : " (" + byKind + ")") on \(c.flowsMatched) flows, \(set.count) indicators loaded\n")
         }
-        if !pipeline.summary.errors.isEmpty || writeError != nil { throw ExitStatus.failed }
+        if !pipeline.summary.errors.isEmpty || !listingErrors.isEmpty || writeError != nil { throw ExitStatus.failed }
+    }
+
+    /// The captures to read: `-r` files, then the arguments, each directory
+    /// replaced by its captures in replay order (CaptureDirectory). A
+    /// directory that cannot be listed, or holds no capture, is an input
+    /// failure like a missing file: said, and the rest is read.
+    func expandedInputs() -> (files: [String], errors: [String]) {
+        var files: [String] = [], errors: [String] = []
+        for input in read + captures {
+            var st = stat()
+            guard input != "-", stat(input, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+                files.append(input)
+                continue
+            }
+            do throws(CaptureError) {
+                let dir = try CaptureDirectory(path: input, recursive: recursive)
+                if dir.files.isEmpty {
+                    errors.append("\(input): no pcap or pcapng files in the directory" + (recursive ? " or below it" : " (--recursive reads its subdirectories)"))
+                }
+                if !dir.skipped.isEmpty {
+                    FileHandleStderr.write("flowsentry: \(input): passed over \(dir.skipped.count) files that are not captures (first: \(dir.skipped[0]))\n")
+                }
+                files += dir.files
+            } catch {
+                errors.append(error.description)
+            }
+        }
+        return (files, errors)
     }
 }
 

@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
             every WatchdogSec/2.
             """))
 
-    @Option(name: .customLong("interface"), help: "Capture interface (overrides capture.interface); one per process.")
+    @Option(name: [.customLong("interface"), .customShort("i")], help: "Capture interface, as tcpdump -i (overrides capture.interface); one per process.")
     var interface: String?
 
     @Option(help: "YAML configuration file.")

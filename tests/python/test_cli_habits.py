@@ -309,7 +309,8 @@ def test_capture_errors_say_the_file_and_problem_once(flowsentry_bin, tmp_path):
     cases.append((missing, ["cannot open: No such file or directory"]))
     directory = tmp_path / "adir"
     directory.mkdir()
-    cases.append((directory, ["is a directory"]))
+    # A directory is read for its captures (test_replay_inputs.py); an empty one is an input failure.
+    cases.append((directory, ["no pcap or pcapng files in the directory"]))
     text = tmp_path / "notes.pcap"
     text.write_text("hello, not a capture\n" * 4)
     cases.append((text, ["not a pcap or pcapng file"]))
