@@ -26,6 +26,9 @@ struct EvaluateCommand: ParsableCommand {
     var perturb: [String] = []
     @Option(name: .customLong("perturb-seed"), help: "Seed of the perturbations' random choices.")
     var perturbSeed: UInt64 = 1
+    @Option(name: .customLong("keep-perturbed"),
+            help: ArgumentHelp("Keep the perturbed captures and their ground truth in DIR (CAPTURE.KIND-STRENGTH.pcap and .labels.csv).", valueName: "dir"))
+    var keepPerturbed: String?
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give --captures FILE...") }
@@ -43,7 +46,7 @@ struct EvaluateCommand: ParsableCommand {
             if !perturb.isEmpty {
                 let r = try RobustnessReport.run(model: m, captures: captures, labels: labels,
                                                  perturbations: try perturb.map { try Perturbation(parsing: $0) },
-                                                 seed: perturbSeed, evidenceGate: !noEvidenceGate)
+                                                 seed: perturbSeed, evidenceGate: !noEvidenceGate, keepIn: keepPerturbed)
                 print(json ? try r.json(modelVersion: m.meta.modelVersion)
                            : r.text(title: "\(m.meta.modelVersion) on \(captures.count) capture(s), perturbed attack flows (seed \(perturbSeed))"))
                 return

@@ -21,11 +21,11 @@ struct RobustnessReport {
     var columns: [Column] = []
 
     static func run(model: EnsembleModel, captures: [String], labels: [String], perturbations: [Perturbation],
-                    seed: UInt64, evidenceGate: Bool) throws -> RobustnessReport {
-        let dir = FileManager.default.temporaryDirectory
+                    seed: UInt64, evidenceGate: Bool, keepIn: String? = nil) throws -> RobustnessReport {
+        let dir = keepIn.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flowsentry-perturb-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { if keepIn == nil { try? FileManager.default.removeItem(at: dir) } }
 
         var report = RobustnessReport(classes: [])
         let none = try column(name: "none", model: model, captures: captures, labels: labels, evidenceGate: evidenceGate)
@@ -35,8 +35,10 @@ struct RobustnessReport {
             var pcaps: [String] = [], csvs: [String] = []
             var changed = 0
             for (ci, (capture, label)) in zip(captures, labels).enumerated() {
-                let pcap = dir.appendingPathComponent("\(pi)-\(ci).pcap").path
-                let csv = dir.appendingPathComponent("\(pi)-\(ci).labels.csv").path
+                // <capture>.<kind>-<strength>.pcap and .labels.csv
+                let stem = URL(fileURLWithPath: capture).deletingPathExtension().lastPathComponent + ".\(p.kind.rawValue)-\(p.strength)"
+                let pcap = dir.appendingPathComponent("\(stem).pcap").path
+                let csv = dir.appendingPathComponent("\(stem).labels.csv").path
                 let s = try PerturbedCapture.write(capture: capture, labels: label, perturbations: [p],
                                                    seed: seed &+ UInt64(ci), pcapOut: pcap, labelsOut: csv)
                 changed += s.packetsChanged
@@ -47,7 +49,7 @@ struct RobustnessReport {
                                evidenceGate: evidenceGate, classes: report.classes).column
             c.packetsChanged = changed
             report.columns.append(c)
-            for f in pcaps + csvs { try? FileManager.default.removeItem(atPath: f) }
+            if keepIn == nil { for f in pcaps + csvs { try? FileManager.default.removeItem(atPath: f) } }
         }
         return report
     }
