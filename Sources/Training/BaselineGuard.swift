@@ -74,7 +74,7 @@ package enum BaselineGuard {
         package var reasons: [String] {
             var out: [String] = []
             if tooManyAttacks {
-                out.append("\(attackFlows.count) of \(flows) flows (\(percent(attackShare))) are attacks to the bundle's classifiers, over the \(percent(policy.maxAttackShare)) tolerated")
+                out.append("\(attackFlows.count) of \(flows) flows (\(BaselineGuard.percent(attackShare))) are attacks to the bundle's classifiers, over the \(BaselineGuard.percent(policy.maxAttackShare)) tolerated")
             }
             for c in campaigns.prefix(Self.namedCampaigns) {
                 out.append("campaign: \(c.flows) \(c.className) flows \(c.role == "server" ? "to" : "from") \(c.host)")
@@ -83,7 +83,7 @@ package enum BaselineGuard {
                 out.append("and \(campaigns.count - Self.namedCampaigns) more campaign(s)")
             }
             for s in silencedCanaries {
-                out.append("canaries: the re-fitted bundle would miss \(s.total - s.caught) of \(s.total) \(s.className) canaries (catches \(percent(s.recall)), needs \(percent(policy.minCanaryRecall)))")
+                out.append("canaries: the re-fitted bundle would miss \(s.total - s.caught) of \(s.total) \(s.className) canaries (catches \(BaselineGuard.percent(s.recall)), needs \(BaselineGuard.percent(policy.minCanaryRecall)))")
             }
             return out
         }
@@ -127,10 +127,10 @@ package enum BaselineGuard {
         Findings(flows: flows, attackFlows: attackFlows, campaigns: campaigns(in: attackFlows, policy: policy),
                  canaryRecall: canaryRecall, policy: policy)
     }
-}
 
-/// "12.34 %"-style text with two decimals.
-func percent(_ v: Double) -> String {
-    let m = Int((v * 10000).rounded())
-    return "\(m / 100).\(m % 100 < 10 ? "0" : "")\(m % 100) %"
+    /// "12.34 %"-style text with two decimals.
+    static func percent(_ v: Double) -> String {
+        let m = Int((v * 10000).rounded())
+        return "\(m / 100).\(m % 100 < 10 ? "0" : "")\(m % 100) %"
+    }
 }
