@@ -3,6 +3,7 @@ import Detection
 import Features
 import Flows
 import Foundation
+import Perturbation
 import Sensor
 import Training
 
@@ -19,9 +20,21 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .customLong("no-evidence-gate"),
           help: "Count model verdicts whose class lacks its evidence as alerts (the sensor drops them by default).")
     var noEvidenceGate = false
+    @Option(name: .customLong("perturb"), parsing: .upToNextOption,
+            help: ArgumentHelp("Also score the captures with each perturbation applied to their attack flows (KIND[:STRENGTH], strength 0–1, 0.5 when left out; kinds: pad, split, inject, jitter, slow, spread) and print attack recall per class and perturbation.",
+                               valueName: "kind:strength"))
+    var perturb: [String] = []
+    @Option(name: .customLong("perturb-seed"), help: "Seed of the perturbations' random choices.")
+    var perturbSeed: UInt64 = 1
+    @Option(name: .customLong("keep-perturbed"),
+            help: ArgumentHelp("Keep the perturbed captures and their ground truth in DIR (CAPTURE.KIND-STRENGTH.pcap and .labels.csv).", valueName: "dir"))
+    var keepPerturbed: String?
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give --captures FILE...") }
+        for p in perturb {
+            do { _ = try Perturbation(parsing: p) } catch { throw ValidationError("--perturb: \(error)") }
+        }
         if captures.count != labels.count {
             throw ValidationError("--captures has \(captures.count) files but --labels has \(labels.count)")
         }
@@ -30,6 +43,14 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         do {
             let (m, _) = try loadModelAndPolicy(model: model, policy: nil)
+            if !perturb.isEmpty {
+                let r = try RobustnessReport.run(model: m, captures: captures, labels: labels,
+                                                 perturbations: try perturb.map { try Perturbation(parsing: $0) },
+                                                 seed: perturbSeed, evidenceGate: !noEvidenceGate, keepIn: keepPerturbed)
+                print(json ? try r.json(modelVersion: m.meta.modelVersion)
+                           : r.text(title: "\(m.meta.modelVersion) on \(captures.count) capture(s), perturbed attack flows (seed \(perturbSeed))"))
+                return
+            }
             let data = try loadLabelled(captures: captures, labels: labels, statFeatures: m.statFeatures,
                                         flowConfig: .init(), classes: m.classes)
             let e = Evaluation.run(model: m, data: data.flows, split: nil, evidenceGate: !noEvidenceGate)

@@ -26,6 +26,9 @@ func addTrainingArtifacts(to bundle: inout ModelBundle, model: EnsembleModel, da
     card.labels = labelRecords.map { ($0.path, $0.sha256) }
     card.unlabelledFlows = data.unlabelled
     card.split = model.meta.notes["split"] ?? ""
+    // Flows from sources past the given captures: perturbed copies (train --adversarial), training side only.
+    let copies = f.source.filter { $0 >= captures.count }.count
+    if copies > 0 { card.split += ". The train column includes \(copies) perturbed copies of attack flows (--adversarial)." }
     for i in 0..<f.count {
         let name = f.classes[f.labels[i]]
         var c = card.splitCounts[name] ?? (0, 0, 0)
