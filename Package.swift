@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "flowsentry", dependencies: [
             "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection", "Indicators",
             "Perturbation",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Benchmarks: packet rates against a bare libpcap read loop, and

@@ -74,58 +74,6 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-struct BaselineCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "baseline",
-        abstract: "Re-fit the novelty models and the alert threshold on a site's own (benign) traffic, keeping the trained classifiers.",
-        discussion: ExitStatus.discussion)
-
-    @Option(name: .customLong("captures"), parsing: .upToNextOption) var captures: [String] = []
-    @Option(help: "The bundle to start from.") var model: String
-    @Option(help: "Where to write the new bundle.") var out: String
-
-    func validate() throws {
-        if captures.isEmpty { throw ValidationError("give --captures FILE... of the site's normal traffic") }
-    }
-
-    func run() throws {
-        let m: EnsembleModel
-        do {
-            if let problem = OutputPathCheck.problem(out) { throw TrainingError("\(out): \(problem)") }
-            m = try EnsembleModel.load(path: model)
-        } catch {
-            FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitStatus.cannotStart
-        }
-        do throws(any Error) {
-            var stats: [Float] = [], raw: [Float] = [], lengths: [Int] = []
-            var rows: [(Int64, [Float], [Float], Int)] = []
-            var s = [Float](repeating: 0, count: m.statFeatures.count)
-            var w = [Float](repeating: 0, count: PacketSequence.length * 5)
-            let p = ReplayPipeline(config: .init())
-            p.run(files: captures) { r, _ in
-                s.withUnsafeMutableBufferPointer { ModelInput.stats(r.features, indices: m.featureIndices, into: $0.baseAddress!) }
-                let n = w.withUnsafeMutableBufferPointer { ModelInput.sequence(r.sequence, into: $0.baseAddress!) }
-                rows.append((r.startNs, s, w, n))
-            }
-            for e in p.summary.errors { FileHandleStderr.write("flowsentry: warning: \(e)\n") }
-            rows.sort { $0.0 < $1.0 }
-            for r in rows { stats += r.1; raw += r.2; lengths.append(r.3) }
-            var (newModel, report) = try Baseline.refit(m, stats: stats, raw: raw, lengths: lengths, count: rows.count)
-            newModel.meta.notes["baseline"] = "novelty re-fitted on \(report.fitFlows) flows of \(captures.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))"
-            var b = ModelBundle()
-            newModel.store(in: &b)
-            try b.write(to: out)
-            print("baseline: novelty models re-fitted on \(report.fitFlows) flows, calibrated on \(report.calibrationFlows)")
-            print("threshold \(fixedPoint(Double(report.oldThreshold), 4)) → \(fixedPoint(Double(report.newThreshold), 4)); held-out site flows flagged: \(fmtPercent(report.flaggedBefore)) before, \(fmtPercent(report.flaggedAfter)) after")
-            print("wrote \(out)")
-        } catch {
-            FileHandleStderr.write("flowsentry: error: \(error)\n")
-            throw ExitStatus.failed
-        }
-    }
-}
-
 func fmtPercent(_ v: Double) -> String {
     let m = Int((v * 10000).rounded())
     return "\(m / 100).\(m % 100 < 10 ? "0" : "")\(m % 100)%"

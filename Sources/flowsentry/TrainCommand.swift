@@ -160,6 +160,15 @@ struct TrainCommand: ParsableCommand {
         model.meta = meta
         var bundle = ModelBundle()
         model.store(in: &bundle)
+        // Canaries, the model card beside the bundle, provenance (TrainArtifacts.swift).
+        let cardPath: String
+        do {
+            cardPath = try addTrainingArtifacts(to: &bundle, model: model, data: data, captures: captures, labels: labels,
+                                                evaluation: eval, report: report, bundlePath: out)
+        } catch {
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
+            throw ExitStatus.failed
+        }
         do { try bundle.write(to: out) } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
             throw ExitStatus.failed
@@ -173,6 +182,7 @@ struct TrainCommand: ParsableCommand {
         print("int8 vs float agreement: cnn \(r(report.int8Agreement["cnn"])), lstm \(r(report.int8Agreement["lstm"])); "
               + "int8 size ratio: cnn \(r(report.sizeRatio["cnn"])), lstm \(r(report.sizeRatio["lstm"]))")
         print("wrote \(out) (\(version), \(readableDuration(Date().timeIntervalSince(t0))))")
+        print("wrote \(cardPath) (model card)")
     }
 }
 
