@@ -105,12 +105,12 @@ package final class ReplayPipeline {
         try run(files: files, resolveAppLayer: resolveAppLayer, behaviour: behaviour, onRecord: onRecord)
     }
 
-    private func run(files: [String], resolveAppLayer: Bool, behaviour: BehaviourStage?,
+    private func run(files: some Sequence<String>, resolveAppLayer: Bool, behaviour: BehaviourStage?,
                      onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
         var pipe = PacketPipeline()
         var nextSweep: Int64 = Int64.min
-        var lastFile = files.first ?? ""
+        var lastFile = ""
         for path in files {
             lastFile = path
             let reader: PcapFileReader
@@ -197,7 +197,8 @@ extension ReplayPipeline {
     /// dropped), so replay runs at the pace of the slower side instead of
     /// the sum of both. Ends with the writer's closing alerts and a flush; the
     /// summary's wall time runs up to the last record written, not only read.
-    package func run(files: [String], writer: RecordWriter) {
+    /// `files` may be a `CaptureWatch`, which yields captures until a stop signal.
+    package func run(files: some Sequence<String>, writer: RecordWriter) {
         let channel = BatchChannel<RecordBatch>(capacity: 4)
         let writerThread = spawnThread(name: "fs-replay-out") {
             while let batch = channel.receive() {

@@ -31,6 +31,20 @@ struct Replay: ParsableCommand {
     @Flag(help: "Read directories given as captures with their subdirectories.")
     var recursive = false
 
+    @Option(help: ArgumentHelp(
+        "Keep reading the captures that appear in a directory, each once complete, until SIGTERM or SIGINT.",
+        discussion: "Read after any captures given; see docs/live.md (replay --watch).",
+        valueName: "dir"))
+    var watch: String?
+
+    @Option(help: ArgumentHelp("--watch: seconds a capture's size and time must stay unchanged when no close was seen.",
+                               valueName: "seconds"))
+    var settle: Double = 5
+
+    @Option(help: ArgumentHelp("--watch: the file that remembers the captures read (default DIR/.flowsentry-processed).",
+                               valueName: "file"))
+    var state: String?
+
     @Option(help: "Where to write flow records ('-' for stdout).")
     var flows: String?
 
@@ -54,9 +68,11 @@ struct Replay: ParsableCommand {
     var noSequence = false
 
     func validate() throws {
-        if read.isEmpty && captures.isEmpty {
-            throw ValidationError("give at least one capture: a file, a directory, or '-' for standard input")
+        if read.isEmpty && captures.isEmpty && watch == nil {
+            throw ValidationError("give at least one capture: a file, a directory, '-' for standard input, or --watch DIR")
         }
+        if watch == nil && (state != nil) { throw ValidationError("--state needs --watch DIR") }
+        if settle < 0 || !settle.isFinite { throw ValidationError("--settle must be a number of seconds, 0 or more") }
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
         if scoring.noScore && alerts != nil && scoring.indicators.isEmpty {
             throw ValidationError("--alerts needs scoring or --indicators; drop --no-score")
@@ -108,7 +124,22 @@ struct Replay: ParsableCommand {
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
         let (files, listingErrors) = expandedInputs()
-        pipeline.run(files: files, writer: writer)
+        if let watch {
+            let watcher: CaptureWatch
+            do throws(CaptureError) {
+                watcher = try CaptureWatch(directory: watch, statePath: state, settleSeconds: settle)
+            } catch {
+                FileHandleStderr.write("flowsentry: error: \(error)\n")
+                throw ExitStatus.cannotStart
+            }
+            watcher.onNotice = { FileHandleStderr.write("flowsentry: \($0)\n") }
+            FileHandleStderr.write("flowsentry: watching \(watch) (\(watcher.processedNames.count) captures read before; state in \(watcher.statePath)); SIGTERM or SIGINT ends\n")
+            // The captures given first, then the directory's, one at a time as they complete.
+            var given = files.makeIterator()
+            pipeline.run(files: AnySequence { AnyIterator { given.next() ?? watcher.next() } }, writer: writer)
+        } else {
+            pipeline.run(files: files, writer: writer)
+        }
         let writeError = outputs.firstError
         for e in listingErrors + pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
