@@ -109,6 +109,7 @@ package final class ReplayPipeline {
                      onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
         var pipe = PacketPipeline()
+        pipe.holdsBack = table.packetRings == nil
         var nextSweep: Int64 = Int64.min
         var lastFile = ""
         for path in files {
@@ -122,6 +123,7 @@ package final class ReplayPipeline {
             }
             summary.files += 1
             var decoder = PacketDecoder(linkType: reader.linkType)
+            table.packetRings?.linkType = reader.dlt >= 0 ? UInt16(truncatingIfNeeded: reader.dlt) : reader.linkType.pcapLinkType
             // After the table has seen each packet read (see PacketPipeline).
             func after(_ ts: Int64, _: Bool, _ sink: inout FlowSink) throws {
                 if ts >= nextSweep {
@@ -147,7 +149,10 @@ package final class ReplayPipeline {
                 guard let cp = captured else { break }
                 summary.packetsRead &+= 1
                 summary.bytesRead &+= UInt64(cp.wireLength)
-                if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
+                if cp.linkType != decoder.linkType {
+                    decoder = PacketDecoder(linkType: cp.linkType)
+                    table.packetRings?.linkType = cp.linkType.pcapLinkType
+                }
                 let ok = decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs,
                                         into: &pipe.current.pointee)
                 if ok {

@@ -58,6 +58,8 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var flowOptions: FlowOptions
 
+    @OptionGroup var alertPcap: AlertPcapOptions
+
     @Option(name: .customLong("sensor-name"), help: "Sensor name written as 'host' in every record.")
     var sensorName: String?
 
@@ -76,6 +78,9 @@ struct Replay: ParsableCommand {
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
         if scoring.noScore && alerts != nil && scoring.indicators.isEmpty {
             throw ValidationError("--alerts needs scoring or --indicators; drop --no-score")
+        }
+        if alertPcap.directory != nil && alerts == nil {
+            throw ValidationError("--alert-pcap writes the packets of alerts: give --alerts FILE too")
         }
         if flows == "-" && alerts == "-" { throw ValidationError("--flows and --alerts cannot both go to stdout") }
         try flowOptions.validateOnDefaults()
@@ -123,6 +128,14 @@ struct Replay: ParsableCommand {
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
+        if let c = alertPcap.config(over: nil) {
+            do throws(SensorConfigError) {
+                try attachAlertPcap(c, table: pipeline.table, writer: writer)
+            } catch {
+                FileHandleStderr.write("flowsentry: error: \(error)\n")
+                throw ExitStatus.cannotStart
+            }
+        }
         let (files, listingErrors) = expandedInputs()
         if let watch {
             let watcher: CaptureWatch
@@ -159,6 +172,7 @@ struct Replay: ParsableCommand {
                                    + "\(c.behaviourAlerts) alert lines (opening and closing), \(c.behaviourFolded) flows folded into campaigns; "
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
         }
+        if let line = alertPcapSummary(writer) { FileHandleStderr.write("  " + line + "\n") }
         if let set = writer.indicators {
             let c = writer.indicatorCounters
             let byKind = IndicatorKind.allCases.filter { c.hits[Int($0.rawValue)] > 0 }
