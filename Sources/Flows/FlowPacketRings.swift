@@ -48,8 +48,13 @@ public final class FlowPacketRings: @unchecked Sendable {
     let notKept: UnsafeMutablePointer<UInt64>
     /// Per stripe: chains released by the writer, waiting to be taken back.
     let returned: UnsafeMutablePointer<FSMutex<[PacketChain]>>
-    /// The link type of the packets being read (replay: the current file's).
-    public var linkType: UInt16 = 1
+    /// The LINKTYPE_ of the packets being read (replay: the current file's;
+    /// live: the interface's), stored with each kept packet.
+    public var linkType: UInt16 {
+        get { linkTypeValue.load(ordering: .relaxed) }
+        set { linkTypeValue.store(newValue, ordering: .relaxed) }
+    }
+    private let linkTypeValue = Atomic<UInt16>(1)
 
     /// Bytes of one cell (a kept packet of up to `snaplen` bytes and its header).
     public static func cellBytes(snaplen: Int) -> Int { (headerBytes + snaplen + 7) & ~7 }

@@ -188,3 +188,24 @@ package final class AlertPcapWriter: @unchecked Sendable {
         }
     }
 }
+
+/// Sets up `--alert-pcap` on a flow table and a record writer: the rings
+/// sized for the table, the pcap writer on the directory.
+package func attachAlertPcap(_ config: AlertPcapConfig, table: FlowTable, writer: RecordWriter) throws(SensorConfigError) {
+    let pcap = try AlertPcapWriter(config: config)
+    let layout = table.stripeLayout
+    let rings = FlowPacketRings(stripes: layout.stripes, slotsPerStripe: layout.slotsPerStripe,
+                                ringPackets: config.ringPackets, snaplen: config.snaplen,
+                                memcapBytes: config.memcapBytes)
+    table.packetRings = rings
+    writer.alertPcap = (pcap, rings)
+}
+
+/// Pushes ended records to the live output queue; the kept packets of
+/// records the full queue drops go back to the rings at once.
+package func pushReleasingDropped(_ queue: BoundedQueue<FlowRecord>, _ records: ArraySlice<FlowRecord>,
+                                  rings: FlowPacketRings?) {
+    let lost = queue.push(records)
+    guard lost > 0, let rings else { return }
+    for i in records.indices.suffix(lost) where !records[i].packetRing.isEmpty { rings.release(records[i].packetRing) }
+}

@@ -51,18 +51,6 @@ struct AlertPcapOptions: ParsableArguments {
     }
 }
 
-/// Sets up `--alert-pcap` on a flow table and a record writer: the rings
-/// sized for the table, the pcap writer on the directory.
-func attachAlertPcap(_ config: AlertPcapConfig, table: FlowTable, writer: RecordWriter) throws(SensorConfigError) {
-    let pcap = try AlertPcapWriter(config: config)
-    let layout = table.stripeLayout
-    let rings = FlowPacketRings(stripes: layout.stripes, slotsPerStripe: layout.slotsPerStripe,
-                                ringPackets: config.ringPackets, snaplen: config.snaplen,
-                                memcapBytes: config.memcapBytes)
-    table.packetRings = rings
-    writer.alertPcap = (pcap, rings)
-}
-
 /// The summary line of `--alert-pcap`.
 func alertPcapSummary(_ writer: RecordWriter) -> String? {
     guard let (pcap, rings) = writer.alertPcap else { return nil }
