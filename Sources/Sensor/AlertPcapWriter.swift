@@ -192,6 +192,8 @@ package final class AlertPcapWriter: @unchecked Sendable {
 /// Sets up `--alert-pcap` on a flow table and a record writer: the rings
 /// sized for the table, the pcap writer on the directory.
 package func attachAlertPcap(_ config: AlertPcapConfig, table: FlowTable, writer: RecordWriter) throws(SensorConfigError) {
+    var config = config
+    while config.directory.count > 1 && config.directory.hasSuffix("/") { config.directory.removeLast() }
     let pcap = try AlertPcapWriter(config: config)
     let layout = table.stripeLayout
     let rings = FlowPacketRings(stripes: layout.stripes, slotsPerStripe: layout.slotsPerStripe,

@@ -187,3 +187,16 @@ def test_alerts_pcap_prints_where_the_packets_are(binary, tmp_path):
         else:
             last = ap["first_packet"] + ap["packets"] - 1
             assert line.startswith(f"pcap: {ap['file']} packets {ap['first_packet']}-{last} ")
+
+
+def test_flow_records_are_the_same_with_and_without_alert_pcap(binary, tmp_path):
+    """Keeping packets changes nothing else: the flows log is byte for byte the same."""
+    outs = []
+    for name, extra in (("off", []), ("on", ["--alert-pcap", str(tmp_path / "pcap")])):
+        flows = tmp_path / f"flows-{name}.json"
+        p = subprocess.run([binary, "replay", str(CAPTURE), "--flows", str(flows),
+                            "--alerts", str(tmp_path / f"alerts-{name}.json"), *extra],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        outs.append(flows.read_text())
+    assert outs[0] and outs[0] == outs[1]
