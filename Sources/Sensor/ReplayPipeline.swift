@@ -123,7 +123,7 @@ package final class ReplayPipeline {
             }
             summary.files += 1
             var decoder = PacketDecoder(linkType: reader.linkType)
-            table.packetRings?.linkType = reader.dlt >= 0 ? UInt16(truncatingIfNeeded: reader.dlt) : reader.linkType.pcapLinkType
+            table.packetRings?.linkType = reader.linkType.pcapLinkType
             // After the table has seen each packet read (see PacketPipeline).
             func after(_ ts: Int64, _: Bool, _ sink: inout FlowSink) throws {
                 if ts >= nextSweep {
