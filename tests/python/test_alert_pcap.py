@@ -200,3 +200,59 @@ def test_flow_records_are_the_same_with_and_without_alert_pcap(binary, tmp_path)
         assert p.returncode == 0, p.stderr
         outs.append(flows.read_text())
     assert outs[0] and outs[0] == outs[1]
+
+
+def test_run_on_loopback_writes_the_alerted_connections_packets(binary, tmp_path):
+    """`run --alert-pcap` live: a TCP connection on lo, made to alert by an
+    indicator on 127.0.0.1, has its packets — the handshake first — in the
+    named range, as tshark reads them."""
+    import signal
+    import socket
+    import threading
+    import time
+    if os.geteuid() != 0:
+        pytest.skip("capturing on lo needs root")
+    intel = tmp_path / "intel.txt"
+    intel.write_text("#fields\tindicator\tindicator_type\tmeta.source\n127.0.0.1\tIntel::ADDR\tlive-test\n")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+    alerts = tmp_path / "alerts.json"
+    p = subprocess.Popen([binary, "run", "-i", "lo", "--no-score", "--indicators", str(intel),
+                          "--filter", f"tcp port {port}", "--alerts", str(alerts),
+                          "--alert-pcap", str(tmp_path / "pcap"), "--tcp-linger", "0.2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)  # the capture is open
+
+        def serve():
+            c, _ = srv.accept()
+            c.recv(100)
+            c.sendall(b"pong" * 10)
+            c.close()
+        t = threading.Thread(target=serve)
+        t.start()
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"ping")
+        c.recv(100)
+        c.close()
+        t.join()
+        time.sleep(2)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+        srv.close()
+    assert p.returncode == 0, err
+    mine = [json.loads(line) for line in alerts.read_text().splitlines()]
+    mine = [a for a in mine if port in (a.get("src_port"), a.get("dest_port"))]
+    assert mine, err
+    for a in mine:
+        ap = a["alert_pcap"]
+        pkts = tshark_packets(Path(ap["file"]), f"tcp.port=={port}")
+        got = [q for q in pkts if ap["first_packet"] <= q["number"] < ap["first_packet"] + ap["packets"]]
+        assert len(got) == ap["packets"] == a["flow"]["pkts_toserver"] + a["flow"]["pkts_toclient"]
+        assert ap["packets"] >= 8  # handshake, data both ways, FINs
+    first = tshark_packets(Path(mine[0]["alert_pcap"]["file"]),
+                           f"frame.number=={mine[0]['alert_pcap']['first_packet']} && tcp.flags.syn==1 && tcp.flags.ack==0")
+    assert len(first) == 1, "the range starts with the client's SYN"
