@@ -130,4 +130,26 @@ import Testing
             try AlertPcapWriter(config: AlertPcapConfig(directory: "/proc/no-such-dir/x"))
         }
     }
+
+    @Test func theConfigSectionSetsEveryLimitAndNamesABadKey() throws {
+        let c = try SensorConfig.parse(yaml: """
+            outputs:
+              alerts: a.json
+              alert_pcap: {dir: pcap, packets: 8, snaplen: 512, memcap_mb: 4, file_size_mb: 2, files: 3}
+            """, file: "t.yaml")
+        var expected = AlertPcapConfig(directory: "pcap")
+        expected.ringPackets = 8
+        expected.snaplen = 512
+        expected.memcapBytes = 4 << 20
+        expected.fileSizeBytes = 2 << 20
+        expected.fileCount = 3
+        #expect(c.alertPcap == expected)
+        #expect(try SensorConfig.parse(yaml: "outputs: {alerts: a.json}").alertPcap == nil)
+        for (yaml, key) in [("outputs: {alert_pcap: {dir: p, packet: 3}}", "outputs.alert_pcap.packet"),
+                            ("outputs: {alert_pcap: {packets: 3}}", "outputs.alert_pcap.dir"),
+                            ("outputs: {alert_pcap: {dir: p, snaplen: 10}}", "outputs.alert_pcap.snaplen")] {
+            #expect(throws: SensorConfigError.self) { try SensorConfig.parse(yaml: yaml) }
+            do { _ = try SensorConfig.parse(yaml: yaml) } catch { #expect(error.key == key, "\(yaml)") }
+        }
+    }
 }
