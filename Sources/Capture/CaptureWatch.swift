@@ -30,6 +30,9 @@ public final class CaptureWatch: IteratorProtocol, Sequence {
     /// Called for a file passed over (not a capture) and for state-file
     /// write failures; the watch goes on.
     public var onNotice: (String) -> Void = { _ in }
+    /// Called once each time the watch is about to wait for a capture (the
+    /// reader hands over and flushes what it has read so far).
+    public var beforeWaiting: () -> Void = {}
     /// Captures returned so far in this run.
     public private(set) var taken = 0
 
@@ -116,6 +119,7 @@ public final class CaptureWatch: IteratorProtocol, Sequence {
             markProcessed(p)
             previous = nil
         }
+        var waited = false
         while !stopped {
             if ready.isEmpty { scan() }
             if !ready.isEmpty {
@@ -131,6 +135,7 @@ public final class CaptureWatch: IteratorProtocol, Sequence {
                 taken += 1
                 return path
             }
+            if !waited { beforeWaiting(); waited = true }
             waitForEvents()
         }
         return nil

@@ -79,6 +79,10 @@ package final class ReplayPipeline {
     /// replay leaves this to its writer's stage.
     package let behaviour: BehaviourStage?
     package var summary = RunSummary()
+    /// While `run(files:writer:)` runs: hands the records read so far to the
+    /// writer and has them flushed (called from the reading thread, between
+    /// files, e.g. by `CaptureWatch.beforeWaiting`).
+    package private(set) var handOver: (() -> Void)?
     /// The behaviour values of the record being handed to `onRecord` (the
     /// one-thread replay; nil without a behaviour stage or for a long flow's later segments).
     package private(set) var currentBehaviour: BehaviourValues?
@@ -207,7 +211,9 @@ extension ReplayPipeline {
         let channel = BatchChannel<RecordBatch>(capacity: 4)
         let writerThread = spawnThread(name: "fs-replay-out") {
             while let batch = channel.receive() {
+                let flush = batch.flushAfter
                 writer.write(batch)
+                if flush { writer.outputs.flush() }
                 channel.recycle(batch)
             }
         }
@@ -216,6 +222,14 @@ extension ReplayPipeline {
         // The behaviour table follows the records on this thread (it is one
         // stage of the record path: here it shares the work with the writer's).
         let behaviour = writer.behaviour
+        // Between captures (`replay --watch` waiting): the records so far
+        // go to the writer, which writes and flushes them.
+        handOver = {
+            behaviour?.observe(batch)
+            batch.flushAfter = true
+            channel.send(batch)
+            batch = channel.takeEmpty() ?? RecordBatch()
+        }
         run(files: files, resolveAppLayer: false, behaviour: nil) { record, file in
             batch.records.append(record)
             batch.files.append(file)
@@ -226,6 +240,7 @@ extension ReplayPipeline {
             }
         }
         if !batch.isEmpty { behaviour?.observe(batch); channel.send(batch) }
+        handOver = nil
         channel.close()
         pthread_join(writerThread, nil)
         writer.finish()

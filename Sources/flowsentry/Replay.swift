@@ -146,6 +146,7 @@ struct Replay: ParsableCommand {
                 throw ExitStatus.cannotStart
             }
             watcher.onNotice = { FileHandleStderr.write("flowsentry: \($0)\n") }
+            watcher.beforeWaiting = { pipeline.handOver?() }
             FileHandleStderr.write("flowsentry: watching \(watch) (\(watcher.processedNames.count) captures read before; state in \(watcher.statePath)); SIGTERM or SIGINT ends\n")
             // The captures given first, then the directory's, one at a time as they complete.
             var given = files.makeIterator()

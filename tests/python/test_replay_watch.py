@@ -92,6 +92,10 @@ def test_watch_reads_each_complete_capture_once_and_remembers_across_restarts(bi
         # A capture copied in whole.
         shutil.copyfile(FIRST, watched / "a.pcap")
         wait_for(lambda: state_names(state) == ["a.pcap"], "a.pcap to be read")
+        # While the watch waits, the records of a.pcap's ended flows are written and flushed.
+        wait_for(lambda: out1.is_file() and out1.read_text().count("\n") > 0, "a.pcap's records", seconds=30)
+        early = [json.loads(line) for line in out1.read_text().splitlines()]
+        assert early and all(r["pcap_filename"] == str(watched / "a.pcap") for r in early)
         # A capture written slowly: changing more often than the settle time,
         # open all along; it must not be read before it is closed.
         data = SLOW.read_bytes()
