@@ -12,19 +12,19 @@ struct AlertPcapOptions: ParsableArguments {
         valueName: "dir"))
     var directory: String?
 
-    @Option(name: .customLong("alert-pcap-packets"), help: "Packets kept per flow, its first ones (default \(defaults.ringPackets)).")
+    @Option(name: .customLong("alert-pcap-packets"), help: ArgumentHelp("Packets kept per flow, its first ones (default \(defaults.ringPackets)).", valueName: "n"))
     var packets: Int?
 
-    @Option(name: .customLong("alert-pcap-snaplen"), help: "Bytes kept of each packet (default \(defaults.snaplen)).")
+    @Option(name: .customLong("alert-pcap-snaplen"), help: ArgumentHelp("Bytes kept of each packet (default \(defaults.snaplen)).", valueName: "bytes"))
     var snaplen: Int?
 
-    @Option(name: .customLong("alert-pcap-memcap"), help: "MiB of memory for the kept packets of all flows, fixed at start (default \(defaults.memcapBytes >> 20)).")
+    @Option(name: .customLong("alert-pcap-memcap"), help: ArgumentHelp("MiB of memory for the kept packets of all flows, fixed at start (default \(defaults.memcapBytes >> 20)).", valueName: "MiB"))
     var memcapMiB: Int?
 
-    @Option(name: .customLong("alert-pcap-file-size"), help: "MiB at which a pcap file is closed and the next started (default \(defaults.fileSizeBytes >> 20)).")
+    @Option(name: .customLong("alert-pcap-file-size"), help: ArgumentHelp("MiB at which a pcap file is closed and the next started (default \(defaults.fileSizeBytes >> 20)).", valueName: "MiB"))
     var fileSizeMiB: Double?
 
-    @Option(name: .customLong("alert-pcap-files"), help: "Pcap files kept; the oldest is removed beyond this (0: all; default \(defaults.fileCount)).")
+    @Option(name: .customLong("alert-pcap-files"), help: ArgumentHelp("Pcap files kept; the oldest is removed beyond this (0: all; default \(defaults.fileCount)).", valueName: "n"))
     var files: Int?
 
     func validate() throws {

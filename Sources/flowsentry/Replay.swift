@@ -33,7 +33,7 @@ struct Replay: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Keep reading the captures that appear in a directory, each once complete, until SIGTERM or SIGINT.",
-        discussion: "Read after any captures given; see docs/live.md (replay --watch).",
+        discussion: "Read after any captures given; see README.md, Offline replay (--watch).",
         valueName: "dir"))
     var watch: String?
 
