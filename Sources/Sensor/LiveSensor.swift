@@ -130,6 +130,13 @@ package final class LiveSensor: @unchecked Sendable {
         writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,
                               behaviour: BehaviourStage(config: config.behaviour), indicators: indicators)
         writer.notesLatency = true
+        if var ap = config.alertPcap {
+            guard config.alerts != nil else {
+                throw SensorConfigError(file: nil, key: "outputs.alert_pcap", reason: "writes the packets of alerts: give outputs.alerts (or --alerts) too")
+            }
+            ap.directory = config.outputPath(ap.directory) ?? ap.directory
+            try attachAlertPcap(ap, table: table, writer: writer)
+        }
     }
 
     var captureOptions: LiveCaptureOptions {

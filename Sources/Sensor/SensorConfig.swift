@@ -37,6 +37,8 @@ package struct SensorConfig: Sendable, Equatable {
     /// Microseconds the output thread polls for the next records before it
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
     package var outputSpinMicros: Int = 250
+    /// `outputs.alert_pcap`: packets of alerted flows (nil: off). Its `dir` is under `outputs.directory` unless absolute.
+    package var alertPcap: AlertPcapConfig?
 
     // flow: limits, timeouts and feature settings of the flow table
     package var flow = FlowTableConfig()

@@ -200,7 +200,7 @@ private struct Walker {
 
     func outputs(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "flow_detail", "queue_capacity", "output_spin_us"]
+                       "flow_detail", "queue_capacity", "output_spin_us", "alert_pcap"]
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
             switch k {
@@ -231,6 +231,7 @@ private struct Walker {
                 c.flowDetail = d
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
             case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
+            case "alert_pcap": c.alertPcap = isNull(v) ? nil : try alertPcap(v, key)
             default: throw unknown(key, allowed)
             }
         }
@@ -292,6 +293,27 @@ private struct Walker {
             default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate", "indicators"])
             }
         }
+    }
+}
+
+extension Walker {
+    /// `outputs.alert_pcap {dir, packets, snaplen, memcap_mb, file_size_mb, files}` (docs/alert-pcap.md).
+    func alertPcap(_ node: Node, _ path: String) throws(SensorConfigError) -> AlertPcapConfig {
+        var c = AlertPcapConfig(directory: "")
+        for (k, v) in try members(node, path) {
+            let key = path + "." + k
+            switch k {
+            case "dir": c.directory = try string(v, key) ?? ""
+            case "packets": c.ringPackets = try int(v, key, 1...65535, "a number of packets between 1 and 65535")
+            case "snaplen": c.snaplen = try int(v, key, 64...262_144, "a number of bytes between 64 and 262144")
+            case "memcap_mb": c.memcapBytes = try int(v, key, 1...(1 << 20), "a number of MiB between 1 and 1048576") << 20
+            case "file_size_mb": c.fileSizeBytes = try int(v, key, 1...(1 << 20), "a number of MiB between 1 and 1048576") << 20
+            case "files": c.fileCount = try int(v, key, 0...1_000_000, "a number of files (0: no limit)")
+            default: throw unknown(key, ["dir", "packets", "snaplen", "memcap_mb", "file_size_mb", "files"])
+            }
+        }
+        if c.directory.isEmpty { throw fail(path + ".dir", "give the directory the pcap files go to") }
+        return c
     }
 }
 

@@ -74,6 +74,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var flowOptions: FlowOptions
 
+    @OptionGroup var alertPcap: AlertPcapOptions
+
     @OptionGroup var scoring: ScoringOptions
 
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on host:port (127.0.0.1:9560, localhost:9560, [::1]:9560); off by default.")
@@ -127,6 +129,7 @@ struct RunCommand: ParsableCommand {
         do {
             var resolved = try resolvedConfig()
             if scoring.noEvidenceGate { resolved.evidenceGate = false }
+            resolved.alertPcap = alertPcap.config(over: resolved.alertPcap)
             cfg = resolved
             // With scoring, a bad bundle or policy stops the start, before any packet.
             let source = !scoring.noScore && cfg.scoring
@@ -158,6 +161,7 @@ struct RunCommand: ParsableCommand {
             throw ExitStatus.cannotStart
         }
         log(final.summary)
+        if let line = alertPcapSummary(sensor.writer) { log("  " + line) }
         if final.writeErrors > 0 { throw ExitStatus.failed }
     }
 }
