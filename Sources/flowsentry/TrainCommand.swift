@@ -138,6 +138,7 @@ struct TrainCommand: ParsableCommand {
         meta.notes["target_fpr"] = String(targetFPR)
         meta.notes["counts"] = report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init).joined(separator: "/"))" }.joined(separator: " ")
         model.meta = meta
+        model.driftReference = driftReference(from: data.flows)
         var bundle = ModelBundle()
         model.store(in: &bundle)
         do { try bundle.write(to: out) } catch {
