@@ -4,6 +4,7 @@ import ArgumentParser
 import Capture
 import Indicators
 import Sensor
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -75,6 +76,7 @@ struct Replay: ParsableCommand {
                 stage = ScoringStage(model: m, policy: p)
                 stage?.explain = !noExplain
                 stage?.evidenceGate = !scoring.noEvidenceGate
+                stage?.enableDrift(DriftConfig())
             } catch {
                 FileHandleStderr.write("flowsentry: error: \(error)\n")
                 throw ExitStatus.cannotStart
@@ -127,6 +129,13 @@ struct Replay: ParsableCommand {
             FileHandleStderr.write("  behaviour: \(c.behaviourVerdicts.values.reduce(0, +)) verdicts\(byBehaviour.isEmpty ? "" : " (" + byBehaviour + ")"), "
                                    + "\(c.behaviourAlerts) alert lines (opening and closing), \(c.behaviourFolded) flows folded into campaigns; "
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
+        }
+        if let drift = writer.scoring?.drift {
+            drift.refresh()
+            let top = drift.top(3).filter { $0.psi >= drift.config.psiWarn }
+            FileHandleStderr.write("  drift: \(drift.overThreshold.count) model inputs at or over PSI \(fixedPoint(drift.config.psiWarn, 2)) over the last \(drift.windowFlows) flows"
+                                   + (top.isEmpty ? "" : " (" + top.map { "\($0.input) \(fixedPoint($0.psi, 2))" }.joined(separator: ", ") + ")")
+                                   + "; flowsentry drift lists them (docs/drift.md)\n")
         }
         if let set = writer.indicators {
             let c = writer.indicatorCounters
