@@ -115,6 +115,16 @@ import Testing
         #expect { _ = try SensorConfig.parse(yaml: "detection:\n  drift:\n    window: 5\n") } throws: {
             "\($0)".contains("detection.drift.window: must be a number of flows between 100 and 200000")
         }
+        // The example config's detection block, uncommented, states the defaults.
+        let example = try String(contentsOf: Repo.root.appendingPathComponent("systemd/flowsentry.yaml.example"), encoding: .utf8)
+        var block: [String] = [], inside = false
+        for line in example.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# detection:") { inside = true } else if inside && !line.hasPrefix("#   ") { inside = false }
+            if inside { block.append(String(line.dropFirst(2))) }
+        }
+        let uncommented = try SensorConfig.parse(yaml: block.joined(separator: "\n"), file: "example")
+        #expect(block.contains { $0.contains("drift:") })
+        #expect(uncommented.drift == DriftConfig())
         #expect { _ = try SensorConfig.parse(yaml: "detection:\n  drift:\n    psi_warn: -1\n") } throws: {
             "\($0)".contains("detection.drift.psi_warn: must be a number above 0")
         }
