@@ -215,3 +215,84 @@ def test_bundle_without_the_reference_is_refused(lab):
     r = run(lab["bin"], "replay", "--model", lab["ref"], lab["copies"]["stretched"], "--flows", lab["dir"] / "g.json")
     assert r.returncode == 0, r.stderr
     assert "drift: " in r.stderr and "model inputs at or over PSI 0.25" in r.stderr
+
+
+def test_live_window_stats_gauges_and_warning(lab, tmp_path):
+    """`run` on lo with a 100-flow window; the capture replayed at top speed
+    (tcpreplay): every gap shrinks to microseconds, so the timing inputs
+    drift. The stats record, the gauges (parsed by prometheus_client) and
+    the warning line must all say so."""
+    import os
+    import re
+    import signal
+    import threading
+    import time
+    import urllib.request
+    if os.geteuid() != 0 or shutil.which("tcpreplay") is None:
+        pytest.skip("capturing on lo needs root, and tcpreplay")
+    prom = pytest.importorskip("prometheus_client.parser")
+    cfg = tmp_path / "drift.yaml"
+    cfg.write_text("detection:\n  drift:\n    window: 100\n    warn_interval: 1\n")
+    stats = tmp_path / "stats.json"
+    proc = subprocess.Popen([lab["bin"], "run", "--config", cfg, "--interface", "lo", "--filter", "not host 127.0.0.1",
+                             "--model", lab["ref"], "--flows", tmp_path / "flows.json", "--stats", stats,
+                             "--stats-interval", "1", "--idle-timeout", "1", "--max-flows", "4096", "--buffer-mb", "8",
+                             "--metrics-listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    lines, url, ready = [], [], threading.Event()
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            m = re.search(r"Prometheus metrics on (http://\S+/metrics)", line)
+            if m:
+                url.append(m.group(1))
+            if "capturing on" in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert ready.wait(30) and url and proc.poll() is None, "".join(lines)
+        subprocess.run(["tcpreplay", "-q", "--topspeed", "-i", "lo", lab["copies"]["original"]], check=True,
+                       capture_output=True, timeout=120)
+        deadline, record = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            recs = [json.loads(l) for l in stats.read_text().splitlines()] if stats.exists() else []
+            record = recs[-1]["stats"].get("drift") if recs else None
+            if record and record["flows"] == 100 and any("input drift" in l for l in lines):
+                break
+            time.sleep(0.5)
+        assert record and record["window"] == 100 and record["flows"] == 100, record
+        assert record["max_psi"] >= PSI_WARN and record["inputs_over_threshold"] >= 1
+        top = {t["input"] for t in record["top"]}
+        assert top & TIMING, top
+        warning = [l for l in lines if "input drift" in l]
+        assert len(warning) >= 1 and "over the last 100 flows" in warning[0], "".join(lines)
+        with urllib.request.urlopen(url[0], timeout=5) as r:
+            fams = {f.name: f for f in prom.text_string_to_metric_families(r.read().decode())}
+        psi = {s.labels["feature"]: s.value for s in fams["flowsentry_feature_drift_psi"].samples}
+        ks = {s.labels["feature"]: s.value for s in fams["flowsentry_feature_drift_ks"].samples}
+        assert fams["flowsentry_feature_drift_psi"].type == "gauge" and len(psi) == len(ks) == 89
+        assert max(psi.values()) >= PSI_WARN and all(0 <= v <= 1 for v in ks.values())
+        assert fams["flowsentry_feature_drift_window_flows"].samples[0].value == 100
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_command_line_and_exit_codes(lab, tmp_path):
+    b, ref, cap = lab["bin"], lab["ref"], lab["copies"]["original"]
+    assert run(b, "drift", "--model", ref, cap, "--no-such-option").returncode == 64
+    assert run(b, "drift", "--model", ref).returncode == 64                       # no captures
+    assert run(b, "drift", "--model", ref, cap, "--top", "-1").returncode == 64
+    assert run(b, "drift", "--model", ref, cap, "--labels", "x.csv").returncode == 64  # --labels without --build-reference
+    p = run(b, "drift", "--build-reference", "--model", ref, "--captures", cap, "--labels", "x.csv")
+    assert p.returncode == 64 and "--out" in p.stderr
+    p = run(b, "drift", "--model", tmp_path / "missing.fsb", cap)
+    assert p.returncode == 2 and "missing.fsb" in p.stderr
+    p = run(b, "drift", "--model", ref, cap, tmp_path / "missing.pcap", "--json")
+    assert p.returncode == 1 and "missing.pcap" in p.stderr
+    assert json.loads(p.stdout)["flows"] == lab["reports"]["original"]["flows"]  # the rest is still reported
+    text = " ".join(run(b, "drift", "--help").stdout.split())
+    assert "Exit status: 0 done; 1 done, but" in text and "--build-reference" in text
