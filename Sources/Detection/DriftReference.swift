@@ -189,9 +189,50 @@ public enum DriftInputs {
     @inline(__always)
     public static func values(features: FeatureVector, sequence: PacketSequence, indices: [Int],
                               scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        ModelInput.stats(features, indices: indices, into: out)
+        // One read of the vector (`value(at:)` in a loop copies all of it each time).
+        features.withValues { f in
+            indices.withUnsafeBufferPointer { ix in
+                for j in 0..<ix.count { out[j] = Float(f[ix[j]]) }
+            }
+        }
         let n = ModelInput.sequence(sequence, into: scratch)
         sequenceSummaries(raw: scratch, length: n, into: out + indices.count)
+    }
+}
+
+/// Finds the reference bin of every input of a flow at once: the edges of
+/// all inputs in one flat array, so the per-flow path reads plain floats
+/// (no per-input array to retain).
+public struct DriftBinner: Sendable {
+    private let edges: [Float]
+    private let ranges: [(start: Int32, count: Int32)]
+
+    public init(reference: DriftReference) {
+        var e: [Float] = [], r: [(Int32, Int32)] = []
+        for input in reference.inputs {
+            r.append((Int32(e.count), Int32(input.edges.count)))
+            e += input.edges
+        }
+        edges = e
+        ranges = r
+    }
+
+    /// `bins[j]` = how many of input j's edges lie below `values[j]` (the bin `DriftReference.Input.bin` gives).
+    @inline(__always)
+    public func bins(of values: UnsafePointer<Float>, into bins: UnsafeMutablePointer<UInt8>) {
+        edges.withUnsafeBufferPointer { e in
+            ranges.withUnsafeBufferPointer { r in
+                for j in 0..<r.count {
+                    let base = e.baseAddress! + Int(r[j].start), x = values[j]
+                    var lo = 0, hi = Int(r[j].count)
+                    while lo < hi {
+                        let mid = (lo + hi) >> 1
+                        if base[mid] < x { lo = mid + 1 } else { hi = mid }
+                    }
+                    bins[j] = UInt8(truncatingIfNeeded: lo)
+                }
+            }
+        }
     }
 }
 

@@ -38,6 +38,7 @@ package final class DriftMonitor {
     package let config: DriftConfig
     private let statIndices: [Int]
     private var tally: DriftTally
+    private let binner: DriftBinner
     private var ring: [UInt8]
     private var nextSlot = 0
     private var held = 0
@@ -60,6 +61,7 @@ package final class DriftMonitor {
         self.config = config
         self.statIndices = statIndices
         tally = DriftTally(reference: reference)
+        binner = DriftBinner(reference: reference)
         let d = reference.inputs.count
         ring = [UInt8](repeating: 0, count: config.window * d)
         values = [Float](repeating: 0, count: d)
@@ -85,7 +87,7 @@ package final class DriftMonitor {
                 DriftInputs.values(features: features, sequence: sequence, indices: statIndices,
                                    scratch: s.baseAddress!, into: v.baseAddress!)
             }
-            for j in 0..<d { bins[j] = UInt8(truncatingIfNeeded: reference.inputs[j].bin(v[j])) }
+            bins.withUnsafeMutableBufferPointer { binner.bins(of: v.baseAddress!, into: $0.baseAddress!) }
         }
         ring.withUnsafeMutableBufferPointer { r in
             let slot = r.baseAddress! + nextSlot * d

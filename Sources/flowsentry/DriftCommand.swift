@@ -97,7 +97,7 @@ struct DriftCommand: ParsableCommand {
     private func compare(_ files: [String], model: EnsembleModel, reference: DriftReference) -> DriftComparison {
         var c = DriftComparison(tally: DriftTally(reference: reference))
         let scorer = EnsembleScorer(model: model)
-        let d = reference.inputs.count
+        let d = reference.inputs.count, binner = DriftBinner(reference: reference)
         var values = [Float](repeating: 0, count: d), bins = [UInt8](repeating: 0, count: d)
         var scratch = [Float](repeating: 0, count: PacketSequence.length * PacketSequence.channels)
         var batch: [FlowRecord] = [], verdicts: [Verdict] = []
@@ -117,7 +117,7 @@ struct DriftCommand: ParsableCommand {
                     DriftInputs.values(features: rec.features, sequence: rec.sequence, indices: model.featureIndices,
                                        scratch: s.baseAddress!, into: v.baseAddress!)
                 }
-                for j in 0..<d { bins[j] = UInt8(reference.inputs[j].bin(v[j])) }
+                bins.withUnsafeMutableBufferPointer { binner.bins(of: v.baseAddress!, into: $0.baseAddress!) }
             }
             bins.withUnsafeBufferPointer { c.tally.add(bins: $0.baseAddress!, by: 1) }
             batch.append(rec)

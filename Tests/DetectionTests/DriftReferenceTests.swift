@@ -50,6 +50,20 @@ import Testing
         #expect(probes.map { x.bin($0) } == expected)
     }
 
+    @Test func binnerAgreesWithEachInputsBin() {
+        // Three inputs with different edge counts; values on, between and beyond the edges.
+        var rows: [Float] = []
+        for i in 0..<60 { rows += [Float(i % 13), Float(i % 2), Float(i) * 0.37 - 5] }
+        let r = DriftReference.build(names: ["a", "b", "c"], rows: rows, count: 60, bins: 8)
+        let binner = DriftBinner(reference: r)
+        var bins = [UInt8](repeating: 0, count: 3)
+        for probe in stride(from: Float(-7), through: 25, by: 0.25) + [.nan, .infinity, -.infinity] {
+            let v: [Float] = [probe, probe / 10, probe]
+            binner.bins(of: v, into: &bins)
+            #expect(bins.map(Int.init) == (0..<3).map { r.inputs[$0].bin(v[$0]) })
+        }
+    }
+
     @Test func tiedValuesGiveFewerUnevenBins() {
         // Fifteen zeros and 1…5: every quantile edge is 0 → one edge, (−∞, 0] holds 3/4.
         let ties = DriftReference.build(names: ["c"], rows: [Float](repeating: 0, count: 15) + [1, 2, 3, 4, 5], count: 20, bins: 4)
