@@ -62,6 +62,22 @@ def stretch_gaps(src: Path, dst: Path, factor: int) -> None:
     dst.write_bytes(bytes(out))
 
 
+def sections(path: Path) -> dict[str, bytes]:
+    """The named sections of a bundle (format: Sources/Detection/Bundle.swift)."""
+    data = path.read_bytes()
+    assert data[:8] == b"FSBUNDLE"
+    body = data[28:]
+    (n,) = struct.unpack_from("<I", body, 0)
+    off, out = 4, {}
+    for _ in range(n):
+        (ln,) = struct.unpack_from("<H", body, off)
+        name = body[off + 2:off + 2 + ln].decode()
+        (plen,) = struct.unpack_from("<Q", body, off + 2 + ln)
+        out[name] = body[off + 10 + ln:off + 10 + ln + plen]
+        off += 10 + ln + plen
+    return out
+
+
 def without_section(src: Path, dst: Path, name: str) -> None:
     """The bundle rewritten without one section (format: Sources/Detection/Bundle.swift)."""
     data = src.read_bytes()
@@ -296,3 +312,26 @@ def test_command_line_and_exit_codes(lab, tmp_path):
     assert json.loads(p.stdout)["flows"] == lab["reports"]["original"]["flows"]  # the rest is still reported
     text = " ".join(run(b, "drift", "--help").stdout.split())
     assert "Exit status: 0 done; 1 done, but" in text and "--build-reference" in text
+
+
+def test_train_writes_the_reference_build_reference_makes(lab, tmp_path):
+    """`train` (one epoch: the reference does not depend on the models) stores
+    the section; --build-reference from the same labelled captures gives the
+    same bytes, and keeps every other section as it was."""
+    names = ["benign-1", "attack-scan"]
+    caps = [CAPTURES / f"{n}.pcap" for n in names]
+    labels = [CAPTURES / f"{n}.labels.csv" for n in names]
+    trained = tmp_path / "t.fsb"
+    r = run(lab["bin"], "train", "--captures", *caps, "--labels", *labels, "--epochs", "1", "--patience", "1",
+            "--max-per-class", "300", "--out", trained)
+    assert r.returncode == 0, r.stderr
+    rebuilt = tmp_path / "t2.fsb"
+    r = run(lab["bin"], "drift", "--build-reference", "--model", trained, "--captures", *caps, "--labels", *labels,
+            "--out", rebuilt)
+    assert r.returncode == 0, r.stderr
+    a, b = sections(trained), sections(rebuilt)
+    assert "drift.reference" in a and a == b
+    ref = a["drift.reference"]
+    version, rows, inputs = struct.unpack_from("<IQQ", ref, 0)
+    schema = json.loads(a["schema"])
+    assert version == 1 and rows > 50 and inputs == len(schema) + 3
