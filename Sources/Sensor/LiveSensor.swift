@@ -1,6 +1,7 @@
 import Alerts
 import Capture
 import Decoding
+import Detection
 import Flows
 import Indicators
 import Locking
@@ -116,6 +117,9 @@ package final class LiveSensor: @unchecked Sendable {
             stage = ScoringStage(model: m, policy: p, behaviourWindowSeconds: config.behaviour.windowSeconds)
             stage?.evidenceGate = config.evidenceGate
             log("flowsentry: scoring with \(what)")
+            if config.drift.enabled && stage?.enableDrift(config.drift) == false {
+                log("flowsentry: input drift not followed: the bundle has no \"\(DriftReference.section)\" section (docs/drift.md)")
+            }
         }
         modelSource = scoring
         var indicators: IndicatorSet?

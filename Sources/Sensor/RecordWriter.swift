@@ -215,6 +215,7 @@ package final class RecordWriter: @unchecked Sendable {
     /// the behaviour table's, and `indicators {…}` when a set is loaded.
     package func appendStats(into j: inout JSONBuffer) {
         scoring?.appendStats(into: &j)
+        scoring?.drift?.appendStats(into: &j)
         behaviour?.appendStats(into: &j)
         if let set = indicators { appendIndicatorStats(set, into: &j) }
     }

@@ -56,6 +56,8 @@ package struct SensorConfig: Sendable, Equatable {
     package var evidenceGate = true
     /// `detection.indicators`: Zeek Intel files matched on every flow (docs/indicators.md).
     package var indicatorFiles: [String] = []
+    /// `detection.drift`: input drift against the bundle's training reference (docs/drift.md).
+    package var drift = DriftConfig()
 
     package init() {}
 

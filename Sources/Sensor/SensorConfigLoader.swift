@@ -290,7 +290,28 @@ private struct Walker {
             case "enabled": c.scoring = try bool(v, key)
             case "evidence_gate": c.evidenceGate = try bool(v, key)
             case "indicators": c.indicatorFiles = try stringList(v, key)
-            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate", "indicators"])
+            case "drift": try drift(v, into: &c.drift)
+            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate", "indicators", "drift"])
+            }
+        }
+    }
+
+    /// `detection.drift` (docs/drift.md).
+    func drift(_ node: Node, into d: inout DriftConfig) throws(SensorConfigError) {
+        let allowed = ["enabled", "window", "psi_warn", "warn_interval"]
+        for (k, v) in try members(node, "detection.drift") {
+            let key = "detection.drift." + k
+            switch k {
+            case "enabled": d.enabled = try bool(v, key)
+            case "window":
+                let r = DriftConfig.windowRange
+                d.window = try int(v, key, r, "a number of flows between \(r.lowerBound) and \(r.upperBound)")
+            case "psi_warn":
+                let s = try scalar(v, key, "must be a number above 0")
+                guard let x = Double(s), x.isFinite, x > 0 else { throw fail(key, "must be a number above 0 (got \"\(s)\")") }
+                d.psiWarn = x
+            case "warn_interval": d.warnIntervalSeconds = try seconds(v, key)
+            default: throw unknown(key, allowed)
             }
         }
     }

@@ -4,6 +4,7 @@ import ArgumentParser
 import Capture
 import Indicators
 import Sensor
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,6 +101,7 @@ struct Replay: ParsableCommand {
                 stage = ScoringStage(model: m, policy: p)
                 stage?.explain = !noExplain
                 stage?.evidenceGate = !scoring.noEvidenceGate
+                stage?.enableDrift(DriftConfig())
             } catch {
                 FileHandleStderr.write("flowsentry: error: \(error)\n")
                 throw ExitStatus.cannotStart
@@ -178,6 +180,13 @@ struct Replay: ParsableCommand {
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
         }
         if let line = alertPcapSummary(writer) { FileHandleStderr.write("  " + line + "\n") }
+        if let drift = writer.scoring?.drift {
+            drift.refresh()
+            let top = drift.top(3).filter { $0.psi >= drift.config.psiWarn }
+            FileHandleStderr.write("  drift: \(drift.overThreshold.count) model inputs at or over PSI \(fixedPoint(drift.config.psiWarn, 2)) over the last \(drift.windowFlows) flows"
+                                   + (top.isEmpty ? "" : " (" + top.map { "\($0.input) \(fixedPoint($0.psi, 2))" }.joined(separator: ", ") + ")")
+                                   + "; flowsentry drift lists them (docs/drift.md)\n")
+        }
         if let set = writer.indicators {
             let c = writer.indicatorCounters
             let byKind = IndicatorKind.allCases.filter { c.hits[Int($0.rawValue)] > 0 }

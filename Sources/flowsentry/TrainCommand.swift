@@ -158,6 +158,7 @@ struct TrainCommand: ParsableCommand {
         if adversarial { meta.notes["adversarial"] = "perturbed copies of the training captures: " + AdversarialTraining.perturbations.map(\.description).joined(separator: ", ") }
         meta.notes["counts"] = report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init).joined(separator: "/"))" }.joined(separator: " ")
         model.meta = meta
+        model.driftReference = driftReference(from: data.flows)
         var bundle = ModelBundle()
         model.store(in: &bundle)
         // Canaries, the model card beside the bundle, provenance (TrainArtifacts.swift).

@@ -96,7 +96,7 @@ import Flows
         #expect(error("detection:\n  indicators:\n    - {a: 1}\n")
             .hasPrefix("flowsentry.yaml: detection.indicators[0]: must be a file name"))
         #expect(error("detection:\n  indicators: [\"\"]\n").hasPrefix("flowsentry.yaml: detection.indicators[0]: must be a file name"))
-        #expect(error("detection:\n  indicator: x\n").contains("unknown key (allowed here: model, policy, enabled, evidence_gate, indicators)"))
+        #expect(error("detection:\n  indicator: x\n").contains("unknown key (allowed here: model, policy, enabled, evidence_gate, indicators, drift)"))
     }
 
     @Test func badValuesNameFileKeyAndReason() {
