@@ -20,11 +20,12 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
 /// partial write is cut from the file again (regular files), so the file
 /// only ever holds whole records and the retry writes it whole.
 ///
-/// A log removed under the sensor (the file deleted, its directory removed,
-/// or another file put in its place) is noticed at the next flush, checked
-/// at most every `removalCheckInterval`: the directory and the file are
-/// created again and writing goes on there (counted in `recreations`); until
-/// that succeeds, records are held and counted as for a full disk.
+/// A log deleted under the sensor (the file, or its whole directory) is
+/// noticed at the next flush, checked at most every `removalCheckInterval`:
+/// the directory and the file are created again and writing goes on there
+/// (counted in `recreations`); until that succeeds, records are held and
+/// counted as for a full disk. A file only renamed (log rotation) is still
+/// written until `reopen()` (SIGHUP), as rotation expects.
 public final class OutputFile {
     public let path: String
     private var fd: Int32
@@ -125,16 +126,15 @@ public final class OutputFile {
     }
 
     /// Opens the file again by name (creating its directory) when the open
-    /// one is no longer at `path`. A failure is held like a failed write.
+    /// one has been deleted (no name left). A failure is held like a failed write.
     private func reopenIfRemoved() throws(OutputError) {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
         guard failure != nil || now &- lastRemovalCheck >= removalCheckInterval else { return }
         lastRemovalCheck = now
-        var open = stat(), named = stat()
-        guard fstat(fd, &open) == 0, open.st_mode & S_IFMT == S_IFREG else { return }
-        if stat(path, &named) == 0 && named.st_ino == open.st_ino && named.st_dev == open.st_dev { return }
+        var open = stat()
+        guard fstat(fd, &open) == 0, open.st_mode & S_IFMT == S_IFREG, open.st_nlink == 0 else { return }
         let dir = Self.directory(of: path)
         if !dir.isEmpty { Self.makeDirectories(dir) }
         let f = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode)
