@@ -6,25 +6,25 @@ import SwiftProtobuf
 /// A bundle's float CNN and LSTM as ONNX models, with the sidecar that says
 /// how to feed them (docs/onnx.md). Everything is built in memory; writing
 /// the files is the caller's.
-public enum ONNXExport {
-    public static let cnnFile = "cnn.onnx", lstmFile = "lstm.onnx", sidecarFile = "model.json"
+package enum ONNXExport {
+    package static let cnnFile = "cnn.onnx", lstmFile = "lstm.onnx", sidecarFile = "model.json"
 
     /// One file of the export.
-    public struct Artefact: Sendable {
-        public let fileName: String
-        public let bytes: [UInt8]
+    package struct Artefact: Sendable {
+        package let fileName: String
+        package let bytes: [UInt8]
     }
 
     /// Reads the bundle at `bundlePath` and builds the two graphs and the
     /// sidecar. Throws, naming the file, when the bundle cannot be read or its
     /// networks cannot be exported.
-    public static func artefacts(bundlePath: String, producerVersion: String) throws(ONNXExportError) -> [Artefact] {
+    package static func artefacts(bundlePath: String, producerVersion: String) throws(ONNXExportError) -> [Artefact] {
         let model: EnsembleModel
         do { model = try EnsembleModel.load(path: bundlePath) } catch { throw .bundle(error) }
         return try artefacts(model: model, bundlePath: bundlePath, producerVersion: producerVersion)
     }
 
-    public static func artefacts(model: EnsembleModel, bundlePath: String,
+    package static func artefacts(model: EnsembleModel, bundlePath: String,
                                  producerVersion: String) throws(ONNXExportError) -> [Artefact] {
         let (cnn, lstm) = try exportable(model, bundlePath)
         let norm = model.classifierNormaliser
@@ -99,13 +99,13 @@ public enum ONNXExport {
 }
 
 /// Why a bundle could not be exported; each names the bundle file.
-public enum ONNXExportError: Error, Sendable, CustomStringConvertible {
+package enum ONNXExportError: Error, Sendable, CustomStringConvertible {
     /// The bundle could not be read or is not a whole, usable bundle.
     case bundle(BundleError)
     /// The bundle is whole, but its networks are not ones the export writes.
     case unsupported(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .bundle(e):
             // Every BundleError names the file, except a corrupt section,

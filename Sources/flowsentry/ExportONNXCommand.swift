@@ -27,25 +27,19 @@ struct ExportONNXCommand: ParsableCommand {
     static let referenceFile = "reference.jsonl"
 
     func run() throws {
-        let path: String
-        let artefacts: [ONNXExport.Artefact]
+        let m: EnsembleModel
         var files: [(name: String, bytes: [UInt8])]
         do {
-            path = try locateModelAndPolicy(model: model, policy: nil).0
-            artefacts = try ONNXExport.artefacts(bundlePath: path, producerVersion: BuildInfo.version)
-            files = artefacts.map { ($0.fileName, $0.bytes) }
+            let path = try locateModelAndPolicy(model: model, policy: nil).model
+            m = try EnsembleModel.load(path: path)
+            files = try ONNXExport.artefacts(model: m, bundlePath: path, producerVersion: BuildInfo.version)
+                .map { ($0.fileName, $0.bytes) }
         } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
             throw ExitStatus.cannotStart
         }
         var inputErrors: [String] = []
         if !reference.isEmpty {
-            // The bundle loaded above; it is read again as the scorer's model.
-            let m: EnsembleModel
-            do { m = try EnsembleModel.load(path: path) } catch {
-                FileHandleStderr.write("flowsentry: error: \(error)\n")
-                throw ExitStatus.cannotStart
-            }
             let (lines, errors) = Self.referenceLines(model: m, captures: reference)
             files.append((Self.referenceFile, lines))
             inputErrors = errors

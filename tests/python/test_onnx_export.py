@@ -274,3 +274,12 @@ def test_missing_bundle_is_refused(flowsentry_bin, tmp_path):
     assert p.returncode == CANNOT_START
     assert str(tmp_path / "none.fsb") in p.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_reference_capture_still_exports_and_exits_1(flowsentry_bin, tmp_path):
+    out = tmp_path / "out"
+    p = run(flowsentry_bin, "export-onnx", "--model", MODEL, "--out", out, "--reference", tmp_path / "gone.pcap")
+    assert p.returncode == 1, p.stderr
+    assert str(tmp_path / "gone.pcap") in p.stderr
+    assert sorted(x.name for x in out.iterdir()) == ["cnn.onnx", "lstm.onnx", "model.json", "reference.jsonl"]
+    assert (out / "reference.jsonl").read_text() == ""
