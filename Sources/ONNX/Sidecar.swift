@@ -42,7 +42,7 @@ enum Sidecar {
             "classes": m.classes,
             "benign_class": m.classes[m.benignIndex],
             "threshold": Double(m.threshold),
-            "threshold_applies_to": "the bundle's combined score: the weighted mean of the CNN's and the LSTM's 1 - P(benign) and of the LOF and One-Class SVM novelty scores (not exported), with the weights in ensemble_weights; a flow alerts at or above it",
+            "threshold_applies_to": "the bundle's combined score: the weighted mean of the CNN's and the LSTM's 1 - P(benign) and of the LOF and One-Class SVM novelty scores (not exported), with the weights in ensemble_weights; a flow at or above it is suspicious (what then alerts is for the evidence gate and the policy)",
             "ensemble_weights": ["cnn": weights[0], "lstm": weights[1], "lof": weights[2], "ocsvm": weights[3]],
             "features": m.statFeatures,
             "stats_clip": Double(m.statClip),
