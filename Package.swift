@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["Detection", "Features", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["README.md", "onnx.proto", "regenerate.sh"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
+        // Problem-space perturbations of labelled captures (evaluate --perturb, train --adversarial).
+        .target(name: "Perturbation", dependencies: ["Capture", "Decoding", "Flows", "Sensor", "Training"]),
         .target(name: "Alerts", dependencies: [
             "Decoding", "Flows", "Features", "Detection", "Behaviour", "AppLayer", "Indicators", .product(name: "Yams", package: "Yams"),
         ]),
@@ -53,8 +55,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
-            "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection", "Indicators", "ONNX",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection", "Indicators",
+            "Perturbation", "ONNX",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Benchmarks: packet rates against a bare libpcap read loop, and
@@ -96,6 +99,7 @@ let package = Package(
                     resources: [.copy("Data")]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Detection", "Features", "ModelFixtures",
                                                       .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "PerturbationTests", dependencies: ["Perturbation", "Capture", "Decoding"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Features", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -108,7 +108,7 @@ package final class LiveSensor: @unchecked Sendable {
         ctx.host = config.sensorName
         ctx.inIface = config.interface
         ctx.communityIDSeed = config.communityIDSeed
-        ctx.includeSequence = config.includeSequence
+        ctx.flowDetail = config.flowDetail
         eveContext = ctx
         var stage: ScoringStage?
         if let scoring {

@@ -1,3 +1,4 @@
+import Alerts
 import Behaviour
 import Flows
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ package struct SensorConfig: Sendable, Equatable {
     package var stats: String?
     package var fileMode: UInt32 = 0o640
     package var communityIDSeed: UInt16 = 0
-    package var includeSequence = true
+    package var flowDetail = FlowDetail.full
     package var queueCapacity: Int = 65_536
     /// Microseconds the output thread polls for the next records before it
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
@@ -129,6 +130,7 @@ package struct SensorOverrides: Sendable, Equatable {
     package var statsInterval: Double?
     package var communityIDSeed: UInt16?
     package var noSequence = false
+    package var flowDetail: FlowDetail?
     package var queueCapacity: Int?
     package var outputSpinMicros: Int?
     /// `--indicators` (every value given): replaces `detection.indicators`.
@@ -159,7 +161,8 @@ extension SensorConfig {
         if let v = o.sensorName { c.sensorName = v }
         if let v = o.statsInterval { c.statsInterval = v }
         if let v = o.communityIDSeed { c.communityIDSeed = v }
-        if o.noSequence { c.includeSequence = false }
+        if o.noSequence && c.flowDetail == .full { c.flowDetail = .features }
+        if let v = o.flowDetail { c.flowDetail = v }
         if let v = o.queueCapacity { c.queueCapacity = v }
         if let v = o.outputSpinMicros { c.outputSpinMicros = v }
         if let v = o.indicatorFiles { c.indicatorFiles = v }

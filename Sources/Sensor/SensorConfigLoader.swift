@@ -1,3 +1,4 @@
+import Alerts
 import Behaviour
 #if canImport(Glibc)
 import Glibc
@@ -199,7 +200,7 @@ private struct Walker {
 
     func outputs(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "queue_capacity", "output_spin_us"]
+                       "flow_detail", "queue_capacity", "output_spin_us"]
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
             switch k {
@@ -223,7 +224,11 @@ private struct Walker {
                 c.fileMode = m
             case "community_id_seed":
                 c.communityIDSeed = UInt16(try int(v, key, 0...65535, "a number between 0 and 65535"))
-            case "sequence": c.includeSequence = try bool(v, key)
+            case "sequence": if try !bool(v, key) && c.flowDetail == .full { c.flowDetail = .features }
+            case "flow_detail":
+                let s = try scalar(v, key, "must be one of full, features, summary")
+                guard let d = FlowDetail(rawValue: s) else { throw fail(key, "must be one of full, features, summary (got \"\(s)\")") }
+                c.flowDetail = d
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
             case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
             default: throw unknown(key, allowed)

@@ -11,6 +11,7 @@ struct FlowSentry: ParsableCommand {
         version: BuildInfo.version,
         subcommands: [Replay.self, RunCommand.self, AlertsCommand.self, CheckConfigCommand.self,
                       FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, BaselineCommand.self,
+                      ModelInfoCommand.self, AddCanariesCommand.self,
                       ExportONNXCommand.self])
 
     static func main() {

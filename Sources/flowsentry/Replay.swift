@@ -50,8 +50,12 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16 = 0
 
-    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records.")
+    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
     var noSequence = false
+
+    @Option(name: .customLong("flow-detail"),
+            help: ArgumentHelp("What flow records carry: full (features and first-packets sequence), features (no sequence), summary (Suricata-sized: no features, behaviour values or sequence; scoring still uses them).", valueName: "full|features|summary"))
+    var flowDetail: FlowDetail?
 
     func validate() throws {
         if read.isEmpty && captures.isEmpty {
@@ -101,7 +105,7 @@ struct Replay: ParsableCommand {
         var context = EveContext()
         context.host = sensorName
         context.communityIDSeed = communityIDSeed
-        context.includeSequence = !noSequence
+        context.flowDetail = flowDetail ?? (noSequence ? .features : .full)
         // The writer's behaviour stage observes the records (one per batch, beside the reading).
         let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
@@ -172,3 +176,5 @@ enum FileHandleStderr {
         s.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
     }
 }
+
+extension FlowDetail: ExpressibleByArgument {}

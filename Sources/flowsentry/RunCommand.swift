@@ -1,4 +1,5 @@
 import ArgumentParser
+import Alerts
 import Sensor
 
 struct RunCommand: ParsableCommand {
@@ -64,8 +65,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16?
 
-    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records.")
+    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
     var noSequence = false
+
+    @Option(name: .customLong("flow-detail"),
+            help: ArgumentHelp("What flow records carry: full (features and first-packets sequence), features (no sequence), summary (Suricata-sized: no features, behaviour values or sequence; scoring still uses them).", valueName: "full|features|summary"))
+    var flowDetail: FlowDetail?
 
     @OptionGroup var flowOptions: FlowOptions
 
@@ -91,6 +96,7 @@ struct RunCommand: ParsableCommand {
         o.statsInterval = statsInterval
         o.communityIDSeed = communityIDSeed
         o.noSequence = noSequence
+        o.flowDetail = flowDetail
         o.queueCapacity = queueCapacity
         o.outputSpinMicros = outputSpinMicros
         if !scoring.indicators.isEmpty { o.indicatorFiles = scoring.indicators }
