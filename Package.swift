@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Thin system-library shims: the only places C headers enter.
@@ -40,6 +41,9 @@ let package = Package(
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         // Indicators (Zeek Intel files): addresses, names, URLs and fingerprints matched on every flow record.
         .target(name: "Indicators", dependencies: ["Decoding", "AppLayer", "Flows"]),
+        // The float classifiers as ONNX graphs (export-onnx): generated ONNX messages and the graph builders.
+        .target(name: "ONNX", dependencies: ["Detection", "Features", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["README.md", "onnx.proto", "regenerate.sh"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
         // Problem-space perturbations of labelled captures (evaluate --perturb, train --adversarial).
         .target(name: "Perturbation", dependencies: ["Capture", "Decoding", "Flows", "Sensor", "Training"]),
@@ -52,7 +56,7 @@ let package = Package(
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
             "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection", "Indicators",
-            "Perturbation",
+            "Perturbation", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
@@ -93,6 +97,8 @@ let package = Package(
         // tests of Training itself are in TrainingTests.
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Features", "ModelFixtures"],
                     resources: [.copy("Data")]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Detection", "Features", "ModelFixtures",
+                                                      .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "PerturbationTests", dependencies: ["Perturbation", "Capture", "Decoding"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Features", "ModelFixtures"]),
     ],

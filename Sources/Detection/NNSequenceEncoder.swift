@@ -13,8 +13,10 @@ public struct SequenceEncoder: Sendable, Equatable {
 
     public init(seqLen: Int = 32) { self.seqLen = seqLen }
 
-    static let lenNorm: Float = 1 / Float(11.090370) // 1 / log1p(65535)
-    static let iatNorm: Float = 1 / Float(18.420681) // 1 / log1p(1e8)
+    public static let lenNorm: Float = 1 / Float(11.090370) // 1 / log1p(65535)
+    public static let iatNorm: Float = 1 / Float(18.420681) // 1 / log1p(1e8)
+    /// Inter-arrival times are taken in microseconds and capped after scaling.
+    public static let iatMicroseconds: Float = 1e6, iatCap: Float = 1.5
 
     /// Encodes one packet into `out[0..<12]`.
     @inline(__always)
@@ -24,7 +26,7 @@ public struct SequenceEncoder: Sendable, Equatable {
         out[0] = direction > 0 ? 1 : (direction < 0 ? -1 : 0)
         out[1] = log1pf(max(ipLength, 0)) * lenNorm
         out[2] = log1pf(max(payloadLength, 0)) * lenNorm
-        out[3] = min(log1pf(max(interArrival, 0) * 1e6) * iatNorm, 1.5)
+        out[3] = min(log1pf(max(interArrival, 0) * iatMicroseconds) * iatNorm, iatCap)
         let f = UInt8(clamping: Int(max(0, min(flags, 255))))
         for bit in 0 ..< 8 { out[4 + bit] = (f >> UInt8(bit)) & 1 == 1 ? 1 : 0 }
     }

@@ -11,7 +11,8 @@ struct FlowSentry: ParsableCommand {
         version: BuildInfo.version,
         subcommands: [Replay.self, RunCommand.self, AlertsCommand.self, CheckConfigCommand.self,
                       FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, BaselineCommand.self,
-                      ModelInfoCommand.self, AddCanariesCommand.self, DriftCommand.self])
+                      ModelInfoCommand.self, AddCanariesCommand.self, DriftCommand.self,
+                      ExportONNXCommand.self])
 
     static func main() {
         // Before anything else: no OpenBLAS workers competing for the cores.
