@@ -78,7 +78,11 @@ package final class OutputFiles: @unchecked Sendable {
     /// holds (for up to its drain time) and stops.
     package func finishNetwork() {
         for n in network { n.queue.close() }
-        for n in network { n.finish() }
+        for n in network {
+            n.finish()
+            let c = n.counters
+            log("flowsentry: output \(c.name): \(c.written) records written, \(c.dropped) dropped, \(c.reconnects) reconnects")
+        }
     }
 
     /// Records accepted by the log files: written, or held in memory for retry.

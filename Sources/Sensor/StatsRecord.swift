@@ -121,17 +121,19 @@ package struct SensorStats: Sendable {
         j.key("write_errors"); j.uint(writeErrors)
         j.key("records_pending"); j.uint(recordsPending)
         j.key("records_dropped"); j.uint(recordsDropped)
-        // Each output's own counters (log files and outputs.list entries).
-        j.key("by_output"); j.beginObject()
-        for o in outputs {
-            j.key(o.name); j.beginObject()
-            j.key("written"); j.uint(o.written)
-            j.key("dropped"); j.uint(o.dropped)
-            j.key("queued"); j.uint(o.queued)
-            j.key("reconnects"); j.uint(o.reconnects)
+        // Each output's own counters (log files and outputs.list entries), when there are outputs.
+        if !outputs.isEmpty {
+            j.key("by_output"); j.beginObject()
+            for o in outputs {
+                j.key(o.name); j.beginObject()
+                j.key("written"); j.uint(o.written)
+                j.key("dropped"); j.uint(o.dropped)
+                j.key("queued"); j.uint(o.queued)
+                j.key("reconnects"); j.uint(o.reconnects)
+                j.endObject()
+            }
             j.endObject()
         }
-        j.endObject()
         j.endObject()
         if let extra { extra(&j) }
         j.endObject()

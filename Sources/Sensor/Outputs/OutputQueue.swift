@@ -14,7 +14,7 @@ package struct OutputChunk: Sendable {
 /// A network output's bounded queue, between the sensor's output thread
 /// (producer, never blocks) and the output's own writer thread (consumer).
 /// The bound counts records held: queued, and taken but not yet settled
-/// (sent, or given up); a chunk that does not fit is dropped whole and
+/// (sent, or given up); the lines that do not fit are dropped and
 /// counted, so a slow or absent destination costs records of this output
 /// only, never capture or the other outputs.
 package final class OutputQueue: @unchecked Sendable {
@@ -49,21 +49,37 @@ package final class OutputQueue: @unchecked Sendable {
         cond.deallocate()
     }
 
-    /// Queues a copy of `bytes`; false (the records counted as dropped) when
-    /// they do not fit or the queue is closed.
+    /// Queues a copy of `bytes`, or of as many of its first lines as fit;
+    /// the rest (all of them once the queue is closed) are counted as
+    /// dropped. True when every record was queued.
     @discardableResult
     package func offer(_ type: EveRecordType, _ bytes: [UInt8], records: Int) -> Bool {
         guard records > 0 else { return true }
         pthread_mutex_lock(mutex)
-        let fits = !closed && held + records <= capacity
-        if fits {
+        let room = closed ? 0 : min(records, capacity - held)
+        if room == records {
             chunks.append(OutputChunk(type: type, bytes: bytes, records: records))
-            held += records
+        } else if room > 0 {
+            chunks.append(OutputChunk(type: type, bytes: Array(bytes[..<Self.end(ofLines: room, in: bytes)]), records: room))
+        }
+        if room > 0 {
+            held += room
             depth.store(held, ordering: .relaxed)
         }
         pthread_mutex_unlock(mutex)
-        if fits { pthread_cond_signal(cond) } else { dropped.add(UInt64(records), ordering: .relaxed) }
-        return fits
+        if room > 0 { pthread_cond_signal(cond) }
+        if room < records { dropped.add(UInt64(records - room), ordering: .relaxed) }
+        return room == records
+    }
+
+    /// The byte just past the `n`th newline of `bytes`.
+    private static func end(ofLines n: Int, in bytes: [UInt8]) -> Int {
+        var seen = 0
+        for (i, b) in bytes.enumerated() where b == 0x0A {
+            seen += 1
+            if seen == n { return i + 1 }
+        }
+        return bytes.count
     }
 
     /// Waits up to `timeout` seconds for chunks, then moves whole chunks
