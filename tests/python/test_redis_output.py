@@ -140,11 +140,18 @@ class Sensor:
 
 
 def send_flows(udp_port: int, count: int) -> None:
-    """`count` UDP flows to 127.0.0.1:udp_port, each from its own source port."""
-    for _ in range(count):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    """`count` UDP flows to 127.0.0.1:udp_port, each from its own source port
+    (the sockets stay open until all have sent, so no port is used twice)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
             s.sendto(b"flowsentry-redis-test", ("127.0.0.1", udp_port))
-        time.sleep(0.002)
+            time.sleep(0.002)
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_for(predicate, seconds: float, what: str) -> None:
