@@ -121,9 +121,10 @@ package struct SensorStats: Sendable {
         j.key("write_errors"); j.uint(writeErrors)
         j.key("records_pending"); j.uint(recordsPending)
         j.key("records_dropped"); j.uint(recordsDropped)
-        // Each output's own counters (log files and outputs.list entries), when there are outputs.
+        j.endObject()
+        // Each output's own counters (the log files and the outputs.list entries), when there are outputs.
         if !outputs.isEmpty {
-            j.key("by_output"); j.beginObject()
+            j.key("outputs"); j.beginObject()
             for o in outputs {
                 j.key(o.name); j.beginObject()
                 j.key("written"); j.uint(o.written)
@@ -134,7 +135,6 @@ package struct SensorStats: Sendable {
             }
             j.endObject()
         }
-        j.endObject()
         if let extra { extra(&j) }
         j.endObject()
         j.endObject()

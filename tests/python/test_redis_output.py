@@ -130,7 +130,7 @@ class Sensor:
 
     def last_by_output(self) -> dict:
         last = self.stats.read_text().splitlines()[-1]
-        return json.loads(last)["stats"]["output"]["by_output"]
+        return json.loads(last)["stats"]["outputs"]
 
     def final_counts(self, name: str) -> tuple[int, int, int]:
         """(written, dropped, reconnects) from the exit line of output `name`."""

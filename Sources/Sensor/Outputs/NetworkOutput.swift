@@ -59,6 +59,12 @@ package final class NetworkOutput: @unchecked Sendable {
         case .redis(let r):
             return NetworkOutput(spec: spec, transport: RedisTransport(r), backoffMax: r.backoffMaxSeconds,
                                  batchRecords: r.batch, log: log)
+        case .syslog(let s):
+            return NetworkOutput(spec: spec, transport: SyslogTransport(s), backoffMax: spec.backoffMaxSeconds,
+                                 batchRecords: 256, log: log)
+        case .unixSocket(let path, let stream):
+            return NetworkOutput(spec: spec, transport: UnixSocketTransport(path: path, stream: stream),
+                                 backoffMax: spec.backoffMaxSeconds, batchRecords: 256, log: log)
         }
     }
 

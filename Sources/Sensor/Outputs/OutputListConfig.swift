@@ -15,17 +15,18 @@ extension Walker {
             let p = "\(path)[\(i)]"
             let m = try members(item, p)
             guard let typeNode = m.first(where: { $0.0 == "type" })?.1 else {
-                throw fail(p + ".type", "missing: every output names its type (file, redis)")
+                throw fail(p + ".type", "missing: every output names its type (file, redis, syslog, unix_dgram, unix_stream)")
             }
             switch try scalar(typeNode, p + ".type", "must be file or redis") {
             case "file": try fileOutput(m, p, into: &c)
-            case "redis":
-                let spec = try redisOutput(m, p, defaultName: names.contains("redis") ? "redis-\(i + 1)" : "redis")
+            case let t where ["redis", "syslog", "unix_dgram", "unix_stream"].contains(t):
+                let name = names.contains(t) ? "\(t)-\(i + 1)" : t
+                let spec = t == "redis" ? try redisOutput(m, p, defaultName: name) : try socketOutput(t, m, p, defaultName: name)
                 guard names.insert(spec.name).inserted else {
                     throw fail(p + ".name", "\"\(spec.name)\" is taken (names are unique, and alerts, flows, stats name the log files)")
                 }
                 c.networkOutputs.append(spec)
-            case let t: throw fail(p + ".type", "unknown output type \"\(t)\" (known: file, redis)")
+            case let t: throw fail(p + ".type", "unknown output type \"\(t)\" (known: file, redis, syslog, unix_dgram, unix_stream)")
             }
         }
     }
@@ -71,13 +72,7 @@ extension Walker {
             let key = p + "." + k
             switch k {
             case "type": break
-            case "name":
-                let s = try string(v, key) ?? ""
-                guard !s.isEmpty, s.utf8.allSatisfy({ $0 < 0x80 && ($0 == 0x2D || $0 == 0x2E || $0 == 0x5F || (0x30...0x39).contains($0)
-                        || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)) }) else {
-                    throw fail(key, "must be a name of letters, digits, '-', '_' or '.' (got \"\(s)\")")
-                }
-                name = s
+            case "name": name = try outputName(v, key)
             case "types": types = try recordTypes(v, key)
             case "queue": queue = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
             case "drain_seconds": drain = try seconds(v, key, allowZero: true)
@@ -117,6 +112,69 @@ extension Walker {
         if types.isEmpty { throw fail(p + ".types", "must list at least one record type (flow, alert, stats)") }
         var spec = OutputSpec(name: name, types: types, queueRecords: queue, transport: .redis(r))
         spec.drainSeconds = drain
+        return spec
+    }
+
+    private func outputName(_ v: Node, _ key: String) throws(SensorConfigError) -> String {
+        let s = try string(v, key) ?? ""
+        guard !s.isEmpty, s.utf8.allSatisfy({ $0 < 0x80 && ($0 == 0x2D || $0 == 0x2E || $0 == 0x5F || (0x30...0x39).contains($0)
+                || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)) }) else {
+            throw fail(key, "must be a name of letters, digits, '-', '_' or '.' (got \"\(s)\")")
+        }
+        return s
+    }
+
+    /// `type: syslog` (address, facility) and `type: unix_dgram` / `unix_stream` (path).
+    private func socketOutput(_ type: String, _ m: [(String, Node)], _ p: String, defaultName: String) throws(SensorConfigError) -> OutputSpec {
+        let isSyslog = type == "syslog"
+        let allowed = ["type", "name", "types", "queue", "drain_seconds", "backoff_max"] + (isSyslog ? ["address", "facility"] : ["path"])
+        var name = defaultName
+        var types: [EveRecordType] = isSyslog ? [.alert] : [.alert, .flow]
+        var queue = 100_000, drain = 5.0, backoff = 10.0
+        var syslog = SyslogSettings()
+        var path: String?
+        for (k, v) in m {
+            let key = p + "." + k
+            switch k {
+            case "type": break
+            case "name": name = try outputName(v, key)
+            case "types": types = try recordTypes(v, key)
+            case "queue": queue = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
+            case "drain_seconds": drain = try seconds(v, key, allowZero: true)
+            case "backoff_max":
+                backoff = try seconds(v, key)
+                guard backoff <= 3600 else { throw fail(key, "must be at most 3600 seconds") }
+            case "address" where isSyslog:
+                let s = try scalar(v, key, "must be unix:PATH, udp:HOST:PORT or tcp:HOST:PORT")
+                guard let a = SyslogSettings.parseAddress(s) else {
+                    throw fail(key, "must be unix:PATH, udp:HOST:PORT or tcp:HOST:PORT (IPv6 as [addr]) (got \"\(s)\")")
+                }
+                syslog.address = a
+            case "facility" where isSyslog:
+                let s = try scalar(v, key, "must be a facility name")
+                guard let f = SyslogSettings.facilities[s.lowercased()] else {
+                    throw fail(key, "must be one of \(SyslogSettings.facilities.keys.sorted().joined(separator: ", ")) (got \"\(s)\")")
+                }
+                syslog.facility = f
+            case "path" where !isSyslog:
+                guard let s = try string(v, key), !s.isEmpty, s.utf8.count < 108 else {
+                    throw fail(key, "must be a unix socket path of at most 107 bytes")
+                }
+                path = s
+            default: throw unknown(key, allowed)
+            }
+        }
+        if types.isEmpty { throw fail(p + ".types", "must list at least one record type (flow, alert, stats)") }
+        let transport: OutputSpec.Transport
+        if isSyslog {
+            transport = .syslog(syslog)
+        } else {
+            guard let path else { throw fail(p + ".path", "missing: a \(type) output needs the socket's path") }
+            transport = .unixSocket(path: path, stream: type == "unix_stream")
+        }
+        var spec = OutputSpec(name: name, types: types, queueRecords: queue, transport: transport)
+        spec.drainSeconds = drain
+        spec.backoffMaxSeconds = backoff
         return spec
     }
 

@@ -106,7 +106,7 @@ import Testing
     }
 }
 
-/// Each output's counters in the stats record, under `output.by_output`.
+/// Each output's counters in the stats record, under `stats.outputs`.
 @Suite struct OutputCountersRecordTests {
     @Test func statsRecordsCarryEachOutputsCounters() throws {
         var s = SensorStats()
@@ -115,8 +115,9 @@ import Testing
         var j = JSONBuffer()
         s.appendRecord(timestampNs: 0, host: nil, interface: "lo", into: &j)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any])
-        let output = try #require((obj["stats"] as? [String: Any])?["output"] as? [String: Any])
-        let by = try #require(output["by_output"] as? [String: [String: Int]])
+        let stats = try #require(obj["stats"] as? [String: Any])
+        #expect(stats["output"] is [String: Int], "the log files' totals stay integers")
+        let by = try #require(stats["outputs"] as? [String: [String: Int]])
         #expect(by["flows"] == ["written": 9, "dropped": 0, "queued": 0, "reconnects": 0])
         #expect(by["redis"] == ["written": 7, "dropped": 2, "queued": 3, "reconnects": 1])
     }
