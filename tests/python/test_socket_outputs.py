@@ -32,6 +32,10 @@ class Listener:
 
     def __init__(self, family, kind, address, framing: str):
         self.sock = socket.socket(family, kind)
+        if kind == socket.SOCK_DGRAM:
+            # UDP has no backpressure: a receive buffer that holds the whole run, so the
+            # kernel does not drop what this reader has not taken yet (SO_RCVBUFFORCE: root).
+            self.sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 32 << 20)
         self.sock.bind(address)
         self.items: list[bytes] = []
         self.framing = framing

@@ -66,7 +66,7 @@ extension Walker {
         var name = defaultName
         var types: [EveRecordType] = [.alert, .flow]
         var queue = 100_000
-        var drain = 5.0
+        var drain = 3.0
         var hostGiven = false
         for (k, v) in m {
             let key = p + "." + k
@@ -75,7 +75,9 @@ extension Walker {
             case "name": name = try outputName(v, key)
             case "types": types = try recordTypes(v, key)
             case "queue": queue = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
-            case "drain_seconds": drain = try seconds(v, key, allowZero: true)
+            case "drain_seconds":
+                drain = try seconds(v, key, allowZero: true)
+                guard drain <= 8 else { throw fail(key, "must be at most 8 seconds (run stops waiting 10 s after SIGTERM)") }
             case "host":
                 guard let h = try string(v, key), !h.isEmpty else { throw fail(key, "must be a host name or address") }
                 r.host = h
@@ -130,7 +132,7 @@ extension Walker {
         let allowed = ["type", "name", "types", "queue", "drain_seconds", "backoff_max"] + (isSyslog ? ["address", "facility"] : ["path"])
         var name = defaultName
         var types: [EveRecordType] = isSyslog ? [.alert] : [.alert, .flow]
-        var queue = 100_000, drain = 5.0, backoff = 10.0
+        var queue = 100_000, drain = 3.0, backoff = 10.0
         var syslog = SyslogSettings()
         var path: String?
         for (k, v) in m {
@@ -140,7 +142,9 @@ extension Walker {
             case "name": name = try outputName(v, key)
             case "types": types = try recordTypes(v, key)
             case "queue": queue = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
-            case "drain_seconds": drain = try seconds(v, key, allowZero: true)
+            case "drain_seconds":
+                drain = try seconds(v, key, allowZero: true)
+                guard drain <= 8 else { throw fail(key, "must be at most 8 seconds (run stops waiting 10 s after SIGTERM)") }
             case "backoff_max":
                 backoff = try seconds(v, key)
                 guard backoff <= 3600 else { throw fail(key, "must be at most 3600 seconds") }

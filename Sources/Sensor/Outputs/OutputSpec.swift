@@ -15,7 +15,7 @@ package struct OutputSpec: Sendable, Equatable {
     /// Records held (queued and in flight) before new ones are dropped and counted.
     package var queueRecords: Int
     /// Seconds the writer keeps sending at shutdown before it gives up on what is left (counted as dropped).
-    package var drainSeconds: Double = 5
+    package var drainSeconds: Double = 3
     /// Longest wait between reconnection attempts (syslog and unix sockets; Redis has its own in `RedisSettings`).
     package var backoffMaxSeconds: Double = 10
     package var transport: Transport

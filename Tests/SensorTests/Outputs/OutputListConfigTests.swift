@@ -55,6 +55,7 @@ import Testing
         ("outputs: {list: [{type: redis, mode: queue}]}", "outputs.list[0].mode", "list (lpush), rpush"),
         ("outputs: [{type: redis, types: [flows]}]", "outputs[0].types[0]", "flow, alert or stats"),
         ("outputs: [{type: redis, port: 70000}]", "outputs[0].port", "TCP port"),
+        ("outputs: [{type: redis, drain_seconds: 20}]", "outputs[0].drain_seconds", "at most 8 seconds"),
         ("outputs: [{type: redis, host: a, socket: /s}]", "outputs[0].socket", "not both"),
         ("outputs: [{type: redis, username: u}]", "outputs[0].username", "needs a password"),
         ("outputs: [{type: redis}, {type: redis, name: redis}]", "outputs[1].name", "taken"),
@@ -120,5 +121,25 @@ import Testing
         let by = try #require(stats["outputs"] as? [String: [String: Int]])
         #expect(by["flows"] == ["written": 9, "dropped": 0, "queued": 0, "reconnects": 0])
         #expect(by["redis"] == ["written": 7, "dropped": 2, "queued": 3, "reconnects": 1])
+    }
+}
+
+/// Each output's counters in the Prometheus exposition, labelled `output`.
+@Suite struct OutputCountersMetricsTests {
+    @Test func networkOutputsGetQueueAndReconnectSamples() {
+        var s = SensorStats()
+        s.outputs = [SensorStats.Output(name: "flows", written: 9, dropped: 1),
+                     SensorStats.Output(name: "bus", written: 7, dropped: 2, queued: 3, reconnects: 4)]
+        var t = PrometheusText()
+        SensorMetricsSnapshot(stats: s, interface: "lo").append(to: &t)
+        let lines = Set(t.text.split(separator: "\n").map(String.init))
+        for want in [#"flowsentry_output_records_total{output="flows"} 9"#, #"flowsentry_output_records_total{output="bus"} 7"#,
+                     #"flowsentry_output_records_dropped_total{output="flows"} 1"#,
+                     #"flowsentry_output_records_dropped_total{output="bus"} 2"#,
+                     #"flowsentry_output_queue_records{output="bus"} 3"#, #"flowsentry_output_reconnects_total{output="bus"} 4"#,
+                     "# TYPE flowsentry_output_queue_records gauge", "# TYPE flowsentry_output_reconnects_total counter"] {
+            #expect(lines.contains(want), "\(want)")
+        }
+        #expect(!t.text.contains(#"flowsentry_output_queue_records{output="flows"}"#), "log files have no queue of their own")
     }
 }
