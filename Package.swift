@@ -41,6 +41,8 @@ let package = Package(
         // Indicators (Zeek Intel files): addresses, names, URLs and fingerprints matched on every flow record.
         .target(name: "Indicators", dependencies: ["Decoding", "AppLayer", "Flows"]),
         .target(name: "Training", dependencies: ["Detection", "Features", "COpenBLAS", "CLibSVM"]),
+        // Problem-space perturbations of labelled captures (evaluate --perturb, train --adversarial).
+        .target(name: "Perturbation", dependencies: ["Capture", "Decoding", "Flows", "Sensor", "Training"]),
         .target(name: "Alerts", dependencies: [
             "Decoding", "Flows", "Features", "Detection", "Behaviour", "AppLayer", "Indicators", .product(name: "Yams", package: "Yams"),
         ]),
@@ -50,7 +52,8 @@ let package = Package(
         ]),
         .executableTarget(name: "flowsentry", dependencies: [
             "Sensor", "Training", "Behaviour", "Capture", "Flows", "Features", "Alerts", "Detection", "Indicators",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Perturbation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Benchmarks: packet rates against a bare libpcap read loop, and
@@ -90,6 +93,7 @@ let package = Package(
         // tests of Training itself are in TrainingTests.
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Training", "Features", "ModelFixtures"],
                     resources: [.copy("Data")]),
+        .testTarget(name: "PerturbationTests", dependencies: ["Perturbation", "Capture", "Decoding"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Features", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -44,6 +44,13 @@ extension EveAlertFormatter {
                         metadata: (inout JSONBuffer) -> Void, into j: inout JSONBuffer) {
         writeEveHeader(r, eventType: "alert", context: context, into: &j)
         if r.lastPacketNumber > 0 { j.key("pcap_cnt"); j.uint(r.lastPacketNumber) }
+        if let c = capture {
+            j.key("alert_pcap"); j.beginObject()
+            j.key("file"); j.string(c.file)
+            j.key("first_packet"); j.int(c.firstPacket)
+            j.key("packets"); j.int(c.packets)
+            j.endObject()
+        }
         j.key("direction"); j.string("to_server")
         j.key("alert"); j.beginObject()
         j.key("action"); j.string("allowed")
@@ -109,8 +116,25 @@ public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
 }
 
 /// Formats EVE `alert` events for flagged flows.
+/// Where an alert's packets were written (`--alert-pcap`): the pcap file,
+/// the 1-based number of the flow's first packet in it, and how many
+/// consecutive packets are the flow's.
+public struct AlertCapture: Sendable, Equatable {
+    public var file: String
+    public var firstPacket: Int
+    public var packets: Int
+    public init(file: String, firstPacket: Int, packets: Int) {
+        self.file = file
+        self.firstPacket = firstPacket
+        self.packets = packets
+    }
+}
+
 public struct EveAlertFormatter: Sendable {
     public var context: EveContext
+    /// Written as `alert_pcap {file, first_packet, packets}` in the alerts
+    /// on the next records (set per record by the writer; nil: none).
+    public var capture: AlertCapture?
     public var modelVersion: String
     /// The site's alert categories by class (`Policy.categories`).
     public var categories: [String: String] = [:]

@@ -19,8 +19,14 @@ public struct EveContext: Sendable {
     public private(set) var encodedHost: [UInt8]?
     public private(set) var encodedInIface: [UInt8]?
     public var communityIDSeed: UInt16 = 0
-    /// Include the first-packets sequence in flow records.
-    public var includeSequence = true
+    /// What flow records carry.
+    public var flowDetail = FlowDetail.full
+    /// Whether flow records carry the first-packets sequence (`flowDetail == .full`);
+    /// turning it off on a full record leaves the features.
+    public var includeSequence: Bool {
+        get { flowDetail.writesSequence }
+        set { if !newValue && flowDetail == .full { flowDetail = .features } else if newValue { flowDetail = .full } }
+    }
     public init() {}
 }
 
@@ -174,6 +180,11 @@ public struct EveFlowFormatter: Sendable {
         }
         writeEveAppLayer(r, into: &j)
         if let verdict { verdict(&j) }
+        guard context.flowDetail.writesFeatures else {
+            j.endObject()
+            j.newline()
+            return
+        }
         if let behaviour { writeBehaviourValues(behaviour, dns: r.dns, into: &j) }
         // Features and sequence: numbers only, each written as one block.
         j.key("features")
@@ -192,7 +203,7 @@ public struct EveFlowFormatter: Sendable {
                 }
             }
         }
-        if context.includeSequence {
+        if context.flowDetail.writesSequence {
             j.key("sequence")
             j.rawValue(capacity: PacketSequence.length * (5 * (RawJSONWriter.maxNumber + 1) + 3) + 2) { w in
                 w.byte(UInt8(ascii: "["))

@@ -19,6 +19,12 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
 /// are refused and counted in `recordsDropped`. A record cut off by a
 /// partial write is cut from the file again (regular files), so the file
 /// only ever holds whole records and the retry writes it whole.
+///
+/// A log removed under the sensor (the file deleted, its directory removed,
+/// or another file put in its place) is noticed at the next flush, checked
+/// at most every `removalCheckInterval`: the directory and the file are
+/// created again and writing goes on there (counted in `recreations`); until
+/// that succeeds, records are held and counted as for a full disk.
 public final class OutputFile {
     public let path: String
     private var fd: Int32
@@ -33,6 +39,11 @@ public final class OutputFile {
     public private(set) var recordsDropped: UInt64 = 0
     /// The error of the last failed flush, nil once a flush succeeds again.
     public private(set) var failure: String?
+    /// Times the file was found removed or replaced and opened again by name.
+    public private(set) var recreations: UInt64 = 0
+    /// How often (nanoseconds, monotonic) a flush checks that the open file is still the one at `path`.
+    public var removalCheckInterval: UInt64 = 1_000_000_000
+    private var lastRemovalCheck: UInt64 = 0
 
     public init(path: String, mode: mode_t = 0o640) throws(OutputError) {
         self.path = path
@@ -84,6 +95,7 @@ public final class OutputFile {
     }
 
     public func flush() throws(OutputError) {
+        if ownsFD && !buffer.isEmpty { try reopenIfRemoved() }
         var off = 0
         while off < buffer.count {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
@@ -110,6 +122,44 @@ public final class OutputFile {
         bytesWritten &+= UInt64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
         failure = nil
+    }
+
+    /// Opens the file again by name (creating its directory) when the open
+    /// one is no longer at `path`. A failure is held like a failed write.
+    private func reopenIfRemoved() throws(OutputError) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        guard failure != nil || now &- lastRemovalCheck >= removalCheckInterval else { return }
+        lastRemovalCheck = now
+        var open = stat(), named = stat()
+        guard fstat(fd, &open) == 0, open.st_mode & S_IFMT == S_IFREG else { return }
+        if stat(path, &named) == 0 && named.st_ino == open.st_ino && named.st_dev == open.st_dev { return }
+        let dir = Self.directory(of: path)
+        if !dir.isEmpty { Self.makeDirectories(dir) }
+        let f = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode)
+        guard f >= 0 else {
+            let reason = "removed, and cannot be created again: \(String(cString: strerror(errno)))"
+            failure = reason
+            throw OutputError(path: path, reason: reason)
+        }
+        close(fd)
+        fd = f
+        recreations &+= 1
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+
+    /// `mkdir -p` with mode 0750 (a log directory readable by the sensor's group).
+    static func makeDirectories(_ dir: String) {
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        let parent = directory(of: dir)
+        if !parent.isEmpty && parent != dir { makeDirectories(parent) }
+        _ = mkdir(dir, 0o750)
     }
 
     /// The end of the last whole record in `b[..<end]` (0 if none).

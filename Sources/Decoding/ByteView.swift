@@ -14,6 +14,9 @@ public struct ByteView: @unchecked Sendable {
         self.count = buffer.count
     }
 
+    /// The first byte (nil for an empty view), for copying the bytes whole.
+    public var baseAddress: UnsafeRawPointer? { base }
+
     public init(base: UnsafeRawPointer?, count: Int) {
         self.base = base
         self.count = base == nil ? 0 : max(0, count)

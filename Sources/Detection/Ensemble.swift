@@ -126,6 +126,8 @@ public struct EnsembleModel: Sendable {
     /// Normalised statistics fed to the classifiers are clipped to ±this.
     public var statClip: Float = 8
     public var meta: BundleMeta
+    /// The training distribution of the inputs (section "drift.reference"); nil when the bundle has none.
+    public var driftReference: DriftReference?
 
     public var benignIndex: Int { classes.firstIndex(of: "benign") ?? 0 }
 

@@ -21,6 +21,7 @@ extension EnsembleModel {
         b.sections[Self.classesSection] = Array(classes.joined(separator: "\n").utf8)
         b.setDoubles(weights.map(Double.init) + [Double(threshold), targetFPR, Double(statClip)],
                      section: Self.ensembleSection)
+        if let driftReference { b.sections[DriftReference.section] = driftReference.encode() }
     }
 
     /// Loads a bundle and checks it is whole and usable now (not at the first flow).
@@ -69,6 +70,7 @@ extension EnsembleModel {
                   threshold: Float(e[4]), targetFPR: e[5], meta: try b.meta)
         statClip = Float(e[6])
         featureIndices = idx
+        driftReference = try DriftReference.load(from: b)
         if let bytes = b.sections[Self.classifierNormSection] {
             classifierNormaliser = try Normaliser(decoding: bytes, section: Self.classifierNormSection)
             guard classifierNormaliser.dim == schema.count else {

@@ -64,6 +64,9 @@ public struct FlowRecord: Sendable {
     public var tcpFlagsToServer: UInt8
     public var tcpFlagsToClient: UInt8
     public var flowID: UInt64
+    /// The flow's first packets, kept for `--alert-pcap` (`.none` when off);
+    /// the writer releases them to `FlowTable.packetRings`.
+    public var packetRing = PacketChain.none
     public var features: FeatureVector
     public var sequence: PacketSequence
     public var negativeIATs: UInt32

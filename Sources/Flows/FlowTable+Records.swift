@@ -28,6 +28,9 @@ extension FlowTable {
         let closed = slot.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
         let tunnel = slot.pointee.tunnel
         let capture = appCapture(st, slot)
+        let kept = packetRings.map {
+            $0.detach(stripe: Int(truncatingIfNeeded: key.stableHash()) & stripeMask, slot: i)
+        } ?? .none
         // Written straight into the sink's storage: no ~1.3 KB record built
         // here and copied there.
         sink.emplace { r in
@@ -51,6 +54,7 @@ extension FlowTable {
             r.dns = slot.pointee.acc.dns
             r.app = nil
             r.appCapture = capture
+            r.packetRing = kept
         }
         st.pool.release(st.slots[i].acc.histogram)
         st.slots[i].acc.histogram = -1

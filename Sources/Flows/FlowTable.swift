@@ -43,6 +43,11 @@ public final class FlowTable: @unchecked Sendable {
     /// flooding). The stripe and the flow id come from the key's stable hash:
     /// what is written out, and in which order, stays the same in every run.
     let indexSeed: UInt64
+    /// Keeps each flow's first packets for `--alert-pcap` (nil: off, the
+    /// default). Set before the first packet; never changed after.
+    public var packetRings: FlowPacketRings?
+    /// Stripes and slots per stripe, as `FlowPacketRings` is sized.
+    public var stripeLayout: (stripes: Int, slotsPerStripe: Int) { (stripeCount, perStripeCapacity) }
 
     public convenience init(config: FlowTableConfig = FlowTableConfig()) {
         self.init(config: config, indexSeed: UInt64.random(in: .min ... .max))
@@ -234,6 +239,10 @@ public final class FlowTable: @unchecked Sendable {
         }
 
         let i = Int(idx)
+        if let rings = packetRings {
+            rings.add(stripe: Int(truncatingIfNeeded: k.hash) & stripeMask, slot: i, bytes: bytes,
+                      wireLength: p.wireLength, timestampNs: ts)
+        }
         let forward = k.fromA == st.slots[i].clientIsA
         let dir: Direction = forward ? .forward : .backward
         if !forward { st.slots[i].sawReply = true }

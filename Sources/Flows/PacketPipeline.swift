@@ -26,6 +26,9 @@ public struct PacketPipeline: ~Copyable {
     var heldKey: FlowTable.Prepared?
     /// Packets taken by `step` so far: the next one's `packetNumber` less one.
     public private(set) var packetsStepped: UInt64 = 0
+    /// False: no packet is held back, so the table sees every packet's bytes
+    /// (the flow table's packet rings copy them; the output is the same).
+    public var holdsBack = true
 
     public init() {
         buffers = .allocate(capacity: 2)
@@ -57,7 +60,7 @@ public struct PacketPipeline: ~Copyable {
             processHeld(table: table, sink: &sink)
             try after(heldTimestampNs, true, &sink)
         }
-        if let k, p.pointee.payloadLength == 0 {
+        if let k, holdsBack && p.pointee.payloadLength == 0 {
             held = true
             heldTimestampNs = timestampNs
             heldKey = k

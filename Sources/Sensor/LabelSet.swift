@@ -27,6 +27,11 @@ package struct LabelSet: Sendable {
         package var lastNs: Int64
         package var label: String
         package var scenario: String
+        /// The row's source and destination as written (the source is the flow's client).
+        package var client = IPAddress.zero
+        package var clientPort: UInt16 = 0
+        package var server = IPAddress.zero
+        package var serverPort: UInt16 = 0
     }
 
     package private(set) var rows: [Row] = []
@@ -71,7 +76,8 @@ package struct LabelSet: Sendable {
             let label = col("label")
             guard !label.isEmpty else { throw LabelError(path: path, line: lineNo, reason: "empty label") }
             add(Row(key: Self.key(src, sp, dst, dp, proto), firstNs: Int64(first * 1e9), lastNs: Int64(last * 1e9),
-                    label: label, scenario: columns["scenario"] != nil ? col("scenario") : ""))
+                    label: label, scenario: columns["scenario"] != nil ? col("scenario") : "",
+                    client: src, clientPort: sp, server: dst, serverPort: dp))
         }
         // A directory opens but does not read (EISDIR): not an empty file.
         if ferror(f) != 0 { throw LabelError(path: path, line: nil, reason: "cannot read: \(String(cString: strerror(errno)))") }
@@ -84,7 +90,7 @@ package struct LabelSet: Sendable {
     }
 
     /// The canonical key with VLANs ignored (ground truth does not carry them).
-    static func key(_ a: IPAddress, _ ap: UInt16, _ b: IPAddress, _ bp: UInt16, _ proto: UInt8) -> FlowKey {
+    package static func key(_ a: IPAddress, _ ap: UInt16, _ b: IPAddress, _ bp: UInt16, _ proto: UInt8) -> FlowKey {
         let aFirst = a < b || (a == b && ap <= bp)
         return aFirst ? FlowKey(a: a, b: b, portA: ap, portB: bp, proto: proto)
                       : FlowKey(a: b, b: a, portA: bp, portB: ap, proto: proto)

@@ -94,6 +94,8 @@ struct LiveCaptureWorker {
         // Packets reach the table one behind the decoder (see PacketPipeline);
         // nothing stays held while the capture is idle, fails or stops.
         var pipe = PacketPipeline()
+        pipe.holdsBack = table.packetRings == nil
+        table.packetRings?.linkType = initial.linkType.pcapLinkType
         var sink = FlowSink(reserve: 256)
         var counters = WorkerCounters()
         var kernel = KernelCounters()
@@ -103,7 +105,7 @@ struct LiveCaptureWorker {
         // After the table has seen a packet (`seen`: it was decoded).
         func after(_ ts: Int64, _ seen: Bool, _ sink: inout FlowSink) {
             guard seen else { return }
-            if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
+            if !sink.isEmpty { pushReleasingDropped(queue, sink.records, rings: table.packetRings); sink.removeAll() }
             slot.lastPacketNs.store(ts, ordering: .relaxed)
             clock.sawPacket = true
         }
@@ -170,7 +172,7 @@ struct LiveCaptureWorker {
         pipe.flush(table: table, sink: &sink, after: after)
         kernel.poll(cap)
         publish(&counters, kernel)
-        if !sink.isEmpty { queue.push(sink.records); sink.removeAll() }
+        if !sink.isEmpty { pushReleasingDropped(queue, sink.records, rings: table.packetRings); sink.removeAll() }
     }
 
     private func publish(_ counters: inout WorkerCounters, _ kernel: KernelCounters) {

@@ -94,6 +94,7 @@ final class LiveOutputLoop: @unchecked Sendable {
             }
             if now >= schedule.dropCheck {
                 schedule.dropCheck = now + 1
+                if let w = writer.scoring?.drift?.check(now: now) { sensor.log(w) }
                 let s = sensor.snapshot()
                 if let metrics = sensor.metrics { metrics.update(metricsSnapshot(s)) }
                 for w in warnings.check(s, now: now, interface: sensor.interface) { sensor.log(w) }
@@ -119,6 +120,7 @@ final class LiveOutputLoop: @unchecked Sendable {
             m.scoring = scoring.counters
             m.modelVersion = scoring.model.meta.modelVersion
             m.modelClasses = scoring.model.classes
+            m.drift = scoring.drift?.snapshot
         }
         m.behaviour = writer.behaviour?.table.counters
         m.appLayer = writer.appLayer

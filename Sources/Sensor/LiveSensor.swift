@@ -1,6 +1,7 @@
 import Alerts
 import Capture
 import Decoding
+import Detection
 import Flows
 import Indicators
 import Locking
@@ -109,7 +110,7 @@ package final class LiveSensor: @unchecked Sendable {
         ctx.host = config.sensorName
         ctx.inIface = config.interface
         ctx.communityIDSeed = config.communityIDSeed
-        ctx.includeSequence = config.includeSequence
+        ctx.flowDetail = config.flowDetail
         eveContext = ctx
         var stage: ScoringStage?
         if let scoring {
@@ -117,6 +118,9 @@ package final class LiveSensor: @unchecked Sendable {
             stage = ScoringStage(model: m, policy: p, behaviourWindowSeconds: config.behaviour.windowSeconds)
             stage?.evidenceGate = config.evidenceGate
             log("flowsentry: scoring with \(what)")
+            if config.drift.enabled && stage?.enableDrift(config.drift) == false {
+                log("flowsentry: input drift not followed: the bundle has no \"\(DriftReference.section)\" section (docs/drift.md)")
+            }
         }
         modelSource = scoring
         var indicators: IndicatorSet?
@@ -131,6 +135,13 @@ package final class LiveSensor: @unchecked Sendable {
         writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,
                               behaviour: BehaviourStage(config: config.behaviour), indicators: indicators)
         writer.notesLatency = true
+        if var ap = config.alertPcap {
+            guard config.alerts != nil else {
+                throw SensorConfigError(file: nil, key: "outputs.alert_pcap", reason: "writes the packets of alerts: give outputs.alerts (or --alerts) too")
+            }
+            ap.directory = config.outputPath(ap.directory) ?? ap.directory
+            try attachAlertPcap(ap, table: table, writer: writer)
+        }
     }
 
     var captureOptions: LiveCaptureOptions {

@@ -97,6 +97,7 @@ package final class OutputFiles: @unchecked Sendable {
     private let dropped = Atomic<UInt64>(0)
     private let pending = Atomic<UInt64>(0)
     private var failingSince: [ObjectIdentifier: Double] = [:]
+    private var recreationsSeen: [ObjectIdentifier: UInt64] = [:]
 
     /// Queues `records` complete records (bytes ending in newlines) for `file`.
     /// If the kernel refuses them they stay in memory and are retried on the
@@ -137,6 +138,11 @@ package final class OutputFiles: @unchecked Sendable {
         for f in all {
             held &+= UInt64(f.pendingRecords)
             let id = ObjectIdentifier(f)
+            if f.recreations != recreationsSeen[id, default: 0] {
+                recreationsSeen[id] = f.recreations
+                log("flowsentry: warning: \(f.path) was removed or replaced under the sensor; created again, "
+                    + "writing goes on there")
+            }
             if let since = failingSince[id], f.failure == nil {
                 failingSince[id] = nil
                 log("flowsentry: \(f.path): writing again after \(formatFixed(monotonicSeconds() - since, 1)) s; "

@@ -23,6 +23,8 @@ package struct SensorMetricsSnapshot: Sendable {
     /// Indicator matching, when indicator files are loaded: hits by kind, flows matched, indicators held.
     package var indicators: IndicatorCounters?
     package var indicatorsLoaded = 0
+    /// Input drift against the bundle's training reference, when followed.
+    package var drift: DriftSnapshot?
 
     package init(stats: SensorStats, interface: String) {
         self.stats = stats
@@ -97,6 +99,7 @@ package struct SensorMetricsSnapshot: Sendable {
                  [], s.recordsPending)
 
         if let c = scoring { appendScoring(c, to: &t) }
+        if let d = drift { d.append(to: &t) }
         if let b = behaviour { appendBehaviour(b, to: &t) }
         if let a = appLayer {
             t.family("flowsentry_app_layer_flows_total", .counter, "Flow records by application protocol (found by content).")

@@ -17,6 +17,9 @@ package final class RecordBatch: @unchecked Sendable {
     /// the series for the records whose behaviour may raise a verdict.
     package var behaviour: [BehaviourValues?] = []
     package var examples: [Int: [(flowID: UInt64, communityID: String)]] = [:]
+    /// The writer flushes its outputs after this batch (`replay --watch`
+    /// before it waits for the next capture).
+    package var flushAfter = false
 
     package init(reserve: Int = RecordBatch.size) {
         records.reserveCapacity(reserve)
@@ -32,5 +35,6 @@ package final class RecordBatch: @unchecked Sendable {
         files.removeAll(keepingCapacity: true)
         behaviour.removeAll(keepingCapacity: true)
         examples.removeAll(keepingCapacity: true)
+        flushAfter = false
     }
 }

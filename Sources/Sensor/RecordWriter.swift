@@ -71,6 +71,10 @@ package final class RecordWriter: @unchecked Sendable {
     package private(set) var indicators: IndicatorSet?
     package private(set) var indicatorCounters = IndicatorCounters()
     private var hits: [IndicatorHit] = []
+    /// `--alert-pcap`: the kept packets of each record that gets an alert
+    /// line are written here, and every record's are given back to the
+    /// flow table's rings once written (nil: off).
+    package var alertPcap: (writer: AlertPcapWriter, rings: FlowPacketRings)?
 
     private var flowFormatter: EveFlowFormatter
     private var alertFormatter: EveAlertFormatter
@@ -141,6 +145,10 @@ package final class RecordWriter: @unchecked Sendable {
                     for h in hits { indicatorCounters.hits[Int(h.meta.kind.rawValue)] &+= 1 }
                 }
             }
+            if let ap = alertPcap {
+                let alerting = alertsOut && (matched || scoring.map { _ in scored[i].alerted || !scored[i].behaviourAlerts.isEmpty } ?? false)
+                alertFormatter.capture = alerting ? ap.writer.write(batch.records[i].packetRing, from: ap.rings) : nil
+            }
             if let scoring {
                 let s = scored[i]
                 if flowsOut {
@@ -173,6 +181,10 @@ package final class RecordWriter: @unchecked Sendable {
                     if eachRecord { writeAlerts(&alerts) }
                 }
             }
+            alertFormatter.capture = nil
+        }
+        if let ap = alertPcap {
+            for i in batch.records.indices where !batch.records[i].packetRing.isEmpty { ap.rings.release(batch.records[i].packetRing) }
         }
         if let scoring, !scoring.closing.isEmpty || !scoring.behaviourClosing.isEmpty {
             alerts += appendClosing(scoring, &c, before: nil)
@@ -220,6 +232,7 @@ package final class RecordWriter: @unchecked Sendable {
     /// the behaviour table's, and `indicators {…}` when a set is loaded.
     package func appendStats(into j: inout JSONBuffer) {
         scoring?.appendStats(into: &j)
+        scoring?.drift?.appendStats(into: &j)
         behaviour?.appendStats(into: &j)
         if let set = indicators { appendIndicatorStats(set, into: &j) }
     }

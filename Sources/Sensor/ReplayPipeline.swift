@@ -79,6 +79,10 @@ package final class ReplayPipeline {
     /// replay leaves this to its writer's stage.
     package let behaviour: BehaviourStage?
     package var summary = RunSummary()
+    /// While `run(files:writer:)` runs: hands the records read so far to the
+    /// writer and has them flushed (called from the reading thread, between
+    /// files, e.g. by `CaptureWatch.beforeWaiting`).
+    package private(set) var handOver: (() -> Void)?
     /// The behaviour values of the record being handed to `onRecord` (the
     /// one-thread replay; nil without a behaviour stage or for a long flow's later segments).
     package private(set) var currentBehaviour: BehaviourValues?
@@ -105,12 +109,13 @@ package final class ReplayPipeline {
         try run(files: files, resolveAppLayer: resolveAppLayer, behaviour: behaviour, onRecord: onRecord)
     }
 
-    private func run(files: [String], resolveAppLayer: Bool, behaviour: BehaviourStage?,
+    private func run(files: some Sequence<String>, resolveAppLayer: Bool, behaviour: BehaviourStage?,
                      onRecord: (inout FlowRecord, String) throws -> Void) rethrows {
         let start = monotonicSeconds()
         var pipe = PacketPipeline()
+        pipe.holdsBack = table.packetRings == nil
         var nextSweep: Int64 = Int64.min
-        var lastFile = files.first ?? ""
+        var lastFile = ""
         for path in files {
             lastFile = path
             let reader: PcapFileReader
@@ -122,6 +127,7 @@ package final class ReplayPipeline {
             }
             summary.files += 1
             var decoder = PacketDecoder(linkType: reader.linkType)
+            table.packetRings?.linkType = reader.linkType.pcapLinkType
             // After the table has seen each packet read (see PacketPipeline).
             func after(_ ts: Int64, _: Bool, _ sink: inout FlowSink) throws {
                 if ts >= nextSweep {
@@ -147,7 +153,10 @@ package final class ReplayPipeline {
                 guard let cp = captured else { break }
                 summary.packetsRead &+= 1
                 summary.bytesRead &+= UInt64(cp.wireLength)
-                if cp.linkType != decoder.linkType { decoder = PacketDecoder(linkType: cp.linkType) }
+                if cp.linkType != decoder.linkType {
+                    decoder = PacketDecoder(linkType: cp.linkType)
+                    table.packetRings?.linkType = cp.linkType.pcapLinkType
+                }
                 let ok = decoder.decode(cp.bytes, wireLength: cp.wireLength, timestampNs: cp.timestampNs,
                                         into: &pipe.current.pointee)
                 if ok {
@@ -197,11 +206,14 @@ extension ReplayPipeline {
     /// dropped), so replay runs at the pace of the slower side instead of
     /// the sum of both. Ends with the writer's closing alerts and a flush; the
     /// summary's wall time runs up to the last record written, not only read.
-    package func run(files: [String], writer: RecordWriter) {
+    /// `files` may be a `CaptureWatch`, which yields captures until a stop signal.
+    package func run(files: some Sequence<String>, writer: RecordWriter) {
         let channel = BatchChannel<RecordBatch>(capacity: 4)
         let writerThread = spawnThread(name: "fs-replay-out") {
             while let batch = channel.receive() {
+                let flush = batch.flushAfter
                 writer.write(batch)
+                if flush { writer.outputs.flush() }
                 channel.recycle(batch)
             }
         }
@@ -210,6 +222,14 @@ extension ReplayPipeline {
         // The behaviour table follows the records on this thread (it is one
         // stage of the record path: here it shares the work with the writer's).
         let behaviour = writer.behaviour
+        // Between captures (`replay --watch` waiting): the records so far
+        // go to the writer, which writes and flushes them.
+        handOver = {
+            behaviour?.observe(batch)
+            batch.flushAfter = true
+            channel.send(batch)
+            batch = channel.takeEmpty() ?? RecordBatch()
+        }
         run(files: files, resolveAppLayer: false, behaviour: nil) { record, file in
             batch.records.append(record)
             batch.files.append(file)
@@ -220,6 +240,7 @@ extension ReplayPipeline {
             }
         }
         if !batch.isEmpty { behaviour?.observe(batch); channel.send(batch) }
+        handOver = nil
         channel.close()
         pthread_join(writerThread, nil)
         writer.finish()

@@ -28,6 +28,9 @@ package final class ScoringStage {
     /// The policy's behaviour thresholds by `BehaviourKind.rawValue` (nil: disabled), and the lowest.
     private var behaviourThresholds: [Double?] = []
     private var lowestBehaviourThreshold = 0.0
+    /// Input drift against the bundle's training reference (nil: off, or the bundle has none).
+    package private(set) var drift: DriftMonitor?
+    private var driftConfig: DriftConfig?
 
     package struct Counters: Sendable {
         package var flowsScored: UInt64 = 0
@@ -123,6 +126,16 @@ package final class ScoringStage {
         scorer = EnsembleScorer(model: model)
         aggregator = AlertAggregator(intervalSeconds: policy.aggregateSeconds)
         noteBehaviourThresholds()
+        if let driftConfig { enableDrift(driftConfig) }
+    }
+
+    /// Follows input drift with `config` (a new window on each reload);
+    /// false when the model's bundle has no drift reference.
+    @discardableResult
+    package func enableDrift(_ config: DriftConfig) -> Bool {
+        driftConfig = config
+        drift = model.driftReference.map { DriftMonitor(reference: $0, statIndices: model.featureIndices, config: config) }
+        return drift != nil
     }
 
     private func noteBehaviourThresholds() {
@@ -182,6 +195,7 @@ package final class ScoringStage {
         var flowTimeNs = Int64.min
         scorer.score(features: { records[$0].features }, sequences: { records[$0].sequence },
                      count: records.count, into: &verdicts)
+        drift?.observe(records)
         // Records are read in place (`records[i]` into a local would copy ~1.2 KB per flow).
         records.withUnsafeBufferPointer { recs in
             for (i, modelVerdict) in verdicts.enumerated() {

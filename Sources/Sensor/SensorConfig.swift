@@ -1,3 +1,4 @@
+import Alerts
 import Behaviour
 import Flows
 #if canImport(Glibc)
@@ -31,11 +32,13 @@ package struct SensorConfig: Sendable, Equatable {
     package var stats: String?
     package var fileMode: UInt32 = 0o640
     package var communityIDSeed: UInt16 = 0
-    package var includeSequence = true
+    package var flowDetail = FlowDetail.full
     package var queueCapacity: Int = 65_536
     /// Microseconds the output thread polls for the next records before it
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
     package var outputSpinMicros: Int = 250
+    /// `outputs.alert_pcap`: packets of alerted flows (nil: off). Its `dir` is under `outputs.directory` unless absolute.
+    package var alertPcap: AlertPcapConfig?
     /// `outputs.list` entries that are not log files (Redis, ...), each with its own queue and thread (docs/outputs.md).
     package var networkOutputs: [OutputSpec] = []
 
@@ -55,6 +58,8 @@ package struct SensorConfig: Sendable, Equatable {
     package var evidenceGate = true
     /// `detection.indicators`: Zeek Intel files matched on every flow (docs/indicators.md).
     package var indicatorFiles: [String] = []
+    /// `detection.drift`: input drift against the bundle's training reference (docs/drift.md).
+    package var drift = DriftConfig()
 
     package init() {}
 
@@ -131,6 +136,7 @@ package struct SensorOverrides: Sendable, Equatable {
     package var statsInterval: Double?
     package var communityIDSeed: UInt16?
     package var noSequence = false
+    package var flowDetail: FlowDetail?
     package var queueCapacity: Int?
     package var outputSpinMicros: Int?
     /// `--indicators` (every value given): replaces `detection.indicators`.
@@ -161,7 +167,8 @@ extension SensorConfig {
         if let v = o.sensorName { c.sensorName = v }
         if let v = o.statsInterval { c.statsInterval = v }
         if let v = o.communityIDSeed { c.communityIDSeed = v }
-        if o.noSequence { c.includeSequence = false }
+        if o.noSequence && c.flowDetail == .full { c.flowDetail = .features }
+        if let v = o.flowDetail { c.flowDetail = v }
         if let v = o.queueCapacity { c.queueCapacity = v }
         if let v = o.outputSpinMicros { c.outputSpinMicros = v }
         if let v = o.indicatorFiles { c.indicatorFiles = v }

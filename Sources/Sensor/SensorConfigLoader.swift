@@ -1,3 +1,4 @@
+import Alerts
 import Behaviour
 #if canImport(Glibc)
 import Glibc
@@ -201,7 +202,7 @@ struct Walker {
         // `outputs: [...]` is short for `outputs: {list: [...]}` (docs/outputs.md).
         if case .sequence = node { return try outputList(node, "outputs", into: &c) }
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "queue_capacity", "output_spin_us", "list"]
+                       "flow_detail", "queue_capacity", "output_spin_us", "alert_pcap", "list"]
         var list: Node?
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
@@ -226,9 +227,14 @@ struct Walker {
                 c.fileMode = m
             case "community_id_seed":
                 c.communityIDSeed = UInt16(try int(v, key, 0...65535, "a number between 0 and 65535"))
-            case "sequence": c.includeSequence = try bool(v, key)
+            case "sequence": if try !bool(v, key) && c.flowDetail == .full { c.flowDetail = .features }
+            case "flow_detail":
+                let s = try scalar(v, key, "must be one of full, features, summary")
+                guard let d = FlowDetail(rawValue: s) else { throw fail(key, "must be one of full, features, summary (got \"\(s)\")") }
+                c.flowDetail = d
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
             case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
+            case "alert_pcap": c.alertPcap = isNull(v) ? nil : try alertPcap(v, key)
             case "list": list = v
             default: throw unknown(key, allowed)
             }
@@ -289,9 +295,51 @@ struct Walker {
             case "enabled": c.scoring = try bool(v, key)
             case "evidence_gate": c.evidenceGate = try bool(v, key)
             case "indicators": c.indicatorFiles = try stringList(v, key)
-            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate", "indicators"])
+            case "drift": try drift(v, into: &c.drift)
+            default: throw unknown(key, ["model", "policy", "enabled", "evidence_gate", "indicators", "drift"])
             }
         }
+    }
+
+    /// `detection.drift` (docs/drift.md).
+    func drift(_ node: Node, into d: inout DriftConfig) throws(SensorConfigError) {
+        let allowed = ["enabled", "window", "psi_warn", "warn_interval"]
+        for (k, v) in try members(node, "detection.drift") {
+            let key = "detection.drift." + k
+            switch k {
+            case "enabled": d.enabled = try bool(v, key)
+            case "window":
+                let r = DriftConfig.windowRange
+                d.window = try int(v, key, r, "a number of flows between \(r.lowerBound) and \(r.upperBound)")
+            case "psi_warn":
+                let s = try scalar(v, key, "must be a number above 0")
+                guard let x = Double(s), x.isFinite, x > 0 else { throw fail(key, "must be a number above 0 (got \"\(s)\")") }
+                d.psiWarn = x
+            case "warn_interval": d.warnIntervalSeconds = try seconds(v, key)
+            default: throw unknown(key, allowed)
+            }
+        }
+    }
+}
+
+extension Walker {
+    /// `outputs.alert_pcap {dir, packets, snaplen, memcap_mb, file_size_mb, files}` (docs/alert-pcap.md).
+    func alertPcap(_ node: Node, _ path: String) throws(SensorConfigError) -> AlertPcapConfig {
+        var c = AlertPcapConfig(directory: "")
+        for (k, v) in try members(node, path) {
+            let key = path + "." + k
+            switch k {
+            case "dir": c.directory = try string(v, key) ?? ""
+            case "packets": c.ringPackets = try int(v, key, 1...65535, "a number of packets between 1 and 65535")
+            case "snaplen": c.snaplen = try int(v, key, 64...262_144, "a number of bytes between 64 and 262144")
+            case "memcap_mb": c.memcapBytes = try int(v, key, 1...(1 << 20), "a number of MiB between 1 and 1048576") << 20
+            case "file_size_mb": c.fileSizeBytes = try int(v, key, 1...(1 << 20), "a number of MiB between 1 and 1048576") << 20
+            case "files": c.fileCount = try int(v, key, 0...1_000_000, "a number of files (0: no limit)")
+            default: throw unknown(key, ["dir", "packets", "snaplen", "memcap_mb", "file_size_mb", "files"])
+            }
+        }
+        if c.directory.isEmpty { throw fail(path + ".dir", "give the directory the pcap files go to") }
+        return c
     }
 }
 

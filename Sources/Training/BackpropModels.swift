@@ -19,6 +19,9 @@ package protocol NNTrainable: Sendable {
     var shape: NNShape { get }
     var tensors: [[Float]] { get set }
     func lossAndGradients(_ batch: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]])
+    /// The gradient of the loss with respect to the encoded sequences (`count * seqLen * channels`),
+    /// for adversarial training steps.
+    func inputGradient(_ batch: NNTrainingBatch, classWeights: [Float]) -> [Float]
     /// Class probabilities, `count * classes`.
     func probabilities(_ batch: NNTrainingBatch) -> [Float]
 }
@@ -35,6 +38,16 @@ extension CNNModel: NNTrainable {
     }
 
     package func lossAndGradients(_ b: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]]) {
+        let r = backprop(b, classWeights: classWeights, inputGradient: false)
+        return (r.loss, r.gradients)
+    }
+
+    package func inputGradient(_ b: NNTrainingBatch, classWeights: [Float]) -> [Float] {
+        backprop(b, classWeights: classWeights, inputGradient: true).dx!
+    }
+
+    private func backprop(_ b: NNTrainingBatch, classWeights: [Float],
+                          inputGradient: Bool) -> (loss: Float, gradients: [[Float]], dx: [Float]?) {
         let n = b.count, t = shape.seqLen
         var (y1, cols1) = Backprop.convForward(conv1, x: b.sequences, count: n, seqLen: t, lengths: b.lengths)
         Backprop.reluMasked(&y1, count: n, seqLen: t, features: conv1.outChannels, lengths: b.lengths)
@@ -57,8 +70,8 @@ extension CNNModel: NNTrainable {
         var dy1 = g2.dx!
         Backprop.reluBackward(&dy1, output: y1)
         let g1 = Backprop.convBackward(conv1, dy: dy1, cols: cols1, count: n, seqLen: t, lengths: b.lengths,
-                                       inputGradient: false)
-        return (loss, [g1.dWeight, g1.dBias, g2.dWeight, g2.dBias, gHead.dWeight, gHead.dBias])
+                                       inputGradient: inputGradient)
+        return (loss, [g1.dWeight, g1.dBias, g2.dWeight, g2.dBias, gHead.dWeight, gHead.dBias], g1.dx)
     }
 
     package func probabilities(_ b: NNTrainingBatch) -> [Float] {
@@ -80,6 +93,16 @@ extension LSTMModel: NNTrainable {
     }
 
     package func lossAndGradients(_ b: NNTrainingBatch, classWeights: [Float]) -> (loss: Float, gradients: [[Float]]) {
+        let r = backprop(b, classWeights: classWeights, inputGradient: false)
+        return (r.loss, r.gradients)
+    }
+
+    package func inputGradient(_ b: NNTrainingBatch, classWeights: [Float]) -> [Float] {
+        backprop(b, classWeights: classWeights, inputGradient: true).dx!
+    }
+
+    private func backprop(_ b: NNTrainingBatch, classWeights: [Float],
+                          inputGradient: Bool) -> (loss: Float, gradients: [[Float]], dx: [Float]?) {
         let n = b.count, t = shape.seqLen, h = lstm.hidden, fc = featureCount, d = shape.statsDim
         let cache = Backprop.lstmForward(lstm, x: b.sequences, count: n, seqLen: t, lengths: b.lengths)
         var feats = [Float](repeating: 0, count: n * fc)
@@ -94,8 +117,8 @@ extension LSTMModel: NNTrainable {
         var dLast = [Float](repeating: 0, count: n * h)
         for i in 0 ..< n { for j in 0 ..< h { dLast[i * h + j] = gHead.dx![i * fc + j] } }
         let g = Backprop.lstmBackward(lstm, x: b.sequences, cache: cache, dLast: dLast, lengths: b.lengths,
-                                      inputGradient: false)
-        return (loss, [g.dWx, g.dWh, g.dBias, gHead.dWeight, gHead.dBias])
+                                      inputGradient: inputGradient)
+        return (loss, [g.dWx, g.dWh, g.dBias, gHead.dWeight, gHead.dBias], g.dx)
     }
 
     package func probabilities(_ b: NNTrainingBatch) -> [Float] {

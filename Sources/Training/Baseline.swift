@@ -56,3 +56,14 @@ package enum Baseline {
         return (m, r)
     }
 }
+
+extension Baseline {
+    /// The model version of a bundle re-baselined for a site: the parent's
+    /// version without any earlier site suffix, then "+site." and the first
+    /// eight hex digits of `capturesDigest` (a hash of the site's captures),
+    /// so alerts from a site's bundle never carry the stock version.
+    package static func siteVersion(parent: String, capturesDigest: String) -> String {
+        let base = parent.range(of: "+site.").map { String(parent[..<$0.lowerBound]) } ?? parent
+        return base + "+site." + capturesDigest.prefix(8)
+    }
+}

@@ -67,6 +67,9 @@ package struct ClassifierTrainingConfig: Sendable {
     package var clipNorm: Float? = 5
     /// Optional wall-clock budget in seconds (checked between epochs).
     package var timeLimit: Double?
+    /// Adversarial training: each batch's attack rows are also trained on as
+    /// moved by this adversary (the gradients of the two halves averaged).
+    package var adversary: FeasibleAdversary?
     /// Called after each epoch (on the training thread), for progress reports.
     package var onEpoch: (@Sendable (EpochProgress) -> Void)?
 
@@ -134,7 +137,12 @@ package struct ClassifierTrainer: Sendable {
                         for (c, v) in zip(config.maskColumns, config.maskValues) { b.stats[i * d + c] = v }
                     }
                 }
-                let (loss, grads) = model.lossAndGradients(b, classWeights: weights)
+                var (loss, grads) = model.lossAndGradients(b, classWeights: weights)
+                if let adversary = config.adversary, let adv = adversary.perturb(b, model: model, classWeights: weights) {
+                    let (advLoss, advGrads) = model.lossAndGradients(adv, classWeights: weights)
+                    loss = (loss + advLoss) / 2
+                    for k in grads.indices { for j in grads[k].indices { grads[k][j] = (grads[k][j] + advGrads[k][j]) / 2 } }
+                }
                 adam.update(&params, gradients: grads)
                 model.tensors = params
                 lossSum += Double(loss); batches += 1

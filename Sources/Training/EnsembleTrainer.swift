@@ -78,6 +78,10 @@ package struct EnsembleTrainingConfig: Sendable {
     /// Fixed combination weights (cnn, lstm, lof, ocsvm) instead of the grid
     /// search: for studies of what each member adds (scripts/evaluate_logo.py).
     package var fixedWeights: [Float]?
+    /// Adversarial training of the classifiers (`FeasibleAdversary`): PGD
+    /// steps per batch (0 off, 1 is FGSM) and the bound on each change.
+    package var adversarialSteps = 0
+    package var adversarialEpsilon: Float = 0.05
     /// The alert threshold is never below this combined score.
     package var minThreshold: Float = 0.5
     package var modelVersion = "flowsentry-ml-1"
@@ -186,6 +190,10 @@ package enum EnsembleTrainer {
         for (c, name) in data.statFeatures.enumerated() where name.hasPrefix("beh_") {
             cc.maskColumns.append(c)
             cc.maskValues.append(max(-clip, min(clip, Float(novelty.normaliser.apply(0, column: c)))))
+        }
+        if config.adversarialSteps > 0 {
+            cc.adversary = FeasibleAdversary(steps: config.adversarialSteps, epsilon: config.adversarialEpsilon, benign: benign,
+                                             bothEnds: data.classes.map { $0 == "c2" || $0 == "tunnel" })
         }
         var trainer = ClassifierTrainer(config: cc)
         /// Reports each epoch under the model's name.

@@ -57,6 +57,9 @@ struct AlertsCommand: ParsableCommand {
     @Flag(help: "Print matching lines unchanged (JSON lines) instead of the readable form.")
     var json = false
 
+    @Flag(help: "Under each alert, where its packets are (replay/run --alert-pcap): the pcap file, the packet range, and a tshark command that shows them.")
+    var pcap = false
+
     func validate() throws {
         if let since, EveTimestamp.parseSince(since, now: Date().timeIntervalSince1970) == nil {
             throw ValidationError("--since: cannot read '\(since)' as an ISO 8601 time or a relative time like -1h")
@@ -77,6 +80,19 @@ struct AlertsCommand: ParsableCommand {
         for m in matches where FieldMatch(m) == nil {
             throw ValidationError("--match: '\(m)' is not PATH=GLOB (e.g. tls.sni='*.example.org')")
         }
+    }
+
+    /// `  pcap: FILE packets A-B (tshark -r FILE -Y 'frame.number >= A && frame.number <= B')`,
+    /// or `  pcap: none` for an alert without `alert_pcap` (closing aggregate
+    /// alerts, logs written without --alert-pcap, a flow whose packets were not kept).
+    static func pcapLine(_ line: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let ap = object["alert_pcap"] as? [String: Any], let file = ap["file"] as? String,
+              let first = (ap["first_packet"] as? NSNumber)?.intValue, let n = (ap["packets"] as? NSNumber)?.intValue else {
+            return "  pcap: none"
+        }
+        let last = first + n - 1
+        return "  pcap: \(file) packets \(first)-\(last) (tshark -r '\(file)' -Y 'frame.number >= \(first) && frame.number <= \(last)')"
     }
 
     func run() throws {
@@ -107,7 +123,8 @@ struct AlertsCommand: ParsableCommand {
             case let .alert(a):
                 guard filter.matches(a) else { filtered += 1; return nil }
                 shown += 1
-                return json ? line : AlertLineFormatter.format(a, color: color)
+                let text = json ? line : AlertLineFormatter.format(a, color: color)
+                return pcap && !json ? text + "\n" + Self.pcapLine(line) : text
             }
             return nil
         }

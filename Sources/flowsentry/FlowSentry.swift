@@ -10,7 +10,8 @@ struct FlowSentry: ParsableCommand {
         discussion: ExitStatus.discussion,
         version: BuildInfo.version,
         subcommands: [Replay.self, RunCommand.self, AlertsCommand.self, CheckConfigCommand.self,
-                      FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, BaselineCommand.self])
+                      FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, BaselineCommand.self,
+                      ModelInfoCommand.self, AddCanariesCommand.self, DriftCommand.self])
 
     static func main() {
         // Before anything else: no OpenBLAS workers competing for the cores.

@@ -4,6 +4,7 @@ import ArgumentParser
 import Capture
 import Indicators
 import Sensor
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,6 +32,20 @@ struct Replay: ParsableCommand {
     @Flag(help: "Read directories given as captures with their subdirectories.")
     var recursive = false
 
+    @Option(help: ArgumentHelp(
+        "Keep reading the captures that appear in a directory, each once complete, until SIGTERM or SIGINT.",
+        discussion: "Read after any captures given; see README.md, Offline replay (--watch).",
+        valueName: "dir"))
+    var watch: String?
+
+    @Option(help: ArgumentHelp("--watch: seconds a capture's size and time must stay unchanged when no close was seen.",
+                               valueName: "seconds"))
+    var settle: Double = 5
+
+    @Option(help: ArgumentHelp("--watch: the file that remembers the captures read (default DIR/.flowsentry-processed).",
+                               valueName: "file"))
+    var state: String?
+
     @Option(help: "Where to write flow records ('-' for stdout).")
     var flows: String?
 
@@ -44,22 +59,33 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var flowOptions: FlowOptions
 
+    @OptionGroup var alertPcap: AlertPcapOptions
+
     @Option(name: .customLong("sensor-name"), help: "Sensor name written as 'host' in every record.")
     var sensorName: String?
 
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16 = 0
 
-    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records.")
+    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
     var noSequence = false
 
+    @Option(name: .customLong("flow-detail"),
+            help: ArgumentHelp("What flow records carry: full (features and first-packets sequence), features (no sequence), summary (Suricata-sized: no features, behaviour values or sequence; scoring still uses them).", valueName: "full|features|summary"))
+    var flowDetail: FlowDetail?
+
     func validate() throws {
-        if read.isEmpty && captures.isEmpty {
-            throw ValidationError("give at least one capture: a file, a directory, or '-' for standard input")
+        if read.isEmpty && captures.isEmpty && watch == nil {
+            throw ValidationError("give at least one capture: a file, a directory, '-' for standard input, or --watch DIR")
         }
+        if watch == nil && (state != nil) { throw ValidationError("--state needs --watch DIR") }
+        if settle < 0 || !settle.isFinite { throw ValidationError("--settle must be a number of seconds, 0 or more") }
         if flows == nil && alerts == nil { throw ValidationError("give --flows FILE and/or --alerts FILE ('-' for stdout)") }
         if scoring.noScore && alerts != nil && scoring.indicators.isEmpty {
             throw ValidationError("--alerts needs scoring or --indicators; drop --no-score")
+        }
+        if alertPcap.directory != nil && alerts == nil {
+            throw ValidationError("--alert-pcap writes the packets of alerts: give --alerts FILE too")
         }
         if flows == "-" && alerts == "-" { throw ValidationError("--flows and --alerts cannot both go to stdout") }
         try flowOptions.validateOnDefaults()
@@ -75,6 +101,7 @@ struct Replay: ParsableCommand {
                 stage = ScoringStage(model: m, policy: p)
                 stage?.explain = !noExplain
                 stage?.evidenceGate = !scoring.noEvidenceGate
+                stage?.enableDrift(DriftConfig())
             } catch {
                 FileHandleStderr.write("flowsentry: error: \(error)\n")
                 throw ExitStatus.cannotStart
@@ -101,14 +128,38 @@ struct Replay: ParsableCommand {
         var context = EveContext()
         context.host = sensorName
         context.communityIDSeed = communityIDSeed
-        context.includeSequence = !noSequence
+        context.flowDetail = flowDetail ?? (noSequence ? .features : .full)
         // The writer's behaviour stage observes the records (one per batch, beside the reading).
         let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
+        if let c = alertPcap.config(over: nil) {
+            do throws(SensorConfigError) {
+                try attachAlertPcap(c, table: pipeline.table, writer: writer)
+            } catch {
+                FileHandleStderr.write("flowsentry: error: \(error)\n")
+                throw ExitStatus.cannotStart
+            }
+        }
         let (files, listingErrors) = expandedInputs()
-        pipeline.run(files: files, writer: writer)
+        if let watch {
+            let watcher: CaptureWatch
+            do throws(CaptureError) {
+                watcher = try CaptureWatch(directory: watch, statePath: state, settleSeconds: settle)
+            } catch {
+                FileHandleStderr.write("flowsentry: error: \(error)\n")
+                throw ExitStatus.cannotStart
+            }
+            watcher.onNotice = { FileHandleStderr.write("flowsentry: \($0)\n") }
+            watcher.beforeWaiting = { pipeline.handOver?() }
+            FileHandleStderr.write("flowsentry: watching \(watch) (\(watcher.processedNames.count) captures read before; state in \(watcher.statePath)); SIGTERM or SIGINT ends\n")
+            // The captures given first, then the directory's, one at a time as they complete.
+            var given = files.makeIterator()
+            pipeline.run(files: AnySequence { AnyIterator { given.next() ?? watcher.next() } }, writer: writer)
+        } else {
+            pipeline.run(files: files, writer: writer)
+        }
         let writeError = outputs.firstError
         for e in listingErrors + pipeline.summary.errors { FileHandleStderr.write("flowsentry: error: \(e)\n") }
         if let writeError { FileHandleStderr.write("flowsentry: error: \(writeError)\n") }
@@ -127,6 +178,14 @@ struct Replay: ParsableCommand {
             FileHandleStderr.write("  behaviour: \(c.behaviourVerdicts.values.reduce(0, +)) verdicts\(byBehaviour.isEmpty ? "" : " (" + byBehaviour + ")"), "
                                    + "\(c.behaviourAlerts) alert lines (opening and closing), \(c.behaviourFolded) flows folded into campaigns; "
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
+        }
+        if let line = alertPcapSummary(writer) { FileHandleStderr.write("  " + line + "\n") }
+        if let drift = writer.scoring?.drift {
+            drift.refresh()
+            let top = drift.top(3).filter { $0.psi >= drift.config.psiWarn }
+            FileHandleStderr.write("  drift: \(drift.overThreshold.count) model inputs at or over PSI \(fixedPoint(drift.config.psiWarn, 2)) over the last \(drift.windowFlows) flows"
+                                   + (top.isEmpty ? "" : " (" + top.map { "\($0.input) \(fixedPoint($0.psi, 2))" }.joined(separator: ", ") + ")")
+                                   + "; flowsentry drift lists them (docs/drift.md)\n")
         }
         if let set = writer.indicators {
             let c = writer.indicatorCounters
@@ -172,3 +231,5 @@ enum FileHandleStderr {
         s.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
     }
 }
+
+extension FlowDetail: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Alerts
 import Sensor
 
 struct RunCommand: ParsableCommand {
@@ -64,10 +65,16 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16?
 
-    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records.")
+    @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
     var noSequence = false
 
+    @Option(name: .customLong("flow-detail"),
+            help: ArgumentHelp("What flow records carry: full (features and first-packets sequence), features (no sequence), summary (Suricata-sized: no features, behaviour values or sequence; scoring still uses them).", valueName: "full|features|summary"))
+    var flowDetail: FlowDetail?
+
     @OptionGroup var flowOptions: FlowOptions
+
+    @OptionGroup var alertPcap: AlertPcapOptions
 
     @OptionGroup var scoring: ScoringOptions
 
@@ -91,6 +98,7 @@ struct RunCommand: ParsableCommand {
         o.statsInterval = statsInterval
         o.communityIDSeed = communityIDSeed
         o.noSequence = noSequence
+        o.flowDetail = flowDetail
         o.queueCapacity = queueCapacity
         o.outputSpinMicros = outputSpinMicros
         if !scoring.indicators.isEmpty { o.indicatorFiles = scoring.indicators }
@@ -121,6 +129,7 @@ struct RunCommand: ParsableCommand {
         do {
             var resolved = try resolvedConfig()
             if scoring.noEvidenceGate { resolved.evidenceGate = false }
+            resolved.alertPcap = alertPcap.config(over: resolved.alertPcap)
             cfg = resolved
             // With scoring, a bad bundle or policy stops the start, before any packet.
             let source = !scoring.noScore && cfg.scoring
@@ -152,6 +161,7 @@ struct RunCommand: ParsableCommand {
             throw ExitStatus.cannotStart
         }
         log(final.summary)
+        if let line = alertPcapSummary(sensor.writer) { log("  " + line) }
         if final.writeErrors > 0 { throw ExitStatus.failed }
     }
 }

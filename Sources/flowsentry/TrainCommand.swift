@@ -58,6 +58,16 @@ struct TrainCommand: ParsableCommand {
             help: "Fixed combination weights cnn,lstm,lof,ocsvm instead of the validation grid search (member studies).")
     var weights: String?
 
+    @Flag(help: "Also train on a perturbed copy of every capture: each attack flow padded, split, given extra ACKs, jittered, slowed or spread over time at the moderate strength (evaluate --perturb; docs/model-card.md, robustness).")
+    var adversarial = false
+
+    @Option(name: .customLong("pgd-steps"),
+            help: "Adversarial training of the classifiers: projected-gradient steps per batch on attack flows, limited to changes traffic can make (larger packets, longer gaps, attacker's packets only); 1 is FGSM, 0 off.")
+    var pgdSteps = 0
+
+    @Option(name: .customLong("pgd-epsilon"), help: "Bound on each --pgd-steps change, in encoded log units (0.05: sizes ×1.7, gaps ×2.5).")
+    var pgdEpsilon: Float = 0.05
+
     var fixedWeights: [Float]? {
         guard let weights else { return nil }
         let w = weights.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -74,6 +84,7 @@ struct TrainCommand: ParsableCommand {
         }
         if !(targetFPR > 0 && targetFPR < 1) { throw ValidationError("--target-fpr must be between 0 and 1") }
         if !(behaviourDropout >= 0 && behaviourDropout <= 1) { throw ValidationError("--behaviour-dropout must be between 0 and 1") }
+        if pgdSteps < 0 || !(pgdEpsilon > 0 && pgdEpsilon <= 1) { throw ValidationError("--pgd-steps must be ≥ 0 and --pgd-epsilon in (0, 1]") }
         if !(maxNoveltyWeight >= 0 && maxNoveltyWeight <= 1) { throw ValidationError("--max-novelty-weight must be between 0 and 1") }
     }
 
@@ -91,10 +102,15 @@ struct TrainCommand: ParsableCommand {
             FileHandleStderr.write("flowsentry: error: \(out): \(problem)\n")
             throw ExitStatus.cannotStart
         }
-        let data: LabelledCaptures
+        var data: LabelledCaptures
         do {
             data = try loadLabelled(captures: captures, labels: labels, statFeatures: statFeatures,
                                     flowConfig: .init())
+            if adversarial {
+                let n = try AdversarialTraining.addPerturbedCopies(to: &data, captures: captures, labels: labels,
+                                                                   statFeatures: statFeatures, seed: seed)
+                FileHandleStderr.write("  --adversarial: \(n) perturbed attack flows added to the training split\n")
+            }
         } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
             throw ExitStatus.cannotStart
@@ -113,6 +129,8 @@ struct TrainCommand: ParsableCommand {
         config.maxNoveltyWeight = maxNoveltyWeight
         config.behaviourDropout = behaviourDropout
         config.fixedWeights = fixedWeights
+        config.adversarialSteps = pgdSteps
+        config.adversarialEpsilon = pgdEpsilon
         let version = modelVersion ?? "flowsentry-ml-\(ISO8601DateFormatter().string(from: t0).prefix(10))"
         config.modelVersion = version
         let progress = EpochProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
@@ -136,10 +154,22 @@ struct TrainCommand: ParsableCommand {
         meta.notes["split"] = "per capture, class and scenario by time: ten contiguous blocks, blocks 1-3 and 6-8 train, 4 and 9 validation, 5 and 10 test"
         meta.notes["weights"] = report.weights.map { String($0) }.joined(separator: ",")
         meta.notes["target_fpr"] = String(targetFPR)
+        if pgdSteps > 0 { meta.notes["pgd"] = "\(pgdSteps) steps, epsilon \(pgdEpsilon)" }
+        if adversarial { meta.notes["adversarial"] = "perturbed copies of the training captures: " + AdversarialTraining.perturbations.map(\.description).joined(separator: ", ") }
         meta.notes["counts"] = report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init).joined(separator: "/"))" }.joined(separator: " ")
         model.meta = meta
+        model.driftReference = driftReference(from: data.flows)
         var bundle = ModelBundle()
         model.store(in: &bundle)
+        // Canaries, the model card beside the bundle, provenance (TrainArtifacts.swift).
+        let cardPath: String
+        do {
+            cardPath = try addTrainingArtifacts(to: &bundle, model: model, data: data, captures: captures, labels: labels,
+                                                evaluation: eval, report: report, bundlePath: out)
+        } catch {
+            FileHandleStderr.write("flowsentry: error: \(error)\n")
+            throw ExitStatus.failed
+        }
         do { try bundle.write(to: out) } catch {
             FileHandleStderr.write("flowsentry: error: \(error)\n")
             throw ExitStatus.failed
@@ -153,6 +183,7 @@ struct TrainCommand: ParsableCommand {
         print("int8 vs float agreement: cnn \(r(report.int8Agreement["cnn"])), lstm \(r(report.int8Agreement["lstm"])); "
               + "int8 size ratio: cnn \(r(report.sizeRatio["cnn"])), lstm \(r(report.sizeRatio["lstm"]))")
         print("wrote \(out) (\(version), \(readableDuration(Date().timeIntervalSince(t0))))")
+        print("wrote \(cardPath) (model card)")
     }
 }
 

@@ -64,6 +64,25 @@ import Flows
         #expect(try line(testRecord(sequence: seq), context: ctx)["sequence"] == nil)
     }
 
+    @Test func flowDetailLevels() throws {
+        var seq = PacketSequence()
+        seq.append(SequenceEntry(direction: 1, tcpFlags: 2, ipLength: 60, payloadLength: 0, iat: 0))
+        var ctx = EveContext()
+        var sizes: [FlowDetail: Int] = [:]
+        for d in FlowDetail.allCases {
+            ctx.flowDetail = d
+            var j = JSONBuffer()
+            EveFlowFormatter(context: ctx).append(testRecord(sequence: seq), into: &j)
+            sizes[d] = j.bytes.count
+            let o = try parseLine(j.bytes)
+            #expect((o["features"] != nil) == (d != .summary), "\(d)")
+            #expect((o["sequence"] != nil) == (d == .full), "\(d)")
+            // The EVE flow fields are in every level.
+            #expect(o["flow"] != nil && o["src_ip"] != nil && o["proto"] != nil && o["community_id"] != nil)
+        }
+        #expect(sizes[.summary]! < sizes[.features]! && sizes[.features]! < sizes[.full]!)
+    }
+
     @Test func contextFieldsAreEscapedStrings() throws {
         var ctx = EveContext()
         ctx.pcapFilename = #"caps/"odd" name\2.pcap"#

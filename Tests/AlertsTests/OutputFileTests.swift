@@ -124,3 +124,62 @@ private func freeBytes(_ path: String) throws -> Int {
     guard statvfs(path, &s) == 0 else { throw CocoaError(.fileReadUnknown) }
     return Int(s.f_bavail) * Int(s.f_frsize)
 }
+
+@Suite struct OutputFileRemovalTests {
+    func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    @Test func aRemovedDirectoryIsCreatedAgainAndWritingGoesOn() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("of-removed-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let path = base + "/logs/eve/flows.json"
+        try FileManager.default.createDirectory(atPath: base + "/logs/eve", withIntermediateDirectories: true)
+        let f = try OutputFile(path: path)
+        f.removalCheckInterval = 0
+        try f.write(Array("{\"n\":1}\n".utf8)); try f.flush()
+        try FileManager.default.removeItem(atPath: base + "/logs")
+        try f.write(Array("{\"n\":2}\n".utf8)); try f.flush()
+        #expect(f.recreations == 1)
+        #expect(lines(path) == ["{\"n\":2}"])
+        // The file deleted (the directory kept), then replaced by another file: both noticed.
+        try FileManager.default.removeItem(atPath: path)
+        try f.write(Array("{\"n\":3}\n".utf8)); try f.flush()
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".old")
+        FileManager.default.createFile(atPath: path, contents: Data("{\"other\":1}\n".utf8))
+        try f.write(Array("{\"n\":4}\n".utf8)); try f.flush()
+        #expect(f.recreations == 3)
+        #expect(lines(path + ".old") == ["{\"n\":3}"] && lines(path) == ["{\"other\":1}", "{\"n\":4}"])
+    }
+
+    @Test func whileTheDirectoryCannotBeMadeRecordsAreHeldThenWritten() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("of-blocked-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try FileManager.default.createDirectory(atPath: base + "/logs", withIntermediateDirectories: true)
+        let path = base + "/logs/alerts.json"
+        let f = try OutputFile(path: path)
+        f.removalCheckInterval = 0
+        try FileManager.default.removeItem(atPath: base + "/logs")
+        // A plain file where the directory was: mkdir and open fail (ENOTDIR), even as root.
+        FileManager.default.createFile(atPath: base + "/logs", contents: Data())
+        try f.write(Array("{\"n\":1}\n".utf8))
+        #expect(throws: OutputError.self) { try f.flush() }
+        #expect(f.failure != nil && f.pendingRecords == 1 && f.recordsDropped == 0)
+        try FileManager.default.removeItem(atPath: base + "/logs")
+        try f.write(Array("{\"n\":2}\n".utf8)); try f.flush()
+        #expect(f.failure == nil && f.recreations == 1)
+        #expect(lines(path) == ["{\"n\":1}", "{\"n\":2}"])
+    }
+
+    @Test func theCheckRunsAtMostOncePerInterval() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("of-interval-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let f = try OutputFile(path: base + "/f.json")
+        f.removalCheckInterval = 3_600_000_000_000  // an hour
+        try f.write(Array("{}\n".utf8)); try f.flush()  // the first flush checks
+        try FileManager.default.removeItem(atPath: base + "/f.json")
+        try f.write(Array("{}\n".utf8)); try f.flush()
+        #expect(f.recreations == 0 && !FileManager.default.fileExists(atPath: base + "/f.json"))
+    }
+}

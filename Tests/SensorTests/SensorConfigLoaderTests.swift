@@ -1,4 +1,5 @@
 import Foundation
+import Alerts
 import Sensor
 import Testing
 import Flows
@@ -52,7 +53,7 @@ import Flows
         #expect(c.outputPath(c.alerts) == "/var/log/fs/a.json")
         #expect(c.outputPath(c.flows) == "/abs/f.json")
         #expect(c.stats == nil)
-        #expect(c.fileMode == 0o600 && c.communityIDSeed == 9 && !c.includeSequence && c.queueCapacity == 1000)
+        #expect(c.fileMode == 0o600 && c.communityIDSeed == 9 && c.flowDetail == .features && c.queueCapacity == 1000)
         #expect(c.outputSpinMicros == 0 && SensorConfig().outputSpinMicros == 250)
         #expect(c.flow.tcpEstablishedTimeout == 900 && c.flow.udpNewTimeout == 12.5 && c.flow.tcpNewTimeout == 60)
         #expect(c.flow.activeTimeout == 60 && c.flow.tcpClosedLinger == 0 && c.flow.maxFlows == 4096
@@ -95,7 +96,7 @@ import Flows
         #expect(error("detection:\n  indicators:\n    - {a: 1}\n")
             .hasPrefix("flowsentry.yaml: detection.indicators[0]: must be a file name"))
         #expect(error("detection:\n  indicators: [\"\"]\n").hasPrefix("flowsentry.yaml: detection.indicators[0]: must be a file name"))
-        #expect(error("detection:\n  indicator: x\n").contains("unknown key (allowed here: model, policy, enabled, evidence_gate, indicators)"))
+        #expect(error("detection:\n  indicator: x\n").contains("unknown key (allowed here: model, policy, enabled, evidence_gate, indicators, drift)"))
     }
 
     @Test func badValuesNameFileKeyAndReason() {
@@ -114,7 +115,21 @@ import Flows
         #expect(error("stats_interval: 0\n").hasPrefix("flowsentry.yaml: stats_interval: must be a positive number"))
         #expect(error("capture: {workers: 2, workers: 3}\n") == "flowsentry.yaml: capture.workers: duplicate key")
         #expect(error("capture: [\n").hasPrefix("flowsentry.yaml: not valid YAML"))
+        #expect(error("outputs:\n  flow_detail: tiny\n")
+            == #"flowsentry.yaml: outputs.flow_detail: must be one of full, features, summary (got "tiny")"#)
         #expect(error("outputs:\n  output_spin_us: 200000\n").hasPrefix("flowsentry.yaml: outputs.output_spin_us: must be a number of microseconds between 0 and 100000 (got \"200000\")"))
+    }
+
+    @Test func flowDetailFromTheFileAndTheCommandLine() throws {
+        let c = try SensorConfig.parse(yaml: "outputs:\n  flow_detail: summary\n", file: "t.yaml")
+        #expect(c.flowDetail == .summary)
+        var o = SensorOverrides()
+        o.flowDetail = .full
+        #expect(c.applying(o).flowDetail == .full)
+        o = SensorOverrides()
+        o.noSequence = true
+        // --no-sequence only takes the sequence away: a summary stays a summary.
+        #expect(c.applying(o).flowDetail == .summary && SensorConfig().applying(o).flowDetail == .features)
     }
 
     @Test func behaviourSectionSetsTheTableAndNamesBadKeys() throws {

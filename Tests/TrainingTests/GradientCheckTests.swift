@@ -155,4 +155,22 @@ import Training
             Self.check("lstmModel.\(name)", grads[k], num)
         }
     }
+
+    /// The models' input gradients (used by adversarial training) against central differences of the loss.
+    @Test func modelInputGradients() {
+        let b = Self.tinyBatch(statsDim: 2)
+        let shape = NNShape(seqLen: 8, channels: SequenceEncoder.channels, statsDim: 2, classes: 7)
+        let weights: [Float] = [1, 2, 0.5, 1, 1, 1.5, 1]
+        let cnn = CNNModel.initialized(shape: shape, filters1: 4, filters2: 5, kernel: 3, seed: 5)
+        let lstm = LSTMModel.initialized(shape: shape, hidden: 4, seed: 6)
+        func numeric<M: NNTrainable>(_ m: M, eps: Float) -> [Float] {
+            Self.numeric(b.sequences, eps: eps) { x in
+                var c = b; c.sequences = x
+                return Double(m.lossAndGradients(c, classWeights: weights).loss)
+            }
+        }
+        // Positions past a flow's length do not reach the loss: both gradients are 0 there.
+        Self.check("cnn.input", cnn.inputGradient(b, classWeights: weights), numeric(cnn, eps: 1e-3), tolerance: 2e-2)
+        Self.check("lstm.input", lstm.inputGradient(b, classWeights: weights), numeric(lstm, eps: 1e-2))
+    }
 }
