@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 out=.build/fuzz
-targets=(decoder flowtable streamprefix tls http ssh dns)
+targets=(decoder flowtable streamprefix tls http ssh dns resp)
 [ -n "${FUZZ_TARGETS:-}" ] && read -r -a targets <<< "$FUZZ_TARGETS"  # e.g. FUZZ_TARGETS="tls dns" 
 for t in "${targets[@]}"; do mkdir -p "$out" Fuzz/findings "Fuzz/corpus/$t"; done
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name FlowSentry)
@@ -35,6 +35,7 @@ done
 sed -E '/^import Decoding$/d' Sources/Features/StreamPrefixPool.swift > "$out/StreamPrefixPool.swift"
 swiftc "${flags[@]}" -module-name FuzzStreamPrefix Sources/Decoding/*.swift "$out/StreamPrefixPool.swift" \
   Fuzz/StreamPrefixFuzz.swift -o "$out/streamprefix" 2>&1 | grep -v "ld.gold: warning" || true
+swiftc "${flags[@]}" -module-name FuzzRESP Sources/Sensor/Outputs/RESP.swift Fuzz/RESPFuzz.swift -o "$out/resp" 2>&1 | grep -v "ld.gold: warning" || true
 # Seeds: the first packets of every capture, one file per packet, prefixed
 # with a link-type selector byte (0 = Ethernet).
 python3 - <<'PY'
@@ -79,6 +80,12 @@ for path in ["captures/benign-2.pcap", "captures/attack-bruteforce-web.pcap", "c
         n += 1
 print(f"fuzz: {n} parser seeds")
 PY
+# Reply parser seeds: the replies a Redis output reads.
+printf '+OK\r\n' > Fuzz/corpus/resp/seed-ok
+printf ':42\r\n' > Fuzz/corpus/resp/seed-int
+printf -- '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n' > Fuzz/corpus/resp/seed-err
+printf '$15\r\n1700000000000-0\r\n' > Fuzz/corpus/resp/seed-bulk
+printf '*2\r\n*1\r\n:1\r\n$-1\r\n' > Fuzz/corpus/resp/seed-array
 for t in "${targets[@]}"; do
   echo "fuzz: $t for ${secs}s"
   "$out/$t" -max_total_time="$secs" -artifact_prefix=Fuzz/findings/"$t"- -print_final_stats=1 \

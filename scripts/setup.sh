@@ -5,7 +5,7 @@
 # nfstream from PyPI), and dpkg-dev for scripts/build-deb.sh.
 set -euo pipefail
 need=()
-for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip zzuf dpkg-dev; do
+for p in libpcap-dev libopenblas-dev libsvm-dev tshark tcpdump tcpreplay iproute2 python3-pip zzuf dpkg-dev redis-server redis-tools; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 SUDO=""

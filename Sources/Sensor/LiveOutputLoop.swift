@@ -207,7 +207,7 @@ final class LiveOutputLoop: @unchecked Sendable {
     }
 
     private func writeStats() {
-        guard let f = sensor.outputs.stats else { return }
+        guard sensor.outputs.wantsType(.stats) else { return }
         var j = JSONBuffer(reserve: 2048)
         let writer = self.writer
         let exhausted = sensor.table.appStreamsExhausted
@@ -217,7 +217,7 @@ final class LiveOutputLoop: @unchecked Sendable {
                                            writer.appendStats(into: &j)
                                            writer.appLayer.appendStats(exhausted: exhausted, into: &j)
                                        }, into: &j)
-        sensor.outputs.write(f, j.bytes)
+        sensor.outputs.writeType(.stats, j.bytes, records: 1)
     }
 
     /// Every open flow, then the closing alerts and the final stats, all on disk.
@@ -229,6 +229,7 @@ final class LiveOutputLoop: @unchecked Sendable {
         sensor.queue.close()
         writeStats()
         sensor.outputs.syncAll(final: true)
+        sensor.outputs.finishNetwork()
         sensor.setFinalStats(sensor.snapshot())
     }
 }

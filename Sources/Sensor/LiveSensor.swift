@@ -97,7 +97,8 @@ package final class LiveSensor: @unchecked Sendable {
         self.log = log
         do {
             outputs = try OutputFiles(alerts: config.outputPath(config.alerts), flows: config.outputPath(config.flows),
-                                      stats: config.outputPath(config.stats), mode: config.fileMode, log: log)
+                                      stats: config.outputPath(config.stats), mode: config.fileMode,
+                                      network: config.networkOutputs, log: log)
         } catch {
             throw SensorConfigError(file: nil, key: nil, reason: error.description)
         }
@@ -202,6 +203,7 @@ package final class LiveSensor: @unchecked Sendable {
         }
         handles.withLock { h in for (i, c) in opened.enumerated() { h[i] = c } }
         let loop = LiveOutputLoop(sensor: self)
+        outputs.startNetwork()
         outputThread = spawnThread(name: "fs-output") { loop.run() }
         for (i, c) in opened.enumerated() {
             let worker = LiveCaptureWorker(index: i, sensor: self), cap = c

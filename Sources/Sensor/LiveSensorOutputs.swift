@@ -11,14 +11,17 @@ package final class OutputFiles: @unchecked Sendable {
     package let alerts: OutputFile?
     package let flows: OutputFile?
     package let stats: OutputFile?
+    /// The `outputs.list` entries that are not log files, each with its own queue and writer thread.
+    package let network: [NetworkOutput]
     private let written = Atomic<UInt64>(0)
     private let errors = Atomic<UInt64>(0)
     private var lastErrorLog = -Double.infinity
     let log: @Sendable (String) -> Void
 
-    package init(alerts: String?, flows: String?, stats: String?, mode: UInt32 = 0o640,
+    package init(alerts: String?, flows: String?, stats: String?, mode: UInt32 = 0o640, network: [OutputSpec] = [],
                 log: @escaping @Sendable (String) -> Void = LiveSensor.stderrLog) throws(OutputError) {
         self.log = log
+        self.network = network.map { NetworkOutput.make($0, log: log) }
         let m = mode_t(mode)
         self.alerts = try alerts.map { p throws(OutputError) in try OutputFile(path: p, mode: m) }
         self.flows = try flows.map { p throws(OutputError) in try OutputFile(path: p, mode: m) }
@@ -45,7 +48,41 @@ package final class OutputFiles: @unchecked Sendable {
             .compactMap { name, file, t in
                 file == nil ? nil : SensorStats.Output(name: name, written: t.written.load(ordering: .relaxed),
                                                        dropped: t.dropped.load(ordering: .relaxed))
-            }
+            } + network.map(\.counters)
+    }
+
+    /// Whether a log file or a network output takes records of type `type`.
+    package func wantsType(_ type: EveRecordType) -> Bool {
+        file(for: type) != nil || network.contains { $0.spec.wants(type) }
+    }
+
+    /// Writes the lines to the type's log file, and queues a copy for every
+    /// network output that takes the type (never waiting for one).
+    package func writeType(_ type: EveRecordType, _ bytes: [UInt8], records: Int) {
+        write(file(for: type), bytes, records: records)
+        for n in network where n.spec.wants(type) { n.queue.offer(type, bytes, records: records) }
+    }
+
+    private func file(for type: EveRecordType) -> OutputFile? {
+        switch type {
+        case .flow: flows
+        case .alert: alerts
+        case .stats: stats
+        }
+    }
+
+    /// Starts the network outputs' writer threads.
+    package func startNetwork() { for n in network { n.start() } }
+
+    /// At shutdown, after the last record: each network output sends what it
+    /// holds (for up to its drain time) and stops.
+    package func finishNetwork() {
+        for n in network { n.queue.close() }
+        for n in network {
+            n.finish()
+            let c = n.counters
+            log("flowsentry: output \(c.name): \(c.written) records written, \(c.dropped) dropped, \(c.reconnects) reconnects")
+        }
     }
 
     /// Records accepted by the log files: written, or held in memory for retry.

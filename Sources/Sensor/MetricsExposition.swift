@@ -80,11 +80,19 @@ package struct SensorMetricsSnapshot: Sendable {
 
         // The log files.
         t.family("flowsentry_output_records_total", .counter,
-                 "Records accepted by a log file (on disk, or held in memory for retry after a failed write).")
+                 "Records accepted by an output (log file: on disk, or held in memory for retry after a failed write; network output: acknowledged by the server).")
         for o in s.outputs { t.sample("flowsentry_output_records_total", [("output", o.name)], o.written) }
         t.family("flowsentry_output_records_dropped_total", .counter,
-                 "Records refused because the disk would not take them and the retry buffer was full.")
+                 "Records dropped by an output (log file: the disk refused them and the retry buffer was full; network output: its queue was full, the server refused them, or shutdown came first).")
         for o in s.outputs { t.sample("flowsentry_output_records_dropped_total", [("output", o.name)], o.dropped) }
+        t.family("flowsentry_output_queue_records", .gauge, "Records queued or in flight in a network output.")
+        for o in s.outputs where o.name != "alerts" && o.name != "flows" && o.name != "stats" {
+            t.sample("flowsentry_output_queue_records", [("output", o.name)], o.queued)
+        }
+        t.family("flowsentry_output_reconnects_total", .counter, "Times a network output connected again after a failure.")
+        for o in s.outputs where o.name != "alerts" && o.name != "flows" && o.name != "stats" {
+            t.sample("flowsentry_output_reconnects_total", [("output", o.name)], o.reconnects)
+        }
         t.single("flowsentry_output_write_errors_total", .counter, "Failed writes or flushes of the log files.",
                  [], s.writeErrors)
         t.single("flowsentry_output_records_pending", .gauge, "Accepted records held in memory after a failed write.",

@@ -21,13 +21,30 @@ package protocol RecordOutputs: AnyObject {
     var writesEachRecord: Bool { get }
     /// Queues `bytes`, `records` complete lines, for `file` (nothing when nil).
     func write(_ file: OutputFile?, _ bytes: [UInt8], records: Int)
+    /// Whether any output takes records of type `type` (the writer formats only those).
+    func wants(_ type: EveRecordType) -> Bool
+    /// Queues `records` complete lines of type `type` for every output that takes them.
+    func write(_ type: EveRecordType, _ bytes: [UInt8], records: Int)
     /// Hands what is buffered to the kernel.
     func flush()
+}
+
+extension RecordOutputs {
+    /// The log files alone: flows to the flows log, alerts to the alerts log.
+    package func wants(_ type: EveRecordType) -> Bool {
+        type == .flow ? flows != nil : type == .alert ? alerts != nil : false
+    }
+
+    package func write(_ type: EveRecordType, _ bytes: [UInt8], records: Int) {
+        write(type == .flow ? flows : type == .alert ? alerts : nil, bytes, records: records)
+    }
 }
 
 extension OutputFiles: RecordOutputs {
     package var writesEachRecord: Bool { false }
     package func flush() { flushAll() }
+    package func wants(_ type: EveRecordType) -> Bool { wantsType(type) }
+    package func write(_ type: EveRecordType, _ bytes: [UInt8], records: Int) { writeType(type, bytes, records: records) }
 }
 
 /// The one writer of flow records and alerts, for `replay` and `run` alike:
@@ -104,7 +121,7 @@ package final class RecordWriter: @unchecked Sendable {
             scoring.score(batch.records, sources: tagged ? sources : nil, behaviour: batch.behaviour,
                           examples: batch.examples, into: &scored)
         }
-        let flowsOut = outputs.flows != nil, alertsOut = outputs.alerts != nil
+        let flowsOut = outputs.wants(.flow), alertsOut = outputs.wants(.alert)
         let eachRecord = outputs.writesEachRecord
         flowJSON.reset()
         alertJSON.reset()
@@ -236,7 +253,7 @@ package final class RecordWriter: @unchecked Sendable {
     /// Hands the `n` flow records formatted so far to the flows log.
     private func writeFlows(_ n: inout Int) {
         guard n > 0 else { return }
-        outputs.write(outputs.flows, flowJSON.bytes, records: n)
+        outputs.write(.flow, flowJSON.bytes, records: n)
         flowJSON.reset()
         n = 0
     }
@@ -244,7 +261,7 @@ package final class RecordWriter: @unchecked Sendable {
     /// Hands the `n` alerts formatted so far to the alerts log.
     private func writeAlerts(_ n: inout Int) {
         guard n > 0 else { return }
-        outputs.write(outputs.alerts, alertJSON.bytes, records: n)
+        outputs.write(.alert, alertJSON.bytes, records: n)
         alertJSON.reset()
         n = 0
     }
@@ -270,7 +287,7 @@ package final class RecordWriter: @unchecked Sendable {
 
     /// Formats the pending behaviour closing lines; returns how many wait in `alertJSON`.
     private func appendBehaviourClosing(_ scoring: ScoringStage) -> Int {
-        guard outputs.alerts != nil else { return 0 }
+        guard outputs.wants(.alert) else { return 0 }
         for b in scoring.behaviourClosing {
             if !files.isEmpty {
                 let f = Int(b.last.source)
@@ -290,7 +307,7 @@ package final class RecordWriter: @unchecked Sendable {
     private func appendClosing(_ scoring: ScoringStage, _ c: inout Int, before position: Int?) -> Int {
         let closing = scoring.closing
         let start = c
-        let formatting = outputs.alerts != nil
+        let formatting = outputs.wants(.alert)
         while c < closing.count && (position.map { closing[c].position <= $0 } ?? true) {
             if formatting {
                 if !files.isEmpty {

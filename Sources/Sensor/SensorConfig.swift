@@ -39,6 +39,8 @@ package struct SensorConfig: Sendable, Equatable {
     package var outputSpinMicros: Int = 250
     /// `outputs.alert_pcap`: packets of alerted flows (nil: off). Its `dir` is under `outputs.directory` unless absolute.
     package var alertPcap: AlertPcapConfig?
+    /// `outputs.list` entries that are not log files (Redis, ...), each with its own queue and thread (docs/outputs.md).
+    package var networkOutputs: [OutputSpec] = []
 
     // flow: limits, timeouts and feature settings of the flow table
     package var flow = FlowTableConfig()
@@ -95,8 +97,8 @@ package struct SensorConfig: Sendable, Equatable {
         do throws(FlowTableConfigError) { try flow.validate() } catch {
             throw bad("flow." + error.setting.configKey, error.reason)
         }
-        if alerts == nil && flows == nil && stats == nil {
-            throw bad("outputs", "no output: give at least one of --alerts, --flows, --stats")
+        if alerts == nil && flows == nil && stats == nil && networkOutputs.isEmpty {
+            throw bad("outputs", "no output: give at least one of --alerts, --flows, --stats, or outputs.list in the config")
         }
     }
 

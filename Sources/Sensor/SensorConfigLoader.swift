@@ -30,7 +30,7 @@ extension SensorConfig {
     }
 }
 
-private struct Walker {
+struct Walker {
     let file: String
 
     func fail(_ key: String, _ reason: String) -> SensorConfigError {
@@ -199,8 +199,11 @@ private struct Walker {
     }
 
     func outputs(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
+        // `outputs: [...]` is short for `outputs: {list: [...]}` (docs/outputs.md).
+        if case .sequence = node { return try outputList(node, "outputs", into: &c) }
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "flow_detail", "queue_capacity", "output_spin_us", "alert_pcap"]
+                       "flow_detail", "queue_capacity", "output_spin_us", "alert_pcap", "list"]
+        var list: Node?
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
             switch k {
@@ -232,9 +235,11 @@ private struct Walker {
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
             case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
             case "alert_pcap": c.alertPcap = isNull(v) ? nil : try alertPcap(v, key)
+            case "list": list = v
             default: throw unknown(key, allowed)
             }
         }
+        if let list { try outputList(list, "outputs.list", into: &c) }
     }
 
     func flow(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {

@@ -44,13 +44,18 @@ package struct SensorStats: Sendable {
         package init() {}
     }
 
-    /// One log file's records: `name` is alerts, flows or stats.
+    /// One output's records: `name` is alerts, flows or stats for the log
+    /// files, the `outputs.list` name for the others (which also have a
+    /// queue and reconnect).
     package struct Output: Sendable, Equatable {
         package var name: String
         package var written: UInt64
         package var dropped: UInt64
-        package init(name: String, written: UInt64, dropped: UInt64) {
+        package var queued: UInt64 = 0
+        package var reconnects: UInt64 = 0
+        package init(name: String, written: UInt64, dropped: UInt64, queued: UInt64 = 0, reconnects: UInt64 = 0) {
             self.name = name; self.written = written; self.dropped = dropped
+            self.queued = queued; self.reconnects = reconnects
         }
     }
 
@@ -117,6 +122,19 @@ package struct SensorStats: Sendable {
         j.key("records_pending"); j.uint(recordsPending)
         j.key("records_dropped"); j.uint(recordsDropped)
         j.endObject()
+        // Each output's own counters (the log files and the outputs.list entries), when there are outputs.
+        if !outputs.isEmpty {
+            j.key("outputs"); j.beginObject()
+            for o in outputs {
+                j.key(o.name); j.beginObject()
+                j.key("written"); j.uint(o.written)
+                j.key("dropped"); j.uint(o.dropped)
+                j.key("queued"); j.uint(o.queued)
+                j.key("reconnects"); j.uint(o.reconnects)
+                j.endObject()
+            }
+            j.endObject()
+        }
         if let extra { extra(&j) }
         j.endObject()
         j.endObject()
