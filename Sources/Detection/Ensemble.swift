@@ -43,7 +43,10 @@ public enum ModelInput {
 
     /// Writes the selected raw feature values of `v` at `out[base...]`.
     public static func stats(_ v: FeatureVector, indices: [Int], into out: UnsafeMutablePointer<Float>) {
-        for (j, i) in indices.enumerated() { out[j] = Float(v.value(at: i)) }
+        // One read of the vector: `value(at:)` in a loop copies all 880 bytes of it for each value.
+        v.withValues { values in
+            for (j, i) in indices.enumerated() { out[j] = Float(values[i]) }
+        }
     }
 
     /// Writes the sequence as `PacketSequence.length × 5` raw floats (direction,
