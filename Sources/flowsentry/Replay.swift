@@ -10,6 +10,9 @@ import Glibc
 #endif
 
 struct Replay: ParsableCommand {
+    /// Flows a replay must score before its summary compares them with the drift reference.
+    static let driftSummaryMinimumFlows = 200
+
     static let configuration = CommandConfiguration(
         abstract: "Replay pcap/pcapng captures (files, pipes, directories) and write one EVE-style JSON line per finished flow.",
         discussion: ExitStatus.discussion)
@@ -180,7 +183,11 @@ struct Replay: ParsableCommand {
                                    + "table: \(t.pairsHeld) pair series, \(t.clientsHeld) clients, \(t.pairEvictions) + \(t.clientEvictions) evicted\n")
         }
         if let line = alertPcapSummary(writer) { FileHandleStderr.write("  " + line + "\n") }
-        if let drift = writer.scoring?.drift {
+        if let drift = writer.scoring?.drift, drift.windowFlows < Self.driftSummaryMinimumFlows {
+            // Fewer flows than ten per bin on average: the histograms would say nothing.
+            FileHandleStderr.write("  drift: \(drift.windowFlows) flows, too few to compare with the training reference "
+                                   + "(\(Self.driftSummaryMinimumFlows) needed; docs/drift.md)\n")
+        } else if let drift = writer.scoring?.drift {
             drift.refresh()
             let top = drift.top(3).filter { $0.psi >= drift.config.psiWarn }
             FileHandleStderr.write("  drift: \(drift.overThreshold.count) model inputs at or over PSI \(fixedPoint(drift.config.psiWarn, 2)) over the last \(drift.windowFlows) flows"

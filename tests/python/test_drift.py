@@ -335,3 +335,12 @@ def test_train_writes_the_reference_build_reference_makes(lab, tmp_path):
     version, rows, inputs = struct.unpack_from("<IQQ", ref, 0)
     schema = json.loads(a["schema"])
     assert version == 1 and rows > 50 and inputs == len(schema) + 3
+
+
+def test_replay_of_a_small_capture_does_not_judge_drift(lab):
+    """Under 200 scored flows (ten per bin) the summary says so instead of PSIs."""
+    from conftest import LAB_DIR
+    r = run(lab["bin"], "replay", LAB_DIR / "demo.pcap", "--flows", lab["dir"] / "small.json")
+    assert r.returncode == 0, r.stderr
+    line = [l for l in r.stderr.splitlines() if "drift:" in l]
+    assert len(line) == 1 and "too few to compare" in line[0] and "PSI" not in line[0]
