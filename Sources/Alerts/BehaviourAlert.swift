@@ -57,7 +57,8 @@ public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -
 }
 
 /// One line of plain text saying why a behaviour verdict was made
-/// ("11 similar short sessions to 192.168.56.103:22 in 62 s"); `domain`: the
+/// ("11 similar short sessions to 192.168.56.103:22 in 62 s", or "3 refused
+/// logins to …" when the server's refusals made it); `domain`: the
 /// flow's registered domain (DNS tunnels and DNS beacons).
 public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt16, domain: String = "") -> String {
     let v = b.values
@@ -66,6 +67,9 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
     }
     let target = "\(server):\(port)"
     switch b.kind {
+    case .repetition where v.refusedLoginSessions >= 2:
+        return "\(v.refusedLoginSessions) refused logins to \(target) in \(secs(v.spanSeconds))"
+            + " (\(v.sessions) sessions, median gap \(secs(v.medianGapSeconds)))"
     case .repetition:
         return "\(v.shortSessions) similar short sessions to \(target) in \(secs(v.spanSeconds))"
             + " (median gap \(secs(v.medianGapSeconds)))"
@@ -232,6 +236,7 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
     case .repetition:
         j.key("short_sessions"); j.int(Int(v.shortSessions))
         j.key("failed_sessions"); j.int(Int(v.failedSessions))
+        j.key("refused_login_sessions"); j.int(Int(v.refusedLoginSessions))
         j.key("client_bytes_cv"); j.double(v.clientBytesCV)
         j.key("server_bytes_cv"); j.double(v.serverBytesCV)
         j.key("modal_size_share"); j.double(v.modalSizeShare)
@@ -276,9 +281,9 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 /// (keys are literals; on the record path for every flow).
 public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQuestion(), into j: inout JSONBuffer) {
     j.key("behaviour")
-    // At most 44 numbers and 1 KB of keys and punctuation (the writer does
+    // At most 45 numbers and 1 KB of keys and punctuation (the writer does
     // not check its bound as it goes: this must hold for every value).
-    j.rawValue(capacity: 44 * RawJSONWriter.maxNumber + 1024) { w in
+    j.rawValue(capacity: 45 * RawJSONWriter.maxNumber + 1024) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
         w.lit(#","beaconing":"#); w.double(v.beaconing)
         w.lit(#","scanning":"#); w.double(v.scanning)
@@ -286,6 +291,9 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
         w.lit(#","short_sessions":"#); w.unsigned(UInt64(v.shortSessions))
         w.lit(#","failed_sessions":"#); w.unsigned(UInt64(v.failedSessions))
         w.lit(#","reset_sessions":"#); w.unsigned(UInt64(v.resetSessions))
+        if v.refusedLoginSessions > 0 {
+            w.lit(#","refused_login_sessions":"#); w.unsigned(UInt64(v.refusedLoginSessions))
+        }
         // The distribution of the series, once it has two sessions to compare.
         if v.hasSeriesStatistics {
             w.lit(#","client_bytes_cv":"#); w.double(v.clientBytesCV)

@@ -8,11 +8,12 @@ import Decoding
 public enum AppLayerDetector {
     public static func analyse(client: ByteView, server: ByteView, transport: UInt8, clientPort: UInt16,
                                serverPort: UInt16, clientStats: AppStreamStats,
-                               serverStats: AppStreamStats) -> AppLayerInfo? {
+                               serverStats: AppStreamStats,
+                               packets: PacketSizes = .none) -> AppLayerInfo? {
         guard client.count > 0 || server.count > 0 else { return nil }
         func info(_ proto: AppProto, dns: DNSInfo? = nil, tls: TLSInfo? = nil, http: HTTPInfo? = nil,
-                  ssh: SSHInfo? = nil) -> AppLayerInfo {
-            AppLayerInfo(proto: proto, dns: dns, tls: tls, http: http, ssh: ssh,
+                  ssh: SSHInfo? = nil, login: LoginOutcome? = nil) -> AppLayerInfo {
+            AppLayerInfo(proto: proto, dns: dns, tls: tls, http: http, ssh: ssh, login: login,
                          client: clientStats, server: serverStats)
         }
         let dnsPort = isDNSPort(serverPort) || isDNSPort(clientPort)
@@ -27,19 +28,28 @@ public enum AppLayerDetector {
         }
         guard transport == IPProto.tcp else { return nil }
         if startsWith(client, "SSH-") || startsWith(server, "SSH-") || (client.count == 0 && containsBanner(server)) {
-            if let s = SSHParser.parse(client: client, server: server) { return info(.ssh, ssh: s) }
+            if let s = SSHParser.parse(client: client, server: server) {
+                return info(.ssh, ssh: s, login: SSHAuthentication.outcome(s, packets: packets))
+            }
         }
         if isTLSRecordStart(client) || isTLSRecordStart(server) {
             if let t = TLSParser.parse(client: client, server: server) { return info(.tls, tls: t) }
         }
-        if let h = HTTPParser.parse(client: client, server: server) { return info(.http, http: h) }
+        if let h = HTTPParser.parse(client: client, server: server) { return info(.http, http: h, login: httpLogin(h)) }
         // DNS over TCP has no magic bytes (a length, then a header): only on
         // a DNS port, or when both directions parse.
         if let d = DNSInfo.parse(client: client, server: server, overTCP: true),
            dnsPort || (d.request != nil && d.response != nil) {
             return info(.dns, dns: d)
         }
-        return info(.failed)
+        return info(.failed, login: PlainTextLogin.outcome(client: client, server: server))
+    }
+
+    /// HTTP authentication refusals (401, and 407 from a proxy); the answers
+    /// do not say when credentials were accepted.
+    static func httpLogin(_ h: HTTPInfo) -> LoginOutcome? {
+        let refused = h.transactions.reduce(0) { $0 + ($1.status == 401 || $1.status == 407 ? 1 : 0) }
+        return refused > 0 ? LoginOutcome(proto: .http, failures: refused, succeeded: nil) : nil
     }
 
     static func isDNSPort(_ p: UInt16) -> Bool { p == 53 || p == 5353 || p == 5355 }

@@ -45,12 +45,14 @@ public final class AppLayerInfo: Sendable {
     public let tls: TLSInfo?
     public let http: HTTPInfo?
     public let ssh: SSHInfo?
+    /// How the connection's logins went (SSH, FTP, SMTP, POP3, IMAP, HTTP), when it showed.
+    public let login: LoginOutcome?
     public let client: AppStreamStats
     public let server: AppStreamStats
 
     public init(proto: AppProto, dns: DNSInfo? = nil, tls: TLSInfo? = nil, http: HTTPInfo? = nil, ssh: SSHInfo? = nil,
-                client: AppStreamStats, server: AppStreamStats) {
-        self.proto = proto; self.dns = dns; self.tls = tls; self.http = http; self.ssh = ssh
+                login: LoginOutcome? = nil, client: AppStreamStats, server: AppStreamStats) {
+        self.proto = proto; self.dns = dns; self.tls = tls; self.http = http; self.ssh = ssh; self.login = login
         self.client = client; self.server = server
     }
 
@@ -89,14 +91,15 @@ public final class AppStreamCapture: Sendable {
     public var count: Int { bytes.count }
 
     /// Names the protocol and runs its parser (`AppLayerDetector`).
-    public func analyse() -> AppLayerInfo? {
+    /// `packets`: the flow's first packets' sizes (SSH's login outcome).
+    public func analyse(packets: PacketSizes = .none) -> AppLayerInfo? {
         bytes.withUnsafeBytes { all in
             let base = all.baseAddress
             let client = ByteView(base: base, count: clientCount)
             let server = ByteView(base: base.map { $0 + clientCount }, count: all.count - clientCount)
             return AppLayerDetector.analyse(client: client, server: server, transport: transport,
                                             clientPort: clientPort, serverPort: serverPort,
-                                            clientStats: clientStats, serverStats: serverStats)
+                                            clientStats: clientStats, serverStats: serverStats, packets: packets)
         }
     }
 }

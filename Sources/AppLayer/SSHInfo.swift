@@ -53,6 +53,10 @@ public struct SSHEndpoint: Sendable, Equatable {
     public var preBannerLines = 0
     /// The KEXINIT that followed, when its first packet was seen.
     public var kexInit: SSHKexInit?
+    /// Offset in this side's stream of the first byte after its
+    /// SSH_MSG_NEWKEYS (where its encrypted packets start); nil when the
+    /// clear-text packets run past the stream prefix or do not parse.
+    public var encryptedFrom: Int?
 
     public init() {}
 }

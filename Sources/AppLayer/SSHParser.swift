@@ -136,8 +136,30 @@ public enum SSHParser {
         // SSH-1 (a version other than 2.0 and 1.99) frames packets differently.
         if let start = packetStart, e.protoVersion == "2.0" || e.protoVersion == "1.99" {
             e.kexInit = kexInit(b, at: start, reasons: &reasons)
+            if e.kexInit != nil { e.encryptedFrom = newKeysEnd(b, from: start) }
         }
         return e
+    }
+
+    /// Most clear-text packets walked looking for NEWKEYS (KEXINIT, the key
+    /// exchange's few messages, an EXT_INFO or IGNORE or two).
+    static let clearPacketLimit = 16
+    /// SSH_MSG_NEWKEYS (RFC 4253 §7.3): the last clear-text packet of its side.
+    static let newKeysCode: UInt8 = 21
+
+    /// The offset just past the side's NEWKEYS packet, walking the binary
+    /// packets (`uint32 packet_length`, then that many bytes) from `p`; nil
+    /// when a length is out of range or the view ends first.
+    static func newKeysEnd(_ b: ByteView, from p: Int) -> Int? {
+        var q = p
+        for _ in 0..<clearPacketLimit {
+            guard let length = b.u32(q), length >= 5, length <= maximumPacketLength, let code = b.u8(q + 5) else {
+                return nil
+            }
+            q += 4 + Int(length)
+            if code == newKeysCode { return q }
+        }
+        return nil
     }
 
     static func text(_ b: ByteView, _ r: Range<Int>) -> String {

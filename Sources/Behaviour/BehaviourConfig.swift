@@ -34,6 +34,8 @@ public struct BehaviourConfig: Sendable, Equatable {
     public var pollerMinSameRequestShare: Double = 0.8
     /// Time the short sessions must cover before the repetition score is whole (linear below).
     public var repetitionMinSpanSeconds: Double = 20
+    /// Sessions with a refused login in the window at which repetition is whole on that count alone.
+    public var repetitionRefusedLogins: Int = 3
     /// Bin width for the modal share of the server's bytes per session.
     public var sizeBinBytes: Double = 64
 
@@ -69,6 +71,7 @@ public struct BehaviourConfig: Sendable, Equatable {
         if scanStateSeconds < windowSeconds { return ("behaviour.scan_state_seconds", "must be at least window_seconds") }
         if beaconHorizonSeconds < windowSeconds { return ("behaviour.beacon_horizon_seconds", "must be at least window_seconds") }
         if repetitionSessions < 3 { return ("behaviour.repetition_sessions", "must be at least 3") }
+        if repetitionRefusedLogins < 2 { return ("behaviour.repetition_refused_logins", "must be at least 2") }
         if beaconSessions < 4 { return ("behaviour.beacon_sessions", "must be at least 4") }
         if !(repetitionNoPaceSeconds > repetitionFullPaceSeconds) {
             return ("behaviour.repetition_no_pace_seconds", "must be above repetition_full_pace_seconds")

@@ -39,6 +39,7 @@ public final class BehaviourTable {
         var short: UInt32 = 0
         var failed: UInt32 = 0
         var reset: UInt32 = 0
+        var refused: UInt32 = 0
     }
 
     struct Pair {
@@ -306,6 +307,7 @@ public final class BehaviourTable {
             if o.isShort(config) { e.pointee.buckets[k].short &+= 1 }
             if o.outcome == .failed { e.pointee.buckets[k].failed &+= 1 }
             if o.reset { e.pointee.buckets[k].reset &+= 1 }
+            if o.loginRefused { e.pointee.buckets[k].refused &+= 1 }
         }
         let slot = i * Self.ringLength + Int(e.pointee.ringNext)
         ring[slot] = Sample(startNs: o.startNs, endNs: o.endNs, clientBytes: UInt32(clamping: o.clientBytes),
@@ -325,7 +327,12 @@ public final class BehaviourTable {
             guard bk.epoch > epoch - Int64(Self.bucketCount), bk.epoch <= epoch else { continue }
             v.sessions &+= bk.sessions; v.shortSessions &+= bk.short
             v.failedSessions &+= bk.failed; v.resetSessions &+= bk.reset
+            v.refusedLoginSessions &+= bk.refused
         }
+        // Refused logins need no comparison: the server said what they were.
+        // They speak for this session when it was a login too (a refused
+        // one, or the guess that got in), not for a page fetched beside them.
+        if o.login { v.repetition = refusedLoginRepetition(v.refusedLoginSessions) }
         // A series' first session: nothing to compare it with.
         if e.pointee.ringCount == 1 { return }
         v.hasSeriesStatistics = true
@@ -386,13 +393,26 @@ public final class BehaviourTable {
         // (ncrack's cd=5s, hydra -W) sends a different credential each time.
         periodicity = clockLikeness() * (v.sameRequestShare >= config.pollerMinSameRequestShare ? 1 : 0)
         v.clockSpread = lastClockSpread
+        v.pollerSchedule = periodicity >= 0.5
         let count = min(1, max(0, Double(Int(v.shortSessions) - 2) / Double(config.repetitionSessions - 2)))
         let similarity = max(0, 1 - max(v.clientBytesCV, v.serverBytesCV))
         let full = config.repetitionFullPaceSeconds, none = config.repetitionNoPaceSeconds
         let pace = gaps.isEmpty ? 0 : min(1, max(0, (none - v.medianGapSeconds) / (none - full)))
         // A campaign, not a burst: a page load's parallel connections end within seconds.
         let campaign = min(1, v.spanSeconds / config.repetitionMinSpanSeconds)
-        v.repetition = SeriesStatistics.round3(count * similarity * pace * (1 - periodicity) * campaign)
+        v.repetition = max(v.repetition, SeriesStatistics.round3(count * similarity * pace * (1 - periodicity) * campaign))
+    }
+
+    /// Repetition as the server's refusals show it, for a session that was a
+    /// login itself: 0 at one refused login
+    /// in the window, whole at `repetitionRefusedLogins` (a user who mistypes
+    /// twice stays under a verdict; a guesser's third refusal reaches it),
+    /// whatever the sessions' sizes and pace — slow, varied and fixed-delay
+    /// guessing alike. Zeek counts the same events (SSH::Password_Guessing,
+    /// FTP::Bruteforcing), over a larger count per client.
+    func refusedLoginRepetition(_ refused: UInt32) -> Double {
+        let full = Double(config.repetitionRefusedLogins)
+        return SeriesStatistics.round3(min(1, max(0, (Double(refused) - 1) / (full - 1))))
     }
 
     /// RITA v5's beacon components of one series (docs/features.md,
@@ -428,11 +448,12 @@ public final class BehaviourTable {
     /// [0, 1]: the spread (max − min) / median of the last up to 8 gaps
     /// between starts (in start order) is 1 at ≤ 10 % and 0 at ≥ 20 %.
     /// Pollers and mail clients keep time; password guessers go as fast as
-    /// the server's answers let them, or wait a randomised time. A median gap
-    /// under 1 s is never taken as a clock (a schedule that fast is a burst).
+    /// the server's answers let them, or wait a randomised time. Judged from
+    /// the third session (two gaps), when repetition's count first counts. A
+    /// median gap under 1 s is never taken as a clock (a schedule that fast is a burst).
     private func clockLikeness() -> Double {
         lastClockSpread = 0
-        guard starts.count >= 4 else { return 0 }
+        guard starts.count >= 3 else { return 0 }
         recentGaps.removeAll(keepingCapacity: true)
         for k in max(1, starts.count - 8)..<starts.count { recentGaps.append(starts[k] - starts[k - 1]) }
         recentGaps.sort()

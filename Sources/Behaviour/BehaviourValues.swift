@@ -11,6 +11,8 @@ public struct BehaviourValues: Sendable, Equatable {
     public var failedSessions: UInt32 = 0
     /// Of those, sessions ended by a reset.
     public var resetSessions: UInt32 = 0
+    /// Of those, sessions in which the server refused a login.
+    public var refusedLoginSessions: UInt32 = 0
     /// Over the ring (the last sessions, at most `BehaviourTable.ringLength`):
     /// coefficient of variation of client and server application bytes per session,
     /// share of the modal server size, median session duration and median gap between starts.
@@ -25,9 +27,14 @@ public struct BehaviourValues: Sendable, Equatable {
     /// The series had an earlier session to compare with: the distribution
     /// values (CVs, modal share, durations, gaps, beacon components) hold.
     public var hasSeriesStatistics: Bool = false
-    /// (max − min) / median of the last up to 8 gaps (0 when under 4 sessions or a median under 10 s):
-    /// at or below 0.1 the series keeps a clock's time and is not repetition.
+    /// (max − min) / median of the last up to 8 gaps (0 when under 3 sessions or a median under
+    /// `beaconMinIntervalSeconds`): at or below 0.1 the series keeps a clock's time.
     public var clockSpread: Double = 0
+    /// The series sends the same request on a clock's schedule (clock
+    /// spread at most 0.15 and `sameRequestShare` at least
+    /// `pollerMinSameRequestShare`): a poller or a mail check, which
+    /// repetition excuses and the evidence gate does not take as guessing.
+    public var pollerSchedule: Bool = false
     /// Packet time from the series' first session in the window to this one's start.
     public var spanSeconds: Double = 0
 

@@ -42,6 +42,10 @@ public struct SessionObservation: Sendable {
     /// The server's address is a unicast one (multicast and broadcast
     /// destinations take no part in the scan test).
     public var serverIsUnicast: Bool
+    /// The session carried a login whose outcome showed (refused or accepted).
+    public var login = false
+    /// The server refused a login in this session (`LoginOutcome.refused`).
+    public var loginRefused = false
 
     public init(client: IPAddress, server: IPAddress, serverPort: UInt16, proto: UInt8, startNs: Int64, endNs: Int64,
                 clientBytes: UInt64, serverBytes: UInt64, clientIPBytes: UInt64 = 0, clientPackets: UInt64, serverPackets: UInt64,

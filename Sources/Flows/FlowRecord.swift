@@ -166,7 +166,21 @@ extension FlowRecord {
     public mutating func resolveAppLayer() {
         guard let capture = appCapture else { return }
         appCapture = nil
-        app = capture.analyse()
+        // The first packets' payload sizes, for SSH's login outcome (on the stack: no allocation per flow).
+        app = withUnsafeTemporaryAllocation(of: Int32.self, capacity: PacketSequence.length) { sizes in
+            var n = 0
+            for i in 0..<Int(sequence.count) {
+                let e = sequence[i]
+                guard e.payloadLength > 0 else { continue }
+                sizes[n] = Int32(e.payloadLength) * Int32(e.direction)
+                n += 1
+            }
+            let seen = Int(sequence.count)
+            let all = Int(features[.fwd_pkts] + features[.bwd_pkts])
+            return capture.analyse(packets: PacketSizes(
+                sizes: UnsafeBufferPointer(rebasing: sizes[0..<n]), complete: all <= seen,
+                serverPayloadBytes: Int(features[.bwd_payload_bytes]), serverPackets: Int(features[.bwd_pkts])))
+        }
         AppLayerFeatures.fill(&features, from: app)
     }
 }

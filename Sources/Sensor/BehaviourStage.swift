@@ -29,6 +29,8 @@ extension SessionObservation {
         clientPort = r.hasPorts ? r.srcPort : 0
         flowID = r.flowID
         dns = r.dns
+        login = r.app?.login != nil
+        loginRefused = r.app?.login?.refused ?? false
     }
 }
 
@@ -71,6 +73,7 @@ package final class BehaviourStage: @unchecked Sendable {
     @discardableResult
     package func observe(_ record: inout FlowRecord) -> BehaviourValues? {
         guard record.segment == 0 else { return nil }
+        record.resolveAppLayer()
         let v = table.observe(SessionObservation(record))
         record.features.setBehaviour(v)
         return v
@@ -79,10 +82,14 @@ package final class BehaviourStage: @unchecked Sendable {
     private func observe(_ records: inout [FlowRecord], values: inout [BehaviourValues?],
                          examples: inout [Int: [(flowID: UInt64, communityID: String)]]) {
         records.withUnsafeMutableBufferPointer { recs in
+            // The application layer is parsed here, once, before the
+            // observation: a refused login is part of what the table counts.
             // One observation ahead, prefetched while the current one is scored.
+            if !recs.isEmpty { recs[0].resolveAppLayer() }
             var next = recs.isEmpty ? nil : SessionObservation(recs[0])
             for i in recs.indices {
                 let current = next
+                if i + 1 < recs.count { recs[i + 1].resolveAppLayer() }
                 next = i + 1 < recs.count ? SessionObservation(recs[i + 1]) : nil
                 if let n = next, recs[i + 1].segment == 0 { table.prefetch(n) }
                 guard recs[i].segment == 0, let o = current else { values.append(nil); continue }

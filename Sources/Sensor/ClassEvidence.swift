@@ -1,4 +1,5 @@
 import Behaviour
+import AppLayer
 import Features
 import Flows
 
@@ -33,7 +34,7 @@ package enum ClassEvidence {
     static let floodPackets = 1000
     /// Password guessing: sessions to one service, or HTTP requests in one
     /// connection (basic-auth guesses over keep-alive). A campaign's first
-    /// two sessions have no evidence yet: the price of the gate (docs/model-card.md).
+    /// two sessions have none of this yet; a refused login shows in one.
     static let guessSessions = 3
     static let guessRequests = 3
     /// A beacon: sessions of its pair series (the first beat has no evidence yet).
@@ -93,12 +94,19 @@ package enum ClassEvidence {
         return b.sessions >= UInt32(floodSessions)
     }
 
+    /// A refused login in the flow itself (`LoginOutcome`), a run of HTTP
+    /// requests, or repeated sessions to the service, unless those sessions
+    /// send the same request on a clock's schedule (a mail check every minute).
     static func guessed(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         let f = r.features
-        if f[.beh_repetition] > 0 || f[.http_requests] >= Double(guessRequests) { return true }
+        if refusedLogin(r) || f[.http_requests] >= Double(guessRequests) { return true }
         guard let b else { return true }
-        return b.sessions >= UInt32(guessSessions)
+        if b.pollerSchedule { return false }
+        return f[.beh_repetition] > 0 || b.sessions >= UInt32(guessSessions)
     }
+
+    /// The server refused a login in this flow (`LoginOutcome.refused`).
+    static func refusedLogin(_ r: FlowRecord) -> Bool { r.app?.login?.refused ?? false }
 
     static func beaconed(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         if r.features[.beh_beaconing] > 0 { return true }

@@ -148,7 +148,7 @@ struct Walker {
     /// The behaviour table's sizes and window (docs/features.md, "Behaviour across flows").
     func behaviour(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
         let allowed = ["window_seconds", "pair_capacity", "client_capacity", "dns_capacity", "scan_state_seconds",
-                       "beacon_horizon_seconds"]
+                       "beacon_horizon_seconds", "repetition_refused_logins"]
         for (k, v) in try members(node, "behaviour") {
             let key = "behaviour." + k
             switch k {
@@ -164,6 +164,8 @@ struct Walker {
                 c.behaviour.scanStateSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
             case "beacon_horizon_seconds":
                 c.behaviour.beaconHorizonSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
+            case "repetition_refused_logins":
+                c.behaviour.repetitionRefusedLogins = try int(v, key, 2...1000, "a number of sessions between 2 and 1000")
             default: throw unknown(key, allowed)
             }
         }

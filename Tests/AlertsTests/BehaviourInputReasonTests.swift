@@ -24,6 +24,16 @@ import Testing
         #expect(why == "22 similar short sessions to 10.0.0.5:22 in 6 min (median gap 16 s)")
     }
 
+    @Test func refusedLoginsAreNamedWhenTheServerRefusedTwiceOrMore() {
+        var v = Self.values()
+        v.refusedLoginSessions = 5
+        let why = behaviourInputReason([Self.contribution("beh_repetition", 0.2)], values: v, server: Self.server, port: 21)
+        #expect(why == "5 refused logins to 10.0.0.5:21 in 6 min (22 sessions, median gap 16 s)")
+        v.refusedLoginSessions = 1
+        let one = behaviourInputReason([Self.contribution("beh_repetition", 0.2)], values: v, server: Self.server, port: 21)
+        #expect(one == "22 similar short sessions to 10.0.0.5:21 in 6 min (median gap 16 s)")
+    }
+
     @Test func theFirstBehaviourInputDecidesTheKind() {
         let why = behaviourInputReason([Self.contribution("beh_beaconing", 0.2), Self.contribution("beh_repetition", 0.1)],
                                        values: Self.values(), server: Self.server, port: 443)

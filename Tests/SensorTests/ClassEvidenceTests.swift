@@ -1,4 +1,5 @@
 import Alerts
+import AppLayer
 import Behaviour
 import Decoding
 import Detection
@@ -103,6 +104,39 @@ struct ClassEvidenceTests {
         // HTTP basic-auth guesses over one keep-alive connection.
         #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 80, [(.http_requests, 40)]),
                                        behaviour: Self.series(sessions: 1)))
+    }
+
+    static func withLogin(_ r: FlowRecord, _ proto: LoginProtocol, failures: Int, succeeded: Bool?) -> FlowRecord {
+        var r = r
+        r.app = AppLayerInfo(proto: proto == .ssh ? .ssh : .failed,
+                             login: LoginOutcome(proto: proto, failures: failures, succeeded: succeeded),
+                             client: AppStreamStats(), server: AppStreamStats())
+        return r
+    }
+
+    @Test func aRefusedLoginIsGuessingInTheFirstSession() {
+        let first = Self.series(sessions: 1)
+        let ssh = Self.record(dport: 22, [(.app_ssh, 1)])
+        #expect(ClassEvidence.supports("bruteforce", record: Self.withLogin(ssh, .ssh, failures: 3, succeeded: false), behaviour: first))
+        // SSH refuses the "none" probe and unknown keys before a login succeeds; undecided is not refused.
+        #expect(!ClassEvidence.supports("bruteforce", record: Self.withLogin(ssh, .ssh, failures: 2, succeeded: true), behaviour: first))
+        #expect(!ClassEvidence.supports("bruteforce", record: Self.withLogin(ssh, .ssh, failures: 2, succeeded: nil), behaviour: first))
+        // One refused password elsewhere is a refusal, even when a later one was accepted; HTTP's 401 too.
+        let pop = Self.record(dport: 110)
+        #expect(ClassEvidence.supports("bruteforce", record: Self.withLogin(pop, .pop3, failures: 1, succeeded: true), behaviour: first))
+        #expect(!ClassEvidence.supports("bruteforce", record: Self.withLogin(pop, .pop3, failures: 0, succeeded: true), behaviour: first))
+        #expect(ClassEvidence.supports("bruteforce", record: Self.withLogin(Self.record(dport: 80), .http, failures: 1, succeeded: nil),
+                                       behaviour: first))
+    }
+
+    @Test func theSameRequestOnAClockIsAPollerNotGuessing() {
+        // A mail client checking every minute: its sixth session, same bytes each time.
+        let pop = Self.record(dport: 110)
+        var poller = Self.series(sessions: 6, short: 6)
+        poller.pollerSchedule = true
+        #expect(!ClassEvidence.supports("bruteforce", record: pop, behaviour: poller))
+        // A refused login still counts (a stored password gone stale is worth a look).
+        #expect(ClassEvidence.supports("bruteforce", record: Self.withLogin(pop, .pop3, failures: 1, succeeded: false), behaviour: poller))
     }
 
     @Test func aBeaconComesBack() {
