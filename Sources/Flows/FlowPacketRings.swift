@@ -35,8 +35,9 @@ public struct PacketChain: Sendable, Equatable {
 /// packets past its ring while the verdict of the segment before is not yet
 /// known (pending), all of them once the mark says the flow alerted, and
 /// goes back to its ring (the extra cells freed) once it says no. Packets
-/// past a ring never take a stripe's last quarter of cells (the reserve for
-/// new flows' first packets).
+/// past a ring never take a stripe's last quarter of cells, nor its last
+/// half while their verdict is pending (the reserve for new flows' first
+/// packets).
 ///
 /// The arena is split evenly between the flow table's stripes; a stripe's
 /// cells and its flows' chains are changed only under that stripe's lock
@@ -52,9 +53,12 @@ public final class FlowPacketRings: @unchecked Sendable {
     let stripes: Int
     let slotsPerStripe: Int
     let cellsPerStripe: Int
-    /// Free cells a stripe keeps for packets within rings: packets past a
-    /// ring (after an alert, or awaiting a verdict) are kept only above it.
-    let reservePerStripe: Int
+    /// Free cells a stripe keeps for packets within rings: packets past the
+    /// ring of an alerted flow are kept only above a quarter of its cells;
+    /// those of a record awaiting its verdict only above half (they are
+    /// likely not wanted: most flows never alert).
+    let alertedReserve: Int
+    let pendingReserve: Int
     /// Cell layout: timestamp ns (Int64), captured length (UInt32), wire
     /// length (UInt32), next cell (Int32), link type (UInt16), then the bytes.
     static let headerBytes = 24
@@ -118,7 +122,8 @@ public final class FlowPacketRings: @unchecked Sendable {
         self.snaplen = max(64, snaplen)
         cellStride = Self.cellBytes(snaplen: self.snaplen)
         cellsPerStripe = max(1, memcapBytes / cellStride / stripes)
-        reservePerStripe = cellsPerStripe / 4
+        alertedReserve = cellsPerStripe / 4
+        pendingReserve = cellsPerStripe / 2
         cellCount = cellsPerStripe * stripes
         arena = .allocate(byteCount: cellCount * cellStride, alignment: 8)
         let slots = stripes * slotsPerStripe
@@ -190,7 +195,10 @@ public final class FlowPacketRings: @unchecked Sendable {
     /// A packet past the ring of a pending or alerted record: reads the
     /// writer's verdict while pending (an alert: keep everything; none: back
     /// to the ring, the cells past it freed), then whether the stripe has
-    /// cells above its reserve (if not: not kept, counted).
+    /// free cells above the reserve. An alerted flow's packet finding none
+    /// takes back released cells first, then is counted as not kept; a
+    /// pending one is simply not kept (it is likely not wanted; if it was,
+    /// the record's `alert_pcap.packets` falls short of its packet count).
     private func keepsPastRing(stripe: Int, _ ch: UnsafeMutablePointer<SlotChain>) -> Bool {
         if ch.pointee.keep == .pending {
             let w = marks[ch - chains].load(ordering: .relaxed)
@@ -204,8 +212,9 @@ public final class FlowPacketRings: @unchecked Sendable {
                 }
             }
         }
-        if freeCounts[stripe] <= reservePerStripe { _ = takeBack(stripe) }
-        guard freeCounts[stripe] > reservePerStripe else { notKept[stripe] &+= 1; return false }
+        if ch.pointee.keep == .pending { return freeCounts[stripe] > pendingReserve }
+        if freeCounts[stripe] <= alertedReserve { _ = takeBack(stripe) }
+        guard freeCounts[stripe] > alertedReserve else { notKept[stripe] &+= 1; return false }
         return true
     }
 
