@@ -44,13 +44,7 @@ extension EveAlertFormatter {
                         metadata: (inout JSONBuffer) -> Void, into j: inout JSONBuffer) {
         writeEveHeader(r, eventType: "alert", context: context, into: &j)
         if r.lastPacketNumber > 0 { j.key("pcap_cnt"); j.uint(r.lastPacketNumber) }
-        if let c = capture {
-            j.key("alert_pcap"); j.beginObject()
-            j.key("file"); j.string(c.file)
-            j.key("first_packet"); j.int(c.firstPacket)
-            j.key("packets"); j.int(c.packets)
-            j.endObject()
-        }
+        if let c = capture { c.write(into: &j) }
         j.key("direction"); j.string("to_server")
         j.key("alert"); j.beginObject()
         j.key("action"); j.string("allowed")
@@ -127,6 +121,15 @@ public struct AlertCapture: Sendable, Equatable {
         self.file = file
         self.firstPacket = firstPacket
         self.packets = packets
+    }
+
+    /// `"alert_pcap": {file, first_packet, packets}`.
+    func write(into j: inout JSONBuffer) {
+        j.key("alert_pcap"); j.beginObject()
+        j.key("file"); j.string(file)
+        j.key("first_packet"); j.int(firstPacket)
+        j.key("packets"); j.int(packets)
+        j.endObject()
     }
 }
 

@@ -146,6 +146,10 @@ let featureKeyLengths: [Int] = Feature.schema.enumerated().map { (i, f) in (i > 
 /// Formats flow records as EVE `flow` events, one JSON object per line.
 public struct EveFlowFormatter: Sendable {
     public var context: EveContext
+    /// Written as `alert_pcap {file, first_packet, packets}` after `flow`
+    /// (`--alert-pcap`: a record whose packets were written because an
+    /// earlier record of its flow alerted; set per record by the writer).
+    public var capture: AlertCapture?
     public init(context: EveContext = EveContext()) { self.context = context }
 
     /// Appends one record (with a trailing newline) to `j.bytes`.
@@ -156,6 +160,7 @@ public struct EveFlowFormatter: Sendable {
         j.beginObject()
         writeEveHeader(r, eventType: "flow", context: context, into: &j)
         writeEveFlowSummary(r, alerted: alerted, into: &j)
+        if let c = capture { c.write(into: &j) }
         if r.proto == IPProto.tcp {
             let all = r.tcpFlagsToServer | r.tcpFlagsToClient
             j.rawMembers(capacity: 224) { w in

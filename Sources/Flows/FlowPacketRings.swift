@@ -3,13 +3,21 @@ import Locking
 import Synchronization  // FSMutex is Mutex outside sanitizer builds
 
 /// A flow record's kept packets: a chain of cells in `FlowPacketRings`,
-/// owned by the record from the moment its flow ends until `release`.
+/// owned by the record from the moment it ends until `release`, and which
+/// flow record it was: the flow slot, the slot's generation (bumped each
+/// time a flow leaves the slot, so a later flow in the slot is never taken
+/// for this one) and the record's segment.
 public struct PacketChain: Sendable, Equatable {
     /// The first cell (-1: none).
     public var head: Int32
     /// Packets in the chain.
     public var count: Int32
-    public static let none = PacketChain(head: -1, count: 0)
+    /// The flow's slot across all stripes (-1: no rings).
+    public var slot: Int32
+    public var generation: UInt32
+    /// The record's segment (0, then 1, 2, … after each active-timeout cut).
+    public var segment: UInt32
+    public static let none = PacketChain(head: -1, count: 0, slot: -1, generation: 0, segment: 0)
     public var isEmpty: Bool { count == 0 }
 }
 
@@ -18,7 +26,18 @@ public struct PacketChain: Sendable, Equatable {
 /// up to `snaplen` bytes, in a cell arena allocated once at start
 /// (`cellCount` cells of `cellStride` bytes: the memcap). Memory never
 /// grows with traffic: when the arena is used up, further packets are not
-/// kept (counted in `packetsNotKept`) until cells come back.
+/// kept (counted: `counters.notKept`) until cells come back.
+///
+/// After an alert, every later packet of the flow: a flow cut by the active
+/// timeout continues in a new record (segment) in the same slot, and the
+/// writer notes each such record's verdict in the slot's mark
+/// (`noteVerdict`: generation, segment, alerted). A continued segment keeps
+/// packets past its ring while the verdict of the segment before is not yet
+/// known (pending), all of them once the mark says the flow alerted, and
+/// goes back to its ring (the extra cells freed) once it says no. Packets
+/// past a ring never take a stripe's last quarter of cells, nor its last
+/// half while their verdict is pending (the reserve for new flows' first
+/// packets).
 ///
 /// The arena is split evenly between the flow table's stripes; a stripe's
 /// cells and its flows' chains are changed only under that stripe's lock
@@ -26,7 +45,7 @@ public struct PacketChain: Sendable, Equatable {
 /// flow ends its chain moves into its record; the writer reads it (the
 /// alert's packets) and `release`s it from its own thread onto the
 /// stripe's return list, a small lock taken once per record, from which
-/// the stripe takes cells back when its free list runs dry.
+/// the stripe takes cells back when its free list runs low.
 public final class FlowPacketRings: @unchecked Sendable {
     public let ringPackets: Int
     public let snaplen: Int
@@ -34,15 +53,46 @@ public final class FlowPacketRings: @unchecked Sendable {
     let stripes: Int
     let slotsPerStripe: Int
     let cellsPerStripe: Int
+    /// Free cells a stripe keeps for packets within rings: packets past the
+    /// ring of an alerted flow are kept only above a quarter of its cells;
+    /// those of a record awaiting its verdict only above half (they are
+    /// likely not wanted: most flows never alert).
+    let alertedReserve: Int
+    let pendingReserve: Int
     /// Cell layout: timestamp ns (Int64), captured length (UInt32), wire
     /// length (UInt32), next cell (Int32), link type (UInt16), then the bytes.
     static let headerBytes = 24
     let cellStride: Int
     let arena: UnsafeMutableRawPointer
-    /// Per flow slot (stripe * slotsPerStripe + slot): first, last cell and count.
-    let chains: UnsafeMutablePointer<(head: Int32, tail: Int32, count: Int32)>
-    /// Per stripe: free list head (changed under the stripe's lock).
+
+    /// What a slot's current record keeps past its ring.
+    enum Keep: UInt8 {
+        /// Its first `ringPackets` packets only (a flow's first segment,
+        /// or a later one whose flow has not alerted).
+        case ring
+        /// Everything, until the writer's verdict on the segment before.
+        case pending
+        /// Everything: the flow has alerted.
+        case all
+    }
+
+    /// A flow slot's chain and the record it belongs to (under the stripe's lock).
+    struct SlotChain {
+        var head: Int32 = -1
+        var tail: Int32 = -1
+        var count: Int32 = 0
+        var generation: UInt32 = 0
+        var segment: UInt32 = 0
+        var keep = Keep.ring
+    }
+    /// Per flow slot (stripe * slotsPerStripe + slot).
+    let chains: UnsafeMutablePointer<SlotChain>
+    /// Per flow slot: the writer's latest verdict on the slot's flow
+    /// (`markWord`; 0: none yet).
+    let marks: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Per stripe: free list head and its length (changed under the stripe's lock).
     let freeHeads: UnsafeMutablePointer<Int32>
+    let freeCounts: UnsafeMutablePointer<Int>
     /// Per stripe: packets kept and not kept (under the stripe's lock).
     let kept: UnsafeMutablePointer<UInt64>
     let notKept: UnsafeMutablePointer<UInt64>
@@ -59,6 +109,9 @@ public final class FlowPacketRings: @unchecked Sendable {
     /// Bytes of one cell (a kept packet of up to `snaplen` bytes and its header).
     public static func cellBytes(snaplen: Int) -> Int { (headerBytes + snaplen + 7) & ~7 }
 
+    /// Bytes per flow-table slot besides the arena: its chain and its mark.
+    public static var bytesPerSlot: Int { MemoryLayout<SlotChain>.stride + MemoryLayout<UInt64>.stride }
+
     /// - Parameters:
     ///   - stripes, slotsPerStripe: the flow table's (`FlowTable.stripeCount`, `perStripeCapacity`).
     ///   - memcapBytes: the arena; at least one cell per stripe.
@@ -69,11 +122,18 @@ public final class FlowPacketRings: @unchecked Sendable {
         self.snaplen = max(64, snaplen)
         cellStride = Self.cellBytes(snaplen: self.snaplen)
         cellsPerStripe = max(1, memcapBytes / cellStride / stripes)
+        alertedReserve = cellsPerStripe / 4
+        pendingReserve = cellsPerStripe / 2
         cellCount = cellsPerStripe * stripes
         arena = .allocate(byteCount: cellCount * cellStride, alignment: 8)
-        chains = .allocate(capacity: stripes * slotsPerStripe)
-        chains.initialize(repeating: (-1, -1, 0), count: stripes * slotsPerStripe)
+        let slots = stripes * slotsPerStripe
+        chains = .allocate(capacity: slots)
+        chains.initialize(repeating: SlotChain(), count: slots)
+        marks = .allocate(capacity: slots)
+        for i in 0..<slots { (marks + i).initialize(to: Atomic(0)) }
         freeHeads = .allocate(capacity: stripes)
+        freeCounts = .allocate(capacity: stripes)
+        freeCounts.initialize(repeating: cellsPerStripe, count: stripes)
         kept = .allocate(capacity: stripes)
         kept.initialize(repeating: 0, count: stripes)
         notKept = .allocate(capacity: stripes)
@@ -90,7 +150,10 @@ public final class FlowPacketRings: @unchecked Sendable {
     deinit {
         arena.deallocate()
         chains.deallocate()
+        marks.deinitialize(count: stripes * slotsPerStripe)
+        marks.deallocate()
         freeHeads.deallocate()
+        freeCounts.deallocate()
         kept.deallocate()
         notKept.deallocate()
         returned.deinitialize(count: stripes)
@@ -102,15 +165,19 @@ public final class FlowPacketRings: @unchecked Sendable {
     @inline(__always) private func setNext(_ c: Int32, _ n: Int32) { cell(c).storeBytes(of: n, toByteOffset: 16, as: Int32.self) }
 
     /// Keeps a packet of the flow in `slot` of `stripe`, if its ring is not
-    /// full and a cell is free. Call under the stripe's lock.
+    /// full (or its record keeps packets past the ring) and a cell is free.
+    /// Call under the stripe's lock.
     @inline(__always)
     func add(stripe: Int, slot: Int, bytes: ByteView, wireLength: Int, timestampNs: Int64) {
         let ch = chains + (stripe * slotsPerStripe + slot)
-        guard Int(ch.pointee.count) < ringPackets else { return }
+        if Int(ch.pointee.count) >= ringPackets {
+            guard ch.pointee.keep != .ring, keepsPastRing(stripe: stripe, ch) else { return }
+        }
         var c = freeHeads[stripe]
         if c < 0 { c = takeBack(stripe) }
         guard c >= 0 else { notKept[stripe] &+= 1; return }
         freeHeads[stripe] = next(c)
+        freeCounts[stripe] -= 1
         let p = cell(c)
         let caplen = min(bytes.count, snaplen)
         p.storeBytes(of: timestampNs, toByteOffset: 0, as: Int64.self)
@@ -125,14 +192,109 @@ public final class FlowPacketRings: @unchecked Sendable {
         kept[stripe] &+= 1
     }
 
-    /// The chain kept for the flow in `slot` of `stripe`, handed to its
-    /// record; the slot starts an empty ring. Call under the stripe's lock.
+    /// A packet past the ring of a pending or alerted record: reads the
+    /// writer's verdict while pending (an alert: keep everything; none: back
+    /// to the ring, the cells past it freed), then whether the stripe has
+    /// free cells above the reserve. An alerted flow's packet finding none
+    /// takes back released cells first, then is counted as not kept; a
+    /// pending one is simply not kept (it is likely not wanted; if it was,
+    /// the record's `alert_pcap.packets` falls short of its packet count).
+    private func keepsPastRing(stripe: Int, _ ch: UnsafeMutablePointer<SlotChain>) -> Bool {
+        if ch.pointee.keep == .pending {
+            let w = marks[ch - chains].load(ordering: .relaxed)
+            if Self.noted(w) && Self.generation(w) == ch.pointee.generation {
+                if Self.alerted(w) {
+                    ch.pointee.keep = .all
+                } else if Self.segment(w) &+ 1 >= ch.pointee.segment {
+                    ch.pointee.keep = .ring
+                    trimToRing(stripe: stripe, ch)
+                    return false
+                }
+            }
+        }
+        if ch.pointee.keep == .pending { return freeCounts[stripe] > pendingReserve }
+        if freeCounts[stripe] <= alertedReserve { _ = takeBack(stripe) }
+        guard freeCounts[stripe] > alertedReserve else { notKept[stripe] &+= 1; return false }
+        return true
+    }
+
+    /// Cuts a chain back to its first `ringPackets` cells; the rest go to the free list.
+    private func trimToRing(stripe: Int, _ ch: UnsafeMutablePointer<SlotChain>) {
+        guard Int(ch.pointee.count) > ringPackets else { return }
+        var last = ch.pointee.head
+        for _ in 1..<ringPackets { last = next(last) }
+        let cut = next(last)
+        setNext(last, -1)
+        setNext(ch.pointee.tail, freeHeads[stripe])
+        freeHeads[stripe] = cut
+        freeCounts[stripe] += Int(ch.pointee.count) - ringPackets
+        ch.pointee.tail = last
+        ch.pointee.count = Int32(ringPackets)
+    }
+
+    /// The chain kept for the record of the flow in `slot` of `stripe`,
+    /// handed to that record; the slot starts an empty ring. With
+    /// `continues` (an active-timeout cut) the same flow goes on as its next
+    /// segment, which keeps packets past its ring until the writer's
+    /// verdict on this one (or all of them, the flow having alerted);
+    /// otherwise the slot's next flow gets a new generation. Call under the
+    /// stripe's lock.
     @inline(__always)
-    func detach(stripe: Int, slot: Int) -> PacketChain {
-        let ch = chains + (stripe * slotsPerStripe + slot)
-        let chain = PacketChain(head: ch.pointee.head, count: ch.pointee.count)
-        ch.pointee = (-1, -1, 0)
+    func detach(stripe: Int, slot: Int, continues: Bool) -> PacketChain {
+        let g = stripe * slotsPerStripe + slot
+        let ch = chains + g
+        let was = ch.pointee
+        let chain = PacketChain(head: was.head, count: was.count, slot: Int32(g), generation: was.generation,
+                                segment: was.segment)
+        ch.pointee = SlotChain()
+        if continues {
+            ch.pointee.generation = was.generation
+            ch.pointee.segment = was.segment &+ 1
+            ch.pointee.keep = was.keep == .all ? .all : .pending
+        } else {
+            ch.pointee.generation = was.generation &+ 1
+        }
         return chain
+    }
+
+    /// A mark: the slot's flow (generation, bits 32–63), a verdict is
+    /// there (bit 31), the latest segment with a verdict (bits 1–30), and
+    /// whether the flow has alerted in it or before (bit 0).
+    static func markWord(generation: UInt32, segment: UInt32, alerted: Bool) -> UInt64 {
+        UInt64(generation) << 32 | 1 << 31 | UInt64(min(segment, 0x3FFF_FFFF)) << 1 | (alerted ? 1 : 0)
+    }
+    static func noted(_ w: UInt64) -> Bool { w & (1 << 31) != 0 }
+    static func generation(_ w: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: w >> 32) }
+    static func segment(_ w: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: w >> 1) & 0x3FFF_FFFF }
+    static func alerted(_ w: UInt64) -> Bool { w & 1 != 0 }
+
+    /// Whether an earlier record (segment) of `chain`'s flow has alerted,
+    /// as noted by `noteVerdict`: this record's packets are then all written.
+    public func flowAlerted(before chain: PacketChain) -> Bool {
+        guard chain.slot >= 0 else { return false }
+        let w = marks[Int(chain.slot)].load(ordering: .relaxed)
+        return Self.noted(w) && Self.generation(w) == chain.generation && Self.alerted(w) && Self.segment(w) < chain.segment
+    }
+
+    /// The writer's verdict on a record whose flow continues (it ended on
+    /// the active timeout): whether the flow has alerted, in this record or
+    /// before. Any thread. A verdict on an older segment, or on an older
+    /// flow of the slot, does not replace a newer one; an alert sticks.
+    public func noteVerdict(_ chain: PacketChain, alerted: Bool) {
+        guard chain.slot >= 0 else { return }
+        let m = marks + Int(chain.slot)
+        var old = m.pointee.load(ordering: .relaxed)
+        while true {
+            let sameFlow = Self.noted(old) && Self.generation(old) == chain.generation
+            if Self.noted(old) && !sameFlow && Int32(bitPattern: chain.generation &- Self.generation(old)) < 0 { return }
+            let segment = sameFlow ? max(Self.segment(old), chain.segment) : chain.segment
+            let new = Self.markWord(generation: chain.generation, segment: segment,
+                                    alerted: alerted || (sameFlow && Self.alerted(old)))
+            if new == old { return }
+            let (done, seen) = m.pointee.compareExchange(expected: old, desired: new, ordering: .relaxed)
+            if done { return }
+            old = seen
+        }
     }
 
     /// Gives a record's chain back (any thread; once per chain).
@@ -153,6 +315,7 @@ public final class FlowPacketRings: @unchecked Sendable {
             while c >= 0 { last = c; c = next(c) }
             setNext(last, freeHeads[stripe])
             freeHeads[stripe] = chain.head
+            freeCounts[stripe] += Int(chain.count)
         }
         return freeHeads[stripe]
     }
@@ -165,11 +328,12 @@ public final class FlowPacketRings: @unchecked Sendable {
         public let bytes: UnsafeRawBufferPointer
     }
 
-    /// The chain's packets in the order they were captured (the chain must
-    /// not have been released).
-    public func forEach(_ chain: PacketChain, _ body: (Packet) throws -> Void) rethrows {
+    /// The chain's first `limit` packets in the order they were captured
+    /// (the chain must not have been released).
+    public func forEach(_ chain: PacketChain, limit: Int = .max, _ body: (Packet) throws -> Void) rethrows {
         var c = chain.head
-        while c >= 0 {
+        var n = 0
+        while c >= 0 && n < limit {
             let p = cell(c)
             let caplen = Int(p.load(fromByteOffset: 8, as: UInt32.self))
             try body(Packet(timestampNs: p.load(fromByteOffset: 0, as: Int64.self),
@@ -177,6 +341,7 @@ public final class FlowPacketRings: @unchecked Sendable {
                             linkType: p.load(fromByteOffset: 20, as: UInt16.self),
                             bytes: UnsafeRawBufferPointer(start: p + Self.headerBytes, count: caplen)))
             c = next(c)
+            n += 1
         }
     }
 

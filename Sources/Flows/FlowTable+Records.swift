@@ -28,8 +28,9 @@ extension FlowTable {
         let closed = slot.pointee.cls == UInt8(TimeoutClass.tcpClosed.rawValue)
         let tunnel = slot.pointee.tunnel
         let capture = appCapture(st, slot)
+        // Without `free` the flow goes on in this slot as its next segment.
         let kept = packetRings.map {
-            $0.detach(stripe: Int(truncatingIfNeeded: key.stableHash()) & stripeMask, slot: i)
+            $0.detach(stripe: Int(truncatingIfNeeded: key.stableHash()) & stripeMask, slot: i, continues: !free)
         } ?? .none
         // Written straight into the sink's storage: no ~1.3 KB record built
         // here and copied there.

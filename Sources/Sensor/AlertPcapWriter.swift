@@ -43,6 +43,8 @@ package final class AlertPcapWriter: @unchecked Sendable {
     private var files: [(sequence: Int, path: String)]
     private var buffer: [UInt8] = []
     package private(set) var flowsWritten: UInt64 = 0
+    /// Of `flowsWritten`, records written because an earlier record of their flow alerted.
+    package private(set) var recordsAfterAlert: UInt64 = 0
     package private(set) var packetsWritten: UInt64 = 0
     package private(set) var writeErrors: UInt64 = 0
     package private(set) var lastError: String?
@@ -83,15 +85,37 @@ package final class AlertPcapWriter: @unchecked Sendable {
         return found.sorted { $0.0 < $1.0 }
     }
 
-    /// Writes `chain`'s packets (from `rings`) as one run in the current
-    /// file; returns where they are, or nil when there are none or the
-    /// write failed (counted in `writeErrors`, said in `lastError`).
-    package func write(_ chain: PacketChain, from rings: FlowPacketRings) -> AlertCapture? {
+    /// What `--alert-pcap` does with one flow record, its alert lines (if
+    /// any) not yet formatted: `alerting` says whether it gets one.
+    /// - A record of a flow that alerted in an earlier record (segment):
+    ///   every packet it kept is written, and `afterAlert` is true (its flow
+    ///   record names them).
+    /// - Else an alerting record: its ring, the first `ringPackets` packets.
+    /// - Else nothing.
+    /// A record whose flow goes on (active timeout) has its verdict noted
+    /// in the rings, for the flow's next segment to keep its packets or not.
+    /// Returns where the packets are (nil: none written).
+    package func write(_ r: FlowRecord, alerting: Bool, rings: FlowPacketRings) -> (capture: AlertCapture?, afterAlert: Bool) {
+        let chain = r.packetRing
+        let afterAlert = rings.flowAlerted(before: chain)
+        if r.reason == .activeTimeout { rings.noteVerdict(chain, alerted: afterAlert || alerting) }
+        if afterAlert {
+            let written = write(chain, from: rings)
+            if written != nil { recordsAfterAlert &+= 1 }
+            return (written, true)
+        }
+        return (alerting ? write(chain, from: rings, limit: rings.ringPackets) : nil, false)
+    }
+
+    /// Writes `chain`'s first `limit` packets (from `rings`) as one run in
+    /// the current file; returns where they are, or nil when there are none
+    /// or the write failed (counted in `writeErrors`, said in `lastError`).
+    package func write(_ chain: PacketChain, from rings: FlowPacketRings, limit: Int = .max) -> AlertCapture? {
         guard !chain.isEmpty else { return nil }
         buffer.removeAll(keepingCapacity: true)
         var linkType: UInt16 = 0
         var packets = 0
-        rings.forEach(chain) { p in
+        rings.forEach(chain, limit: limit) { p in
             if packets == 0 { linkType = p.linkType }
             appendRecord(p)
             packets += 1
@@ -204,10 +228,15 @@ package func attachAlertPcap(_ config: AlertPcapConfig, table: FlowTable, writer
 }
 
 /// Pushes ended records to the live output queue; the kept packets of
-/// records the full queue drops go back to the rings at once.
+/// records the full queue drops go back to the rings at once, and a dropped
+/// record whose flow goes on counts as not alerted (its next segment then
+/// stops keeping packets past its ring).
 package func pushReleasingDropped(_ queue: BoundedQueue<FlowRecord>, _ records: ArraySlice<FlowRecord>,
                                   rings: FlowPacketRings?) {
     let lost = queue.push(records)
     guard lost > 0, let rings else { return }
-    for i in records.indices.suffix(lost) where !records[i].packetRing.isEmpty { rings.release(records[i].packetRing) }
+    for i in records.indices.suffix(lost) {
+        if records[i].reason == .activeTimeout { rings.noteVerdict(records[i].packetRing, alerted: false) }
+        if !records[i].packetRing.isEmpty { rings.release(records[i].packetRing) }
+    }
 }

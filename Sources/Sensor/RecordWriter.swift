@@ -72,8 +72,9 @@ package final class RecordWriter: @unchecked Sendable {
     package private(set) var indicatorCounters = IndicatorCounters()
     private var hits: [IndicatorHit] = []
     /// `--alert-pcap`: the kept packets of each record that gets an alert
-    /// line are written here, and every record's are given back to the
-    /// flow table's rings once written (nil: off).
+    /// line, and of every later record of its flow, are written here
+    /// (`AlertPcapWriter.write(_:alerting:rings:)`), and every record's are
+    /// given back to the flow table's rings once written (nil: off).
     package var alertPcap: (writer: AlertPcapWriter, rings: FlowPacketRings)?
 
     private var flowFormatter: EveFlowFormatter
@@ -147,7 +148,9 @@ package final class RecordWriter: @unchecked Sendable {
             }
             if let ap = alertPcap {
                 let alerting = alertsOut && (matched || scoring.map { _ in scored[i].alerted || !scored[i].behaviourAlerts.isEmpty } ?? false)
-                alertFormatter.capture = alerting ? ap.writer.write(batch.records[i].packetRing, from: ap.rings) : nil
+                let written = ap.writer.write(batch.records[i], alerting: alerting, rings: ap.rings)
+                alertFormatter.capture = written.capture
+                flowFormatter.capture = written.afterAlert ? written.capture : nil
             }
             if let scoring {
                 let s = scored[i]

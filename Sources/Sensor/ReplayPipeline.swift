@@ -222,6 +222,7 @@ extension ReplayPipeline {
         // The behaviour table follows the records on this thread (it is one
         // stage of the record path: here it shares the work with the writer's).
         let behaviour = writer.behaviour
+        let keepsPackets = table.packetRings != nil
         // Between captures (`replay --watch` waiting): the records so far
         // go to the writer, which writes and flushes them.
         handOver = {
@@ -233,7 +234,9 @@ extension ReplayPipeline {
         run(files: files, resolveAppLayer: false, behaviour: nil) { record, file in
             batch.records.append(record)
             batch.files.append(file)
-            if batch.records.count >= RecordBatch.size {
+            // `--alert-pcap`: a record whose flow goes on is handed over at
+            // once; its verdict decides what the flow's next segment keeps.
+            if batch.records.count >= RecordBatch.size || (record.reason == .activeTimeout && keepsPackets) {
                 behaviour?.observe(batch)
                 channel.send(batch)
                 batch = channel.takeEmpty() ?? RecordBatch()

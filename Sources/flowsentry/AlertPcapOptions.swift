@@ -8,7 +8,7 @@ struct AlertPcapOptions: ParsableArguments {
     private static let defaults = AlertPcapConfig(directory: "")
 
     @Option(name: .customLong("alert-pcap"), help: ArgumentHelp(
-        "Write the packets of alerted flows (each flow's first packets) to rotated pcap files in this directory.",
+        "Write the packets of alerted flows (each flow's first packets, and every packet after its alert) to rotated pcap files in this directory.",
         valueName: "dir"))
     var directory: String?
 
@@ -55,7 +55,7 @@ struct AlertPcapOptions: ParsableArguments {
 func alertPcapSummary(_ writer: RecordWriter) -> String? {
     guard let (pcap, rings) = writer.alertPcap else { return nil }
     let c = rings.counters
-    var s = "alert pcap: \(pcap.flowsWritten) flows, \(pcap.packetsWritten) packets written to \(pcap.config.directory)"
+    var s = "alert pcap: \(pcap.flowsWritten) flows (\(pcap.recordsAfterAlert) after an alert), \(pcap.packetsWritten) packets written to \(pcap.config.directory)"
     s += "; \(c.kept) packets kept in \(rings.cellCount) cells, \(c.notKept) not kept (memcap)"
     if pcap.writeErrors > 0 { s += "; \(pcap.writeErrors) write errors (last: \(pcap.lastError ?? "?"))" }
     return s

@@ -121,6 +121,19 @@ import Flows
         #expect(eveProtoName(58) == "IPv6-ICMP" && eveProtoName(132) == "132" && eveProtoName(0) == "0")
     }
 
+    @Test func aRecordWrittenAfterItsFlowsAlertNamesItsPackets() throws {
+        #expect(try line(testRecord())["alert_pcap"] == nil)
+        var f = EveFlowFormatter()
+        f.capture = AlertCapture(file: "/var/pcap/flowsentry-alerts.2.pcap", firstPacket: 118, packets: 40)
+        var j = JSONBuffer(reserve: 4096)
+        f.append(testRecord(), into: &j)
+        let o = try parseLine(j.bytes)
+        let ap = try #require(o["alert_pcap"] as? [String: Any])
+        #expect(ap["file"] as? String == "/var/pcap/flowsentry-alerts.2.pcap")
+        #expect(ap["first_packet"] as? Int == 118 && ap["packets"] as? Int == 40)
+        #expect(o["flow"] != nil)
+    }
+
     @Test func verdictAndAlertedGoWhereTheCallerSays() throws {
         let o = try line(testRecord(), alerted: true) { j in j.key("ml"); j.beginObject(); j.key("x"); j.int(1); j.endObject() }
         #expect((o["flow"] as? [String: Any])?["alerted"] as? Bool == true)

@@ -152,4 +152,82 @@ import Testing
             do { _ = try SensorConfig.parse(yaml: yaml) } catch { #expect(error.key == key, "\(yaml)") }
         }
     }
+
+    /// One UDP flow, a packet a second for `seconds`, cut every 10 s (ring 3):
+    /// the writer's records as the table hands them over, each written (and
+    /// its verdict noted) before the next packets, as a writer keeping up would.
+    @Test func afterASegmentAlertsEveryLaterSegmentIsWrittenWhole() throws {
+        var c = FlowTableConfig()
+        c.stripes = 1
+        c.maxFlows = 16
+        c.activeTimeout = 10
+        let t = FlowTable(config: c)
+        let rings = FlowPacketRings(stripes: 1, slotsPerStripe: t.stripeLayout.slotsPerStripe, ringPackets: 3,
+                                    snaplen: 128, memcapBytes: 256 * FlowPacketRings.cellBytes(snaplen: 128))
+        t.packetRings = rings
+        let w = try AlertPcapWriter(config: AlertPcapConfig(directory: directory()))
+        var results: [(segment: UInt32, capture: AlertCapture?, afterAlert: Bool)] = []
+        var s = FlowSink()
+        func handOver(alerting: (UInt32) -> Bool) {
+            for r in s.records {
+                let out = w.write(r, alerting: alerting(r.segment), rings: rings)
+                results.append((r.segment, out.capture, out.afterAlert))
+                rings.release(r.packetRing)
+            }
+            s.removeAll()
+        }
+        for i in 0..<35 {
+            var p = DecodedPacket()
+            p.timestampNs = Int64(i) * 1_000_000_000
+            p.src = IPAddress(v4: 10, 0, 0, 1); p.dst = IPAddress(v4: 10, 0, 1, 1)
+            p.srcPort = 1000; p.dstPort = 53; p.hasPorts = true; p.proto = 17; p.ipVersion = 4
+            p.wireLength = 80
+            let bytes = [UInt8](repeating: UInt8(i), count: 70)
+            bytes.withUnsafeBytes { t.process(&p, bytes: ByteView($0), sink: &s) }
+            // Segment 1 alerts on its own; segment 0 does not.
+            handOver { $0 == 1 }
+        }
+        t.flushAll(sink: &s)
+        handOver { _ in false }
+        w.closeFile()
+        #expect(results.map(\.segment) == [0, 1, 2, 3])
+        #expect(results[0].capture == nil && !results[0].afterAlert)
+        // The alerting segment: its ring; the ones after it: every packet.
+        #expect(results[1].capture?.packets == 3 && !results[1].afterAlert)
+        #expect(results[2].capture?.packets == 10 && results[2].afterAlert)
+        #expect(results[3].capture?.packets == 5 && results[3].afterAlert)
+        #expect(w.recordsAfterAlert == 2 && w.packetsWritten == 18)
+        let got = try readBack(try #require(results[1].capture).file)
+        #expect(got.map { $0.bytes[0] } == [10, 11, 12] + Array(20..<35).map(UInt8.init))
+        #expect(rings.counters.notKept == 0)
+    }
+
+    /// A writer a batch behind: the segment after a not-yet-scored one kept
+    /// everything meanwhile; without an earlier alert only its ring is written.
+    @Test func aLaggingWriterStillWritesOnlyTheRingOfAFlowThatHadNotAlerted() throws {
+        var c = FlowTableConfig()
+        c.stripes = 1
+        c.maxFlows = 16
+        c.activeTimeout = 10
+        let t = FlowTable(config: c)
+        let rings = FlowPacketRings(stripes: 1, slotsPerStripe: t.stripeLayout.slotsPerStripe, ringPackets: 3,
+                                    snaplen: 128, memcapBytes: 256 * FlowPacketRings.cellBytes(snaplen: 128))
+        t.packetRings = rings
+        let w = try AlertPcapWriter(config: AlertPcapConfig(directory: directory()))
+        var s = FlowSink()
+        for i in 0..<25 {
+            var p = DecodedPacket()
+            p.timestampNs = Int64(i) * 1_000_000_000
+            p.src = IPAddress(v4: 10, 0, 0, 1); p.dst = IPAddress(v4: 10, 0, 1, 1)
+            p.srcPort = 1000; p.dstPort = 53; p.hasPorts = true; p.proto = 17; p.ipVersion = 4
+            let bytes = [UInt8](repeating: UInt8(i), count: 70)
+            bytes.withUnsafeBytes { t.process(&p, bytes: ByteView($0), sink: &s) }
+        }
+        t.flushAll(sink: &s)
+        #expect(s.records.map(\.packetRing.count) == [3, 10, 5])
+        let out = s.records.map { w.write($0, alerting: $0.segment == 1, rings: rings) }
+        #expect(out[0].capture == nil && out[1].capture?.packets == 3 && !out[1].afterAlert)
+        // Segment 2 comes after segment 1's alert: whole.
+        #expect(out[2].capture?.packets == 5 && out[2].afterAlert)
+    }
 }
