@@ -54,7 +54,7 @@ package enum ClassEvidence {
         case "scan": return scanned(r, b) || flooded(r, b)
         // Scans and floods are both many-flow attacks and easily named one
         // for the other: either's evidence supports either.
-        case "dos": return flooded(r, b) || scanned(r, b)
+        case "dos": return icmpError(r) ? answersFlood(r) : flooded(r, b) || scanned(r, b)
         case "bruteforce": return guessed(r, b)
         case "c2": return beaconed(r, b)
         case "tunnel": return tunnelled(r)
@@ -82,6 +82,21 @@ package enum ClassEvidence {
         let unansweredUDP = r.proto == 17 && f[.bwd_pkts] == 0
         return failing || unansweredUDP
     }
+
+    /// An ICMP error (ICMP destination unreachable, source quench, redirect,
+    /// time exceeded, parameter problem; ICMPv6 types 1–4) is a host's reply
+    /// about another flow: a busy resolver's late answer draws a
+    /// port-unreachable whose destination has many flows, and that is no
+    /// flood.
+    static func icmpError(_ r: FlowRecord) -> Bool {
+        guard let m = ICMPMessage.decode(r.icmpToServer) else { return false }
+        if r.proto == 1 { return [3, 4, 5, 11, 12].contains(m.type) }
+        return r.proto == 58 && (1...4).contains(m.type)
+    }
+
+    /// An ICMP error is a flood's mark when its sender answers a flood: it
+    /// started `floodFlows` flows (its replies among them) in the window.
+    static func answersFlood(_ r: FlowRecord) -> Bool { r.features[.src_flows] >= Double(floodFlows) }
 
     static func flooded(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         let f = r.features
@@ -115,8 +130,11 @@ package enum ClassEvidence {
     }
 
     static func tunnelled(_ r: FlowRecord) -> Bool {
-        // ICMP tunnels carry their data in echo payloads.
-        if r.proto == 1 || r.proto == 58 { return true }
+        // ICMP tunnels carry their data in echo payloads (ICMP 8/0, ICMPv6 128/129).
+        if r.proto == 1 || r.proto == 58 {
+            guard let m = ICMPMessage.decode(r.icmpToServer) else { return false }
+            return r.proto == 1 ? m.type == 8 || m.type == 0 : m.type == 128 || m.type == 129
+        }
         let f = r.features
         let dns = f[.app_dns] > 0 || ((r.proto == 6 || r.proto == 17) && (r.srcPort == 53 || r.dstPort == 53))
         guard dns else { return false }

@@ -42,7 +42,9 @@ struct ClassEvidenceTests {
         #expect(ClassEvidence.supports("tunnel", record: packed, behaviour: nil))
         // TXT on another port is not DNS.
         #expect(!ClassEvidence.supports("tunnel", record: Self.record(proto: 17, dport: 5000, [(.dns_qtype_class, 4)]), behaviour: nil))
-        #expect(ClassEvidence.supports("tunnel", record: Self.record(proto: 1, dport: 0), behaviour: nil))
+        var ping = Self.record(proto: 1, dport: 0)
+        ping.icmpToServer = ICMPMessage.encode(type: 8, code: 0)
+        #expect(ClassEvidence.supports("tunnel", record: ping, behaviour: nil))
     }
 
     @Test func aWebAttackIsHTTPInTheClearWithAnAttacksMarks() {
@@ -137,6 +139,27 @@ struct ClassEvidenceTests {
         #expect(!ClassEvidence.supports("bruteforce", record: pop, behaviour: poller))
         // A refused login still counts (a stored password gone stale is worth a look).
         #expect(ClassEvidence.supports("bruteforce", record: Self.withLogin(pop, .pop3, failures: 1, succeeded: false), behaviour: poller))
+    }
+
+    @Test func anICMPErrorIsAFloodOnlyWhenItsSenderAnswersOne() {
+        // A port-unreachable to a busy resolver (its destination in 80 flows):
+        // a late DNS answer's reply, not a flood, and never a tunnel.
+        var late = Self.record(proto: 1, dport: 0, [(.fwd_pkts, 1), (.dst_flows, 80), (.src_flows, 12)])
+        late.icmpToServer = ICMPMessage.encode(type: 3, code: 3)
+        #expect(!ClassEvidence.supports("dos", record: late, behaviour: Self.series(sessions: 1)))
+        #expect(!ClassEvidence.supports("tunnel", record: late, behaviour: nil))
+        // A victim answering a UDP flood: hundreds of replies of its own.
+        var victim = late
+        victim.features[.src_flows] = 400
+        #expect(ClassEvidence.supports("dos", record: victim, behaviour: Self.series(sessions: 1)))
+        // ICMPv6 errors are types 1–4; an echo is no error, and may carry a tunnel.
+        var v6 = Self.record(proto: 58, dport: 0, [(.dst_flows, 80)])
+        v6.icmpToServer = ICMPMessage.encode(type: 1, code: 4)
+        #expect(!ClassEvidence.supports("dos", record: v6, behaviour: Self.series(sessions: 1)))
+        var echo = Self.record(proto: 1, dport: 0, [(.dst_flows, 80)])
+        echo.icmpToServer = ICMPMessage.encode(type: 8, code: 0)
+        #expect(ClassEvidence.supports("dos", record: echo, behaviour: Self.series(sessions: 1)))
+        #expect(ClassEvidence.supports("tunnel", record: echo, behaviour: nil))
     }
 
     @Test func aBeaconComesBack() {
