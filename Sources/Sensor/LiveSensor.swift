@@ -135,6 +135,7 @@ package final class LiveSensor: @unchecked Sendable {
         writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,
                               behaviour: BehaviourStage(config: config.behaviour), indicators: indicators)
         writer.notesLatency = true
+        writer.useThreads(config.outputThreads ?? WorkerPool.availableCores)
         if var ap = config.alertPcap {
             guard config.alerts != nil else {
                 throw SensorConfigError(file: nil, key: "outputs.alert_pcap", reason: "writes the packets of alerts: give outputs.alerts (or --alerts) too")
