@@ -172,7 +172,7 @@ package final class RecordWriter: @unchecked Sendable {
         }
         let flowsOut = outputs.wants(.flow), alertsOut = outputs.wants(.alert)
         let eachRecord = outputs.writesEachRecord
-        // Flow records formatted ahead by the pool, taken in order below (nil: formatted in the loop).
+        // Flow records formatted ahead by the pool, taken in order below (false: formatted in the loop).
         let formatted = parallel && flowsOut
         if formatted { formatFlowsInParallel(batch) }
         var chunk = 0, inChunk = 0, chunkEnd = formatted ? formatChunks[0].ends.count : 0
@@ -190,7 +190,8 @@ package final class RecordWriter: @unchecked Sendable {
             }
             let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
             var matched = false
-            if let set = indicators {
+            // (Formatted ahead: the records without a match are known already.)
+            if let set = indicators, !formatted || indicatorMatched[i] {
                 set.match(src: batch.records[i].srcIP, dst: batch.records[i].dstIP, app: batch.records[i].app, into: &hits)
                 if !hits.isEmpty {
                     matched = true

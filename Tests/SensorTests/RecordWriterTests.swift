@@ -149,8 +149,10 @@ final class RecordingOutputs: RecordOutputs {
                     let many = try RecordingOutputs(eachRecord: eachRecord)
                     let w = try Self.drive(many, files: true, scored: scored, threads: threads)
                     #expect(many.lines.count == one.lines.count)
-                    #expect(many.lines.elementsEqual(one.lines, by: { $0.0 == $1.0 && $0.1 == $1.1 }),
-                            "scored \(scored), each record \(eachRecord), \(threads) threads")
+                    let same = zip(many.lines, one.lines).allSatisfy { (a: (RecordingOutputs.Log, String), b: (RecordingOutputs.Log, String)) in
+                        a.0 == b.0 && a.1 == b.1
+                    }
+                    #expect(same, "scored \(scored), each record \(eachRecord), \(threads) threads")
                     if eachRecord { #expect(many.writes == one.writes) }
                     #expect(w.appLayer.flows == w1.appLayer.flows)
                     #expect(w.scoring?.counters.alerts == w1.scoring?.counters.alerts)
