@@ -14,52 +14,66 @@ struct WorkerPoolTests {
         init(_ n: Int) { chunkOf = Array(repeating: -1, count: n) }
     }
 
+    /// What each chunk saw: its range and the thread (index and pthread)
+    /// that ran it. One slot per chunk, written only by that chunk's thread
+    /// (no lock: the pool's join orders the writes before the reads).
+    final class ChunkLog: @unchecked Sendable {
+        var range: [Range<Int>?]
+        var thread: [(index: Int, id: UInt)?]
+        init(_ chunks: Int) {
+            range = Array(repeating: nil, count: chunks)
+            thread = Array(repeating: nil, count: chunks)
+        }
+    }
+
     /// 2,000 runs of varying size and chunk size: every item is done exactly
     /// once, in the chunk whose range holds it; the chunks are contiguous,
-    /// in order, and cover 0..<count; each thread index is one real thread.
+    /// in order, and cover 0..<count; each thread index is one real thread,
+    /// and index 0 is the caller.
     @Test func everyItemOnceInContiguousChunks() {
         let pool = WorkerPool(width: 3)
         defer { pool.shutdown() }
+        let caller = UInt(pthread_self())
         for round in 0..<2_000 {
             let count = round % 300, chunkSize = 1 + round % 40
-            let slots = Slots(count)
-            let ranges = Mutex<[Int: Range<Int>]>([:])
-            let threadOf = Mutex<[Int: UInt]>([:])
+            let chunks = WorkerPool.chunks(count: count, chunkSize: chunkSize)
+            #expect(chunks == (count + chunkSize - 1) / chunkSize)
+            let slots = Slots(count), log = ChunkLog(chunks)
             let done = Atomic<Int>(0)
             slots.chunkOf.withUnsafeMutableBufferPointer { chunkOf in
-                pool.run(count: count, chunkSize: chunkSize) { thread, chunk, range in
-                    #expect(thread >= 0 && thread < 3)
-                    let me = UInt(pthread_self())
-                    threadOf.withLock { t in
-                        if let seen = t[thread] { #expect(seen == me) } else { t[thread] = me }
-                    }
-                    ranges.withLock { r in
-                        #expect(r[chunk] == nil)
-                        r[chunk] = range
-                    }
-                    for i in range {
-                        #expect(chunkOf[i] == -1)
-                        chunkOf[i] = chunk
-                        done.add(1, ordering: .relaxed)
+                log.range.withUnsafeMutableBufferPointer { ranges in
+                    log.thread.withUnsafeMutableBufferPointer { threads in
+                        pool.run(count: count, chunkSize: chunkSize) { thread, chunk, range in
+                            let first = ranges[chunk] == nil
+                            ranges[chunk] = range
+                            threads[chunk] = (thread, UInt(pthread_self()))
+                            var fresh = first
+                            for i in range {
+                                fresh = fresh && chunkOf[i] == -1
+                                chunkOf[i] = chunk
+                                done.add(1, ordering: .relaxed)
+                            }
+                            #expect(fresh)
+                        }
                     }
                 }
             }
-            let chunks = WorkerPool.chunks(count: count, chunkSize: chunkSize)
-            #expect(chunks == (count + chunkSize - 1) / chunkSize)
             #expect(done.load(ordering: .relaxed) == count)
-            let r = ranges.withLock { $0 }
-            #expect(r.count == chunks)
             var next = 0
+            var idOf: [Int: UInt] = [:]
             for c in 0..<chunks {
-                let range = r[c]!
+                let range = log.range[c]!
                 #expect(range.lowerBound == next && !range.isEmpty && range.count <= chunkSize)
                 #expect(range == WorkerPool.range(chunk: c, count: count, chunkSize: chunkSize))
                 next = range.upperBound
                 for i in range { #expect(slots.chunkOf[i] == c) }
+                let t = log.thread[c]!
+                #expect(t.index >= 0 && t.index < 3)
+                if let id = idOf[t.index] { #expect(id == t.id) } else { idOf[t.index] = t.id }
             }
             #expect(next == count)
-            // Thread 0 is the caller.
-            if let t0 = threadOf.withLock({ $0[0] }) { #expect(t0 == UInt(pthread_self())) }
+            if let t0 = idOf[0] { #expect(t0 == caller) }
+            #expect(Set(idOf.values).count == idOf.count)
         }
     }
 
@@ -69,15 +83,18 @@ struct WorkerPoolTests {
         let pool = WorkerPool(width: 3)
         defer { pool.shutdown() }
         let started = Atomic<Int>(0)
-        let threads = Mutex<Set<UInt>>([])
-        pool.run(count: 3, chunkSize: 1) { _, _, _ in
-            started.add(1, ordering: .acquiringAndReleasing)
-            threads.withLock { _ = $0.insert(UInt(pthread_self())) }
-            let deadline = monotonicSeconds() + 10
-            while started.load(ordering: .acquiring) < 3 && monotonicSeconds() < deadline { sched_yield() }
+        let log = ChunkLog(3)
+        log.thread.withUnsafeMutableBufferPointer { threads in
+            pool.run(count: 3, chunkSize: 1) { thread, chunk, _ in
+                threads[chunk] = (thread, UInt(pthread_self()))
+                started.add(1, ordering: .acquiringAndReleasing)
+                let deadline = monotonicSeconds() + 10
+                while started.load(ordering: .acquiring) < 3 && monotonicSeconds() < deadline { sched_yield() }
+            }
         }
         #expect(started.load(ordering: .relaxed) == 3)
-        #expect(threads.withLock { $0.count } == 3)
+        #expect(Set(log.thread.map { $0!.id }).count == 3)
+        #expect(Set(log.thread.map { $0!.index }) == [0, 1, 2])
     }
 
     /// The caller does not wait for a worker that has not started: while the
