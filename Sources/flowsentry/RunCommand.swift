@@ -118,6 +118,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if let m = metricsListen {
             do { try MetricsEndpoint.validate(m) } catch { throw ValidationError("--metrics-listen \(error)") }
         }

@@ -124,3 +124,6 @@ def test_threads_must_be_positive(flowsentry_bin):
     r = subprocess.run([flowsentry_bin, "replay", str(LAB_DIR / "demo.pcap"), "--flows", "/dev/null", "--threads", "0"],
                        capture_output=True, text=True)
     assert r.returncode == 64 and "--threads" in r.stderr
+    r = subprocess.run([flowsentry_bin, "run", "--interface", "lo", "--flows", "/dev/null", "--threads", "0"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 64 and "--threads" in r.stderr
