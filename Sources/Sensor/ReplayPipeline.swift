@@ -205,8 +205,9 @@ extension ReplayPipeline {
     /// finished flows, batch by batch in order (back-pressure, nothing
     /// dropped), so replay runs at the pace of the slower side instead of
     /// the sum of both. The writer's helpers (`RecordWriter.useThreads`)
-    /// share its parsing, inference and formatting. Ends with the writer's closing alerts and a flush; the
-    /// summary's wall time runs up to the last record written, not only read.
+    /// share its parsing, inference and formatting. Ends with the writer's
+    /// closing alerts and a flush; the summary's wall time runs up to the
+    /// last record written, not only read.
     /// `files` may be a `CaptureWatch`, which yields captures until a stop signal.
     package func run(files: some Sequence<String>, writer: RecordWriter) {
         let channel = BatchChannel<RecordBatch>(capacity: 4)
@@ -220,11 +221,10 @@ extension ReplayPipeline {
         }
         let start = monotonicSeconds()
         var batch = RecordBatch()
-        // The behaviour table follows the records (in order) on this thread
-        // when the writer works alone, sharing the work with it; a writer
-        // with helper threads has time to spare, and this thread is then the
-        // slower side, so the writer observes each batch itself.
-        let behaviour = writer.threads > 1 ? nil : writer.behaviour
+        // The behaviour table follows the records on this thread (it is one
+        // stage of the record path: here it shares the work with the writer's;
+        // on the writer, records-only replay measured slower on two cores).
+        let behaviour = writer.behaviour
         // Between captures (`replay --watch` waiting): the records so far
         // go to the writer, which writes and flushes them.
         handOver = {

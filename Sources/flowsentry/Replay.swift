@@ -78,7 +78,7 @@ struct Replay: ParsableCommand {
     var flowDetail: FlowDetail?
 
     @Option(help: ArgumentHelp(
-        "Threads that score and format the flow records, beside the one that reads (default: the CPUs this process may use; 1: all on one writer thread).",
+        "Threads that score and format the flow records, beside the one that reads (default: the CPUs this process may use less the reader's one; 1: all on one writer thread).",
         discussion: "The records, alerts and their order are the same for any number.", valueName: "n"))
     var threads: Int?
 
@@ -143,7 +143,8 @@ struct Replay: ParsableCommand {
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
-        writer.useThreads(threads ?? WorkerPool.availableCores)
+        // The reading thread keeps a core busy: the writer gets the others.
+        writer.useThreads(threads ?? max(1, WorkerPool.availableCores - 1))
         if let c = alertPcap.config(over: nil) {
             do throws(SensorConfigError) {
                 try attachAlertPcap(c, table: pipeline.table, writer: writer)

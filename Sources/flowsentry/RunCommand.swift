@@ -65,7 +65,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16?
 
-    @Option(help: ArgumentHelp("Threads that score and format the flow records: the output thread and its helpers (default: the CPUs this process may use; 1: the output thread alone).", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads that score and format the flow records: the output thread and its helpers (default: the CPUs this process may use less one per capture worker; 1: the output thread alone).", valueName: "n"))
     var threads: Int?
 
     @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
