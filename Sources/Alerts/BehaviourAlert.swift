@@ -159,7 +159,7 @@ public struct BehaviourAlertFolder: Sendable {
             keys[key] = s
             return false
         }
-        if keys.count >= capacity, let oldest = keys.min(by: { $0.value.lastNs < $1.value.lastNs })?.key {
+        if keys.count >= capacity, let oldest = keys.min(by: Self.closesFirst)?.key {
             close(oldest, into: &closed)
             evictions &+= 1
         }
@@ -169,13 +169,28 @@ public struct BehaviourAlertFolder: Sendable {
 
     /// Closes the keys quiet for `quietNs` at flow time `now`, oldest first.
     public mutating func expire(now: Int64, into closed: inout [BehaviourClosing]) {
-        let quiet = keys.filter { now - $0.value.lastNs > quietNs }.sorted { $0.value.lastNs < $1.value.lastNs }
+        let quiet = keys.filter { now - $0.value.lastNs > quietNs }.sorted(by: Self.closesFirst)
         for (k, _) in quiet { close(k, into: &closed) }
     }
 
     /// Closes every key (end of input, shutdown, reload).
     public mutating func closeAll(into closed: inout [BehaviourClosing]) {
-        for (k, _) in keys.sorted(by: { $0.value.lastNs < $1.value.lastNs }) { close(k, into: &closed) }
+        for (k, _) in keys.sorted(by: Self.closesFirst) { close(k, into: &closed) }
+    }
+
+    /// The order keys close in: least recently seen first, ties (two
+    /// behaviours of one flow) broken by the key, never by the dictionary's
+    /// per-process hash order, so a replay writes the same lines every run.
+    private static func closesFirst(_ a: (key: BehaviourAlertKey, value: State),
+                                    _ b: (key: BehaviourAlertKey, value: State)) -> Bool {
+        if a.value.lastNs != b.value.lastNs { return a.value.lastNs < b.value.lastNs }
+        let x = a.key, y = b.key
+        if x.kind.rawValue != y.kind.rawValue { return x.kind.rawValue < y.kind.rawValue }
+        if x.src != y.src { return x.src < y.src }
+        if x.dst != y.dst { return x.dst < y.dst }
+        if x.port != y.port { return x.port < y.port }
+        if x.proto != y.proto { return x.proto < y.proto }
+        return x.domain < y.domain
     }
 
     private mutating func close(_ k: BehaviourAlertKey, into closed: inout [BehaviourClosing]) {

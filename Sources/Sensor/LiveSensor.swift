@@ -135,6 +135,8 @@ package final class LiveSensor: @unchecked Sendable {
         writer = RecordWriter(context: ctx, scoring: stage, outputs: outputs,
                               behaviour: BehaviourStage(config: config.behaviour), indicators: indicators)
         writer.notesLatency = true
+        // The capture workers keep their cores busy: the output thread and its helpers get the others.
+        writer.useThreads(config.outputThreads ?? max(1, WorkerPool.availableCores - config.workers))
         if var ap = config.alertPcap {
             guard config.alerts != nil else {
                 throw SensorConfigError(file: nil, key: "outputs.alert_pcap", reason: "writes the packets of alerts: give outputs.alerts (or --alerts) too")

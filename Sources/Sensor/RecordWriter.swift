@@ -53,8 +53,16 @@ extension OutputFiles: RecordOutputs {
 /// alert after the flow records it follows, and hands the lines to its
 /// outputs (a write per record or per batch, as the outputs ask).
 ///
+/// With `useThreads(n)` (n > 1) the work of a batch that does not depend on
+/// order — application-layer parsing, the models' inference and formatting
+/// the flow records — is split across a `WorkerPool` of n threads, and the
+/// rest (policy, alert aggregation and closing alerts, indicator hits,
+/// alert lines, every write) stays in order on the calling thread, so the
+/// bytes written are the same for any number of threads.
+///
 /// Not thread-safe: used by one thread at a time (replay's writer thread,
-/// then the main thread for `finish`; live, the output thread).
+/// then the main thread for `finish`; live, the output thread); its pool's
+/// threads only ever work inside `write`.
 package final class RecordWriter: @unchecked Sendable {
     /// Scores, applies the policy and aggregates alerts; nil: flow records only.
     package let scoring: ScoringStage?
@@ -86,6 +94,16 @@ package final class RecordWriter: @unchecked Sendable {
     /// file's index here; a closing alert names its flow's file by it.
     private var files: [String] = []
     private var sources: [Int32] = []
+    /// The threads of `useThreads` (nil: everything on the calling thread).
+    private var pool: WorkerPool?
+    /// Per chunk of the batch: a flow formatter and the records it formatted.
+    private var formatChunks: [FlowFormatChunk] = []
+    /// Per record of the batch, whether an indicator matched (parallel path, indicators loaded).
+    private var indicatorMatched: [Bool] = []
+    /// Records per chunk the pool's threads take for parsing and inference
+    /// (a model batch this size loses little to a full one), and for formatting.
+    static let inferenceChunk = 64
+    static let formatChunk = 32
 
     package init(context: EveContext, scoring: ScoringStage?, outputs: any RecordOutputs,
                  behaviour: BehaviourStage? = nil, indicators: IndicatorSet? = nil) {
@@ -96,6 +114,25 @@ package final class RecordWriter: @unchecked Sendable {
         behaviour?.communityIDSeed = context.communityIDSeed
         flowFormatter = EveFlowFormatter(context: context)
         alertFormatter = EveAlertFormatter(context: context, modelVersion: scoring?.model.meta.modelVersion ?? "")
+    }
+
+    deinit { pool?.shutdown() }
+
+    /// Threads the order-independent work of a batch runs on (the calling
+    /// thread counts as one).
+    package var threads: Int { pool?.width ?? 1 }
+
+    /// Spreads each batch's order-independent work over `n` threads (the
+    /// calling thread and n − 1 workers); 1 keeps everything on the calling
+    /// thread. Call before the first batch.
+    package func useThreads(_ n: Int) {
+        pool?.shutdown()
+        pool = nil
+        formatChunks = []
+        guard n > 1 else { return }
+        let p = WorkerPool(width: n)
+        pool = p
+        scoring?.prepareThreads(p.width)
     }
 
     /// Scores and writes one batch, then empties it. A closing alert due
@@ -113,17 +150,33 @@ package final class RecordWriter: @unchecked Sendable {
             }
         }
         behaviour?.observe(batch)
-        // The application layer is parsed here, off the capture path, before scoring reads its features.
-        for i in batch.records.indices { batch.records[i].resolveAppLayer() }
+        // A batch of one chunk stays on this thread: waking another costs more.
+        let parallel = pool != nil && batch.count > Self.formatChunk
+        let inferenceChunks = WorkerPool.chunks(count: batch.count, chunkSize: Self.inferenceChunk)
+        if parallel {
+            resolveAndInferInParallel(batch, chunks: inferenceChunks)
+        } else {
+            // The application layer is parsed here, off the capture path, before scoring reads its features.
+            for i in batch.records.indices { batch.records[i].resolveAppLayer() }
+        }
         if let scoring {
             syncModelVersion(scoring)
             // batch.records is used in place: a second reference to its
             // storage would make emptying it below copy.
-            scoring.score(batch.records, sources: tagged ? sources : nil, behaviour: batch.behaviour,
-                          examples: batch.examples, into: &scored)
+            if parallel {
+                scoring.judgeChunks(inferenceChunks, batch.records, sources: tagged ? sources : nil, behaviour: batch.behaviour,
+                                   examples: batch.examples, into: &scored)
+            } else {
+                scoring.score(batch.records, sources: tagged ? sources : nil, behaviour: batch.behaviour,
+                              examples: batch.examples, into: &scored)
+            }
         }
         let flowsOut = outputs.wants(.flow), alertsOut = outputs.wants(.alert)
         let eachRecord = outputs.writesEachRecord
+        // Flow records formatted ahead by the pool, taken in order below (false: formatted in the loop).
+        let formatted = parallel && flowsOut
+        if formatted { formatFlowsInParallel(batch) }
+        var chunk = 0, inChunk = 0, chunkEnd = formatted ? formatChunks[0].ends.count : 0
         flowJSON.reset()
         alertJSON.reset()
         var flows = 0, alerts = 0
@@ -138,7 +191,8 @@ package final class RecordWriter: @unchecked Sendable {
             }
             let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
             var matched = false
-            if let set = indicators {
+            // (Formatted ahead: the records without a match are known already.)
+            if let set = indicators, !formatted || indicatorMatched[i] {
                 set.match(src: batch.records[i].srcIP, dst: batch.records[i].dstIP, app: batch.records[i].app, into: &hits)
                 if !hits.isEmpty {
                     matched = true
@@ -152,9 +206,20 @@ package final class RecordWriter: @unchecked Sendable {
                 alertFormatter.capture = written.capture
                 flowFormatter.capture = written.afterAlert ? written.capture : nil
             }
+            if formatted {
+                // Record i is the next one of its chunk.
+                while inChunk == chunkEnd { chunk += 1; inChunk = 0; chunkEnd = formatChunks[chunk].ends.count }
+                if eachRecord {
+                    let fc = formatChunks[chunk]
+                    flowJSON.bytes.append(contentsOf: fc.json.bytes[(inChunk == 0 ? 0 : fc.ends[inChunk - 1])..<fc.ends[inChunk]])
+                    flows += 1
+                    writeFlows(&flows)
+                }
+                inChunk += 1
+            }
             if let scoring {
                 let s = scored[i]
-                if flowsOut {
+                if flowsOut && !formatted {
                     flowFormatter.append(batch.records[i], verdict: { writeVerdictSummary(s, into: &$0) },
                                          behaviour: values, alerted: s.alerted || !s.behaviourAlerts.isEmpty || matched,
                                          into: &flowJSON)
@@ -172,7 +237,7 @@ package final class RecordWriter: @unchecked Sendable {
                     alerts += 1
                     if eachRecord { writeAlerts(&alerts) }
                 }
-            } else if flowsOut {
+            } else if flowsOut && !formatted {
                 flowFormatter.append(batch.records[i], behaviour: values, alerted: matched, into: &flowJSON)
                 flows += 1
                 if eachRecord { writeFlows(&flows) }
@@ -194,6 +259,12 @@ package final class RecordWriter: @unchecked Sendable {
             alerts += appendBehaviourClosing(scoring)
             scoring.clearClosing()
         }
+        if formatted && !eachRecord {
+            // The batch's flow records, chunk by chunk in order, before its alerts (as one thread writes them).
+            for c in 0..<WorkerPool.chunks(count: batch.count, chunkSize: Self.formatChunk) {
+                outputs.write(.flow, formatChunks[c].json.bytes, records: formatChunks[c].ends.count)
+            }
+        }
         writeFlows(&flows)
         writeAlerts(&alerts)
         if notesLatency, let scoring {
@@ -202,6 +273,62 @@ package final class RecordWriter: @unchecked Sendable {
             scoring.noteWritten(batch.records, nowNs: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
         }
         batch.removeAll()
+    }
+
+    /// Parses each record's application layer and runs the models' inference
+    /// (when scoring) on the pool, each thread on its share of the records.
+    private func resolveAndInferInParallel(_ batch: RecordBatch, chunks: Int) {
+        guard let pool else { return }
+        let scoring = self.scoring
+        scoring?.prepareChunks(chunks)
+        batch.records.withUnsafeMutableBufferPointer { recs in
+            let recs = recs
+            pool.run(count: recs.count, chunkSize: Self.inferenceChunk) { thread, chunk, range in
+                for i in range { recs[i].resolveAppLayer() }
+                scoring?.infer(thread: thread, chunk: chunk, records: UnsafeBufferPointer(recs), range: range)
+            }
+        }
+    }
+
+    /// Formats the batch's flow records on the pool into `formatChunks`,
+    /// each chunk's records in order, exactly as the one-thread loop would
+    /// (the indicator matches, needed for `alerted`, are found first, in order).
+    private func formatFlowsInParallel(_ batch: RecordBatch) {
+        guard let pool else { return }
+        let chunks = WorkerPool.chunks(count: batch.count, chunkSize: Self.formatChunk)
+        while formatChunks.count < chunks { formatChunks.append(FlowFormatChunk(flowFormatter)) }
+        indicatorMatched.removeAll(keepingCapacity: true)
+        if let set = indicators {
+            for i in batch.records.indices {
+                set.match(src: batch.records[i].srcIP, dst: batch.records[i].dstIP, app: batch.records[i].app, into: &hits)
+                indicatorMatched.append(!hits.isEmpty)
+            }
+        }
+        let scored = scoring == nil ? nil : self.scored
+        let matched = indicatorMatched, values = batch.behaviour, files = batch.files
+        let formatChunks = self.formatChunks
+        batch.records.withUnsafeBufferPointer { recs in
+            pool.run(count: recs.count, chunkSize: Self.formatChunk) { _, chunk, range in
+                let fp = formatChunks[chunk]
+                fp.json.reset()
+                fp.ends.removeAll(keepingCapacity: true)
+                for i in range {
+                    if !files.isEmpty && fp.formatter.context.pcapFilename != files[i] {
+                        fp.formatter.context.pcapFilename = files[i]
+                    }
+                    let v = i < values.count ? values[i] : nil
+                    let m = !matched.isEmpty && matched[i]
+                    if let scored {
+                        let s = scored[i]
+                        fp.formatter.append(recs[i], verdict: { writeVerdictSummary(s, into: &$0) }, behaviour: v,
+                                            alerted: s.alerted || !s.behaviourAlerts.isEmpty || m, into: &fp.json)
+                    } else {
+                        fp.formatter.append(recs[i], behaviour: v, alerted: m, into: &fp.json)
+                    }
+                    fp.ends.append(fp.json.bytes.count)
+                }
+            }
+        }
     }
 
     /// After a live expiry sweep: keys quiet for two intervals at flow time
@@ -324,6 +451,22 @@ package final class RecordWriter: @unchecked Sendable {
         }
         if !files.isEmpty && c > start { alertFormatter.context.pcapFilename = flowFormatter.context.pcapFilename }
         return formatting && !outputs.writesEachRecord ? c - start : 0
+    }
+}
+
+/// One chunk's flow formatting: its formatter (the writer's, with the
+/// capture file name of its records) and the records it formatted, one
+/// after another in `json`, record k ending at `ends[k]`. Owned by the
+/// thread that took the chunk inside `WorkerPool.run`, by the writer's
+/// thread otherwise; kept from batch to batch (no allocation once grown).
+final class FlowFormatChunk: @unchecked Sendable {
+    var formatter: EveFlowFormatter
+    var json = JSONBuffer(reserve: RecordWriter.formatChunk * 2048)
+    var ends: [Int] = []
+
+    init(_ formatter: EveFlowFormatter) {
+        self.formatter = formatter
+        ends.reserveCapacity(RecordWriter.formatChunk)
     }
 }
 

@@ -204,8 +204,10 @@ extension ReplayPipeline {
     /// and keeps the flow table; a writer thread scores, formats and writes
     /// finished flows, batch by batch in order (back-pressure, nothing
     /// dropped), so replay runs at the pace of the slower side instead of
-    /// the sum of both. Ends with the writer's closing alerts and a flush; the
-    /// summary's wall time runs up to the last record written, not only read.
+    /// the sum of both. The writer's helpers (`RecordWriter.useThreads`)
+    /// share its parsing, inference and formatting. Ends with the writer's
+    /// closing alerts and a flush; the summary's wall time runs up to the
+    /// last record written, not only read.
     /// `files` may be a `CaptureWatch`, which yields captures until a stop signal.
     package func run(files: some Sequence<String>, writer: RecordWriter) {
         let channel = BatchChannel<RecordBatch>(capacity: 4)
@@ -220,7 +222,8 @@ extension ReplayPipeline {
         let start = monotonicSeconds()
         var batch = RecordBatch()
         // The behaviour table follows the records on this thread (it is one
-        // stage of the record path: here it shares the work with the writer's).
+        // stage of the record path: here it shares the work with the writer's;
+        // on the writer, records-only replay measured slower on two cores).
         let behaviour = writer.behaviour
         let keepsPackets = table.packetRings != nil
         // Between captures (`replay --watch` waiting): the records so far

@@ -8,11 +8,18 @@ import Flows
 /// Scores finished flows in batches, applies the policy and the alert
 /// aggregation; the `RecordWriter` that holds it writes the flow records
 /// (with their verdicts), the alerts and the closing alerts.
-/// Not thread-safe: one per output thread.
+/// Not thread-safe: one per output thread; only `infer(thread:chunk:…)`
+/// runs on the record writer's pool threads, each on its own chunk.
 package final class ScoringStage {
     package private(set) var model: EnsembleModel
     package private(set) var policy: Policy
     private var scorer: EnsembleScorer
+    /// Parallel inference (`infer(thread:chunk:…)`): a scorer (scratch
+    /// buffers) per thread, thread 0's being `scorer` (empty until
+    /// `prepareThreads`), and the verdicts of each chunk of the batch. Not
+    /// resized while the chunks run.
+    private var threadScorers: [EnsembleScorer] = []
+    private var chunkVerdicts: [ChunkVerdicts] = []
     private var aggregator: AlertAggregator
     private var verdicts: [Verdict] = []
     package var explain = true
@@ -124,9 +131,21 @@ package final class ScoringStage {
         self.model = model
         self.policy = policy
         scorer = EnsembleScorer(model: model)
+        if !threadScorers.isEmpty { prepareThreads(threadScorers.count) }
         aggregator = AlertAggregator(intervalSeconds: policy.aggregateSeconds)
         noteBehaviourThresholds()
         if let driftConfig { enableDrift(driftConfig) }
+    }
+
+    /// Gives each of `count` threads its own scorer, for `infer(thread:chunk:…)`.
+    package func prepareThreads(_ count: Int) {
+        threadScorers = [scorer]
+        for _ in 1..<max(1, count) { threadScorers.append(EnsembleScorer(model: model)) }
+    }
+
+    /// Room for the verdicts of `count` chunks (before the chunks run).
+    package func prepareChunks(_ count: Int) {
+        while chunkVerdicts.count < count { chunkVerdicts.append(ChunkVerdicts()) }
     }
 
     /// Follows input drift with `config` (a new window on each reload);
@@ -188,13 +207,43 @@ package final class ScoringStage {
     package func score(_ records: [FlowRecord], sources: [Int32]? = nil, behaviour: [BehaviourValues?] = [],
                        examples: [Int: [(flowID: UInt64, communityID: String)]] = [:],
                        into out: inout [ScoredVerdict]) {
+        scorer.score(features: { records[$0].features }, sequences: { records[$0].sequence },
+                     count: records.count, into: &verdicts)
+        judge(records, sources: sources, behaviour: behaviour, examples: examples, into: &out)
+    }
+
+    /// The models' verdicts for chunk `chunk` (`records[range]`) with thread
+    /// `thread`'s scorer (see `prepareThreads`, `prepareChunks`), kept for
+    /// `judgeChunks`. Called from the pool's threads at once: it touches only
+    /// that thread's scorer and that chunk's verdicts.
+    package func infer(thread: Int, chunk: Int, records: UnsafeBufferPointer<FlowRecord>, range: Range<Int>) {
+        let base = range.lowerBound, out = chunkVerdicts[chunk]
+        threadScorers[thread].score(features: { records[base + $0].features }, sequences: { records[base + $0].sequence },
+                                    count: range.count, into: &out.verdicts)
+    }
+
+    /// After `infer` ran for chunks `0..<count` (in the order of the
+    /// records), the rest of `score`: the same verdicts, alerts and closings
+    /// as scoring the whole batch at once.
+    package func judgeChunks(_ count: Int, _ records: [FlowRecord], sources: [Int32]? = nil,
+                            behaviour: [BehaviourValues?] = [],
+                            examples: [Int: [(flowID: UInt64, communityID: String)]] = [:],
+                            into out: inout [ScoredVerdict]) {
+        verdicts.removeAll(keepingCapacity: true)
+        for c in 0..<count { verdicts.append(contentsOf: chunkVerdicts[c].verdicts) }
+        judge(records, sources: sources, behaviour: behaviour, examples: examples, into: &out)
+    }
+
+    /// Policy, evidence gate, aggregation, behaviour and drift for the
+    /// models' `verdicts` of `records`, in order.
+    private func judge(_ records: [FlowRecord], sources: [Int32]?, behaviour: [BehaviourValues?],
+                       examples: [Int: [(flowID: UInt64, communityID: String)]],
+                       into out: inout [ScoredVerdict]) {
         out.removeAll(keepingCapacity: true)
         // The batch's latest flow end (flow time) drives the aggregator's expiry:
         // deterministic in replay, and a capture whose clock goes back (files out
         // of order) only delays closings, never hurries them.
         var flowTimeNs = Int64.min
-        scorer.score(features: { records[$0].features }, sequences: { records[$0].sequence },
-                     count: records.count, into: &verdicts)
         drift?.observe(records)
         // Records are read in place (`records[i]` into a local would copy ~1.2 KB per flow).
         records.withUnsafeBufferPointer { recs in
@@ -310,4 +359,11 @@ package final class ScoringStage {
             if case .alert(let sev) = strongestDecision { s.severity = sev }
         }
     }
+}
+
+/// The models' verdicts of one chunk of a parallel inference. Owned by the
+/// thread that took the chunk while the pool runs, by the scoring stage's
+/// thread otherwise.
+private final class ChunkVerdicts: @unchecked Sendable {
+    var verdicts: [Verdict] = []
 }

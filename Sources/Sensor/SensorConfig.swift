@@ -37,6 +37,9 @@ package struct SensorConfig: Sendable, Equatable {
     /// Microseconds the output thread polls for the next records before it
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
     package var outputSpinMicros: Int = 250
+    /// `outputs.threads`: threads that score and format the records (the
+    /// output thread and its helpers; nil: the CPUs the process may use).
+    package var outputThreads: Int?
     /// `outputs.alert_pcap`: packets of alerted flows (nil: off). Its `dir` is under `outputs.directory` unless absolute.
     package var alertPcap: AlertPcapConfig?
     /// `outputs.list` entries that are not log files (Redis, ...), each with its own queue and thread (docs/outputs.md).
@@ -93,6 +96,7 @@ package struct SensorConfig: Sendable, Equatable {
         if outputSpinMicros < 0 || outputSpinMicros > 100_000 {
             throw bad("output_spin_us", "must be between 0 and 100000 microseconds (got \(outputSpinMicros))")
         }
+        if let t = outputThreads, t < 1 || t > 256 { throw bad("threads", "must be between 1 and 256 (got \(t))") }
         if fileMode > 0o777 { throw bad("file_mode", "must be an octal mode up to 0777") }
         do throws(FlowTableConfigError) { try flow.validate() } catch {
             throw bad("flow." + error.setting.configKey, error.reason)
@@ -139,6 +143,7 @@ package struct SensorOverrides: Sendable, Equatable {
     package var flowDetail: FlowDetail?
     package var queueCapacity: Int?
     package var outputSpinMicros: Int?
+    package var outputThreads: Int?
     /// `--indicators` (every value given): replaces `detection.indicators`.
     package var indicatorFiles: [String]?
     package var flow = FlowTableConfig.Overrides()
@@ -171,6 +176,7 @@ extension SensorConfig {
         if let v = o.flowDetail { c.flowDetail = v }
         if let v = o.queueCapacity { c.queueCapacity = v }
         if let v = o.outputSpinMicros { c.outputSpinMicros = v }
+        if let v = o.outputThreads { c.outputThreads = v }
         if let v = o.indicatorFiles { c.indicatorFiles = v }
         c.flow = c.flow.applying(o.flow)
         return c

@@ -204,7 +204,7 @@ struct Walker {
         // `outputs: [...]` is short for `outputs: {list: [...]}` (docs/outputs.md).
         if case .sequence = node { return try outputList(node, "outputs", into: &c) }
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "flow_detail", "queue_capacity", "output_spin_us", "alert_pcap", "list"]
+                       "flow_detail", "queue_capacity", "output_spin_us", "threads", "alert_pcap", "list"]
         var list: Node?
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
@@ -236,6 +236,7 @@ struct Walker {
                 c.flowDetail = d
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
             case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
+            case "threads": c.outputThreads = try int(v, key, 1...256, "a number of threads between 1 and 256")
             case "alert_pcap": c.alertPcap = isNull(v) ? nil : try alertPcap(v, key)
             case "list": list = v
             default: throw unknown(key, allowed)

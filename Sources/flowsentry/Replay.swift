@@ -77,7 +77,13 @@ struct Replay: ParsableCommand {
             help: ArgumentHelp("What flow records carry: full (features and first-packets sequence), features (no sequence), summary (Suricata-sized: no features, behaviour values or sequence; scoring still uses them).", valueName: "full|features|summary"))
     var flowDetail: FlowDetail?
 
+    @Option(help: ArgumentHelp(
+        "Threads that score and format the flow records, beside the one that reads (default: the CPUs this process may use less the reader's one; 1: all on one writer thread).",
+        discussion: "The records, alerts and their order are the same for any number.", valueName: "n"))
+    var threads: Int?
+
     func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more") }
         if read.isEmpty && captures.isEmpty && watch == nil {
             throw ValidationError("give at least one capture: a file, a directory, '-' for standard input, or --watch DIR")
         }
@@ -137,6 +143,8 @@ struct Replay: ParsableCommand {
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
                                   behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
+        // The reading thread keeps a core busy: the writer gets the others.
+        writer.useThreads(threads ?? max(1, WorkerPool.availableCores - 1))
         if let c = alertPcap.config(over: nil) {
             do throws(SensorConfigError) {
                 try attachAlertPcap(c, table: pipeline.table, writer: writer)

@@ -65,6 +65,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16?
 
+    @Option(help: ArgumentHelp("Threads that score and format the flow records: the output thread and its helpers (default: the CPUs this process may use less one per capture worker; 1: the output thread alone).", valueName: "n"))
+    var threads: Int?
+
     @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
     var noSequence = false
 
@@ -101,6 +104,7 @@ struct RunCommand: ParsableCommand {
         o.flowDetail = flowDetail
         o.queueCapacity = queueCapacity
         o.outputSpinMicros = outputSpinMicros
+        o.outputThreads = threads
         if !scoring.indicators.isEmpty { o.indicatorFiles = scoring.indicators }
         o.flow = flowOptions.overrides
         return o
@@ -114,6 +118,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if let m = metricsListen {
             do { try MetricsEndpoint.validate(m) } catch { throw ValidationError("--metrics-listen \(error)") }
         }

@@ -68,6 +68,36 @@ import Flows
         #expect(d1 == d2 && d1 != d3)
     }
 
+    /// Keys last seen at the same flow time (one flow raising two behaviours,
+    /// or several servers) close in the keys' order, whatever order they were
+    /// admitted in: the dictionary's per-process hash order must not decide
+    /// what a replay writes.
+    @Test func keysSeenTogetherCloseInTheKeysOrder() {
+        let base: Int64 = 1_700_000_000_000_000_000
+        let keys = (0..<12).map { i in
+            BehaviourAlertKey(kind: i % 2 == 0 ? .repetition : .beaconing, src: IPAddress("10.0.0.9")!,
+                              dst: IPAddress("10.0.1.\(i / 2)")!, port: 21, proto: 6)
+        }
+        func closings(_ order: [BehaviourAlertKey]) -> [BehaviourAlertKey] {
+            var folder = BehaviourAlertFolder(quietSeconds: 1800)
+            var closed: [BehaviourClosing] = []
+            for at in [base, base + 5_000_000_000] {
+                for k in order {
+                    _ = folder.admit(k, at: at, verdict: verdict(), folded: FoldedFlow(testRecord(), verdict: blankVerdict(), severity: 1),
+                                     closed: &closed)
+                }
+            }
+            folder.closeAll(into: &closed)
+            return closed.map(\.key)
+        }
+        let expected = closings(keys)
+        #expect(expected.count == keys.count)
+        #expect(expected.map(\.kind) == Array(repeating: BehaviourKind.repetition, count: 6) + Array(repeating: .beaconing, count: 6))
+        #expect(expected.prefix(6).map(\.dst) == (0..<6).map { IPAddress("10.0.1.\($0)")! })
+        for _ in 1...5 { #expect(closings(keys.shuffled()) == expected) }
+        #expect(closings(keys.reversed()) == expected)
+    }
+
     /// A DNS flow from 192.0.2.7 to its resolver asking for a name under `domain`.
     func dnsRecord(_ domain: String, resolver: String = "198.51.100.53") -> FlowRecord {
         var r = testRecord(dst: resolver, dport: 53, proto: 17)

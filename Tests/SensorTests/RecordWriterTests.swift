@@ -50,10 +50,13 @@ final class RecordingOutputs: RecordOutputs {
 
     /// Writes `records` in batches of 256 through a writer with a fresh
     /// scoring stage, then finishes it.
-    static func drive(_ outputs: any RecordOutputs, files: Bool, sweepAfterEach: Bool = false) throws -> RecordWriter {
-        let stage = ScoringStage(model: try EnsembleModel.load(path: bundle), policy: Policy())
-        stage.explain = false
+    static func drive(_ outputs: any RecordOutputs, files: Bool, sweepAfterEach: Bool = false,
+                      scored: Bool = true, threads: Int = 1) throws -> RecordWriter {
+        let stage = scored ? ScoringStage(model: try EnsembleModel.load(path: bundle), policy: Policy()) : nil
+        stage?.explain = false
         let writer = RecordWriter(context: EveContext(), scoring: stage, outputs: outputs)
+        writer.useThreads(threads)
+        #expect(writer.threads == threads)
         let batch = RecordBatch()
         for start in stride(from: 0, to: records.count, by: RecordBatch.size) {
             for (r, f) in records[start..<min(records.count, start + RecordBatch.size)] {
@@ -129,6 +132,31 @@ final class RecordingOutputs: RecordOutputs {
                 #expect(closings > 0 && UInt64(closings) == counters.closingAlerts)
                 // Every folded flow is on exactly one alert line.
                 #expect(carried == counters.folded)
+            }
+        }
+    }
+
+    /// `useThreads`: the same lines, in the same order across both logs, with
+    /// the same writes, for 2 and 3 threads as for one — scored and not,
+    /// per record (replay) and per batch (live), batches spanning two files.
+    @Test func threadsChangeNothingWritten() throws {
+        for scored in [true, false] {
+            for eachRecord in [true, false] {
+                let one = try RecordingOutputs(eachRecord: eachRecord)
+                let w1 = try Self.drive(one, files: true, scored: scored, threads: 1)
+                #expect(one.lines.count > 1000)
+                for threads in [2, 3] {
+                    let many = try RecordingOutputs(eachRecord: eachRecord)
+                    let w = try Self.drive(many, files: true, scored: scored, threads: threads)
+                    #expect(many.lines.count == one.lines.count)
+                    let same = zip(many.lines, one.lines).allSatisfy { (a: (RecordingOutputs.Log, String), b: (RecordingOutputs.Log, String)) in
+                        a.0 == b.0 && a.1 == b.1
+                    }
+                    #expect(same, "scored \(scored), each record \(eachRecord), \(threads) threads")
+                    if eachRecord { #expect(many.writes == one.writes) }
+                    #expect(w.appLayer.flows == w1.appLayer.flows)
+                    #expect(w.scoring?.counters.alerts == w1.scoring?.counters.alerts)
+                }
             }
         }
     }

@@ -29,6 +29,7 @@ import Flows
               sequence: false
               queue_capacity: 1_000
               output_spin_us: 0
+              threads: 3
             flow:
               idle_timeouts:
                 tcp_established: 900
@@ -55,6 +56,10 @@ import Flows
         #expect(c.stats == nil)
         #expect(c.fileMode == 0o600 && c.communityIDSeed == 9 && c.flowDetail == .features && c.queueCapacity == 1000)
         #expect(c.outputSpinMicros == 0 && SensorConfig().outputSpinMicros == 250)
+        #expect(c.outputThreads == 3 && SensorConfig().outputThreads == nil)
+        var o = SensorOverrides()
+        o.outputThreads = 1
+        #expect(c.applying(o).outputThreads == 1)
         #expect(c.flow.tcpEstablishedTimeout == 900 && c.flow.udpNewTimeout == 12.5 && c.flow.tcpNewTimeout == 60)
         #expect(c.flow.activeTimeout == 60 && c.flow.tcpClosedLinger == 0 && c.flow.maxFlows == 4096
                 && c.flow.stripes == 8 && c.flow.features.entropyPrefixBytes == 64)
@@ -117,6 +122,7 @@ import Flows
         #expect(error("capture: [\n").hasPrefix("flowsentry.yaml: not valid YAML"))
         #expect(error("outputs:\n  flow_detail: tiny\n")
             == #"flowsentry.yaml: outputs.flow_detail: must be one of full, features, summary (got "tiny")"#)
+        #expect(error("outputs:\n  threads: 0\n").hasPrefix("flowsentry.yaml: outputs.threads: must be a number of threads between 1 and 256"))
         #expect(error("outputs:\n  output_spin_us: 200000\n").hasPrefix("flowsentry.yaml: outputs.output_spin_us: must be a number of microseconds between 0 and 100000 (got \"200000\")"))
     }
 
