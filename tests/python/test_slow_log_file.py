@@ -164,3 +164,82 @@ def test_a_stalled_flows_fifo_drops_its_own_records_while_alerts_capture_and_exi
     assert int(m.group(1)) + int(m.group(2)) == FLOWS, "every flow record written to the pipe or counted as dropped\n" + stderr
     assert "kernel_drops 0 (" in stderr, stderr
     assert "output alerts:" not in stderr, "the alerts log dropped nothing"
+
+
+def test_a_flows_fifo_whose_reader_went_away_is_a_failed_write_not_a_killed_sensor(tmp_path, flowsentry_bin):
+    """The reader of the flows FIFO closes it: writes fail with EPIPE (run
+    ignores SIGPIPE), which is handled as any failed write (held for retry,
+    counted); the sensor keeps capturing and alerting, and SIGTERM exits 1
+    reporting the records it could not write."""
+    if not CAN_CAPTURE:
+        pytest.skip("capturing on lo needs root (CAP_NET_RAW)")
+    port = free_udp_port()
+    fifo, alerts = tmp_path / "flows.fifo", tmp_path / "alerts.json"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    feed = tmp_path / "local.intel"
+    feed.write_text("#fields\tindicator\tindicator_type\tmeta.source\n127.0.0.1\tIntel::ADDR\tslow-file-test\n")
+    config = {
+        "metrics_listen": "127.0.0.1:0",
+        "capture": {"interface": "lo", "bpf_filter": f"udp and dst port {port}", "buffer_mb": 8},
+        "flow": {"idle_timeout": 1},
+        "detection": {"enabled": False, "indicators": [str(feed)]},
+        "outputs": {"flows": str(fifo), "alerts": str(alerts)},
+    }
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(config))
+    proc = subprocess.Popen([flowsentry_bin, "run", "--config", str(cfg)], stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    ready = threading.Event()
+    url: list[str] = []
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            m = re.search(r"Prometheus metrics on (http://\S+/metrics)", line)
+            if m:
+                url.append(m.group(1))
+            if "capturing on" in line:
+                ready.set()
+        ready.set()
+
+    reader_thread = threading.Thread(target=read, daemon=True)
+    reader_thread.start()
+    try:
+        assert ready.wait(30) and proc.poll() is None and url, "".join(lines)
+        os.close(reader)  # the only reader goes away
+        reader = -1
+        socks = []
+        for i in range(50):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            s.sendto(b"reader gone %d" % i, ("127.0.0.1", port))
+        sent = {s.getsockname()[1] for s in socks}
+        for s in socks:
+            s.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = {json.loads(l)["src_port"] for l in alerts.read_text().splitlines()} if alerts.exists() else set()
+            with urllib.request.urlopen(url[0], timeout=5) as r:
+                text = r.read().decode()
+            if got >= sent and (sample(text, "flowsentry_output_records_pending") or [0])[0] == 50:
+                break
+            time.sleep(0.3)
+        assert got == sent, "".join(lines)
+        assert proc.poll() is None, "the sensor survives the reader's going away"
+        assert sample(text, "flowsentry_output_write_errors_total")[0] > 0, text
+        assert sample(text, "flowsentry_output_records_pending") == [50.0], "held for retry, not lost"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if reader >= 0:
+            os.close(reader)
+    reader_thread.join(5)
+    stderr = "".join(lines)
+    assert code == 1, stderr
+    assert "Broken pipe" in stderr, stderr
+    assert "flows.fifo: 50 records could not be written before exit" in stderr, stderr
