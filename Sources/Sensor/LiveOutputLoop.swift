@@ -107,7 +107,6 @@ final class LiveOutputLoop: @unchecked Sendable {
                 sensor.notify.send("WATCHDOG=1")
                 schedule.watchdog = now + (sensor.notify.watchdogInterval ?? 1)
             }
-            sensor.outputs.flushAll()
             if done && queue.depth == 0 { break }
         }
         shutdown()
@@ -116,6 +115,7 @@ final class LiveOutputLoop: @unchecked Sendable {
     /// What the metrics endpoint shows, from the counters snapshot `s`.
     private func metricsSnapshot(_ s: SensorStats) -> SensorMetricsSnapshot {
         var m = SensorMetricsSnapshot(stats: s, interface: sensor.interface)
+        m.stats.alertPcap = .init(writer.alertPcap)
         if let scoring = writer.scoring {
             m.scoring = scoring.counters
             m.modelVersion = scoring.model.meta.modelVersion
@@ -211,12 +211,14 @@ final class LiveOutputLoop: @unchecked Sendable {
         var j = JSONBuffer(reserve: 2048)
         let writer = self.writer
         let exhausted = sensor.table.appStreamsExhausted
-        sensor.snapshot().appendRecord(timestampNs: LiveSensor.wallClockNs(), host: sensor.config.sensorName,
-                                       interface: sensor.interface,
-                                       extra: { j in
-                                           writer.appendStats(into: &j)
-                                           writer.appLayer.appendStats(exhausted: exhausted, into: &j)
-                                       }, into: &j)
+        var s = sensor.snapshot()
+        s.alertPcap = .init(writer.alertPcap)
+        s.appendRecord(timestampNs: LiveSensor.wallClockNs(), host: sensor.config.sensorName,
+                       interface: sensor.interface,
+                       extra: { j in
+                           writer.appendStats(into: &j)
+                           writer.appLayer.appendStats(exhausted: exhausted, into: &j)
+                       }, into: &j)
         sensor.outputs.writeType(.stats, j.bytes, records: 1)
     }
 
@@ -227,6 +229,8 @@ final class LiveOutputLoop: @unchecked Sendable {
         writer.finish()
         sensor.testHooks.onSweep?(flowTime(LiveSensor.wallClockNs()), true)
         sensor.queue.close()
+        // The final stats count what the log files made of every record (a stalled file is not waited for long).
+        sensor.outputs.flushAll(timeout: 1)
         writeStats()
         sensor.outputs.syncAll(final: true)
         sensor.outputs.finishNetwork()

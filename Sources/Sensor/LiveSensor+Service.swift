@@ -15,6 +15,8 @@ extension LiveSensor {
     /// one, or a drain longer than `drainSeconds`, exits the process at once
     /// with status 1. Errors: the signal pipe, or opening the interface.
     package func runUntilStopped() throws -> SensorStats {
+        // A log file on a FIFO whose reader went away: EPIPE, handled as a failed write (held, retried, counted), not death.
+        signal(SIGPIPE, SIG_IGN)
         let drain = DrainDeadline()
         let log = self.log
         let watcher = try SignalWatcher(tick: {

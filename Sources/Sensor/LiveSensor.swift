@@ -98,7 +98,8 @@ package final class LiveSensor: @unchecked Sendable {
         do {
             outputs = try OutputFiles(alerts: config.outputPath(config.alerts), flows: config.outputPath(config.flows),
                                       stats: config.outputPath(config.stats), mode: config.fileMode,
-                                      network: config.networkOutputs, log: log)
+                                      network: config.networkOutputs, queueRecords: config.fileQueueRecords,
+                                      queueBytes: config.fileQueueBytes, log: log)
         } catch {
             throw SensorConfigError(file: nil, key: nil, reason: error.description)
         }

@@ -78,17 +78,15 @@ package struct SensorMetricsSnapshot: Sendable {
                      [], UInt64(indicatorsLoaded))
         }
 
-        // The log files.
+        // Every output: the log files (alerts, flows, stats) and the outputs.list entries.
         t.family("flowsentry_output_records_total", .counter,
                  "Records accepted by an output (log file: on disk, or held in memory for retry after a failed write; network output: acknowledged by the server).")
         for o in s.outputs { t.sample("flowsentry_output_records_total", [("output", o.name)], o.written) }
         t.family("flowsentry_output_records_dropped_total", .counter,
-                 "Records dropped by an output (log file: the disk refused them and the retry buffer was full; network output: its queue was full, the server refused them, or shutdown came first).")
+                 "Records dropped by an output (its queue was full; log file: or the disk refused them past the retry buffer, or shutdown could not wait for it; network output: or the server refused them, or shutdown came first).")
         for o in s.outputs { t.sample("flowsentry_output_records_dropped_total", [("output", o.name)], o.dropped) }
-        t.family("flowsentry_output_queue_records", .gauge, "Records queued or in flight in a network output.")
-        for o in s.outputs where o.name != "alerts" && o.name != "flows" && o.name != "stats" {
-            t.sample("flowsentry_output_queue_records", [("output", o.name)], o.queued)
-        }
+        t.family("flowsentry_output_queue_records", .gauge, "Records in an output's queue or being written now.")
+        for o in s.outputs { t.sample("flowsentry_output_queue_records", [("output", o.name)], o.queued) }
         t.family("flowsentry_output_reconnects_total", .counter, "Times a network output connected again after a failure.")
         for o in s.outputs where o.name != "alerts" && o.name != "flows" && o.name != "stats" {
             t.sample("flowsentry_output_reconnects_total", [("output", o.name)], o.reconnects)
@@ -97,6 +95,17 @@ package struct SensorMetricsSnapshot: Sendable {
                  [], s.writeErrors)
         t.single("flowsentry_output_records_pending", .gauge, "Accepted records held in memory after a failed write.",
                  [], s.recordsPending)
+        if let p = s.alertPcap {
+            t.single("flowsentry_alert_pcap_flows_total", .counter, "Alerted flows whose kept packets were written to --alert-pcap files.",
+                     [], p.flowsWritten)
+            t.single("flowsentry_alert_pcap_packets_total", .counter, "Packets written to --alert-pcap files.", [], p.packetsWritten)
+            t.single("flowsentry_alert_pcap_write_errors_total", .counter, "Failed creations or writes of --alert-pcap files.",
+                     [], p.writeErrors)
+            t.single("flowsentry_alert_pcap_packets_kept_total", .counter, "Packets kept in the flows' rings for --alert-pcap.",
+                     [], p.packetsKept)
+            t.single("flowsentry_alert_pcap_packets_not_kept_total", .counter,
+                     "Packets not kept for --alert-pcap because every cell of the memcap was in use.", [], p.packetsNotKept)
+        }
 
         if let c = scoring { appendScoring(c, to: &t) }
         if let d = drift { d.append(to: &t) }

@@ -34,6 +34,11 @@ package struct SensorConfig: Sendable, Equatable {
     package var communityIDSeed: UInt16 = 0
     package var flowDetail = FlowDetail.full
     package var queueCapacity: Int = 65_536
+    /// Bounds of each log file's own queue (`outputs.file_queue`, `outputs.file_queue_mb`).
+    package var fileQueueRecords = SensorConfig.defaultFileQueueRecords
+    package var fileQueueBytes = SensorConfig.defaultFileQueueBytes
+    package static let defaultFileQueueRecords = 100_000
+    package static let defaultFileQueueBytes = 64 << 20
     /// Microseconds the output thread polls for the next records before it
     /// blocks (0: block at once). See `BoundedQueue.popAll(spin:)`.
     package var outputSpinMicros: Int = 250

@@ -204,7 +204,8 @@ struct Walker {
         // `outputs: [...]` is short for `outputs: {list: [...]}` (docs/outputs.md).
         if case .sequence = node { return try outputList(node, "outputs", into: &c) }
         let allowed = ["directory", "alerts", "flows", "stats", "file_mode", "community_id_seed", "sequence",
-                       "flow_detail", "queue_capacity", "output_spin_us", "threads", "alert_pcap", "list"]
+                       "flow_detail", "queue_capacity", "output_spin_us", "threads", "alert_pcap", "list", "file_queue",
+                       "file_queue_mb"]
         var list: Node?
         for (k, v) in try members(node, "outputs") {
             let key = "outputs." + k
@@ -235,6 +236,8 @@ struct Walker {
                 guard let d = FlowDetail(rawValue: s) else { throw fail(key, "must be one of full, features, summary (got \"\(s)\")") }
                 c.flowDetail = d
             case "queue_capacity": c.queueCapacity = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
+            case "file_queue": c.fileQueueRecords = try int(v, key, 1...(1 << 24), "a number of records between 1 and 16777216")
+            case "file_queue_mb": c.fileQueueBytes = try int(v, key, 1...4096, "a number of MiB between 1 and 4096") << 20
             case "output_spin_us": c.outputSpinMicros = try int(v, key, 0...100_000, "a number of microseconds between 0 and 100000")
             case "threads": c.outputThreads = try int(v, key, 1...256, "a number of threads between 1 and 256")
             case "alert_pcap": c.alertPcap = isNull(v) ? nil : try alertPcap(v, key)

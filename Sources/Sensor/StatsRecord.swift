@@ -24,15 +24,41 @@ package struct SensorStats: Sendable {
     package var queueOverflow: UInt64 = 0
     /// Records accepted by the log files (on disk, or held in memory for retry).
     package var recordsWritten: UInt64 = 0
+    /// Failed writes or flushes of the log files (and a file's writer given up on at shutdown).
     package var writeErrors: UInt64 = 0
-    /// Records refused while the disk would not take them and the retry buffer was full.
+    /// Records the log files lost: a file's queue was full (the file not
+    /// keeping up), the disk refused them past the retry buffer, or shutdown
+    /// could not wait for a blocked file.
     package var recordsDropped: UInt64 = 0
     /// Accepted records held in memory after a failed write, not on disk yet.
     package var recordsPending: UInt64 = 0
     /// Each capture worker's share of the totals above, by worker index.
     package var workers: [Worker] = []
-    /// Each log file's share of `recordsWritten` and `recordsDropped`, by output.
+    /// Each log file's share of `recordsWritten` and `recordsDropped`, and
+    /// each network output's counters, by output.
     package var outputs: [Output] = []
+    /// `--alert-pcap`'s counters (nil: off). Filled on the output thread, which owns the writer.
+    package var alertPcap: AlertPcapCounters?
+
+    /// What `--alert-pcap` wrote and kept, since start.
+    package struct AlertPcapCounters: Sendable, Equatable {
+        package var flowsWritten: UInt64 = 0
+        package var packetsWritten: UInt64 = 0
+        package var writeErrors: UInt64 = 0
+        /// Packets copied into the flows' rings, and packets that found no free cell (the memcap).
+        package var packetsKept: UInt64 = 0
+        package var packetsNotKept: UInt64 = 0
+        package init() {}
+
+        /// The counters of a record writer's `alertPcap` (its thread only).
+        package init?(_ alertPcap: (writer: AlertPcapWriter, rings: FlowPacketRings)?) {
+            guard let (w, rings) = alertPcap else { return nil }
+            flowsWritten = w.flowsWritten
+            packetsWritten = w.packetsWritten
+            writeErrors = w.writeErrors
+            (packetsKept, packetsNotKept) = rings.counters
+        }
+    }
 
     /// One capture worker's counters (its handle's kernel counters across reopens).
     package struct Worker: Sendable, Equatable {
@@ -45,8 +71,8 @@ package struct SensorStats: Sendable {
     }
 
     /// One output's records: `name` is alerts, flows or stats for the log
-    /// files, the `outputs.list` name for the others (which also have a
-    /// queue and reconnect).
+    /// files, the `outputs.list` name for the others (which also reconnect).
+    /// `queued`: records in the output's queue or being written now.
     package struct Output: Sendable, Equatable {
         package var name: String
         package var written: UInt64
@@ -135,6 +161,15 @@ package struct SensorStats: Sendable {
             }
             j.endObject()
         }
+        if let p = alertPcap {
+            j.key("alert_pcap"); j.beginObject()
+            j.key("flows_written"); j.uint(p.flowsWritten)
+            j.key("packets_written"); j.uint(p.packetsWritten)
+            j.key("write_errors"); j.uint(p.writeErrors)
+            j.key("packets_kept"); j.uint(p.packetsKept)
+            j.key("packets_not_kept"); j.uint(p.packetsNotKept)
+            j.endObject()
+        }
         if let extra { extra(&j) }
         j.endObject()
         j.endObject()
@@ -151,7 +186,7 @@ package struct SensorStats: Sendable {
         if !ends.isEmpty { s += ", ended: " + ends.joined(separator: ", ") }
         s += "\n  records written \(recordsWritten), write errors \(writeErrors), queue overflow \(queueOverflow)"
         if recordsPending > 0 || recordsDropped > 0 {
-            s += "\n  records not written: \(recordsPending) still held at exit, \(recordsDropped) dropped (output full)"
+            s += "\n  records not written: \(recordsPending) still held at exit, \(recordsDropped) dropped (a log file's queue or retry buffer full)"
         }
         return s
     }

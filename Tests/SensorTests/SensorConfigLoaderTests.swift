@@ -126,6 +126,18 @@ import Flows
         #expect(error("outputs:\n  output_spin_us: 200000\n").hasPrefix("flowsentry.yaml: outputs.output_spin_us: must be a number of microseconds between 0 and 100000 (got \"200000\")"))
     }
 
+    @Test func logFileQueueBoundsAreReadAndRefusedOutOfRange() throws {
+        let d = try SensorConfig.parse(yaml: "", file: "t.yaml")
+        #expect(d.fileQueueRecords == 100_000 && d.fileQueueBytes == 64 << 20)
+        let c = try SensorConfig.parse(yaml: "outputs:\n  file_queue: 500\n  file_queue_mb: 8\n", file: "t.yaml")
+        #expect(c.fileQueueRecords == 500 && c.fileQueueBytes == 8 << 20)
+        func error(_ yaml: String) -> String {
+            do { _ = try SensorConfig.parse(yaml: yaml, file: "t.yaml"); return "" } catch { return "\(error)" }
+        }
+        #expect(error("outputs:\n  file_queue: 0\n").hasPrefix("t.yaml: outputs.file_queue: must be a number of records between 1 and 16777216"))
+        #expect(error("outputs:\n  file_queue_mb: 5000\n").hasPrefix("t.yaml: outputs.file_queue_mb: must be a number of MiB between 1 and 4096"))
+    }
+
     @Test func flowDetailFromTheFileAndTheCommandLine() throws {
         let c = try SensorConfig.parse(yaml: "outputs:\n  flow_detail: summary\n", file: "t.yaml")
         #expect(c.flowDetail == .summary)

@@ -60,6 +60,35 @@ extension StatsRecordTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any])
     }
 
+    /// With `--alert-pcap` the writer's and the rings' counters are in the
+    /// record (`alert_pcap`) and in the metrics; without it neither has them.
+    @Test func alertPcapCountersInTheRecordAndTheMetricsOnlyWhenOn() throws {
+        var s = SensorStats()
+        func record() throws -> [String: Any] {
+            var j = JSONBuffer()
+            s.appendRecord(timestampNs: 0, host: nil, interface: "lo", into: &j)
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any])
+            return try #require(obj["stats"] as? [String: Any])
+        }
+        func metrics() -> String {
+            var t = PrometheusText()
+            SensorMetricsSnapshot(stats: s, interface: "lo").append(to: &t)
+            return t.text
+        }
+        #expect(try record()["alert_pcap"] == nil && !metrics().contains("alert_pcap"))
+        var c = SensorStats.AlertPcapCounters()
+        c.flowsWritten = 3; c.packetsWritten = 41; c.writeErrors = 1; c.packetsKept = 50; c.packetsNotKept = 7
+        s.alertPcap = c
+        #expect(try record()["alert_pcap"] as? [String: Int]
+                == ["flows_written": 3, "packets_written": 41, "write_errors": 1, "packets_kept": 50, "packets_not_kept": 7])
+        let lines = Set(metrics().split(separator: "\n").map(String.init))
+        for want in ["flowsentry_alert_pcap_flows_total 3", "flowsentry_alert_pcap_packets_total 41",
+                     "flowsentry_alert_pcap_write_errors_total 1", "flowsentry_alert_pcap_packets_kept_total 50",
+                     "flowsentry_alert_pcap_packets_not_kept_total 7", "# TYPE flowsentry_alert_pcap_packets_total counter"] {
+            #expect(lines.contains(want), "\(want)")
+        }
+    }
+
     @Test func anomaliesAppearOnlyWhenCountedAndExtraGoesInsideStats() throws {
         var s = SensorStats()
         s.packets = 5; s.decoded = 2; s.bytes = 300
@@ -83,7 +112,7 @@ extension StatsRecordTests {
         #expect(s.dropPercent == 25)  // 100 of 400 the kernel saw
         s.recordsPending = 2; s.recordsDropped = 7
         #expect(s.summary.contains("kernel_drops 100 (25.00%)"))
-        #expect(s.summary.contains("records not written: 2 still held at exit, 7 dropped (output full)"))
+        #expect(s.summary.contains("records not written: 2 still held at exit, 7 dropped (a log file's queue or retry buffer full)"))
         #expect(!SensorStats().summary.contains("records not written"))
     }
 }
