@@ -93,9 +93,11 @@ public final class FlowPacketRings: @unchecked Sendable {
     /// Per stripe: free list head and its length (changed under the stripe's lock).
     let freeHeads: UnsafeMutablePointer<Int32>
     let freeCounts: UnsafeMutablePointer<Int>
-    /// Per stripe: packets kept and not kept (under the stripe's lock).
-    let kept: UnsafeMutablePointer<UInt64>
-    let notKept: UnsafeMutablePointer<UInt64>
+    /// Per stripe: packets kept and not kept. Changed under the stripe's
+    /// lock (a relaxed load and store: one writer, no read-modify-write),
+    /// read by the output thread for stats without it.
+    let kept: UnsafeMutablePointer<Atomic<UInt64>>
+    let notKept: UnsafeMutablePointer<Atomic<UInt64>>
     /// Per stripe: chains released by the writer, waiting to be taken back.
     let returned: UnsafeMutablePointer<FSMutex<[PacketChain]>>
     /// The LINKTYPE_ of the packets being read (replay: the current file's;
@@ -135,9 +137,8 @@ public final class FlowPacketRings: @unchecked Sendable {
         freeCounts = .allocate(capacity: stripes)
         freeCounts.initialize(repeating: cellsPerStripe, count: stripes)
         kept = .allocate(capacity: stripes)
-        kept.initialize(repeating: 0, count: stripes)
         notKept = .allocate(capacity: stripes)
-        notKept.initialize(repeating: 0, count: stripes)
+        for s in 0..<stripes { (kept + s).initialize(to: Atomic(0)); (notKept + s).initialize(to: Atomic(0)) }
         returned = .allocate(capacity: stripes)
         for s in 0..<stripes {
             let first = s * cellsPerStripe
@@ -154,7 +155,9 @@ public final class FlowPacketRings: @unchecked Sendable {
         marks.deallocate()
         freeHeads.deallocate()
         freeCounts.deallocate()
+        kept.deinitialize(count: stripes)
         kept.deallocate()
+        notKept.deinitialize(count: stripes)
         notKept.deallocate()
         returned.deinitialize(count: stripes)
         returned.deallocate()
@@ -175,7 +178,7 @@ public final class FlowPacketRings: @unchecked Sendable {
         }
         var c = freeHeads[stripe]
         if c < 0 { c = takeBack(stripe) }
-        guard c >= 0 else { notKept[stripe] &+= 1; return }
+        guard c >= 0 else { bump(notKept, stripe); return }
         freeHeads[stripe] = next(c)
         freeCounts[stripe] -= 1
         let p = cell(c)
@@ -189,7 +192,7 @@ public final class FlowPacketRings: @unchecked Sendable {
         if ch.pointee.tail >= 0 { setNext(ch.pointee.tail, c) } else { ch.pointee.head = c }
         ch.pointee.tail = c
         ch.pointee.count += 1
-        kept[stripe] &+= 1
+        bump(kept, stripe)
     }
 
     /// A packet past the ring of a pending or alerted record: reads the
@@ -214,7 +217,7 @@ public final class FlowPacketRings: @unchecked Sendable {
         }
         if ch.pointee.keep == .pending { return freeCounts[stripe] > pendingReserve }
         if freeCounts[stripe] <= alertedReserve { _ = takeBack(stripe) }
-        guard freeCounts[stripe] > alertedReserve else { notKept[stripe] &+= 1; return false }
+        guard freeCounts[stripe] > alertedReserve else { bump(notKept, stripe); return false }
         return true
     }
 
@@ -345,10 +348,16 @@ public final class FlowPacketRings: @unchecked Sendable {
         }
     }
 
+    /// Adds one to a stripe's counter (under the stripe's lock: the only writer).
+    @inline(__always)
+    private func bump(_ counter: UnsafeMutablePointer<Atomic<UInt64>>, _ stripe: Int) {
+        counter[stripe].store(counter[stripe].load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
     /// Packets kept, and packets that found no free cell (the memcap).
     public var counters: (kept: UInt64, notKept: UInt64) {
         var k: UInt64 = 0, n: UInt64 = 0
-        for s in 0..<stripes { k &+= kept[s]; n &+= notKept[s] }
+        for s in 0..<stripes { k &+= kept[s].load(ordering: .relaxed); n &+= notKept[s].load(ordering: .relaxed) }
         return (k, n)
     }
 }
