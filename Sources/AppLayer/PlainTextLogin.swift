@@ -23,6 +23,10 @@ public enum PlainTextLogin {
     static let commandLimit = 256
 
     public static func outcome(client: ByteView, server: ByteView) -> LoginOutcome? {
+        // Most flows that reach here speak none of these: two bytes decide without building text.
+        guard let a = server.u8(0), let b = server.u8(1),
+              (a == UInt8(ascii: "+") && b == UInt8(ascii: "O")) || (a == UInt8(ascii: "*") && b == 0x20)
+                || (a == UInt8(ascii: "2") && b == UInt8(ascii: "2")) else { return nil }
         var greeting = Lines(server)
         guard let first = greeting.next() else { return nil }
         if first.starts(with: "+OK") { return pop3(client, server) }
@@ -102,11 +106,11 @@ public enum PlainTextLogin {
     /// IMAP: the tags of LOGIN and AUTHENTICATE commands, then the server's
     /// tagged answers to them.
     static func imap(_ client: ByteView, _ server: ByteView) -> LoginOutcome? {
-        var tags: [Substring] = []
+        var tags = Set<Substring>()
         var commands = Lines(client)
         while tags.count < commandLimit, let c = commands.next() {
             let verb = c.word(1).uppercased()
-            if verb == "LOGIN" || verb == "AUTHENTICATE" { tags.append(c.word(0)) }
+            if verb == "LOGIN" || verb == "AUTHENTICATE" { tags.insert(c.word(0)) }
         }
         guard !tags.isEmpty else { return nil }
         var failures = 0, succeeded: Bool?
