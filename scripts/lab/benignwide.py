@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Broad benign captures of the FlowSentry traffic lab (issue 17).
 
-Four captures made only on request (`lab.py --only benign-wide-1,...,benign-wide-4`),
+Five captures made only on request (`lab.py --only benign-wide-1,...,benign-wide-5`),
 benign only, for a leave-one-group-out evaluation of the classifiers on
 ordinary traffic of other networks. Each capture has its own domain
 randomisation drawn from the seed (per host one-way delay 0.05-150 ms,
@@ -29,6 +29,11 @@ for (the other captures' namespaces, addresses and draws stay as they were):
            snmpd :161 (snmpget/snmpwalk)
 * metricsd.py :9100 on fs-wnas, fs-wiot, fs-wweb, scraped by scrape.py
 * fs-wc1..8 clients; 3-8 of them run workers per capture
+* benign-wide-5 only: HTTP/3 over QUIC (aioquic, quicserver.py on fs-wweb's
+  addresses, UDP :443; quicclient.py on the clients): multi-object page
+  loads on one connection, resumed connections with 0-RTT, ranged
+  downloads, NAT rebinding / migration, clients giving up on a QUIC server
+  that never answers (then TCP) or refuses (ICMP port unreachable)
 
 Every flow is labelled benign; its scenario names the activity that made
 it (the record's endpoint rules: client, server addresses, protocol, port,
@@ -52,11 +57,14 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMES = [f"benign-wide-{i}" for i in range(1, 5)]
+NAMES = [f"benign-wide-{i}" for i in range(1, 6)]
+QUIC_CAPTURES = {"benign-wide-5"}  # the captures that add HTTP/3 over QUIC to the mix
 SRV = ["wmx", "wweb", "wres", "wns1", "wns2", "wnas", "wiot"]
 CLI = [f"wc{i}" for i in range(1, 9)]
 HOSTS = SRV + CLI
 SYSPY = "/usr/bin/python3"        # Debian's python (python3-aiosmtpd)
+VENV = os.environ.get("FS_LAB_VENV", "/opt/fs-lab-venv")   # aioquic (PyPI), made by run.sh
+QUICPY = f"{VENV}/bin/python"
 MARGIN = 6                        # seconds a foreground action leaves before the nominal end
 GAP = 3.7                         # min seconds between two actions of one client (label window end + 3 s)
 
@@ -67,6 +75,10 @@ KINDS = {
     "dns-lookups": 1.2, "ntp": 0.6, "smb": 0.8, "ssh-interactive": 0.5, "scp": 0.4, "rsync-ssh": 0.35,
     "rsync-daemon": 0.4, "ldap": 0.8,
 }
+# HTTP/3 over QUIC (the QUIC captures only; their weights are drawn from a generator of their own,
+# so the draws of the other captures stay as they were)
+QUIC_KINDS = {"quic-page": 2.0, "quic-page-ngtcp2": 0.8, "quic-download": 0.4, "quic-migrate": 0.8,
+              "quic-giveup": 0.6, "quic-refused": 0.3}
 SIDE = ["mqtt-sensor", "mqtt-subscriber", "prometheus-scrape", "snmp-poll"]
 USERS = {"alice": "Sunflower#42", "bob": "tr0ub4dor&3", "carol": "correct-horse-7"}
 UAS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
@@ -85,6 +97,10 @@ def plans(seed):
         r = random.Random(f"{seed}:{n}:plan")
         out[n] = {"wide": True, "duration": r.randint(70, 100), "workers": r.randint(1, 3),
                   "bg_think": round(r.uniform(2, 6), 1), "bg_skip": ["bulk", "iperf", "scp"]}
+        if n in QUIC_CAPTURES:
+            # six more activities, each twice in the first round: a longer capture with all 8 worker
+            # clients, and one old background worker (the capture stays under 4 MiB)
+            out[n].update(quic=True, duration=r.randint(100, 120), min_clients=8, workers=1)
     return out
 
 
@@ -151,17 +167,20 @@ def reset(lab):
         L.nsx(h, ["sysctl", "-qw"] + [f"{k}={v}" for k, v in TCP_DEFAULTS.items()], check=False)
 
 
-def randomise(lab, name):
+def randomise(lab, name, plan):
     """Addresses of the extra hosts, and the capture's domain randomisation on every host.
     Returns the drawn values (for the meta.json)."""
     L = _L(lab)
     rng = random.Random(f"{lab.seed}:{name}:wide")
+    qrng = random.Random(f"{lab.seed}:{name}:quic")
     used = set(lab.addr.values()) | {ip for v in lab.extra.values() for ip in v}
     free = [str(L.NET.network_address + i) for i in rng.sample(range(2, L.NET.num_addresses - 2), 200)
             if (i & 0xFF) not in (0, 255)]
     free = [x for x in free if x not in used]
     lab.waddr = {h: free.pop() for h in HOSTS}
     lab.wextra = {"wweb": [free.pop() for _ in range(rng.randint(3, 8))]}
+    # QUIC: an address of fs-wweb whose UDP :443 swallows every datagram (meet.corp.example)
+    lab.wquic = {"blocked": free.pop()} if plan.get("quic") else None
     lab.wmac = {}
     for h in HOSTS:
         mac = "02:%02x:%02x:%02x:%02x:%02x" % tuple(rng.randrange(256) for _ in range(5))
@@ -170,7 +189,7 @@ def randomise(lab, name):
         L.nsx(h, ["ip", "link", "set", "eth0", "address", mac])
         L.nsx(h, ["ip", "addr", "flush", "dev", "eth0"])
         L.nsx(h, ["ip", "addr", "add", lab.waddr[h] + "/16", "dev", "eth0"])
-        for ip in lab.wextra.get(h, []):
+        for ip in lab.wextra.get(h, []) + ([lab.wquic["blocked"]] if lab.wquic and h == "wweb" else []):
             L.nsx(h, ["ip", "addr", "add", ip + "/16", "dev", "eth0"])
         L.nsx(h, ["ip", "link", "set", "eth0", "up"])
         with open(f"/etc/netns/{L.ns(h)}/resolv.conf", "w") as f:
@@ -204,8 +223,11 @@ def randomise(lab, name):
               open(links_file(lab) + ".tmp", "w"))
     os.replace(links_file(lab) + ".tmp", links_file(lab))
     nworkers = min(len(CLI), int(rng.randint(3, 8) * (1 if lab.scale <= 1 else min(2, 1 + math.log2(lab.scale)))))
+    nworkers = max(nworkers, plan.get("min_clients", 0))
     clients = rng.sample(CLI, len(CLI))
     weights = {k: round(w * rng.uniform(0.3, 2.0), 3) for k, w in KINDS.items()}
+    if lab.wquic:
+        weights.update({k: round(w * qrng.uniform(0.3, 2.0), 3) for k, w in QUIC_KINDS.items()})
     side = {"mqtt-sensor": rng.randint(1, 3), "mqtt-subscriber": rng.randint(1, 2), "prometheus-scrape": 1,
             "snmp-poll": rng.randint(0, 1) or 1}
     sidehosts = {k: rng.sample(CLI, n) for k, n in side.items()}
@@ -213,8 +235,10 @@ def randomise(lab, name):
                 "think_s": round(rng.uniform(GAP + 0.5, 9), 1)}
     lab.wnames = dns_zones(lab, name)
     restart_dns(lab)
+    quic_meta = restart_quic(lab, qrng)
     time.sleep(1.5)
-    return {"hosts": hostsmeta, "workers": nworkers, "worker_clients": clients[:nworkers],
+    return {**({"quic": quic_meta} if quic_meta else {}),
+            "hosts": hostsmeta, "workers": nworkers, "worker_clients": clients[:nworkers],
             "think_mean_s": lab.wcfg["think_s"], "activity_weights": weights, "side_jobs": sidehosts,
             "cdn_edge_addresses": lab.wextra["wweb"], "ranges": {
                 "delay_ms": "linkdelay.py (no netem on this kernel): 0.05-150 one-way per host (LAN 50 %: 0.05-2, metro 30 %: 2-20, WAN 20 %: 20-150, log-uniform)",
@@ -291,6 +315,8 @@ def dns_zones(lab, name):
         add(z, "@", "TXT", f'"v=spf1 include:_spf.{z} ~all"')
         add(z, "@", "TXT", '"google-site-verification=%s"' % hashlib.sha256(f"{z}{name}".encode()).hexdigest()[:43])
         add(z, "@", "MX", "10 mx.corp.example.")
+    if lab.wquic:   # a fixed TTL (no draw), so the other captures' zones stay as they were
+        zones["corp.example"].append(f"meet\t300\tIN\tA\t{lab.wquic['blocked']}")
     serial = int(time.time())
     w = f"{lab.work}/wide"
     for srv, zs in (("wns1", on1), ("wns2", ["cdnedge.net", "edgesuite-lab.net", "cloudfront-lab.net"])):
@@ -340,6 +366,33 @@ def restart_dns(lab):
         p._wide_dns = True
     p = lab.spawn("wres", ["unbound", "-d", "-c", f"{w}/unbound/unbound.conf"], "unbound")
     p._wide_dns = True
+
+
+def restart_quic(lab, rng):
+    """The HTTP/3 server of a QUIC capture on fs-wweb's addresses of this capture (they change per
+    capture); stops the one of the capture before. Returns its drawn settings (for the meta.json)."""
+    for p in list(lab.procs):
+        if getattr(p, "_wide_quic", False):
+            try:
+                os.killpg(p.pid, 15)
+            except Exception:
+                pass
+            p.wait()
+            lab.procs.remove(p)
+    if not lab.wquic:
+        return None
+    if not os.path.exists(QUICPY):
+        raise RuntimeError(f"{QUICPY} missing: the QUIC capture needs aioquic in the venv {VENV} "
+                           f"(scripts/lab/run.sh makes it; FS_LAB_VENV names another)")
+    w = f"{lab.work}/wide"
+    cc, retry, mds = rng.choice(["reno", "cubic"]), rng.random() < 0.2, rng.choice([1200, 1232, 1252])
+    addrs = [lab.waddr["wweb"]] + lab.wextra["wweb"]
+    p = lab.spawn("wweb", [QUICPY, f"{HERE}/quicserver.py", "--listen", ",".join(addrs), "--blackhole",
+                           lab.wquic["blocked"], "--root", f"{w}/www", "--cert", f"{w}/tls.crt", "--key",
+                           f"{w}/tls.key", "--cc", cc, "--mds", str(mds)] + (["--retry"] if retry else []), "quicserver")
+    p._wide_quic = True
+    return {"server": "aioquic (quicserver.py), UDP :443 on fs-wweb and its edge addresses", "congestion_control": cc,
+            "max_datagram": mds, "retry": retry, "blocked_udp443": lab.wquic["blocked"]}
 
 
 # ------------------------------------------------------------------ servers
@@ -835,6 +888,70 @@ def activity(lab, kind, rng, c, budget):
             cmds.append(f"ldapsearch -x {H} -b ou=groups,dc=corp,dc=example >/dev/null")
         P.update(starttls=bool(tls))
         return "; ".join(cmds), min(budget, 30), [([W["wiot"]], {6}, {389})], "ldapwhoami/ldapsearch", P
+    if kind.startswith("quic-"):
+        return quic_activity(lab, kind, rng, c, budget, ua)
+    raise ValueError(kind)
+
+
+def quic_activity(lab, kind, rng, c, budget, ua):
+    """HTTP/3 over QUIC (quicclient.py, aioquic); datagrams of 1200-1252 bytes fit every MTU drawn (>= 1280)."""
+    W, w = lab.waddr, f"{lab.work}/wide"
+    q = shlex.quote
+    edges = [W["wweb"]] + lab.wextra["wweb"]
+    site = rng.choice(lab.wnames["sites"])
+    P = {"max_datagram": rng.choice([1200, 1200, 1232, 1250, 1252]), "cc": rng.choice(["reno", "cubic"]), "host": site}
+    base = (f"{QUICPY} {HERE}/quicclient.py --mds {P['max_datagram']} --cc {P['cc']} --ua {q(ua)} "
+            f"--seed {rng.randrange(1 << 30)}")
+    tool = "quicclient.py (aioquic, HTTP/3)"
+    if kind == "quic-page-ngtcp2":
+        # a second QUIC stack: ngtcp2's example client (Debian ngtcp2-client, GnuTLS); the session and
+        # transport parameters kept in files, so the visits after the first resume with 0-RTT. It takes
+        # the SNI from its host argument and resolves it itself (the first address, even an AAAA): a
+        # corp name with only an A record
+        site = P["host"] = rng.choice(["intranet.corp.example", "dl.corp.example", "repo.corp.example"])
+        visits = rng.choice([1, 2, 2, 3])
+        page, objs = rng.choice(lab.wpages), rng.sample(lab.wobjs, rng.randint(3, 12))
+        urls = " ".join(f"https://{site}{x}" for x in [page] + objs)
+        st = f"/tmp/fs-wide-ngtcp2-{c}"
+        one = (f"timeout 15 gtlsclient -q --exit-on-all-streams-close --session-file {st}.sess --tp-file {st}.tp "
+               f"--cc {P['cc']} --max-udp-payload-size {P['max_datagram']} {'--no-pmtud ' if rng.random() < 0.5 else ''}"
+               f"{site} 443 {urls} >/dev/null 2>&1")
+        cmd = f"rm -f {st}.*; " + "; ".join(f"{one}; sleep {rng.uniform(1, 8):.1f}" for _ in range(visits)) + f"; rm -f {st}.*"
+        P.update(visits=visits, objects=len(objs), page=page)
+        return cmd, min(budget, 20 * visits + 10), [(edges, {17}, {443}), (edges, {1}, None)], "gtlsclient (ngtcp2, HTTP/3)", P
+    if kind == "quic-page":
+        visits = rng.choice([1, 2, 2, 3])
+        d = int(min(budget - 3, 40))
+        P.update(visits=visits, objects=rng.randint(4, 16), zero_rtt=rng.random() < 0.7, page=rng.choice(lab.wpages))
+        cmd = (f"{base} --host {site} --page {P['page']} --visits {visits} --objects {P['objects']} "
+               f"--gap 1 8 {'--zero-rtt ' if P['zero_rtt'] else ''}--deadline {d}")
+        return cmd, d + 5, [(edges, {17}, {443}), (edges, {1}, None)], tool, P
+    if kind == "quic-download":
+        P.update(file=f"/dl/big{rng.randrange(4)}.bin", bytes=int(rng.uniform(100_000, 300_000)))
+        d = int(min(budget - 3, 30))
+        cmd = f"{base} --host {site} --path {P['file']} --range {P['bytes']} --deadline {d}"
+        return cmd, d + 5, [(edges, {17}, {443}), (edges, {1}, None)], tool, P
+    if kind == "quic-migrate":
+        n = rng.randint(4, 12)
+        every = rng.uniform(1, 4)
+        P.update(polls=n, every_s=round(every, 1), rebind_after=rng.randint(1, n - 2), new_cid=rng.random() < 0.5)
+        d = int(min(budget - 3, n * every * 1.5 + 10))
+        cmd = (f"{base} --host {site} --page {rng.choice(lab.wpages)} --poll {n} --poll-every {every:.1f} "
+               f"--rebind-after {P['rebind_after']} {'--new-cid ' if P['new_cid'] else ''}"
+               f"--poll-paths {' '.join(rng.sample(lab.wobjs, 3))} --deadline {d}")
+        return cmd, d + 5, [(edges, {17}, {443}), (edges, {1}, None)], tool + ", NAT rebinding / migration", P
+    t = round(rng.uniform(2, 6), 1)
+    if kind == "quic-giveup":
+        # UDP/443 dropped on the way: unanswered Initials, then the page over TCP (HTTP/2)
+        P.update(host="meet.corp.example", giveup_s=t, then="curl --http2")
+        cmd = (f"{base} --host meet.corp.example --giveup {t} --deadline {t + 2}; [ $? = 3 ] && "
+               f"curl -sk --http2 -o /dev/null -A {q(ua)} https://meet.corp.example{rng.choice(lab.wpages)}")
+        return cmd, t + 20, [([lab.wquic["blocked"]], {6, 17}, {443})], tool + ", gives up, then curl", P
+    if kind == "quic-refused":
+        # no QUIC server at that address: ICMP port unreachable, the client retries until it gives up
+        P.update(host="files.corp.example", giveup_s=t)
+        cmd = f"{base} --host files.corp.example --giveup {t} --deadline {t + 2}; [ $? = 3 ]"
+        return cmd, t + 6, [([W["wnas"]], {17}, {443}), ([W["wnas"]], {1}, None)], tool + ", gives up", P
     raise ValueError(kind)
 
 
@@ -925,6 +1042,10 @@ def run(lab, name, t0, dur):
                                         daemon=True))
     todo = list(KINDS)
     random.Random(f"{lab.seed}:{name}:order").shuffle(todo)
+    if lab.wquic:   # the QUIC activities first (pop() takes from the end), so each runs at least twice
+        quic = list(QUIC_KINDS) * 2
+        random.Random(f"{lab.seed}:{name}:quic-order").shuffle(quic)
+        todo += quic
     qlock = threading.Lock()
 
     def worker(i, c):

@@ -930,7 +930,7 @@ xferlog_enable=NO
         self.restart_dns()
         wide_meta = None
         if plan.get("wide"):     # broad benign captures: the capture's domain randomisation (benignwide.py)
-            wide_meta = benignwide.randomise(self, name)
+            wide_meta = benignwide.randomise(self, name, plan)
         elif self.wide:
             benignwide.reset(self)
         self.scen, self.busy, self.actions = [], set(), 0
