@@ -4,7 +4,7 @@ Each service the lab's benign-wide plans run must really be on the wire
 (seen by tshark's dissectors, independent of the lab's labels), and the
 per-capture domain randomisation must be visible in the packets (MTU/MSS,
 TCP options, ECN, TTLs, round-trip times). Per capture where every capture
-is meant to have it, over all four where a capture may miss a draw (e.g.
+is meant to have it, over all five where a capture may miss a draw (e.g.
 HLS over plain HTTP, a TLS 1.2 HTTP/2 handshake whose ALPN is readable).
 Skips when tshark is missing or the captures are not there.
 """
@@ -92,8 +92,8 @@ def server_hellos(rows):
 NAMES = [p.stem for p in PCAPS]
 
 
-def test_four_captures_with_their_own_randomisation():
-    assert NAMES == [f"benign-wide-{i}" for i in range(1, 5)], NAMES
+def test_five_captures_with_their_own_randomisation():
+    assert NAMES == [f"benign-wide-{i}" for i in range(1, 6)], NAMES
     mtus = []
     for n in NAMES:
         m = meta(n)
