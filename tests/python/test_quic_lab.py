@@ -238,14 +238,18 @@ def test_servers_answer_and_connection_ids_agree(flows, labels):
 
 def test_resumption_and_0rtt(flows, labels):
     resumed = zero_rtt = 0
+    stacks = set()
     for k, row, c_init, srv in handshakes(flows, labels):
-        if row["scenario"] not in ("quic-page", "quic-page-ngtcp2"):
-            continue
         hello = [fr for fr in c_init if "1" in fr.all("tls.handshake.type")]
-        resumed += PSK in hello[0].all("tls.handshake.extension.type")
-        zero_rtt += any(ZERO_RTT in fr.all("quic.long.packet_type") for fr in flows[k])
-    assert resumed >= 1 and zero_rtt >= 1, (resumed, zero_rtt)
-    assert zero_rtt <= resumed, "0-RTT without a resumed session"
+        psk = PSK in hello[0].all("tls.handshake.extension.type")
+        early = any(ZERO_RTT in fr.all("quic.long.packet_type") for fr in flows[k])
+        assert psk or not early, (k, "0-RTT without a resumed session")
+        resumed += psk
+        zero_rtt += early
+        if early:
+            stacks.add(row["scenario"])
+    assert resumed >= 2 and zero_rtt >= 2, (resumed, zero_rtt)
+    assert stacks == {"quic-page", "quic-page-ngtcp2"}, stacks   # aioquic's and ngtcp2's 0-RTT
 
 
 def test_rebinding_continues_on_a_new_path(flows, labels, meta):
