@@ -28,6 +28,10 @@ public struct DNSQuestion: Sendable, Equatable {
     public var domainTruncated = false
     /// Reverse look-ups (in-addr.arpa, ip6.arpa) and other infrastructure names under .arpa.
     public var isArpa = false
+    /// A label starts with an underscore (RFC 8552's attribute leaves:
+    /// _dmarc, _domainkey, _mta-sts, _acme-challenge, SRV service names):
+    /// a protocol's own look-up, whatever its type.
+    public var hasServiceLabel = false
 
     public init() {}
 
@@ -70,6 +74,7 @@ public enum DNSQuestionParser {
         var name = InlineArray<256, UInt8>(repeating: 0)
         var starts = InlineArray<128, UInt8>(repeating: 0)  // label start offsets in `name`
         var n = 0, labels = 0, longest = 0, jumps = 0
+        var serviceLabel = false
         var p = start + 12, after = -1
         while true {
             guard p < end, let len = b.u8(p) else { return nil }
@@ -88,6 +93,7 @@ public enum DNSQuestionParser {
             guard p + 1 + l <= end, n + l + 1 <= 255, labels < 127 else { return nil }
             starts[labels] = UInt8(n)
             labels += 1
+            if b.u8(p + 1) == UInt8(ascii: "_") { serviceLabel = true }
             for i in 0..<l {
                 var c = b.u8(p + 1 + i) ?? 0
                 if c >= 65 && c <= 90 { c += 32 }
@@ -107,6 +113,7 @@ public enum DNSQuestionParser {
         q.nameLength = UInt8(n)
         q.labels = UInt8(labels)
         q.longestLabel = UInt8(longest)
+        q.hasServiceLabel = serviceLabel
         // The registered domain: the last two labels, three under a generic
         // second level of a two-letter country code.
         var regLabels = min(2, labels)

@@ -187,12 +187,14 @@ extension HTTPInfo {
     public var requestCountValue: Double { Double(requestCount) }
     /// Bytes of the first request's User-Agent on the wire (0 when absent).
     public var userAgentLength: Double { Double(transactions.first?.userAgentWireLength ?? 0) }
+    /// `methodCode` of a POST.
+    public static let postMethodCode: Double = 2
     /// First request's method: 1 GET, 2 POST, 3 HEAD, 4 PUT/PATCH/DELETE, 5 other, 0 none.
     public var methodCode: Double {
         guard let m = transactions.first?.method else { return 0 }
         switch m {
         case "GET": return 1
-        case "POST": return 2
+        case "POST": return Self.postMethodCode
         case "HEAD": return 3
         case "PUT", "PATCH", "DELETE": return 4
         default: return 5

@@ -40,6 +40,7 @@ public final class BehaviourTable {
         var failed: UInt32 = 0
         var reset: UInt32 = 0
         var refused: UInt32 = 0
+        var unanswered: UInt32 = 0
     }
 
     struct Pair {
@@ -73,6 +74,15 @@ public final class BehaviourTable {
         var failedFirstContacts: UInt32 = 0
         /// Bloom filter (2 hashes, 2048 bits) of the (server, port) pairs contacted.
         var contacted = InlineArray<32, UInt64>(repeating: 0)
+        /// UDP first contacts and those that got nothing back, with their
+        /// own Bloom filter (2 hashes, 1024 bits) so that a resolver's many
+        /// servers do not fill the TCP walk's.
+        var udpFirstContacts: UInt32 = 0
+        var udpUnansweredFirstContacts: UInt32 = 0
+        var udpContacted = InlineArray<16, UInt64>(repeating: 0)
+        /// Sessions the host started, and how many of them were ICMP errors.
+        var sessionsStarted: UInt32 = 0
+        var icmpErrorsSent: UInt32 = 0
         var periodic = InlineArray<4, Periodic>(repeating: Periodic())
     }
 
@@ -308,6 +318,7 @@ public final class BehaviourTable {
             if o.outcome == .failed { e.pointee.buckets[k].failed &+= 1 }
             if o.reset { e.pointee.buckets[k].reset &+= 1 }
             if o.loginRefused { e.pointee.buckets[k].refused &+= 1 }
+            if o.proto != IPProto.tcp && o.outcome != .answered { e.pointee.buckets[k].unanswered &+= 1 }
         }
         let slot = i * Self.ringLength + Int(e.pointee.ringNext)
         ring[slot] = Sample(startNs: o.startNs, endNs: o.endNs, clientBytes: UInt32(clamping: o.clientBytes),
@@ -328,6 +339,7 @@ public final class BehaviourTable {
             v.sessions &+= bk.sessions; v.shortSessions &+= bk.short
             v.failedSessions &+= bk.failed; v.resetSessions &+= bk.reset
             v.refusedLoginSessions &+= bk.refused
+            v.unansweredSessions &+= bk.unanswered
         }
         // Refused logins need no comparison: the server said what they were.
         // They speak for this session when it was a login too (a refused
@@ -512,6 +524,9 @@ public final class BehaviourTable {
     /// The threshold random walk over first contacts: TCP sessions to a
     /// unicast server whose outcome is known, each (server, port) once per
     /// client (a Bloom filter; once it fills, repeats may pass as seen).
+    /// UDP first contacts are counted beside it, not walked: an unanswered
+    /// datagram is a closed or filtered port to a scanner and a lost or
+    /// late answer to a resolver, and only their share tells them apart.
     private func scanValues(_ o: SessionObservation, into v: inout BehaviourValues) {
         let counts = o.proto == IPProto.tcp && o.outcome != .unknown && o.serverIsUnicast
         let c = clientSlot(o.client, at: o.startNs)
@@ -535,6 +550,26 @@ public final class BehaviourTable {
                 clientIndex[c].lastNs = e.pointee.lastNs
             }
         }
+        if o.proto == IPProto.udp && o.serverIsUnicast {
+            let h = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
+            let b1 = Int(h & 1023), b2 = Int((h >> 10) & 1023)
+            let seen = e.pointee.udpContacted[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0
+                && e.pointee.udpContacted[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
+            if !seen {
+                e.pointee.udpContacted[b1 >> 6] |= 1 << UInt64(b1 & 63)
+                e.pointee.udpContacted[b2 >> 6] |= 1 << UInt64(b2 & 63)
+                e.pointee.udpFirstContacts &+= 1
+                if o.outcome != .answered { e.pointee.udpUnansweredFirstContacts &+= 1 }
+                e.pointee.lastNs = max(e.pointee.lastNs, o.startNs)
+                clientIndex[c].lastNs = e.pointee.lastNs
+            }
+        }
+        e.pointee.sessionsStarted &+= 1
+        if o.icmpError { e.pointee.icmpErrorsSent &+= 1 }
+        v.sessionsStarted = e.pointee.sessionsStarted
+        v.icmpErrorsSent = e.pointee.icmpErrorsSent
+        v.udpFirstContacts = e.pointee.udpFirstContacts
+        v.udpUnansweredFirstContacts = e.pointee.udpUnansweredFirstContacts
         v.scanLLR = e.pointee.llr; v.scanner = e.pointee.scanner
         // The scan score belongs to the probes, not to everything the
         // scanning host does (its DNS look-ups, its other sessions).

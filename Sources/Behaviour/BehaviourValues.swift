@@ -13,6 +13,8 @@ public struct BehaviourValues: Sendable, Equatable {
     public var resetSessions: UInt32 = 0
     /// Of those, sessions in which the server refused a login.
     public var refusedLoginSessions: UInt32 = 0
+    /// Of those, datagram (non-TCP) sessions that got nothing back.
+    public var unansweredSessions: UInt32 = 0
     /// Over the ring (the last sessions, at most `BehaviourTable.ringLength`):
     /// coefficient of variation of client and server application bytes per session,
     /// share of the modal server size, median session duration and median gap between starts.
@@ -56,6 +58,14 @@ public struct BehaviourValues: Sendable, Equatable {
     public var firstContact: Bool = false
     /// The client passed the TRW's scanner threshold while this state was held.
     public var scanner: Bool = false
+    /// The client's UDP first contacts (unicast (server, port) pairs) and
+    /// those that got no datagram back, over the scan state's lifetime.
+    public var udpFirstContacts: UInt32 = 0
+    public var udpUnansweredFirstContacts: UInt32 = 0
+    /// Sessions the client started while its scan state was held, and how
+    /// many of them were ICMP errors (a flooded or scanned host's replies).
+    public var sessionsStarted: UInt32 = 0
+    public var icmpErrorsSent: UInt32 = 0
 
     // The client's queries under the flow's registered domain (DNS flows only).
     public var dnsQueries: UInt32 = 0

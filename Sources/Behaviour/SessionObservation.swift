@@ -46,6 +46,8 @@ public struct SessionObservation: Sendable {
     public var login = false
     /// The server refused a login in this session (`LoginOutcome.refused`).
     public var loginRefused = false
+    /// The session is an ICMP error message (a host's reply about another flow).
+    public var icmpError = false
 
     public init(client: IPAddress, server: IPAddress, serverPort: UInt16, proto: UInt8, startNs: Int64, endNs: Int64,
                 clientBytes: UInt64, serverBytes: UInt64, clientIPBytes: UInt64 = 0, clientPackets: UInt64, serverPackets: UInt64,

@@ -31,6 +31,7 @@ extension SessionObservation {
         dns = r.dns
         login = r.app?.login != nil
         loginRefused = r.app?.login?.refused ?? false
+        icmpError = ClassEvidence.icmpError(r)
     }
 }
 

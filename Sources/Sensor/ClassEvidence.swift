@@ -1,4 +1,5 @@
 import Behaviour
+import Decoding
 import AppLayer
 import Features
 import Flows
@@ -23,19 +24,24 @@ package enum ClassEvidence {
     static let scanReach = 4
     /// A scan's failures: the client's failed handshakes or failed first contacts.
     static let scanFailures = 2
+    /// ICMP errors a host sent that make it a flood's or scan's target answering.
+    static let floodICMPErrors = 10
+    /// The share of a client's UDP first contacts left unanswered that makes its silent datagrams probes.
+    static let scanUnansweredShare = 0.5
     /// A flood at its target: half-open connections, flows, or distinct sources.
     static let floodHalfOpen = 10
     static let floodFlows = 50
     static let floodSources = 20
     /// A flood from one client: sessions of its pair series, or HTTP requests in one connection.
     static let floodSessions = 10
+    /// … at a flood's pace: a median gap between their starts under a second.
+    static let floodGapSeconds = 1.0
     static let floodRequests = 20
     /// A one-flow flood: packets one way, at least ten times those coming back.
     static let floodPackets = 1000
-    /// Password guessing: sessions to one service, or HTTP requests in one
-    /// connection (basic-auth guesses over keep-alive). A campaign's first
-    /// two sessions have none of this yet; a refused login shows in one.
-    static let guessSessions = 3
+    /// Password guessing over HTTP keep-alive: POSTs in one connection. A
+    /// campaign's first sessions have no repetition yet; a refused login
+    /// shows in one.
     static let guessRequests = 3
     /// A beacon: sessions of its pair series (the first beat has no evidence yet).
     static let beaconSessions = 2
@@ -51,10 +57,15 @@ package enum ClassEvidence {
     /// (and "anomaly") always pass.
     package static func supports(_ className: String, record r: FlowRecord, behaviour b: BehaviourValues?) -> Bool {
         switch className {
-        case "scan": return scanned(r, b) || flooded(r, b)
+        case "scan": return icmpError(r) ? answersFlood(r, b) : scanned(r, b) || flooded(r, b)
         // Scans and floods are both many-flow attacks and easily named one
-        // for the other: either's evidence supports either.
-        case "dos": return icmpError(r) ? answersFlood(r) : flooded(r, b) || scanned(r, b)
+        // for the other: either's evidence supports either. An ICMP error
+        // counts for either only from a host answering a flood of probes,
+        // and for a flood only when its errors go to many hosts (spoofed
+        // sources), not to the few clients a closed service turns away.
+        case "dos":
+            if icmpError(r) { return answersFlood(r, b) && r.features[.src_distinct_dsts] >= Double(floodSources) }
+            return flooded(r, b) || scanned(r, b)
         case "bruteforce": return guessed(r, b)
         case "c2": return beaconed(r, b)
         case "tunnel": return tunnelled(r)
@@ -78,9 +89,19 @@ package enum ClassEvidence {
         guard reach else { return false }
         let failing = f[.src_failed_handshakes] >= Double(scanFailures) || f[.beh_scanning] > 0
             || (b.map { $0.failedFirstContacts >= UInt32(scanFailures) || $0.scanner } ?? false)
-        // A UDP probe that got nothing back is a failed contact of its own.
-        let unansweredUDP = r.proto == 17 && f[.bwd_pkts] == 0
-        return failing || unansweredUDP
+        return failing || probedUDP(r, b)
+    }
+
+    /// A UDP probe that got nothing back, from a client whose UDP first
+    /// contacts mostly went unanswered: `scanReach` or more of them and at
+    /// least `scanUnansweredShare` of all. A recursive resolver's lost or
+    /// late answers are a few of its many servers; a UDP scan's closed and
+    /// filtered ports are nearly all of its targets.
+    static func probedUDP(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
+        guard r.proto == IPProto.udp && r.features[.bwd_pkts] == 0 else { return false }
+        guard let b else { return true }
+        let unanswered = Double(b.udpUnansweredFirstContacts)
+        return unanswered >= Double(scanReach) && unanswered >= scanUnansweredShare * Double(b.udpFirstContacts)
     }
 
     /// An ICMP error (ICMP destination unreachable, source quench, redirect,
@@ -94,30 +115,76 @@ package enum ClassEvidence {
         return r.proto == 58 && (1...4).contains(m.type)
     }
 
-    /// An ICMP error is a flood's mark when its sender answers a flood: it
-    /// started `floodFlows` flows (its replies among them) in the window.
-    static func answersFlood(_ r: FlowRecord) -> Bool { r.features[.src_flows] >= Double(floodFlows) }
+    /// An ICMP error is a scan's or flood's mark when its sender answers
+    /// one: `floodICMPErrors` or more of the sessions it started were ICMP
+    /// errors, and at least half. A busy resolver's port-unreachables for
+    /// late answers are a few among its many queries. Without the behaviour
+    /// table: the sender started `floodFlows` flows in the host-context window.
+    static func answersFlood(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
+        guard let b else { return r.features[.src_flows] >= Double(floodFlows) }
+        let errors = Double(b.icmpErrorsSent)
+        return errors >= Double(floodICMPErrors) && 2 * errors >= Double(b.sessionsStarted)
+    }
 
     static func flooded(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         let f = r.features
-        if f[.dst_half_open] >= Double(floodHalfOpen) || f[.dst_flows] >= Double(floodFlows)
-            || f[.dst_distinct_srcs] >= Double(floodSources) || f[.http_requests] >= Double(floodRequests) {
+        if f[.dst_half_open] >= Double(floodHalfOpen) || f[.http_requests] >= Double(floodRequests) { return true }
+        if f[.fwd_pkts] >= Double(floodPackets) && f[.bwd_pkts] * 10 <= f[.fwd_pkts] { return true }
+        if lostAmongAnswers(r, b) { return false }
+        // A DNS query nobody answered is a resolver's everyday loss, however
+        // busy the server: a flood only when its own series goes unanswered.
+        if unansweredDNSQuery(r) {
+            guard let b else { return true }
+            return b.sessions >= UInt32(floodSessions) && 2 * b.unansweredSessions >= b.sessions
+        }
+        // A busy server's counts are everybody's: they support the flows
+        // that are no ordinary exchange with it.
+        if (f[.dst_flows] >= Double(floodFlows) || f[.dst_distinct_srcs] >= Double(floodSources)) && !ordinaryExchange(r) {
             return true
         }
-        if f[.fwd_pkts] >= Double(floodPackets) && f[.bwd_pkts] * 10 <= f[.fwd_pkts] { return true }
         guard let b else { return true }
-        return b.sessions >= UInt32(floodSessions)
+        // Sessions at a flood's pace: a poller's hundreds a day are no flood.
+        return b.sessions >= UInt32(floodSessions) && b.medianGapSeconds < floodGapSeconds
+    }
+
+    /// A well-formed DNS query over UDP that got no answer.
+    static func unansweredDNSQuery(_ r: FlowRecord) -> Bool {
+        r.proto == IPProto.udp && r.dns.present && r.features[.bwd_pkts] == 0
+    }
+
+    /// A datagram that got nothing back in a series the server mostly
+    /// answers: a recursive resolver's query lost on the way or answered
+    /// late, to an authoritative server it asks all day. A flood's datagrams
+    /// go unanswered as a rule (from each spoofed source, its one; from one
+    /// source, most of its series).
+    static func lostAmongAnswers(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
+        guard let b, r.proto != IPProto.tcp, r.features[.bwd_pkts] == 0 else { return false }
+        // The series holds this session: it is one of the unanswered.
+        return 2 * max(1, b.unansweredSessions) < b.sessions
+    }
+
+    /// Both sides sent payload (ICMP: the echo was answered): what every
+    /// client of a busy server does, and what flood traffic — spoofed SYNs,
+    /// datagrams nobody answers, connections held open without a request —
+    /// does not.
+    static func ordinaryExchange(_ r: FlowRecord) -> Bool {
+        let f = r.features
+        if r.proto == IPProto.icmp || r.proto == IPProto.icmpv6 { return f[.bwd_pkts] > 0 }
+        return f[.fwd_payload_bytes] > 0 && f[.bwd_payload_bytes] > 0
     }
 
     /// A refused login in the flow itself (`LoginOutcome`), a run of HTTP
-    /// requests, or repeated sessions to the service, unless those sessions
-    /// send the same request on a clock's schedule (a mail check every minute).
+    /// POSTs in one connection (form guesses over keep-alive), or the
+    /// repetition score — similar short sessions at an attacker's pace, or
+    /// refused logins in earlier sessions — unless the series sends the same
+    /// request on a clock's schedule (a mail check every minute). Repeated
+    /// sessions alone are not enough: a browser opens several to one server.
     static func guessed(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         let f = r.features
-        if refusedLogin(r) || f[.http_requests] >= Double(guessRequests) { return true }
+        if refusedLogin(r) || (f[.http_requests] >= Double(guessRequests) && f[.http_method] == HTTPInfo.postMethodCode) { return true }
         guard let b else { return true }
         if b.pollerSchedule { return false }
-        return f[.beh_repetition] > 0 || b.sessions >= UInt32(guessSessions)
+        return f[.beh_repetition] > 0
     }
 
     /// The server refused a login in this flow (`LoginOutcome.refused`).
@@ -138,19 +205,24 @@ package enum ClassEvidence {
         let f = r.features
         let dns = f[.app_dns] > 0 || ((r.proto == 6 || r.proto == 17) && (r.srcPort == 53 || r.dstPort == 53))
         guard dns else { return false }
-        return f[.dns_qtype_class] == 4 || (r.dns.present && r.dns.isDataCarryingType)
+        // A data type carries data when asked under a name that can hold it:
+        // not the registered domain itself (SPF) and not a protocol's own
+        // underscore name (DKIM, DMARC, MTA-STS), which mail servers ask all day.
+        let dataType = f[.dns_qtype_class] == 4 || (r.dns.present && r.dns.isDataCarryingType)
+        let protocolName = r.dns.present && (r.dns.hasServiceLabel || r.dns.subdomainLength == 0)
+        return (dataType && !protocolName)
             || f[.beh_dns_tunnel] >= tunnelScore || Int(r.dns.subdomainLength) >= tunnelSubdomainLength
     }
 
     /// A web attack is HTTP seen in the clear that carries an attack's marks:
     /// odd characters in the URI (quotes, angle brackets, traversals,
-    /// semicolons, heavy percent-encoding), an error answer, or a run of
-    /// requests (a scanner). A plain successful GET is not one.
+    /// semicolons, heavy percent-encoding) or an error answer (a scanner's
+    /// misses, a failing injection). A plain successful GET is not one, nor
+    /// a browser's run of them over keep-alive.
     static func attackedWeb(_ r: FlowRecord) -> Bool {
         let f = r.features
         guard f[.app_http] > 0 else { return false }
         return f[.http_uri_quotes] > 0 || f[.http_uri_angles] > 0 || f[.http_uri_traversals] > 0
             || f[.http_uri_semicolons] > 0 || f[.http_uri_pct_share] >= 0.1 || f[.http_status_class] >= 4
-            || f[.http_requests] >= Double(guessRequests)
     }
 }

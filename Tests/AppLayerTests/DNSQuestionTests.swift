@@ -44,6 +44,14 @@ func parse(_ m: [UInt8]) -> DNSQuestion? {
         #expect(try #require(parse(query("example.com"))).subdomainHash == 0)
     }
 
+    @Test func underscoreLabelsAreServiceNames() throws {
+        #expect(try #require(parse(query("s2._domainkey.example.com", qtype: 16))).hasServiceLabel)
+        #expect(try #require(parse(query("_dmarc.example.com", qtype: 16))).hasServiceLabel)
+        #expect(try #require(parse(query("_ldap._tcp.dc.example.com", qtype: 33))).hasServiceLabel)
+        #expect(try !#require(parse(query("a_b.example.com", qtype: 16))).hasServiceLabel)
+        #expect(try !#require(parse(query("mail.example.com"))).hasServiceLabel)
+    }
+
     @Test func reverseLookupsAreArpa() throws {
         #expect(try #require(parse(query("4.3.2.1.in-addr.arpa", qtype: 12))).isArpa)
         #expect(try #require(parse(query("notarpa.com"))).isArpa == false)

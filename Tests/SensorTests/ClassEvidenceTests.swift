@@ -35,8 +35,16 @@ struct ClassEvidenceTests {
         #expect(!ClassEvidence.supports("tunnel", record: lookup, behaviour: nil))
         // Data-carrying types, a tunnel score, or a name packed with data are.
         #expect(ClassEvidence.supports("tunnel", record: Self.record(proto: 17, dport: 53, [(.app_dns, 1), (.dns_qtype_class, 4)]), behaviour: nil))
-        var null = Self.record(proto: 6, dport: 53); null.dns.present = true; null.dns.qtype = 10
+        var null = Self.record(proto: 6, dport: 53); null.dns.present = true; null.dns.qtype = 10; null.dns.subdomainLength = 30
         #expect(ClassEvidence.supports("tunnel", record: null, behaviour: nil))
+        // A mail server's TXT look-ups carry no data: SPF asks the domain itself,
+        // DKIM, DMARC and MTA-STS ask underscore names.
+        var spf = Self.record(proto: 17, dport: 53, [(.app_dns, 1), (.dns_qtype_class, 4)]); spf.dns.present = true; spf.dns.qtype = 16
+        #expect(!ClassEvidence.supports("tunnel", record: spf, behaviour: nil))
+        var dkim = spf; dkim.dns.subdomainLength = 13; dkim.dns.hasServiceLabel = true
+        #expect(!ClassEvidence.supports("tunnel", record: dkim, behaviour: nil))
+        var txtData = spf; txtData.dns.subdomainLength = 30
+        #expect(ClassEvidence.supports("tunnel", record: txtData, behaviour: nil))
         #expect(ClassEvidence.supports("tunnel", record: Self.record(proto: 17, dport: 53, [(.beh_dns_tunnel, 0.9)]), behaviour: nil))
         var packed = lookup; packed.dns.subdomainLength = 120
         #expect(ClassEvidence.supports("tunnel", record: packed, behaviour: nil))
@@ -56,7 +64,8 @@ struct ClassEvidenceTests {
         }
         #expect(ClassEvidence.supports("webattack", record: Self.record(dport: 80, [(.app_http, 1), (.http_uri_pct_share, 0.3)]), behaviour: nil))
         #expect(ClassEvidence.supports("webattack", record: Self.record(dport: 80, [(.app_http, 1), (.http_status_class, 4)]), behaviour: nil))
-        #expect(ClassEvidence.supports("webattack", record: Self.record(dport: 80, [(.app_http, 1), (.http_requests, 12)]), behaviour: nil))
+        // A browser's run of plain GETs over keep-alive is none either.
+        #expect(!ClassEvidence.supports("webattack", record: Self.record(dport: 80, [(.app_http, 1), (.http_requests, 12), (.http_status_class, 2)]), behaviour: nil))
     }
 
     @Test func aScanReachesManyEndpointsAndMostFail() {
@@ -77,6 +86,42 @@ struct ClassEvidenceTests {
         #expect(ClassEvidence.supports("scan", record: Self.record([(.dst_half_open, 500)]), behaviour: nil))
     }
 
+    @Test func anUnansweredDatagramIsAProbeOnlyFromAClientWhoseDatagramsMostlyGoUnanswered() {
+        // A recursive resolver's query that got no answer: it reaches many
+        // servers, but 3 of its 200 UDP first contacts were silent.
+        let lost = Self.record(proto: 17, dport: 53, [(.src_distinct_dsts, 150), (.fwd_pkts, 1), (.bwd_pkts, 0)])
+        var resolver = BehaviourValues(); resolver.udpFirstContacts = 200; resolver.udpUnansweredFirstContacts = 3
+        #expect(!ClassEvidence.supports("scan", record: lost, behaviour: resolver))
+        #expect(!ClassEvidence.supports("dos", record: lost, behaviour: resolver))
+        // A UDP sweep: 30 of 31 first contacts silent.
+        var sweeper = BehaviourValues(); sweeper.udpFirstContacts = 31; sweeper.udpUnansweredFirstContacts = 30
+        #expect(ClassEvidence.supports("scan", record: lost, behaviour: sweeper))
+        // Half silent is still probing; three silent are too few to tell.
+        sweeper.udpFirstContacts = 8; sweeper.udpUnansweredFirstContacts = 4
+        #expect(ClassEvidence.supports("scan", record: lost, behaviour: sweeper))
+        sweeper.udpFirstContacts = 3; sweeper.udpUnansweredFirstContacts = 3
+        #expect(!ClassEvidence.supports("scan", record: lost, behaviour: sweeper))
+        // An answered datagram is no probe, whatever its client does.
+        var answered = lost; answered.features[.bwd_pkts] = 1
+        sweeper.udpFirstContacts = 31; sweeper.udpUnansweredFirstContacts = 30
+        #expect(!ClassEvidence.supports("scan", record: answered, behaviour: sweeper))
+    }
+
+    @Test func anICMPErrorIsAScanOnlyWhenItsSenderAnswersMany() {
+        // A client's port-unreachable for a resolver's late answer: the
+        // resolver has many flows (flood evidence for its other flows), the
+        // client few.
+        var late = Self.record(proto: 1, dport: 0, [(.fwd_pkts, 1), (.dst_flows, 80), (.src_flows, 12), (.src_distinct_dsts, 6)])
+        late.icmpToServer = ICMPMessage.encode(type: 3, code: 3)
+        #expect(!ClassEvidence.supports("scan", record: late, behaviour: Self.series(sessions: 1)))
+        // A scanned host's replies to hundreds of probes.
+        var scanned = Self.series(sessions: 1); scanned.sessionsStarted = 300; scanned.icmpErrorsSent = 290
+        #expect(ClassEvidence.supports("scan", record: late, behaviour: scanned))
+        // Nine errors are too few to tell.
+        scanned.sessionsStarted = 9; scanned.icmpErrorsSent = 9
+        #expect(!ClassEvidence.supports("scan", record: late, behaviour: scanned))
+    }
+
     @Test func aFloodPilesFlowsOrPacketsOnOneTarget() {
         let busy = Self.record([(.dst_flows, 8), (.dst_distinct_srcs, 5), (.fwd_pkts, 30), (.bwd_pkts, 60)])
         #expect(!ClassEvidence.supports("dos", record: busy, behaviour: Self.series(sessions: 2)))
@@ -93,6 +138,47 @@ struct ClassEvidenceTests {
         #expect(ClassEvidence.supports("dos", record: Self.record(dport: 80, [(.http_requests, 28)]), behaviour: Self.series(sessions: 1)))
         // Without the behaviour table the sessions are unknown: not held against the verdict.
         #expect(ClassEvidence.supports("dos", record: busy, behaviour: nil))
+        // A busy server's client: the server's counts are high, but this flow
+        // is an ordinary exchange (both sides spoke) from a client with few sessions.
+        let visitor = Self.record([(.dst_flows, 400), (.dst_distinct_srcs, 90), (.fwd_pkts, 12), (.bwd_pkts, 14),
+                                   (.fwd_payload_bytes, 900), (.bwd_payload_bytes, 40_000)])
+        #expect(!ClassEvidence.supports("dos", record: visitor, behaviour: Self.series(sessions: 3)))
+        // The same counts on a connection held open without an answer (slowloris), a spoofed SYN, an unanswered datagram.
+        var held = visitor; held.features[.bwd_payload_bytes] = 0
+        #expect(ClassEvidence.supports("dos", record: held, behaviour: Self.series(sessions: 3)))
+        let spoofed = Self.record([(.dst_flows, 400), (.fwd_pkts, 1), (.bwd_pkts, 1)])
+        #expect(ClassEvidence.supports("dos", record: spoofed, behaviour: Self.series(sessions: 1)))
+        let datagram = Self.record(proto: 17, dport: 80, [(.dst_distinct_srcs, 300), (.fwd_pkts, 1), (.fwd_payload_bytes, 512)])
+        #expect(ClassEvidence.supports("dos", record: datagram, behaviour: Self.series(sessions: 1)))
+        // A resolver's query lost on its way to an authoritative server it
+        // asks all day (3 of 200 unanswered): no flood, however busy the server.
+        let lostQuery = Self.record(proto: 17, dport: 53, [(.dst_flows, 80), (.fwd_pkts, 1), (.bwd_pkts, 0), (.fwd_payload_bytes, 40)])
+        var askedAllDay = Self.series(sessions: 200); askedAllDay.unansweredSessions = 3
+        #expect(!ClassEvidence.supports("dos", record: lostQuery, behaviour: askedAllDay))
+        #expect(!ClassEvidence.supports("scan", record: lostQuery, behaviour: askedAllDay))
+        // The resolver's first query to that server, lost: a well-formed DNS
+        // query nobody answered is a flood only when its series goes unanswered.
+        var firstLost = lostQuery; firstLost.dns.present = true
+        var onceLost = Self.series(sessions: 1); onceLost.unansweredSessions = 1
+        #expect(!ClassEvidence.supports("dos", record: firstLost, behaviour: onceLost))
+        var queryFlood = Self.series(sessions: 40); queryFlood.unansweredSessions = 35
+        #expect(ClassEvidence.supports("dos", record: firstLost, behaviour: queryFlood))
+        // One source's UDP flood: its series goes unanswered as a rule.
+        var flooding = Self.series(sessions: 300); flooding.unansweredSessions = 300
+        #expect(ClassEvidence.supports("dos", record: lostQuery, behaviour: flooding))
+        // A spoofed source's one datagram to a target with many sources.
+        var spoofedUDP = lostQuery; spoofedUDP.features[.dst_distinct_srcs] = 500
+        var once = Self.series(sessions: 1); once.unansweredSessions = 1
+        #expect(ClassEvidence.supports("dos", record: spoofedUDP, behaviour: once))
+        // A poller's hundreds of sessions a day to one server: not at a flood's pace.
+        var poller = Self.series(sessions: 390); poller.medianGapSeconds = 4.6
+        #expect(!ClassEvidence.supports("dos", record: Self.record(dport: 80), behaviour: poller))
+        poller.medianGapSeconds = 0.02
+        #expect(ClassEvidence.supports("dos", record: Self.record(dport: 80), behaviour: poller))
+        // An answered echo to a busy host is an ordinary exchange too.
+        var ping = Self.record(proto: 1, dport: 0, [(.dst_flows, 400), (.fwd_pkts, 1), (.bwd_pkts, 1)])
+        ping.icmpToServer = ICMPMessage.encode(type: 8, code: 0)
+        #expect(!ClassEvidence.supports("dos", record: ping, behaviour: Self.series(sessions: 1)))
     }
 
     @Test func guessingRepeatsShortSessionsToOneService() {
@@ -100,12 +186,17 @@ struct ClassEvidenceTests {
         // One or two sessions are not a guessing campaign (yet).
         #expect(!ClassEvidence.supports("bruteforce", record: one, behaviour: Self.series(sessions: 1)))
         #expect(!ClassEvidence.supports("bruteforce", record: one, behaviour: Self.series(sessions: 2, short: 2)))
-        #expect(ClassEvidence.supports("bruteforce", record: one, behaviour: Self.series(sessions: 3, short: 3)))
+        // Nor are sessions alone: a browser opens several to one server, a
+        // mail client checks its box now and then; guessing repeats them
+        // alike and at its own pace (the repetition score).
+        #expect(!ClassEvidence.supports("bruteforce", record: one, behaviour: Self.series(sessions: 6, short: 3)))
         #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 22, [(.beh_repetition, 0.9)]),
                                        behaviour: Self.series(sessions: 1)))
-        // HTTP basic-auth guesses over one keep-alive connection.
-        #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 80, [(.http_requests, 40)]),
+        // Form guesses: POSTs over one keep-alive connection; a browser's GETs are not.
+        #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 80, [(.http_requests, 40), (.http_method, 2)]),
                                        behaviour: Self.series(sessions: 1)))
+        #expect(!ClassEvidence.supports("bruteforce", record: Self.record(dport: 80, [(.http_requests, 40), (.http_method, 1)]),
+                                        behaviour: Self.series(sessions: 1)))
     }
 
     static func withLogin(_ r: FlowRecord, _ proto: LoginProtocol, failures: Int, succeeded: Bool?) -> FlowRecord {
@@ -148,10 +239,21 @@ struct ClassEvidenceTests {
         late.icmpToServer = ICMPMessage.encode(type: 3, code: 3)
         #expect(!ClassEvidence.supports("dos", record: late, behaviour: Self.series(sessions: 1)))
         #expect(!ClassEvidence.supports("tunnel", record: late, behaviour: nil))
-        // A victim answering a UDP flood: hundreds of replies of its own.
-        var victim = late
-        victim.features[.src_flows] = 400
-        #expect(ClassEvidence.supports("dos", record: victim, behaviour: Self.series(sessions: 1)))
+        // A busy resolver's own port-unreachable for a late answer: it
+        // started hundreds of flows, nearly all of them queries.
+        var resolver = Self.series(sessions: 1); resolver.sessionsStarted = 900; resolver.icmpErrorsSent = 12
+        var fromResolver = late; fromResolver.features[.src_flows] = 400; fromResolver.features[.src_distinct_dsts] = 300
+        #expect(!ClassEvidence.supports("dos", record: fromResolver, behaviour: resolver))
+        // A victim answering a spoofed UDP flood: hundreds of replies of its own, to as many hosts.
+        var victim = Self.series(sessions: 1); victim.sessionsStarted = 420; victim.icmpErrorsSent = 400
+        #expect(ClassEvidence.supports("dos", record: fromResolver, behaviour: victim))
+        // A closed service turning a few clients away: its errors go to few hosts.
+        var turningAway = victim; turningAway.sessionsStarted = 30; turningAway.icmpErrorsSent = 27
+        var toFew = fromResolver; toFew.features[.src_distinct_dsts] = 3
+        #expect(!ClassEvidence.supports("dos", record: toFew, behaviour: turningAway))
+        // Without the behaviour table, the sender's flows in the host-context window decide.
+        #expect(ClassEvidence.supports("dos", record: fromResolver, behaviour: nil))
+        #expect(!ClassEvidence.supports("dos", record: late, behaviour: nil))
         // ICMPv6 errors are types 1–4; an echo is no error, and may carry a tunnel.
         var v6 = Self.record(proto: 58, dport: 0, [(.dst_flows, 80)])
         v6.icmpToServer = ICMPMessage.encode(type: 1, code: 4)
