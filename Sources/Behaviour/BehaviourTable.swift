@@ -1,5 +1,6 @@
 import CPrefetch
 import Decoding
+import Locking
 
 /// What is known about behaviour across flows, with memory fixed at start:
 /// per pair series — (client, server, server port, protocol) — the counts
@@ -142,21 +143,16 @@ public final class BehaviourTable {
         self.config = config
         pairCount = max(Self.probes, config.pairCapacity)
         clientCount = max(Self.probes, config.clientCapacity)
-        pairs = .allocate(capacity: pairCount)
-        pairIndex = .allocate(capacity: pairCount)
-        pairIndex.initialize(repeating: Slot(), count: pairCount)
-        clientIndex = .allocate(capacity: clientCount)
-        clientIndex.initialize(repeating: Slot(), count: clientCount)
-        pairs.initialize(repeating: Pair(), count: pairCount)
-        ring = .allocate(capacity: pairCount * Self.ringLength)
-        ring.initialize(repeating: Sample(), count: pairCount * Self.ringLength)
-        clients = .allocate(capacity: clientCount)
-        clients.initialize(repeating: Client(), count: clientCount)
+        // Tables whose empty entry is all zero bytes are not written here
+        // (see `allocateFilled`): a replay touches only the entries it uses.
+        pairs = LargeAllocation.allocateFilled(repeating: Pair(), count: pairCount)
+        pairIndex = LargeAllocation.allocateFilled(repeating: Slot(), count: pairCount)
+        clientIndex = LargeAllocation.allocateFilled(repeating: Slot(), count: clientCount)
+        ring = LargeAllocation.allocateFilled(repeating: Sample(), count: pairCount * Self.ringLength)
+        clients = LargeAllocation.allocateFilled(repeating: Client(), count: clientCount)
         dnsCount = max(Self.probes, config.dnsCapacity)
-        dnsSeries = .allocate(capacity: dnsCount)
-        dnsSeries.initialize(repeating: DNSSeries(), count: dnsCount)
-        dnsIndex = .allocate(capacity: dnsCount)
-        dnsIndex.initialize(repeating: Slot(), count: dnsCount)
+        dnsSeries = LargeAllocation.allocateFilled(repeating: DNSSeries(), count: dnsCount)
+        dnsIndex = LargeAllocation.allocateFilled(repeating: Slot(), count: dnsCount)
         windowNs = Int64(config.windowSeconds) * 1_000_000_000
         trw = ThresholdRandomWalk(theta0: config.trwTheta0, theta1: config.trwTheta1,
                                   alpha: config.trwAlpha, beta: config.trwBeta)
