@@ -58,7 +58,7 @@ import Testing
         st.pushFree(1)
         st.pushFree(0)
         #expect([st.popFree(), st.popFree(), st.popFree()] == [0, 1, 3])
-        #expect(st.freeCount == 5)
+        #expect(st.freeCount == 4)
         #expect(!st.slots[3].inUse && st.slots[3].prev == -1 && st.slots[3].next == -1 && st.slots[3].clientIsA)
         while st.freeCount > 0 { _ = st.popFree() }
         st.pushFree(6)
