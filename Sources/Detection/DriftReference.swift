@@ -224,12 +224,18 @@ public struct DriftBinner: Sendable {
             ranges.withUnsafeBufferPointer { r in
                 for j in 0..<r.count {
                     let base = e.baseAddress! + Int(r[j].start), x = values[j]
-                    // Edges ascend, so the edges below x are a prefix: count
-                    // them without branches (at most 254, 19 by default; a
-                    // binary search mispredicts about half its steps).
-                    var below = 0
-                    for k in 0..<Int(r[j].count) { below &+= base[k] < x ? 1 : 0 }
-                    bins[j] = UInt8(truncatingIfNeeded: below)
+                    // Edges ascend: a binary search for the first edge not
+                    // below x whose steps depend only on the count (the
+                    // comparison picks the half with a conditional move; a
+                    // branch on it mispredicts about half the steps).
+                    var first = 0, len = Int(r[j].count)
+                    guard len > 0 else { bins[j] = 0; continue }
+                    while len > 1 {
+                        let half = len >> 1
+                        first = base[first + half] < x ? first + half : first
+                        len -= half
+                    }
+                    bins[j] = UInt8(truncatingIfNeeded: first + (base[first] < x ? 1 : 0))
                 }
             }
         }
