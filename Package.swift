@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libsvm-dev"])]),
         // Cache prefetch hints (a header of compiler builtins, no library).
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        .systemLibrary(name: "CSHA1", path: "Sources/CSHA1"),
 
         // The packet's path.
         .target(name: "Capture", dependencies: ["CPcap", "Decoding"]),
@@ -37,7 +38,7 @@ let package = Package(
         // Application-layer parsing of a conversation's first bytes (DNS questions today).
         .target(name: "AppLayer", dependencies: ["Decoding", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Features", dependencies: ["Decoding", "Context", "AppLayer"]),
-        .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "AppLayer", "Locking", "CPrefetch"]),
+        .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "AppLayer", "Locking", "CPrefetch", "CSHA1"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
         // Indicators (Zeek Intel files): addresses, names, URLs and fingerprints matched on every flow record.
         .target(name: "Indicators", dependencies: ["Decoding", "AppLayer", "Flows"]),

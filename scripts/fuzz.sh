@@ -15,12 +15,12 @@ flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -packag
 swiftc "${flags[@]}" -module-name FuzzDecoder Sources/Decoding/*.swift Fuzz/DecoderFuzz.swift -o "$out/decoder" 2>&1 | grep -v "ld.gold: warning" || true
 # One module from several: drop the cross-module imports, and the files that
 # need swift-crypto and are not on the parsers' or the table's path
-# (Community ID; the JA3/JA4/HASSH/certificate hashes, computed for output only).
+# (Community ID and its SHA-1; the JA3/JA4/HASSH/certificate hashes, computed for output only).
 merge() {  # merge DIR MODULES...: copies the modules' sources into DIR
   local dir=$1; shift; rm -rf "$dir"; mkdir -p "$dir"
   for m in "$@"; do
     for f in Sources/$m/*.swift; do
-      case "$(basename "$f")" in CommunityID.swift|*Fingerprints.swift) continue;; esac
+      case "$(basename "$f")" in CommunityID.swift|SHA1Block.swift|*Fingerprints.swift) continue;; esac
       sed -E '/^import (Decoding|Locking|Context|AppLayer|Features|Flows|Crypto)$/d' "$f" > "$dir/$m-$(basename "$f")"
     done
   done

@@ -7,6 +7,8 @@ public struct JSONBuffer: Sendable {
     /// once it holds a value, so the next one needs a comma. 64 levels deep at most.
     var commaBits: UInt64 = 0
     var depth = 0
+    /// Where `appendWritten` formats blocks too large for the stack (kept between records).
+    var scratch: [UInt8] = []
 
     public init(reserve: Int = 4096) {
         bytes.reserveCapacity(reserve)
@@ -151,13 +153,33 @@ public struct JSONBuffer: Sendable {
 
     /// What `body` writes into a scratch buffer of `capacity` bytes, appended at once.
     mutating func appendWritten(capacity: Int, _ body: (inout RawJSONWriter) -> Void) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+        guard capacity > Self.stackScratch else {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+                var w = RawJSONWriter(buf.baseAddress!)
+                body(&w)
+                precondition(w.count <= capacity, "RawJSONWriter overflow")
+                bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
+            }
+            return
+        }
+        // Larger blocks (a flow record's features and sequence, several KB:
+        // a temporary allocation that size is a malloc and a free each time)
+        // go through a scratch array kept with the buffer, moved out while
+        // it is written so that appending to `bytes` does not overlap it.
+        var s: [UInt8] = []
+        swap(&s, &scratch)
+        if s.count < capacity { s = [UInt8](repeating: 0, count: capacity) }
+        s.withUnsafeMutableBufferPointer { buf in
             var w = RawJSONWriter(buf.baseAddress!)
             body(&w)
             precondition(w.count <= capacity, "RawJSONWriter overflow")
             bytes.append(contentsOf: UnsafeBufferPointer(start: buf.baseAddress!, count: w.count))
         }
+        swap(&s, &scratch)
     }
+
+    /// Blocks up to this many bytes are written on the stack (`withUnsafeTemporaryAllocation`'s limit).
+    static let stackScratch = 1024
 
     mutating func appendFraction(_ frac: Int64) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { buf in

@@ -152,12 +152,15 @@ public final class BehaviourTable {
         self.config = config
         pairCount = max(Self.probes, config.pairCapacity)
         clientCount = max(Self.probes, config.clientCapacity)
+        // Every table is written now: the behaviour table's memory is
+        // resident from the start, so a flood cannot grow the process past
+        // what its configuration says (tests/python/test_floods.py).
         pairs = .allocate(capacity: pairCount)
+        pairs.initialize(repeating: Pair(), count: pairCount)
         pairIndex = .allocate(capacity: pairCount)
         pairIndex.initialize(repeating: Slot(), count: pairCount)
         clientIndex = .allocate(capacity: clientCount)
         clientIndex.initialize(repeating: Slot(), count: clientCount)
-        pairs.initialize(repeating: Pair(), count: pairCount)
         ring = .allocate(capacity: pairCount * Self.ringLength)
         ring.initialize(repeating: Sample(), count: pairCount * Self.ringLength)
         clients = .allocate(capacity: clientCount)
@@ -521,6 +524,17 @@ public final class BehaviourTable {
         return i
     }
 
+    /// Sets hash `h`'s two bits in a Bloom filter of `N` × 64 bits (a power
+    /// of two); whether both were set already (the key was, or may have been, seen).
+    static func testAndSet<let N: Int>(_ filter: inout InlineArray<N, UInt64>, _ h: UInt64) -> Bool {
+        let bits = N * 64, shift = UInt64(bits.trailingZeroBitCount)
+        let b1 = Int(h & UInt64(bits - 1)), b2 = Int((h >> shift) & UInt64(bits - 1))
+        let seen = filter[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0 && filter[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
+        filter[b1 >> 6] |= 1 << UInt64(b1 & 63)
+        filter[b2 >> 6] |= 1 << UInt64(b2 & 63)
+        return seen
+    }
+
     /// The threshold random walk over first contacts: TCP sessions to a
     /// unicast server whose outcome is known, each (server, port) once per
     /// client (a Bloom filter; once it fills, repeats may pass as seen).
@@ -531,14 +545,9 @@ public final class BehaviourTable {
         let counts = o.proto == IPProto.tcp && o.outcome != .unknown && o.serverIsUnicast
         let c = clientSlot(o.client, at: o.startNs)
         let e = clients + c
+        let contact = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
         if counts {
-            let h = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
-            let b1 = Int(h & 2047), b2 = Int((h >> 11) & 2047)
-            let seen = e.pointee.contacted[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0
-                && e.pointee.contacted[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
-            if !seen {
-                e.pointee.contacted[b1 >> 6] |= 1 << UInt64(b1 & 63)
-                e.pointee.contacted[b2 >> 6] |= 1 << UInt64(b2 & 63)
+            if !Self.testAndSet(&e.pointee.contacted, contact) {
                 e.pointee.firstContacts &+= 1
                 v.firstContact = true
                 let failed = o.outcome == .failed
@@ -551,13 +560,7 @@ public final class BehaviourTable {
             }
         }
         if o.proto == IPProto.udp && o.serverIsUnicast {
-            let h = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
-            let b1 = Int(h & 1023), b2 = Int((h >> 10) & 1023)
-            let seen = e.pointee.udpContacted[b1 >> 6] & (1 << UInt64(b1 & 63)) != 0
-                && e.pointee.udpContacted[b2 >> 6] & (1 << UInt64(b2 & 63)) != 0
-            if !seen {
-                e.pointee.udpContacted[b1 >> 6] |= 1 << UInt64(b1 & 63)
-                e.pointee.udpContacted[b2 >> 6] |= 1 << UInt64(b2 & 63)
+            if !Self.testAndSet(&e.pointee.udpContacted, contact) {
                 e.pointee.udpFirstContacts &+= 1
                 if o.outcome != .answered { e.pointee.udpUnansweredFirstContacts &+= 1 }
                 e.pointee.lastNs = max(e.pointee.lastNs, o.startNs)

@@ -34,23 +34,28 @@ public final class HostContextTable: @unchecked Sendable {
         /// Host `h`'s bucket slots: `maxBuckets` from `h * maxBuckets`.
         let buckets: UnsafeMutablePointer<HostBucket>
 
-        init(capacity n: Int) {
+        init(capacity n: Int, prefault: Bool = true) {
             precondition(MemoryLayout<HostHeader>.stride == 128 && MemoryLayout<HostBucket>.stride == 128)
             self.n = n
             mask = n & (n - 1) == 0 ? n - 1 : 0
-            index = .allocate(capacity: n)
-            index.initialize(repeating: 0, count: n)
+            if prefault {
+                index = .allocate(capacity: n)
+                index.initialize(repeating: 0, count: n)
+            } else {
+                index = LargeAllocation.allocateFilled(repeating: 0, count: n)
+            }
             headers = LargeAllocation.allocateRaw(byteCount: n * MemoryLayout<HostHeader>.stride, alignment: 128)
                 .bindMemory(to: HostHeader.self, capacity: n)
             headers.initialize(repeating: HostHeader(address: .zero), count: n)
             // A bucket is cleared by `bucket` before its first use (its epoch
-            // starts unused); all are written once here all the same, so that
-            // no page of the table is first touched (faulted in, cleared by
-            // the kernel) on the packet path when a flood brings new hosts.
+            // starts unused); with `prefault` all are written once here all
+            // the same, so that no page of the table is first touched
+            // (faulted in, cleared by the kernel) on the packet path when a
+            // flood brings new hosts (live capture; replay leaves them).
             let count = n * HostContextTable.maxBuckets
             buckets = LargeAllocation.allocateRaw(byteCount: count * MemoryLayout<HostBucket>.stride, alignment: 128)
                 .bindMemory(to: HostBucket.self, capacity: count)
-            buckets.initialize(repeating: HostBucket(), count: count)
+            if prefault { buckets.initialize(repeating: HostBucket(), count: count) }
         }
 
         func deallocate() {
@@ -84,7 +89,8 @@ public final class HostContextTable: @unchecked Sendable {
     let perBucketCount: Double
     public let config: HostContextConfig
 
-    public init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16) {
+    /// `prefault`: see `Stripe.init` (live capture writes every bucket now).
+    public init(config: HostContextConfig = HostContextConfig(), stripeCount: Int = 16, prefault: Bool = true) {
         self.config = config
         var n = 1
         while n < stripeCount { n <<= 1 }
@@ -98,7 +104,7 @@ public final class HostContextTable: @unchecked Sendable {
         stripes = .allocate(capacity: n)
         geometry = .allocate(capacity: n)
         for i in 0..<n {
-            let st = Stripe(capacity: max(8, config.capacity / n))
+            let st = Stripe(capacity: max(8, config.capacity / n), prefault: prefault)
             (geometry + i).initialize(to: st)
             (stripes + i).initialize(to: FSMutex(st))
         }

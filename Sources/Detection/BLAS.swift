@@ -29,8 +29,14 @@ public enum BLAS {
 public enum BLASRuntime {
     /// Number of threads OpenBLAS may use for one call (OpenBLAS's own global setting;
     /// set it once at start-up, e.g. to 1 when several scoring tasks run in parallel).
+    /// Nothing when OpenBLAS already uses `n`: setting the count starts
+    /// OpenBLAS's worker threads again after `singleThreaded()` stopped
+    /// them (its lazy re-start after a fork), and they spin (sched_yield)
+    /// for ~0.1 s, a core's worth of CPU while a replay starts.
     public static func setThreadCount(_ n: Int) {
-        openblas_set_num_threads(Int32(max(1, n)))
+        let n = Int32(max(1, n))
+        guard openblas_get_num_threads() != n else { return }
+        openblas_set_num_threads(n)
     }
 
     public static var threadCount: Int { Int(openblas_get_num_threads()) }

@@ -224,12 +224,18 @@ public struct DriftBinner: Sendable {
             ranges.withUnsafeBufferPointer { r in
                 for j in 0..<r.count {
                     let base = e.baseAddress! + Int(r[j].start), x = values[j]
-                    var lo = 0, hi = Int(r[j].count)
-                    while lo < hi {
-                        let mid = (lo + hi) >> 1
-                        if base[mid] < x { lo = mid + 1 } else { hi = mid }
+                    // Edges ascend: a binary search for the first edge not
+                    // below x whose steps depend only on the count (the
+                    // comparison picks the half with a conditional move; a
+                    // branch on it mispredicts about half the steps).
+                    var first = 0, len = Int(r[j].count)
+                    guard len > 0 else { bins[j] = 0; continue }
+                    while len > 1 {
+                        let half = len >> 1
+                        first = base[first + half] < x ? first + half : first
+                        len -= half
                     }
-                    bins[j] = UInt8(truncatingIfNeeded: lo)
+                    bins[j] = UInt8(truncatingIfNeeded: first + (base[first] < x ? 1 : 0))
                 }
             }
         }

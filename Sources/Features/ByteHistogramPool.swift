@@ -6,8 +6,8 @@ import Glibc
 ///
 /// Each handle is two 256-bin UInt16 histograms (client→server and
 /// server→client), 1 KiB. Storage for all `capacity` handles is made at
-/// start-up (no allocation, page fault or copy on the packet path) and
-/// reused through a free list. When every handle is taken, a flow simply gets no histogram
+/// start-up (no allocation or copy on the packet path; no page fault either
+/// when it is also written then, `prefault`) and reused through a free list. When every handle is taken, a flow simply gets no histogram
 /// (its payload entropy is reported as 0 and `exhausted` is counted).
 public struct ByteHistogramPool: Sendable {
     public static let binsPerHandle = 512
@@ -17,9 +17,17 @@ public struct ByteHistogramPool: Sendable {
     public let capacity: Int32
     public var exhausted: UInt64 = 0
 
-    public init(capacity: Int) {
+    /// `prefault`: every handle's bins are written now (live capture: no
+    /// page first touched on the packet path); otherwise a handle's bins are
+    /// cleared when it is first acquired.
+    public init(capacity: Int, prefault: Bool = true) {
         self.capacity = Int32(clamping: capacity)
-        storage = [UInt16](repeating: 0, count: Swift.max(0, Int(self.capacity)) * Self.binsPerHandle)
+        let count = Swift.max(0, Int(self.capacity)) * Self.binsPerHandle
+        if prefault {
+            storage = [UInt16](repeating: 0, count: count)
+        } else {
+            storage = [UInt16](unsafeUninitializedCapacity: count) { _, n in n = count }
+        }
         free.reserveCapacity(Swift.max(0, Int(self.capacity)))
     }
 
@@ -36,6 +44,10 @@ public struct ByteHistogramPool: Sendable {
         }
         let h = allocated
         allocated += 1
+        let base = Int(h) * Self.binsPerHandle
+        storage.withUnsafeMutableBufferPointer { s in
+            s.baseAddress.unsafelyUnwrapped.advanced(by: base).update(repeating: 0, count: Self.binsPerHandle)
+        }
         return h
     }
 

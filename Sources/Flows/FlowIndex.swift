@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A stripe's key index: open addressing with linear probing over
 /// `UInt64` entries (0 = empty, else a 32-bit tag of the key's hash and the
 /// slot number + 1). The tag's low bits are the home position, so deletion
@@ -8,15 +12,21 @@ struct FlowIndex {
     let table: UnsafeMutablePointer<UInt64>
     let mask: Int
 
-    init(capacity: Int) {
+    /// `prefault`: writes every entry now (see `StripeState`); otherwise the
+    /// entries are the zeroed memory `calloc` returns, which for a large
+    /// index are pages the kernel clears when first touched.
+    init(capacity: Int, prefault: Bool = true) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        table = .allocate(capacity: n)
-        table.initialize(repeating: 0, count: n)
+        guard let zeroed = calloc(n, MemoryLayout<UInt64>.stride) else {
+            fatalError("flow index: cannot allocate \(n) entries")
+        }
+        table = zeroed.bindMemory(to: UInt64.self, capacity: n)
+        if prefault { table.initialize(repeating: 0, count: n) }
         mask = n - 1
     }
 
-    func deallocate() { table.deallocate() }
+    func deallocate() { Glibc.free(table) }
 
     @inline(__always) static func tag(_ hash: UInt64) -> UInt32 {
         UInt32(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32)

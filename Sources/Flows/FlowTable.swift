@@ -49,12 +49,16 @@ public final class FlowTable: @unchecked Sendable {
     /// Stripes and slots per stripe, as `FlowPacketRings` is sized.
     public var stripeLayout: (stripes: Int, slotsPerStripe: Int) { (stripeCount, perStripeCapacity) }
 
-    public convenience init(config: FlowTableConfig = FlowTableConfig()) {
-        self.init(config: config, indexSeed: UInt64.random(in: .min ... .max))
+    public convenience init(config: FlowTableConfig = FlowTableConfig(), prefault: Bool = true) {
+        self.init(config: config, indexSeed: UInt64.random(in: .min ... .max), prefault: prefault)
     }
 
     /// A table whose index seed is given (tests show that output does not depend on it).
-    init(config: FlowTableConfig, indexSeed: UInt64) {
+    /// `prefault` (live capture) writes the slots, index and payload
+    /// histograms once now, so a flood's new flows never first touch their
+    /// pages on the packet path; replay leaves them to be touched when used
+    /// (see `StripeState`).
+    init(config: FlowTableConfig, indexSeed: UInt64, prefault: Bool = true) {
         self.config = config
         self.indexSeed = indexSeed
         var n = 1
@@ -69,13 +73,13 @@ public final class FlowTable: @unchecked Sendable {
         var mask = 0
         for i in 0..<n {
             let st = StripeState(capacity: perStripeCapacity, histograms: hist, streams: streams,
-                                 prefixBytes: config.features.appPrefixBytes)
+                                 prefixBytes: config.features.appPrefixBytes, prefault: prefault)
             (indexBases + i).initialize(to: st.index.table)
             mask = st.index.mask
             (stripes + i).initialize(to: FSMutex(st))
         }
         indexMask = mask
-        hosts = HostContextTable(config: config.hostContext)
+        hosts = HostContextTable(config: config.hostContext, prefault: prefault)
         fragments = FragmentTracker(capacity: config.fragmentSlots)
         let t = config.classTimeoutsNs
         var ts = InlineArray<9, Int64>(repeating: 0)

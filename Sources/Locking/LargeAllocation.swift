@@ -28,3 +28,26 @@ public enum LargeAllocation {
         return raw
     }
 }
+
+extension LargeAllocation {
+    /// `count` copies of `value`, for a table that is mostly never touched
+    /// (a replay that holds far fewer entries than the table's capacity).
+    /// When `value` is all zero bytes and `T` is trivial, the memory comes
+    /// from `calloc`, which for a large table is pages the kernel clears when
+    /// they are first touched: nothing is written now. Otherwise every entry
+    /// is written here. Freed with the pointer's `deallocate()` (on Linux the
+    /// Swift runtime frees with `free` what it allocates with `malloc`, for
+    /// alignments up to 16, the only ones taken by the `calloc` path).
+    public static func allocateFilled<T>(repeating value: T, count: Int) -> UnsafeMutablePointer<T> {
+        let zero = _isPOD(T.self) && MemoryLayout<T>.alignment <= 16
+            && withUnsafeBytes(of: value) { $0.allSatisfy { $0 == 0 } }
+        #if canImport(Glibc)
+        if zero, let raw = calloc(Swift.max(1, count), MemoryLayout<T>.stride) {
+            return raw.bindMemory(to: T.self, capacity: count)
+        }
+        #endif
+        let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+        p.initialize(repeating: value, count: count)
+        return p
+    }
+}

@@ -56,6 +56,8 @@ extension IPAddress {
 package final class BehaviourStage: @unchecked Sendable {
     package let table: BehaviourTable
     package var communityIDSeed: UInt16 = 0
+    /// A batch's observations, one per record (storage kept between batches).
+    private var observations: [SessionObservation] = []
 
     package init(config: BehaviourConfig) { table = BehaviourTable(config: config) }
 
@@ -82,33 +84,39 @@ package final class BehaviourStage: @unchecked Sendable {
 
     private func observe(_ records: inout [FlowRecord], values: inout [BehaviourValues?],
                          examples: inout [Int: [(flowID: UInt64, communityID: String)]]) {
+        // The application layer is parsed here, once, before the
+        // observation: a refused login is part of what the table counts.
+        // Every record's observation is made first (in place, in storage kept
+        // between batches: no copies of them), then each is observed with the
+        // next one's table lines prefetched.
+        observations.removeAll(keepingCapacity: true)
         records.withUnsafeMutableBufferPointer { recs in
-            // The application layer is parsed here, once, before the
-            // observation: a refused login is part of what the table counts.
-            // One observation ahead, prefetched while the current one is scored.
-            if !recs.isEmpty { recs[0].resolveAppLayer() }
-            var next = recs.isEmpty ? nil : SessionObservation(recs[0])
             for i in recs.indices {
-                let current = next
-                if i + 1 < recs.count { recs[i + 1].resolveAppLayer() }
-                next = i + 1 < recs.count ? SessionObservation(recs[i + 1]) : nil
-                if let n = next, recs[i + 1].segment == 0 { table.prefetch(n) }
-                guard recs[i].segment == 0, let o = current else { values.append(nil); continue }
-                let v = table.observe(o)
-                values.append(v)
-                let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~1.3 KB)
-                r.pointee.features.setBehaviour(v)
-                if max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= 0.5 {
-                    // The pair series' last sessions for its own behaviours;
-                    // the flow itself for the client's (scanning) and the DNS
-                    // series' (a tunnel, a DNS beacon: the resolver's pair
-                    // series holds every name its clients look up).
-                    let pairSeries = v.repetition >= 0.5 || (v.beaconing >= 0.5 && !v.beaconingIsDNS)
-                    let flows = !pairSeries
-                        ? [(r.pointee.flowID, r.pointee.srcPort)] : table.recentFlows(of: o, limit: 5).map { ($0.flowID, $0.clientPort) }
-                    examples[i] = flows.map { f in
-                        (f.0, CommunityID.compute(src: r.pointee.srcIP, dst: r.pointee.dstIP, proto: r.pointee.proto,
-                                                  sport: f.1, dport: r.pointee.dstPort, seed: communityIDSeed))
+                recs[i].resolveAppLayer()
+                observations.append(SessionObservation(recs[i]))
+            }
+            observations.withUnsafeBufferPointer { obs in
+                for i in recs.indices {
+                    if i + 1 < recs.count && recs[i + 1].segment == 0 { table.prefetch(obs[i + 1]) }
+                    guard recs[i].segment == 0 else { values.append(nil); continue }
+                    let o = obs.baseAddress.unsafelyUnwrapped + i  // not copied (an observation is ~200 bytes)
+                    let v = table.observe(o.pointee)
+                    values.append(v)
+                    let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~2 KB)
+                    r.pointee.features.setBehaviour(v)
+                    if max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= 0.5 {
+                        // The pair series' last sessions for its own behaviours;
+                        // the flow itself for the client's (scanning) and the DNS
+                        // series' (a tunnel, a DNS beacon: the resolver's pair
+                        // series holds every name its clients look up).
+                        let pairSeries = v.repetition >= 0.5 || (v.beaconing >= 0.5 && !v.beaconingIsDNS)
+                        let flows = !pairSeries
+                            ? [(r.pointee.flowID, r.pointee.srcPort)]
+                            : table.recentFlows(of: o.pointee, limit: 5).map { ($0.flowID, $0.clientPort) }
+                        examples[i] = flows.map { f in
+                            (f.0, CommunityID.compute(src: r.pointee.srcIP, dst: r.pointee.dstIP, proto: r.pointee.proto,
+                                                      sport: f.1, dport: r.pointee.dstPort, seed: communityIDSeed))
+                        }
                     }
                 }
             }

@@ -181,75 +181,82 @@ package final class RecordWriter: @unchecked Sendable {
         alertJSON.reset()
         var flows = 0, alerts = 0
         var c = 0
-        for i in batch.records.indices {
-            appLayer.count(batch.records[i])
-            if let scoring, !scoring.closing.isEmpty { alerts += appendClosing(scoring, &c, before: i) }
-            if tagged && flowFormatter.context.pcapFilename != batch.files[i] {
-                // Encoded once per file, not per record.
-                flowFormatter.context.pcapFilename = batch.files[i]
-                alertFormatter.context.pcapFilename = batch.files[i]
-            }
-            let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
-            var matched = false
-            // (Formatted ahead: the records without a match are known already.)
-            if let set = indicators, !formatted || indicatorMatched[i] {
-                set.match(src: batch.records[i].srcIP, dst: batch.records[i].dstIP, app: batch.records[i].app, into: &hits)
-                if !hits.isEmpty {
-                    matched = true
-                    indicatorCounters.flowsMatched &+= 1
-                    for h in hits { indicatorCounters.hits[Int(h.meta.kind.rawValue)] &+= 1 }
+        // Records are read in place (a class property's element passed by
+        // value would be copied, ~2 KB and its references retained, per use).
+        batch.records.withUnsafeBufferPointer { recs in
+            // The verdicts too (a copy of one retains its strings).
+            scored.withUnsafeBufferPointer { verdicts in
+                for i in recs.indices {
+                    appLayer.count(recs[i])
+                    if let scoring, !scoring.closing.isEmpty { alerts += appendClosing(scoring, &c, before: i) }
+                    if tagged && flowFormatter.context.pcapFilename != batch.files[i] {
+                        // Encoded once per file, not per record.
+                        flowFormatter.context.pcapFilename = batch.files[i]
+                        alertFormatter.context.pcapFilename = batch.files[i]
+                    }
+                    let values = i < batch.behaviour.count ? batch.behaviour[i] : nil
+                    var matched = false
+                    // (Formatted ahead: the records without a match are known already.)
+                    if let set = indicators, !formatted || indicatorMatched[i] {
+                        set.match(src: recs[i].srcIP, dst: recs[i].dstIP, app: recs[i].app, into: &hits)
+                        if !hits.isEmpty {
+                            matched = true
+                            indicatorCounters.flowsMatched &+= 1
+                            for h in hits { indicatorCounters.hits[Int(h.meta.kind.rawValue)] &+= 1 }
+                        }
+                    }
+                    if let ap = alertPcap {
+                        let alerting = alertsOut && (matched || scoring.map { _ in verdicts[i].alerted || !verdicts[i].behaviourAlerts.isEmpty } ?? false)
+                        let written = ap.writer.write(recs[i], alerting: alerting, rings: ap.rings)
+                        alertFormatter.capture = written.capture
+                        flowFormatter.capture = written.afterAlert ? written.capture : nil
+                    }
+                    if formatted {
+                        // Record i is the next one of its chunk.
+                        while inChunk == chunkEnd { chunk += 1; inChunk = 0; chunkEnd = formatChunks[chunk].ends.count }
+                        if eachRecord {
+                            let fc = formatChunks[chunk]
+                            flowJSON.bytes.append(contentsOf: fc.json.bytes[(inChunk == 0 ? 0 : fc.ends[inChunk - 1])..<fc.ends[inChunk]])
+                            flows += 1
+                            writeFlows(&flows)
+                        }
+                        inChunk += 1
+                    }
+                    if let scoring {
+                        let s = verdicts.baseAddress.unsafelyUnwrapped + i
+                        if flowsOut && !formatted {
+                            flowFormatter.append(recs[i], verdict: { writeVerdictSummary(s.pointee, into: &$0) },
+                                                 behaviour: values, alerted: s.pointee.alerted || !s.pointee.behaviourAlerts.isEmpty || matched,
+                                                 into: &flowJSON)
+                            flows += 1
+                            if eachRecord { writeFlows(&flows) }
+                        }
+                        if alertsOut && s.pointee.alerted {
+                            alertFormatter.append(recs[i], s.pointee, into: &alertJSON)
+                            alerts += 1
+                            if eachRecord { writeAlerts(&alerts) }
+                        }
+                        for b in s.pointee.behaviourAlerts where alertsOut {
+                            alertFormatter.appendBehaviour(recs[i], b, severity: b.severity,
+                                                           windowSeconds: scoring.behaviourWindowSeconds, into: &alertJSON)
+                            alerts += 1
+                            if eachRecord { writeAlerts(&alerts) }
+                        }
+                    } else if flowsOut && !formatted {
+                        flowFormatter.append(recs[i], behaviour: values, alerted: matched, into: &flowJSON)
+                        flows += 1
+                        if eachRecord { writeFlows(&flows) }
+                    }
+                    if matched && alertsOut, let set = indicators {
+                        for h in hits {
+                            alertFormatter.appendIndicator(recs[i], h, in: set, into: &alertJSON)
+                            alerts += 1
+                            if eachRecord { writeAlerts(&alerts) }
+                        }
+                    }
+                    alertFormatter.capture = nil
                 }
             }
-            if let ap = alertPcap {
-                let alerting = alertsOut && (matched || scoring.map { _ in scored[i].alerted || !scored[i].behaviourAlerts.isEmpty } ?? false)
-                let written = ap.writer.write(batch.records[i], alerting: alerting, rings: ap.rings)
-                alertFormatter.capture = written.capture
-                flowFormatter.capture = written.afterAlert ? written.capture : nil
-            }
-            if formatted {
-                // Record i is the next one of its chunk.
-                while inChunk == chunkEnd { chunk += 1; inChunk = 0; chunkEnd = formatChunks[chunk].ends.count }
-                if eachRecord {
-                    let fc = formatChunks[chunk]
-                    flowJSON.bytes.append(contentsOf: fc.json.bytes[(inChunk == 0 ? 0 : fc.ends[inChunk - 1])..<fc.ends[inChunk]])
-                    flows += 1
-                    writeFlows(&flows)
-                }
-                inChunk += 1
-            }
-            if let scoring {
-                let s = scored[i]
-                if flowsOut && !formatted {
-                    flowFormatter.append(batch.records[i], verdict: { writeVerdictSummary(s, into: &$0) },
-                                         behaviour: values, alerted: s.alerted || !s.behaviourAlerts.isEmpty || matched,
-                                         into: &flowJSON)
-                    flows += 1
-                    if eachRecord { writeFlows(&flows) }
-                }
-                if alertsOut && s.alerted {
-                    alertFormatter.append(batch.records[i], s, into: &alertJSON)
-                    alerts += 1
-                    if eachRecord { writeAlerts(&alerts) }
-                }
-                for b in s.behaviourAlerts where alertsOut {
-                    alertFormatter.appendBehaviour(batch.records[i], b, severity: b.severity,
-                                                   windowSeconds: scoring.behaviourWindowSeconds, into: &alertJSON)
-                    alerts += 1
-                    if eachRecord { writeAlerts(&alerts) }
-                }
-            } else if flowsOut && !formatted {
-                flowFormatter.append(batch.records[i], behaviour: values, alerted: matched, into: &flowJSON)
-                flows += 1
-                if eachRecord { writeFlows(&flows) }
-            }
-            if matched && alertsOut, let set = indicators {
-                for h in hits {
-                    alertFormatter.appendIndicator(batch.records[i], h, in: set, into: &alertJSON)
-                    alerts += 1
-                    if eachRecord { writeAlerts(&alerts) }
-                }
-            }
-            alertFormatter.capture = nil
         }
         if let ap = alertPcap {
             for i in batch.records.indices where !batch.records[i].packetRing.isEmpty { ap.rings.release(batch.records[i].packetRing) }

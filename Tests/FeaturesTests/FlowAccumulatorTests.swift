@@ -67,8 +67,10 @@ import Testing
     ///   t=0.5  bwd  60 B  SYN|ACK       payload 0
     ///   t=1.5  fwd  44 B  ACK|PSH       payload 4 "AAAA"
     ///   t=1.6  bwd  48 B  ACK|FIN|PSH   payload 4 "ABAB"
-    @Test func handComputedFlow() {
-        var pool = ByteHistogramPool(capacity: 4)
+    /// (With and without the pool's bins written at start-up: without, a
+    /// handle's bins are cleared when it is first acquired.)
+    @Test(arguments: [true, false]) func handComputedFlow(prefault: Bool) {
+        var pool = ByteHistogramPool(capacity: 4, prefault: prefault)
         var acc = FlowAccumulator()
         let config = FeatureConfig()
         let bytesFwd: [UInt8] = Array("AAAA".utf8), bytesBwd: [UInt8] = Array("ABAB".utf8)

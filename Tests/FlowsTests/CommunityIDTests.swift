@@ -65,6 +65,27 @@ import Testing
         }
     }
 
+    /// Both paths, whichever `hash` takes on this CPU (the extensions'
+    /// only where the CPU has them).
+    @Test func portableAndExtensionPathsMatchSwiftCrypto() {
+        var rng = SystemRandomNumberGenerator()
+        func digest(_ m: [UInt8], _ f: (UnsafeRawBufferPointer, UnsafeMutablePointer<UInt8>) -> Void) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 20)
+            m.withUnsafeBytes { src in out.withUnsafeMutableBufferPointer { f(src, $0.baseAddress!) } }
+            return out
+        }
+        for n in 0...SHA1Block.maxMessage {
+            for _ in 0..<20 {
+                let m = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let expected = Array(Insecure.SHA1.hash(data: m))
+                #expect(digest(m) { SHA1Block.hashPortable($0, into: $1) } == expected, "portable, length \(n)")
+                if SHA1Block.hasExtensions {
+                    #expect(digest(m) { SHA1Block.hashWithExtensions($0, into: $1) } == expected, "SHA-NI, length \(n)")
+                }
+            }
+        }
+    }
+
     @Test func fips180Vector() {
         let hex = ours(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined()
         #expect(hex == "a9993e364706816aba3e25717850c26c9cd0d89d")

@@ -5,8 +5,10 @@ import Testing
 /// The stripe's free list and per-class LRU lists against a plain model
 /// (arrays), under random take / move / return operations.
 @Suite struct FlowStripeTests {
-    @Test func freeListAndLRUListsMatchAModel() {
-        var st = StripeState(capacity: 64, histograms: 0)
+    /// `prefault` false: slots are initialised when first handed out, in the
+    /// same order as a stack of every slot would give them.
+    @Test(arguments: [true, false]) func freeListAndLRUListsMatchAModel(prefault: Bool) {
+        var st = StripeState(capacity: 64, histograms: 0, prefault: prefault)
         defer { st.deallocate() }
         var lists = [[Int32]](repeating: [], count: TimeoutClass.count)
         var rng = SystemRandomNumberGenerator()
@@ -44,5 +46,22 @@ import Testing
             }
             #expect(st.freeCount + lists.reduce(0) { $0 + $1.count } == 64)
         }
+    }
+
+    /// Recycled slots go out first (the latest returned first), then the
+    /// never-used ones in ascending order, whether or not the slots were
+    /// written at start-up; a never-used slot goes out empty.
+    @Test(arguments: [true, false]) func slotOrder(prefault: Bool) {
+        var st = StripeState(capacity: 8, histograms: 0, prefault: prefault)
+        defer { st.deallocate() }
+        #expect([st.popFree(), st.popFree(), st.popFree()] == [0, 1, 2])
+        st.pushFree(1)
+        st.pushFree(0)
+        #expect([st.popFree(), st.popFree(), st.popFree()] == [0, 1, 3])
+        #expect(st.freeCount == 4)
+        #expect(!st.slots[3].inUse && st.slots[3].prev == -1 && st.slots[3].next == -1 && st.slots[3].clientIsA)
+        while st.freeCount > 0 { _ = st.popFree() }
+        st.pushFree(6)
+        #expect(st.popFree() == 6)
     }
 }
