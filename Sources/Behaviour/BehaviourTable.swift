@@ -545,7 +545,8 @@ public final class BehaviourTable {
         let counts = o.proto == IPProto.tcp && o.outcome != .unknown && o.serverIsUnicast
         let c = clientSlot(o.client, at: o.startNs)
         let e = clients + c
-        let contact = Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
+        let countsUDP = o.proto == IPProto.udp && o.serverIsUnicast
+        let contact = counts || countsUDP ? Self.mix(o.server) ^ (UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15) : 0
         if counts {
             if !Self.testAndSet(&e.pointee.contacted, contact) {
                 e.pointee.firstContacts &+= 1
@@ -559,7 +560,7 @@ public final class BehaviourTable {
                 clientIndex[c].lastNs = e.pointee.lastNs
             }
         }
-        if o.proto == IPProto.udp && o.serverIsUnicast {
+        if countsUDP {
             if !Self.testAndSet(&e.pointee.udpContacted, contact) {
                 e.pointee.udpFirstContacts &+= 1
                 if o.outcome != .answered { e.pointee.udpUnansweredFirstContacts &+= 1 }

@@ -351,15 +351,20 @@ def dns_zones(lab, name):
     return {"sites": names, "corp": sorted(corp)}
 
 
-def restart_dns(lab):
+def stop_tagged(lab, tag):
+    """Stops the lab's processes marked with attribute `tag` (one capture's servers)."""
     for p in list(lab.procs):
-        if getattr(p, "_wide_dns", False):
+        if getattr(p, tag, False):
             try:
                 os.killpg(p.pid, 15)
             except Exception:
                 pass
             p.wait()
             lab.procs.remove(p)
+
+
+def restart_dns(lab):
+    stop_tagged(lab, "_wide_dns")
     w = f"{lab.work}/wide"
     for srv in ("wns1", "wns2"):
         p = lab.spawn(srv, ["nsd", "-d", "-c", f"{w}/{srv}/nsd.conf"], f"nsd-{srv}")
@@ -371,14 +376,7 @@ def restart_dns(lab):
 def restart_quic(lab, rng):
     """The HTTP/3 server of a QUIC capture on fs-wweb's addresses of this capture (they change per
     capture); stops the one of the capture before. Returns its drawn settings (for the meta.json)."""
-    for p in list(lab.procs):
-        if getattr(p, "_wide_quic", False):
-            try:
-                os.killpg(p.pid, 15)
-            except Exception:
-                pass
-            p.wait()
-            lab.procs.remove(p)
+    stop_tagged(lab, "_wide_quic")
     if not lab.wquic:
         return None
     if not os.path.exists(QUICPY):
