@@ -166,7 +166,7 @@ extension BehaviourTable {
         for g in gaps where g >= config.beaconMinIntervalSeconds { scored.append(g) }
         gaps.sort(); scored.sort(); ipSizes.sort()
         v.dnsMedianGapSeconds = SeriesStatistics.median(sorted: gaps[...])
-        guard n >= 4, scored.count >= 3, v.dnsMedianGapSeconds >= config.beaconMinIntervalSeconds else { return }
+        guard n >= Self.beaconScoreMinSessions, scored.count >= Self.beaconScoreMinSessions - 1, v.dnsMedianGapSeconds >= config.beaconMinIntervalSeconds else { return }
         let span = Double(beatScratch[n - 1].lastNs - beatScratch[0].startNs) * 1e-9
         let b = beaconComponents(gaps: &scored, sizes: ipSizes, span: span, foldMissedBeats: false)  // see above
         v.dnsTsScore = b.ts; v.dnsDsScore = b.ds; v.dnsCountScore = b.count

@@ -18,6 +18,8 @@ import Decoding
 /// writer thread owns it.
 public final class BehaviourTable {
     public static let ringLength = 32
+    /// The fewest sessions (beats) a series' beaconing score is computed from.
+    public static let beaconScoreMinSessions = 4
     public static let probes = 8
     static let bucketCount = 6
 
@@ -393,7 +395,7 @@ public final class BehaviourTable {
         let resolver = o.serverPort == 53 && (o.proto == IPProto.udp || o.proto == IPProto.tcp)
         // A beacon calls a server that answers: multicast and broadcast
         // announcements (SSDP, mDNS) are not.
-        if !resolver && o.serverIsUnicast && starts.count >= 4 && scored.count >= 3
+        if !resolver && o.serverIsUnicast && starts.count >= Self.beaconScoreMinSessions && scored.count >= Self.beaconScoreMinSessions - 1
             && v.medianGapSeconds >= config.beaconMinIntervalSeconds {
             let b = beaconComponents(gaps: &scored, sizes: ipSizes, span: starts[starts.count - 1] - starts[0])
             v.tsScore = b.ts; v.gapSkew = b.skew; v.gapMAD = b.mad; v.dsScore = b.ds

@@ -32,7 +32,8 @@ package enum ClassEvidence {
     static let floodHalfOpen = 10
     static let floodFlows = 50
     static let floodSources = 20
-    /// A flood from one client: sessions of its pair series, or HTTP requests in one connection.
+    /// A flood from one client: sessions of its pair series (`floodFlows` of
+    /// them when the server answered this one), or HTTP requests in one connection.
     static let floodSessions = 10
     /// … at a flood's pace: a median gap between their starts under a second.
     static let floodGapSeconds = 1.0
@@ -43,8 +44,18 @@ package enum ClassEvidence {
     /// campaign's first sessions have no repetition yet; a refused login
     /// shows in one.
     static let guessRequests = 3
-    /// A beacon: sessions of its pair series (the first beat has no evidence yet).
+    /// … or the repetition score at a campaign's pace: a quarter of whole is
+    /// three similar short sessions at an attacker's pace over the campaign
+    /// span; a page load's burst of short sessions, or repeat visits at a
+    /// reader's pace, stay under it.
+    static let guessRepetition = 0.25
+    /// A beacon: its pair series' beaconing score; while the series is too
+    /// young for one (under `BehaviourTable.beaconScoreMinSessions`), a
+    /// return: `beaconSessions` sessions a median `beaconGapSeconds` apart
+    /// or more (the first beat has no evidence yet; the gap is the score's
+    /// shortest interval, `BehaviourConfig.beaconMinIntervalSeconds`).
     static let beaconSessions = 2
+    static let beaconGapSeconds = 1.0
     /// A DNS tunnel carries data: a data type (TXT, NULL, ANY), the behaviour
     /// table's DNS-tunnel score, or a name far longer below its registered
     /// domain than ordinary names (CDN names in the lab stay under 40 characters).
@@ -144,7 +155,11 @@ package enum ClassEvidence {
         }
         guard let b else { return true }
         // Sessions at a flood's pace: a poller's hundreds a day are no flood.
-        return b.sessions >= UInt32(floodSessions) && b.medianGapSeconds < floodGapSeconds
+        // Exchanges the server answered are one only in a flood's numbers: a
+        // page load's parallel connections and a client's look-ups at its
+        // resolver come as fast, a few dozen at a time.
+        guard b.medianGapSeconds < floodGapSeconds else { return false }
+        return b.sessions >= UInt32(ordinaryExchange(r) ? floodFlows : floodSessions)
     }
 
     /// A well-formed DNS query over UDP that got no answer.
@@ -184,16 +199,23 @@ package enum ClassEvidence {
         if refusedLogin(r) || (f[.http_requests] >= Double(guessRequests) && f[.http_method] == HTTPInfo.postMethodCode) { return true }
         guard let b else { return true }
         if b.pollerSchedule { return false }
-        return f[.beh_repetition] > 0
+        return f[.beh_repetition] >= guessRepetition
     }
 
     /// The server refused a login in this flow (`LoginOutcome.refused`).
     static func refusedLogin(_ r: FlowRecord) -> Bool { r.app?.login?.refused ?? false }
 
+    /// A beacon comes back on a schedule. Once its series has the sessions
+    /// the beaconing score is computed from, the score decides: a browser's
+    /// dozens of connections to one site over a session are a series too,
+    /// but not a schedule. Before that, the second and third beats count
+    /// when they came back after a pause, not in a page load's burst of
+    /// parallel connections (the score's own shortest interval).
     static func beaconed(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         if r.features[.beh_beaconing] > 0 { return true }
         guard let b else { return true }
-        return b.sessions >= UInt32(beaconSessions)
+        return b.sessions >= UInt32(beaconSessions) && b.sessions < UInt32(BehaviourTable.beaconScoreMinSessions)
+            && b.medianGapSeconds >= beaconGapSeconds
     }
 
     static func tunnelled(_ r: FlowRecord) -> Bool {

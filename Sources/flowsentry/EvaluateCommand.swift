@@ -59,6 +59,7 @@ struct EvaluateCommand: ParsableCommand {
                 obj["confusion"] = e.confusion
                 obj["classes"] = e.classes
                 obj["unlabelled_flows"] = data.unlabelled
+                obj["evidence"] = e.evidenceHolds.mapValues { $0.json }
                 obj["model_version"] = m.meta.modelVersion
                 let d = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
                 print(String(decoding: d, as: UTF8.self))

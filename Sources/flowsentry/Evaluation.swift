@@ -14,6 +14,15 @@ struct Evaluation {
     var recallAtThreshold: Double
     var flows: Int
     var perClassAUC: [String: Double] = [:]
+    /// Per attack class, how often its evidence (the gate's rule) holds:
+    /// for benign flows (what the rule lets a misnamed ordinary flow through
+    /// with) and for the class's own flows (the most the gate lets alert).
+    var evidenceHolds: [String: EvidenceCount] = [:]
+
+    struct EvidenceCount {
+        var benign = 0, benignFlows = 0, own = 0, ownFlows = 0
+        var json: [String: Int] { ["benign": benign, "benign_flows": benignFlows, "class": own, "class_flows": ownFlows] }
+    }
 
     /// Predicted class: the verdict's class when the flow is suspicious, else benign
     /// ("anomaly" verdicts count as a detection of whatever attack it was).
@@ -47,6 +56,16 @@ struct Evaluation {
                            recallAt1e4: Metrics.recall(atFPR: 1e-4, scores: scores, positive: positive),
                            fprAtThreshold: neg > 0 ? Double(fp) / Double(neg) : 0,
                            recallAtThreshold: pos > 0 ? Double(tp) / Double(pos) : 0, flows: idx.count)
+        for (c, name) in data.classes.enumerated() where c != benign {
+            var n = EvidenceCount()
+            for (k, i) in idx.enumerated() {
+                let label = g.labels[k]
+                guard label == benign || label == c else { continue }
+                let holds = data.supports(i, c)
+                if label == benign { n.benignFlows += 1; n.benign += holds ? 1 : 0 } else { n.ownFlows += 1; n.own += holds ? 1 : 0 }
+            }
+            e.evidenceHolds[name] = n
+        }
         // One-vs-benign ROC-AUC per attack class.
         for (c, name) in data.classes.enumerated() where c != benign {
             let sel = g.labels.indices.filter { g.labels[$0] == c || g.labels[$0] == benign }
@@ -87,6 +106,11 @@ struct Evaluation {
         }
         s += "attack vs benign: ROC-AUC \(f(rocAUC)), PR-AUC \(f(prAUC)), recall at FPR 1e-3 \(f(recallAt1e3)), at 1e-4 \(f(recallAt1e4))\n"
         s += "at the bundle's threshold: recall \(f(recallAtThreshold)), false-positive rate \(fmtRate(fprAtThreshold))\n"
+        s += "evidence holds (the gate's rule per class): for benign flows, for the class's own flows\n"
+        for name in classes where evidenceHolds[name] != nil {
+            let n = evidenceHolds[name]!
+            s += "  \(name.padding(11)) \(String(n.benign).leftPadded(7)) of \(String(n.benignFlows).leftPadded(7))   \(String(n.own).leftPadded(7)) of \(String(n.ownFlows).leftPadded(7))\n"
+        }
         s += "confusion (rows truth, columns predicted: \(classes.joined(separator: " ")))\n"
         for (i, row) in confusion.enumerated() where row.reduce(0, +) > 0 {
             s += "  \(classes[i].padding(11)) " + row.map { String($0).leftPadded(6) }.joined() + "\n"

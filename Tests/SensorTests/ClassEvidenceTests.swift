@@ -175,6 +175,16 @@ struct ClassEvidenceTests {
         #expect(!ClassEvidence.supports("dos", record: Self.record(dport: 80), behaviour: poller))
         poller.medianGapSeconds = 0.02
         #expect(ClassEvidence.supports("dos", record: Self.record(dport: 80), behaviour: poller))
+        // A page load's burst of answered connections, or a client's look-ups
+        // at its resolver: fast, but a few dozen; an HTTP flood answered
+        // request by request is one in a flood's numbers.
+        let answered = Self.record(dport: 443, [(.fwd_pkts, 12), (.bwd_pkts, 14), (.fwd_payload_bytes, 900), (.bwd_payload_bytes, 40_000)])
+        var burst = Self.series(sessions: 30); burst.medianGapSeconds = 0.05
+        #expect(!ClassEvidence.supports("dos", record: answered, behaviour: burst))
+        var held30 = answered; held30.features[.bwd_payload_bytes] = 0
+        #expect(ClassEvidence.supports("dos", record: held30, behaviour: burst))
+        burst.sessions = UInt32(ClassEvidence.floodFlows)
+        #expect(ClassEvidence.supports("dos", record: answered, behaviour: burst))
         // An answered echo to a busy host is an ordinary exchange too.
         var ping = Self.record(proto: 1, dport: 0, [(.dst_flows, 400), (.fwd_pkts, 1), (.bwd_pkts, 1)])
         ping.icmpToServer = ICMPMessage.encode(type: 8, code: 0)
@@ -192,6 +202,12 @@ struct ClassEvidenceTests {
         #expect(!ClassEvidence.supports("bruteforce", record: one, behaviour: Self.series(sessions: 6, short: 3)))
         #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 22, [(.beh_repetition, 0.9)]),
                                        behaviour: Self.series(sessions: 1)))
+        // A trace of repetition — a page load's burst of short sessions, a
+        // reader's repeat visits — is not a campaign under way.
+        #expect(!ClassEvidence.supports("bruteforce", record: Self.record(dport: 443, [(.beh_repetition, 0.08)]),
+                                        behaviour: Self.series(sessions: 5, short: 5)))
+        #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 443, [(.beh_repetition, ClassEvidence.guessRepetition)]),
+                                       behaviour: Self.series(sessions: 5, short: 5)))
         // Form guesses: POSTs over one keep-alive connection; a browser's GETs are not.
         #expect(ClassEvidence.supports("bruteforce", record: Self.record(dport: 80, [(.http_requests, 40), (.http_method, 2)]),
                                        behaviour: Self.series(sessions: 1)))
@@ -266,7 +282,19 @@ struct ClassEvidenceTests {
 
     @Test func aBeaconComesBack() {
         #expect(!ClassEvidence.supports("c2", record: Self.record(), behaviour: Self.series(sessions: 1)))
-        #expect(ClassEvidence.supports("c2", record: Self.record(), behaviour: Self.series(sessions: 2)))
+        // A young series' second and third beats, after a pause.
+        var young = Self.series(sessions: 2); young.medianGapSeconds = 30
+        #expect(ClassEvidence.supports("c2", record: Self.record(), behaviour: young))
+        young.sessions = 3
+        #expect(ClassEvidence.supports("c2", record: Self.record(), behaviour: young))
+        // A page load's parallel connections come back within milliseconds.
+        var burst = young; burst.medianGapSeconds = 0.02
+        #expect(!ClassEvidence.supports("c2", record: Self.record(), behaviour: burst))
+        // A series old enough for the beaconing score is judged by it: a
+        // browser's many connections to one site over a session are no schedule.
+        var browsing = young; browsing.sessions = UInt32(BehaviourTable.beaconScoreMinSessions)
+        #expect(!ClassEvidence.supports("c2", record: Self.record(), behaviour: browsing))
+        #expect(ClassEvidence.supports("c2", record: Self.record([(.beh_beaconing, 0.2)]), behaviour: browsing))
         #expect(ClassEvidence.supports("c2", record: Self.record([(.beh_beaconing, 0.8)]), behaviour: Self.series(sessions: 1)))
     }
 
