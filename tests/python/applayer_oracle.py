@@ -629,6 +629,14 @@ def sensor_view(rec: dict) -> dict:
         put("tls.notafter", t.get("notafter"))
         put("tls.client_alpns", tuple(t["client_alpns"]) if t.get("client_alpns") else None)
         put("tls.server_alpns", tuple(t["server_alpns"]) if t.get("server_alpns") else None)
+    q = rec.get("quic")
+    if isinstance(q, dict):
+        # tshark shows a QUIC flow's ClientHello with the tls.* fields; the
+        # record keeps it in its quic object, under the same names.
+        put("tls.sni", q.get("sni"))
+        put("tls.ja3.hash", _dig(q, ["ja3", "hash"]))
+        put("tls.ja3.string", _dig(q, ["ja3", "string"]))
+        put("tls.client_alpns", tuple(q["client_alpns"]) if q.get("client_alpns") else None)
     h = rec.get("http")
     if isinstance(h, dict):
         for k in ("hostname", "http_port", "url", "http_method", "protocol", "http_user_agent", "status",
@@ -697,6 +705,10 @@ def exemption(name: str, theirs, ours, fl: Flow, prefix: int = PREFIX):
         # and turns to TLS; the sensor names a flow by its first bytes and
         # has no parser for those protocols, so it says 'failed' and reads no TLS.
         return "tls: after a plain-text start (STARTTLS), the sensor names the first bytes"
+    if proto == "tls" and fl.rec.get("app_proto") == "quic":
+        # The sensor opens the client's Initial packets only: the server's
+        # hello inside QUIC (JA3S, its ALPN, the version it chose) is not read.
+        return "tls: inside QUIC, the server's Initial is not opened"
     if end is not None and end > prefix:
         # tshark reassembles a message however far into the stream it ends;
         # the sensor parses the first `prefix` bytes of each direction.
