@@ -35,8 +35,9 @@ let package = Package(
         .target(name: "Context", dependencies: ["Decoding", "Locking", "CPrefetch"]),
         // Behaviour across flows: pair series and per-client scan state, scored at each flow's end.
         .target(name: "Behaviour", dependencies: ["Decoding", "AppLayer", "CPrefetch"]),
-        // Application-layer parsing of a conversation's first bytes (DNS questions today).
-        .target(name: "AppLayer", dependencies: ["Decoding", .product(name: "Crypto", package: "swift-crypto")]),
+        // Application-layer parsing of a conversation's first bytes (DNS, TLS, HTTP, SSH, QUIC Initials).
+        .target(name: "AppLayer", dependencies: ["Decoding", .product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "Features", dependencies: ["Decoding", "Context", "AppLayer"]),
         .target(name: "Flows", dependencies: ["Decoding", "Context", "Features", "AppLayer", "Locking", "CPrefetch", "CSHA1"]),
         .target(name: "Detection", dependencies: ["Features", "COpenBLAS", "CLibSVM"]),
@@ -81,7 +82,10 @@ let package = Package(
 
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "BehaviourTests", dependencies: ["Behaviour", "Decoding", "AppLayer"]),
-        .testTarget(name: "AppLayerTests", dependencies: ["AppLayer", "Decoding"]),
+        // swift-crypto: the tests seal the QUIC Initial packets the parser opens.
+        .testTarget(name: "AppLayerTests", dependencies: ["AppLayer", "Decoding",
+                                                          .product(name: "Crypto", package: "swift-crypto"),
+                                                          .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .testTarget(name: "ContextTests", dependencies: ["Context", "Decoding"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Context", "Decoding"]),
         // swift-crypto: the independent SHA-1 that Community ID's own is checked against.

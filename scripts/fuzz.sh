@@ -8,14 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 out=.build/fuzz
-targets=(decoder flowtable streamprefix tls http ssh dns resp)
+targets=(decoder flowtable streamprefix tls http ssh dns quic resp)
 [ -n "${FUZZ_TARGETS:-}" ] && read -r -a targets <<< "$FUZZ_TARGETS"  # e.g. FUZZ_TARGETS="tls dns" 
 for t in "${targets[@]}"; do mkdir -p "$out" Fuzz/findings "Fuzz/corpus/$t"; done
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name FlowSentry)
 swiftc "${flags[@]}" -module-name FuzzDecoder Sources/Decoding/*.swift Fuzz/DecoderFuzz.swift -o "$out/decoder" 2>&1 | grep -v "ld.gold: warning" || true
 # One module from several: drop the cross-module imports, and the files that
 # need swift-crypto and are not on the parsers' or the table's path
-# (Community ID and its SHA-1; the JA3/JA4/HASSH/certificate hashes, computed for output only).
+# (Community ID and its SHA-1; the JA3/JA4/HASSH/certificate hashes, computed for output only;
+# QUICInitialKeys.swift compiles without swift-crypto and then opens no packet).
 merge() {  # merge DIR MODULES...: copies the modules' sources into DIR
   local dir=$1; shift; rm -rf "$dir"; mkdir -p "$dir"
   for m in "$@"; do
@@ -28,7 +29,7 @@ merge() {  # merge DIR MODULES...: copies the modules' sources into DIR
 merge "$out/flowtable-src" Decoding Locking Context AppLayer Features Flows
 swiftc "${flags[@]}" -I Sources/CPrefetch -module-name FuzzFlowTable "$out/flowtable-src"/*.swift Fuzz/FlowTableFuzz.swift -o "$out/flowtable" 2>&1 | grep -v "ld.gold: warning" || true
 merge "$out/applayer-src" Decoding AppLayer
-for t in tls http ssh dns; do
+for t in tls http ssh dns quic; do
   f=$(ls Fuzz/ | grep -i "^${t}Fuzz.swift$")
   swiftc "${flags[@]}" -module-name "Fuzz$t" "$out/applayer-src"/*.swift "Fuzz/$f" -o "$out/$t" 2>&1 | grep -v "ld.gold: warning" || true
 done
@@ -79,6 +80,15 @@ for path in ["captures/benign-2.pcap", "captures/attack-bruteforce-web.pcap", "c
         open(f"Fuzz/corpus/dns/seed-{n:05d}", "wb").write(b"\x01" + struct.pack(">H", len(c)) + c + sv)
         n += 1
 print(f"fuzz: {n} parser seeds")
+# QUIC: the first UDP/443 datagrams of the HTTP/3 lab capture (selector 0: a datagram).
+q = 0
+if os.path.exists("captures/benign-wide-5.pcap"):
+    r = subprocess.run(["tshark", "-r", "captures/benign-wide-5.pcap", "-Y", "udp.port == 443", "-c", "200",
+                        "-T", "fields", "-e", "udp.payload"], capture_output=True, text=True).stdout
+    for line in r.split():
+        open(f"Fuzz/corpus/quic/seed-{q:05d}", "wb").write(b"\x00" + bytes.fromhex(line.replace(":", "")))
+        q += 1
+print(f"fuzz: {q} QUIC seeds")
 PY
 # Reply parser seeds: the replies a Redis output reads.
 printf '+OK\r\n' > Fuzz/corpus/resp/seed-ok

@@ -279,7 +279,7 @@ public struct AlertSummary: Sendable, Equatable {
     public var behaviour: String? = nil
     public var reason: String? = nil
     /// The flow's application protocol (`app_proto`) and what an analyst
-    /// pivots on first: the TLS server name, the DNS query, the HTTP host
+    /// pivots on first: the TLS (or QUIC) server name, the DNS query, the HTTP host
     /// and URL, or the SSH client software.
     public var appProto: String? = nil
     public var appDetail: String? = nil
@@ -327,7 +327,8 @@ public struct AlertSummary: Sendable, Equatable {
 
     /// The application-layer detail shown on an alert's line.
     static func appDetail(_ d: [String: Any]) -> String? {
-        if let t = d["tls"] as? [String: Any] {
+        for object in ["tls", "quic"] {
+            guard let t = d[object] as? [String: Any] else { continue }
             if let sni = t["sni"] as? String { return "sni \(sni)" }
             if let ja3 = (t["ja3"] as? [String: Any])?["hash"] as? String { return "ja3 \(ja3)" }
         }

@@ -1,7 +1,7 @@
 import AppLayer
 import Flows
 
-/// Writes a flow's application-layer objects (`dns`, `tls`, `http`, `ssh`)
+/// Writes a flow's application-layer objects (`dns`, `tls`, `http`, `ssh`, `quic`)
 /// in the layout of Suricata's EVE, into an open object, then `login`
 /// (FlowSentry's own: how the connection's logins went). `app_proto`
 /// itself is written with the header (`writeEveHeader`).
@@ -11,6 +11,7 @@ public func writeEveAppLayer(_ r: FlowRecord, into j: inout JSONBuffer) {
     if let t = app.tls { t.writeEve(&j) }
     if let h = app.http { h.writeEve(&j) }
     if let s = app.ssh { s.writeEve(&j) }
+    if let q = app.quic { q.writeEve(&j) }
     if let l = app.login { l.writeEve(&j) }
 }
 

@@ -6,18 +6,26 @@ import Decoding
 /// the first that accepts the bytes names the flow; a flow whose payload no
 /// parser accepts is `failed`, as Suricata names it.
 public enum AppLayerDetector {
+    /// `quicInitials`/`quicDatagrams`: a UDP flow's kept client datagrams
+    /// when its first was a QUIC Initial (`client` is the first of them).
     public static func analyse(client: ByteView, server: ByteView, transport: UInt8, clientPort: UInt16,
                                serverPort: UInt16, clientStats: AppStreamStats,
                                serverStats: AppStreamStats,
-                               packets: PacketSizes = .none) -> AppLayerInfo? {
+                               packets: PacketSizes = .none,
+                               quicInitials: ByteView = ByteView(base: nil, count: 0),
+                               quicDatagrams: QUICDatagramEnds = QUICDatagramEnds()) -> AppLayerInfo? {
         guard client.count > 0 || server.count > 0 else { return nil }
         func info(_ proto: AppProto, dns: DNSInfo? = nil, tls: TLSInfo? = nil, http: HTTPInfo? = nil,
-                  ssh: SSHInfo? = nil, login: LoginOutcome? = nil) -> AppLayerInfo {
-            AppLayerInfo(proto: proto, dns: dns, tls: tls, http: http, ssh: ssh, login: login,
+                  ssh: SSHInfo? = nil, quic: QUICInfo? = nil, login: LoginOutcome? = nil) -> AppLayerInfo {
+            AppLayerInfo(proto: proto, dns: dns, tls: tls, http: http, ssh: ssh, quic: quic, login: login,
                          client: clientStats, server: serverStats)
         }
         let dnsPort = isDNSPort(serverPort) || isDNSPort(clientPort)
         if transport == IPProto.udp {
+            // QUIC first: an Initial that opens (its AEAD tag verified) is QUIC on any port.
+            if quicDatagrams.count > 0, let q = QUICParser.parse(datagrams: quicInitials, ends: quicDatagrams) {
+                return info(.quic, quic: q)
+            }
             // A datagram that parses as DNS on a DNS port is DNS; elsewhere
             // both a query and its answer must parse.
             if let d = DNSInfo.parse(client: client, server: server, overTCP: false),

@@ -1,7 +1,7 @@
 import Crypto
 
-// The hashes of the TLS fingerprints and of the leaf certificate: the only
-// part of the TLS code that needs swift-crypto (the parser and its fuzz
+// The hashes of the TLS fingerprints (over TCP and QUIC) and of the leaf
+// certificate: the only part of the TLS code that needs swift-crypto (the parser and its fuzz
 // build leave this file out).
 
 extension TLSClientHello {
@@ -11,8 +11,11 @@ extension TLSClientHello {
     /// JA4 for TLS over TCP (FoxIO JA4, BSD-3-Clause): `ja4Prefix`, then the
     /// first 12 hex digits of SHA-256 of the sorted cipher list and of the
     /// extension list; `000000000000` for an empty list.
-    public var ja4: String {
-        ja4Prefix + "_" + TLSDigest.sha256Prefix12(ja4CipherList) + "_" + TLSDigest.sha256Prefix12(ja4ExtensionList)
+    public var ja4: String { ja4(.tcp) }
+
+    /// JA4 of the hello carried `over` TCP or QUIC (only part a's first character differs).
+    public func ja4(_ over: JA4Transport) -> String {
+        ja4Prefix(over) + "_" + TLSDigest.sha256Prefix12(ja4CipherList) + "_" + TLSDigest.sha256Prefix12(ja4ExtensionList)
     }
 }
 
@@ -28,6 +31,13 @@ extension TLSInfo {
     public var ja3sHash: String? { serverHello?.ja3sHash }
     /// JA4 of the ClientHello, nil without one.
     public var ja4: String? { clientHello?.ja4 }
+}
+
+extension QUICInfo {
+    /// JA3 of the ClientHello (the same string and hash as over TCP), nil without one.
+    public var ja3Hash: String? { clientHello?.ja3Hash }
+    /// JA4 of the ClientHello with `q` for QUIC, nil without one.
+    public var ja4: String? { clientHello?.ja4(.quic) }
 }
 
 extension X509Summary {

@@ -214,8 +214,11 @@ extension TLSClientHello {
 
     /// JA4 part a for TLS over TCP: `t`, version, `d`/`i` (SNI or not), cipher
     /// and extension counts (GREASE left out, at most 99), ALPN's first and last character.
-    public var ja4Prefix: String {
-        var s = "t"
+    public var ja4Prefix: String { ja4Prefix(.tcp) }
+
+    /// JA4 part a for the hello carried `over` TCP (`t`) or QUIC (`q`).
+    public func ja4Prefix(_ over: JA4Transport) -> String {
+        var s = over == .quic ? "q" : "t"
         s += TLSFingerprintText.ja4Version(highestVersion)
         s += extensions.contains(0x0000) ? "d" : "i"
         s += TLSFingerprintText.twoDigits(cipherSuites.count { !TLSGrease.isGrease($0) })
@@ -242,6 +245,12 @@ extension TLSClientHello {
 
     /// JA4_r: the JA4 with parts b and c unhashed.
     public var ja4Raw: String { ja4Prefix + "_" + ja4CipherList + "_" + ja4ExtensionList }
+}
+
+/// What carried a ClientHello, as JA4's first character says it (FoxIO JA4:
+/// `t` TLS over TCP, `q` QUIC; the rest of the fingerprint is the same).
+public enum JA4Transport: Sendable {
+    case tcp, quic
 }
 
 extension TLSServerHello {

@@ -53,6 +53,17 @@ public enum TLSParser {
         info.malformed = problem.reason
         return info
     }
+
+    /// The ClientHello of a client's handshake bytes that come without the
+    /// record layer (QUIC's CRYPTO stream, RFC 9001 §4), read by the same
+    /// reader as TLS's; `cut`: the bytes end before the message does. The
+    /// hello is nil when the first message is not a whole ClientHello.
+    public static func parseClientHello(handshake: ByteView, cut: Bool) -> (hello: TLSClientHello?, malformed: String?) {
+        var info = TLSInfo()
+        var problem = TLSProblem()
+        TLSHandshakeReader(bytes: handshake, cut: cut, fromServer: false).read(into: &info, &problem)
+        return (info.clientHello, problem.reason)
+    }
 }
 
 /// The first problem found (the order of the checks decides which one wins).

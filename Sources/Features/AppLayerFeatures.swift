@@ -15,7 +15,10 @@ public enum AppLayerFeatures {
         case .tls: set(.app_tls, 1)
         case .http: set(.app_http, 1)
         case .ssh: set(.app_ssh, 1)
-        case .failed: set(.app_failed, 1)
+        // The model inputs of a QUIC flow are what they were before the
+        // sensor read QUIC (no parser recognised it): the shipped models
+        // were fitted so, and the `quic` object is for the records only.
+        case .quic, .failed: set(.app_failed, 1)
         }
         if let d = app.dns {
             set(.dns_qname_len, d.queryNameLength)

@@ -13,7 +13,12 @@ import Decoding
 /// and retransmissions and overlaps keep the bytes seen first. Bytes past a
 /// hole wait in up to `maxPendingRanges` ranges until the hole fills; the
 /// parsers read only the contiguous part from byte 0. UDP keeps each
-/// direction's first datagram.
+/// direction's first datagram; when the client's first datagram starts with
+/// a QUIC Initial packet (`QUICHeader.isInitial`), its next Initial datagrams
+/// are kept after it too, up to `maxQUICDatagrams` in all and as long as
+/// each fits whole in the prefix: a ClientHello with post-quantum key shares
+/// spans two Initial packets. They are only copied here; the QUIC parser
+/// opens them when the flow's record is written.
 ///
 /// Memory: each direction starts in a small area of `smallBytes` (512)
 /// bytes, four handles' worth to a page, and moves to a block of
@@ -29,6 +34,8 @@ import Decoding
 /// flow simply gets none and `exhausted` is counted.
 public struct StreamPrefixPool: Sendable {
     public static let maxPendingRanges = 4
+    /// Most client datagrams kept for a QUIC flow (its first and later Initials).
+    public static let maxQUICDatagrams = 4
     /// Bytes of a direction's first area (less when the prefix is smaller).
     public let smallBytes: Int
     public let prefixBytes: Int
@@ -116,15 +123,22 @@ public struct StreamPrefixPool: Sendable {
         let offset = p.pointee.payloadOffset
         let captured = Swift.max(0, Swift.min(payload, view.count - offset))
         if p.pointee.proto != IPProto.tcp {
-            // One datagram per direction: the first.
+            // One datagram per direction: the first (and a QUIC client's next Initials).
             state[h].dir[d].datagrams &+= 1
-            guard state[h].dir[d].contiguous == 0 else { return }
+            guard state[h].dir[d].contiguous == 0 else {
+                if state[h].dir[d].quicCount > 0 { addQUICInitial(h, view, offset: offset, captured: captured) }
+                return
+            }
             let (base, limit) = location(h, d, upTo: Swift.min(captured, prefixBytes))
             let take = Swift.min(captured, limit)
             copy(view, from: offset, count: take, to: base)
             state[h].dir[d].contiguous = Int32(take)
             if payload > limit { state[h].dir[d].truncated = true }
             if captured < Swift.min(payload, limit) { state[h].dir[d].gaps &+= 1 }
+            if d == 0 && take == payload && QUICHeader.isInitial(view, at: offset) {
+                state[h].dir[0].quicCount = 1
+                state[h].quicEnds[0] = UInt16(take)
+            }
             return
         }
         let seq = p.pointee.tcpSeq
@@ -181,6 +195,22 @@ public struct StreamPrefixPool: Sendable {
         }
     }
 
+    /// A later client datagram of a flow that opened with a QUIC Initial:
+    /// kept after the ones before it when it is an Initial too, is whole,
+    /// fits, and the flow has kept fewer than `maxQUICDatagrams`. Any other
+    /// datagram costs one comparison (and five bytes read while under the cap).
+    private mutating func addQUICInitial(_ h: Int, _ view: ByteView, offset: Int, captured: Int) {
+        let n = Int(state[h].dir[0].quicCount)
+        guard n < Self.maxQUICDatagrams, captured > 0, QUICHeader.isInitial(view, at: offset) else { return }
+        let start = Int(state[h].quicEnds[n - 1])
+        let end = start + captured
+        let (base, limit) = location(h, 0, upTo: end)
+        guard end <= limit else { return }
+        copy(view, from: offset, count: captured, to: base + start)
+        state[h].quicEnds[n] = UInt16(end)
+        state[h].dir[0].quicCount = UInt8(n + 1)
+    }
+
     /// Extends the contiguous run over parked ranges it now reaches.
     private mutating func mergePending(_ h: Int, _ d: Int) {
         var moved = true
@@ -229,6 +259,24 @@ public struct StreamPrefixPool: Sendable {
         }
     }
 
+    /// The client's kept QUIC Initial datagrams of handle `h` (the first
+    /// datagram, then the later Initials after it) and where each ends,
+    /// handed to `body` (valid only inside it); no datagrams when the flow
+    /// did not open with a QUIC Initial.
+    public func withQUICInitials<R>(_ handle: Int32, _ body: (ByteView, QUICDatagramEnds) -> R) -> R {
+        guard handle >= 0, state[Int(handle)].dir[0].quicCount > 0 else {
+            return body(ByteView(base: nil, count: 0), QUICDatagramEnds())
+        }
+        let h = Int(handle)
+        var ends = QUICDatagramEnds()
+        for i in 0..<Int(state[h].dir[0].quicCount) { ends.append(Int(state[h].quicEnds[i])) }
+        let s = state[h].dir[0]
+        return bytes.withUnsafeBytes { all in
+            let base = s.block >= 0 ? blocksStart + Int(s.block) * prefixBytes : h * 2 * smallBytes
+            return body(ByteView(base: all.baseAddress.map { $0 + base }, count: ends.last), ends)
+        }
+    }
+
     /// Bytes currently reserved by the pool.
     public var memoryBytes: Int {
         bytes.capacity + state.capacity * MemoryLayout<StreamPrefixState>.stride + free.capacity * 4
@@ -242,6 +290,10 @@ public struct StreamPrefixState: Sendable {
         /// Sequence number of byte 0 of the stream (TCP).
         var base: UInt32 = 0
         var hasBase = false
+        /// UDP, client direction: datagrams kept for a QUIC flow (0: the flow
+        /// did not open with a QUIC Initial). Here, in the padding after
+        /// `hasBase`, every later datagram's check reads the line it already reads.
+        var quicCount: UInt8 = 0
         /// Bytes from 0 with no hole: what the parsers read.
         public internal(set) var contiguous: Int32 = 0
         var pendingStart = InlineArray<4, Int32>(repeating: 0)
@@ -269,4 +321,6 @@ public struct StreamPrefixState: Sendable {
         public var hasHole: Bool { pendingCount > 0 }
     }
     var dir = InlineArray<2, Direction>(repeating: Direction())
+    /// Where each client datagram kept for a QUIC flow ends in the client's bytes.
+    var quicEnds = InlineArray<4, UInt16>(repeating: 0)
 }

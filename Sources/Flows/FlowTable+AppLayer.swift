@@ -14,10 +14,13 @@ extension FlowTable {
         let clientIsA = slot.pointee.clientIsA
         return st.streams.withStream(handle, direction: 0) { clientBytes, c in
             st.streams.withStream(handle, direction: 1) { serverBytes, s in
-                AppStreamCapture(client: clientBytes, server: serverBytes, transport: key.proto,
-                                 clientPort: clientIsA ? key.portA : key.portB,
-                                 serverPort: clientIsA ? key.portB : key.portA,
-                                 clientStats: Self.stats(c), serverStats: Self.stats(s))
+                st.streams.withQUICInitials(handle) { initials, ends in
+                    AppStreamCapture(client: clientBytes, server: serverBytes, transport: key.proto,
+                                     clientPort: clientIsA ? key.portA : key.portB,
+                                     serverPort: clientIsA ? key.portB : key.portA,
+                                     clientStats: Self.stats(c), serverStats: Self.stats(s),
+                                     quicInitials: initials, quicDatagrams: ends)
+                }
             }
         }
     }

@@ -2,7 +2,8 @@
 /// names it (`Intel::ADDR`, …), with FlowSentry's types for what Zeek's
 /// base scripts lack: the names Zeek's JA3 and HASSH packages register
 /// (`Intel::JA3`, `Intel::HASSH`), `Intel::JA4` beside them, and
-/// `FlowSentry::TLS_SNI` for a name matched only against the TLS SNI.
+/// `FlowSentry::TLS_SNI` for a name matched only against the TLS SNI (over
+/// TCP or QUIC).
 public enum IndicatorKind: UInt8, Sendable, CaseIterable {
     case address, subnet, domain, tlsSNI, url, ja3, ja4, hassh, certHash
 
@@ -52,7 +53,7 @@ public enum IndicatorKind: UInt8, Sendable, CaseIterable {
 /// Where in a flow an indicator matched: the EVE field that held the value.
 public enum IndicatorWhere: UInt8, Sendable, CaseIterable {
     case srcIP, destIP, dnsQuery, httpHostname, tlsSNI, tlsSubjectAltName, httpURL, tlsJA3, tlsJA4,
-         sshClientHASSH, sshServerHASSH, tlsFingerprint
+         sshClientHASSH, sshServerHASSH, tlsFingerprint, quicSNI, quicJA3, quicJA4
 
     public var field: StaticString {
         switch self {
@@ -68,6 +69,9 @@ public enum IndicatorWhere: UInt8, Sendable, CaseIterable {
         case .sshClientHASSH: "ssh.client.hassh.hash"
         case .sshServerHASSH: "ssh.server.hassh.hash"
         case .tlsFingerprint: "tls.fingerprint"
+        case .quicSNI: "quic.sni"
+        case .quicJA3: "quic.ja3.hash"
+        case .quicJA4: "quic.ja4"
         }
     }
 }

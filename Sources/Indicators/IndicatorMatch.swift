@@ -11,7 +11,8 @@ extension IndicatorSet {
     /// query name, HTTP Host, TLS SNI and the certificate's DNS names
     /// against domains (the SNI also against TLS_SNI); HTTP host + URL
     /// against URLs; JA3, JA4, the client's and server's HASSH and the
-    /// certificate's SHA-1 against theirs. `hits` is emptied first.
+    /// certificate's SHA-1 against theirs; last a QUIC ClientHello's SNI,
+    /// JA3 and JA4 as a TLS one's. `hits` is emptied first.
     /// Allocates nothing unless JA3, JA4, HASSH or CERT_HASH indicators are
     /// held (the flow's fingerprints are then computed for the lookup).
     public func match(_ r: FlowRecord, into hits: inout [IndicatorHit]) {
@@ -42,16 +43,7 @@ extension IndicatorSet {
             if holds(.url) { matchURL(t, &hits) }
         }
         if let tls = app.tls {
-            if let hello = tls.clientHello {
-                if let sni = hello.serverName {
-                    sni.withUnsafeBufferPointer { s in
-                        if domains { matchString(.domain, s, .tlsSNI, &hits) }
-                        if holds(.tlsSNI) { matchString(.tlsSNI, s, .tlsSNI, &hits) }
-                    }
-                }
-                if holds(.ja3) { matchText(.ja3, hello.ja3Hash, .tlsJA3, &hits) }
-                if holds(.ja4) { matchText(.ja4, hello.ja4, .tlsJA4, &hits) }
-            }
+            if let hello = tls.clientHello { matchHello(hello, over: .tcp, domains: domains, &hits) }
             if let cert = tls.certificate {
                 if domains {
                     for name in cert.subjectAltNames { matchText(.domain, name, .tlsSubjectAltName, &hits) }
@@ -65,6 +57,22 @@ extension IndicatorSet {
             if let h = ssh.hassh { matchText(.hassh, h, .sshClientHASSH, &hits) }
             if let h = ssh.hasshServer { matchText(.hassh, h, .sshServerHASSH, &hits) }
         }
+        if let hello = app.quic?.clientHello { matchHello(hello, over: .quic, domains: domains, &hits) }
+    }
+
+    /// A ClientHello's SNI against domains and TLS_SNI, its JA3 and JA4
+    /// against theirs; the hit names the field of the `tls` or the `quic`
+    /// object that held the value (a QUIC JA4 starts with `q`).
+    private func matchHello(_ hello: TLSClientHello, over: JA4Transport, domains: Bool, _ hits: inout [IndicatorHit]) {
+        let quic = over == .quic
+        if let sni = hello.serverName {
+            sni.withUnsafeBufferPointer { s in
+                if domains { matchString(.domain, s, quic ? .quicSNI : .tlsSNI, &hits) }
+                if holds(.tlsSNI) { matchString(.tlsSNI, s, quic ? .quicSNI : .tlsSNI, &hits) }
+            }
+        }
+        if holds(.ja3) { matchText(.ja3, hello.ja3Hash, quic ? .quicJA3 : .tlsJA3, &hits) }
+        if holds(.ja4) { matchText(.ja4, hello.ja4(over), quic ? .quicJA4 : .tlsJA4, &hits) }
     }
 
     @inline(__always)

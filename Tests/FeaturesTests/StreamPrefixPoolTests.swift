@@ -107,6 +107,43 @@ private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(s.text(0) == "query" && s.text(1) == "answer" && s.state(0).datagrams == 2)
     }
 
+    /// A client datagram that starts a QUIC Initial (long header, version 1, type 0).
+    private func initial(_ fill: UInt8, _ n: Int, version: [UInt8] = [0, 0, 0, 1], first: UInt8 = 0xC3) -> [UInt8] {
+        [first] + version + [UInt8](repeating: fill, count: n - 5)
+    }
+
+    @Test func quicClientKeepsItsInitialDatagramsAfterTheFirst() {
+        var s = Stream(prefix: 4096)
+        s.segment(initial(1, 1200), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+        s.segment(initial(9, 300), seq: 0, dir: 1, isn: nil, proto: IPProto.udp)         // the server's: not kept
+        s.segment([0x41, 1, 2, 3, 4, 5], seq: 0, dir: 0, isn: nil, proto: IPProto.udp)  // a short header: skipped
+        s.segment(initial(2, 1200, first: 0xE3), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)  // Handshake: skipped
+        s.segment(initial(3, 1200), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+        s.segment(initial(4, 1200), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+        s.segment(initial(5, 1200), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)       // past 4096: not kept
+        s.segment(initial(6, 400), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)        // fits; the fourth and last
+        s.segment(initial(7, 10), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)         // over the count
+        // The first datagram is still what every other parser reads.
+        #expect(s.state(0).contiguous == 1200 && s.state(0).datagrams == 8)
+        s.pool.withQUICInitials(s.handle) { view, ends in
+            #expect(ends.count == 4 && [ends[0], ends[1], ends[2], ends[3]] == [1200, 2400, 3600, 4000])
+            #expect(view.count == 4000 && view.u8(1199) == 1 && view.u8(1205) == 3 && view.u8(2405) == 4
+                && view.u8(3605) == 6)
+        }
+        // A UDP flow that does not open with a version 1 or 2 Initial keeps its first datagram only.
+        for first in [initial(1, 1200, version: [0xFF, 0, 0, 0x1D]), b("query")] {
+            var u = Stream(prefix: 4096)
+            u.segment(first, seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+            u.segment(initial(3, 1200), seq: 0, dir: 0, isn: nil, proto: IPProto.udp)
+            u.pool.withQUICInitials(u.handle) { view, ends in #expect(view.count == 0 && ends.count == 0) }
+        }
+        // A version 2 Initial (type bits 01).
+        var v2 = Stream(prefix: 4096)
+        v2.segment(initial(1, 1200, version: [0x6B, 0x33, 0x43, 0xCF], first: 0xD3), seq: 0, dir: 0, isn: nil,
+                   proto: IPProto.udp)
+        v2.pool.withQUICInitials(v2.handle) { _, ends in #expect(ends.count == 1) }
+    }
+
     @Test func exhaustedPoolCountsAndReleasedHandlesAreReusedClean() {
         var pool = StreamPrefixPool(capacity: 1, prefixBytes: 8)
         var p = DecodedPacket()
@@ -142,7 +179,7 @@ private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 @Suite struct StreamPrefixMemoryTests {
     /// docs/flow-records.md states the state per flow; keep it true.
     @Test func statePerFlowIsAsDocumented() {
-        #expect(MemoryLayout<StreamPrefixState>.stride == 144)
+        #expect(MemoryLayout<StreamPrefixState>.stride == 152)
         let pool = StreamPrefixPool(capacity: 16, prefixBytes: 4096)
         #expect(pool.memoryBytes >= 16 * 2 * 4096)
     }

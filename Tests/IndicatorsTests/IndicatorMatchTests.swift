@@ -131,6 +131,36 @@ import Flows
         ])
     }
 
+    /// A QUIC ClientHello is matched as a TLS one is, the hits naming the
+    /// `quic` object's fields; its JA4 starts with `q`, so a TLS-over-TCP JA4
+    /// of the same hello does not match it.
+    @Test func quicSNIAndFingerprints() throws {
+        var hello = TLSClientHello()
+        hello.legacyVersion = 0x0303
+        hello.cipherSuites = [0x1301, 0x1302]
+        hello.extensions = [0, 16, 43, 57]
+        hello.serverName = Array("c2.example".utf8)
+        hello.alpn = [Array("h3".utf8)]
+        hello.supportedVersions = [0x0304]
+        var quic = QUICInfo()
+        quic.version = 1
+        quic.clientHello = hello
+        let app = AppLayerInfo(proto: .quic, quic: quic, client: AppStreamStats(), server: AppStreamStats())
+        let ja4 = try #require(quic.ja4)
+        #expect(ja4.hasPrefix("q13d0204h3_"))
+        let s = try Self.set([
+            "c2.example\tIntel::DOMAIN\tnames\t-",
+            "c2.example\tFlowSentry::TLS_SNI\tsni\t-",
+            "\(hello.ja3Hash)\tIntel::JA3\tja3s\t-",
+            "\(ja4)\tIntel::JA4\tja4s\t-",
+            "\(hello.ja4)\tIntel::JA4\ttcp\t-",
+        ])
+        #expect(Self.hits(s, Self.record("10.0.0.1", "192.0.2.1", app: app)) == [
+            "c2.example quic.sni names", "c2.example quic.sni sni", "\(hello.ja3Hash) quic.ja3.hash ja3s",
+            "\(ja4) quic.ja4 ja4s",
+        ])
+    }
+
     @Test func certificateSHA1WithOrWithoutColons() throws {
         var cert = X509Summary()
         cert.der = Array("not a real certificate, only its bytes".utf8)

@@ -629,6 +629,14 @@ def sensor_view(rec: dict) -> dict:
         put("tls.notafter", t.get("notafter"))
         put("tls.client_alpns", tuple(t["client_alpns"]) if t.get("client_alpns") else None)
         put("tls.server_alpns", tuple(t["server_alpns"]) if t.get("server_alpns") else None)
+    q = rec.get("quic")
+    if isinstance(q, dict):
+        # tshark shows a QUIC flow's ClientHello with the tls.* fields; the
+        # record keeps it in its quic object, under the same names.
+        put("tls.sni", q.get("sni"))
+        put("tls.ja3.hash", _dig(q, ["ja3", "hash"]))
+        put("tls.ja3.string", _dig(q, ["ja3", "string"]))
+        put("tls.client_alpns", tuple(q["client_alpns"]) if q.get("client_alpns") else None)
     h = rec.get("http")
     if isinstance(h, dict):
         for k in ("hostname", "http_port", "url", "http_method", "protocol", "http_user_agent", "status",
@@ -697,6 +705,10 @@ def exemption(name: str, theirs, ours, fl: Flow, prefix: int = PREFIX):
         # and turns to TLS; the sensor names a flow by its first bytes and
         # has no parser for those protocols, so it says 'failed' and reads no TLS.
         return "tls: after a plain-text start (STARTTLS), the sensor names the first bytes"
+    if proto == "tls" and fl.rec.get("app_proto") == "quic":
+        # The sensor opens the client's Initial packets only: the server's
+        # hello inside QUIC (JA3S, its ALPN, the version it chose) is not read.
+        return "tls: inside QUIC, the server's Initial is not opened"
     if end is not None and end > prefix:
         # tshark reassembles a message however far into the stream it ends;
         # the sensor parses the first `prefix` bytes of each direction.
@@ -865,3 +877,44 @@ def compare_capture(capture: str, bin_path: str, prefix: int | None = PREFIX) ->
             "orphan_examples": [(o.get("frame.number") or ["?"])[0] for o in orphans[:5]],
             "flows": len(flows), "app_proto": dict(app), "ssh_ports": sorted(ssh_ports),
             "seconds": time.monotonic() - t0}
+
+
+# --------------------------------------------------------------------------
+# JA4, recomputed from tshark's ClientHello fields (FoxIO JA4,
+# technical_details/JA4.md), independent of the sensor's Swift code
+
+JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3", 0x0002: "s2",
+                0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}
+
+
+def is_grease(v: int) -> bool:
+    """RFC 8701 GREASE values: 0x0a0a, 0x1a1a, … 0xfafa."""
+    return v & 0x0F0F == 0x0A0A and v >> 8 == v & 0xFF
+
+
+def ja4(transport: str, legacy_version: int, supported_versions: list[int], ciphers: list[int],
+        extensions: list[int], signature_algorithms: list[int], alpn_first: bytes | None) -> str:
+    """JA4 of one ClientHello: `transport` "t" (TLS over TCP) or "q" (QUIC);
+    the lists in wire order as tshark gives them (GREASE still in)."""
+    versions = [v for v in supported_versions if not is_grease(v)]
+    version = JA4_VERSIONS.get(max(versions) if versions else legacy_version, "00")
+    ciphers = [c for c in ciphers if not is_grease(c)]
+    exts = [e for e in extensions if not is_grease(e)]
+    if not alpn_first:
+        alpn = "00"
+    elif chr(alpn_first[0]).isascii() and chr(alpn_first[0]).isalnum() and chr(alpn_first[-1]).isascii() \
+            and chr(alpn_first[-1]).isalnum():
+        alpn = chr(alpn_first[0]) + chr(alpn_first[-1])
+    else:
+        alpn = f"{alpn_first[0]:02x}"[0] + f"{alpn_first[-1]:02x}"[1]
+    a = f"{transport}{version}{'d' if 0 in exts else 'i'}{min(len(ciphers), 99):02d}{min(len(exts), 99):02d}{alpn}"
+
+    def h12(s: str) -> str:
+        return hashlib.sha256(s.encode()).hexdigest()[:12] if s else "000000000000"
+
+    b = ",".join(f"{c:04x}" for c in sorted(ciphers))
+    c = ",".join(f"{e:04x}" for e in sorted(e for e in exts if e not in (0x0000, 0x0010)))
+    sigs = [s for s in signature_algorithms if not is_grease(s)]
+    if sigs:
+        c += "_" + ",".join(f"{s:04x}" for s in sigs)
+    return f"{a}_{h12(b)}_{h12(c)}"

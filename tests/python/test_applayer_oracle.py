@@ -11,8 +11,10 @@ tests/python/applayer_oracle.py says how) and per field:
   the type (request/response), and the answer section's A and AAAA addresses
   as sets (`dns.a`, `dns.aaaa`);
 * TLS — the first ClientHello's SNI, JA3 (`tls.handshake.ja3`, `ja3_full`)
-  and ALPN list; the ServerHello's JA3S (`ja3s`, `ja3s_full`), ALPN and
-  version; the first certificate's SHA-1 fingerprint, serial and validity;
+  and ALPN list (a QUIC flow's from the record's `quic` object: tshark opens
+  the Initials too; the server's side of QUIC is exempt); the ServerHello's
+  JA3S (`ja3s`, `ja3s_full`), ALPN and version; the first certificate's
+  SHA-1 fingerprint, serial and validity;
 * HTTP — the first request's Host (split into hostname and port as EVE
   does), URI, method, version and User-Agent; the first response's status
   and Content-Type (cut at ';' as EVE does);
