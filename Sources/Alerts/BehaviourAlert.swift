@@ -28,6 +28,12 @@ public struct BehaviourVerdict: Sendable {
     }
 }
 
+/// The host a verdict is about: the flooded host for flooding (the flow's
+/// source when the flow is an ICMP error it sent), else the flow's destination.
+public func behaviourTarget(_ b: BehaviourVerdict, source: IPAddress, destination: IPAddress) -> IPAddress {
+    b.kind == .flooding && b.values.floodTargetIsClient ? source : destination
+}
+
 /// Signature ids of behaviour alerts: 9100001 + the behaviour's number.
 public func behaviourSignatureID(_ k: BehaviourKind) -> Int { 9_100_001 + Int(k.rawValue) }
 
@@ -37,6 +43,7 @@ public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -
     case .scanning: return "FlowSentry behaviour: scanning (threshold random walk over first contacts)"
     case .dnsTunnel: return "FlowSentry behaviour: DNS tunnel or C2 over DNS"
     case .beaconing: return "FlowSentry behaviour: periodic beacon (possible C2)"
+    case .flooding: return "FlowSentry behaviour: flood (one-sided sessions piling on one host)"
     case .repetition:
         guard proto == IPProto.tcp else { return "FlowSentry behaviour: repeated short sessions to one service (brute force)" }
         let service: String? = switch port {
@@ -80,6 +87,10 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
     case .scanning:
         return "\(v.failedFirstContacts) of \(v.firstContacts) first contacts failed"
             + (v.scanner ? " (threshold random walk decided: scanner)" : "")
+    case .flooding:
+        let requests = v.floodRequests > 0 ? ", \(v.floodRequests) of them requests never answered" : ""
+        return "\(v.floodOneSided) one-sided sessions of \(v.floodSessions) to \(server) in the last \(secs(Double(v.floodWindowSeconds))),"
+            + " from ~\(v.floodSources) sources to ~\(v.floodPorts) ports\(requests)"
     case .dnsTunnel:
         return "\(Int(v.dnsDistinctSubdomains.rounded())) distinct names under \(domain) in \(v.dnsQueries) queries"
             + " (mean subdomain \(Int(v.dnsMeanSubdomainLength.rounded())) characters, TXT/NULL share \(SeriesStatistics.round3(v.dnsDataTypeShare)))"
@@ -87,7 +98,7 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
 }
 
 /// What a behaviour alert is folded under: one line per campaign.
-/// Scanning is per source; DNS tunnels, and beacons whose score is their DNS
+/// Scanning is per source; flooding per target (whatever the sources); DNS tunnels, and beacons whose score is their DNS
 /// series', per source and registered domain; the others per pair series.
 public struct BehaviourAlertKey: Hashable, Sendable {
     public var kind: BehaviourKind
@@ -105,6 +116,7 @@ public struct BehaviourAlertKey: Hashable, Sendable {
         self.kind = kind; self.src = src; self.domain = 0
         switch kind {
         case .scanning: self.dst = .zero; self.port = 0; self.proto = 0
+        case .flooding: self.src = .zero; self.dst = dst; self.port = 0; self.proto = 0
         case .dnsTunnel: self.dst = .zero; self.port = 0; self.proto = 0; self.domain = domain
         case .beaconing where dnsBeacon: self.dst = .zero; self.port = 0; self.proto = 0; self.domain = domain
         default: self.dst = dst; self.port = port; self.proto = proto
@@ -217,7 +229,8 @@ extension EveAlertFormatter {
         j.key("class"); j.string(b.kind.className)
         j.key("score"); j.double(b.score)
         j.key("threshold"); j.double(b.threshold)
-        j.key("reason"); j.string(behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: domain))
+        let target = behaviourTarget(b, source: r.srcIP, destination: r.dstIP)
+        j.key("reason"); j.string(behaviourReason(b, server: target, port: r.dstPort, domain: domain))
         if b.kind == .dnsTunnel || (b.kind == .beaconing && v.beaconingIsDNS) { j.key("domain"); j.string(domain) }
         j.key("sessions"); j.int(Int(v.sessions))
         j.key("window_s"); j.double(Double(windowSeconds))
@@ -283,6 +296,13 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
         j.key("mean_subdomain_length"); j.double(v.dnsMeanSubdomainLength)
         j.key("mean_entropy"); j.double(v.dnsMeanEntropy)
         j.key("data_type_share"); j.double(v.dnsDataTypeShare)
+    case .flooding:
+        j.key("one_sided_sessions"); j.int(Int(v.floodOneSided))
+        j.key("sessions_to_target"); j.int(Int(v.floodSessions))
+        j.key("unanswered_requests"); j.int(Int(v.floodRequests))
+        j.key("sources"); j.int(Int(v.floodSources))
+        j.key("ports"); j.int(Int(v.floodPorts))
+        j.key("window_s"); j.int(Int(v.floodWindowSeconds))
     case .scanning:
         j.key("first_contacts"); j.int(Int(v.firstContacts))
         j.key("failed_first_contacts"); j.int(Int(v.failedFirstContacts))
@@ -296,12 +316,13 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 /// (keys are literals; on the record path for every flow).
 public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQuestion(), into j: inout JSONBuffer) {
     j.key("behaviour")
-    // At most 45 numbers and 1 KB of keys and punctuation (the writer does
+    // At most 52 numbers and 1.25 KB of keys and punctuation (the writer does
     // not check its bound as it goes: this must hold for every value).
-    j.rawValue(capacity: 45 * RawJSONWriter.maxNumber + 1024) { w in
+    j.rawValue(capacity: 52 * RawJSONWriter.maxNumber + 1280) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
         w.lit(#","beaconing":"#); w.double(v.beaconing)
         w.lit(#","scanning":"#); w.double(v.scanning)
+        w.lit(#","flooding":"#); w.double(v.flooding)
         w.lit(#","sessions":"#); w.unsigned(UInt64(v.sessions))
         w.lit(#","short_sessions":"#); w.unsigned(UInt64(v.shortSessions))
         w.lit(#","failed_sessions":"#); w.unsigned(UInt64(v.failedSessions))
@@ -338,6 +359,17 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
         w.lit(#","failed_first_contacts":"#); w.unsigned(UInt64(v.failedFirstContacts))
         w.lit(#","trw_llr":"#); w.double(v.scanLLR)
         w.lit("}")
+        // The flow's target over the flood window, when it is flooded.
+        if v.flooding > 0 {
+            w.lit(#","flood":{"one_sided_sessions":"#); w.unsigned(UInt64(v.floodOneSided))
+            w.lit(#","sessions":"#); w.unsigned(UInt64(v.floodSessions))
+            w.lit(#","unanswered_requests":"#); w.unsigned(UInt64(v.floodRequests))
+            w.lit(#","sources":"#); w.unsigned(UInt64(v.floodSources))
+            w.lit(#","ports":"#); w.unsigned(UInt64(v.floodPorts))
+            if v.floodTargetIsClient { w.lit(#","target":"source""#) }
+            if !v.floodTargetHeard { w.lit(#","target_heard":false"#) }
+            w.byte(UInt8(ascii: "}"))
+        }
         if v.dnsQueries > 0 {
             w.lit(#","dns_tunnel":"#); w.double(v.dnsTunnel)
             w.lit(#","dns":{"queries":"#); w.unsigned(UInt64(v.dnsQueries))

@@ -10,6 +10,8 @@ public struct BehaviourConfig: Sendable, Equatable {
     public var clientCapacity: Int = 16384
     /// (client, registered domain) DNS series held at once.
     public var dnsCapacity: Int = 16384
+    /// Flood targets (hosts receiving sessions) held at once.
+    public var targetCapacity: Int = 16384
     /// A client's scan state is forgotten after this long without a new first contact.
     public var scanStateSeconds: Int = 4 * 3600
     /// A pair's session ring is forgotten after this long without a session
@@ -54,6 +56,22 @@ public struct BehaviourConfig: Sendable, Equatable {
     public var dnsLengthLow: Double = 10
     public var dnsLengthHigh: Double = 30
 
+    // Flooding, per target host over `floodWindowSeconds` (docs/features.md, "Flooding").
+    /// The window one-sided sessions are counted over (six buckets).
+    public var floodWindowSeconds: Int = 60
+    /// One-sided sessions at which the volume component starts and is whole.
+    public var floodSessionsLow: Int = 100
+    public var floodSessionsHigh: Int = 300
+    /// Requests the target never answered (connections held open) at which that component starts and is whole.
+    public var floodRequestsLow: Int = 20
+    public var floodRequestsHigh: Int = 60
+    /// A flood comes from many sources, or piles on a few ports, or carries
+    /// bulk data in its datagrams; one source spread over many ports with
+    /// empty probes is a scan.
+    public var floodSources: Int = 20
+    public var floodPorts: Int = 4
+    public var floodBulkBytes: Int = 100
+
     // Threshold random walk (Jung et al. 2004).
     public var trwTheta0: Double = 0.8
     public var trwTheta1: Double = 0.2
@@ -68,6 +86,14 @@ public struct BehaviourConfig: Sendable, Equatable {
         if pairCapacity < 16 { return ("behaviour.pair_capacity", "must be at least 16") }
         if clientCapacity < 16 { return ("behaviour.client_capacity", "must be at least 16") }
         if dnsCapacity < 16 { return ("behaviour.dns_capacity", "must be at least 16") }
+        if targetCapacity < 16 { return ("behaviour.target_capacity", "must be at least 16") }
+        if floodWindowSeconds < 6 { return ("behaviour.flood_window_seconds", "must be at least 6") }
+        if !(floodSessionsHigh > floodSessionsLow && floodSessionsLow >= 0) {
+            return ("behaviour.flood_sessions_high", "must be above flood_sessions_low")
+        }
+        if !(floodRequestsHigh > floodRequestsLow && floodRequestsLow >= 0) {
+            return ("behaviour.flood_requests_high", "must be above flood_requests_low")
+        }
         if scanStateSeconds < windowSeconds { return ("behaviour.scan_state_seconds", "must be at least window_seconds") }
         if beaconHorizonSeconds < windowSeconds { return ("behaviour.beacon_horizon_seconds", "must be at least window_seconds") }
         if repetitionSessions < 3 { return ("behaviour.repetition_sessions", "must be at least 3") }

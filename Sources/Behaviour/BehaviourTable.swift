@@ -6,7 +6,8 @@ import Decoding
 /// of sessions in a sliding window of packet time and a ring of the last
 /// sessions; per client, the threshold random walk over its first contacts
 /// and the periodic series it keeps; per (client, registered domain), the
-/// DNS series (`BehaviourTable+DNS.swift`). Fed one finished flow at a time
+/// DNS series (`BehaviourTable+DNS.swift`); per target host, the sessions
+/// it received and left one-sided (`BehaviourTable+Flood.swift`). Fed one finished flow at a time
 /// (its first record) off the capture threads (`BehaviourStage`); each
 /// observation returns the values the flow's record carries.
 ///
@@ -102,6 +103,8 @@ public final class BehaviourTable {
         public var clientEvictions: UInt64 = 0
         public var dnsSeriesHeld: Int = 0
         public var dnsEvictions: UInt64 = 0
+        public var targetsHeld: Int = 0
+        public var targetEvictions: UInt64 = 0
         public init() {}
     }
 
@@ -121,6 +124,11 @@ public final class BehaviourTable {
     let dnsSeries: UnsafeMutablePointer<DNSSeries>
     let dnsIndex: UnsafeMutablePointer<Slot>
     let dnsCount: Int
+    /// Flood targets and their probe index (`BehaviourTable+Flood.swift`).
+    let targets: UnsafeMutablePointer<FloodTarget>
+    let targetIndex: UnsafeMutablePointer<Slot>
+    let targetCount: Int
+    let floodBucketNs: Int64
     let windowNs: Int64
     private let trw: ThresholdRandomWalk
     private let bucketNs: Int64
@@ -149,6 +157,7 @@ public final class BehaviourTable {
     }
     public static var bytesPerClient: Int { MemoryLayout<Client>.stride + MemoryLayout<Slot>.stride }
     public static var bytesPerDNSSeries: Int { MemoryLayout<DNSSeries>.stride + MemoryLayout<Slot>.stride }
+    public static var bytesPerTarget: Int { MemoryLayout<FloodTarget>.stride + MemoryLayout<Slot>.stride }
 
     public init(config: BehaviourConfig = BehaviourConfig()) {
         self.config = config
@@ -172,6 +181,12 @@ public final class BehaviourTable {
         dnsSeries.initialize(repeating: DNSSeries(), count: dnsCount)
         dnsIndex = .allocate(capacity: dnsCount)
         dnsIndex.initialize(repeating: Slot(), count: dnsCount)
+        targetCount = max(Self.probes, config.targetCapacity)
+        targets = .allocate(capacity: targetCount)
+        targets.initialize(repeating: FloodTarget(), count: targetCount)
+        targetIndex = .allocate(capacity: targetCount)
+        targetIndex.initialize(repeating: Slot(), count: targetCount)
+        floodBucketNs = Int64(config.floodWindowSeconds) * 1_000_000_000 / Int64(Self.bucketCount)
         windowNs = Int64(config.windowSeconds) * 1_000_000_000
         trw = ThresholdRandomWalk(theta0: config.trwTheta0, theta1: config.trwTheta1,
                                   alpha: config.trwAlpha, beta: config.trwBeta)
@@ -192,6 +207,7 @@ public final class BehaviourTable {
         ring.deinitialize(count: pairCount * Self.ringLength); ring.deallocate()
         clients.deinitialize(count: clientCount); clients.deallocate()
         dnsSeries.deinitialize(count: dnsCount); dnsSeries.deallocate(); dnsIndex.deallocate()
+        targets.deinitialize(count: targetCount); targets.deallocate(); targetIndex.deallocate()
     }
 
     /// Asks the CPU to start loading what `observe(o)` will touch first (the
@@ -205,6 +221,7 @@ public final class BehaviourTable {
         let ch = Int((Self.mix(o.client) | 1) % UInt64(clientCount))
         fs_prefetch_range(clientIndex + ch, Self.probes * MemoryLayout<Slot>.stride)
         fs_prefetch_range(clients + ch, MemoryLayout<Client>.stride)
+        prefetchFlood(o)
     }
 
     /// Adds one session to its pair series and its client's scan state and
@@ -217,6 +234,7 @@ public final class BehaviourTable {
         seriesValues(o, pair: p, into: &v)
         scanValues(o, into: &v)
         if o.dns.present && !o.dns.isArpa { dnsValues(o, into: &v) }
+        floodValues(o, into: &v)
         return v
     }
 

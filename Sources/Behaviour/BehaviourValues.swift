@@ -100,13 +100,34 @@ public struct BehaviourValues: Sendable, Equatable {
     /// round3(dns_count_score × (2·dns_ts_score + dns_ds_score) / 3); 0 when exempt.
     public var dnsBeaconing: Double = 0
 
+    // The flow's target host over the flood window (one-sided flows, and
+    // ICMP errors the target sent, only; `BehaviourTable+Flood.swift`).
+    /// Sessions the target received, how many were one-sided, and of those
+    /// the TCP requests it never answered.
+    public var floodSessions: UInt32 = 0
+    public var floodOneSided: UInt32 = 0
+    public var floodRequests: UInt32 = 0
+    /// Distinct sources and ports of the one-sided sessions (64-bit linear counting: approximate, at most 266).
+    public var floodSources: UInt32 = 0
+    public var floodPorts: UInt32 = 0
+    /// The capture showed the target's side in the window (it answered a session or started one).
+    public var floodTargetHeard = false
+    /// The flooded host is the flow's client: an ICMP error it sent.
+    public var floodTargetIsClient = false
+    /// The window the flood counts cover (`BehaviourConfig.floodWindowSeconds`; 0: not counted).
+    public var floodWindowSeconds: UInt32 = 0
+
     public var repetition: Double = 0
     /// max(the pair series' beacon score, `dnsBeaconing`).
     public var beaconing: Double = 0
     public var scanning: Double = 0
     public var dnsTunnel: Double = 0
+    public var flooding: Double = 0
 
     public init() {}
+
+    /// The largest of the behaviour scores (a verdict is possible only when it reaches the lowest threshold).
+    public var strongestScore: Double { max(repetition, beaconing, scanning, dnsTunnel, flooding) }
 
     /// The beacon score is the DNS series' (the client's look-ups under one
     /// registered domain), not the pair series': its campaign is per
@@ -131,7 +152,7 @@ public enum BeaconExemption: UInt8, Sendable {
 
 /// The behaviours a verdict or an alert can name.
 public enum BehaviourKind: UInt8, Sendable, CaseIterable {
-    case repetition, beaconing, scanning, dnsTunnel
+    case repetition, beaconing, scanning, dnsTunnel, flooding
 
     public var name: String {
         switch self {
@@ -139,6 +160,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .beaconing: "beaconing"
         case .scanning: "scanning"
         case .dnsTunnel: "dns_tunnel"
+        case .flooding: "flooding"
         }
     }
 
@@ -149,6 +171,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .beaconing: "c2"
         case .scanning: "scan"
         case .dnsTunnel: "tunnel"
+        case .flooding: "dos"
         }
     }
 
@@ -158,6 +181,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .beaconing: v.beaconing
         case .scanning: v.scanning
         case .dnsTunnel: v.dnsTunnel
+        case .flooding: v.flooding
         }
     }
 }

@@ -104,9 +104,9 @@ package final class BehaviourStage: @unchecked Sendable {
                     values.append(v)
                     let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~2 KB)
                     r.pointee.features.setBehaviour(v)
-                    if max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= 0.5 {
+                    if v.strongestScore >= 0.5 {
                         // The pair series' last sessions for its own behaviours;
-                        // the flow itself for the client's (scanning) and the DNS
+                        // the flow itself for the client's (scanning), the target's (flooding) and the DNS
                         // series' (a tunnel, a DNS beacon: the resolver's pair
                         // series holds every name its clients look up).
                         let pairSeries = v.repetition >= 0.5 || (v.beaconing >= 0.5 && !v.beaconingIsDNS)
@@ -137,6 +137,9 @@ package final class BehaviourStage: @unchecked Sendable {
         j.key("dns_series"); j.int(c.dnsSeriesHeld)
         j.key("dns_capacity"); j.int(table.config.dnsCapacity)
         j.key("dns_evictions"); j.uint(c.dnsEvictions)
+        j.key("targets"); j.int(c.targetsHeld)
+        j.key("target_capacity"); j.int(table.config.targetCapacity)
+        j.key("target_evictions"); j.uint(c.targetEvictions)
         j.endObject()
     }
 }

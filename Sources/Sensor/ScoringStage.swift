@@ -315,7 +315,7 @@ package final class ScoringStage {
     /// not find the flow suspicious.
     private func judgeBehaviour(_ v: BehaviourValues, examples: [(flowID: UInt64, communityID: String)],
                                 record r: FlowRecord, source: Int32, into s: inout ScoredVerdict) {
-        guard max(v.repetition, v.beaconing, v.scanning, v.dnsTunnel) >= lowestBehaviourThreshold else { return }
+        guard v.strongestScore >= lowestBehaviourThreshold else { return }
         var strongest: BehaviourVerdict?
         var strongestDecision = Policy.Decision.belowThreshold
         var bestRatio = 0.0
@@ -328,7 +328,8 @@ package final class ScoringStage {
             counters.behaviourVerdicts[k.name, default: 0] &+= 1
             let decision = policy.decideBehaviour(k, src: r.srcIP, dst: r.dstIP, dstPort: r.hasTransportPorts ? r.dstPort : nil)
             if case .alert(let sev) = decision {
-                let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: r.dstIP, port: r.dstPort, proto: r.proto,
+                let key = BehaviourAlertKey(kind: k, src: r.srcIP, dst: behaviourTarget(b, source: r.srcIP, destination: r.dstIP),
+                                            port: r.dstPort, proto: r.proto,
                                             domain: r.dns.domainHash, dnsBeacon: v.beaconingIsDNS)
                 b.examples = examples
                 b.severity = sev
@@ -347,7 +348,8 @@ package final class ScoringStage {
         // stays the models'. Suppressed verdicts stay on the record, marked.
         if case .allowed = strongestDecision { return }
         if !s.verdict.isSuspicious {
-            b.reason = behaviourReason(b, server: r.dstIP, port: r.dstPort, domain: r.dns.domainText)
+            b.reason = behaviourReason(b, server: behaviourTarget(b, source: r.srcIP, destination: r.dstIP), port: r.dstPort,
+                                       domain: r.dns.domainText)
             s.behaviour = b
             s.fusedBehaviour = true
             s.verdict.unsupported = false

@@ -147,7 +147,7 @@ struct Walker {
 
     /// The behaviour table's sizes and window (docs/features.md, "Behaviour across flows").
     func behaviour(_ node: Node, into c: inout SensorConfig) throws(SensorConfigError) {
-        let allowed = ["window_seconds", "pair_capacity", "client_capacity", "dns_capacity", "scan_state_seconds",
+        let allowed = ["window_seconds", "pair_capacity", "client_capacity", "dns_capacity", "target_capacity", "scan_state_seconds",
                        "beacon_horizon_seconds", "repetition_refused_logins"]
         for (k, v) in try members(node, "behaviour") {
             let key = "behaviour." + k
@@ -160,6 +160,8 @@ struct Walker {
                 c.behaviour.clientCapacity = try int(v, key, 16...(1 << 24), "a number of clients between 16 and 16777216")
             case "dns_capacity":
                 c.behaviour.dnsCapacity = try int(v, key, 16...(1 << 24), "a number of DNS series between 16 and 16777216")
+            case "target_capacity":
+                c.behaviour.targetCapacity = try int(v, key, 16...(1 << 24), "a number of target hosts between 16 and 16777216")
             case "scan_state_seconds":
                 c.behaviour.scanStateSeconds = try int(v, key, 60...604_800, "a whole number of seconds between 60 and 604800")
             case "beacon_horizon_seconds":

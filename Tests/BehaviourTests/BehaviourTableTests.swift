@@ -562,6 +562,9 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(BehaviourTable.bytesPerClient > 256 && BehaviourTable.bytesPerClient <= 640)
         #expect(MemoryLayout<DNSBeat>.stride == 16)
         #expect(BehaviourTable.bytesPerDNSSeries > 384 && BehaviourTable.bytesPerDNSSeries <= 512, "\(BehaviourTable.bytesPerDNSSeries)")
+        // A flood target: its address and last answer (32 B), six buckets of 48 B, a 16 B index slot.
+        #expect(MemoryLayout<FloodBucket>.stride == 48)
+        #expect(BehaviourTable.bytesPerTarget == 336, "\(BehaviourTable.bytesPerTarget)")
     }
 
     @Test func invalidSettingsAreNamed() {

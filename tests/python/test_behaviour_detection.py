@@ -45,7 +45,7 @@ pytestmark = pytest.mark.skipif(
     BIN is None, reason="flowsentry binary not built (set FLOWSENTRY_BIN or build .build/release/flowsentry)")
 
 SIGNATURE_PREFIX = "FlowSentry behaviour: "
-KINDS = ("repetition", "beaconing", "scanning", "dns_tunnel")
+KINDS = ("repetition", "beaconing", "scanning", "dns_tunnel", "flooding")
 ATTACKS = [n for n, (_, k) in bc.SCENARIOS.items() if k.startswith("attack:")]
 BENIGN = [n for n, (_, k) in bc.SCENARIOS.items() if k == "benign"]
 BEACON_WINDOW = 32       # session starts the sensor scores a beacon over

@@ -1,0 +1,190 @@
+import CPrefetch
+import Decoding
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One bucket (a sixth of the flood window) of what a target host received.
+struct FloodBucket {
+    var epoch: Int64 = -1
+    /// Sessions to the target that started in the bucket.
+    var sessions: UInt32 = 0
+    /// Of those, one-sided ones (`SessionObservation.isOneSided`).
+    var oneSided: UInt32 = 0
+    /// Of the one-sided: TCP sessions, and the requests among them the
+    /// target took the connection for and never answered.
+    var tcp: UInt32 = 0
+    var requests: UInt32 = 0
+    /// Of the one-sided: datagrams carrying bulk data (`floodBulkBytes` or more each).
+    var bulk: UInt32 = 0
+    /// Linear-counting bitmaps (64 bits) of the one-sided sessions' clients and ports.
+    var sources: UInt64 = 0
+    var ports: UInt64 = 0
+}
+
+/// What one host received over the flood window, and when the capture last
+/// showed its side of a conversation. 320 bytes.
+struct FloodTarget {
+    var address = IPAddress.zero
+    /// Packet time the target last answered a session or started one (an
+    /// inbound-only capture never shows this, and there every datagram a
+    /// busy server received looks unanswered).
+    var heardNs = Int64.min
+    var buckets = InlineArray<6, FloodBucket>(repeating: FloodBucket())
+}
+
+/// The flood window's sums for one target at one time.
+struct FloodCounts {
+    var sessions: UInt32 = 0
+    var oneSided: UInt32 = 0
+    var tcp: UInt32 = 0
+    var requests: UInt32 = 0
+    var bulk: UInt32 = 0
+    var sources: UInt64 = 0
+    var ports: UInt64 = 0
+    var heard = false
+}
+
+extension SessionObservation {
+    /// The target returned nothing in the session: a TCP connection it
+    /// refused, left half-open, or took without answering the request sent
+    /// on it (a SYN flood's, a slow attack's); a datagram or echo request
+    /// it never answered. TCP picked up mid-stream (`unknown`) is left out:
+    /// a capture of one direction shows every session so.
+    func isOneSided() -> Bool {
+        switch proto {
+        case IPProto.tcp: return outcome != .unknown && serverBytes == 0
+        case IPProto.udp, IPProto.icmp, IPProto.icmpv6: return !icmpError && serverPackets == 0
+        default: return false
+        }
+    }
+}
+
+extension BehaviourTable {
+    /// Flooding per target host (docs/features.md, "Flooding"), over the
+    /// flood window (`floodWindowSeconds`, six buckets):
+    ///   volume   = max(clamp((one-sided − 100) / (300 − 100)), clamp((unanswered requests − 20) / (60 − 20)))
+    ///   flooding = volume, when the flow is one-sided itself (or an ICMP
+    ///   error the target sent), the target's side shows in the capture
+    ///   (else the one-sided sessions must be mostly SYNs or bulk datagrams),
+    ///   at least half of its sessions were one-sided, and they came from
+    ///   `floodSources` sources or more, or went to `floodPorts` ports or
+    ///   fewer, or mostly carried bulk data; else 0.
+    /// A busy server's clients exchange data with it; a vertical scan is
+    /// one source's empty probes over many ports.
+    func floodValues(_ o: SessionObservation, into v: inout BehaviourValues) {
+        let oneSided = o.isOneSided()
+        if o.serverIsUnicast {
+            let i = targetSlot(o.server, at: o.startNs)
+            let t = targets + i
+            if o.serverPackets > 0 { t.pointee.heardNs = max(t.pointee.heardNs, o.startNs) }
+            let epoch = max(0, o.startNs) / floodBucketNs
+            let k = Int(epoch % Int64(Self.bucketCount))
+            if t.pointee.buckets[k].epoch < epoch { t.pointee.buckets[k] = FloodBucket(); t.pointee.buckets[k].epoch = epoch }
+            if t.pointee.buckets[k].epoch == epoch {
+                t.pointee.buckets[k].sessions &+= 1
+                if oneSided {
+                    t.pointee.buckets[k].oneSided &+= 1
+                    if o.proto == IPProto.tcp {
+                        t.pointee.buckets[k].tcp &+= 1
+                        if o.outcome == .answered && o.clientBytes > 0 { t.pointee.buckets[k].requests &+= 1 }
+                    }
+                    if o.proto == IPProto.udp && o.clientBytes >= UInt64(config.floodBulkBytes) &* max(1, o.clientPackets) {
+                        t.pointee.buckets[k].bulk &+= 1
+                    }
+                    t.pointee.buckets[k].sources |= Self.sketchBit(Self.mix(o.client))
+                    t.pointee.buckets[k].ports |= Self.sketchBit(UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
+                }
+            }
+            if oneSided { score(counts(t, at: o.startNs), into: &v) }
+        }
+        // The flow's client is heard from; an ICMP error it sent is its
+        // answer to the flood it takes (a closed port's unreachables).
+        guard let c = findTarget(o.client) else { return }
+        let t = targets + c
+        t.pointee.heardNs = max(t.pointee.heardNs, o.startNs)
+        if o.icmpError {
+            score(counts(t, at: o.startNs), into: &v)
+            v.floodTargetIsClient = true
+        }
+    }
+
+    /// The window's sums for target `t` at `ns`.
+    private func counts(_ t: UnsafeMutablePointer<FloodTarget>, at ns: Int64) -> FloodCounts {
+        var c = FloodCounts()
+        let epoch = max(0, ns) / floodBucketNs
+        for k in 0..<Self.bucketCount {
+            let b = t.pointee.buckets[k]
+            guard b.epoch > epoch - Int64(Self.bucketCount), b.epoch <= epoch else { continue }
+            c.sessions &+= b.sessions; c.oneSided &+= b.oneSided; c.tcp &+= b.tcp; c.requests &+= b.requests; c.bulk &+= b.bulk
+            c.sources |= b.sources; c.ports |= b.ports
+        }
+        c.heard = t.pointee.heardNs != .min && ns - t.pointee.heardNs <= floodBucketNs * Int64(Self.bucketCount)
+        return c
+    }
+
+    private func score(_ c: FloodCounts, into v: inout BehaviourValues) {
+        v.floodSessions = c.sessions; v.floodOneSided = c.oneSided; v.floodRequests = c.requests
+        v.floodSources = Self.distinctEstimate(c.sources); v.floodPorts = Self.distinctEstimate(c.ports)
+        v.floodTargetHeard = c.heard
+        v.floodWindowSeconds = UInt32(config.floodWindowSeconds)
+        // Unheard, only what a capture of one direction cannot show of
+        // ordinary traffic counts: SYNs that got nothing more (a client's
+        // sessions there carry ACKs and data) and bulk datagrams (look-ups
+        // are small); a busy resolver's queries look unanswered there.
+        guard c.heard || 2 * (c.tcp + c.bulk) >= c.oneSided, 2 * c.oneSided >= c.sessions else { return }
+        let concentrated = v.floodSources >= UInt32(config.floodSources) || v.floodPorts <= UInt32(config.floodPorts)
+            || 2 * c.bulk >= c.oneSided
+        guard concentrated else { return }
+        func ramp(_ x: UInt32, _ low: Int, _ high: Int) -> Double {
+            min(1, max(0, (Double(x) - Double(low)) / Double(high - low)))
+        }
+        v.flooding = SeriesStatistics.round3(max(ramp(c.oneSided, config.floodSessionsLow, config.floodSessionsHigh),
+                                                 ramp(c.requests, config.floodRequestsLow, config.floodRequestsHigh)))
+    }
+
+    /// The bit of a 64-bit linear-counting bitmap that hash `h` sets (its top six bits).
+    static func sketchBit(_ h: UInt64) -> UInt64 { 1 << (h >> 58) }
+
+    /// Distinct items in a 64-bit linear-counting bitmap: −64·ln((64 − set)/64),
+    /// rounded; 266 (64·ln 64) when every bit is set.
+    static func distinctEstimate(_ bits: UInt64) -> UInt32 { distinctEstimates[bits.nonzeroBitCount] }
+
+    static let distinctEstimates: [UInt32] = (0...64).map { set in
+        set >= 64 ? UInt32((64 * log(64.0)).rounded()) : UInt32((-64 * log(Double(64 - set) / 64)).rounded())
+    }
+
+    /// Asks the CPU to start loading the target entries `floodValues(o)` touches.
+    func prefetchFlood(_ o: SessionObservation) {
+        let server = Int((Self.mix(o.server) | 1) % UInt64(targetCount))
+        fs_prefetch_range(targetIndex + server, Self.probes * MemoryLayout<Slot>.stride)
+        let client = Int((Self.mix(o.client) | 1) % UInt64(targetCount))
+        fs_prefetch_range(targetIndex + client, Self.probes * MemoryLayout<Slot>.stride)
+    }
+
+    /// The slot of `address`'s target entry, taken (and cleared) if new.
+    private func targetSlot(_ address: IPAddress, at ns: Int64) -> Int {
+        let (i, probed) = probe(targetIndex, count: targetCount, hash: Self.mix(address) | 1, at: ns,
+                                staleAfter: floodBucketNs * Int64(Self.bucketCount)) { targets[$0].address == address }
+        if probed == .found {
+            targetIndex[i].lastNs = max(targetIndex[i].lastNs, ns)
+            return i
+        }
+        let d = Self.change(probed)
+        counters.targetsHeld += d.held; counters.targetEvictions &+= d.evicted
+        targets[i] = FloodTarget()
+        targets[i].address = address
+        return i
+    }
+
+    /// `address`'s target entry, if it has one (nothing is taken).
+    private func findTarget(_ address: IPAddress) -> Int? {
+        let h = Self.mix(address) | 1
+        let home = Int(h % UInt64(targetCount))
+        for k in 0..<Self.probes {
+            let i = (home + k) % targetCount
+            if targetIndex[i].hash == h && targets[i].address == address { return i }
+        }
+        return nil
+    }
+}
