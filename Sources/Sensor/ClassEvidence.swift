@@ -159,7 +159,15 @@ package enum ClassEvidence {
         // page load's parallel connections and a client's look-ups at its
         // resolver come as fast, a few dozen at a time.
         guard b.medianGapSeconds < floodGapSeconds else { return false }
+        // Look-ups its resolver answered are no flood from one client,
+        // however many: a browser's page loads make dozens a minute, in bursts.
+        if answeredDNSQuery(r) { return false }
         return b.sessions >= UInt32(ordinaryExchange(r) ? floodFlows : floodSessions)
+    }
+
+    /// A well-formed DNS query over UDP that got an answer.
+    static func answeredDNSQuery(_ r: FlowRecord) -> Bool {
+        r.proto == IPProto.udp && r.dns.present && r.features[.bwd_pkts] > 0
     }
 
     /// A well-formed DNS query over UDP that got no answer.

@@ -185,6 +185,12 @@ struct ClassEvidenceTests {
         #expect(ClassEvidence.supports("dos", record: held30, behaviour: burst))
         burst.sessions = UInt32(ClassEvidence.floodFlows)
         #expect(ClassEvidence.supports("dos", record: answered, behaviour: burst))
+        // A busy client's look-ups its resolver answered: as many and as fast, no flood.
+        var lookUp = Self.record(proto: 17, dport: 53, [(.fwd_pkts, 1), (.bwd_pkts, 1), (.fwd_payload_bytes, 40), (.bwd_payload_bytes, 120)])
+        lookUp.dns.present = true
+        #expect(!ClassEvidence.supports("dos", record: lookUp, behaviour: burst))
+        lookUp.dns.present = false  // not a DNS query the sensor read: the series rule holds
+        #expect(ClassEvidence.supports("dos", record: lookUp, behaviour: burst))
         // An answered echo to a busy host is an ordinary exchange too.
         var ping = Self.record(proto: 1, dport: 0, [(.dst_flows, 400), (.fwd_pkts, 1), (.bwd_pkts, 1)])
         ping.icmpToServer = ICMPMessage.encode(type: 8, code: 0)
