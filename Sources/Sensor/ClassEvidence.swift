@@ -139,7 +139,9 @@ package enum ClassEvidence {
 
     static func flooded(_ r: FlowRecord, _ b: BehaviourValues?) -> Bool {
         let f = r.features
-        if f[.dst_half_open] >= Double(floodHalfOpen) || f[.http_requests] >= Double(floodRequests) { return true }
+        // A visitor that exchanged data with a SYN-flooded server is not the flood.
+        if f[.dst_half_open] >= Double(floodHalfOpen) && !ordinaryExchange(r) { return true }
+        if f[.http_requests] >= Double(floodRequests) { return true }
         if f[.fwd_pkts] >= Double(floodPackets) && f[.bwd_pkts] * 10 <= f[.fwd_pkts] { return true }
         if lostAmongAnswers(r, b) { return false }
         // A DNS query nobody answered is a resolver's everyday loss, however

@@ -126,6 +126,9 @@ struct ClassEvidenceTests {
         let busy = Self.record([(.dst_flows, 8), (.dst_distinct_srcs, 5), (.fwd_pkts, 30), (.bwd_pkts, 60)])
         #expect(!ClassEvidence.supports("dos", record: busy, behaviour: Self.series(sessions: 2)))
         #expect(ClassEvidence.supports("dos", record: Self.record([(.dst_half_open, 40)]), behaviour: nil))
+        // A visitor that got its page from the server under the SYN flood is not the flood.
+        let visitorOfFlooded = Self.record([(.dst_half_open, 40), (.fwd_payload_bytes, 600), (.bwd_payload_bytes, 9000)])
+        #expect(!ClassEvidence.supports("dos", record: visitorOfFlooded, behaviour: Self.series(sessions: 1)))
         #expect(ClassEvidence.supports("dos", record: Self.record([(.dst_distinct_srcs, 5000)]), behaviour: nil))
         let oneWay = Self.record(proto: 17, dport: 9999, [(.fwd_pkts, 20_000), (.bwd_pkts, 0)])
         #expect(ClassEvidence.supports("dos", record: oneWay, behaviour: Self.series(sessions: 1)))
