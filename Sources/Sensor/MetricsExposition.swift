@@ -160,5 +160,8 @@ package struct SensorMetricsSnapshot: Sendable {
                  [], b.clientEvictions)
         t.single("flowsentry_behaviour_dns_evictions_total", .counter, "DNS series evicted from the full behaviour table.",
                  [], b.dnsEvictions)
+        t.single("flowsentry_behaviour_targets", .gauge, "Flood targets in the behaviour table.", [], UInt64(b.targetsHeld))
+        t.single("flowsentry_behaviour_target_evictions_total", .counter, "Flood targets evicted from the full behaviour table.",
+                 [], b.targetEvictions)
     }
 }
