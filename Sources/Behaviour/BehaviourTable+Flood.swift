@@ -4,7 +4,8 @@ import Decoding
 import Glibc
 #endif
 
-/// One bucket (a sixth of the flood window) of what a target host received.
+/// One bucket (a sixth of the flood window) of what a target host received;
+/// also the window's sums (`epoch` unused there).
 struct FloodBucket {
     var epoch: Int64 = -1
     /// Sessions to the target that started in the bucket.
@@ -31,18 +32,6 @@ struct FloodTarget {
     /// busy server received looks unanswered).
     var heardNs = Int64.min
     var buckets = InlineArray<6, FloodBucket>(repeating: FloodBucket())
-}
-
-/// The flood window's sums for one target at one time.
-struct FloodCounts {
-    var sessions: UInt32 = 0
-    var oneSided: UInt32 = 0
-    var tcp: UInt32 = 0
-    var requests: UInt32 = 0
-    var bulk: UInt32 = 0
-    var sources: UInt64 = 0
-    var ports: UInt64 = 0
-    var heard = false
 }
 
 extension SessionObservation {
@@ -109,9 +98,9 @@ extension BehaviourTable {
         }
     }
 
-    /// The window's sums for target `t` at `ns`.
-    private func counts(_ t: UnsafeMutablePointer<FloodTarget>, at ns: Int64) -> FloodCounts {
-        var c = FloodCounts()
+    /// The window's sums for target `t` at `ns`, and whether the target was heard from in it.
+    private func counts(_ t: UnsafeMutablePointer<FloodTarget>, at ns: Int64) -> (sums: FloodBucket, heard: Bool) {
+        var c = FloodBucket()
         let epoch = max(0, ns) / floodBucketNs
         for k in 0..<Self.bucketCount {
             let b = t.pointee.buckets[k]
@@ -119,20 +108,21 @@ extension BehaviourTable {
             c.sessions &+= b.sessions; c.oneSided &+= b.oneSided; c.tcp &+= b.tcp; c.requests &+= b.requests; c.bulk &+= b.bulk
             c.sources |= b.sources; c.ports |= b.ports
         }
-        c.heard = t.pointee.heardNs != .min && ns - t.pointee.heardNs <= floodBucketNs * Int64(Self.bucketCount)
-        return c
+        let heard = t.pointee.heardNs != .min && ns - t.pointee.heardNs <= floodBucketNs * Int64(Self.bucketCount)
+        return (c, heard)
     }
 
-    private func score(_ c: FloodCounts, into v: inout BehaviourValues) {
+    private func score(_ window: (sums: FloodBucket, heard: Bool), into v: inout BehaviourValues) {
+        let c = window.sums
         v.floodSessions = c.sessions; v.floodOneSided = c.oneSided; v.floodRequests = c.requests
         v.floodSources = Self.distinctEstimate(c.sources); v.floodPorts = Self.distinctEstimate(c.ports)
-        v.floodTargetHeard = c.heard
+        v.floodTargetHeard = window.heard
         v.floodWindowSeconds = UInt32(config.floodWindowSeconds)
         // Unheard, only what a capture of one direction cannot show of
         // ordinary traffic counts: SYNs that got nothing more (a client's
         // sessions there carry ACKs and data) and bulk datagrams (look-ups
         // are small); a busy resolver's queries look unanswered there.
-        guard c.heard || 2 * (c.tcp + c.bulk) >= c.oneSided, 2 * c.oneSided >= c.sessions else { return }
+        guard window.heard || 2 * (c.tcp + c.bulk) >= c.oneSided, 2 * c.oneSided >= c.sessions else { return }
         let concentrated = v.floodSources >= UInt32(config.floodSources) || v.floodPorts <= UInt32(config.floodPorts)
             || 2 * c.bulk >= c.oneSided
         guard concentrated else { return }
