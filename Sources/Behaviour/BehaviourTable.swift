@@ -481,7 +481,9 @@ public final class BehaviourTable {
 
     /// How much the series' recent gaps look like a clock's schedule, in
     /// [0, 1]: the spread (max − min) / median of the last up to 8 gaps
-    /// between starts (in start order) is 1 at ≤ 10 % and 0 at ≥ 20 %.
+    /// between starts (in start order), pauses over twice the median left
+    /// out while two gaps remain, is 1 at ≤ 30 % and 0 at ≥ 50 % (a poller
+    /// may jitter its schedule by ±15 % to spread its load).
     /// Pollers and mail clients keep time; password guessers go as fast as
     /// the server's answers let them, or wait a randomised time. Judged from
     /// the third session (two gaps), when repetition's count first counts. A
@@ -494,9 +496,13 @@ public final class BehaviourTable {
         recentGaps.sort()
         let median = SeriesStatistics.median(sorted: recentGaps[...])
         guard median >= config.beaconMinIntervalSeconds else { return 0 }
-        let spread = (recentGaps[recentGaps.count - 1] - recentGaps[0]) / median
+        // A pause — a gap over twice the median: the poller restarted, the
+        // laptop slept, a beat was missed — does not unmake a schedule.
+        var longest = recentGaps.count - 1
+        while longest > 1 && recentGaps[longest] > 2 * median { longest -= 1 }
+        let spread = (recentGaps[longest] - recentGaps[0]) / median
         lastClockSpread = spread
-        return min(1, max(0, (0.2 - spread) / 0.1))
+        return min(1, max(0, (0.5 - spread) / 0.2))
     }
 
     /// Periodic series that are not beacons by their shape: NTP's fixed

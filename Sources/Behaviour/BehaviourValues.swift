@@ -30,10 +30,10 @@ public struct BehaviourValues: Sendable, Equatable {
     /// values (CVs, modal share, durations, gaps, beacon components) hold.
     public var hasSeriesStatistics: Bool = false
     /// (max − min) / median of the last up to 8 gaps (0 when under 3 sessions or a median under
-    /// `beaconMinIntervalSeconds`): at or below 0.1 the series keeps a clock's time.
+    /// `beaconMinIntervalSeconds`; pauses over twice the median left out): at or below 0.3 the series keeps a clock's time.
     public var clockSpread: Double = 0
     /// The series sends the same request on a clock's schedule (clock
-    /// spread at most 0.15 and `sameRequestShare` at least
+    /// spread at most 0.4 and `sameRequestShare` at least
     /// `pollerMinSameRequestShare`): a poller or a mail check, which
     /// repetition excuses and the evidence gate does not take as guessing.
     public var pollerSchedule: Bool = false

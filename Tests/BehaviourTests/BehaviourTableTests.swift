@@ -81,10 +81,24 @@ func session(at seconds: Double, client: IPAddress = IPAddress(v4: 10, 0, 0, 9),
         #expect(!second.pollerSchedule)
         let third = t.observe(session(at: 120, port: 110))
         #expect(third.clockSpread == 0 && third.pollerSchedule && third.repetition == 0)
-        // Gaps of 60 and 70 s: spread 10/65 = 0.154 > 0.15, clock (0.2 − 0.154)/0.1 = 0.46 < 0.5: not a poller's.
+        // Gaps of 60 and 70 s: spread 10/65 = 0.154, clock 1: a jittered schedule is a poller's.
+        let j = BehaviourTable()
+        let jittered = [0.0, 60, 130].map { j.observe(session(at: $0, port: 110)) }.last!
+        #expect(jittered.pollerSchedule)
+        // Gaps of 60 and 100 s: spread 40/80 = 0.5, clock (0.5 − 0.5)/0.2 = 0: not a poller's.
         let u = BehaviourTable()
-        let uneven = [0.0, 60, 130].map { u.observe(session(at: $0, port: 110)) }.last!
+        let uneven = [0.0, 60, 160].map { u.observe(session(at: $0, port: 110)) }.last!
         #expect(!uneven.pollerSchedule)
+        // A jittered poller that paused for a minute keeps its schedule: of
+        // gaps 3.7, 3.3, 54, 3.0 and 3.6 s (median 3.6) the pause is left out,
+        // spread (3.7 − 3.0)/3.6 = 0.19.
+        let w = BehaviourTable()
+        let paused = [0.0, 3.7, 7.0, 61.0, 64.0, 67.6].map { w.observe(session(at: $0, port: 443)) }.last!
+        #expect(abs(paused.clockSpread - 0.7 / 3.6) < 1e-6 && paused.pollerSchedule && paused.repetition == 0)
+        // One long gap among two is no pause yet (median of 3.7 and 54 s is 28.9): no clock.
+        let x = BehaviourTable()
+        let early = [0.0, 3.7, 57.7].map { x.observe(session(at: $0, port: 443)) }.last!
+        #expect(!early.pollerSchedule)
         // A different request each time is never a poller's.
         let v = BehaviourTable()
         let guesses = [0.0, 60, 120].enumerated().map { v.observe(session(at: $1, port: 110, clientBytes: 700 + UInt64($0) * 40)) }.last!
