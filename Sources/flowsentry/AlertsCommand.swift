@@ -45,7 +45,7 @@ struct AlertsCommand: ParsableCommand {
     @Option(name: .customLong("port"), help: ArgumentHelp("Keep alerts with this source or destination port; repeat for several.", valueName: "port"))
     var ports: [Int] = []
 
-    @Option(help: "Keep behaviour alerts of this behaviour only: repetition, beaconing, scanning or dns_tunnel.")
+    @Option(help: "Keep behaviour alerts of this behaviour only: repetition, beaconing, scanning, dns_tunnel or flooding.")
     var behaviour: String?
 
     @Option(name: .customLong("match"), help: ArgumentHelp("Keep alerts with a field matching a glob, e.g. tls.sni='*.example.org', dns.queries.rrname='*.xyz', http.url='*../*', ssh.client.software_version='libssh*' (dotted path into the alert line; letters in either case; repeat to require several).", valueName: "PATH=GLOB"))
