@@ -69,21 +69,21 @@ extension BehaviourTable {
             if o.serverPackets > 0 { t.pointee.heardNs = max(t.pointee.heardNs, o.startNs) }
             let epoch = max(0, o.startNs) / floodBucketNs
             let k = Int(epoch % Int64(Self.bucketCount))
-            if t.pointee.buckets[k].epoch < epoch { t.pointee.buckets[k] = FloodBucket(); t.pointee.buckets[k].epoch = epoch }
-            if t.pointee.buckets[k].epoch == epoch {
-                t.pointee.buckets[k].sessions &+= 1
+            var b = t.pointee.buckets[k]
+            if b.epoch < epoch { b = FloodBucket(); b.epoch = epoch }
+            if b.epoch == epoch {
+                b.sessions &+= 1
                 if oneSided {
-                    t.pointee.buckets[k].oneSided &+= 1
+                    b.oneSided &+= 1
                     if o.proto == IPProto.tcp {
-                        t.pointee.buckets[k].tcp &+= 1
-                        if o.outcome == .answered && o.clientBytes > 0 { t.pointee.buckets[k].requests &+= 1 }
+                        b.tcp &+= 1
+                        if o.outcome == .answered && o.clientBytes > 0 { b.requests &+= 1 }
                     }
-                    if o.proto == IPProto.udp && o.clientBytes >= UInt64(config.floodBulkBytes) &* max(1, o.clientPackets) {
-                        t.pointee.buckets[k].bulk &+= 1
-                    }
-                    t.pointee.buckets[k].sources |= Self.sketchBit(Self.mix(o.client))
-                    t.pointee.buckets[k].ports |= Self.sketchBit(UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
+                    if o.proto == IPProto.udp && o.clientBytes >= UInt64(config.floodBulkBytes) &* max(1, o.clientPackets) { b.bulk &+= 1 }
+                    b.sources |= Self.sketchBit(Self.mix(o.client))
+                    b.ports |= Self.sketchBit(UInt64(o.serverPort) &* 0x9E37_79B9_7F4A_7C15)
                 }
+                t.pointee.buckets[k] = b
             }
             if oneSided { score(counts(t, at: o.startNs), into: &v) }
         }
@@ -108,7 +108,7 @@ extension BehaviourTable {
             c.sessions &+= b.sessions; c.oneSided &+= b.oneSided; c.tcp &+= b.tcp; c.requests &+= b.requests; c.bulk &+= b.bulk
             c.sources |= b.sources; c.ports |= b.ports
         }
-        let heard = t.pointee.heardNs != .min && ns - t.pointee.heardNs <= floodBucketNs * Int64(Self.bucketCount)
+        let heard = t.pointee.heardNs != .min && ns - t.pointee.heardNs <= floodWindowNs
         return (c, heard)
     }
 
@@ -155,7 +155,7 @@ extension BehaviourTable {
     /// The slot of `address`'s target entry, taken (and cleared) if new.
     private func targetSlot(_ address: IPAddress, at ns: Int64) -> Int {
         let (i, probed) = probe(targetIndex, count: targetCount, hash: Self.mix(address) | 1, at: ns,
-                                staleAfter: floodBucketNs * Int64(Self.bucketCount)) { targets[$0].address == address }
+                                staleAfter: floodWindowNs) { targets[$0].address == address }
         if probed == .found {
             targetIndex[i].lastNs = max(targetIndex[i].lastNs, ns)
             return i

@@ -129,6 +129,7 @@ public final class BehaviourTable {
     let targetIndex: UnsafeMutablePointer<Slot>
     let targetCount: Int
     let floodBucketNs: Int64
+    let floodWindowNs: Int64
     let windowNs: Int64
     private let trw: ThresholdRandomWalk
     private let bucketNs: Int64
@@ -187,6 +188,7 @@ public final class BehaviourTable {
         targetIndex = .allocate(capacity: targetCount)
         targetIndex.initialize(repeating: Slot(), count: targetCount)
         floodBucketNs = Int64(config.floodWindowSeconds) * 1_000_000_000 / Int64(Self.bucketCount)
+        floodWindowNs = floodBucketNs * Int64(Self.bucketCount)
         windowNs = Int64(config.windowSeconds) * 1_000_000_000
         trw = ThresholdRandomWalk(theta0: config.trwTheta0, theta1: config.trwTheta1,
                                   alpha: config.trwAlpha, beta: config.trwBeta)
