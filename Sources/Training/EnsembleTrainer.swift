@@ -21,6 +21,9 @@ package struct LabelledFlows: Sendable {
     /// Per flow, bit c set when class c's evidence holds (the sensor's
     /// evidence gate, computed when the flows were read); all bits set when unknown.
     package var evidence: [UInt8] = []
+    /// Per flow, the class its behaviour verdict alerts as in the sensor
+    /// (`alertingBehaviourClass`), −1 when none or not computed.
+    package var behaviourClass: [Int8] = []
 
     package init(classes: [String], statFeatures: [String]) {
         self.classes = classes
@@ -32,15 +35,21 @@ package struct LabelledFlows: Sendable {
     static let rawRow = PacketSequence.length * 5
 
     package mutating func append(stats s: UnsafeBufferPointer<Float>, raw r: UnsafeBufferPointer<Float>, length: Int,
-                                label: Int, split sp: Split, source src: Int, evidence ev: UInt8 = 0xFF) {
+                                label: Int, split sp: Split, source src: Int, evidence ev: UInt8 = 0xFF,
+                                behaviourClass bc: Int8 = -1) {
         stats.append(contentsOf: s); raw.append(contentsOf: r)
         lengths.append(length); labels.append(label); split.append(sp); source.append(src)
-        evidence.append(ev)
+        evidence.append(ev); behaviourClass.append(bc)
     }
 
     /// Whether flow `i`'s evidence supports class `c` (classes past the mask's 8 bits always pass).
     package func supports(_ i: Int, _ c: Int) -> Bool {
         c < 0 || c >= 8 || i >= evidence.count || evidence[i] & (1 << UInt8(c)) != 0
+    }
+
+    /// The class flow `i`'s behaviour verdict alerts as, nil when none.
+    package func behaviourVerdict(_ i: Int) -> Int? {
+        i < behaviourClass.count && behaviourClass[i] >= 0 ? Int(behaviourClass[i]) : nil
     }
 
     package func indices(_ s: Split) -> [Int] { (0..<count).filter { split[$0] == s } }

@@ -37,7 +37,8 @@ enum AdversarialTraining {
             f.stats[(i * d)..<((i + 1) * d)].withUnsafeBufferPointer { s in
                 f.raw[(i * w)..<((i + 1) * w)].withUnsafeBufferPointer { r in
                     data.flows.append(stats: s, raw: r, length: f.lengths[i], label: f.labels[i], split: .train,
-                                      source: firstSource + f.source[i], evidence: f.evidence[i])
+                                      source: firstSource + f.source[i], evidence: f.evidence[i],
+                                      behaviourClass: f.behaviourClass[i])
                 }
             }
             added += 1

@@ -16,6 +16,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("captures"), parsing: .upToNextOption) var captures: [String] = []
     @Option(name: .customLong("labels"), parsing: .upToNextOption) var labels: [String] = []
     @Option(help: "Model bundle (default: rules/flowsentry.fsb).") var model: String?
+    @Option(help: "Detection policy whose behaviour thresholds and rules decide which behaviour verdicts alert (default: policy.yaml beside the model).")
+    var policy: String?
+    @Flag(name: .customLong("models-only"),
+          help: "Count only the models' verdicts as alerts, not the behaviour verdicts across flows (which the sensor alerts as well).")
+    var modelsOnly = false
     @Flag(help: "Print JSON.") var json = false
     @Flag(name: .customLong("no-evidence-gate"),
           help: "Count model verdicts whose class lacks its evidence as alerts (the sensor drops them by default).")
@@ -42,17 +47,19 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let (m, _) = try loadModelAndPolicy(model: model, policy: nil)
+            let (m, p) = try loadModelAndPolicy(model: model, policy: policy)
+            let behaviourPolicy = modelsOnly ? nil : p
             if !perturb.isEmpty {
                 let r = try RobustnessReport.run(model: m, captures: captures, labels: labels,
                                                  perturbations: try perturb.map { try Perturbation(parsing: $0) },
-                                                 seed: perturbSeed, evidenceGate: !noEvidenceGate, keepIn: keepPerturbed)
+                                                 seed: perturbSeed, evidenceGate: !noEvidenceGate, policy: behaviourPolicy,
+                                                 keepIn: keepPerturbed)
                 print(json ? try r.json(modelVersion: m.meta.modelVersion)
                            : r.text(title: "\(m.meta.modelVersion) on \(captures.count) capture(s), perturbed attack flows (seed \(perturbSeed))"))
                 return
             }
             let data = try loadLabelled(captures: captures, labels: labels, statFeatures: m.statFeatures,
-                                        flowConfig: .init(), classes: m.classes)
+                                        flowConfig: .init(), classes: m.classes, policy: behaviourPolicy)
             let e = Evaluation.run(model: m, data: data.flows, split: nil, evidenceGate: !noEvidenceGate)
             if json {
                 var obj: [String: Any] = e.flatMetrics.reduce(into: [:]) { $0[$1.key.replacingOccurrences(of: "test.", with: "")] = $1.value }

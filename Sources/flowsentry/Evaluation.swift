@@ -24,8 +24,9 @@ struct Evaluation {
         var json: [String: Int] { ["benign": benign, "benign_flows": benignFlows, "class": own, "class_flows": ownFlows] }
     }
 
-    /// Predicted class: the verdict's class when the flow is suspicious, else benign
-    /// ("anomaly" verdicts count as a detection of whatever attack it was).
+    /// Predicted class: the verdict's class when the flow is suspicious, else its
+    /// behaviour verdict's class when it has one, else benign ("anomaly"
+    /// verdicts count as a detection of whatever attack it was).
     static func run(model: EnsembleModel, data: LabelledFlows, split: LabelledFlows.Split?, evidenceGate: Bool = true) -> Evaluation {
         let idx = (0..<data.count).filter { split == nil || data.split[$0] == split! }
         let g = data.gather(idx)
@@ -42,13 +43,19 @@ struct Evaluation {
         var classes = data.classes
         if !classes.contains("anomaly") { classes.append("anomaly") }
         let anomaly = classes.firstIndex(of: "anomaly")!
-        let predicted = verdicts.map { v in v.isSuspicious ? (v.classIndex >= 0 ? v.classIndex : anomaly) : benign }
+        // A flow the models pass alerts by its behaviour verdict when the
+        // flows were read with the policy (`LabelledFlows.behaviourClass`), as in the sensor.
+        let predicted = verdicts.indices.map { k in
+            let v = verdicts[k]
+            if v.isSuspicious { return v.classIndex >= 0 ? v.classIndex : anomaly }
+            return data.behaviourVerdict(idx[k]) ?? benign
+        }
         let m = Metrics.confusion(truth: g.labels, predicted: predicted, classes: classes.count)
         let scores = verdicts.map { Double($0.score) }
         let positive = g.labels.map { $0 != benign }
         let neg = positive.filter { !$0 }.count, pos = positive.count - neg
         var fp = 0, tp = 0
-        for (v, p) in zip(verdicts, positive) where v.isSuspicious { if p { tp += 1 } else { fp += 1 } }
+        for (k, p) in positive.enumerated() where predicted[k] != benign { if p { tp += 1 } else { fp += 1 } }
         var e = Evaluation(classes: classes, report: Metrics.report(confusion: m, names: classes), confusion: m,
                            rocAUC: Metrics.rocAUC(scores: scores, positive: positive),
                            prAUC: Metrics.prAUC(scores: scores, positive: positive),

@@ -1,3 +1,4 @@
+import Alerts
 import Detection
 import Features
 import Flows
@@ -16,13 +17,15 @@ struct LabelledCaptures {
 }
 
 /// Replays each capture, matches every finished flow to its ground-truth row
-/// (with its evidence mask: which classes the sensor's evidence gate would let alert),
+/// (with its evidence mask: which classes the sensor's evidence gate would let alert,
+/// and, given the policy, the class its behaviour verdict alerts as),
 /// and splits each (capture, class, scenario) by time into ten contiguous
 /// blocks: blocks 1–3 and 6–8 train, 4 and 9 validate, 5 and 10 test. Never
 /// random flows: neighbours in time stay on one side, and every side sees the
 /// beginning and the end of a scenario (host context grows during a flood).
 func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
-                  flowConfig: FlowTableConfig, classes: [String] = labelVocabulary) throws -> LabelledCaptures {
+                  flowConfig: FlowTableConfig, classes: [String] = labelVocabulary,
+                  policy: Policy? = nil) throws -> LabelledCaptures {
     var classes = classes
     var out = LabelledCaptures(flows: LabelledFlows(classes: classes, statFeatures: statFeatures))
     let indices = ModelInput.indices(of: statFeatures)!
@@ -32,7 +35,7 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
     for (ci, (capture, labelPath)) in zip(captures, labels).enumerated() {
         let set = try LabelSet(csvPath: labelPath)
         for r in set.rows where !classes.contains(r.label) { classes.append(r.label) }
-        var rows: [(start: Int64, label: Int, scenario: String, stats: [Float], raw: [Float], length: Int, evidence: UInt8)] = []
+        var rows: [(start: Int64, label: Int, scenario: String, stats: [Float], raw: [Float], length: Int, evidence: UInt8, behaviourClass: Int8)] = []
         var total = 0
         let pipeline = ReplayPipeline(config: flowConfig)
         pipeline.run(files: [capture]) { rec, _ in
@@ -40,8 +43,13 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
             guard let row = set.match(rec) else { out.unlabelled += 1; return }
             stats.withUnsafeMutableBufferPointer { ModelInput.stats(rec.features, indices: indices, into: $0.baseAddress!) }
             let n = raw.withUnsafeMutableBufferPointer { ModelInput.sequence(rec.sequence, into: $0.baseAddress!) }
+            var behaviourClass: Int8 = -1
+            if let policy, let b = pipeline.currentBehaviour, let name = alertingBehaviourClass(b, record: rec, policy: policy),
+               let c = classes.firstIndex(of: name) {
+                behaviourClass = Int8(c)
+            }
             rows.append((rec.startNs, classes.firstIndex(of: row.label)!, row.scenario, stats, raw, n,
-                         ClassEvidence.mask(classes: classes, record: rec, behaviour: pipeline.currentBehaviour)))
+                         ClassEvidence.mask(classes: classes, record: rec, behaviour: pipeline.currentBehaviour), behaviourClass))
         }
         out.errors += pipeline.summary.errors
         // A capture that could not be read at all: its error, not a label mismatch.
@@ -71,7 +79,7 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
             r.stats.withUnsafeBufferPointer { s in
                 r.raw.withUnsafeBufferPointer { w in
                     out.flows.append(stats: s, raw: w, length: r.length, label: r.label, split: split[i], source: ci,
-                                     evidence: r.evidence)
+                                     evidence: r.evidence, behaviourClass: r.behaviourClass)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Alerts
 import Detection
 import Foundation
 import Perturbation
@@ -10,7 +11,8 @@ import Training
 struct RobustnessReport {
     struct Column {
         var name: String
-        /// Per class: labelled flows, flagged (any attack verdict that alerts), named as their class.
+        /// Per class: labelled flows, flagged (any attack verdict that alerts: the
+        /// models' or, read with the policy, a behaviour verdict's), named as their class.
         var flows: [Int]
         var flagged: [Int]
         var named: [Int]
@@ -21,14 +23,15 @@ struct RobustnessReport {
     var columns: [Column] = []
 
     static func run(model: EnsembleModel, captures: [String], labels: [String], perturbations: [Perturbation],
-                    seed: UInt64, evidenceGate: Bool, keepIn: String? = nil) throws -> RobustnessReport {
+                    seed: UInt64, evidenceGate: Bool, policy: Policy? = nil, keepIn: String? = nil) throws -> RobustnessReport {
         let dir = keepIn.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flowsentry-perturb-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { if keepIn == nil { try? FileManager.default.removeItem(at: dir) } }
 
         var report = RobustnessReport(classes: [])
-        let none = try column(name: "none", model: model, captures: captures, labels: labels, evidenceGate: evidenceGate)
+        let none = try column(name: "none", model: model, captures: captures, labels: labels, evidenceGate: evidenceGate,
+                              policy: policy)
         report.classes = none.classes
         report.columns.append(none.column)
         for (pi, p) in perturbations.enumerated() {
@@ -46,7 +49,7 @@ struct RobustnessReport {
                 csvs.append(csv)
             }
             var c = try column(name: p.description, model: model, captures: pcaps, labels: csvs,
-                               evidenceGate: evidenceGate, classes: report.classes).column
+                               evidenceGate: evidenceGate, policy: policy, classes: report.classes).column
             c.packetsChanged = changed
             report.columns.append(c)
             if keepIn == nil { for f in pcaps + csvs { try? FileManager.default.removeItem(atPath: f) } }
@@ -55,9 +58,9 @@ struct RobustnessReport {
     }
 
     private static func column(name: String, model: EnsembleModel, captures: [String], labels: [String],
-                               evidenceGate: Bool, classes: [String]? = nil) throws -> (column: Column, classes: [String]) {
+                               evidenceGate: Bool, policy: Policy?, classes: [String]? = nil) throws -> (column: Column, classes: [String]) {
         let data = try loadLabelled(captures: captures, labels: labels, statFeatures: model.statFeatures,
-                                    flowConfig: .init(), classes: classes ?? model.classes)
+                                    flowConfig: .init(), classes: classes ?? model.classes, policy: policy)
         let e = Evaluation.run(model: model, data: data.flows, split: nil, evidenceGate: evidenceGate)
         let benign = e.classes.firstIndex(of: "benign") ?? 0
         var c = Column(name: name, flows: [], flagged: [], named: [])
