@@ -145,12 +145,12 @@ public enum PerturbedCapture {
         return best
     }
 
-    static let paddingAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-
-    /// Pads every payload the attacker sends; TCP sequence numbers after it
-    /// (and the other side's acknowledgements) move by the bytes added.
+    /// Pads every payload the attacker sends where its protocol carries
+    /// padding (`ProtocolPadding`); TCP sequence numbers after it (and the
+    /// other side's acknowledgements) move by the bytes added.
     static func pad(_ list: [Int], _ items: inout [Item], _ s: Double, _ rng: inout NNRandom) {
         var shift: [UInt32] = [0, 0]  // bytes added so far by the client (0) and the server (1)
+        var streams = [ProtocolPadding.Stream(), ProtocolPadding.Stream()]
         for i in list {
             guard var l = items[i].layout else { continue }
             let dir = items[i].fromClient ? 0 : 1
@@ -166,14 +166,17 @@ public enum PerturbedCapture {
             if items[i].attacker && l.payloadLength > 0 {
                 let room = max(0, 1500 - (l.payloadEnd - l.ipOffset))
                 let n = min(room, Int((Double.random(in: 0..<1, using: &rng) * s * 512).rounded()))
-                if n > 0 {
-                    var payload = b[l.payloadOffset..<l.payloadEnd]
-                    for _ in 0..<n { payload.append(paddingAlphabet.randomElement(using: &rng)!) }
-                    (b, l) = PacketSurgery.replacingPayload(b, l, with: payload)
+                let original = Array(b[l.payloadOffset..<l.payloadEnd])
+                let d = Int(b[l.l4Offset]) << 8 | Int(b[l.l4Offset + 1]), e = Int(b[l.l4Offset + 2]) << 8 | Int(b[l.l4Offset + 3])
+                let payload = ProtocolPadding.padded(original, by: n, room: room, udp: l.proto == IPProto.udp,
+                                                     ports: (UInt16(d), UInt16(e)), stream: &streams[dir], rng: &rng)
+                let n2 = payload.count - original.count
+                if n2 > 0 {
+                    (b, l) = PacketSurgery.replacingPayload(b, l, with: payload[...])
                     items[i].layout = l
                     items[i].wireLength = b.count
                     items[i].changed = true
-                    if l.isTCP { shift[dir] &+= UInt32(n) }
+                    if l.isTCP { shift[dir] &+= UInt32(n2) }
                 }
             }
             items[i].bytes = b

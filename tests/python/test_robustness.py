@@ -142,3 +142,51 @@ def test_bad_perturbation_is_a_usage_error(flowsentry_bin):
                         "--perturb", "shuffle:0.3"], capture_output=True, text=True)
     assert r.returncode == 64
     assert "shuffle" in r.stderr and "pad" in r.stderr
+
+
+def test_pad_keeps_every_protocol_message_tshark_parses(perturbed):
+    """Padding goes where each protocol carries it (ProtocolPadding.swift): tshark still
+    reads every HTTP request (now with an X-Padding header), FTP command and SSH
+    key exchange of the attacks, and finds no malformed packet the original lacked."""
+    out, _ = perturbed
+    pcap, _ = kept(out, "pad-1.0")
+    http = ["-Y", "http.request", "-T", "fields", "-e", "ip.src", "-e", "tcp.srcport", "-e", "http.request.uri"]
+    assert sorted(tshark(pcap, *http)) == sorted(tshark(CAPTURE, *http))
+    assert len(tshark(pcap, "-Y", 'http.request.line contains "X-Padding: "')) > 100
+    ftp = ["-Y", "ftp.request", "-T", "fields", "-e", "tcp.srcport", "-e", "ftp.request.command"]
+    assert sorted(tshark(pcap, *ftp)) == sorted(tshark(CAPTURE, *ftp))
+    padded_pass = [l for l in tshark(pcap, "-Y", 'ftp.request.command == "PASS"', "-T", "fields", "-e", "ftp.request.arg")]
+    original_pass = [l for l in tshark(CAPTURE, "-Y", 'ftp.request.command == "PASS"', "-T", "fields", "-e", "ftp.request.arg")]
+    assert sum(map(len, padded_pass)) > sum(map(len, original_pass))
+    newkeys = ["-Y", "ssh.message_code == 21", "-T", "fields", "-e", "tcp.srcport"]
+    assert sorted(tshark(pcap, *newkeys)) == sorted(tshark(CAPTURE, *newkeys)) != []
+    broken = lambda p: len(tshark(p, "-Y", "_ws.malformed || _ws.expert.severity == error"))
+    assert broken(pcap) <= broken(CAPTURE)
+
+
+def test_evaluate_counts_behaviour_verdicts_as_the_sensor_alerts(flowsentry_bin):
+    """evaluate counts a flow the models pass as flagged when its behaviour verdict
+    alerts (the policy beside the model), as replay's records show it; --models-only
+    leaves those out."""
+    import evaluate_lab as el
+    capture, labels = LAB_DIR / "behaviour-slow.pcap", LAB_DIR / "behaviour-slow.labels.csv"
+
+    def flagged(*extra):
+        r = subprocess.run([flowsentry_bin, "evaluate", "--captures", str(capture), "--labels", str(labels), "--json", *extra],
+                           capture_output=True, text=True, check=True)
+        e = json.loads(r.stdout)
+        benign = e["classes"].index("benign")
+        return {c: sum(row) - row[benign] for c, row in zip(e["classes"], e["confusion"]) if sum(row) > 0}
+
+    rows = el.load_labels(labels)
+    replay = {}
+    for f in el.score(flowsentry_bin, None, str(capture)):
+        m = el.match(rows, f) if f.get("event_type") == "flow" else None
+        if m is None:
+            continue
+        ml = f.get("ml", {})
+        hit = ml.get("source") == "behaviour" or (ml.get("class") != "benign" and el.over_threshold(ml))
+        replay[m[0]] = replay.get(m[0], 0) + hit
+    with_behaviour, models_only = flagged(), flagged("--models-only")
+    assert with_behaviour == replay
+    assert sum(models_only.values()) < sum(with_behaviour.values())
