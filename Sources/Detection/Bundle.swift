@@ -297,6 +297,9 @@ public struct BundleMeta: Codable, Sendable, Equatable {
     public var metrics: [String: Double]
     /// Free-form notes (parameters, tool versions).
     public var notes: [String: String]
+    /// The sequence models' view of a flow's first packets (`SequenceView`);
+    /// absent in bundles made before it existed: `packets`.
+    public var sequenceView: String?
 
     public init(modelVersion: String, trainingCaptures: [String] = [], createdAt: String = "",
                 metrics: [String: Double] = [:], notes: [String: String] = [:]) {

@@ -129,6 +129,8 @@ public struct EnsembleModel: Sendable {
     /// Normalised statistics fed to the classifiers are clipped to ±this.
     public var statClip: Float = 8
     public var meta: BundleMeta
+    /// What the sequence models see of a flow's first packets.
+    public var sequenceView: SequenceView { meta.sequenceView.flatMap(SequenceView.init(rawValue:)) ?? .packets }
     /// The training distribution of the inputs (section "drift.reference"); nil when the bundle has none.
     public var driftReference: DriftReference?
 

@@ -70,6 +70,10 @@ extension EnsembleModel {
                   threshold: Float(e[4]), targetFPR: e[5], meta: try b.meta)
         statClip = Float(e[6])
         featureIndices = idx
+        if let v = meta.sequenceView, SequenceView(rawValue: v) == nil {
+            throw .malformed(path: b.sourcePath, offset: 0,
+                             reason: "sequence view '\(v)' is unknown to this build (known: \(SequenceView.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
         driftReference = try DriftReference.load(from: b)
         if let bytes = b.sections[Self.classifierNormSection] {
             classifierNormaliser = try Normaliser(decoding: bytes, section: Self.classifierNormSection)

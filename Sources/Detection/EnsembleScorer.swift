@@ -140,8 +140,18 @@ public final class EnsembleScorer {
         for i in 0..<(n * d) { statsNorm[i] = max(-clip, min(clip, statsNorm[i])) }
     }
 
-    /// Encodes the first `n` sequences of `raw` into `encoded`.
+    /// Encodes the first `n` sequences of `raw` into `encoded`, as the
+    /// bundle's sequence view sees them (`raw` and `lengths` are rewritten to it).
     func prepareSequences(n: Int) {
+        let view = model.sequenceView
+        if view != .packets {
+            let row = PacketSequence.length * SequenceEncoder.rawChannels
+            raw.withUnsafeMutableBufferPointer { r in
+                for i in 0..<n {
+                    lengths[i] = view.apply(row: r.baseAddress! + i * row, length: lengths[i], capacity: PacketSequence.length)
+                }
+            }
+        }
         raw.withUnsafeBufferPointer { r in
             lengths.withUnsafeBufferPointer { l in
                 encoded.withUnsafeMutableBufferPointer { e in

@@ -17,6 +17,12 @@ enum Sidecar {
         "TCP flags byte (FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128; 0 for other protocols)",
     ]
 
+    /// How the sequence input is made from a flow's first packets, per `SequenceView`.
+    static let viewMeanings: [SequenceView: String] = [
+        .packets: "each step one packet as captured",
+        .turns: "each step one side's turn: pure TCP ACKs (ACK set, no payload, no SYN/FIN/RST) left out; consecutive payload segments one way without SYN/FIN/RST are one step (payload lengths summed, IP length the first segment's plus the others' payloads, TCP flags or'ed); a step's gap is the seconds from the previous step's last packet (left-out ACKs included) to its first; length counts the steps",
+    ]
+
     static func json(model m: EnsembleModel, cnn: CNNModel, lstm: LSTMModel, bundlePath: String,
                      producerVersion: String) -> [UInt8] {
         let n = "N", d = m.statFeatures.count, t = PacketSequence.length, k = m.classes.count
@@ -48,6 +54,8 @@ enum Sidecar {
             "stats_clip": Double(m.statClip),
             "sequence": [
                 "length": t,
+                "view": m.sequenceView.rawValue,
+                "view_meaning": viewMeanings[m.sequenceView]!,
                 "channels": zip(InputGraph.rawChannels, channelMeanings).map { ["name": $0, "meaning": $1] },
             ] as [String: Any],
             "inputs": inputs,

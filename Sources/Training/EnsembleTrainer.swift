@@ -87,6 +87,8 @@ package struct EnsembleTrainingConfig: Sendable {
     /// Fixed combination weights (cnn, lstm, lof, ocsvm) instead of the grid
     /// search: for studies of what each member adds (scripts/evaluate_logo.py).
     package var fixedWeights: [Float]?
+    /// What the sequence models see of a flow's first packets.
+    package var sequenceView: SequenceView = .packets
     /// Adversarial training of the classifiers (`FeasibleAdversary`): PGD
     /// steps per batch (0 off, 1 is FGSM) and the bound on each change.
     package var adversarialSteps = 0
@@ -144,8 +146,17 @@ package enum EnsembleTrainer {
     }
 
     /// Classifier inputs for some rows: normalised, clipped statistics and encoded sequences.
-    static func dataset(_ data: LabelledFlows, _ idx: [Int], normaliser: Normaliser, clip: Float) -> ClassifierDataset {
-        let g = data.gather(idx)
+    static func dataset(_ data: LabelledFlows, _ idx: [Int], normaliser: Normaliser, clip: Float,
+                        view: SequenceView) -> ClassifierDataset {
+        var g = data.gather(idx)
+        if view != .packets {
+            let row = PacketSequence.length * SequenceEncoder.rawChannels
+            g.raw.withUnsafeMutableBufferPointer { r in
+                for i in 0..<idx.count {
+                    g.lengths[i] = view.apply(row: r.baseAddress! + i * row, length: g.lengths[i], capacity: PacketSequence.length)
+                }
+            }
+        }
         var st = normaliser.applied(batch: g.stats, rows: idx.count)
         for i in st.indices { st[i] = max(-clip, min(clip, st[i])) }
         let enc = SequenceEncoder(seqLen: PacketSequence.length).encode(raw: g.raw, lengths: g.lengths, count: idx.count)
@@ -190,8 +201,8 @@ package enum EnsembleTrainer {
 
         // 2. Sequence classifiers on all classes.
         let clip: Float = 8
-        let trainDS = dataset(data, trainIdx, normaliser: novelty.normaliser, clip: clip)
-        let valDS = dataset(data, valIdx, normaliser: novelty.normaliser, clip: clip)
+        let trainDS = dataset(data, trainIdx, normaliser: novelty.normaliser, clip: clip, view: config.sequenceView)
+        let valDS = dataset(data, valIdx, normaliser: novelty.normaliser, clip: clip, view: config.sequenceView)
         var cc = ClassifierTrainingConfig()
         cc.epochs = config.epochs; cc.seed = config.seed; cc.truncationProbability = 0.3; cc.patience = config.patience
         cc.learningRate = config.learningRate
@@ -232,7 +243,7 @@ package enum EnsembleTrainer {
 
         // 3. Quantize, calibrating activations on a training sample.
         let calib = dataset(data, capPerClass(trainIdx, labels: data.labels, cap: 300, seed: config.seed &+ 1),
-                            normaliser: novelty.normaliser, clip: clip)
+                            normaliser: novelty.normaliser, clip: clip, view: config.sequenceView)
         let cnnQ = Quantizer.quantize(cnnF, calibration: calib)
         let lstmQ = Quantizer.quantize(lstmF, calibration: calib)
         report.sizeRatio["cnn"] = Double(cnnQ.encode().count) / Double(cnnF.encode().count)
@@ -243,6 +254,7 @@ package enum EnsembleTrainer {
                                   cnn: cnnQ, lstm: lstmQ, cnnFloat: cnnF, lstmFloat: lstmF,
                                   weights: [1, 1, 0, 0], threshold: 1, targetFPR: config.targetFPR,
                                   meta: BundleMeta(modelVersion: config.modelVersion))
+        model.meta.sequenceView = config.sequenceView.rawValue
         model.statClip = clip
         let valScores = modelScores(model, data, valIdx)
         let positive = valIdx.map { data.labels[$0] != benign }
@@ -282,7 +294,7 @@ package enum EnsembleTrainer {
 
         // 5. Float vs int8 agreement on the test split.
         if !testIdx.isEmpty {
-            let ds = dataset(data, testIdx, normaliser: novelty.normaliser, clip: clip)
+            let ds = dataset(data, testIdx, normaliser: novelty.normaliser, clip: clip, view: config.sequenceView)
             var pf = [Float](), pq = [Float]()
             cnnF.predictProba(sequences: ds.sequences, lengths: ds.lengths, stats: ds.stats, count: ds.count, scratch: CNNScratch(), into: &pf)
             cnnQ.predictProba(sequences: ds.sequences, lengths: ds.lengths, stats: ds.stats, count: ds.count, scratch: CNNInt8Scratch(), into: &pq)

@@ -13,7 +13,8 @@ enum AdversarialTraining {
     static let perturbations = Perturbation.Kind.allCases.map { Perturbation(kind: $0, strength: Perturbation.moderateStrength) }
 
     static func addPerturbedCopies(to data: inout LabelledCaptures, captures: [String], labels: [String],
-                                   statFeatures: [String], seed: UInt64) throws -> Int {
+                                   statFeatures: [String], seed: UInt64,
+                                   perturbations: [Perturbation] = AdversarialTraining.perturbations) throws -> Int {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("flowsentry-adversarial-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

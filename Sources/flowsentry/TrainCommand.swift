@@ -1,6 +1,7 @@
 import ArgumentParser
 import Detection
 import Foundation
+import Perturbation
 import Training
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .customLong("max-per-class"), help: "Training flows per class at most.")
     var maxPerClass: Int = 6000
+    @Option(name: .customLong("sequence-view"),
+            help: ArgumentHelp("What the sequence models see of a flow's first packets: 'packets' (each as captured) or 'turns' (each side's turn as one entry, pure ACKs left out; docs/model-card.md).", valueName: "view"))
+    var sequenceView: String = SequenceView.packets.rawValue
 
     @Option(name: .customLong("exclude-features"), help: "Comma-separated feature names (or prefixes ending in '*') the models must not use.")
     var excludeFeatures: String?
@@ -60,6 +64,9 @@ struct TrainCommand: ParsableCommand {
 
     @Flag(help: "Also train on a perturbed copy of every capture: each attack flow padded, split, given extra ACKs, jittered, slowed or spread over time at the moderate strength (evaluate --perturb; docs/model-card.md, robustness).")
     var adversarial = false
+    @Option(name: .customLong("adversarial-kinds"), parsing: .upToNextOption,
+            help: ArgumentHelp("--adversarial: the perturbations the copies draw from (default: all six kinds at the moderate strength).", valueName: "kind[:strength]"))
+    var adversarialKinds: [String] = []
 
     @Option(name: .customLong("pgd-steps"),
             help: "Adversarial training of the classifiers: projected-gradient steps per batch on attack flows, limited to changes traffic can make (larger packets, longer gaps, attacker's packets only); 1 is FGSM, 0 off.")
@@ -74,11 +81,23 @@ struct TrainCommand: ParsableCommand {
         return w.count == 4 && w.allSatisfy({ $0 >= 0 && $0.isFinite }) && (w[0] + w[1]) > 0 ? w : []
     }
 
+    /// The perturbations `--adversarial` draws from.
+    var adversarialPerturbations: [Perturbation] {
+        adversarialKinds.isEmpty ? AdversarialTraining.perturbations : adversarialKinds.compactMap { try? Perturbation(parsing: $0) }
+    }
+
     func validate() throws {
+        for k in adversarialKinds {
+            do { _ = try Perturbation(parsing: k) } catch { throw ValidationError("--adversarial-kinds: \(error)") }
+        }
+        if !adversarialKinds.isEmpty && !adversarial { throw ValidationError("--adversarial-kinds needs --adversarial") }
         if fixedWeights == [] {
             throw ValidationError("--weights takes four non-negative numbers cnn,lstm,lof,ocsvm with cnn + lstm > 0 (got '\(weights ?? "")')")
         }
         if captures.isEmpty { throw ValidationError("give --captures FILE...") }
+        if SequenceView(rawValue: sequenceView) == nil {
+            throw ValidationError("--sequence-view: '\(sequenceView)' is not one of \(SequenceView.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if captures.count != labels.count {
             throw ValidationError("--captures has \(captures.count) files but --labels has \(labels.count); give one label file per capture")
         }
@@ -108,7 +127,8 @@ struct TrainCommand: ParsableCommand {
                                     flowConfig: .init())
             if adversarial {
                 let n = try AdversarialTraining.addPerturbedCopies(to: &data, captures: captures, labels: labels,
-                                                                   statFeatures: statFeatures, seed: seed)
+                                                                   statFeatures: statFeatures, seed: seed,
+                                                                   perturbations: adversarialPerturbations)
                 FileHandleStderr.write("  --adversarial: \(n) perturbed attack flows added to the training split\n")
             }
         } catch {
@@ -125,6 +145,7 @@ struct TrainCommand: ParsableCommand {
         config.epochs = epochs
         config.seed = seed
         config.maxPerClass = maxPerClass
+        config.sequenceView = SequenceView(rawValue: sequenceView) ?? .packets
         config.patience = patience
         config.maxNoveltyWeight = maxNoveltyWeight
         config.behaviourDropout = behaviourDropout
@@ -149,13 +170,14 @@ struct TrainCommand: ParsableCommand {
         var meta = BundleMeta(modelVersion: version, trainingCaptures: captures.map { URL(fileURLWithPath: $0).lastPathComponent },
                               createdAt: ISO8601DateFormatter().string(from: t0))
         meta.metrics = eval.flatMetrics
+        meta.sequenceView = config.sequenceView.rawValue
         for (k, v) in report.int8Agreement { meta.metrics["int8_agreement.\(k)"] = v }
         for (k, v) in report.sizeRatio { meta.metrics["int8_size_ratio.\(k)"] = v }
         meta.notes["split"] = "per capture, class and scenario by time: ten contiguous blocks, blocks 1-3 and 6-8 train, 4 and 9 validation, 5 and 10 test"
         meta.notes["weights"] = report.weights.map { String($0) }.joined(separator: ",")
         meta.notes["target_fpr"] = String(targetFPR)
         if pgdSteps > 0 { meta.notes["pgd"] = "\(pgdSteps) steps, epsilon \(pgdEpsilon)" }
-        if adversarial { meta.notes["adversarial"] = "perturbed copies of the training captures: " + AdversarialTraining.perturbations.map(\.description).joined(separator: ", ") }
+        if adversarial { meta.notes["adversarial"] = "perturbed copies of the training captures: " + adversarialPerturbations.map(\.description).joined(separator: ", ") }
         meta.notes["counts"] = report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init).joined(separator: "/"))" }.joined(separator: " ")
         model.meta = meta
         model.driftReference = driftReference(from: data.flows)

@@ -58,6 +58,27 @@ def graph_inputs(rows, seq_len):
     }
 
 
+def turns(packets):
+    """The sidecar's `turns` view of a flow's packets [(dir, ip_len, payload_len, iat_s, flags)],
+    written from its description in model.json (not from the sensor's code)."""
+    out, gap, open_turn = [], 0.0, False
+    for d, ip, pl, iat, flags in packets:
+        flags = int(flags)
+        gap += iat
+        control = flags & 0x07 != 0  # FIN, SYN or RST
+        if pl == 0 and not control and flags & 0x10:
+            continue  # a pure ACK
+        joins = pl > 0 and not control
+        if open_turn and joins and out[-1][0] == d:
+            t = out[-1]
+            out[-1] = (t[0], t[1] + pl, t[2] + pl, t[3], t[4] | flags)
+            gap = 0.0
+            continue
+        out.append((d, ip, pl, gap, flags))
+        gap, open_turn = 0.0, joins
+    return out
+
+
 def run_graph(path, inputs):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(["probabilities"], inputs)[0]
@@ -124,8 +145,12 @@ def test_feature_table_feeds_the_graphs(flowsentry_bin, tmp_path):
     """The inputs in the reference file are the `features` table's values
     (to the table's 9 decimals), and the graphs fed straight from that table
     give the same probabilities."""
+    feature_table_feeds_the_graphs(flowsentry_bin, MODEL, tmp_path)
+
+
+def feature_table_feeds_the_graphs(flowsentry_bin, bundle, tmp_path):
     out = tmp_path / "onnx"
-    sidecar = export(flowsentry_bin, MODEL, out, TEST_CAPTURES[0])
+    sidecar = export(flowsentry_bin, bundle, out, TEST_CAPTURES[0])
     refs = reference_rows(out)
     table = tmp_path / "demo.jsonl"
     p = run(flowsentry_bin, "features", TEST_CAPTURES[0], "--format", "jsonl", "-o", table)
@@ -144,9 +169,18 @@ def test_feature_table_feeds_the_graphs(flowsentry_bin, tmp_path):
                                    rtol=2.0 ** -24, atol=5.0001e-10)
         row = exact.astype(np.float32)
         seq = np.array([[f[f"seq{t + 1:02d}_{x}"] for x in fields] for t in range(seq_len)], dtype=np.float32)
-        np.testing.assert_array_equal(seq.reshape(-1), np.array(ref["sequence"], dtype=np.float32))
         # The table has no length column: a packet's direction is never 0.
         length = int(np.count_nonzero(seq[:, 0]))
+        if sidecar["sequence"].get("view", "packets") == "turns":
+            # The sensor's float32 sums and gaps: summed here in float64, equal to float32 rounding.
+            steps = turns([tuple(float(v) for v in row) for row in seq[:length]])
+            length = len(steps)
+            seq = np.zeros_like(seq)
+            if steps:
+                seq[:length] = np.array(steps, dtype=np.float32)
+            np.testing.assert_allclose(seq.reshape(-1), np.array(ref["sequence"], dtype=np.float32), rtol=1e-6, atol=1e-9)
+        else:
+            np.testing.assert_array_equal(seq.reshape(-1), np.array(ref["sequence"], dtype=np.float32))
         assert length == ref["length"]
         stats.append(row); seqs.append(seq); lengths.append(length)
     inputs = {"stats": np.stack(stats), "sequence": np.stack(seqs), "length": np.array(lengths, dtype=np.int64)}
@@ -154,6 +188,7 @@ def test_feature_table_feeds_the_graphs(flowsentry_bin, tmp_path):
         got = run_graph(out / f"{net}.onnx", inputs)
         expected = np.array([r[net] for r in refs], dtype=np.float32)
         assert np.abs(got - expected).max() <= TOLERANCE, net
+    return sidecar
 
 
 def test_docs_onnxruntime_example_runs(shipped):
@@ -181,6 +216,26 @@ def test_a_freshly_trained_bundle_exports_and_matches(flowsentry_bin, tmp_path):
     sidecar = export(flowsentry_bin, bundle, out, CAPTURES / "attack-scan.pcap", CAPTURES / "demo.pcap")
     assert sidecar["features"] == json.loads(read_bundle(bundle)["schema"])
     check_against_sensor(out, sidecar)
+
+
+def test_a_turns_bundle_exports_its_view_and_the_table_feeds_it(flowsentry_bin, tmp_path):
+    """A bundle whose sequence models see turns (train --sequence-view turns):
+    the sidecar says so, and the `features` table's packets, turned into steps
+    by this file's own reading of the sidecar's description, are the sensor's
+    inputs and give its probabilities."""
+    bundle = tmp_path / "turns.fsb"
+    names = ["attack-bruteforce-web", "benign-1"]
+    p = run(flowsentry_bin, "train", "--captures", *[CAPTURES / f"{n}.pcap" for n in names],
+            "--labels", *[CAPTURES / f"{n}.labels.csv" for n in names],
+            "--epochs", "2", "--seed", "5", "--sequence-view", "turns", "--out", bundle, timeout=600)
+    assert p.returncode == 0, p.stderr
+    sidecar = feature_table_feeds_the_graphs(flowsentry_bin, bundle, tmp_path)
+    assert sidecar["sequence"]["view"] == "turns"
+    # Some flow lost pure ACKs or had segments joined: the view changed something.
+    refs = reference_rows(tmp_path / "onnx")
+    table = [json.loads(line) for line in (tmp_path / "demo.jsonl").read_text().splitlines()]
+    packets = [sum(1 for t in range(32) if f[f"seq{t + 1:02d}_dir"] != 0) for f in table]
+    assert any(r["length"] < n for r, n in zip(refs, packets))
 
 
 # ------------------------------------------------------------ bundles it refuses
