@@ -144,7 +144,8 @@ def run_fold(fold, flags, binary, workdir, reuse=False):
     """Trains the fold's bundle and scores its left-out flows. Returns one
     tuple per matched left-out flow: (label, the models' verdict over the
     threshold before the evidence gate, after it, over the threshold in all
-    (models or a behaviour verdict), the models' class)."""
+    (models or a behaviour verdict), the class the record names: the
+    models' or, for a behaviour verdict, its class)."""
     check_no_leak(fold)
     d = os.path.join(workdir, fold.name)
     os.makedirs(d, exist_ok=True)
@@ -183,7 +184,8 @@ def run_fold(fold, flags, binary, workdir, reuse=False):
 def tally(flows):
     """Per class: flows; over the threshold by the models before and after
     the evidence gate; in all (after the gate, or a behaviour verdict);
-    named right (after the gate)."""
+    named right as alerted (the models' class after the gate, or the
+    behaviour verdict's class)."""
     out = collections.defaultdict(lambda: {"flows": 0, "ungated": 0, "models": 0, "with_behaviour": 0, "named": 0})
     for label, ungated, kept, over_all, cls in flows:
         t = out[label]
@@ -191,7 +193,7 @@ def tally(flows):
         t["ungated"] += ungated
         t["models"] += kept
         t["with_behaviour"] += over_all
-        t["named"] += kept and cls == label
+        t["named"] += over_all and cls == label
     return dict(out)
 
 

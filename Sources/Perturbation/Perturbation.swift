@@ -7,12 +7,17 @@
 ///
 /// | kind     | what the attacker does                                         | strength s                                            |
 /// |----------|----------------------------------------------------------------|-------------------------------------------------------|
-/// | `pad`    | pads each payload it sends with printable bytes                | each padding uniform in 0…s·512 bytes (MTU 1500 kept)  |
+/// | `pad`    | pads each payload it sends where its protocol carries padding  | each padding uniform in 0…s·512 bytes (MTU 1500 kept)  |
 /// | `split`  | sends a TCP payload as two segments                            | each payload split with probability s                  |
 /// | `inject` | adds benign-looking packets: pure ACKs after its TCP segments  | after each established segment with probability s      |
 /// | `jitter` | varies the time between the packets it sends                   | each gap × uniform(1−s, 1+s)                           |
 /// | `slow`   | sends more slowly                                              | each gap × (1 + 4s)                                    |
 /// | `spread` | spreads a campaign's flows over more time (brute force, scans) | flow starts stretched × (1 + 9s) from the campaign's first |
+///
+/// `pad` puts the padding where the protocol carries it (`ProtocolPadding`:
+/// an HTTP header, a TLS record, SSH packet padding, an EDNS option, a
+/// longer last argument of a text line), so the attack still parses; it is
+/// appended to payloads of no known protocol.
 ///
 /// "The attacker's packets" are those the flow's client sends (the label
 /// row's source); for c2 and tunnel flows, whose both ends the attacker

@@ -77,3 +77,18 @@ def test_the_recipe_is_read_from_train_recipe_sh():
     assert "benign-1" in names and "mixed-3" not in names and "demo" not in names
     assert flags[flags.index("--seed") + 1].isdigit()
     assert all((CAPTURES / f"{n}.pcap").exists() for n in names)
+
+
+def test_named_right_counts_the_class_each_alert_names():
+    """A flow alerted by a behaviour verdict is named by that verdict's class; a
+    gated model verdict names nothing; a flow over the threshold under another
+    class is flagged but not named right."""
+    flows = [
+        # (label, models before the gate, after it, flagged in all, class named)
+        ("bruteforce", False, False, True, "bruteforce"),  # a refused-login series
+        ("bruteforce", True, False, False, "bruteforce"),  # gated, nothing alerted
+        ("bruteforce", True, True, True, "webattack"),     # alerted under another class
+        ("bruteforce", True, True, True, "bruteforce"),
+    ]
+    t = logo.tally(flows)["bruteforce"]
+    assert (t["flows"], t["ungated"], t["models"], t["with_behaviour"], t["named"]) == (4, 3, 2, 3, 2)
