@@ -115,6 +115,9 @@ package struct EnsembleTrainingReport: Sendable {
     package var counts: [String: [Int]] = [:]   // class → [train, validation, test]
     package var validationThreshold: Float = 0
     package var weights: [Float] = []
+    /// Validation recall at the target FPR of the chosen weights, counting
+    /// what can alert (a verdict whose class lacks its evidence scores 0).
+    package var validationRecall = 0.0
     package var cnnHistory = ClassifierTrainingHistory()
     package var lstmHistory = ClassifierTrainingHistory()
     package var int8Agreement: [String: Double] = [:]
@@ -258,25 +261,39 @@ package enum EnsembleTrainer {
         model.statClip = clip
         let valScores = modelScores(model, data, valIdx)
         let positive = valIdx.map { data.labels[$0] != benign }
+        // What can alert: a flow whose verdict's class lacks its evidence
+        // cannot (the sensor's evidence gate), so it scores 0 in the grid.
+        // The class comes from the classifiers with weight: the CNN, the
+        // LSTM, or both.
+        var alertable: [[Bool]] = []
+        for w: [Float] in [[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0]] {
+            model.weights = w
+            alertable.append(zip(valIdx, verdicts(model, data, valIdx)).map { data.supports($0, $1.classIndex) })
+        }
+        func gated(_ w: [Float]) -> [Double] {
+            let a = alertable[w[0] > 0 && w[1] > 0 ? 2 : (w[0] > 0 ? 0 : 1)]
+            return valScores.enumerated().map { i, v in a[i] ? Double(model.combine(cnn: v.0, lstm: v.1, lof: v.2, ocsvm: v.3)) : 0 }
+        }
         var best: (Double, Double, [Float]) = (-1, -1, [1, 1, 0, 0])
         let grid: [Float] = [0, 0.25, 0.5, 0.75, 1]
         let novGrid: [Float] = [0, config.maxNoveltyWeight / 2, config.maxNoveltyWeight]
         if let w = config.fixedWeights {
             model.weights = w
-            let s = valScores.map { Double(model.combine(cnn: $0.0, lstm: $0.1, lof: $0.2, ocsvm: $0.3)) }
+            let s = gated(w)
             best = (Metrics.recall(atFPR: config.targetFPR, scores: s, positive: positive) ?? 0,
                     Metrics.rocAUC(scores: s, positive: positive) ?? 0, w)
         }
         for a in grid { for b in grid { for c in novGrid { for d in novGrid where a + b > 0 && config.fixedWeights == nil {
             let w: [Float] = [a, b, c, d]
             model.weights = w
-            let s = valScores.map { Double(model.combine(cnn: $0.0, lstm: $0.1, lof: $0.2, ocsvm: $0.3)) }
+            let s = gated(w)
             let r = Metrics.recall(atFPR: config.targetFPR, scores: s, positive: positive) ?? 0
             let auc = Metrics.rocAUC(scores: s, positive: positive) ?? 0
             if (r, auc) > (best.0, best.1) { best = (r, auc, w) }
         } } } }
         model.weights = best.2
         report.weights = best.2
+        report.validationRecall = best.0
         // The threshold holds the target rate for what the sensor alerts: a
         // benign validation flow whose class lacks its evidence (the
         // sensor's evidence gate, `LabelledFlows.evidence`) cannot alert
@@ -289,7 +306,7 @@ package enum EnsembleTrainer {
         let q = benignScores[max(0, benignScores.count - 1 - allowed)]
         model.threshold = max(config.minThreshold, q.nextUp)
         report.validationThreshold = model.threshold
-        log("ensemble: weights cnn \(best.2[0]) lstm \(best.2[1]) lof \(best.2[2]) ocsvm \(best.2[3]); validation recall at FPR \(config.targetFPR): "
+        log("ensemble: weights cnn \(best.2[0]) lstm \(best.2[1]) lof \(best.2[2]) ocsvm \(best.2[3]); validation recall (of what can alert) at FPR \(config.targetFPR): "
             + "\(fixedPoint(best.0, 3)); threshold \(fixedPoint(Double(model.threshold), 4))")
 
         // 5. Float vs int8 agreement on the test split.

@@ -28,6 +28,24 @@ import Testing
         #expect(v.filter { $0.score >= m.threshold }.count <= Int(c.targetFPR * Double(val.count)))
     }
 
+    /// The weights are chosen by the recall of what can alert: attack flows
+    /// whose class lacks its evidence count as missed, as in the sensor.
+    @Test func theWeightGridCountsOnlyWhatCanAlert() throws {
+        var c = EnsembleTrainingConfig()
+        c.epochs = 3; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        c.fixedWeights = [1, 0, 0, 0]
+        var data = syntheticFlows(count: 600, seed: 12)
+        let (_, open) = try EnsembleTrainer.train(data, config: c)
+        // The floods of the validation split lose their evidence: only "benign" holds for them.
+        let floods = data.indices(.validation).filter { data.labels[$0] == 2 }
+        let attacks = data.indices(.validation).filter { data.labels[$0] != 0 }
+        for i in floods { data.evidence[i] = 0b1 }
+        let (_, gated) = try EnsembleTrainer.train(data, config: c)
+        #expect(open.validationRecall > 0.9, "\(open.validationRecall)")
+        #expect(gated.validationRecall <= Double(attacks.count - floods.count) / Double(attacks.count) + 1e-9,
+                "\(gated.validationRecall)")
+    }
+
     /// Benign validation flows that look like scans (label noise here; on a
     /// real network a client's one refused connection) push the threshold up
     /// only when the sensor would let them alert: without their class's
