@@ -128,7 +128,10 @@ public final class IndicatorSet: Sendable {
 
 /// A copy of `x` whose capacity is its count.
 func trimmed<T>(_ x: [T]) -> [T] {
-    [T](unsafeUninitializedCapacity: x.count) { buf, n in
+    // An empty array is the runtime's shared empty storage: initialising it
+    // in place writes its count there from every thread (a TSan report).
+    guard !x.isEmpty else { return [] }
+    return [T](unsafeUninitializedCapacity: x.count) { buf, n in
         _ = buf.initialize(fromContentsOf: x)
         n = x.count
     }
