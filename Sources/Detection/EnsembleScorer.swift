@@ -143,13 +143,9 @@ public final class EnsembleScorer {
     /// Encodes the first `n` sequences of `raw` into `encoded`, as the
     /// bundle's sequence view sees them (`raw` and `lengths` are rewritten to it).
     func prepareSequences(n: Int) {
-        let view = model.sequenceView
-        if view != .packets {
-            let row = PacketSequence.length * SequenceEncoder.rawChannels
+        if model.sequenceView != .packets {
             raw.withUnsafeMutableBufferPointer { r in
-                for i in 0..<n {
-                    lengths[i] = view.apply(row: r.baseAddress! + i * row, length: lengths[i], capacity: PacketSequence.length)
-                }
+                lengths.withUnsafeMutableBufferPointer { l in model.sequenceView.apply(rows: r, lengths: l, count: n) }
             }
         }
         raw.withUnsafeBufferPointer { r in

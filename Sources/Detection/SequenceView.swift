@@ -1,3 +1,5 @@
+import Features
+
 /// Which packets of a flow's first-packet sequence the sequence models see.
 ///
 /// `packets`: every packet as captured. `turns`: each side's turn in the
@@ -14,6 +16,17 @@ public enum SequenceView: String, Sendable, CaseIterable {
     case packets, turns
 
     static let syn: UInt8 = 0x02, fin: UInt8 = 0x01, rst: UInt8 = 0x04, ack: UInt8 = 0x10
+
+    /// Rewrites the first `count` raw rows of a batch (`PacketSequence.length`
+    /// entries each) and their lengths in place as this view sees them.
+    public func apply(rows: UnsafeMutableBufferPointer<Float>, lengths: UnsafeMutableBufferPointer<Int>, count: Int) {
+        guard self != .packets else { return }
+        let row = PacketSequence.length * SequenceEncoder.rawChannels
+        precondition(rows.count >= count * row && lengths.count >= count)
+        for i in 0..<count {
+            lengths[i] = apply(row: rows.baseAddress! + i * row, length: lengths[i], capacity: PacketSequence.length)
+        }
+    }
 
     /// Rewrites one raw row (`length` entries of 5 floats: direction, IP
     /// length, payload length, gap in seconds, TCP flags) in place as this

@@ -152,13 +152,8 @@ package enum EnsembleTrainer {
     static func dataset(_ data: LabelledFlows, _ idx: [Int], normaliser: Normaliser, clip: Float,
                         view: SequenceView) -> ClassifierDataset {
         var g = data.gather(idx)
-        if view != .packets {
-            let row = PacketSequence.length * SequenceEncoder.rawChannels
-            g.raw.withUnsafeMutableBufferPointer { r in
-                for i in 0..<idx.count {
-                    g.lengths[i] = view.apply(row: r.baseAddress! + i * row, length: g.lengths[i], capacity: PacketSequence.length)
-                }
-            }
+        g.raw.withUnsafeMutableBufferPointer { r in
+            g.lengths.withUnsafeMutableBufferPointer { l in view.apply(rows: r, lengths: l, count: idx.count) }
         }
         var st = normaliser.applied(batch: g.stats, rows: idx.count)
         for i in st.indices { st[i] = max(-clip, min(clip, st[i])) }

@@ -7,6 +7,13 @@ import Testing
 /// EnsembleTrainer lives in Sources/Training; this test stays with the
 /// Detection tests because it uses their synthetic flows (EnsembleFixtures.swift).
 @Suite struct EnsembleTrainerTests {
+    /// A few epochs on a small sample: seconds per training.
+    func smallConfig(epochs: Int) -> EnsembleTrainingConfig {
+        var c = EnsembleTrainingConfig()
+        c.epochs = epochs; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        return c
+    }
+
     @Test func oneClassOnlyIsRefused() {
         var d = syntheticFlows(count: 90, seed: 1)
         d.labels = d.labels.map { _ in 0 }
@@ -14,8 +21,7 @@ import Testing
     }
 
     @Test func fixedWeightsAreKeptAndTheThresholdStillHoldsTheTargetFPR() throws {
-        var c = EnsembleTrainingConfig()
-        c.epochs = 2; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        var c = smallConfig(epochs: 2)
         c.fixedWeights = [0, 1, 0.1, 0]
         let data = syntheticFlows(count: 450, seed: 8)
         let (m, report) = try EnsembleTrainer.train(data, config: c)
@@ -31,8 +37,7 @@ import Testing
     /// The weights are chosen by the recall of what can alert: attack flows
     /// whose class lacks its evidence count as missed, as in the sensor.
     @Test func theWeightGridCountsOnlyWhatCanAlert() throws {
-        var c = EnsembleTrainingConfig()
-        c.epochs = 3; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        var c = smallConfig(epochs: 3)
         c.fixedWeights = [1, 0, 0, 0]
         var data = syntheticFlows(count: 600, seed: 12)
         let (_, open) = try EnsembleTrainer.train(data, config: c)
@@ -51,8 +56,7 @@ import Testing
     /// only when the sensor would let them alert: without their class's
     /// evidence they cannot, and the threshold is fitted without them.
     @Test func benignFlowsThatTheEvidenceGateDropsDoNotSetTheThreshold() throws {
-        var c = EnsembleTrainingConfig()
-        c.epochs = 3; c.maxPerClass = 150; c.novelty.maxReferenceRows = 128
+        var c = smallConfig(epochs: 3)
         var data = syntheticFlows(count: 600, seed: 12)
         let noisy = data.indices(.validation).filter { data.labels[$0] == 1 }.prefix(4)
         for i in noisy { data.labels[i] = 0 }
