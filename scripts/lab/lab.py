@@ -823,9 +823,22 @@ xferlog_enable=NO
                 tmo = 60 * ds
             elif kind == "http-flood-wrk":
                 rec["tool"] = "wrk"
-                c = (f"WRK_DELAY_MS={max(2, int(rng.randint(40, 100) / s))} wrk -t 2 -c {rng.randint(8, 20)} "
-                     f"-d {int(rng.randint(2, 3) * ds)}s -s {HERE}/wrk-delay.lua http://{a[v]}{obj}")
-                tmo = 10 + 5 * ds
+                delay, conns, secs, threads, extra = max(2, int(rng.randint(40, 100) / s)), rng.randint(8, 20), int(rng.randint(2, 3) * ds), 2, ""
+                if self.http_vary:
+                    # attack-httpflood: floods unlike each other per connection. Connections 2-48,
+                    # 1-4 threads, 2-4 s, GET/HEAD/POST, with or without a cache-busting query; the
+                    # per-connection delay follows from a request budget (400-1,200 x scale, to keep the capture small), so a
+                    # few connections flood fast (a few ms apart) and many connections flood slowly.
+                    conns, threads, secs = rng.randint(2, 48), rng.randint(1, 4), int(rng.randint(2, 4) * ds)
+                    budget = rng.randint(400, 1200) * s
+                    delay = max(2, int(conns * secs * 1000 / budget))
+                    rec["method"] = rng.choice(["GET", "GET", "GET", "HEAD", "POST"])
+                    rec["cache_bust"] = rng.random() < 0.5
+                    extra = f"WRK_METHOD={rec['method']} WRK_BUST={int(rec['cache_bust'])} "
+                rec["connections"], rec["delay_ms"] = conns, delay
+                c = (f"{extra}WRK_DELAY_MS={delay} wrk -t {min(threads, conns)} -c {conns} "
+                     f"-d {secs}s -s {HERE}/wrk-delay.lua http://{a[v]}{obj}")
+                tmo = 10 + 5 * ds * (2 if self.http_vary else 1)
             elif kind == "slowloris":
                 rec["tool"] = "slowhttptest"
                 L = int(rng.randint(18, 30) * ds)
@@ -935,6 +948,7 @@ xferlog_enable=NO
             benignwide.reset(self)
         self.scen, self.busy, self.actions = [], set(), 0
         self.flood_count = plan.get("flood_count", 1.0)   # multiplies udp-flood counts (small captures)
+        self.http_vary = plan.get("http_vary", False)     # varied wrk floods (attack-httpflood)
         self.bg_think = plan.get("bg_think", 1.5)
         self.bg_skip = set(plan.get("bg_skip", ()))
         self.stop_bg.clear()
@@ -1034,6 +1048,12 @@ PLANS = {
     # sizes, rates, victims, ports), counts ×0.6 to keep the capture small
     "attack-udpflood": {"duration": 30, "workers": 2, "sequential": True, "flood_count": 0.6,
                         "attacks": ["udp-flood"] * 7},
+    # HTTP floods only (made on request; issue 18: the held-out wrk flood is what the turns
+    # view lost): seven wrk floods varied per connection (http_vary above) and three ab
+    # floods, with benign background, so the dos class has more than one rate, method and
+    # connection count.
+    "attack-httpflood": {"duration": 30, "workers": 2, "sequential": True, "http_vary": True,
+                         "attacks": ["http-flood-wrk"] * 7 + ["http-flood-ab"] * 3},
 }
 SCAN = ["nmap-syn", "nmap-connect", "nmap-udp", "masscan", "nmap-version-os"]
 DOS = ["syn-flood", "udp-flood", "icmp-flood", "http-flood-ab", "http-flood-wrk", "slowloris", "slowbody"]
@@ -1095,7 +1115,7 @@ def main():
     # broad benign captures (issue 17; only with --only): many services by real tools, a
     # domain randomisation per capture (benignwide.py)
     plans.update(benignwide.plans(args.seed))
-    on_request = {"bench"} | set(behaviour.PLANS) | set(benignwide.NAMES)
+    on_request = {"bench", "attack-httpflood"} | set(behaviour.PLANS) | set(benignwide.NAMES)
     if args.attacks:
         plans["probe"] = {"duration": 10, "workers": 1, "sequential": True, "attacks": args.attacks.split(",")}
         args.only = "probe"
