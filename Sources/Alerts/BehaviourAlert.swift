@@ -44,6 +44,7 @@ public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -
     case .dnsTunnel: return "FlowSentry behaviour: DNS tunnel or C2 over DNS"
     case .beaconing: return "FlowSentry behaviour: periodic beacon (possible C2)"
     case .flooding: return "FlowSentry behaviour: flood (one-sided sessions piling on one host)"
+    case .webAttack: return "FlowSentry content: web application attack in HTTP requests"
     case .repetition:
         guard proto == IPProto.tcp else { return "FlowSentry behaviour: repeated short sessions to one service (brute force)" }
         let service: String? = switch port {
@@ -91,6 +92,10 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
         let requests = v.floodRequests > 0 ? ", \(v.floodRequests) of them requests never answered" : ""
         return "\(v.floodOneSided) one-sided sessions of \(v.floodSessions) to \(server) in the last \(secs(Double(v.floodWindowSeconds))),"
             + " from ~\(v.floodSources) sources to ~\(v.floodPorts) ports\(requests)"
+    case .webAttack:
+        let families = WebAttackFamilies(rawValue: v.webAttackFamilies).names.replacingOccurrences(of: ",", with: ", ")
+            .replacingOccurrences(of: "_", with: " ")
+        return "\(families) in \(v.webAttackRequests) HTTP request\(v.webAttackRequests == 1 ? "" : "s") to \(target)"
     case .dnsTunnel:
         return "\(Int(v.dnsDistinctSubdomains.rounded())) distinct names under \(domain) in \(v.dnsQueries) queries"
             + " (mean subdomain \(Int(v.dnsMeanSubdomainLength.rounded())) characters, TXT/NULL share \(SeriesStatistics.round3(v.dnsDataTypeShare)))"
@@ -221,7 +226,7 @@ extension EveAlertFormatter {
                                 folded: Int = 0, closing: Bool = false, into j: inout JSONBuffer) {
         j.beginObject()
         writeAlertHead(r, signatureID: behaviourSignatureID(b.kind), signature: behaviourSignature(b.kind, port: r.dstPort, proto: r.proto),
-                       className: b.kind.className, severity: severity, detector: "behaviour", into: &j)
+                       className: b.kind.className, severity: severity, detector: b.kind == .webAttack ? "content" : "behaviour", into: &j)
         let v = b.values
         let domain = b.domain.isEmpty ? r.dns.domainText : b.domain
         j.key("behaviour"); j.beginObject()
@@ -296,6 +301,9 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
         j.key("mean_subdomain_length"); j.double(v.dnsMeanSubdomainLength)
         j.key("mean_entropy"); j.double(v.dnsMeanEntropy)
         j.key("data_type_share"); j.double(v.dnsDataTypeShare)
+    case .webAttack:
+        j.key("families"); j.string(WebAttackFamilies(rawValue: v.webAttackFamilies).names)
+        j.key("requests"); j.int(Int(v.webAttackRequests))
     case .flooding:
         j.key("one_sided_sessions"); j.int(Int(v.floodOneSided))
         j.key("sessions_to_target"); j.int(Int(v.floodSessions))
@@ -316,9 +324,9 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
 /// (keys are literals; on the record path for every flow).
 public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQuestion(), into j: inout JSONBuffer) {
     j.key("behaviour")
-    // At most 52 numbers and 1.25 KB of keys and punctuation (the writer does
+    // At most 54 numbers and 1.3 KB of keys and punctuation (the writer does
     // not check its bound as it goes: this must hold for every value).
-    j.rawValue(capacity: 52 * RawJSONWriter.maxNumber + 1280) { w in
+    j.rawValue(capacity: 54 * RawJSONWriter.maxNumber + 1330) { w in
         w.lit(#"{"repetition":"#); w.double(v.repetition)
         w.lit(#","beaconing":"#); w.double(v.beaconing)
         w.lit(#","scanning":"#); w.double(v.scanning)
@@ -369,6 +377,11 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
             if v.floodTargetIsClient { w.lit(#","target":"source""#) }
             if !v.floodTargetHeard { w.lit(#","target_heard":false"#) }
             w.byte(UInt8(ascii: "}"))
+        }
+        // The flow's own requests' web-attack content, when they showed some.
+        if v.webAttack > 0 {
+            w.lit(#","web_attack":"#); w.double(v.webAttack)
+            w.lit(#","web_attack_requests":"#); w.unsigned(UInt64(v.webAttackRequests))
         }
         if v.dnsQueries > 0 {
             w.lit(#","dns_tunnel":"#); w.double(v.dnsTunnel)

@@ -92,6 +92,7 @@ public struct Policy: Sendable {
     /// Thresholds of the behaviour scores when the policy sets none (docs/features.md).
     public static let defaultBehaviourThresholds: [BehaviourKind: Double] = [
         .repetition: 0.8, .beaconing: 0.85, .scanning: 1.0, .dnsTunnel: 0.7, .flooding: 0.8,
+        .webAttack: 0.8,
     ]
     public var suppress: [Match] = []
     public var allow: [Match] = []

@@ -47,6 +47,9 @@ public struct HTTPTransaction: Sendable, Equatable {
     /// A header value above (Host, User-Agent, Referer, a Content-Type,
     /// Location) was longer than its cap and was cut.
     public var valuesTruncated = false
+    /// Web-attack content of the request (`WebAttackContent`): its target,
+    /// its form body, its User-Agent.
+    public var webAttack: WebAttackFamilies = []
 
     public init() {}
 }
@@ -79,6 +82,10 @@ public struct HTTPInfo: Sendable, Equatable {
     public var clientTruncated = false
     /// The server prefix ended inside a response.
     public var serverTruncated = false
+    /// Web-attack content over every request seen (also those not kept),
+    /// and how many requests showed some.
+    public var webAttack: WebAttackFamilies = []
+    public var webAttackRequests = 0
     /// nil when both streams parsed cleanly up to where they ended; else the
     /// first anomaly, snake_case with an `http.` prefix (the list is in
     /// HTTPParser.swift). Parsing of that stream stops at anomalies that lose
@@ -89,6 +96,12 @@ public struct HTTPInfo: Sendable, Equatable {
 
     /// More requests were seen than were kept.
     public var transactionsTruncated: Bool { requestCount > transactions.count }
+
+    mutating func note(webAttack f: WebAttackFamilies) {
+        guard !f.isEmpty else { return }
+        webAttack.formUnion(f)
+        webAttackRequests += 1
+    }
 }
 
 // MARK: - Numbers for the models

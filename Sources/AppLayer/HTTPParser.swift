@@ -67,6 +67,8 @@ public enum HTTPParser {
             info.requestCount += 1
             if kinds.count < requestKindCapacity { kinds.append(t.method == "HEAD" ? 1 : t.method == "CONNECT" ? 2 : 0) }
             guard case .complete = line else {
+                t.webAttack = WebAttackContent.families(in: t.uri.utf8)
+                info.note(webAttack: t.webAttack)
                 keep(t, in: &info)
                 break requests
             }
@@ -84,6 +86,17 @@ public enum HTTPParser {
                 t.hostname = host
                 t.port = port
             }
+            if case .complete(let bodyStart) = h.end, !h.chunked, let length = h.contentLength, length > 0,
+               h.contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+                // A form body is parameters like a query's (what is in the prefix of it).
+                t.webAttack = client.withBytes(from: bodyStart, length: min(length, WebAttackContent.inspectedBytes)) {
+                    WebAttackContent.families(in: $0)
+                }
+            }
+            t.webAttack.formUnion(WebAttackContent.families(in: t.uri.utf8))
+            if let ua = t.userAgent, WebAttackContent.attackTool(userAgent: ua) { t.webAttack.insert(.attackTool) }
+            if h.exploit { t.webAttack.insert(.exploit) }
+            info.note(webAttack: t.webAttack)
             keep(t, in: &info)
             switch h.end {
             case .cut: info.clientTruncated = true; break requests
@@ -338,6 +351,8 @@ public enum HTTPParser {
         var end = End.cut
         var hostname: String?
         var port: Int?
+        /// Some header's value carries an exploit's payload (`WebAttackContent.exploitInHeader`).
+        var exploit = false
         var userAgent: String?
         var userAgentWireLength = 0
         var referer: String?
@@ -449,6 +464,9 @@ public enum HTTPParser {
             for k in line.start..<nameEnd where !isTokenChar(b.u8(k) ?? 0) {
                 h.end = .malformed("http.header_line")
                 return h
+            }
+            if !h.exploit {
+                h.exploit = b.withBytes(from: colon + 1, length: line.end - colon - 1) { WebAttackContent.exploitInHeader($0) }
             }
             guard let f = field(b, line.start..<nameEnd) else { continue }
             let r = trimmed(b, (colon + 1)..<line.end)

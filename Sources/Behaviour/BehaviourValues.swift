@@ -123,11 +123,19 @@ public struct BehaviourValues: Sendable, Equatable {
     public var scanning: Double = 0
     public var dnsTunnel: Double = 0
     public var flooding: Double = 0
+    /// The flow's own HTTP requests' web-attack content (not across flows;
+    /// set by the sensor's behaviour stage from the parsed requests,
+    /// docs/features.md "Web attacks by content"): 0.8 for one request, 1
+    /// for two or more or an attack tool's User-Agent; the families as
+    /// `WebAttackFamilies` bits and the requests that showed them.
+    public var webAttack: Double = 0
+    public var webAttackFamilies: UInt8 = 0
+    public var webAttackRequests: UInt32 = 0
 
     public init() {}
 
     /// The largest of the behaviour scores (a verdict is possible only when it reaches the lowest threshold).
-    public var strongestScore: Double { max(repetition, beaconing, scanning, dnsTunnel, flooding) }
+    public var strongestScore: Double { max(repetition, beaconing, scanning, dnsTunnel, flooding, webAttack) }
 
     /// The beacon score is the DNS series' (the client's look-ups under one
     /// registered domain), not the pair series': its campaign is per
@@ -153,6 +161,8 @@ public enum BeaconExemption: UInt8, Sendable {
 /// The behaviours a verdict or an alert can name.
 public enum BehaviourKind: UInt8, Sendable, CaseIterable {
     case repetition, beaconing, scanning, dnsTunnel, flooding
+    /// A flow's own web-attack content (its verdicts and campaigns go the behaviours' way).
+    case webAttack
 
     public var name: String {
         switch self {
@@ -161,6 +171,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .scanning: "scanning"
         case .dnsTunnel: "dns_tunnel"
         case .flooding: "flooding"
+        case .webAttack: "web_attack"
         }
     }
 
@@ -172,6 +183,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .scanning: "scan"
         case .dnsTunnel: "tunnel"
         case .flooding: "dos"
+        case .webAttack: "webattack"
         }
     }
 
@@ -182,6 +194,7 @@ public enum BehaviourKind: UInt8, Sendable, CaseIterable {
         case .scanning: v.scanning
         case .dnsTunnel: v.dnsTunnel
         case .flooding: v.flooding
+        case .webAttack: v.webAttack
         }
     }
 }

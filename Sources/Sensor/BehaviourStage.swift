@@ -1,3 +1,4 @@
+import AppLayer
 import Alerts
 import Behaviour
 import Decoding
@@ -47,6 +48,18 @@ extension IPAddress {
     }
 }
 
+extension BehaviourValues {
+    /// The flow's own requests' web-attack content (`WebAttackContent`):
+    /// 0.8 for one request that showed some, 1 for two or more or an
+    /// attack tool's User-Agent (docs/features.md, "Web attacks by content").
+    mutating func noteWebAttack(_ http: HTTPInfo?) {
+        guard let http, !http.webAttack.isEmpty else { return }
+        webAttackFamilies = http.webAttack.rawValue
+        webAttackRequests = UInt32(clamping: http.webAttackRequests)
+        webAttack = http.webAttackRequests >= 2 || http.webAttack.contains(.attackTool) ? 1 : 0.8
+    }
+}
+
 /// Feeds each batch's flows to the behaviour table, in order, and puts in
 /// the batch what the writer needs: the values per record and, for records
 /// whose behaviour may raise a verdict, example flows of their series.
@@ -77,7 +90,8 @@ package final class BehaviourStage: @unchecked Sendable {
     package func observe(_ record: inout FlowRecord) -> BehaviourValues? {
         guard record.segment == 0 else { return nil }
         record.resolveAppLayer()
-        let v = table.observe(SessionObservation(record))
+        var v = table.observe(SessionObservation(record))
+        v.noteWebAttack(record.app?.http)
         record.features.setBehaviour(v)
         return v
     }
@@ -100,7 +114,8 @@ package final class BehaviourStage: @unchecked Sendable {
                     if i + 1 < recs.count && recs[i + 1].segment == 0 { table.prefetch(obs[i + 1]) }
                     guard recs[i].segment == 0 else { values.append(nil); continue }
                     let o = obs.baseAddress.unsafelyUnwrapped + i  // not copied (an observation is ~200 bytes)
-                    let v = table.observe(o.pointee)
+                    var v = table.observe(o.pointee)
+                    v.noteWebAttack(recs[i].app?.http)
                     values.append(v)
                     let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~2 KB)
                     r.pointee.features.setBehaviour(v)

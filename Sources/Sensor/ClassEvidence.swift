@@ -248,12 +248,14 @@ package enum ClassEvidence {
 
     /// A web attack is HTTP seen in the clear that carries an attack's marks:
     /// odd characters in the URI (quotes, angle brackets, traversals,
-    /// semicolons, heavy percent-encoding) or an error answer (a scanner's
-    /// misses, a failing injection). A plain successful GET is not one, nor
-    /// a browser's run of them over keep-alive.
+    /// semicolons, heavy percent-encoding), an error answer (a scanner's
+    /// misses, a failing injection), or attack content in any of its
+    /// requests, its form bodies included (`WebAttackContent`). A plain
+    /// successful GET is not one, nor a browser's run of them over keep-alive.
     static func attackedWeb(_ r: FlowRecord) -> Bool {
         let f = r.features
         guard f[.app_http] > 0 else { return false }
+        if let http = r.app?.http, !http.webAttack.isEmpty { return true }
         return f[.http_uri_quotes] > 0 || f[.http_uri_angles] > 0 || f[.http_uri_traversals] > 0
             || f[.http_uri_semicolons] > 0 || f[.http_uri_pct_share] >= 0.1 || f[.http_status_class] >= 4
     }
