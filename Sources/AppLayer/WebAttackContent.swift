@@ -73,14 +73,7 @@ public enum WebAttackContent {
 
     @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
 
-    static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x41 + 10
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
-    }
+    static func hex(_ c: UInt8) -> UInt8? { HTTPInfo.hexValue(c) }
 
     /// One level of `%XX` (and `%uXXXX` for ASCII) decoding, `+` as a space.
     static func percentDecoded(_ s: [UInt8]) -> (bytes: [UInt8], changed: Bool) {

@@ -76,6 +76,17 @@ def need_capture(path):
     return str(path)
 
 
+def replay_flows_and_alerts(binary: str, capture: Path, tmp: Path, model: Path) -> tuple[list[dict], list[dict]]:
+    """Replays `capture` with `model` at `features` detail: its flow records and its alert lines."""
+    import json
+    import subprocess
+    flows, alerts = tmp / (capture.stem + ".flows.json"), tmp / (capture.stem + ".alerts.json")
+    subprocess.run([binary, "replay", str(capture), "--model", str(model), "--flows", str(flows),
+                    "--alerts", str(alerts), "--flow-detail", "features"], capture_output=True, text=True, check=True)
+    recs = [r for r in map(json.loads, open(flows)) if r.get("event_type") == "flow"]
+    return recs, [json.loads(line) for line in open(alerts)]
+
+
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory):
     """Hand-built edge-case captures (tests/python/synth_captures.py)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LAB_DIR, PUBLIC_DIR, REPO, need_capture
+from conftest import LAB_DIR, PUBLIC_DIR, REPO, need_capture, replay_flows_and_alerts
 
 MODEL = REPO / "rules" / "flowsentry.fsb"
 # The verdict threshold (0.8) on the documented ramps: one-sided sessions
@@ -27,11 +27,7 @@ needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark
 
 
 def replay(binary: str, capture: Path, tmp: Path) -> tuple[list[dict], list[dict]]:
-    flows, alerts = tmp / (capture.stem + ".flows.json"), tmp / (capture.stem + ".alerts.json")
-    subprocess.run([binary, "replay", str(capture), "--model", str(MODEL), "--flows", str(flows),
-                    "--alerts", str(alerts), "--flow-detail", "features"], capture_output=True, text=True, check=True)
-    recs = [r for r in map(json.loads, open(flows)) if r.get("event_type") == "flow"]
-    return recs, [json.loads(line) for line in open(alerts)]
+    return replay_flows_and_alerts(binary, capture, tmp, MODEL)
 
 
 def tshark_fields(capture: Path, display_filter: str, fields: list[str]) -> list[list[str]]:

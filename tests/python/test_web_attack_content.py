@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import collections
-import json
 import shutil
 import subprocess
 import urllib.parse
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LAB_DIR, PUBLIC_DIR, REPO, need_capture
+from conftest import LAB_DIR, PUBLIC_DIR, REPO, need_capture, replay_flows_and_alerts
 
 MODEL = REPO / "rules" / "flowsentry.fsb"
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
@@ -25,11 +24,7 @@ SIGNATURE_ID = 9100006  # 9100001 + BehaviourKind.webAttack
 
 
 def replay(binary: str, capture: Path, tmp: Path) -> tuple[list[dict], list[dict]]:
-    flows, alerts = tmp / (capture.stem + ".flows.json"), tmp / (capture.stem + ".alerts.json")
-    subprocess.run([binary, "replay", str(capture), "--model", str(MODEL), "--flows", str(flows),
-                    "--alerts", str(alerts), "--flow-detail", "features"], capture_output=True, text=True, check=True)
-    recs = [r for r in map(json.loads, open(flows)) if r.get("event_type") == "flow"]
-    return recs, [json.loads(line) for line in open(alerts)]
+    return replay_flows_and_alerts(binary, capture, tmp, MODEL)
 
 
 def flagged(r: dict) -> bool:
