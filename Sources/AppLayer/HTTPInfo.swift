@@ -86,6 +86,8 @@ public struct HTTPInfo: Sendable, Equatable {
     /// and how many requests showed some.
     public var webAttack: WebAttackFamilies = []
     public var webAttackRequests = 0
+    /// Final responses 404 (Not Found) or 403 (Forbidden): a path-guessing tool's misses.
+    public var missResponses = 0
     /// nil when both streams parsed cleanly up to where they ended; else the
     /// first anomaly, snake_case with an `http.` prefix (the list is in
     /// HTTPParser.swift). Parsing of that stream stops at anomalies that lose

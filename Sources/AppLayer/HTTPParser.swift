@@ -122,6 +122,10 @@ public enum HTTPParser {
             }
         }
         parseResponses(server, kinds: kinds, into: &info)
+        if WebAttackContent.forcedBrowsing(misses: info.missResponses, responses: info.responseCount) {
+            info.webAttack.insert(.forcedBrowsing)
+            info.webAttackRequests = max(info.webAttackRequests, info.missResponses)
+        }
         return info
     }
 
@@ -141,6 +145,7 @@ public enum HTTPParser {
             let interim = status >= 100 && status < 200 && status != 101
             if !interim {
                 info.responseCount += 1
+                if status == 404 || status == 403 { info.missResponses += 1 }
                 if r < info.transactions.count {
                     var t = info.transactions[r]
                     t.status = status

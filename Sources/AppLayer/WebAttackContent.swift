@@ -15,6 +15,9 @@ public struct WebAttackFamilies: OptionSet, Sendable, Hashable {
     public static let commandInjection = WebAttackFamilies(rawValue: 1 << 3)
     public static let attackTool = WebAttackFamilies(rawValue: 1 << 4)
     public static let exploit = WebAttackFamilies(rawValue: 1 << 5)
+    /// Not content: a connection whose requests mostly miss (404/403), as
+    /// a tool guessing paths gets (`WebAttackContent.forcedBrowsing`).
+    public static let forcedBrowsing = WebAttackFamilies(rawValue: 1 << 6)
 
     /// The families' names, comma-separated, in a fixed order (EVE and reasons).
     public var names: String {
@@ -25,6 +28,7 @@ public struct WebAttackFamilies: OptionSet, Sendable, Hashable {
         if contains(.commandInjection) { parts.append("command_injection") }
         if contains(.attackTool) { parts.append("attack_tool") }
         if contains(.exploit) { parts.append("exploit") }
+        if contains(.forcedBrowsing) { parts.append("forced_browsing") }
         return parts.joined(separator: ",")
     }
 }
@@ -45,6 +49,17 @@ public enum WebAttackContent {
         if commandInjection(n) { f.insert(.commandInjection) }
         if exploit(n) { f.insert(.exploit) }
         return f
+    }
+
+    /// Misses (404 Not Found, 403 Forbidden) in one connection that make it
+    /// a tool guessing paths (DirBuster, gobuster, ffuf, Nikto over
+    /// keep-alive): at least `forcedBrowsingMisses` of the responses seen,
+    /// and at least half of them. A browser's page with a few missing
+    /// assets, or a crawler's stale link, misses far fewer in one connection.
+    public static let forcedBrowsingMisses = 8
+
+    public static func forcedBrowsing(misses: Int, responses: Int) -> Bool {
+        misses >= forcedBrowsingMisses && 2 * misses >= responses
     }
 
     /// Whether a header value carries an exploit's payload (`exploit`): the

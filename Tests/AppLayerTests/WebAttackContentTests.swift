@@ -149,6 +149,28 @@ import Decoding
         #expect(i.webAttack.isEmpty && i.webAttackRequests == 0)
     }
 
+    func exchange(_ targets: [String], statuses: [Int]) -> HTTPInfo? {
+        let client = targets.map { "GET \($0) HTTP/1.1\r\nHost: h\r\n\r\n" }.joined()
+        let server = statuses.map { "HTTP/1.1 \($0) X\r\nContent-Length: 2\r\n\r\nok" }.joined()
+        let c = Array(client.utf8), s = Array(server.utf8)
+        return c.withUnsafeBytes { cb in s.withUnsafeBytes { sb in HTTPParser.parse(client: ByteView(cb), server: ByteView(sb)) } }
+    }
+
+    @Test func aConnectionOfMissesIsForcedBrowsing() throws {
+        let paths = ["/admin", "/.git/config", "/.env", "/backup.zip", "/wp-login.php", "/phpmyadmin", "/server-status",
+                     "/db.sql", "/old", "/test", "/index.html"]
+        let guessed = try #require(exchange(paths, statuses: Array(repeating: 404, count: 8) + [403, 404, 200]))
+        #expect(guessed.missResponses == 10 && guessed.webAttack == [.forcedBrowsing] && guessed.webAttackRequests == 10)
+        // A page whose assets are mostly there: a few misses are no guessing.
+        let page = try #require(exchange((0..<20).map { "/asset\($0).png" },
+                                         statuses: Array(repeating: 200, count: 13) + Array(repeating: 404, count: 7)))
+        #expect(page.missResponses == 7 && page.webAttack.isEmpty)
+        // Many misses among many hits (a crawler's stale links on a busy connection): under half.
+        let crawl = try #require(exchange((0..<20).map { "/p\($0)" },
+                                          statuses: Array(repeating: 200, count: 11) + Array(repeating: 404, count: 9)))
+        #expect(crawl.missResponses == 9 && crawl.webAttack.isEmpty)
+    }
+
     @Test func requestsBeyondTheKeptOnesAreCounted() throws {
         var client = ""
         for k in 0..<(HTTPInfo.transactionCapacity + 4) {

@@ -135,3 +135,80 @@ def test_the_public_dvwa_sql_injections_raise_content_alerts(flowsentry_bin, tmp
     assert a["alert"]["metadata"]["detector"] == ["content"] and a["alert"]["metadata"]["class"] == ["webattack"]
     assert "sql_injection" in a["behaviour"]["components"]["families"]
     assert a["http"]["url"].startswith("/dvwa/vulnerabilities/sqli/?id=")
+
+
+def capture_loopback_exchanges(tmp: Path, paths_per_connection: list[list[str]], existing: set[str]) -> Path:
+    """Real HTTP/1.1 keep-alive connections on loopback, captured by tcpdump:
+    a server that answers 200 for `existing` paths and 404 otherwise, and one
+    http.client connection per list of paths. Bounded: a few dozen requests."""
+    import http.client
+    import http.server
+    import signal
+    import socket
+    import threading
+    import time
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            body = b"found\n" if self.path in existing else b"not found\n"
+            self.send_response(200 if self.path in existing else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pcap = tmp / "loopback-http.pcap"
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", str(pcap), "-s", "0", f"tcp port {port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.0)  # tcpdump's capture is open
+        if dump.poll() is not None:
+            pytest.skip(f"tcpdump cannot capture on lo: {dump.stderr.read().decode()[:200]}")
+        for paths in paths_per_connection:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            for p in paths:
+                conn.request("GET", p, headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"})
+                conn.getresponse().read()
+            conn.close()
+        time.sleep(1.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+        dump.send_signal(signal.SIGINT)
+        dump.wait(timeout=10)
+    return pcap
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_a_keep_alive_connection_guessing_paths_is_forced_browsing(flowsentry_bin, tmp_path):
+    guesses = ["/admin", "/.git/config", "/.env", "/backup.zip", "/wp-login.php", "/phpmyadmin", "/server-status",
+               "/db.sql", "/old", "/test", "/console", "/index.html"]
+    page = ["/index.html"] + [f"/static/a{k}.js" for k in range(12)] + ["/favicon.ico", "/missing.css"]
+    existing = {"/index.html"} | {f"/static/a{k}.js" for k in range(12)}
+    pcap = capture_loopback_exchanges(tmp_path, [guesses, page], existing)
+    # tshark: the two connections, and the 404s each got.
+    misses = collections.Counter()
+    out = subprocess.run(["tshark", "-n", "-r", str(pcap), "-Y", "http.response.code == 404", "-T", "fields", "-e", "tcp.dstport"],
+                         capture_output=True, text=True, check=True).stdout if shutil.which("tshark") else ""
+    for line in out.split():
+        misses[int(line)] += 1
+    recs, alerts = replay(flowsentry_bin, pcap, tmp_path)
+    assert len(recs) == 2
+    guessing = next(r for r in recs if r["http"]["url"] == "/admin")  # the record's http is its first request
+    browsing = next(r for r in recs if r is not guessing)
+    if misses:
+        assert misses[guessing["src_port"]] == 11 and misses[browsing["src_port"]] == 2
+    assert flagged(guessing) and not flagged(browsing)
+    content = [a for a in alerts if a["alert"]["signature_id"] == SIGNATURE_ID and a["behaviour"].get("aggregate") != "closing"]
+    assert len(content) == 1 and content[0]["behaviour"]["components"]["families"] == "forced_browsing"
+    assert content[0]["src_port"] == guessing["src_port"]
