@@ -65,8 +65,15 @@ public enum WebAttackContent {
     /// Whether a header value carries an exploit's payload (`exploit`): the
     /// Log4Shell and Shellshock payloads travel in any header.
     public static func exploitInHeader<C: Collection>(_ value: C) -> Bool where C.Element == UInt8 {
-        // Both need `$` or `(`: most values have neither and are not decoded.
-        guard value.contains(where: { $0 == 0x24 || $0 == 0x28 }) else { return false }
+        // Log4Shell needs `${`, OGNL `%{` or `${`, Shellshock `()`: a value
+        // without those pairs (nearly every User-Agent has a `(`) is not decoded.
+        var previous: UInt8 = 0
+        var marked = false
+        for c in value {
+            if (c == 0x7B && (previous == 0x24 || previous == 0x25)) || (c == 0x29 && previous == 0x28) { marked = true; break }
+            previous = c
+        }
+        guard marked else { return false }
         return exploit(normalised(value))
     }
 
