@@ -95,7 +95,9 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
     case .webAttack:
         let families = WebAttackFamilies(rawValue: v.webAttackFamilies).names.replacingOccurrences(of: ",", with: ", ")
             .replacingOccurrences(of: "_", with: " ")
-        return "\(families) in \(v.webAttackRequests) HTTP request\(v.webAttackRequests == 1 ? "" : "s") to \(target)"
+        let series = WebAttackFamilies(rawValue: v.webAttackFamilies).contains(.forcedBrowsing) && v.httpMisses > 0
+            ? " (\(v.httpMisses) of \(v.httpResponses) answers 404/403 in the window, ~\(v.httpMissedPaths) distinct paths)" : ""
+        return "\(families) in \(v.webAttackRequests) HTTP request\(v.webAttackRequests == 1 ? "" : "s") to \(target)\(series)"
     case .dnsTunnel:
         return "\(Int(v.dnsDistinctSubdomains.rounded())) distinct names under \(domain) in \(v.dnsQueries) queries"
             + " (mean subdomain \(Int(v.dnsMeanSubdomainLength.rounded())) characters, TXT/NULL share \(SeriesStatistics.round3(v.dnsDataTypeShare)))"
@@ -304,6 +306,12 @@ func writeBehaviourComponents(_ k: BehaviourKind, _ v: BehaviourValues, into j: 
     case .webAttack:
         j.key("families"); j.string(WebAttackFamilies(rawValue: v.webAttackFamilies).names)
         j.key("requests"); j.int(Int(v.webAttackRequests))
+        if v.httpMisses > 0 {
+            // The pair series' HTTP answers in the window (forced browsing across connections).
+            j.key("series_responses"); j.int(Int(v.httpResponses))
+            j.key("series_misses"); j.int(Int(v.httpMisses))
+            j.key("series_missed_paths"); j.int(Int(v.httpMissedPaths))
+        }
     case .flooding:
         j.key("one_sided_sessions"); j.int(Int(v.floodOneSided))
         j.key("sessions_to_target"); j.int(Int(v.floodSessions))
@@ -378,7 +386,14 @@ public func writeBehaviourValues(_ v: BehaviourValues, dns q: DNSQuestion = DNSQ
             if !v.floodTargetHeard { w.lit(#","target_heard":false"#) }
             w.byte(UInt8(ascii: "}"))
         }
-        // The flow's own requests' web-attack content, when they showed some.
+        // The pair series' HTTP misses in the window, when there were some.
+        if v.httpMisses > 0 {
+            w.lit(#","http":{"responses":"#); w.unsigned(UInt64(v.httpResponses))
+            w.lit(#","misses":"#); w.unsigned(UInt64(v.httpMisses))
+            w.lit(#","missed_paths":"#); w.unsigned(UInt64(v.httpMissedPaths))
+            w.byte(UInt8(ascii: "}"))
+        }
+        // Web-attack content in the flow's own requests, or forced browsing across the series' connections.
         if v.webAttack > 0 {
             w.lit(#","web_attack":"#); w.double(v.webAttack)
             w.lit(#","web_attack_requests":"#); w.unsigned(UInt64(v.webAttackRequests))

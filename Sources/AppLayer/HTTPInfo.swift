@@ -88,6 +88,14 @@ public struct HTTPInfo: Sendable, Equatable {
     public var webAttackRequests = 0
     /// Final responses 404 (Not Found) or 403 (Forbidden): a path-guessing tool's misses.
     public var missResponses = 0
+    /// The missed requests' paths (without query), one of 64 bits each by
+    /// hash: a linear-counting bitmap of distinct missed paths, which the
+    /// behaviour table adds up across a client's connections to a server
+    /// (forced browsing over many short connections).
+    public var missedPaths: UInt64 = 0
+    /// A kept request's User-Agent is a build tool's or package manager's
+    /// (`WebAttackContent.artifactClient`): its misses are no forced browsing.
+    public var artifactClient = false
     /// nil when both streams parsed cleanly up to where they ended; else the
     /// first anomaly, snake_case with an `http.` prefix (the list is in
     /// HTTPParser.swift). Parsing of that stream stops at anomalies that lose

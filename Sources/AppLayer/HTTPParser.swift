@@ -30,7 +30,9 @@ public enum HTTPParser {
     /// (or the start of one with a known method, cut by the prefix).
     public static func parse(client: ByteView, server: ByteView) -> HTTPInfo? {
         var info = HTTPInfo()
-        // Per request: 1 HEAD, 2 CONNECT, 0 other — how its response is framed.
+        // Per request, in the low 2 bits: 1 HEAD, 2 CONNECT, 0 other — how
+        // its response is framed; above them the request's path bit
+        // (`pathBit`), set in `missedPaths` when the response is a miss.
         var kinds: [UInt8] = []
         var p = 0
         requests: while true {
@@ -65,7 +67,10 @@ public enum HTTPParser {
             t.uriWireLength = rl.target.count
             if rl.minor >= 0 { t.protocolVersion = "HTTP/1.\(rl.minor)" }
             info.requestCount += 1
-            if kinds.count < requestKindCapacity { kinds.append(t.method == "HEAD" ? 1 : t.method == "CONNECT" ? 2 : 0) }
+            if kinds.count < requestKindCapacity {
+                let kind: UInt8 = t.method == "HEAD" ? 1 : t.method == "CONNECT" ? 2 : 0
+                kinds.append(kind | pathBit(client, rl.target) << 2)
+            }
             guard case .complete = line else {
                 t.webAttack = WebAttackContent.families(in: t.uri.utf8)
                 info.note(webAttack: t.webAttack)
@@ -122,7 +127,8 @@ public enum HTTPParser {
             }
         }
         parseResponses(server, kinds: kinds, into: &info)
-        if WebAttackContent.forcedBrowsing(misses: info.missResponses, responses: info.responseCount) {
+        info.artifactClient = info.transactions.contains { $0.userAgent.map(WebAttackContent.artifactClient) ?? false }
+        if !info.artifactClient && WebAttackContent.forcedBrowsing(misses: info.missResponses, responses: info.responseCount) {
             info.webAttack.insert(.forcedBrowsing)
             info.webAttackRequests = max(info.webAttackRequests, info.missResponses)
         }
@@ -145,7 +151,10 @@ public enum HTTPParser {
             let interim = status >= 100 && status < 200 && status != 101
             if !interim {
                 info.responseCount += 1
-                if status == 404 || status == 403 { info.missResponses += 1 }
+                if status == 404 || status == 403 {
+                    info.missResponses += 1
+                    if r < kinds.count { info.missedPaths |= 1 << UInt64(kinds[r] >> 2) }
+                }
                 if r < info.transactions.count {
                     var t = info.transactions[r]
                     t.status = status
@@ -165,7 +174,7 @@ public enum HTTPParser {
             case .complete(let n): bodyStart = n
             }
             if interim { p = bodyStart; continue }
-            let kind = r < kinds.count ? kinds[r] : 0
+            let kind = r < kinds.count ? kinds[r] & 3 : 0
             let index = r
             r += 1
             // A switch of protocols or an accepted tunnel ends HTTP/1 on this stream.
@@ -247,6 +256,20 @@ public enum HTTPParser {
     }
 
     // MARK: - Start lines
+
+    /// A request target's path (up to `?` or `#`) hashed to one of 64
+    /// bits (FNV-1a): the requests a server missed, as a linear-counting
+    /// bitmap of distinct paths (`HTTPInfo.missedPaths`).
+    static func pathBit(_ b: ByteView, _ target: Range<Int>) -> UInt8 {
+        b.withBytes(from: target.lowerBound, length: target.count) { bytes in
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for c in bytes {
+                if c == UInt8(ascii: "?") || c == UInt8(ascii: "#") { break }
+                h = (h ^ UInt64(c)) &* 0x0000_0100_0000_01B3
+            }
+            return UInt8(truncatingIfNeeded: (h ^ (h >> 32)) & 63)
+        }
+    }
 
     struct RequestLine {
         var method: Range<Int>

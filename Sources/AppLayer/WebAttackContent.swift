@@ -58,6 +58,7 @@ public enum WebAttackContent {
     /// assets, or a crawler's stale link, misses far fewer in one connection.
     public static let forcedBrowsingMisses = 8
 
+    /// (Not for an `artifactClient`'s connections.)
     public static func forcedBrowsing(misses: Int, responses: Int) -> Bool {
         misses >= forcedBrowsingMisses && 2 * misses >= responses
     }
@@ -89,6 +90,19 @@ public enum WebAttackContent {
     public static func attackTool(userAgent: String) -> Bool {
         let ua = Array(userAgent.utf8.prefix(512)).map(lower)
         return toolAgents.contains { find($0, in: ua, from: 0) != nil }
+    }
+
+    /// Build tools and package managers that ask repositories for artifacts
+    /// they may not hold and take a 404 as "try the next repository" (Maven
+    /// resolving a build's dependencies through several repositories misses
+    /// dozens of distinct paths): their misses are no forced browsing.
+    static let artifactAgents: [[UInt8]] = ["apache-maven", "gradle", "apache ivy", "sbt/", "nuget", "apt-http",
+                                            "pip/", "npm/", "yarn/", "conda/", "bundler/", "rubygems/", "composer/",
+                                            "cargo/", "dnf/", "libdnf", "urlgrabber", "zypp"].map { Array($0.utf8) }
+
+    public static func artifactClient(userAgent: String) -> Bool {
+        let ua = Array(userAgent.utf8.prefix(512)).map(lower)
+        return artifactAgents.contains { find($0, in: ua, from: 0) != nil }
     }
 
     // MARK: - Normalisation

@@ -1,3 +1,4 @@
+import AppLayer
 import CPrefetch
 import Decoding
 
@@ -44,6 +45,10 @@ public final class BehaviourTable {
         var reset: UInt32 = 0
         var refused: UInt32 = 0
         var unanswered: UInt32 = 0
+        /// HTTP final responses and misses (404/403), and the missed paths' bitmap.
+        var httpResponses: UInt32 = 0
+        var httpMisses: UInt32 = 0
+        var missedPaths: UInt64 = 0
     }
 
     struct Pair {
@@ -264,6 +269,27 @@ public final class BehaviourTable {
 
     // MARK: Pair series
 
+    /// Distinct paths answered 404/403 in a pair series' window at which
+    /// forced browsing scores 0.8 (and 1 at 1.25 times as many).
+    public static let forcedBrowsingMissedPaths = 20.0
+
+    /// Forced browsing across connections: a client that guesses paths
+    /// opens a new connection every few requests, so no one connection holds
+    /// enough misses (`WebAttackContent.forcedBrowsing`); its pair series
+    /// does. Scored on a flow that missed itself, when the series' misses
+    /// are at least half of its responses in the window:
+    /// min(1, 0.8 × distinct missed paths / `forcedBrowsingMissedPaths`),
+    /// kept only from 0.5 up.
+    private func forcedBrowsingValues(_ o: SessionObservation, missedPaths: UInt64, into v: inout BehaviourValues) {
+        v.httpMissedPaths = Self.distinctEstimate(missedPaths)
+        guard o.httpMisses > 0, 2 * UInt64(v.httpMisses) >= UInt64(v.httpResponses) else { return }
+        let score = SeriesStatistics.round3(min(1, 0.8 * Double(v.httpMissedPaths) / Self.forcedBrowsingMissedPaths))
+        guard score >= 0.5 else { return }
+        v.webAttack = score
+        v.webAttackFamilies |= WebAttackFamilies.forcedBrowsing.rawValue
+        v.webAttackRequests = v.httpMisses
+    }
+
     static func mix(_ a: IPAddress) -> UInt64 {
         var h = a.hi &* 0x9E37_79B9_7F4A_7C15
         h ^= (a.lo &+ UInt64(a.version)) &* 0xC2B2_AE3D_27D4_EB4F
@@ -344,6 +370,9 @@ public final class BehaviourTable {
             if o.reset { e.pointee.buckets[k].reset &+= 1 }
             if o.loginRefused { e.pointee.buckets[k].refused &+= 1 }
             if o.proto != IPProto.tcp && o.outcome != .answered { e.pointee.buckets[k].unanswered &+= 1 }
+            e.pointee.buckets[k].httpResponses &+= o.httpResponses
+            e.pointee.buckets[k].httpMisses &+= o.httpMisses
+            e.pointee.buckets[k].missedPaths |= o.httpMissedPaths
         }
         let slot = i * Self.ringLength + Int(e.pointee.ringNext)
         ring[slot] = Sample(startNs: o.startNs, endNs: o.endNs, clientBytes: UInt32(clamping: o.clientBytes),
@@ -358,6 +387,7 @@ public final class BehaviourTable {
     private func seriesValues(_ o: SessionObservation, pair i: Int, into v: inout BehaviourValues) {
         let e = pairs + i
         let epoch = max(0, o.startNs) / bucketNs
+        var missedPaths: UInt64 = 0
         for b in 0..<Self.bucketCount {
             let bk = e.pointee.buckets[b]
             guard bk.epoch > epoch - Int64(Self.bucketCount), bk.epoch <= epoch else { continue }
@@ -365,7 +395,10 @@ public final class BehaviourTable {
             v.failedSessions &+= bk.failed; v.resetSessions &+= bk.reset
             v.refusedLoginSessions &+= bk.refused
             v.unansweredSessions &+= bk.unanswered
+            v.httpResponses &+= bk.httpResponses; v.httpMisses &+= bk.httpMisses
+            missedPaths |= bk.missedPaths
         }
+        if v.httpMisses > 0 { forcedBrowsingValues(o, missedPaths: missedPaths, into: &v) }
         // Refused logins need no comparison: the server said what they were.
         // They speak for this session when it was a login too (a refused
         // one, or the guess that got in), not for a page fetched beside them.

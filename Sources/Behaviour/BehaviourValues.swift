@@ -15,6 +15,12 @@ public struct BehaviourValues: Sendable, Equatable {
     public var refusedLoginSessions: UInt32 = 0
     /// Of those, datagram (non-TCP) sessions that got nothing back.
     public var unansweredSessions: UInt32 = 0
+    /// Of the series' HTTP/1.x final responses in the window, how many were
+    /// misses (404, 403), and the distinct missed paths (linear counting,
+    /// approximate, at most 266): forced browsing across connections.
+    public var httpResponses: UInt32 = 0
+    public var httpMisses: UInt32 = 0
+    public var httpMissedPaths: UInt32 = 0
     /// Over the ring (the last sessions, at most `BehaviourTable.ringLength`):
     /// coefficient of variation of client and server application bytes per session,
     /// share of the modal server size, median session duration and median gap between starts.
@@ -123,11 +129,13 @@ public struct BehaviourValues: Sendable, Equatable {
     public var scanning: Double = 0
     public var dnsTunnel: Double = 0
     public var flooding: Double = 0
-    /// The flow's own HTTP requests' web-attack content (not across flows;
-    /// set by the sensor's behaviour stage from the parsed requests,
-    /// docs/features.md "Web attacks by content"): 0.8 for one request, 1
-    /// for two or more or an attack tool's User-Agent; the families as
-    /// `WebAttackFamilies` bits and the requests that showed them.
+    /// The flow's own HTTP requests' web-attack content (set by the sensor's
+    /// behaviour stage from the parsed requests, docs/features.md "Web
+    /// attacks by content"): 0.8 for one request, 1 for two or more or an
+    /// attack tool's User-Agent; or forced browsing across the pair series'
+    /// connections (set by the table: 0.8 at `forcedBrowsingMissedPaths`
+    /// distinct missed paths). The families as `WebAttackFamilies` bits and
+    /// the requests that showed them (for forced browsing, the misses).
     public var webAttack: Double = 0
     public var webAttackFamilies: UInt8 = 0
     public var webAttackRequests: UInt32 = 0

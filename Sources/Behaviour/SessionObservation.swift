@@ -48,6 +48,12 @@ public struct SessionObservation: Sendable {
     public var loginRefused = false
     /// The session is an ICMP error message (a host's reply about another flow).
     public var icmpError = false
+    /// HTTP/1.x final responses the server sent, how many were misses (404,
+    /// 403), and the missed paths as a 64-bit linear-counting bitmap
+    /// (`HTTPInfo.missedPaths`): forced browsing across connections.
+    public var httpResponses: UInt32 = 0
+    public var httpMisses: UInt32 = 0
+    public var httpMissedPaths: UInt64 = 0
 
     public init(client: IPAddress, server: IPAddress, serverPort: UInt16, proto: UInt8, startNs: Int64, endNs: Int64,
                 clientBytes: UInt64, serverBytes: UInt64, clientIPBytes: UInt64 = 0, clientPackets: UInt64, serverPackets: UInt64,

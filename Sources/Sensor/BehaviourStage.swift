@@ -33,6 +33,12 @@ extension SessionObservation {
         login = r.app?.login != nil
         loginRefused = r.app?.login?.refused ?? false
         icmpError = ClassEvidence.icmpError(r)
+        if let http = r.app?.http {
+            httpResponses = UInt32(clamping: http.responseCount)
+            // A package manager's misses are its repositories' answers, not guesses.
+            httpMisses = http.artifactClient ? 0 : UInt32(clamping: http.missResponses)
+            httpMissedPaths = http.artifactClient ? 0 : http.missedPaths
+        }
     }
 }
 
@@ -51,12 +57,14 @@ extension IPAddress {
 extension BehaviourValues {
     /// The flow's own requests' web-attack content (`WebAttackContent`):
     /// 0.8 for one request that showed some, 1 for two or more or an
-    /// attack tool's User-Agent (docs/features.md, "Web attacks by content").
+    /// attack tool's User-Agent (docs/features.md, "Web attacks by content"),
+    /// joined with what the table found across the pair series' connections
+    /// (forced browsing): the larger score, both families.
     mutating func noteWebAttack(_ http: HTTPInfo?) {
         guard let http, !http.webAttack.isEmpty else { return }
-        webAttackFamilies = http.webAttack.rawValue
-        webAttackRequests = UInt32(clamping: http.webAttackRequests)
-        webAttack = http.webAttackRequests >= 2 || http.webAttack.contains(.attackTool) ? 1 : 0.8
+        webAttackFamilies |= http.webAttack.rawValue
+        webAttackRequests = max(webAttackRequests, UInt32(clamping: http.webAttackRequests))
+        webAttack = max(webAttack, http.webAttackRequests >= 2 || http.webAttack.contains(.attackTool) ? 1 : 0.8)
     }
 }
 

@@ -171,6 +171,32 @@ import Decoding
         #expect(crawl.missResponses == 9 && crawl.webAttack.isEmpty)
     }
 
+    @Test func missedPathsAreCountedOncePerPathWhateverTheQuery() throws {
+        // One path asked three ways (query, fragment), all missed: one bit.
+        let same = try #require(exchange(["/x?a=1", "/x?a=2", "/x#top"], statuses: [404, 404, 403]))
+        #expect(same.missResponses == 3 && same.missedPaths.nonzeroBitCount == 1)
+        // A hit sets no bit: only /y's miss counts, the same bit as /y missed alone.
+        let mixed = try #require(exchange(["/x", "/y"], statuses: [200, 404]))
+        let alone = try #require(exchange(["/y?z"], statuses: [404]))
+        #expect(mixed.missedPaths.nonzeroBitCount == 1 && mixed.missedPaths == alone.missedPaths)
+        // Thirty distinct guesses set many bits (64 bits, so some collide).
+        let guesses = try #require(exchange((0..<30).map { "/guess\($0)" }, statuses: Array(repeating: 404, count: 30)))
+        #expect(guesses.missedPaths.nonzeroBitCount >= 18)
+    }
+
+    @Test func aBuildToolsMissesAreNoForcedBrowsing() throws {
+        // Maven asking a repository that does not hold the build's artifacts: 404 after 404.
+        let paths = (0..<10).map { "/maven2/org/lib\($0)/lib\($0)/1.0/lib\($0)-1.0.pom" }
+        let client = paths.map { "GET \($0) HTTP/1.1\r\nHost: repo\r\nUser-Agent: Apache-Maven/3.9.6 (Java 17.0.9; Linux 6.1.0)\r\n\r\n" }.joined()
+        let server = String(repeating: "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", count: 10)
+        let c = Array(client.utf8), s = Array(server.utf8)
+        let i = try #require(c.withUnsafeBytes { cb in s.withUnsafeBytes { sb in HTTPParser.parse(client: ByteView(cb), server: ByteView(sb)) } })
+        #expect(i.missResponses == 10 && i.artifactClient && i.webAttack.isEmpty)
+        #expect(WebAttackContent.artifactClient(userAgent: "Debian APT-HTTP/1.3 (2.6.1)"))
+        #expect(!WebAttackContent.artifactClient(userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"))
+        #expect(!WebAttackContent.artifactClient(userAgent: "gobuster/3.6"))
+    }
+
     @Test func requestsBeyondTheKeptOnesAreCounted() throws {
         var client = ""
         for k in 0..<(HTTPInfo.transactionCapacity + 4) {

@@ -212,3 +212,106 @@ def test_a_keep_alive_connection_guessing_paths_is_forced_browsing(flowsentry_bi
     content = [a for a in alerts if a["alert"]["signature_id"] == SIGNATURE_ID and a["behaviour"].get("aggregate") != "closing"]
     assert len(content) == 1 and content[0]["behaviour"]["components"]["families"] == "forced_browsing"
     assert content[0]["src_port"] == guessing["src_port"]
+
+
+def path_bit(path: str) -> int:
+    """The bit a missed path sets in the sensor's 64-bit bitmap, as documented
+    (FNV-1a 64 over the target up to `?`/`#`, folded, low six bits)."""
+    h = 0xCBF29CE484222325
+    for c in path.encode("latin-1", "replace"):
+        h = ((h ^ c) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return (h ^ (h >> 32)) & 63
+
+
+def series_score(bits: int, misses: int, responses: int) -> float:
+    """Forced browsing across connections as documented: misses at least half
+    the series' responses, min(1, 0.8 × linear-counting estimate / 20), from 0.5."""
+    import math
+    if 2 * misses < responses:
+        return 0.0
+    n = bin(bits).count("1")
+    est = round(64 * math.log(64)) if n == 64 else round(-64 * math.log((64 - n) / 64))
+    s = round(min(1.0, 0.8 * est / 20), 3)
+    return s if s >= 0.5 else 0.0
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_guessing_paths_over_many_short_connections_is_forced_browsing(flowsentry_bin, tmp_path):
+    page = ["/index.html"] + [f"/static/a{k}.js" for k in range(12)] + ["/favicon.ico", "/missing.css"]
+    existing = {"/index.html"} | {f"/static/a{k}.js" for k in range(12)}
+    guesses = [f"/{w}" for w in ("admin", ".git/config", ".env", "backup.zip", "wp-login.php", "phpmyadmin",
+                                 "server-status", "db.sql", "old", "test", "console", "debug", "uploads", "login",
+                                 "manager/html", "actuator/env", "xmlrpc.php", "config.php.bak", "cgi-bin/test.cgi",
+                                 "api/v1/users", "backup", "bak", "dump.sql", "private", "secret", "admin.php",
+                                 "administrator", "wp-config.php.bak", ".htpasswd", ".svn/entries", "web.config",
+                                 "install.php", "setup.php", "shell.php", "cmd.php", "portal", "dashboard", "stats",
+                                 "logs", "tmp")]
+    # A page with two missing assets, one connection per guess (Connection: close
+    # tools), then the page's hits again on a new connection.
+    pcap = capture_loopback_exchanges(tmp_path, [page] + [[g] for g in guesses] + [page[:13]], existing)
+    out = subprocess.run(["tshark", "-n", "-r", str(pcap), "-Y", "http.response", "-T", "fields", "-e", "tcp.dstport",
+                          "-e", "http.response.code"], capture_output=True, text=True, check=True).stdout \
+        if shutil.which("tshark") else ""
+    answers = collections.defaultdict(list)
+    for line in out.splitlines():
+        port, code = line.split("\t")
+        answers[int(port)].append(int(code))
+    recs, alerts = replay(flowsentry_bin, pcap, tmp_path)
+    recs.sort(key=lambda r: r["flow"]["start"])
+    assert len(recs) == len(guesses) + 2
+    if answers:
+        assert [answers[r["src_port"]].count(404) for r in recs] == [2] + [1] * len(guesses) + [0]
+    # The sensor's verdicts against the documented rule over the guesses seen so far.
+    bits = 1 << path_bit("/favicon.ico") | 1 << path_bit("/missing.css")
+    misses, responses = 2, len(page)
+    for g, r in zip(guesses, recs[1:-1]):
+        bits |= 1 << path_bit(g)
+        misses += 1
+        responses += 1
+        expected = series_score(bits, misses, responses)
+        assert (r.get("behaviour") or {}).get("web_attack", 0) == expected, g
+    assert not flagged(recs[0]) and not flagged(recs[-1])
+    assert sum(flagged(r) for r in recs) >= 20, "the last 20 of 40 distinct guesses are each past 20 missed paths"
+    content = [a for a in alerts if a["alert"]["signature_id"] == SIGNATURE_ID and a["behaviour"].get("aggregate") != "closing"]
+    assert len(content) == 1
+    components = content[0]["behaviour"]["components"]
+    # The campaign opens at the first flow over 0.8: about 20 distinct paths missed by then.
+    assert components["families"] == "forced_browsing" and components["series_missed_paths"] >= 20
+    assert 16 <= components["series_misses"] <= 2 + len(guesses) and components["series_responses"] >= components["series_misses"]
+
+
+@needs_tshark
+def test_the_lab_tools_guesses_over_short_connections_are_caught_across_them(flowsentry_bin, tmp_path):
+    """attack-bruteforce-web's web-attack tool: per (client, server, port), in
+    the order connections ended, tshark's 404/403 answers and their paths give
+    each connection's expected forced-browsing score; every connection that
+    missed and whose expected score reaches 0.8 is flagged."""
+    cap = LAB_DIR / "attack-bruteforce-web.pcap"
+    need_capture(cap if cap.exists() else None)
+    cmd = ["tshark", "-n", "-r", str(cap), "-Y", "http.response && tcp", "-T", "fields", "-e", "ip.dst", "-e", "tcp.dstport",
+           "-e", "ip.src", "-e", "tcp.srcport", "-e", "tcp.stream", "-e", "frame.time_epoch", "-e", "http.response.code",
+           "-e", "http.response_for.uri", "-e", "http.user_agent"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    streams: dict[int, dict] = {}
+    for line in out.splitlines():
+        v = line.split("\t") + [""] * 9
+        s = streams.setdefault(int(v[4]), {"key": (v[0], int(v[1]), v[2], int(v[3])), "end": 0.0, "answers": []})
+        s["end"] = max(s["end"], float(v[5]))
+        s["answers"].append((int(v[6]), urllib.parse.urlsplit(v[7]).path or "/"))
+    recs, _ = replay(flowsentry_bin, cap, tmp_path)
+    by_key = {key(r): r for r in recs}
+    series: dict[tuple, list] = collections.defaultdict(lambda: [0, 0, 0])  # bits, misses, responses
+    expected_caught = []
+    for s in sorted(streams.values(), key=lambda s: s["end"]):
+        acc = series[(s["key"][0], s["key"][2], s["key"][3])]
+        own = [p for code, p in s["answers"] if code in (403, 404)]
+        for p in own:
+            acc[0] |= 1 << path_bit(p)
+        acc[1] += len(own)
+        acc[2] += len(s["answers"])
+        if own and series_score(acc[0], acc[1], acc[2]) >= 0.8:
+            expected_caught.append(s["key"])
+    assert len(expected_caught) >= 100, len(expected_caught)
+    missed = [k for k in expected_caught if not (k in by_key and flagged(by_key[k]))]
+    # A connection that ended beside others may be observed a little before them: allow a few.
+    assert len(missed) <= len(expected_caught) // 50, f"{len(missed)} of {len(expected_caught)} not flagged, e.g. {missed[:3]}"
