@@ -28,6 +28,9 @@ public struct ScoredVerdict: Sendable {
     /// The models' class when the evidence gate dropped their verdict
     /// (`Verdict.unsupported`), kept also when a behaviour verdict took its place.
     public var unsupportedClass: String?
+    /// The models' class when web-attack content in the flow's requests
+    /// named the flow's class instead (`ml.model_class`).
+    public var modelClass: String?
 
     public init(verdict: Verdict, decision: Policy.Decision, severity: Int, alerted: Bool, folded: Int = 0) {
         self.verdict = verdict; self.decision = decision; self.severity = severity
@@ -96,6 +99,7 @@ public func writeVerdictSummary(_ s: ScoredVerdict, into j: inout JSONBuffer) {
     j.key("score"); j.double(Double(s.verdict.score))
     j.key("threshold"); j.double(Double(s.verdict.threshold))
     if let c = s.unsupportedClass { j.key("unsupported_class"); j.string(c) }
+    if let c = s.modelClass { j.key("model_class"); j.string(c) }
     if s.fusedBehaviour, let b = s.behaviour {
         j.key("source"); j.string("behaviour"); j.key("behaviour"); j.string(b.kind.name)
         if let why = b.reason { j.key("reason"); j.string(why) }

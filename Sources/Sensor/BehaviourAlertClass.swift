@@ -24,3 +24,16 @@ package func alertingBehaviourClass(_ v: BehaviourValues, record r: FlowRecord, 
     if case .alert = decision { return k.className }
     return nil
 }
+
+/// Whether the flow's web-attack verdict (content in its requests, or its
+/// series' guessed paths) reaches its threshold and would alert under
+/// `policy`: then it names the flow's class over the models' (the sensor
+/// sets the models' other class aside as `ml.model_class`; training and
+/// evaluation leave only the web-attack class in the flow's evidence).
+package func webAttackNamesClass(_ v: BehaviourValues, record r: FlowRecord, policy: Policy) -> Bool {
+    guard let t = policy.behaviourThreshold(.webAttack), v.webAttack > 0, v.webAttack >= t else { return false }
+    if case .alert = policy.decideBehaviour(.webAttack, src: r.srcIP, dst: r.dstIP, dstPort: r.hasTransportPorts ? r.dstPort : nil) {
+        return true
+    }
+    return false
+}

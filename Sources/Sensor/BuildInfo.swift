@@ -3,7 +3,7 @@
 /// them as labels).
 package enum BuildInfo {
     /// The FlowSentry release this source tree is.
-    package static let version = "0.21.0"
+    package static let version = "0.22.0"
     /// The Swift compiler that built it (major.minor).
     package static let swiftVersion: String = {
         #if compiler(>=6.4)

@@ -258,8 +258,20 @@ package final class ScoringStage {
                     unsupportedClass = v.className
                     counters.unsupported[v.className, default: 0] &+= 1
                 }
+                // Web-attack content names the class: a flow whose requests carry
+                // an injection or a tool's guesses is a web attack whatever class
+                // the models guessed from its shape (they call a browser-driven
+                // SQL injection answered 200 c2). The models' class is kept as
+                // `ml.model_class`; the content verdict alerts in their place.
+                var modelClass: String?
+                if v.isSuspicious && v.className != webAttackClass, i < behaviour.count, let b = behaviour[i],
+                   webAttackNamesClass(b, record: recs[i], policy: policy) {
+                    modelClass = v.className
+                    v.unsupported = true
+                }
                 var s = ScoredVerdict(verdict: v, decision: .belowThreshold, severity: 0, alerted: false)
                 s.unsupportedClass = unsupportedClass
+                s.modelClass = modelClass
                 if v.isSuspicious {
                     counters.suspicious &+= 1
                     s.decision = policy.decide(className: v.className, score: Double(v.score),
@@ -308,6 +320,8 @@ package final class ScoringStage {
             behaviourFolder.expire(now: flowTimeNs, into: &behaviourClosing)
         }
     }
+
+    private var webAttackClass: String { BehaviourKind.webAttack.className }
 
     /// Every behaviour over its threshold gets its policy decision and its
     /// campaign (an alert line when the campaign opens); the strongest

@@ -1,4 +1,5 @@
 import Alerts
+import Behaviour
 import Detection
 import Features
 import Flows
@@ -48,8 +49,13 @@ func loadLabelled(captures: [String], labels: [String], statFeatures: [String],
                let c = classes.firstIndex(of: name) {
                 behaviourClass = Int8(c)
             }
-            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, row.scenario, stats, raw, n,
-                         ClassEvidence.mask(classes: classes, record: rec, behaviour: pipeline.currentBehaviour), behaviourClass))
+            var evidence = ClassEvidence.mask(classes: classes, record: rec, behaviour: pipeline.currentBehaviour)
+            // Web-attack content names the class, as in the sensor: another class the models give is set aside.
+            if let policy, let b = pipeline.currentBehaviour, webAttackNamesClass(b, record: rec, policy: policy),
+               let w = classes.firstIndex(of: BehaviourKind.webAttack.className), w < 8 {
+                evidence &= 1 << UInt8(w)
+            }
+            rows.append((rec.startNs, classes.firstIndex(of: row.label)!, row.scenario, stats, raw, n, evidence, behaviourClass))
         }
         out.errors += pipeline.summary.errors
         // A capture that could not be read at all: its error, not a label mismatch.
