@@ -97,6 +97,9 @@ public func behaviourReason(_ b: BehaviourVerdict, server: IPAddress, port: UInt
             .replacingOccurrences(of: "_", with: " ")
         let series = WebAttackFamilies(rawValue: v.webAttackFamilies).contains(.forcedBrowsing) && v.httpMisses > 0
             ? " (\(v.httpMisses) of \(v.httpResponses) answers 404/403 in the window, ~\(v.httpMissedPaths) distinct paths)" : ""
+        if WebAttackFamilies(rawValue: v.webAttackFamilies) == .heartbleed {
+            return "TLS heartbeat\(v.webAttackRequests == 1 ? "" : "s") answered with far more than was asked (Heartbleed), \(v.webAttackRequests) to \(target)"
+        }
         return "\(families) in \(v.webAttackRequests) HTTP request\(v.webAttackRequests == 1 ? "" : "s") to \(target)\(series)"
     case .dnsTunnel:
         return "\(Int(v.dnsDistinctSubdomains.rounded())) distinct names under \(domain) in \(v.dnsQueries) queries"

@@ -181,6 +181,17 @@ extension TLSInfo {
         let c = clientRecords.heartbeatMaxLength, s = serverRecords.heartbeatMaxLength
         return c > 0 && s > 0 ? Double(s) / Double(c) : 0
     }
+    /// The server answered a heartbeat with far more than the client sent
+    /// (Heartbleed, CVE-2014-0160): a heartbeat response echoes its
+    /// request's payload (RFC 6520 §4), so its record is about the request's
+    /// size, encrypted or not; a server that reads past the payload the
+    /// client really sent answers with up to 64 KiB of its memory. True when
+    /// the client sent a heartbeat and the server's largest heartbeat record
+    /// is at least twice the client's largest and 256 bytes more.
+    public var heartbeatOverread: Bool {
+        let c = clientRecords.heartbeatMaxLength, s = serverRecords.heartbeatMaxLength
+        return clientRecords.heartbeat > 0 && s >= 2 * c && s >= c + 256
+    }
     /// Heartbeat records in both directions.
     public var heartbeatRecords: Double { Double(clientRecords.heartbeat + serverRecords.heartbeat) }
 

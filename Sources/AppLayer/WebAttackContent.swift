@@ -18,6 +18,9 @@ public struct WebAttackFamilies: OptionSet, Sendable, Hashable {
     /// Not content: a connection whose requests mostly miss (404/403), as
     /// a tool guessing paths gets (`WebAttackContent.forcedBrowsing`).
     public static let forcedBrowsing = WebAttackFamilies(rawValue: 1 << 6)
+    /// Not HTTP: a TLS heartbeat answered with far more than was asked
+    /// (Heartbleed, CVE-2014-0160; `TLSInfo.heartbeatOverread`).
+    public static let heartbleed = WebAttackFamilies(rawValue: 1 << 7)
 
     /// The families' names, comma-separated, in a fixed order (EVE and reasons).
     public var names: String {
@@ -29,6 +32,7 @@ public struct WebAttackFamilies: OptionSet, Sendable, Hashable {
         if contains(.attackTool) { parts.append("attack_tool") }
         if contains(.exploit) { parts.append("exploit") }
         if contains(.forcedBrowsing) { parts.append("forced_browsing") }
+        if contains(.heartbleed) { parts.append("tls_heartbleed") }
         return parts.joined(separator: ",")
     }
 }

@@ -66,6 +66,15 @@ extension BehaviourValues {
         webAttackRequests = max(webAttackRequests, UInt32(clamping: http.webAttackRequests))
         webAttack = max(webAttack, http.webAttackRequests >= 2 || http.webAttack.contains(.attackTool) ? 1 : 0.8)
     }
+
+    /// An exploit seen in TLS records: a heartbeat over-read (Heartbleed)
+    /// is an exploit by definition, 1 whatever else the flow shows.
+    mutating func noteExploit(_ tls: TLSInfo?) {
+        guard let tls, tls.heartbeatOverread else { return }
+        webAttackFamilies |= WebAttackFamilies.heartbleed.rawValue
+        webAttackRequests = max(webAttackRequests, UInt32(clamping: tls.clientRecords.heartbeat))
+        webAttack = 1
+    }
 }
 
 /// Feeds each batch's flows to the behaviour table, in order, and puts in
@@ -100,6 +109,7 @@ package final class BehaviourStage: @unchecked Sendable {
         record.resolveAppLayer()
         var v = table.observe(SessionObservation(record))
         v.noteWebAttack(record.app?.http)
+        v.noteExploit(record.app?.tls)
         record.features.setBehaviour(v)
         return v
     }
@@ -124,6 +134,7 @@ package final class BehaviourStage: @unchecked Sendable {
                     let o = obs.baseAddress.unsafelyUnwrapped + i  // not copied (an observation is ~200 bytes)
                     var v = table.observe(o.pointee)
                     v.noteWebAttack(recs[i].app?.http)
+                    v.noteExploit(recs[i].app?.tls)
                     values.append(v)
                     let r = recs.baseAddress.unsafelyUnwrapped + i  // not copied (a record is ~2 KB)
                     r.pointee.features.setBehaviour(v)

@@ -279,6 +279,22 @@ enum TLSFixtures {
         #expect(info.serverRecords.heartbeat == 1 && info.serverRecords.heartbeatMaxLength == 16403)
         #expect(info.heartbeatRecords == 3 && abs(info.heartbeatRatio - 16403.0 / 3) < 1e-9)
         #expect(info.serverTruncated && info.malformed == nil)
+        #expect(info.heartbeatOverread)
+    }
+
+    @Test func aHeartbeatEchoedAtItsOwnSizeIsNoOverread() throws {
+        // RFC 6520: the response carries the request's payload; padding may differ.
+        let request = TLSWire.record(24, [1, 0, 24] + [UInt8](repeating: 7, count: 24 + 16))
+        let response = TLSWire.record(24, [2, 0, 24] + [UInt8](repeating: 7, count: 24 + 32))
+        let client = TLSWire.record(22, Self.hello) + request
+        let server = TLSWire.record(22, TLSWire.serverHello(cipher: 0xC02F, extensions: nil)) + response
+        let echoed = try #require(parseTLS(client: client, server: server))
+        #expect(echoed.clientRecords.heartbeat == 1 && echoed.serverRecords.heartbeat == 1 && !echoed.heartbeatOverread)
+        // A server's own large heartbeat, the client silent: nothing was asked.
+        let big = TLSWire.record(24, [1, 0x40, 0] + [UInt8](repeating: 1, count: 4000))
+        let unasked = try #require(parseTLS(client: TLSWire.record(22, Self.hello),
+                                            server: TLSWire.record(22, TLSWire.serverHello(cipher: 0xC02F, extensions: nil)) + big))
+        #expect(!unasked.heartbeatOverread)
     }
 
     @Test func realClientHelloFromCurl() throws {

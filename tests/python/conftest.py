@@ -76,6 +76,19 @@ def need_capture(path):
     return str(path)
 
 
+def loopback_tcpdump(pcap: Path):
+    """A free loopback TCP port and a tcpdump writing its packets to `pcap`
+    (stop it with SIGINT); the caller waits a moment for the capture to open."""
+    import socket
+    import subprocess
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", str(pcap), "-s", "0", f"tcp port {port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return port, dump
+
+
 def replay_flows_and_alerts(binary: str, capture: Path, tmp: Path, model: Path) -> tuple[list[dict], list[dict]]:
     """Replays `capture` with `model` at `features` detail: its flow records and its alert lines."""
     import json

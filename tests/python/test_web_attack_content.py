@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LAB_DIR, PUBLIC_DIR, REPO, need_capture, replay_flows_and_alerts
+from conftest import LAB_DIR, PUBLIC_DIR, REPO, loopback_tcpdump, need_capture, replay_flows_and_alerts
 
 MODEL = REPO / "rules" / "flowsentry.fsb"
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
@@ -158,7 +158,6 @@ def capture_loopback_exchanges(tmp: Path, paths_per_connection: list[list[str]],
     import http.client
     import http.server
     import signal
-    import socket
     import threading
     import time
 
@@ -175,12 +174,8 @@ def capture_loopback_exchanges(tmp: Path, paths_per_connection: list[list[str]],
         def log_message(self, *args):
             pass
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     pcap = tmp / "loopback-http.pcap"
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", str(pcap), "-s", "0", f"tcp port {port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port, dump = loopback_tcpdump(pcap)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
