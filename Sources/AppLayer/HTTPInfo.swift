@@ -95,6 +95,7 @@ public struct HTTPInfo: Sendable, Equatable {
     public var missedPaths: UInt64 = 0
     /// A kept request's User-Agent is a build tool's or package manager's
     /// (`WebAttackContent.artifactClient`): its misses are no forced browsing.
+    /// Read only when a response missed (false otherwise).
     public var artifactClient = false
     /// nil when both streams parsed cleanly up to where they ended; else the
     /// first anomaly, snake_case with an `http.` prefix (the list is in

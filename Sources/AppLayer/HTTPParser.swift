@@ -127,7 +127,9 @@ public enum HTTPParser {
             }
         }
         parseResponses(server, kinds: kinds, into: &info)
-        info.artifactClient = info.transactions.contains { $0.userAgent.map(WebAttackContent.artifactClient) ?? false }
+        // Only misses need the User-Agents read (most HTTP flows have none).
+        info.artifactClient = info.missResponses > 0
+            && info.transactions.contains { $0.userAgent.map(WebAttackContent.artifactClient) ?? false }
         if !info.artifactClient && WebAttackContent.forcedBrowsing(misses: info.missResponses, responses: info.responseCount) {
             info.webAttack.insert(.forcedBrowsing)
             info.webAttackRequests = max(info.webAttackRequests, info.missResponses)
