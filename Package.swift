@@ -34,7 +34,7 @@ let package = Package(
         // What is known about hosts across their flows (host context today).
         .target(name: "Context", dependencies: ["Decoding", "Locking", "CPrefetch"]),
         // Behaviour across flows: pair series and per-client scan state, scored at each flow's end.
-        .target(name: "Behaviour", dependencies: ["Decoding", "AppLayer", "CPrefetch"]),
+        .target(name: "Behaviour", dependencies: ["Decoding", "AppLayer", "CPrefetch", "Locking"]),
         // Application-layer parsing of a conversation's first bytes (DNS, TLS, HTTP, SSH, QUIC Initials).
         .target(name: "AppLayer", dependencies: ["Decoding", .product(name: "Crypto", package: "swift-crypto"),
                                                  .product(name: "_CryptoExtras", package: "swift-crypto")]),

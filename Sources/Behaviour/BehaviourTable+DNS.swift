@@ -4,9 +4,10 @@ import Decoding
 import Glibc
 #endif
 
-/// One window's worth of a (client, registered domain) DNS series.
+/// One window's worth of a (client, registered domain) DNS series. Empty,
+/// it is all zero bytes (epoch 0, no queries), which adds nothing to a sum.
 struct DNSWindow {
-    var epoch: Int64 = -1
+    var epoch: Int64 = 0
     var queries: UInt32 = 0
     var dataTypes: UInt32 = 0
     var subdomainLength: Double = 0

@@ -5,9 +5,10 @@ import Glibc
 #endif
 
 /// One bucket (a sixth of the flood window) of what a target host received;
-/// also the window's sums (`epoch` unused there).
+/// also the window's sums (`epoch` unused there). Empty, it is all zero
+/// bytes (epoch 0, no sessions), which adds nothing to the window's sums.
 struct FloodBucket {
-    var epoch: Int64 = -1
+    var epoch: Int64 = 0
     /// Sessions to the target that started in the bucket.
     var sessions: UInt32 = 0
     /// Of those, one-sided ones (`SessionObservation.isOneSided`).
@@ -27,11 +28,18 @@ struct FloodBucket {
 /// showed its side of a conversation. 320 bytes.
 struct FloodTarget {
     var address = IPAddress.zero
-    /// Packet time the target last answered a session or started one (an
-    /// inbound-only capture never shows this, and there every datagram a
-    /// busy server received looks unanswered).
-    var heardNs = Int64.min
+    /// Whether the target ever answered a session or started one, and the
+    /// packet time it last did (an inbound-only capture never shows this,
+    /// and there every datagram a busy server received looks unanswered).
+    /// Never heard is all zero bytes, like the rest of an empty entry.
+    var heard = false
+    var heardNs: Int64 = 0
     var buckets = InlineArray<6, FloodBucket>(repeating: FloodBucket())
+
+    mutating func hear(at ns: Int64) {
+        heardNs = heard ? max(heardNs, ns) : ns
+        heard = true
+    }
 }
 
 extension SessionObservation {
@@ -66,7 +74,7 @@ extension BehaviourTable {
         if o.serverIsUnicast {
             let i = targetSlot(o.server, at: o.startNs)
             let t = targets + i
-            if o.serverPackets > 0 { t.pointee.heardNs = max(t.pointee.heardNs, o.startNs) }
+            if o.serverPackets > 0 { t.pointee.hear(at: o.startNs) }
             let epoch = max(0, o.startNs) / floodBucketNs
             let k = Int(epoch % Int64(Self.bucketCount))
             var b = t.pointee.buckets[k]
@@ -91,7 +99,7 @@ extension BehaviourTable {
         // answer to the flood it takes (a closed port's unreachables).
         guard let c = findTarget(o.client) else { return }
         let t = targets + c
-        t.pointee.heardNs = max(t.pointee.heardNs, o.startNs)
+        t.pointee.hear(at: o.startNs)
         if o.icmpError {
             score(counts(t, at: o.startNs), into: &v)
             v.floodTargetIsClient = true
@@ -108,7 +116,7 @@ extension BehaviourTable {
             c.sessions &+= b.sessions; c.oneSided &+= b.oneSided; c.tcp &+= b.tcp; c.requests &+= b.requests; c.bulk &+= b.bulk
             c.sources |= b.sources; c.ports |= b.ports
         }
-        let heard = t.pointee.heardNs != .min && ns - t.pointee.heardNs <= floodWindowNs
+        let heard = t.pointee.heard && ns - t.pointee.heardNs <= floodWindowNs
         return (c, heard)
     }
 

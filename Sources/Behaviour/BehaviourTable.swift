@@ -1,6 +1,7 @@
 import AppLayer
 import CPrefetch
 import Decoding
+import Locking
 
 /// What is known about behaviour across flows, with memory fixed at start:
 /// per pair series — (client, server, server port, protocol) — the counts
@@ -36,9 +37,11 @@ public final class BehaviourTable {
         var clientPort: UInt16 = 0
     }
 
-    /// One bucket of a pair's window (1/`bucketCount` of it).
+    /// One bucket of a pair's window (1/`bucketCount` of it). Empty, it is
+    /// all zero bytes (epoch 0, no sessions): it adds nothing to any window,
+    /// and a table never touched costs no memory (`LargeAllocation.allocateFilled`).
     struct Bucket {
-        var epoch: Int64 = -1
+        var epoch: Int64 = 0
         var sessions: UInt32 = 0
         var short: UInt32 = 0
         var failed: UInt32 = 0
@@ -115,8 +118,7 @@ public final class BehaviourTable {
 
     public let config: BehaviourConfig
     public internal(set) var counters = Counters()
-    // Fixed storage, allocated and initialised once (no page is first
-    // touched on the record path), read and written in place.
+    // Fixed storage, allocated once (see `init`), read and written in place.
     private let pairs: UnsafeMutablePointer<Pair>
     /// Probe index beside each table, 16 bytes a slot (a probe window is two
     /// cache lines): the key's hash (0: empty) and the entry's last activity.
@@ -165,33 +167,33 @@ public final class BehaviourTable {
     public static var bytesPerDNSSeries: Int { MemoryLayout<DNSSeries>.stride + MemoryLayout<Slot>.stride }
     public static var bytesPerTarget: Int { MemoryLayout<FloodTarget>.stride + MemoryLayout<Slot>.stride }
 
-    public init(config: BehaviourConfig = BehaviourConfig()) {
+    /// `prefault` (live capture) writes every table now, so that its memory
+    /// is resident from the start and a flood cannot grow the process past
+    /// what its configuration says. Otherwise (replay) the tables come from
+    /// `calloc` (every field of every empty entry is zero: epoch 0, not
+    /// used, never heard): only the pages of entries taken are ever
+    /// touched, and a small capture pays for little of the configured tables.
+    public init(config: BehaviourConfig = BehaviourConfig(), prefault: Bool = true) {
         self.config = config
         pairCount = max(Self.probes, config.pairCapacity)
         clientCount = max(Self.probes, config.clientCapacity)
-        // Every table is written now: the behaviour table's memory is
-        // resident from the start, so a flood cannot grow the process past
-        // what its configuration says (tests/python/test_floods.py).
-        pairs = .allocate(capacity: pairCount)
-        pairs.initialize(repeating: Pair(), count: pairCount)
-        pairIndex = .allocate(capacity: pairCount)
-        pairIndex.initialize(repeating: Slot(), count: pairCount)
-        clientIndex = .allocate(capacity: clientCount)
-        clientIndex.initialize(repeating: Slot(), count: clientCount)
-        ring = .allocate(capacity: pairCount * Self.ringLength)
-        ring.initialize(repeating: Sample(), count: pairCount * Self.ringLength)
-        clients = .allocate(capacity: clientCount)
-        clients.initialize(repeating: Client(), count: clientCount)
         dnsCount = max(Self.probes, config.dnsCapacity)
-        dnsSeries = .allocate(capacity: dnsCount)
-        dnsSeries.initialize(repeating: DNSSeries(), count: dnsCount)
-        dnsIndex = .allocate(capacity: dnsCount)
-        dnsIndex.initialize(repeating: Slot(), count: dnsCount)
         targetCount = max(Self.probes, config.targetCapacity)
-        targets = .allocate(capacity: targetCount)
-        targets.initialize(repeating: FloodTarget(), count: targetCount)
-        targetIndex = .allocate(capacity: targetCount)
-        targetIndex.initialize(repeating: Slot(), count: targetCount)
+        func table<T>(_ empty: T, _ count: Int) -> UnsafeMutablePointer<T> {
+            guard prefault else { return LargeAllocation.allocateZeroed(T.self, count: count) }
+            let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+            p.initialize(repeating: empty, count: count)
+            return p
+        }
+        pairs = table(Pair(), pairCount)
+        pairIndex = table(Slot(), pairCount)
+        clientIndex = table(Slot(), clientCount)
+        ring = table(Sample(), pairCount * Self.ringLength)
+        clients = table(Client(), clientCount)
+        dnsSeries = table(DNSSeries(), dnsCount)
+        dnsIndex = table(Slot(), dnsCount)
+        targets = table(FloodTarget(), targetCount)
+        targetIndex = table(Slot(), targetCount)
         floodBucketNs = Int64(config.floodWindowSeconds) * 1_000_000_000 / Int64(Self.bucketCount)
         floodWindowNs = floodBucketNs * Int64(Self.bucketCount)
         windowNs = Int64(config.windowSeconds) * 1_000_000_000

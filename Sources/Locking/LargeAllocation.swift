@@ -51,3 +51,25 @@ extension LargeAllocation {
         return p
     }
 }
+
+extension LargeAllocation {
+    /// `count` entries of a trivial type whose every field is zero when the
+    /// entry is empty, from `calloc`: for a large table, pages the kernel
+    /// clears when first touched, so nothing is written now. (Unlike
+    /// `allocateFilled` this does not compare an empty value's bytes, which
+    /// for a struct with padding are not all defined.) Freed with the
+    /// pointer's `deallocate()` (see `allocateFilled`).
+    public static func allocateZeroed<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        precondition(_isPOD(T.self) && MemoryLayout<T>.alignment <= 16, "allocateZeroed: \(T.self) is not trivial")
+        #if canImport(Glibc)
+        if let raw = calloc(Swift.max(1, count), MemoryLayout<T>.stride) {
+            return raw.bindMemory(to: T.self, capacity: count)
+        }
+        #endif
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count) * MemoryLayout<T>.stride,
+                                                   alignment: MemoryLayout<T>.alignment)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(1, count) * MemoryLayout<T>.stride)
+        return raw.bindMemory(to: T.self, capacity: count)
+    }
+}
+

@@ -89,7 +89,10 @@ package final class BehaviourStage: @unchecked Sendable {
     /// A batch's observations, one per record (storage kept between batches).
     private var observations: [SessionObservation] = []
 
-    package init(config: BehaviourConfig) { table = BehaviourTable(config: config) }
+    /// `prefault`: see `BehaviourTable.init` (live capture writes the tables now; replay need not).
+    package init(config: BehaviourConfig, prefault: Bool = true) {
+        table = BehaviourTable(config: config, prefault: prefault)
+    }
 
     /// Observes the batch's records unless that was done already, and sets
     /// each observed record's behaviour features.

@@ -92,14 +92,17 @@ package final class ReplayPipeline {
     /// built and being written (4,096 measured 4–7 % slower on mixed traffic).
     package static let chunk = 512
 
-    package init(config: FlowTableConfig, filter: String? = nil, behaviour: BehaviourConfig? = BehaviourConfig()) {
-        // The table's memory is written before the first packet, as live
-        // capture does: a replay's peak memory is then the configured
-        // table's from the start (tests/python/test_floods.py bounds floods
-        // by it), not a sum of pages first touched mid-flood.
-        table = FlowTable(config: config, prefault: true)
+    /// `preallocate` writes the flow and behaviour tables' memory before the
+    /// first packet, as live capture does: the replay's peak memory is then
+    /// the configured tables' from the start, and a machine without it
+    /// fails at once. Otherwise (the default) a table's pages are touched
+    /// when its entries are first used: a small capture pays for what it
+    /// holds, not for the configured capacity (~330 MB at the defaults).
+    package init(config: FlowTableConfig, filter: String? = nil, behaviour: BehaviourConfig? = BehaviourConfig(),
+                 preallocate: Bool = false) {
+        table = FlowTable(config: config, prefault: preallocate)
         self.filter = filter
-        self.behaviour = behaviour.map { BehaviourStage(config: $0) }
+        self.behaviour = behaviour.map { BehaviourStage(config: $0, prefault: preallocate) }
     }
 
     /// Replays `files`. Errors (unreadable file, cut-off capture) are

@@ -70,6 +70,9 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     var communityIDSeed: UInt16 = 0
 
+    @Flag(help: "Write the flow and behaviour tables' memory before the first packet, as 'run' does: peak memory is reached at start (the configured tables'), and a machine short of it fails at once. By default a table's memory is touched as the capture fills it.")
+    var preallocate = false
+
     @Flag(name: .customLong("no-sequence"), help: "Leave the first-packets sequence out of flow records (as --flow-detail features).")
     var noSequence = false
 
@@ -139,10 +142,12 @@ struct Replay: ParsableCommand {
         context.communityIDSeed = communityIDSeed
         context.flowDetail = flowDetail ?? (noSequence ? .features : .full)
         // The writer's behaviour stage observes the records (one per batch, beside the reading).
-        let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil)
+        let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil,
+                                      preallocate: preallocate)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
-                                  behaviour: BehaviourStage(config: BehaviourConfig()), indicators: indicators)
+                                  behaviour: BehaviourStage(config: BehaviourConfig(), prefault: preallocate),
+                                  indicators: indicators)
         // The reading thread keeps a core busy: the writer gets the others.
         writer.useThreads(threads ?? max(1, WorkerPool.availableCores - 1))
         if let c = alertPcap.config(over: nil) {
