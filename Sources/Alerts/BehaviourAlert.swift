@@ -44,7 +44,8 @@ public func behaviourSignature(_ k: BehaviourKind, port: UInt16, proto: UInt8) -
     case .dnsTunnel: return "FlowSentry behaviour: DNS tunnel or C2 over DNS"
     case .beaconing: return "FlowSentry behaviour: periodic beacon (possible C2)"
     case .flooding: return "FlowSentry behaviour: flood (one-sided sessions piling on one host)"
-    case .webAttack: return "FlowSentry content: web application attack in HTTP requests"
+    // One text per signature id, whichever family matched (the reason names it).
+    case .webAttack: return "FlowSentry content: web application attack or exploit (HTTP requests, TLS records)"
     case .repetition:
         guard proto == IPProto.tcp else { return "FlowSentry behaviour: repeated short sessions to one service (brute force)" }
         let service: String? = switch port {

@@ -118,3 +118,5 @@ def test_a_heartbeat_answered_with_16_kib_for_3_bytes_is_heartbleed(flowsentry_b
     content = [a for a in alerts if a["alert"]["signature_id"] == SIGNATURE_ID and a["behaviour"].get("aggregate") != "closing"]
     assert len(content) == 1 and content[0]["behaviour"]["components"]["families"] == "tls_heartbleed"
     assert "Heartbleed" in content[0]["behaviour"]["reason"]
+    # The signature's one text covers the TLS family too (not "in HTTP requests" alone).
+    assert "TLS" in content[0]["alert"]["signature"], content[0]["alert"]["signature"]
