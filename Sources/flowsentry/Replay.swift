@@ -145,8 +145,11 @@ struct Replay: ParsableCommand {
         let pipeline = ReplayPipeline(config: flowOptions.tableConfig, filter: flowOptions.filter, behaviour: nil,
                                       preallocate: preallocate)
         let outputs = ReplayOutputs(flows: out, alerts: alertOut)
+        // Summary records written unscored carry no behaviour values and no
+        // verdict reads them: the behaviour table is not kept at all.
+        let keepsBehaviour = stage != nil || context.flowDetail != .summary
         let writer = RecordWriter(context: context, scoring: stage, outputs: outputs,
-                                  behaviour: BehaviourStage(config: BehaviourConfig(), prefault: preallocate),
+                                  behaviour: keepsBehaviour ? BehaviourStage(config: BehaviourConfig(), prefault: preallocate) : nil,
                                   indicators: indicators)
         // The reading thread keeps a core busy: the writer gets the others.
         writer.useThreads(threads ?? max(1, WorkerPool.availableCores - 1))

@@ -40,3 +40,21 @@ def test_bad_level_is_a_usage_error(flowsentry_bin):
     r = subprocess.run([flowsentry_bin, "replay", str(LAB_DIR / "demo.pcap"), "--flows", "/dev/null",
                         "--flow-detail", "tiny"], capture_output=True, text=True)
     assert r.returncode == 64 and "flow-detail" in r.stderr
+
+
+def test_unscored_summary_records_are_the_features_records_less_features_and_behaviour(tmp_path, flowsentry_bin):
+    # Unscored at summary detail the replay keeps no behaviour table (nothing
+    # reads its values): every other field must be what the features level,
+    # which keeps it, writes. Captures with logins, web attacks and beacons.
+    for cap in ("attack-bruteforce-web.pcap", "behaviour-slow.pcap", "demo.pcap"):
+        recs = {}
+        for d in ("features", "summary"):
+            flows = tmp_path / f"{cap}.{d}.json"
+            subprocess.run([flowsentry_bin, "replay", str(LAB_DIR / cap), "--no-score", "--flows", str(flows),
+                            "--flow-detail", d], check=True, capture_output=True, timeout=300)
+            recs[d] = [json.loads(l) for l in open(flows)]
+        assert len(recs["summary"]) == len(recs["features"]) > 100
+        assert any("behaviour" in r for r in recs["features"])
+        for s, f in zip(recs["summary"], recs["features"]):
+            assert "behaviour" not in s and "features" not in s
+            assert s == {k: v for k, v in f.items() if k not in ("features", "behaviour")}
