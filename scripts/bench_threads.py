@@ -4,8 +4,9 @@
 For CAPTURE (default lab-out/bench-mixed.pcap, made by
 scripts/make_bench_captures.sh), each round: the bare libpcap read loop's
 packet rate (flowsentry-bench, stage 0), then `flowsentry replay CAPTURE
---threads T --flows /dev/null` records only (`--no-score`) and scored
-(`--alerts /dev/null` too) for each T in THREADS (default 1,2), all
+--threads T --flows /dev/null` records only (`--no-score`), summary records
+only (`--no-score --flow-detail summary`) and scored (`--alerts /dev/null`
+too) for each T in THREADS (default 1,2), all
 alternated within the round; prints the medians over ROUNDS as a share of the
 read loop, the CPU seconds of each run, and the load average before and after.
 
@@ -30,7 +31,8 @@ threads = [int(t) for t in (sys.argv[3] if len(sys.argv) > 3 else "1,2").split("
 bins = os.environ.get("FLOWSENTRY_BINS", os.environ.get("FLOWSENTRY_BIN", os.path.join(ROOT, ".build/release/flowsentry"))).split(",")
 bench = os.environ.get("FLOWSENTRY_BENCH", os.path.join(ROOT, ".build/release/flowsentry-bench"))
 
-modes = {"records only": ["--no-score"], "scored": ["--alerts", "/dev/null"]}
+modes = {"records only": ["--no-score"], "summary only": ["--no-score", "--flow-detail", "summary"],
+         "scored": ["--alerts", "/dev/null"]}
 wall = {(b, m, t): [] for b in bins for m in modes for t in threads}
 cpu = {(b, m, t): [] for b in bins for m in modes for t in threads}
 read_pps = []
