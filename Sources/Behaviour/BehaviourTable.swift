@@ -39,7 +39,7 @@ public final class BehaviourTable {
 
     /// One bucket of a pair's window (1/`bucketCount` of it). Empty, it is
     /// all zero bytes (epoch 0, no sessions): it adds nothing to any window,
-    /// and a table never touched costs no memory (`LargeAllocation.allocateFilled`).
+    /// and a table never touched costs no memory (`LargeAllocation.allocateZeroed`).
     struct Bucket {
         var epoch: Int64 = 0
         var sessions: UInt32 = 0

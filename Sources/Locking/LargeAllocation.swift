@@ -39,13 +39,9 @@ extension LargeAllocation {
     /// Swift runtime frees with `free` what it allocates with `malloc`, for
     /// alignments up to 16, the only ones taken by the `calloc` path).
     public static func allocateFilled<T>(repeating value: T, count: Int) -> UnsafeMutablePointer<T> {
-        let zero = _isPOD(T.self) && MemoryLayout<T>.alignment <= 16
-            && withUnsafeBytes(of: value) { $0.allSatisfy { $0 == 0 } }
-        #if canImport(Glibc)
-        if zero, let raw = calloc(Swift.max(1, count), MemoryLayout<T>.stride) {
-            return raw.bindMemory(to: T.self, capacity: count)
+        if _isPOD(T.self) && MemoryLayout<T>.alignment <= 16 && withUnsafeBytes(of: value, { $0.allSatisfy { $0 == 0 } }) {
+            return allocateZeroed(T.self, count: count)
         }
-        #endif
         let p = UnsafeMutablePointer<T>.allocate(capacity: count)
         p.initialize(repeating: value, count: count)
         return p
@@ -72,4 +68,3 @@ extension LargeAllocation {
         return raw.bindMemory(to: T.self, capacity: count)
     }
 }
-
